@@ -1,0 +1,386 @@
+//! GEMM and convolution through a PE's arithmetic.
+
+use super::kernel::{dot_tile, padded_k, MR, NR};
+use super::pair::PairTable;
+use super::tensor::{MatI32, MatI8, MatU8, Tensor};
+use crate::config::{Design, PeKind};
+use rayon::prelude::*;
+
+/// An input the model cannot compute with. Every variant names the operand
+/// and the offending place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArithError {
+    #[error("{operand}: expected {expected}, got shape {got:?}")]
+    Shape {
+        operand: &'static str,
+        expected: String,
+        got: Vec<usize>,
+    },
+    #[error(
+        "A[{row}][{col}] = {value} is out of range for pe.kind {kind} \
+         (allowed: 0..={max}{hint})"
+    )]
+    ActivationRange {
+        row: usize,
+        col: usize,
+        value: u8,
+        max: u8,
+        kind: &'static str,
+        hint: &'static str,
+    },
+    #[error(
+        "B row {row}, group k = {start}..{end}: {nonzeros} non-zero weights at k = {positions:?}; \
+         a 2:4 (stc) weight group allows at most 2"
+    )]
+    NotTwoOfFour {
+        row: usize,
+        start: usize,
+        end: usize,
+        nonzeros: usize,
+        positions: Vec<usize>,
+    },
+    #[error(
+        "K = {k} products per output can reach |{worst}|, beyond what the {acc_bits}-bit \
+         accumulator{why} holds exactly (at most K = {k_max}); the hardware would wrap \
+         modulo 2^{acc_bits}"
+    )]
+    WouldWrap {
+        k: usize,
+        k_max: u64,
+        worst: u64,
+        acc_bits: u32,
+        why: &'static str,
+    },
+    #[error("{0}")]
+    Conv(String),
+}
+
+/// The arithmetic of one design's PE, ready to run: the pair table is
+/// built once.
+pub struct Model {
+    kind: PeKind,
+    table: PairTable,
+    acc_bits: u32,
+    exact_k_max: u64,
+}
+
+/// Largest K whose worst-case sum (255 * 128 per product) fits i32: the
+/// model's own accumulator.
+pub const I32_EXACT_K_MAX: u64 = (i32::MAX as u64) / (255 * 128);
+
+impl Model {
+    pub fn new(design: &Design) -> Model {
+        Model {
+            kind: design.pe.kind,
+            table: PairTable::for_kind(&design.pe.kind),
+            acc_bits: design.pe.acc_bits,
+            exact_k_max: design.exact_k_max(),
+        }
+    }
+
+    /// The exact int8 reference: every activation 0..=255 passes unchanged,
+    /// sums in i32.
+    pub fn exact() -> Model {
+        Model {
+            kind: PeKind::Mac8x8,
+            table: PairTable::identity(),
+            acc_bits: 32,
+            exact_k_max: I32_EXACT_K_MAX,
+        }
+    }
+
+    pub fn kind(&self) -> &PeKind {
+        &self.kind
+    }
+
+    /// `(h1, h2)` for one activation pair.
+    pub fn pair(&self, a1: u8, a2: u8) -> [u8; 2] {
+        self.table.get(a1, a2)
+    }
+
+    fn stc(&self) -> bool {
+        matches!(self.kind, PeKind::Sparq(s) if s.stc)
+    }
+
+    fn check_k(&self, k: usize) -> Result<(), ArithError> {
+        let (k_max, acc_bits, why) = if self.exact_k_max <= I32_EXACT_K_MAX {
+            (self.exact_k_max, self.acc_bits, "")
+        } else {
+            (I32_EXACT_K_MAX, 32, " (the model's int32 output)")
+        };
+        if k as u64 > k_max {
+            return Err(ArithError::WouldWrap {
+                k,
+                k_max,
+                worst: k as u64 * u64::from(self.kind.act_max()) * 128,
+                acc_bits,
+                why,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_activations(&self, a: &MatU8) -> Result<(), ArithError> {
+        let max = self.kind.act_max();
+        if max == 255 {
+            return Ok(());
+        }
+        let cols = a.shape[1].max(1);
+        if let Some(i) = a.data.iter().position(|&v| v > max) {
+            return Err(ArithError::ActivationRange {
+                row: i / cols,
+                col: i % cols,
+                value: a.data[i],
+                max,
+                kind: self.kind.name(),
+                hint: "; mac4x8 takes pre-quantized 4-bit activation codes",
+            });
+        }
+        Ok(())
+    }
+
+    /// `C = A . B^T` through this PE's arithmetic. A: `M x K` u8, B: `N x K`
+    /// i8, C: `M x N` i32.
+    pub fn gemm(&self, a: &MatU8, b: &MatI8) -> Result<MatI32, ArithError> {
+        let (m, k) = a.dims2().ok_or_else(|| ArithError::Shape {
+            operand: "A",
+            expected: "a 2-D M x K matrix".into(),
+            got: a.shape.clone(),
+        })?;
+        let (n, kb) = b.dims2().ok_or_else(|| ArithError::Shape {
+            operand: "B",
+            expected: "a 2-D N x K matrix".into(),
+            got: b.shape.clone(),
+        })?;
+        if kb != k {
+            return Err(ArithError::Shape {
+                operand: "B",
+                expected: format!("N x {k} (K must match A's {m} x {k})"),
+                got: b.shape.clone(),
+            });
+        }
+        self.check_k(k)?;
+        self.check_activations(a)?;
+        let data = if self.stc() {
+            gemm_stc(&self.table, a, b, m, n, k)?
+        } else {
+            gemm_dense(&self.table, a, b, m, n, k)
+        };
+        Ok(Tensor::new(vec![m, n], data))
+    }
+
+    /// 2-D convolution, lowered to GEMM with channel-innermost im2col
+    /// (`k = (i * kw + j) * C + c`). X: `N x C x H x W` u8, W: `O x C x kh x
+    /// kw` i8, Y: `N x O x H_out x W_out` i32. Dilation 1, groups 1.
+    pub fn conv2d(
+        &self,
+        x: &Tensor<u8>,
+        w: &Tensor<i8>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Tensor<i32>, ArithError> {
+        let [nb, c, h, wd] = x.dims4().ok_or_else(|| ArithError::Shape {
+            operand: "X",
+            expected: "a 4-D N x C x H x W tensor".into(),
+            got: x.shape.clone(),
+        })?;
+        let [o, cw, kh, kw] = w.dims4().ok_or_else(|| ArithError::Shape {
+            operand: "W",
+            expected: "a 4-D O x C x kh x kw tensor".into(),
+            got: w.shape.clone(),
+        })?;
+        if cw != c {
+            return Err(ArithError::Shape {
+                operand: "W",
+                expected: format!("O x {c} x kh x kw (C must match X's {c} channels)"),
+                got: w.shape.clone(),
+            });
+        }
+        if stride == 0 {
+            return Err(ArithError::Conv("--stride must be at least 1".into()));
+        }
+        if h + 2 * padding < kh || wd + 2 * padding < kw || kh == 0 || kw == 0 {
+            return Err(ArithError::Conv(format!(
+                "kernel {kh}x{kw} does not fit the {h}x{wd} input with padding {padding}"
+            )));
+        }
+        let ho = (h + 2 * padding - kh) / stride + 1;
+        let wo = (wd + 2 * padding - kw) / stride + 1;
+        let k = kh * kw * c;
+        // weights as O x K in the same K order
+        let mut wm = vec![0i8; o * k];
+        for oi in 0..o {
+            for ci in 0..c {
+                for i in 0..kh {
+                    for j in 0..kw {
+                        wm[oi * k + (i * kw + j) * c + ci] =
+                            w.data[((oi * c + ci) * kh + i) * kw + j];
+                    }
+                }
+            }
+        }
+        let wm = Tensor::new(vec![o, k], wm);
+        let mut y = vec![0i32; nb * o * ho * wo];
+        let mut cols = vec![0u8; ho * wo * k];
+        for n in 0..nb {
+            im2col(x, n, kh, kw, stride, padding, ho, wo, &mut cols);
+            let a = Tensor::new(vec![ho * wo, k], std::mem::take(&mut cols));
+            let cm = self.gemm(&a, &wm)?;
+            cols = a.data;
+            let yn = &mut y[n * o * ho * wo..(n + 1) * o * ho * wo];
+            for p in 0..ho * wo {
+                for oi in 0..o {
+                    yn[oi * ho * wo + p] = cm.data[p * o + oi];
+                }
+            }
+        }
+        Ok(Tensor::new(vec![nb, o, ho, wo], y))
+    }
+}
+
+/// Channel-innermost im2col of image `n`: row `p = oh * wo + ow`, column
+/// `(i * kw + j) * C + c`; padding reads as zero.
+#[allow(clippy::too_many_arguments)]
+fn im2col(
+    x: &Tensor<u8>,
+    n: usize,
+    kh: usize,
+    kw: usize,
+    stride: usize,
+    padding: usize,
+    ho: usize,
+    wo: usize,
+    out: &mut [u8],
+) {
+    let [_, c, h, w] = x.dims4().expect("checked by the caller");
+    let k = kh * kw * c;
+    let img = &x.data[n * c * h * w..(n + 1) * c * h * w];
+    for oh in 0..ho {
+        for ow in 0..wo {
+            let row = &mut out[(oh * wo + ow) * k..(oh * wo + ow + 1) * k];
+            for i in 0..kh {
+                for j in 0..kw {
+                    let y = (oh * stride + i) as isize - padding as isize;
+                    let xw = (ow * stride + j) as isize - padding as isize;
+                    let dst = &mut row[(i * kw + j) * c..(i * kw + j + 1) * c];
+                    if y < 0 || xw < 0 || y >= h as isize || xw >= w as isize {
+                        dst.fill(0);
+                    } else {
+                        let (y, xw) = (y as usize, xw as usize);
+                        for (ci, d) in dst.iter_mut().enumerate() {
+                            *d = img[(ci * h + y) * w + xw];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Output rows per parallel task.
+const ROW_BLOCK: usize = 64;
+
+fn round_up(x: usize, to: usize) -> usize {
+    x.div_ceil(to) * to
+}
+
+/// Dense pairing `(k, k+1)`: the pair table depends on A alone, so A is
+/// trimmed block by block and the rest is an exact integer GEMM.
+fn gemm_dense(table: &PairTable, a: &MatU8, b: &MatI8, m: usize, n: usize, k: usize) -> Vec<i32> {
+    let mut c = vec![0i32; m * n];
+    if m == 0 || n == 0 {
+        return c;
+    }
+    let kp = padded_k(k);
+    let np = round_up(n, NR);
+    let mut bw = vec![0i16; np * kp];
+    for j in 0..n {
+        for (d, &s) in bw[j * kp..j * kp + k].iter_mut().zip(b.row(j)) {
+            *d = i16::from(s);
+        }
+    }
+    c.par_chunks_mut(ROW_BLOCK * n)
+        .enumerate()
+        .for_each(|(blk, cblk)| {
+            let r0 = blk * ROW_BLOCK;
+            let rows = cblk.len() / n;
+            let rp = round_up(rows, MR);
+            let mut aw = vec![0i16; rp * kp];
+            let mut trimmed = vec![0u8; k];
+            for r in 0..rows {
+                let src = a.row(r0 + r);
+                let vals: &[u8] = if table.is_identity() {
+                    src
+                } else {
+                    table.apply_dense(src, &mut trimmed);
+                    &trimmed
+                };
+                for (d, &s) in aw[r * kp..r * kp + k].iter_mut().zip(vals) {
+                    *d = i16::from(s);
+                }
+            }
+            let mut ct = vec![0i32; rp * np];
+            dot_tile(&aw, &bw, kp, rp, np, &mut ct);
+            for r in 0..rows {
+                cblk[r * n..(r + 1) * n].copy_from_slice(&ct[r * np..r * np + n]);
+            }
+        });
+    c
+}
+
+/// One weight row of a 2:4 design, compressed: per group of four, the two
+/// survivors `(k, b)` in order; a missing member is `(K, 0)`, which reads
+/// the zero appended to every activation row.
+pub fn stc_pairs(row: &[i8], row_index: usize) -> Result<Vec<[(usize, i8); 2]>, ArithError> {
+    let k = row.len();
+    let mut out = Vec::with_capacity(k.div_ceil(4));
+    for start in (0..k).step_by(4) {
+        let end = (start + 4).min(k);
+        let positions: Vec<usize> = (start..end).filter(|&i| row[i] != 0).collect();
+        if positions.len() > 2 {
+            return Err(ArithError::NotTwoOfFour {
+                row: row_index,
+                start,
+                end,
+                nonzeros: positions.len(),
+                positions,
+            });
+        }
+        let member = |i: usize| positions.get(i).map_or((k, 0), |&p| (p, row[p]));
+        out.push([member(0), member(1)]);
+    }
+    Ok(out)
+}
+
+/// 2:4 pairing: the pair is the activations at each group's non-zero
+/// weight positions, so it depends on the weight row.
+fn gemm_stc(
+    table: &PairTable,
+    a: &MatU8,
+    b: &MatI8,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<Vec<i32>, ArithError> {
+    let rows: Vec<Vec<[(usize, i8); 2]>> = (0..n)
+        .map(|j| stc_pairs(b.row(j), j))
+        .collect::<Result<_, _>>()?;
+    let mut c = vec![0i32; m * n];
+    if n == 0 {
+        return Ok(c);
+    }
+    c.par_chunks_mut(n).enumerate().for_each(|(i, crow)| {
+        let mut arow = Vec::with_capacity(k + 1);
+        arow.extend_from_slice(a.row(i));
+        arow.push(0);
+        for (cell, pairs) in crow.iter_mut().zip(&rows) {
+            let mut acc = 0i32;
+            for [(k1, b1), (k2, b2)] in pairs {
+                let [h1, h2] = table.get(arow[*k1], arow[*k2]);
+                acc += i32::from(h1) * i32::from(*b1) + i32::from(h2) * i32::from(*b2);
+            }
+            *cell = acc;
+        }
+    });
+    Ok(c)
+}

@@ -1,0 +1,25 @@
+//! The bit-exact software model of SPARQ arithmetic (../spec/SPARQ.md) and
+//! of the baselines. Depends on nothing CLI- or template-shaped.
+
+pub mod gemm;
+pub mod kernel;
+pub mod pair;
+pub mod stats;
+pub mod tensor;
+pub mod trim;
+
+pub use gemm::{stc_pairs, ArithError, Model};
+pub use pair::{route_pair, sparq_pair, PairTable, Route};
+pub use stats::ErrorStats;
+pub use tensor::{MatI32, MatI8, MatU8, Tensor};
+pub use trim::{trim, Trimmed};
+
+/// Reduce `v` to a two's-complement number of `bits` bits, as an
+/// accumulator of that width holds it after wrapping.
+pub fn wrap_signed(v: i64, bits: u32) -> i64 {
+    if bits >= 64 {
+        return v;
+    }
+    let shift = 64 - bits;
+    (v << shift) >> shift
+}

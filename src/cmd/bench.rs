@@ -1,0 +1,136 @@
+//! `sparqgen bench ...`: throughput numbers, printed.
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use sparqgen::arith::{Model, Tensor};
+use sparqgen::config::{Design, PeKind, Pipeline, PlacementSet, Rounding, SparqArith};
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// GEMM throughput of the model for every placement set and rounding.
+    ///
+    /// Default shape: M=12544, K=576, N=64, ResNet-18's 3x3x64 convolution
+    /// at 56x56 with batch 4, half the activations zero and the rest
+    /// ReLU-like (small values common, large ones rare).
+    Model(ModelBench),
+}
+
+#[derive(Args)]
+pub struct ModelBench {
+    #[arg(long, default_value_t = 12544)]
+    m: usize,
+    #[arg(long, default_value_t = 576)]
+    k: usize,
+    #[arg(long, default_value_t = 64)]
+    n: usize,
+    /// Timed repetitions per configuration (the best is reported).
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Fraction of activations that are zero.
+    #[arg(long, default_value_t = 0.5)]
+    zeros: f64,
+}
+
+/// xorshift64*: a small deterministic generator for benchmark data.
+pub struct Rng(u64);
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// ReLU-like activations: a fraction `zeros` exactly zero, the rest from a
+/// half-normal scaled so that 255 is rare.
+pub fn relu_like(count: usize, zeros: f64, rng: &mut Rng) -> Vec<u8> {
+    (0..count)
+        .map(|_| {
+            if rng.unit() < zeros {
+                0
+            } else {
+                // Box-Muller half-normal, sigma 48
+                let u1 = rng.unit().max(1e-12);
+                let u2 = rng.unit();
+                let g = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                ((g.abs() * 48.0).round() as i64).clamp(1, 255) as u8
+            }
+        })
+        .collect()
+}
+
+pub fn run(cmd: BenchCmd) -> Result<i32> {
+    match cmd {
+        BenchCmd::Model(b) => bench_model(&b),
+    }
+}
+
+fn bench_model(b: &ModelBench) -> Result<i32> {
+    let mut rng = Rng::new(2021);
+    let a = Tensor::new(vec![b.m, b.k], relu_like(b.m * b.k, b.zeros, &mut rng));
+    let w = Tensor::new(
+        vec![b.n, b.k],
+        (0..b.n * b.k)
+            .map(|_| (rng.next_u64() % 256) as u8 as i8)
+            .collect(),
+    );
+    let macs = (b.m * b.k * b.n) as f64;
+    println!(
+        "bench model: M={} K={} N={} ({:.2} GMAC per GEMM), {:.0}% zero activations, \
+         {} threads, best of {}",
+        b.m,
+        b.k,
+        b.n,
+        macs / 1e9,
+        b.zeros * 100.0,
+        rayon::current_num_threads(),
+        b.reps
+    );
+    let mut configs: Vec<(String, Model)> = Vec::new();
+    for set in PlacementSet::ALL {
+        for rounding in [Rounding::RoundHalfEven, Rounding::Truncate] {
+            let arith = SparqArith {
+                placements: set,
+                rounding,
+                pair_sharing: true,
+                stc: false,
+            };
+            let design = Design::from_yaml(&format!(
+                "pe: {{window_bits: {}, placements: {}, rounding: {}}}",
+                set.window_bits(),
+                set.count(),
+                rounding.yaml_name()
+            ))?;
+            debug_assert_eq!(design.pe.kind, PeKind::Sparq(arith));
+            let _ = Pipeline::MAX;
+            configs.push((
+                format!("{:<5} {:<5}", set.name(), rounding.short()),
+                Model::new(&design),
+            ));
+        }
+    }
+    configs.push(("exact int8 ".to_string(), Model::exact()));
+    for (label, model) in &configs {
+        let mut best = f64::INFINITY;
+        for _ in 0..b.reps.max(1) {
+            let t = Instant::now();
+            let c = model.gemm(&a, &w)?;
+            best = best.min(t.elapsed().as_secs_f64());
+            std::hint::black_box(c);
+        }
+        println!(
+            "{label}  {:8.2} ms  {:6.2} GMAC/s",
+            best * 1e3,
+            macs / best / 1e9
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,9 @@
+//! sparqgen: SPARQ processing elements from one design description.
+//!
+//! `config` validates the design; `arith` is the bit-exact model; `npy`
+//! moves tensors in and out.
+
+pub mod arith;
+pub mod config;
+pub mod golden;
+pub mod npy;

@@ -1,0 +1,413 @@
+//! NumPy `.npy` files: how PyTorch and NumPy users hand tensors over.
+//!
+//! Reads format versions 1-3, C order, little-endian integer dtypes; values
+//! are range-checked into the element type the model wants (an int64 tensor
+//! of activations in 0..=255 is accepted, a float32 one is not). Writes
+//! version 1.0.
+
+use crate::arith::Tensor;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NpyError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a .npy file ({why})")]
+    Format { path: String, why: String },
+    #[error("{path}: dtype {descr} ({name}) is not allowed for {what}; expected {expected}")]
+    Dtype {
+        path: String,
+        descr: String,
+        name: String,
+        what: String,
+        expected: String,
+    },
+    #[error("{path}: {what} must be {expected}, got shape {got:?}")]
+    Shape {
+        path: String,
+        what: String,
+        expected: String,
+        got: Vec<usize>,
+    },
+    #[error(
+        "{path}: {what} value {value} at flat index {index} (position {pos:?}) is out of range \
+         (allowed: {min}..={max})"
+    )]
+    Range {
+        path: String,
+        what: String,
+        value: i64,
+        index: usize,
+        pos: Vec<usize>,
+        min: i64,
+        max: i64,
+    },
+}
+
+/// Element types the model reads.
+pub trait Element: Copy + Default {
+    const NAME: &'static str;
+    const DESCR: &'static str;
+    const MIN: i64;
+    const MAX: i64;
+    fn from_i64(v: i64) -> Self;
+    fn to_le(self) -> Vec<u8>;
+}
+
+impl Element for u8 {
+    const NAME: &'static str = "uint8";
+    const DESCR: &'static str = "|u1";
+    const MIN: i64 = 0;
+    const MAX: i64 = 255;
+    fn from_i64(v: i64) -> u8 {
+        v as u8
+    }
+    fn to_le(self) -> Vec<u8> {
+        vec![self]
+    }
+}
+
+impl Element for i8 {
+    const NAME: &'static str = "int8";
+    const DESCR: &'static str = "|i1";
+    const MIN: i64 = -128;
+    const MAX: i64 = 127;
+    fn from_i64(v: i64) -> i8 {
+        v as i8
+    }
+    fn to_le(self) -> Vec<u8> {
+        self.to_le_bytes().to_vec()
+    }
+}
+
+impl Element for i32 {
+    const NAME: &'static str = "int32";
+    const DESCR: &'static str = "<i4";
+    const MIN: i64 = i32::MIN as i64;
+    const MAX: i64 = i32::MAX as i64;
+    fn from_i64(v: i64) -> i32 {
+        v as i32
+    }
+    fn to_le(self) -> Vec<u8> {
+        self.to_le_bytes().to_vec()
+    }
+}
+
+/// Integer dtypes accepted on input: (descr without byte-order, size, signed, name).
+const INT_DTYPES: &[(&str, usize, bool, &str)] = &[
+    ("u1", 1, false, "uint8"),
+    ("i1", 1, true, "int8"),
+    ("u2", 2, false, "uint16"),
+    ("i2", 2, true, "int16"),
+    ("u4", 4, false, "uint32"),
+    ("i4", 4, true, "int32"),
+    ("u8", 8, false, "uint64"),
+    ("i8", 8, true, "int64"),
+];
+
+fn dtype_name(descr: &str) -> String {
+    let base = descr.trim_start_matches(['<', '>', '|', '=']);
+    if let Some((_, _, _, n)) = INT_DTYPES.iter().find(|d| d.0 == base) {
+        return (*n).to_string();
+    }
+    match base {
+        "f2" => "float16",
+        "f4" => "float32",
+        "f8" => "float64",
+        "b1" => "bool",
+        _ => "unsupported",
+    }
+    .to_string()
+}
+
+struct Header {
+    descr: String,
+    fortran: bool,
+    shape: Vec<usize>,
+    data_offset: usize,
+}
+
+fn parse_header(bytes: &[u8], path: &str) -> Result<Header, NpyError> {
+    let bad = |why: &str| NpyError::Format {
+        path: path.to_string(),
+        why: why.to_string(),
+    };
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("missing the \\x93NUMPY magic"));
+    }
+    let major = bytes[6];
+    let (hlen, start) = match major {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        2 | 3 => {
+            if bytes.len() < 12 {
+                return Err(bad("truncated header"));
+            }
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
+        }
+        v => return Err(bad(&format!("format version {v} is not supported"))),
+    };
+    let text = bytes
+        .get(start..start + hlen)
+        .ok_or_else(|| bad("truncated header"))?;
+    let text = std::str::from_utf8(text).map_err(|_| bad("header is not text"))?;
+    let value_of = |key: &str| -> Result<&str, NpyError> {
+        let pat = format!("'{key}':");
+        let at = text
+            .find(&pat)
+            .ok_or_else(|| bad(&format!("header has no '{key}'")))?;
+        Ok(text[at + pat.len()..].trim_start())
+    };
+    let descr_v = value_of("descr")?;
+    let descr = descr_v
+        .strip_prefix('\'')
+        .and_then(|s| s.split('\'').next())
+        .ok_or_else(|| {
+            bad("descr is not a simple dtype string (structured arrays are not supported)")
+        })?
+        .to_string();
+    let fortran = value_of("fortran_order")?.starts_with("True");
+    let shape_v = value_of("shape")?;
+    let inner = shape_v
+        .strip_prefix('(')
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| bad("shape is not a tuple"))?;
+    let shape = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim_end_matches('L').parse::<usize>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| bad("shape has a non-integer entry"))?;
+    Ok(Header {
+        descr,
+        fortran,
+        shape,
+        data_offset: start + hlen,
+    })
+}
+
+fn unravel(mut index: usize, shape: &[usize]) -> Vec<usize> {
+    let mut pos = vec![0; shape.len()];
+    for (p, &d) in pos.iter_mut().zip(shape).rev() {
+        if d > 0 {
+            *p = index % d;
+            index /= d;
+        }
+    }
+    pos
+}
+
+/// Read `path` as a tensor of `T` with `ndim` dimensions. `what` names the
+/// operand in errors ("A (activations, M x K)").
+pub fn read<T: Element>(path: &Path, what: &str, ndim: usize) -> Result<Tensor<T>, NpyError> {
+    let p = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| NpyError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    let h = parse_header(&bytes, &p)?;
+    let base = h.descr.trim_start_matches(['<', '|', '=']);
+    let dtype = INT_DTYPES.iter().find(|d| d.0 == base);
+    let big_endian = h.descr.starts_with('>') && !base.ends_with('1');
+    let (size, signed) = match dtype {
+        Some((_, size, signed, _)) if !big_endian => (*size, *signed),
+        _ => {
+            return Err(NpyError::Dtype {
+                path: p,
+                descr: format!("'{}'", h.descr),
+                name: dtype_name(&h.descr),
+                what: what.to_string(),
+                expected: format!(
+                    "{} ('{}'), or another little-endian integer dtype with values in {}..={}",
+                    T::NAME,
+                    T::DESCR,
+                    T::MIN,
+                    T::MAX
+                ),
+            })
+        }
+    };
+    if h.shape.len() != ndim {
+        return Err(NpyError::Shape {
+            path: p,
+            what: what.to_string(),
+            expected: format!("{ndim}-D"),
+            got: h.shape,
+        });
+    }
+    if h.fortran && h.shape.iter().filter(|&&d| d > 1).count() > 1 {
+        return Err(NpyError::Format {
+            path: p,
+            why: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into(),
+        });
+    }
+    let count: usize = h.shape.iter().product();
+    let body = &bytes[h.data_offset..];
+    if body.len() < count * size {
+        return Err(NpyError::Format {
+            path: p,
+            why: format!(
+                "data is truncated: shape {:?} needs {} bytes, file has {}",
+                h.shape,
+                count * size,
+                body.len()
+            ),
+        });
+    }
+    let mut data = Vec::with_capacity(count);
+    for (i, chunk) in body.chunks_exact(size).take(count).enumerate() {
+        let mut buf = [0u8; 8];
+        buf[..size].copy_from_slice(chunk);
+        let v: i64 = if signed {
+            let raw = i64::from_le_bytes(buf);
+            let shift = 64 - 8 * size as u32;
+            (raw << shift) >> shift
+        } else {
+            let raw = u64::from_le_bytes(buf);
+            i64::try_from(raw).unwrap_or(i64::MAX)
+        };
+        if v < T::MIN || v > T::MAX {
+            return Err(NpyError::Range {
+                path: p,
+                what: what.to_string(),
+                value: v,
+                index: i,
+                pos: unravel(i, &h.shape),
+                min: T::MIN,
+                max: T::MAX,
+            });
+        }
+        data.push(T::from_i64(v));
+    }
+    Ok(Tensor::new(h.shape, data))
+}
+
+/// Serialize a tensor as .npy version 1.0 bytes.
+pub fn to_bytes<T: Element>(t: &Tensor<T>) -> Vec<u8> {
+    let shape = match t.shape.len() {
+        1 => format!("({},)", t.shape[0]),
+        _ => format!(
+            "({})",
+            t.shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut header = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
+        T::DESCR,
+        shape
+    );
+    // magic(6) + version(2) + len(2) + header + '\n' is a multiple of 64
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + t.data.len() * 4);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in &t.data {
+        out.extend_from_slice(&v.to_le());
+    }
+    out
+}
+
+/// Write a tensor atomically: a temporary file beside `path`, then a rename.
+pub fn write<T: Element>(path: &Path, t: &Tensor<T>) -> Result<(), NpyError> {
+    let p = path.display().to_string();
+    let io = |source| NpyError::Io {
+        path: p.clone(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(&to_bytes(t)).map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_raw(
+        dir: &Path,
+        name: &str,
+        descr: &str,
+        shape: &str,
+        body: &[u8],
+    ) -> std::path::PathBuf {
+        let mut header =
+            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(body);
+        let p = dir.join(name);
+        std::fs::write(&p, out).unwrap();
+        p
+    }
+
+    #[test]
+    fn round_trip_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Tensor::new(vec![2, 3], vec![1i32, -2, 3, i32::MIN, 5, i32::MAX]);
+        let p = dir.path().join("c.npy");
+        write(&p, &t).unwrap();
+        assert_eq!(read::<i32>(&p, "C", 2).unwrap(), t);
+
+        let f = write_raw(dir.path(), "f.npy", "<f4", "(1, 1)", &[0; 4]);
+        let e = read::<u8>(&f, "A (activations)", 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("dtype '<f4' (float32) is not allowed for A"),
+            "{e}"
+        );
+
+        let s = write_raw(dir.path(), "s.npy", "|u1", "(4,)", &[0; 4]);
+        let e = read::<u8>(&s, "A (activations, M x K)", 2)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("must be 2-D, got shape [4]"), "{e}");
+
+        let r = write_raw(dir.path(), "r.npy", "<i2", "(1, 2)", &[7, 0, 0x2c, 0x01]);
+        let e = read::<u8>(&r, "A", 2).unwrap_err().to_string();
+        assert!(
+            e.contains("value 300 at flat index 1 (position [0, 1])"),
+            "{e}"
+        );
+
+        let ok = write_raw(
+            dir.path(),
+            "ok.npy",
+            "<i8",
+            "(1, 1)",
+            &[200, 0, 0, 0, 0, 0, 0, 0],
+        );
+        assert_eq!(read::<u8>(&ok, "A", 2).unwrap().data, vec![200]);
+
+        std::fs::write(dir.path().join("junk.npy"), b"hello").unwrap();
+        let e = read::<u8>(&dir.path().join("junk.npy"), "A", 2)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a .npy file"), "{e}");
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests: one binary, a module per topic (ripgrep's layout).
+
+mod cli_model;
+mod golden;
+mod model;
+mod util;

@@ -1,0 +1,230 @@
+//! The model at its extremes and on convolutions.
+
+use sparqgen::arith::{sparq_pair, ArithError, Model, Tensor};
+use sparqgen::config::Design;
+
+fn design(yaml: &str) -> Design {
+    Design::from_yaml(yaml).unwrap()
+}
+
+#[test]
+fn k4096_of_255_times_minus128_is_exact() {
+    let k = 4096;
+    let a = Tensor::new(vec![3, k], vec![255u8; 3 * k]);
+    let b = Tensor::new(vec![2, k], vec![-128i8; 2 * k]);
+    let want = -(4096i64 * 255 * 128); // -133,693,440: beyond f32's exact 2^24
+    assert!(want.unsigned_abs() > 1 << 24);
+    let exact = Model::exact().gemm(&a, &b).unwrap();
+    assert!(exact.data.iter().all(|&v| i64::from(v) == want));
+    // under 5opt round every 255 becomes 240, and so on: compare with the
+    // pair rule applied by hand
+    for yaml in [
+        "pe: {placements: 5}",
+        "pe: {window_bits: 3, placements: 6, rounding: truncate}",
+    ] {
+        let d = design(yaml);
+        let s = d.sparq().unwrap();
+        let (h1, h2) = sparq_pair(255, 255, s);
+        let per_pair = (i64::from(h1) + i64::from(h2)) * -128;
+        let c = Model::new(&d).gemm(&a, &b).unwrap();
+        assert!(
+            c.data
+                .iter()
+                .all(|&v| i64::from(v) == per_pair * (k as i64 / 2)),
+            "{yaml}"
+        );
+    }
+}
+
+#[test]
+fn accumulator_overflow_is_refused_not_wrapped() {
+    // an 18-bit accumulator is exact for K <= (2^17 - 1) / 32640 = 4
+    let d = design("pe: {acc_bits: 18}\narray: {kind: single}");
+    assert_eq!(d.exact_k_max(), 4);
+    let a = Tensor::new(vec![1, 5], vec![255u8; 5]);
+    let b = Tensor::new(vec![1, 5], vec![-128i8; 5]);
+    let e = Model::new(&d).gemm(&a, &b).unwrap_err();
+    assert!(
+        matches!(e, ArithError::WouldWrap { k: 5, k_max: 4, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("18-bit accumulator"), "{e}");
+    // the model's own i32 limit for wide accumulators
+    let d = design("pe: {acc_bits: 40}");
+    let k = 65_794;
+    let a = Tensor::new(vec![1, k], vec![0u8; k]);
+    let b = Tensor::new(vec![1, k], vec![0i8; k]);
+    assert!(Model::new(&d).gemm(&a, &b).is_err());
+}
+
+#[test]
+fn stc_group_with_three_weights_is_an_input_error() {
+    let d = design("pe: {stc: true}");
+    let a = Tensor::new(vec![1, 8], vec![1u8; 8]);
+    let b = Tensor::new(vec![1, 8], vec![1i8, 0, 0, 0, 0, 2, 3, 4]);
+    let e = Model::new(&d).gemm(&a, &b).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "B row 0, group k = 4..8: 3 non-zero weights at k = [5, 6, 7]; a 2:4 (stc) weight group allows at most 2"
+    );
+}
+
+#[test]
+fn stc_lone_survivor_takes_the_wide_path() {
+    // one non-zero weight per group: its activation pairs with (0, 0)
+    let d = design("pe: {window_bits: 3, placements: 6, stc: true}");
+    let a = Tensor::new(vec![1, 4], vec![200u8, 255, 7, 9]);
+    let b = Tensor::new(vec![1, 4], vec![0i8, 1, 0, 0]);
+    let c = Model::new(&d).gemm(&a, &b).unwrap();
+    assert_eq!(c.data, vec![252]); // wide6 round: 255 -> 252
+}
+
+#[test]
+fn mac4x8_rejects_8bit_activations() {
+    let d = design("pe: {kind: mac4x8}");
+    let a = Tensor::new(vec![1, 2], vec![3u8, 16]);
+    let b = Tensor::new(vec![1, 2], vec![1i8, 1]);
+    let e = Model::new(&d).gemm(&a, &b).unwrap_err().to_string();
+    assert!(
+        e.starts_with("A[0][1] = 16 is out of range for pe.kind mac4x8 (allowed: 0..=15"),
+        "{e}"
+    );
+}
+
+fn lcg(seed: &mut u64) -> u64 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *seed >> 33
+}
+
+/// Direct convolution, pairing consecutive k of the channel-innermost
+/// order by hand: an independent statement of SPARQ.md's "Convolution".
+fn direct_conv(d: &Design, x: &Tensor<u8>, w: &Tensor<i8>, stride: usize, pad: usize) -> Vec<i32> {
+    let [n, c, h, wd] = x.dims4().unwrap();
+    let [o, _, kh, kw] = w.dims4().unwrap();
+    let ho = (h + 2 * pad - kh) / stride + 1;
+    let wo = (wd + 2 * pad - kw) / stride + 1;
+    let s = d.sparq().copied();
+    let mut y = Vec::new();
+    for ni in 0..n {
+        for oi in 0..o {
+            for oh in 0..ho {
+                for ow in 0..wo {
+                    let mut terms = Vec::new();
+                    for i in 0..kh {
+                        for j in 0..kw {
+                            for ci in 0..c {
+                                let yy = (oh * stride + i) as isize - pad as isize;
+                                let xx = (ow * stride + j) as isize - pad as isize;
+                                let av =
+                                    if yy < 0 || xx < 0 || yy >= h as isize || xx >= wd as isize {
+                                        0
+                                    } else {
+                                        x.data[((ni * c + ci) * h + yy as usize) * wd + xx as usize]
+                                    };
+                                terms.push((av, w.data[((oi * c + ci) * kh + i) * kw + j]));
+                            }
+                        }
+                    }
+                    if terms.len() % 2 == 1 {
+                        terms.push((0, 0));
+                    }
+                    let mut acc = 0i32;
+                    for p in terms.chunks(2) {
+                        let (h1, h2) = match &s {
+                            Some(s) => sparq_pair(p[0].0, p[1].0, s),
+                            None => (p[0].0, p[1].0),
+                        };
+                        acc +=
+                            i32::from(h1) * i32::from(p[0].1) + i32::from(h2) * i32::from(p[1].1);
+                    }
+                    y.push(acc);
+                }
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn conv_matches_direct_convolution() {
+    let mut seed = 7;
+    for (c, stride, pad, yaml) in [
+        (4, 1, 1, "pe: {placements: 5}"),
+        (3, 2, 1, "pe: {placements: 3, rounding: truncate}"), // odd C: pairs span taps
+        (5, 1, 0, "pe: {window_bits: 2, placements: 7}"),
+        (2, 1, 2, "pe: {kind: mac8x8}"),
+    ] {
+        let d = design(yaml);
+        let (n, h, w, o, k) = (2, 7, 6, 3, 3);
+        let x = Tensor::new(
+            vec![n, c, h, w],
+            (0..n * c * h * w)
+                .map(|_| {
+                    if lcg(&mut seed) % 3 == 0 {
+                        0
+                    } else {
+                        (lcg(&mut seed) % 256) as u8
+                    }
+                })
+                .collect(),
+        );
+        let wt = Tensor::new(
+            vec![o, c, k, k],
+            (0..o * c * k * k)
+                .map(|_| (lcg(&mut seed) % 256) as u8 as i8)
+                .collect(),
+        );
+        let y = Model::new(&d).conv2d(&x, &wt, stride, pad).unwrap();
+        let ho = (h + 2 * pad - k) / stride + 1;
+        let wo = (w + 2 * pad - k) / stride + 1;
+        assert_eq!(y.shape, vec![n, o, ho, wo]);
+        assert_eq!(
+            y.data,
+            direct_conv(&d, &x, &wt, stride, pad),
+            "{yaml} C={c}"
+        );
+    }
+}
+
+#[test]
+fn gemm_handles_awkward_shapes() {
+    // M, N not multiples of the micro-tile; K odd and not a multiple of 16
+    let mut seed = 3;
+    let d = design("pe: {placements: 2}");
+    let s = *d.sparq().unwrap();
+    for (m, n, k) in [
+        (1, 1, 1),
+        (5, 3, 17),
+        (67, 5, 33),
+        (0, 3, 4),
+        (3, 0, 4),
+        (2, 2, 0),
+    ] {
+        let a = Tensor::new(
+            vec![m, k],
+            (0..m * k).map(|_| (lcg(&mut seed) % 256) as u8).collect(),
+        );
+        let b = Tensor::new(
+            vec![n, k],
+            (0..n * k)
+                .map(|_| (lcg(&mut seed) % 256) as u8 as i8)
+                .collect(),
+        );
+        let c = Model::new(&d).gemm(&a, &b).unwrap();
+        for i in 0..m {
+            for j in 0..n {
+                let mut acc = 0i32;
+                for p in (0..k).step_by(2) {
+                    let a2 = if p + 1 < k { a.data[i * k + p + 1] } else { 0 };
+                    let b2 = if p + 1 < k { b.data[j * k + p + 1] } else { 0 };
+                    let (h1, h2) = sparq_pair(a.data[i * k + p], a2, &s);
+                    acc += i32::from(h1) * i32::from(b.data[j * k + p])
+                        + i32::from(h2) * i32::from(b2);
+                }
+                assert_eq!(c.data[i * n + j], acc, "m={m} n={n} k={k} at ({i},{j})");
+            }
+        }
+    }
+}
