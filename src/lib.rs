@@ -7,3 +7,5 @@ pub mod arith;
 pub mod config;
 pub mod golden;
 pub mod npy;
+pub mod output;
+pub mod tools;

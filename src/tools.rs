@@ -1,0 +1,178 @@
+//! External tools (Verilator, Yosys, Icarus, nextpnr): found on PATH or not,
+//! their versions, and the command that installs a missing one. Nothing here
+//! panics on a missing or old tool: callers get a [`ToolError`] that says
+//! what to run.
+
+use std::process::Command;
+
+/// A tool sparqgen drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Verilator,
+    Yosys,
+    Iverilog,
+    Vvp,
+    NextpnrIce40,
+}
+
+impl Tool {
+    pub fn program(self) -> &'static str {
+        match self {
+            Tool::Verilator => "verilator",
+            Tool::Yosys => "yosys",
+            Tool::Iverilog => "iverilog",
+            Tool::Vvp => "vvp",
+            Tool::NextpnrIce40 => "nextpnr-ice40",
+        }
+    }
+
+    fn version_args(self) -> &'static [&'static str] {
+        match self {
+            Tool::Yosys => &["-V"],
+            Tool::Iverilog => &["-V"],
+            Tool::Vvp => &["-V"],
+            _ => &["--version"],
+        }
+    }
+
+    /// Debian package that provides the tool.
+    pub fn package(self) -> &'static str {
+        match self {
+            Tool::Verilator => "verilator",
+            Tool::Yosys => "yosys",
+            Tool::Iverilog | Tool::Vvp => "iverilog",
+            Tool::NextpnrIce40 => "nextpnr-ice40",
+        }
+    }
+
+    /// Oldest version sparqgen supports, as (major, minor).
+    pub fn min_version(self) -> (u32, u32) {
+        match self {
+            Tool::Verilator => (5, 6),
+            Tool::Yosys => (0, 23),
+            Tool::Iverilog | Tool::Vvp => (11, 0),
+            Tool::NextpnrIce40 => (0, 0),
+        }
+    }
+
+    /// The oldest supported version as its tool prints it.
+    pub fn min_version_text(self) -> &'static str {
+        match self {
+            Tool::Verilator => "5.006",
+            Tool::Yosys => "0.23",
+            Tool::Iverilog | Tool::Vvp => "11.0",
+            Tool::NextpnrIce40 => "any",
+        }
+    }
+
+    pub fn install_hint(self) -> String {
+        format!(
+            "install it with: apt-get update && apt-get install -y {} (or run scripts/setup.sh)",
+            self.package()
+        )
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ToolError {
+    #[error("{program} was not found on PATH; {hint}")]
+    Missing { program: &'static str, hint: String },
+    #[error("{program} {found} is too old (sparqgen needs {need} or newer); {hint}")]
+    TooOld {
+        program: &'static str,
+        found: String,
+        need: String,
+        hint: String,
+    },
+}
+
+/// A found tool: its program name and the first line of its version text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Found {
+    pub program: String,
+    pub version: String,
+}
+
+/// Parse the first `major.minor` in a version text.
+pub fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let bytes = text.as_bytes();
+    for (i, c) in bytes.iter().enumerate() {
+        if c.is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
+            let rest = &text[i..];
+            let mut it = rest.split(|c: char| !c.is_ascii_digit());
+            let major = it.next()?.parse().ok()?;
+            let after = &rest[rest.find('.').unwrap_or(rest.len())..];
+            if !after.starts_with('.') || rest.find('.') != Some(major_len(rest)) {
+                continue;
+            }
+            let minor = after[1..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()?;
+            return Some((major, minor));
+        }
+    }
+    None
+}
+
+fn major_len(s: &str) -> usize {
+    s.chars().take_while(|c| c.is_ascii_digit()).count()
+}
+
+/// Find `tool` and check its version.
+pub fn find(tool: Tool) -> Result<Found, ToolError> {
+    let out = Command::new(tool.program())
+        .args(tool.version_args())
+        .output()
+        .map_err(|_| ToolError::Missing {
+            program: tool.program(),
+            hint: tool.install_hint(),
+        })?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = text.lines().next().unwrap_or("").trim().to_string();
+    let need = tool.min_version();
+    if need != (0, 0) {
+        match parse_version(&first) {
+            Some(v) if v >= need => {}
+            _ => {
+                return Err(ToolError::TooOld {
+                    program: tool.program(),
+                    found: first,
+                    need: tool.min_version_text().to_string(),
+                    hint: tool.install_hint(),
+                })
+            }
+        }
+    }
+    Ok(Found {
+        program: tool.program().to_string(),
+        version: first,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn versions_parse() {
+        assert_eq!(
+            parse_version("Verilator 5.006 2023-01-22 rev (Debian 5.006-3)"),
+            Some((5, 6))
+        );
+        assert_eq!(
+            parse_version("Yosys 0.23 (git sha1 7ce5011c24b)"),
+            Some((0, 23))
+        );
+        assert_eq!(
+            parse_version("Icarus Verilog version 11.0 (stable) ()"),
+            Some((11, 0))
+        );
+        assert_eq!(parse_version("Verilator 4.038 2020-07-11"), Some((4, 38)));
+        assert!(parse_version("Verilator 4.038") < Some((5, 6)));
+    }
+}
