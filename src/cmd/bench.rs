@@ -97,20 +97,12 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
     let mut configs: Vec<(String, Model)> = Vec::new();
     for set in PlacementSet::ALL {
         for rounding in [Rounding::RoundHalfEven, Rounding::Truncate] {
-            let arith = SparqArith {
-                placements: set,
-                rounding,
-                pair_sharing: true,
-                stc: false,
-            };
             let design = Design::from_yaml(&format!(
                 "pe: {{window_bits: {}, placements: {}, rounding: {}}}",
                 set.window_bits(),
                 set.count(),
                 rounding.yaml_name()
             ))?;
-            debug_assert_eq!(design.pe.kind, PeKind::Sparq(arith));
-            let _ = Pipeline::MAX;
             configs.push((
                 format!("{:<5} {:<5}", set.name(), rounding.short()),
                 Model::new(&design),
@@ -132,5 +124,23 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
             macs / best / 1e9
         );
     }
+    let io_bytes = a.data.len() + w.data.len() + b.m * b.n * 4;
+    match peak_rss_bytes() {
+        Some(peak) => println!(
+            "memory: peak RSS {:.1} MB for inputs + output of {:.1} MB ({:.2}x, whole process)",
+            peak as f64 / 1e6,
+            io_bytes as f64 / 1e6,
+            peak as f64 / io_bytes as f64
+        ),
+        None => println!("memory: peak RSS not available on this OS"),
+    }
     Ok(0)
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
