@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use sparqgen::arith::{Model, Tensor};
-use sparqgen::config::{Design, PeKind, Pipeline, PlacementSet, Rounding, SparqArith};
+use sparqgen::config::{Design, PlacementSet, Rounding};
 use std::time::Instant;
 
 #[derive(Subcommand)]
