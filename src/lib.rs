@@ -6,6 +6,8 @@
 pub mod arith;
 pub mod config;
 pub mod golden;
+pub mod hcm;
 pub mod npy;
 pub mod output;
+pub mod synth;
 pub mod tools;
