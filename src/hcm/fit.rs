@@ -111,8 +111,9 @@ pub struct FitReport {
 impl FitReport {
     /// The area model the reports use: transistors of one multiplier slot
     /// (a ninth of the reference PE) at `ba x bw` bits, from the BOPS line.
+    /// Clamped at 0: below the fitted range (b < 2) the line may dip under.
     pub fn slot_transistors(&self, ba: u32, bw: u32) -> f64 {
-        self.line.at(pe_bops(ba, bw)) / 9.0
+        (self.line.at(pe_bops(ba, bw)) / 9.0).max(0.0)
     }
 }
 
@@ -238,6 +239,15 @@ pub struct FitOptions {
     pub cache_dir: Option<PathBuf>,
     /// Also write the Verilog, script, stat files and fit.json here.
     pub out: Option<PathBuf>,
+}
+
+/// Whether [`fit`] would read the cache (false also when Yosys is missing).
+pub fn is_cached(opts: &FitOptions) -> bool {
+    let Ok(found) = yosys::find() else {
+        return false;
+    };
+    let dir = opts.cache_dir.clone().unwrap_or_else(cache_dir);
+    !opts.refresh && opts.out.is_none() && cache_path(&dir, opts.flatten, &found.version).exists()
 }
 
 /// The fit: from the cache when it holds one for this reference and Yosys
@@ -429,11 +439,12 @@ pub fn least_squares(x: &[Vec<f64>], y: &[f64]) -> (Vec<f64>, f64) {
         if d == 0.0 {
             continue;
         }
-        for r in 0..n {
+        let pivot_row = a[col].clone();
+        for (r, row) in a.iter_mut().enumerate() {
             if r != col {
-                let f = a[r][col] / d;
-                for c in col..=n {
-                    a[r][c] -= f * a[col][c];
+                let f = row[col] / d;
+                for (x, p) in row.iter_mut().zip(&pivot_row).skip(col) {
+                    *x -= f * p;
                 }
             }
         }

@@ -294,7 +294,7 @@ pub enum HcmError {
     #[error(transparent)]
     Buffer(#[from] BufferTooSmall),
     #[error(transparent)]
-    Acts(#[from] acts::ActsError),
+    Acts(#[from] Box<acts::ActsError>),
     #[error("--acts {0}: {1}")]
     ActsDir(String, std::io::Error),
 }
@@ -338,7 +338,10 @@ pub fn analyze(
                 let (source, stats) = match &file {
                     Some(p) => {
                         used_files.push(p.clone());
-                        ("measured".to_string(), acts::measure(p, layer)?)
+                        (
+                            "measured".to_string(),
+                            acts::measure(p, layer).map_err(Box::new)?,
+                        )
                     }
                     None => (
                         "assumed".to_string(),
@@ -535,7 +538,7 @@ fn area_of(f: &FitReport, array: &ArrayModel, total: &Total) -> Area {
         array_transistors: all,
         macs_per_s_per_mtransistor: total.attainable_macs_per_s / (all / 1e6),
         note: format!(
-            "datapath only: A = {:.3} * BOPS + {:.1} transistors for the 3x3 reference PE at \
+            "datapath only: A = {:.3} * BOPS {:+.1} transistors for the 3x3 reference PE at \
              b_a x b_w, a ninth per product slot, {} slot(s) per PE; registers outside the \
              reference PE, control and SPARQ's window logic are not in it (sparqgen synth \
              measures those)",

@@ -153,10 +153,6 @@ pub fn roofline_svg(r: &Report) -> Result<String, askama::Error> {
             ),
         })
         .collect();
-    let design = match &r.design_hash {
-        Some(h) => format!("{} (hash {})", r.array.source, &h[..12.min(h.len())]),
-        None => r.array.source.clone(),
-    };
     let svg = RooflineSvg {
         width: px(WIDTH),
         height: px(HEIGHT),
@@ -168,7 +164,7 @@ pub fn roofline_svg(r: &Report) -> Result<String, askama::Error> {
             r.hw.point.clock_mhz,
             r.hw.point.bandwidth_gbit_s,
             r.hw.point.buffer_kib,
-            design
+            r.array.source
         ),
         caption: format!(
             "compute roof at the network's mean {bops_per_mac:.1} BOPS/MAC; {} of {} layers memory-bound",

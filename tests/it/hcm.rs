@@ -420,8 +420,8 @@ fn yosys_fit_and_reports_that_use_it() {
     assert_eq!(f["cache_hit"], false);
     let r2_bits = f["r2_bits"].as_f64().unwrap();
     let r2_bops = f["r2_bops"].as_f64().unwrap();
-    assert!(r2_bits >= 0.99 && r2_bits <= 1.0, "{r2_bits}");
-    assert!(r2_bops >= 0.99 && r2_bops <= 1.0, "{r2_bops}");
+    assert!((0.99..=1.0).contains(&r2_bits), "{r2_bits}");
+    assert!((0.99..=1.0).contains(&r2_bops), "{r2_bops}");
     let pts = f["points"].as_array().unwrap();
     assert_eq!(pts.len(), 15);
     let area: Vec<u64> = pts
