@@ -104,12 +104,6 @@ fn run_fit(a: FitArgs) -> Result<i32> {
         cache_dir: None,
         out: a.out.clone(),
     };
-    if !a.json {
-        eprintln!(
-            "hcm fit: synthesizing (or reading the cache in {})",
-            fit::cache_dir().display()
-        );
-    }
     let f = fit::fit(&opts).context("hcm fit")?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&f)?);
@@ -149,13 +143,22 @@ fn run_report(a: ReportArgs) -> Result<i32> {
             bail!("--acts {}: not a folder", d.display());
         }
     }
-    let area_fit =
-        match a.area_model {
-            AreaModel::None => None,
-            AreaModel::Fit => Some(fit::fit(&fit::FitOptions::default()).context(
+    let area_fit = match a.area_model {
+        AreaModel::None => None,
+        AreaModel::Fit => {
+            let opts = fit::FitOptions::default();
+            if !fit::is_cached(&opts) {
+                eprintln!(
+                    "hcm: no cached area fit yet; synthesizing the reference PE with Yosys once \
+                     (cached in {})",
+                    fit::cache_dir().display()
+                );
+            }
+            Some(fit::fit(&opts).context(
                 "the area model needs the Yosys fit (pass --area-model none to skip it)",
-            )?),
-        };
+            )?)
+        }
+    };
     let opts = hcm::Options {
         zero_fraction: a.zero_fraction,
         acts_dir: a.acts.clone(),
