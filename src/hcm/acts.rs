@@ -15,7 +15,9 @@
 //! is only approximately what im2col does); horizontally adjacent pixels
 //! for a depthwise convolution (approximately the taps (i, j), (i, j+1));
 //! consecutive features of the flattened input for a fully connected layer
-//! (exact). Padding is not counted.
+//! (exact). Padding is not counted. Under 2:4 weights (`stc`) the PE pairs
+//! the activations at the kept weight positions, which depend on the
+//! weights; adjacent pairs stand in for them.
 
 use crate::arith::Tensor;
 use crate::hcm::network::{Layer, LayerKind, Shape};

@@ -36,6 +36,7 @@ struct RooflineSvg {
     width: String,
     height: String,
     title: String,
+    source: String,
     subtitle: String,
     caption: String,
     plot_left: String,
@@ -121,13 +122,15 @@ pub fn roofline_svg(r: &Report) -> Result<String, askama::Error> {
     let (pl, pr, pt, pb) = (LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM);
     let xa = Axis::new(x_lo, x_hi, pl, pr);
     let ya = Axis::new(y_lo, y_hi, pb, pt);
-    // the roof: bandwidth roof from the left edge to the ridge, compute roof on
-    let x_left = 10f64.powf(xa.lo);
+    // the roof: bandwidth roof from where it enters the plot to the ridge,
+    // then the compute roof to the right edge
+    let y_bottom = 10f64.powf(ya.lo);
+    let x_start = 10f64.powf(xa.lo).max(y_bottom / bw);
     let x_right = 10f64.powf(xa.hi);
     let roof_points = format!(
         "{},{} {},{} {},{}",
-        px(xa.map(x_left)),
-        px(ya.map((x_left * bw).max(10f64.powf(ya.lo)))),
+        px(xa.map(x_start)),
+        px(ya.map(x_start * bw)),
         px(xa.map(ridge)),
         px(ya.map(peak)),
         px(xa.map(x_right)),
@@ -157,6 +160,10 @@ pub fn roofline_svg(r: &Report) -> Result<String, askama::Error> {
         width: px(WIDTH),
         height: px(HEIGHT),
         title: format!("{} on {}", r.network.name, r.hw.point.name),
+        source: match &r.design_hash {
+            Some(h) => format!("{} (design hash {h}, hw hash {})", r.array.source, r.hw.hash),
+            None => format!("{} (hw hash {})", r.array.source, r.hw.hash),
+        },
         subtitle: format!(
             "{} x {}, {} MHz, {} Gbit/s, {} KiB buffer; {}",
             r.array.pe_count,

@@ -311,12 +311,18 @@ fn measured_activations_set_the_wide_path_share() {
 
 #[test]
 fn roofline_svg_has_both_roofs_and_a_point_per_layer() {
+    for (net, a_layer) in [("mobilenet_v2", "features.1.depthwise"), ("vgg16", "fc6")] {
+        roofline_svg(net, a_layer);
+    }
+}
+
+fn roofline_svg(net: &str, a_layer: &str) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let r = run(
         &[
             "hcm",
-            "mobilenet_v2",
+            net,
             "--plot",
             "roof.svg",
             "--area-model",
@@ -352,7 +358,32 @@ fn roofline_svg_has_both_roofs_and_a_point_per_layer() {
     assert_eq!(pts.len(), 3);
     assert!(pts[1].1 < pts[0].1, "the bandwidth roof rises");
     assert_eq!(pts[1].1, pts[2].1, "the compute roof is flat");
-    assert!(svg.contains("features.1.depthwise"));
+    // a memory-bound layer runs at intensity x bandwidth: on the sloped roof
+    let slope = (pts[1].1 - pts[0].1) / (pts[1].0 - pts[0].0);
+    let mut on_roof = 0;
+    for c in svg.split("<circle class=\"memory\" cx=\"").skip(1) {
+        if !c.contains("<title>") {
+            continue; // the legend
+        }
+        let x: f64 = c.split('"').next().unwrap().parse().unwrap();
+        let y: f64 = c
+            .split("cy=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let roof_y = pts[0].1 + slope * (x - pts[0].0);
+        assert!(
+            (y - roof_y).abs() < 0.6,
+            "point ({x}, {y}) vs roof {roof_y}"
+        );
+        on_roof += 1;
+    }
+    assert_eq!(on_roof, mem);
+    assert!(svg.contains(a_layer), "{net}");
 }
 
 fn lint(dir: &Path) {
