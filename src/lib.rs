@@ -9,3 +9,4 @@ pub mod golden;
 pub mod npy;
 pub mod output;
 pub mod tools;
+pub mod workload;

@@ -1,10 +1,10 @@
 //! `sparqgen run`: the main job on one design. Grows with the project:
 //! today it exercises the bit-exact model on a ReLU-like GEMM.
 
-use super::bench::{relu_like, Rng};
 use anyhow::Result;
 use sparqgen::arith::{ErrorStats, Model, Tensor};
 use sparqgen::config::Design;
+use sparqgen::workload::{relu_like, weights, Rng};
 use std::time::Instant;
 
 pub fn run(design: &Design) -> Result<i32> {
