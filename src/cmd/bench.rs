@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use sparqgen::arith::{Model, Tensor};
 use sparqgen::config::{Design, PlacementSet, Rounding};
-use sparqgen::workload::{relu_like, Rng};
+use sparqgen::workload::{relu_like, weights, Rng};
 use std::time::Instant;
 
 #[derive(Subcommand)]
@@ -42,12 +42,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
 fn bench_model(b: &ModelBench) -> Result<i32> {
     let mut rng = Rng::new(2021);
     let a = Tensor::new(vec![b.m, b.k], relu_like(b.m * b.k, b.zeros, &mut rng));
-    let w = Tensor::new(
-        vec![b.n, b.k],
-        (0..b.n * b.k)
-            .map(|_| (rng.next_u64() % 256) as u8 as i8)
-            .collect(),
-    );
+    let w = Tensor::new(vec![b.n, b.k], weights(b.n * b.k, &mut rng));
     let macs = (b.m * b.k * b.n) as f64;
     println!(
         "bench model: M={} K={} N={} ({:.2} GMAC per GEMM), {:.0}% zero activations, \
