@@ -6,7 +6,9 @@
 pub mod arith;
 pub mod config;
 pub mod golden;
+pub mod hcm;
 pub mod npy;
 pub mod output;
+pub mod synth;
 pub mod tools;
 pub mod workload;

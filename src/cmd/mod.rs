@@ -3,6 +3,7 @@
 
 mod bench;
 mod flow;
+mod hcm;
 mod model;
 
 use anyhow::Result;
@@ -57,6 +58,8 @@ enum Command {
     Run(RunArgs),
     /// Validate a design and print it with every default filled in.
     Check(DesignArg),
+    /// The HCM metric: BOPS, traffic and roofline per layer (`hcm fit`: the area model).
+    Hcm(hcm::HcmArgs),
 }
 
 #[derive(Args)]
@@ -94,6 +97,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Model(m) => model::run(m),
         Command::Bench(b) => bench::run(b),
         Command::Run(r) => flow::run(&load_design(r.design.as_deref())?),
+        Command::Hcm(h) => hcm::run(h),
         Command::Check(d) => {
             let design = d.load()?;
             print!("{}", design.to_yaml());

@@ -2,5 +2,6 @@
 
 mod cli_model;
 mod golden;
+mod hcm;
 mod model;
 mod util;

@@ -1,0 +1,3 @@
+//! Synthesis with Yosys.
+
+pub mod yosys;
