@@ -11,3 +11,4 @@ pub mod npy;
 pub mod output;
 pub mod synth;
 pub mod tools;
+pub mod workload;

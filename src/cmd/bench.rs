@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use sparqgen::arith::{Model, Tensor};
 use sparqgen::config::{Design, PlacementSet, Rounding};
+use sparqgen::workload::{relu_like, weights, Rng};
 use std::time::Instant;
 
 #[derive(Subcommand)]
@@ -32,41 +33,6 @@ pub struct ModelBench {
     zeros: f64,
 }
 
-/// xorshift64*: a small deterministic generator for benchmark data.
-pub struct Rng(u64);
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// ReLU-like activations: a fraction `zeros` exactly zero, the rest from a
-/// half-normal scaled so that 255 is rare.
-pub fn relu_like(count: usize, zeros: f64, rng: &mut Rng) -> Vec<u8> {
-    (0..count)
-        .map(|_| {
-            if rng.unit() < zeros {
-                0
-            } else {
-                // Box-Muller half-normal, sigma 48
-                let u1 = rng.unit().max(1e-12);
-                let u2 = rng.unit();
-                let g = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-                ((g.abs() * 48.0).round() as i64).clamp(1, 255) as u8
-            }
-        })
-        .collect()
-}
-
 pub fn run(cmd: BenchCmd) -> Result<i32> {
     match cmd {
         BenchCmd::Model(b) => bench_model(&b),
@@ -76,12 +42,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
 fn bench_model(b: &ModelBench) -> Result<i32> {
     let mut rng = Rng::new(2021);
     let a = Tensor::new(vec![b.m, b.k], relu_like(b.m * b.k, b.zeros, &mut rng));
-    let w = Tensor::new(
-        vec![b.n, b.k],
-        (0..b.n * b.k)
-            .map(|_| (rng.next_u64() % 256) as u8 as i8)
-            .collect(),
-    );
+    let w = Tensor::new(vec![b.n, b.k], weights(b.n * b.k, &mut rng));
     let macs = (b.m * b.k * b.n) as f64;
     println!(
         "bench model: M={} K={} N={} ({:.2} GMAC per GEMM), {:.0}% zero activations, \

@@ -1,10 +1,10 @@
 //! `sparqgen run`: the main job on one design. Grows with the project:
 //! today it exercises the bit-exact model on a ReLU-like GEMM.
 
-use super::bench::{relu_like, Rng};
 use anyhow::Result;
 use sparqgen::arith::{ErrorStats, Model, Tensor};
 use sparqgen::config::Design;
+use sparqgen::workload::{relu_like, weights, Rng};
 use std::time::Instant;
 
 pub fn run(design: &Design) -> Result<i32> {
@@ -19,12 +19,7 @@ pub fn run(design: &Design) -> Result<i32> {
         .map(|v| if act_max < 255 { v >> 4 } else { v })
         .collect();
     let a = Tensor::new(vec![m, k], acts);
-    let b = Tensor::new(
-        vec![n, k],
-        (0..n * k)
-            .map(|_| (rng.next_u64() % 256) as u8 as i8)
-            .collect(),
-    );
+    let b = Tensor::new(vec![n, k], weights(n * k, &mut rng));
     let t = Instant::now();
     let c = Model::new(design).gemm(&a, &b)?;
     let secs = t.elapsed().as_secs_f64();
