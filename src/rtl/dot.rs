@@ -23,6 +23,7 @@ struct DotV<'a> {
 
 pub(crate) fn render(design: &Design, plan: &PePlan, lanes: u32) -> Result<String, RtlError> {
     let n = &design.name;
+    let cap = design.acc_bits_needed_per_cycle();
     render_t(
         "rtl/dot_unit.v",
         &DotV {
@@ -38,8 +39,8 @@ pub(crate) fn render(design: &Design, plan: &PePlan, lanes: u32) -> Result<Strin
             mul_module: format!("{n}_pair_mul"),
             plan,
             lanes,
-            levels: adder_tree(lanes, plan.sum_bits),
-            tree_bits: tree_bits(lanes, plan.sum_bits),
+            levels: adder_tree(lanes, plan.sum_bits, cap),
+            tree_bits: tree_bits(lanes, plan.sum_bits, cap),
             act_meaning: act_meaning(&design.pe.kind),
             wgt_meaning: wgt_meaning(&design.pe.kind),
         },

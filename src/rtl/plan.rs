@@ -365,28 +365,31 @@ pub struct TreeLevel {
 }
 
 /// The adder tree over `lanes` sums of `sum_bits` each: every level halves
-/// the node count (an odd last node passes through) and gains one bit.
-pub fn adder_tree(lanes: u32, sum_bits: u32) -> Vec<TreeLevel> {
+/// the node count (an odd last node passes through) and gains one bit, up to
+/// `cap`, the signed bits the sum of all lanes needs (every partial sum is
+/// bounded by it too, so adding at `cap` bits never overflows).
+pub fn adder_tree(lanes: u32, sum_bits: u32, cap: u32) -> Vec<TreeLevel> {
     let mut levels = Vec::new();
     let (mut nodes, mut bits) = (lanes, sum_bits);
     while nodes > 1 {
         let next = nodes.div_ceil(2);
+        let next_bits = (bits + 1).min(cap.max(bits));
         levels.push(TreeLevel {
             index: levels.len() as u32 + 1,
             nodes: next,
-            bits: bits + 1,
+            bits: next_bits,
             prev_nodes: nodes,
             prev_bits: bits,
         });
         nodes = next;
-        bits += 1;
+        bits = next_bits;
     }
     levels
 }
 
 /// Width of the adder tree's result.
-pub fn tree_bits(lanes: u32, sum_bits: u32) -> u32 {
-    adder_tree(lanes, sum_bits)
+pub fn tree_bits(lanes: u32, sum_bits: u32, cap: u32) -> u32 {
+    adder_tree(lanes, sum_bits, cap)
         .last()
         .map_or(sum_bits, |l| l.bits)
 }
@@ -463,10 +466,8 @@ mod tests {
                 ))
                 .unwrap();
                 let p = PePlan::new(&d);
-                assert!(
-                    tree_bits(lanes, p.sum_bits) <= d.acc_bits_needed_per_cycle(),
-                    "{kind} x{lanes}"
-                );
+                let need = d.acc_bits_needed_per_cycle();
+                assert_eq!(tree_bits(lanes, p.sum_bits, need), need, "{kind} x{lanes}");
             }
         }
     }

@@ -116,9 +116,18 @@ module [[ module ]] #(
       wire [Lvl[[ lv.index - 1 ]]Bits-1:0] lhs = lvl[[ lv.index - 1 ]]_sum[2*j*Lvl[[ lv.index - 1 ]]Bits +: Lvl[[ lv.index - 1 ]]Bits];
       if (2*j+1 < Lvl[[ lv.index - 1 ]]Nodes) begin : gen_add
         wire [Lvl[[ lv.index - 1 ]]Bits-1:0] rhs = lvl[[ lv.index - 1 ]]_sum[(2*j+1)*Lvl[[ lv.index - 1 ]]Bits +: Lvl[[ lv.index - 1 ]]Bits];
+[%- if lv.bits > lv.prev_bits %]
         assign lvl[[ lv.index ]]_sum[j*Lvl[[ lv.index ]]Bits +: Lvl[[ lv.index ]]Bits] = {lhs[Lvl[[ lv.index - 1 ]]Bits-1], lhs} + {rhs[Lvl[[ lv.index - 1 ]]Bits-1], rhs};
+[%- else %]
+        // at the width of the whole sum: no partial sum can overflow it
+        assign lvl[[ lv.index ]]_sum[j*Lvl[[ lv.index ]]Bits +: Lvl[[ lv.index ]]Bits] = lhs + rhs;
+[%- endif %]
       end else begin : gen_pass
+[%- if lv.bits > lv.prev_bits %]
         assign lvl[[ lv.index ]]_sum[j*Lvl[[ lv.index ]]Bits +: Lvl[[ lv.index ]]Bits] = {lhs[Lvl[[ lv.index - 1 ]]Bits-1], lhs};
+[%- else %]
+        assign lvl[[ lv.index ]]_sum[j*Lvl[[ lv.index ]]Bits +: Lvl[[ lv.index ]]Bits] = lhs;
+[%- endif %]
       end
     end
   endgenerate
