@@ -9,6 +9,7 @@ pub mod golden;
 pub mod hcm;
 pub mod npy;
 pub mod output;
+pub mod rtl;
 pub mod synth;
 pub mod tools;
 pub mod workload;

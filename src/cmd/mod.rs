@@ -3,6 +3,7 @@
 
 mod bench;
 mod flow;
+mod generate;
 mod hcm;
 mod model;
 
@@ -56,6 +57,8 @@ enum Command {
     Bench(bench::BenchCmd),
     /// The main job on one design (default: the embedded default design).
     Run(RunArgs),
+    /// Write the design's Verilog, filelist, manifest and README to DIR/<name>/.
+    Generate(generate::GenerateArgs),
     /// Validate a design and print it with every default filled in.
     Check(DesignArg),
     /// The HCM metric: BOPS, traffic and roofline per layer (`hcm fit`: the area model).
@@ -96,6 +99,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Model(m) => model::run(m),
         Command::Bench(b) => bench::run(b),
+        Command::Generate(g) => generate::run(&g),
         Command::Run(r) => flow::run(&load_design(r.design.as_deref())?),
         Command::Hcm(h) => hcm::run(h),
         Command::Check(d) => {
