@@ -8,5 +8,7 @@ pub mod config;
 pub mod golden;
 pub mod npy;
 pub mod output;
+pub mod rtl;
+pub mod synth;
 pub mod tools;
 pub mod workload;

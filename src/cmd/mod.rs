@@ -4,6 +4,7 @@
 mod bench;
 mod flow;
 mod model;
+mod synth;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -55,6 +56,10 @@ enum Command {
     Bench(bench::BenchCmd),
     /// The main job on one design (default: the embedded default design).
     Run(RunArgs),
+    /// Synthesize with Yosys: area (generic CMOS, iCE40 LUTs and Fmax, or
+    /// your cell library), the PE against mac8x8 and mac4x8 at equal
+    /// activation throughput, and with --sweep every PE variant.
+    Synth(synth::SynthArgs),
     /// Validate a design and print it with every default filled in.
     Check(DesignArg),
 }
@@ -93,6 +98,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Model(m) => model::run(m),
         Command::Bench(b) => bench::run(b),
+        Command::Synth(s) => synth::run(s),
         Command::Run(r) => flow::run(&load_design(r.design.as_deref())?),
         Command::Check(d) => {
             let design = d.load()?;

@@ -3,4 +3,5 @@
 mod cli_model;
 mod golden;
 mod model;
+mod synth;
 mod util;
