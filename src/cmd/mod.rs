@@ -3,6 +3,7 @@
 
 mod bench;
 mod flow;
+mod hcm;
 mod model;
 mod synth;
 
@@ -62,6 +63,8 @@ enum Command {
     Synth(synth::SynthArgs),
     /// Validate a design and print it with every default filled in.
     Check(DesignArg),
+    /// The HCM metric: BOPS, traffic and roofline per layer (`hcm fit`: the area model).
+    Hcm(hcm::HcmArgs),
 }
 
 #[derive(Args)]
@@ -100,6 +103,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Bench(b) => bench::run(b),
         Command::Synth(s) => synth::run(s),
         Command::Run(r) => flow::run(&load_design(r.design.as_deref())?),
+        Command::Hcm(h) => hcm::run(h),
         Command::Check(d) => {
             let design = d.load()?;
             print!("{}", design.to_yaml());

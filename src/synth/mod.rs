@@ -6,3 +6,4 @@ pub mod flow;
 pub mod fmax;
 pub mod plot;
 pub mod report;
+pub mod yosys;

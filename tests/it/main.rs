@@ -2,6 +2,7 @@
 
 mod cli_model;
 mod golden;
+mod hcm;
 mod model;
 mod synth;
 mod util;

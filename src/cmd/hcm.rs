@@ -1,0 +1,196 @@
+//! `sparqgen hcm NET.yaml` (the metric on a network and a hardware point)
+//! and `sparqgen hcm fit` (the area model from Yosys).
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use sparqgen::config::Design;
+use sparqgen::hcm::{self, arch::ArrayModel, fit, hw::HwPoint, network::Network};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The fit must explain at least this much of the area's variance for
+/// `hcm fit` to pass (exit 1 below it).
+const R2_MIN: f64 = 0.99;
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct HcmArgs {
+    #[command(subcommand)]
+    sub: Option<HcmSub>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+#[derive(Subcommand)]
+enum HcmSub {
+    /// Synthesize the paper's 3x3 reference PE for b = 2..16 with Yosys and
+    /// fit area against b (quadratic) and against BOPS (linear).
+    ///
+    /// Results are cached (by the reference PE's templates, the flow and the
+    /// Yosys version) in $SPARQGEN_CACHE_DIR, else $XDG_CACHE_HOME/sparqgen,
+    /// else ~/.cache/sparqgen; `hcm NET` reports read the cache. Exit 1 when
+    /// the area-vs-BOPS R^2 is below 0.99.
+    Fit(FitArgs),
+}
+
+#[derive(Args)]
+struct FitArgs {
+    /// Print the fit as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Synthesize again even if a cached fit exists.
+    #[arg(long)]
+    refresh: bool,
+    /// Synthesize each width flat (slower; the default synthesizes the nine
+    /// identical taps once and sums the hierarchy).
+    #[arg(long)]
+    flatten: bool,
+    /// Also write the reference Verilog, the Yosys script, its log, the stat
+    /// files and fit.json into DIR (synthesizes; replaces DIR).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AreaModel {
+    /// The Yosys fit of `hcm fit` (run and cached on first use).
+    Fit,
+    /// No area estimate (no Yosys needed).
+    None,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Network layer table (YAML), or a built-in: resnet18, vgg16, mobilenet_v2.
+    #[arg(value_name = "NET.yaml", required = true)]
+    net: Option<String>,
+    /// PE array from this design. Default: the hardware file's own
+    /// pe_array if it has one, else the embedded default design.
+    #[arg(long, value_name = "D.yaml")]
+    design: Option<PathBuf>,
+    /// Hardware point (YAML), or a preset: eyeriss.
+    #[arg(long, value_name = "HW.yaml", default_value = hcm::hw::DEFAULT_PRESET)]
+    hw: String,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Write the roofline (one point per layer, both roofs) as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Folder of measured input activations, one <layer name>.npy per layer
+    /// (uint8, N x C x H x W): SPARQ's wide-path share from the measured
+    /// zeros instead of --zero-fraction.
+    #[arg(long, value_name = "DIR")]
+    acts: Option<PathBuf>,
+    /// Zero fraction assumed for layers without measured activations.
+    #[arg(long, default_value_t = 0.5)]
+    zero_fraction: f64,
+    /// Area estimate from the Yosys fit, or none.
+    #[arg(long, value_enum, default_value = "fit")]
+    area_model: AreaModel,
+}
+
+pub fn run(args: HcmArgs) -> Result<i32> {
+    match args.sub {
+        Some(HcmSub::Fit(f)) => run_fit(f),
+        None => run_report(args.report),
+    }
+}
+
+fn run_fit(a: FitArgs) -> Result<i32> {
+    let opts = fit::FitOptions {
+        flatten: a.flatten,
+        refresh: a.refresh,
+        cache_dir: None,
+        out: a.out.clone(),
+    };
+    let f = fit::fit(&opts).context("hcm fit")?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&f)?);
+    } else {
+        print!("{}", hcm::report::fit_text(&f));
+        if let Some(out) = &a.out {
+            println!("wrote {}", out.display());
+        }
+    }
+    if f.r2_bops < R2_MIN {
+        eprintln!(
+            "hcm fit: area vs BOPS R^2 = {:.5} is below {R2_MIN}: area does not follow BOPS here",
+            f.r2_bops
+        );
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn run_report(a: ReportArgs) -> Result<i32> {
+    let net_arg = a.net.as_deref().expect("clap requires NET");
+    let net = Network::load(net_arg)?;
+    let hw = HwPoint::load(&a.hw)?;
+    let array = match (&a.design, &hw.pe_array) {
+        (Some(p), _) => ArrayModel::from_design(&Design::from_path(p)?),
+        (None, Some(pa)) => ArrayModel::from_hw(&hw.name, pa),
+        (None, None) => ArrayModel::from_design(&Design::default_design()),
+    };
+    if !(0.0..=1.0).contains(&a.zero_fraction) {
+        bail!(
+            "--zero-fraction {} is not allowed (allowed: 0..=1)",
+            a.zero_fraction
+        );
+    }
+    if let Some(d) = &a.acts {
+        if !d.is_dir() {
+            bail!("--acts {}: not a folder", d.display());
+        }
+    }
+    let area_fit = match a.area_model {
+        AreaModel::None => None,
+        AreaModel::Fit => {
+            let opts = fit::FitOptions::default();
+            if !fit::is_cached(&opts) {
+                eprintln!(
+                    "hcm: no cached area fit yet; synthesizing the reference PE with Yosys once \
+                     (cached in {})",
+                    fit::cache_dir().display()
+                );
+            }
+            Some(fit::fit(&opts).context(
+                "the area model needs the Yosys fit (pass --area-model none to skip it)",
+            )?)
+        }
+    };
+    let opts = hcm::Options {
+        zero_fraction: a.zero_fraction,
+        acts_dir: a.acts.clone(),
+    };
+    let report = hcm::analyze(&net, &array, &hw, area_fit.as_ref(), &opts)
+        .with_context(|| format!("hcm {net_arg}"))?;
+    if let Some(p) = &a.plot {
+        let svg = hcm::plot::roofline_svg(&report).context("roofline template")?;
+        write_file(p, svg.as_bytes())?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", hcm::report::text(&report));
+        if let Some(p) = &a.plot {
+            println!("plot:      wrote {}", p.display());
+        }
+    }
+    Ok(0)
+}
+
+/// Write a file atomically: a temporary file beside it, then a rename.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
