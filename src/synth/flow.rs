@@ -1,6 +1,7 @@
 //! Yosys flows (generic CMOS, iCE40, a user's liberty library) and
 //! nextpnr-ice40 for Fmax: scripts from templates, numbers from `stat -json`.
 
+use super::yosys;
 use crate::tools::{self, Tool};
 use anyhow::{bail, Context, Result};
 use askama::Template;
@@ -129,49 +130,8 @@ fn lay_out(jobs: &[Job], dir: &Path) -> Result<Vec<JobView>> {
         .collect()
 }
 
-/// Run Yosys on `script` in `dir`; on failure, the log's error lines.
-pub fn run_yosys(script: &str, dir: &Path) -> Result<String> {
-    tools::find(Tool::Yosys)?;
-    let path = dir.join("flow.ys");
-    std::fs::write(&path, script)?;
-    let out = Command::new("yosys")
-        .args(["-q", "-l", "yosys.log", "-s", "flow.ys"])
-        .current_dir(dir)
-        .output()
-        .context("cannot run yosys")?;
-    let log = std::fs::read_to_string(dir.join("yosys.log")).unwrap_or_default();
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let errors: Vec<&str> = log
-            .lines()
-            .chain(stderr.lines())
-            .filter(|l| l.contains("ERROR") || l.contains("Error"))
-            .take(10)
-            .collect();
-        bail!("yosys failed in {}:\n{}", dir.display(), errors.join("\n"));
-    }
-    Ok(log)
-}
-
-#[derive(Deserialize)]
-struct StatJson {
-    design: StatModule,
-}
-
-#[derive(Deserialize)]
-struct StatModule {
-    num_cells: u64,
-    #[serde(default)]
-    num_cells_by_type: BTreeMap<String, u64>,
-    estimated_num_transistors: Option<serde_json::Value>,
-}
-
-fn read_stat(path: &Path) -> Result<StatModule> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("yosys wrote no {}", path.display()))?;
-    let s: StatJson = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not Yosys stat JSON", path.display()))?;
-    Ok(s.design)
+fn read_stat(path: &Path) -> Result<yosys::CellStats> {
+    Ok(yosys::read_stat_json(path)?.design)
 }
 
 fn read_depth(path: &Path) -> Option<u64> {
@@ -189,17 +149,16 @@ pub fn generic(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<Generic
         jobs: &views,
     }
     .render()?;
-    run_yosys(&script, dir.path())?;
+    yosys::run_script(&script, dir.path())?;
     scripts.generic = Some(script);
     views
         .iter()
         .map(|v| {
             let s = read_stat(&dir.path().join(format!("{}.stat.json", v.stem)))?;
-            let transistors = match &s.estimated_num_transistors {
-                Some(serde_json::Value::String(t)) => t.trim_end_matches('+').parse().unwrap_or(0),
-                Some(serde_json::Value::Number(n)) => n.as_u64().unwrap_or(0),
-                _ => 0,
-            };
+            if !s.transistors_exact {
+                bail!("yosys gave only a lower bound for the transistor count of {}: a cell type without a CMOS cost is left", v.top);
+            }
+            let transistors = s.transistors.context("stat -tech cmos gave no transistor estimate")?;
             let netlist = if v.netlist {
                 Some(std::fs::read_to_string(
                     dir.path().join(format!("{}.netlist.v", v.stem)),
@@ -209,9 +168,9 @@ pub fn generic(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<Generic
             };
             Ok(Output {
                 result: GenericArea {
-                    cells: s.num_cells,
+                    cells: s.cells,
                     transistors,
-                    cells_by_type: s.num_cells_by_type,
+                    cells_by_type: s.cells_by_type,
                     logic_depth: read_depth(&dir.path().join(format!("{}.ltp.txt", v.stem))),
                 },
                 netlist,
@@ -238,13 +197,13 @@ pub fn ice40(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<Ice40Area
         jobs: &views,
     }
     .render()?;
-    run_yosys(&script, dir.path())?;
+    yosys::run_script(&script, dir.path())?;
     scripts.ice40 = Some(script);
     views
         .iter()
         .map(|v| {
             let s = read_stat(&dir.path().join(format!("{}.stat.json", v.stem)))?;
-            let by = &s.num_cells_by_type;
+            let by = &s.cells_by_type;
             let netlist = if v.netlist {
                 Some(std::fs::read_to_string(
                     dir.path().join(format!("{}.ice40.json", v.stem)),
@@ -288,7 +247,7 @@ pub fn liberty(
         liberty: &lib_text,
     }
     .render()?;
-    run_yosys(&script, dir.path())
+    yosys::run_script(&script, dir.path())
         .with_context(|| format!("synthesis onto {} failed", lib.display()))?;
     scripts.liberty = Some(script);
     views
@@ -308,9 +267,9 @@ pub fn liberty(
             Ok(Output {
                 result: LibertyArea {
                     library: lib.display().to_string(),
-                    cells: s.num_cells,
+                    cells: s.cells,
                     area,
-                    cells_by_type: s.num_cells_by_type,
+                    cells_by_type: s.cells_by_type,
                 },
                 netlist: None,
             })
