@@ -6,6 +6,7 @@ mod flow;
 mod generate;
 mod hcm;
 mod model;
+mod synth;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -59,6 +60,10 @@ enum Command {
     Run(RunArgs),
     /// Write the design's Verilog, filelist, manifest and README to DIR/<name>/.
     Generate(generate::GenerateArgs),
+    /// Synthesize with Yosys: area (generic CMOS, iCE40 LUTs and Fmax, or
+    /// your cell library), the PE against mac8x8 and mac4x8 at equal
+    /// activation throughput, and with --sweep every PE variant.
+    Synth(synth::SynthArgs),
     /// Validate a design and print it with every default filled in.
     Check(DesignArg),
     /// The HCM metric: BOPS, traffic and roofline per layer (`hcm fit`: the area model).
@@ -100,6 +105,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Model(m) => model::run(m),
         Command::Bench(b) => bench::run(b),
         Command::Generate(g) => generate::run(&g),
+        Command::Synth(s) => synth::run(s),
         Command::Run(r) => flow::run(&load_design(r.design.as_deref())?),
         Command::Hcm(h) => hcm::run(h),
         Command::Check(d) => {

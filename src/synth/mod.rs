@@ -1,3 +1,9 @@
-//! Synthesis with Yosys.
+//! Synthesis with Yosys (and nextpnr-ice40 for Fmax): area of the generated
+//! designs, the comparison with the baselines and the sweep.
 
+pub mod compare;
+pub mod flow;
+pub mod fmax;
+pub mod plot;
+pub mod report;
 pub mod yosys;

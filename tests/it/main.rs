@@ -5,4 +5,5 @@ mod generate;
 mod golden;
 mod hcm;
 mod model;
+mod synth;
 mod util;

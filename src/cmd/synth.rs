@@ -1,0 +1,251 @@
+//! `sparqgen synth`: area of the design with Yosys, its PE against the
+//! baselines, and (`--sweep`) every PE variant.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use sparqgen::output::{write_atomic, FileSet};
+use sparqgen::synth::compare::{self, Workload};
+use sparqgen::synth::flow::{self, Scripts};
+use sparqgen::synth::plot;
+use sparqgen::synth::report::{self, SynthReport, ToolVersions};
+use sparqgen::tools::{self, Tool};
+use sparqgen::{npy, rtl};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetKind {
+    /// Generic CMOS gates: cells, transistor estimate, logic depth.
+    Generic,
+    /// Lattice iCE40: LUT4/carry/FF/DSP counts, Fmax with nextpnr-ice40.
+    Ice40,
+    /// Your cell library: give the .lib file with --liberty.
+    Liberty,
+    /// Generic and iCE40 (the default).
+    All,
+}
+
+#[derive(Args)]
+pub struct SynthArgs {
+    /// Design description (YAML or JSON); default: the embedded default design.
+    #[arg(value_name = "D.yaml")]
+    design: Option<PathBuf>,
+    /// Which flow(s) to run.
+    #[arg(long, value_enum, default_value_t = TargetKind::All)]
+    target: TargetKind,
+    /// Liberty file for --target liberty.
+    #[arg(long, value_name = "FILE.lib")]
+    liberty: Option<PathBuf>,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Synthesize every PE variant and plot area against SQNR (pareto.svg).
+    #[arg(long)]
+    sweep: bool,
+    /// Measure SQNR on your activations (.npy, any shape, uint8 values)
+    /// instead of the seeded ReLU-like ones.
+    #[arg(long, value_name = "FILE.npy")]
+    acts: Option<PathBuf>,
+    /// Output folder; reports go to DIR/<name>/reports/.
+    #[arg(
+        short = 'o',
+        long = "out",
+        value_name = "DIR",
+        default_value = "rtl_out"
+    )]
+    out: PathBuf,
+    /// Skip the whole design (only the PE comparison and the sweep): large
+    /// arrays take minutes to synthesize.
+    #[arg(long)]
+    pe_only: bool,
+}
+
+fn say(json: bool, msg: &str) {
+    if json {
+        eprintln!("{msg}");
+    } else {
+        println!("{msg}");
+    }
+}
+
+pub fn run(args: SynthArgs) -> Result<i32> {
+    let design = super::load_design(args.design.as_deref())?;
+    let yosys = tools::find(Tool::Yosys)?;
+    let nextpnr = tools::find(Tool::NextpnrIce40).ok();
+    let (want_generic, want_ice40, want_liberty) = match args.target {
+        TargetKind::Generic => (true, false, false),
+        TargetKind::Ice40 => (false, true, false),
+        TargetKind::Liberty => (false, false, true),
+        TargetKind::All => (true, true, false),
+    };
+    if want_liberty && args.liberty.is_none() {
+        bail!("--target liberty needs --liberty FILE.lib (your cell library)");
+    }
+    if args.liberty.is_some() && !want_liberty {
+        bail!("--liberty is only used with --target liberty");
+    }
+    let workload = match &args.acts {
+        Some(p) => Workload::User(read_acts(p)?),
+        None => Workload::ReluLike,
+    };
+
+    let generated = rtl::generate(&design)?;
+    let mut scripts = Scripts::default();
+    let mut r = SynthReport {
+        sparqgen_version: env!("CARGO_PKG_VERSION").into(),
+        design: design.name.clone(),
+        design_hash: design.hash(),
+        tools: ToolVersions {
+            yosys: yosys.version.clone(),
+            nextpnr_ice40: nextpnr.map(|n| n.version),
+        },
+        top: generated.manifest.top.clone(),
+        activations_per_cycle: design_activations_per_cycle(&design),
+        generic: None,
+        ice40: None,
+        liberty: None,
+        workload: workload.describe(),
+        pe: None,
+        baselines: Vec::new(),
+        comparison: None,
+        sweep: Vec::new(),
+        findings: Vec::new(),
+        netlist_check: None,
+    };
+
+    if !args.pe_only {
+        say(
+            args.json,
+            &format!("synth: {} ({}), whole design", design.name, r.top),
+        );
+        let job = compare::job(&design, want_ice40)?;
+        if want_generic {
+            r.generic = Some(
+                flow::generic(std::slice::from_ref(&job), &mut scripts)?
+                    .remove(0)
+                    .result,
+            );
+        }
+        if want_ice40 {
+            let out = flow::ice40(std::slice::from_ref(&job), &mut scripts)?.remove(0);
+            let mut area = out.result;
+            place_top(&design, &generated, &mut area, &mut scripts)?;
+            r.ice40 = Some(area);
+        }
+        if want_liberty {
+            let lib = args.liberty.as_deref().expect("checked above");
+            r.liberty = Some(
+                flow::liberty(std::slice::from_ref(&job), lib, &mut scripts)?
+                    .remove(0)
+                    .result,
+            );
+        }
+    }
+
+    if want_generic || want_ice40 {
+        say(args.json, "synth: the PE against mac8x8 and mac4x8");
+        let kinds = [
+            design.pe.kind,
+            sparqgen::config::PeKind::Mac8x8,
+            sparqgen::config::PeKind::Mac4x8,
+        ];
+        let mut costs = compare::cost_pes(&design, &kinds, &workload, want_ice40, &mut scripts)?;
+        let mac4 = costs.pop().expect("three costs");
+        let mac8 = costs.pop().expect("three costs");
+        let pe = costs.pop().expect("three costs");
+        r.comparison = Some(report::compare(&pe, &mac8, &mac4));
+        r.pe = Some(pe);
+        r.baselines = vec![mac8, mac4];
+    }
+
+    let mut files = FileSet::default();
+    if args.sweep {
+        let kinds = compare::all_kinds();
+        say(
+            args.json,
+            &format!(
+                "synth: sweep over {} PE variants (one Yosys run per target)",
+                kinds.len()
+            ),
+        );
+        r.sweep = compare::cost_pes(&design, &kinds, &workload, want_ice40, &mut scripts)?;
+        r.findings = report::findings(&r.sweep);
+        files.add(
+            "pareto.svg",
+            plot::pareto_svg(
+                &format!(
+                    "PE area vs SQNR (acc {} bits, pipeline {})",
+                    design.pe.acc_bits,
+                    design.pe.pipeline.stages()
+                ),
+                &r.sweep,
+            ),
+        );
+    }
+
+    files.add("synth.json", r.to_json());
+    files.add("synth.md", r.to_markdown());
+    for (name, s) in [
+        ("generic", &scripts.generic),
+        ("ice40", &scripts.ice40),
+        ("liberty", &scripts.liberty),
+    ] {
+        if let Some(s) = s {
+            files.add(flow::script_name(name), s.clone());
+        }
+    }
+    let dest = args.out.join(&design.name).join("reports");
+    write_atomic(&dest, &files)
+        .with_context(|| format!("cannot write reports to {}", dest.display()))?;
+    if args.json {
+        println!("{}", r.to_json());
+    } else {
+        print!("{}", r.to_markdown());
+        println!("\nreports: {}", dest.display());
+    }
+    Ok(0)
+}
+
+fn design_activations_per_cycle(d: &sparqgen::config::Design) -> u32 {
+    use sparqgen::config::ArrayShape;
+    let pe = d.pe.kind.activations_per_cycle();
+    match d.array {
+        // each row's activations are reused by every column
+        ArrayShape::Systolic { rows, .. } => rows * pe,
+        ArrayShape::Dot { lanes } => lanes * pe,
+        ArrayShape::Single => pe,
+    }
+}
+
+/// Wrap the top for Fmax and place it on the smallest iCE40 it fits.
+fn place_top(
+    design: &sparqgen::config::Design,
+    generated: &rtl::Generated,
+    area: &mut flow::Ice40Area,
+    scripts: &mut Scripts,
+) -> Result<()> {
+    let wrapped = sparqgen::synth::fmax::wrap(generated)?;
+    let mut job = compare::job(design, true)?;
+    job.files.push((wrapped.file, wrapped.text));
+    job.top = wrapped.top;
+    let mut ignore = Scripts::default();
+    let out = flow::ice40(std::slice::from_ref(&job), &mut ignore)?.remove(0);
+    let _ = scripts;
+    let lcs = out.result.lut4.max(out.result.dff);
+    match out.netlist {
+        Some(json) => flow::place(&json, lcs, area),
+        None => Ok(()),
+    }
+}
+
+fn read_acts(p: &std::path::Path) -> Result<Vec<u8>> {
+    for ndim in 1..=4 {
+        if let Ok(t) = npy::read::<u8>(p, "--acts", ndim) {
+            if t.data.is_empty() {
+                bail!("{}: no activations", p.display());
+            }
+            return Ok(t.data);
+        }
+    }
+    // the 2-D read reports the real error (dtype, range, ...)
+    Ok(npy::read::<u8>(p, "--acts (activations)", 2)?.data)
+}

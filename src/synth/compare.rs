@@ -1,0 +1,223 @@
+//! What SPARQ costs: the design's PE against the `mac8x8` and `mac4x8`
+//! baselines at equal activation throughput, and the quantization error each
+//! buys (SQNR from the bit-exact model).
+
+use super::flow::{self, GenericArea, Ice40Area, Job, Scripts};
+use crate::arith::{trim, ErrorStats, Model, Tensor};
+use crate::config::{ArrayShape, Design, PeKind, PlacementSet, Rounding, SparqArith, Window};
+use crate::rtl;
+use crate::workload::{relu_like, weights, Rng};
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+/// One PE's cost and error.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeCost {
+    /// `sparq 5opt round` / `mac8x8` / ...
+    pub label: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placements: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pair_sharing: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stc: Option<bool>,
+    pub design_hash: String,
+    pub activations_per_cycle: u32,
+    pub generic: GenericArea,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ice40: Option<Ice40Area>,
+    /// Transistors per activation consumed per cycle.
+    pub transistors_per_activation: f64,
+    /// SQNR of a GEMM on the workload against the exact int8 result; `None`
+    /// when exact (mac8x8).
+    pub sqnr_db: Option<f64>,
+}
+
+/// The activations the error is measured on.
+pub enum Workload {
+    /// Seeded ReLU-like activations (half zero, the rest half-normal).
+    ReluLike,
+    /// The user's activations (any shape, flattened), cycled to fill K.
+    User(Vec<u8>),
+}
+
+impl Workload {
+    pub fn describe(&self) -> String {
+        match self {
+            Workload::ReluLike => {
+                "seeded ReLU-like activations (50% zero, half-normal sigma 48)".into()
+            }
+            Workload::User(v) => {
+                let zeros = v.iter().filter(|&&a| a == 0).count();
+                format!(
+                    "user activations ({} values, {:.1}% zero)",
+                    v.len(),
+                    100.0 * zeros as f64 / v.len().max(1) as f64
+                )
+            }
+        }
+    }
+}
+
+/// A single-PE design with `kind`, the accumulator and pipeline of `base`.
+pub fn pe_design(base: &Design, kind: PeKind, name: &str) -> Result<Design> {
+    let mut d = base.clone();
+    d.name = name.to_string();
+    d.pe.kind = kind;
+    d.array = ArrayShape::Single;
+    // round-trip through validation so the derived design is a valid one
+    Design::from_yaml(&d.to_yaml()).with_context(|| format!("derived design {name}"))
+}
+
+/// The synthesis job for a design's top.
+pub fn job(design: &Design, netlist: bool) -> Result<Job> {
+    let g = rtl::generate(design)?;
+    let files = g
+        .manifest
+        .files
+        .iter()
+        .map(|f| {
+            let text = g
+                .files
+                .get(f)
+                .with_context(|| format!("generated file {f} missing"))?;
+            Ok((f.clone(), String::from_utf8_lossy(text).into_owned()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Job {
+        files,
+        top: g.manifest.top.clone(),
+        netlist,
+    })
+}
+
+const M: usize = 256;
+const K: usize = 576;
+const N: usize = 32;
+
+/// SQNR (dB) of a PE kind on the workload; `None` for exact arithmetic.
+pub fn sqnr(kind: &PeKind, workload: &Workload) -> Result<Option<f64>> {
+    let mut rng = Rng::new(0x5A3C);
+    let acts = match workload {
+        Workload::ReluLike => relu_like(M * K, 0.5, &mut rng),
+        Workload::User(v) => v.iter().copied().cycle().take(M * K).collect(),
+    };
+    let a = Tensor::new(vec![M, K], acts);
+    let b = Tensor::new(vec![N, K], weights(N * K, &mut rng));
+    let exact = Model::exact().gemm(&a, &b)?;
+    let approx = match kind {
+        PeKind::Mac8x8 => return Ok(None),
+        PeKind::Mac4x8 => {
+            // uniform 4-bit activations: a fixed window at shift 4, rounded
+            let w = Window {
+                bits: 4,
+                shifts: &[4],
+            };
+            let q = Tensor::new(
+                vec![M, K],
+                a.data
+                    .iter()
+                    .map(|&v| trim(v, w, Rounding::RoundHalfEven).value())
+                    .collect(),
+            );
+            Model::exact().gemm(&q, &b)?
+        }
+        PeKind::Sparq(s) => {
+            // dense pairing for the error: 2:4 changes which activations pair,
+            // not what a pair does
+            let dense = SparqArith { stc: false, ..*s };
+            let d = pe_design(&Design::default_design(), PeKind::Sparq(dense), "sqnr")?;
+            Model::new(&d).gemm(&a, &b)?
+        }
+    };
+    Ok(Some(ErrorStats::compare(&exact.data, &approx.data).sqnr_db))
+}
+
+/// Label of a PE kind.
+pub fn label(kind: &PeKind) -> String {
+    match kind {
+        PeKind::Sparq(s) => format!(
+            "sparq {} {}{}{}",
+            s.placements,
+            s.rounding.short(),
+            if s.pair_sharing { "" } else { " bsparq" },
+            if s.stc { " stc" } else { "" }
+        ),
+        other => other.name().to_string(),
+    }
+}
+
+/// Every SPARQ PE variant the description allows, then the two baselines.
+pub fn all_kinds() -> Vec<PeKind> {
+    let mut v = Vec::new();
+    for stc in [false, true] {
+        for pair_sharing in [true, false] {
+            for placements in PlacementSet::ALL {
+                for rounding in [Rounding::RoundHalfEven, Rounding::Truncate] {
+                    v.push(PeKind::Sparq(SparqArith {
+                        placements,
+                        rounding,
+                        pair_sharing,
+                        stc,
+                    }));
+                }
+            }
+        }
+    }
+    v.push(PeKind::Mac8x8);
+    v.push(PeKind::Mac4x8);
+    v
+}
+
+/// Synthesize single-PE designs of `kinds` (accumulator and pipeline of
+/// `base`) in one Yosys run per target, and price each.
+pub fn cost_pes(
+    base: &Design,
+    kinds: &[PeKind],
+    workload: &Workload,
+    with_ice40: bool,
+    scripts: &mut Scripts,
+) -> Result<Vec<PeCost>> {
+    let designs: Vec<Design> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| pe_design(base, *k, &format!("{}_cmp{i}", base.name)))
+        .collect::<Result<_>>()?;
+    let jobs: Vec<Job> = designs
+        .iter()
+        .map(|d| job(d, false))
+        .collect::<Result<_>>()?;
+    let generic = flow::generic(&jobs, scripts)?;
+    let ice40 = if with_ice40 {
+        Some(flow::ice40(&jobs, scripts)?)
+    } else {
+        None
+    };
+    designs
+        .iter()
+        .zip(kinds)
+        .enumerate()
+        .map(|(i, (d, kind))| {
+            let g = generic[i].result.clone();
+            let acts = kind.activations_per_cycle();
+            let sparq = d.sparq();
+            Ok(PeCost {
+                label: label(kind),
+                kind: kind.name().to_string(),
+                placements: sparq.map(|s| s.placements.name().to_string()),
+                rounding: sparq.map(|s| s.rounding.yaml_name().to_string()),
+                pair_sharing: sparq.map(|s| s.pair_sharing),
+                stc: sparq.map(|s| s.stc),
+                design_hash: d.hash(),
+                activations_per_cycle: acts,
+                transistors_per_activation: g.transistors as f64 / f64::from(acts),
+                generic: g,
+                ice40: ice40.as_ref().map(|v| v[i].result.clone()),
+                sqnr_db: sqnr(kind, workload)?,
+            })
+        })
+        .collect()
+}

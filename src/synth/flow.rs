@@ -1,0 +1,361 @@
+//! Yosys flows (generic CMOS, iCE40, a user's liberty library) and
+//! nextpnr-ice40 for Fmax: scripts from templates, numbers from `stat -json`.
+
+use super::yosys;
+use crate::tools::{self, Tool};
+use anyhow::{bail, Context, Result};
+use askama::Template;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One design to synthesize: its Verilog files and top module.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// File name -> Verilog text.
+    pub files: Vec<(String, String)>,
+    pub top: String,
+    /// Also write the mapped netlist (Verilog for generic, JSON for iCE40).
+    pub netlist: bool,
+}
+
+struct JobView {
+    files: Vec<String>,
+    top: String,
+    stem: String,
+    netlist: bool,
+}
+
+#[derive(Template)]
+#[template(path = "synth/generic.ys")]
+struct GenericScript<'a> {
+    version: &'a str,
+    jobs: &'a [JobView],
+}
+
+#[derive(Template)]
+#[template(path = "synth/ice40.ys")]
+struct Ice40Script<'a> {
+    version: &'a str,
+    jobs: &'a [JobView],
+}
+
+#[derive(Template)]
+#[template(path = "synth/liberty.ys")]
+struct LibertyScript<'a> {
+    version: &'a str,
+    jobs: &'a [JobView],
+    liberty: &'a str,
+}
+
+/// Area on the generic CMOS gate set (NAND, NOR, NOT, flip-flops).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenericArea {
+    pub cells: u64,
+    /// Yosys's `stat -tech cmos` transistor estimate, flip-flops included.
+    pub transistors: u64,
+    pub cells_by_type: BTreeMap<String, u64>,
+    /// Longest topological path, in cells (`ltp -noff`).
+    pub logic_depth: Option<u64>,
+}
+
+/// iCE40 resources (`synth_ice40`) and, where placed, Fmax.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ice40Area {
+    pub lut4: u64,
+    pub carry: u64,
+    pub dff: u64,
+    pub dsp: u64,
+    pub ram: u64,
+    /// Device it was placed on (`up5k`, `hx8k`), if any.
+    pub device: Option<String>,
+    /// Fmax from nextpnr-ice40, `None` when not placed.
+    pub fmax_mhz: Option<f64>,
+    /// Why there is no Fmax (does not fit, nextpnr missing, ...).
+    pub note: Option<String>,
+}
+
+/// Area in a user's cell library.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LibertyArea {
+    pub library: String,
+    pub cells: u64,
+    pub area: f64,
+    pub cells_by_type: BTreeMap<String, u64>,
+}
+
+/// What one flow run produced for one job.
+#[derive(Debug, Clone)]
+pub struct Output<T> {
+    pub result: T,
+    /// The mapped netlist, when asked for.
+    pub netlist: Option<String>,
+}
+
+/// The Yosys script a flow ran, kept for the reports folder.
+#[derive(Debug, Clone, Default)]
+pub struct Scripts {
+    pub generic: Option<String>,
+    pub ice40: Option<String>,
+    pub liberty: Option<String>,
+}
+
+fn stem(i: usize) -> String {
+    format!("job{i}")
+}
+
+/// Lay the jobs' files out in `dir` (each job in its own folder so equal
+/// file names cannot collide) and describe them for a template.
+fn lay_out(jobs: &[Job], dir: &Path) -> Result<Vec<JobView>> {
+    jobs.iter()
+        .enumerate()
+        .map(|(i, job)| {
+            let sub = dir.join(format!("src{i}"));
+            std::fs::create_dir_all(&sub)?;
+            let mut files = Vec::new();
+            for (name, text) in &job.files {
+                let p = sub.join(name);
+                std::fs::write(&p, text)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+                files.push(format!("src{i}/{name}"));
+            }
+            Ok(JobView {
+                files,
+                top: job.top.clone(),
+                stem: stem(i),
+                netlist: job.netlist,
+            })
+        })
+        .collect()
+}
+
+fn read_stat(path: &Path) -> Result<yosys::CellStats> {
+    Ok(yosys::read_stat_json(path)?.design)
+}
+
+fn read_depth(path: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let at = text.find("length=")?;
+    text[at + 7..].split(')').next()?.trim().parse().ok()
+}
+
+/// Generic CMOS area of each job, in one Yosys process.
+pub fn generic(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<GenericArea>>> {
+    let dir = tempfile::tempdir()?;
+    let views = lay_out(jobs, dir.path())?;
+    let script = GenericScript {
+        version: env!("CARGO_PKG_VERSION"),
+        jobs: &views,
+    }
+    .render()?;
+    yosys::run_script(&script, dir.path())?;
+    scripts.generic = Some(script);
+    views
+        .iter()
+        .map(|v| {
+            let s = read_stat(&dir.path().join(format!("{}.stat.json", v.stem)))?;
+            if !s.transistors_exact {
+                bail!("yosys gave only a lower bound for the transistor count of {}: a cell type without a CMOS cost is left", v.top);
+            }
+            let transistors = s.transistors.context("stat -tech cmos gave no transistor estimate")?;
+            let netlist = if v.netlist {
+                Some(std::fs::read_to_string(
+                    dir.path().join(format!("{}.netlist.v", v.stem)),
+                )?)
+            } else {
+                None
+            };
+            Ok(Output {
+                result: GenericArea {
+                    cells: s.cells,
+                    transistors,
+                    cells_by_type: s.cells_by_type,
+                    logic_depth: read_depth(&dir.path().join(format!("{}.ltp.txt", v.stem))),
+                },
+                netlist,
+            })
+        })
+        .collect()
+}
+
+fn count(by_type: &BTreeMap<String, u64>, pred: impl Fn(&str) -> bool) -> u64 {
+    by_type
+        .iter()
+        .filter(|(k, _)| pred(k))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// iCE40 resources of each job (one Yosys process); JSON netlists are
+/// returned for placement when asked for.
+pub fn ice40(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<Ice40Area>>> {
+    let dir = tempfile::tempdir()?;
+    let views = lay_out(jobs, dir.path())?;
+    let script = Ice40Script {
+        version: env!("CARGO_PKG_VERSION"),
+        jobs: &views,
+    }
+    .render()?;
+    yosys::run_script(&script, dir.path())?;
+    scripts.ice40 = Some(script);
+    views
+        .iter()
+        .map(|v| {
+            let s = read_stat(&dir.path().join(format!("{}.stat.json", v.stem)))?;
+            let by = &s.cells_by_type;
+            let netlist = if v.netlist {
+                Some(std::fs::read_to_string(
+                    dir.path().join(format!("{}.ice40.json", v.stem)),
+                )?)
+            } else {
+                None
+            };
+            Ok(Output {
+                result: Ice40Area {
+                    lut4: count(by, |k| k == "SB_LUT4"),
+                    carry: count(by, |k| k == "SB_CARRY"),
+                    dff: count(by, |k| k.starts_with("SB_DFF")),
+                    dsp: count(by, |k| k == "SB_MAC16"),
+                    ram: count(by, |k| k.starts_with("SB_RAM") || k.starts_with("SB_SPRAM")),
+                    device: None,
+                    fmax_mhz: None,
+                    note: None,
+                },
+                netlist,
+            })
+        })
+        .collect()
+}
+
+/// Area of each job in the liberty library at `lib`.
+pub fn liberty(
+    jobs: &[Job],
+    lib: &Path,
+    scripts: &mut Scripts,
+) -> Result<Vec<Output<LibertyArea>>> {
+    if !lib.is_file() {
+        bail!("--target liberty: {} is not a readable file", lib.display());
+    }
+    let lib_abs = std::fs::canonicalize(lib)?;
+    let dir = tempfile::tempdir()?;
+    let views = lay_out(jobs, dir.path())?;
+    let lib_text = lib_abs.display().to_string();
+    let script = LibertyScript {
+        version: env!("CARGO_PKG_VERSION"),
+        jobs: &views,
+        liberty: &lib_text,
+    }
+    .render()?;
+    yosys::run_script(&script, dir.path())
+        .with_context(|| format!("synthesis onto {} failed", lib.display()))?;
+    scripts.liberty = Some(script);
+    views
+        .iter()
+        .map(|v| {
+            let s = read_stat(&dir.path().join(format!("{}.stat.json", v.stem)))?;
+            let text = std::fs::read_to_string(dir.path().join(format!("{}.area.txt", v.stem)))?;
+            let area = text
+                .lines()
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("Chip area for module")
+                        .and_then(|r| r.rsplit(':').next())
+                })
+                .and_then(|a| a.trim().parse::<f64>().ok())
+                .context("yosys printed no chip area: does the library give cell areas?")?;
+            Ok(Output {
+                result: LibertyArea {
+                    library: lib.display().to_string(),
+                    cells: s.cells,
+                    area,
+                    cells_by_type: s.cells_by_type,
+                },
+                netlist: None,
+            })
+        })
+        .collect()
+}
+
+/// iCE40 devices tried for placement, smallest first: (name, nextpnr flag,
+/// package, logic cells).
+pub const ICE40_DEVICES: &[(&str, &str, &str, u64)] = &[
+    ("up5k", "--up5k", "sg48", 5280),
+    ("hx8k", "--hx8k", "ct256", 7680),
+];
+
+#[derive(Deserialize)]
+struct NextpnrReport {
+    fmax: BTreeMap<String, NextpnrClock>,
+}
+
+#[derive(Deserialize)]
+struct NextpnrClock {
+    achieved: f64,
+}
+
+/// Place and route a wrapped design's JSON netlist on the smallest device
+/// whose logic cells hold `lcs`; fills `device`, `fmax_mhz` and `note`.
+pub fn place(json_netlist: &str, lcs: u64, area: &mut Ice40Area) -> Result<()> {
+    if let Err(e) = tools::find(Tool::NextpnrIce40) {
+        area.note = Some(format!("not placed: {e}"));
+        return Ok(());
+    }
+    let Some(&(name, flag, package, cap)) = ICE40_DEVICES.iter().find(|d| lcs <= d.3 * 9 / 10)
+    else {
+        area.note = Some(format!(
+            "does not fit: about {lcs} logic cells, the largest device tried ({}) has {}",
+            ICE40_DEVICES.last().map_or("", |d| d.0),
+            ICE40_DEVICES.last().map_or(0, |d| d.3)
+        ));
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("net.json"), json_netlist)?;
+    let out = Command::new("nextpnr-ice40")
+        .args([
+            flag,
+            "--package",
+            package,
+            "--json",
+            "net.json",
+            "--report",
+            "report.json",
+        ])
+        .args([
+            "--freq",
+            "100",
+            "--timing-allow-fail",
+            "--quiet",
+            "--seed",
+            "1",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .context("cannot run nextpnr-ice40")?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first = err
+            .lines()
+            .find(|l| l.contains("ERROR"))
+            .unwrap_or("nextpnr-ice40 failed");
+        area.note = Some(format!("not placed on {name} ({cap} LCs): {first}"));
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(dir.path().join("report.json"))
+        .context("nextpnr wrote no report")?;
+    let report: NextpnrReport =
+        serde_json::from_str(&text).context("nextpnr report is not JSON")?;
+    area.device = Some(name.to_string());
+    area.fmax_mhz = report.fmax.values().map(|c| c.achieved).reduce(f64::min);
+    if area.fmax_mhz.is_none() {
+        area.note = Some("placed, but nextpnr found no register-to-register path".into());
+    }
+    Ok(())
+}
+
+/// Where the jobs' temporary folders go is up to the OS; only scripts are
+/// kept. A path for a report's script copy.
+pub fn script_name(target: &str) -> PathBuf {
+    PathBuf::from(format!("synth_{target}.ys"))
+}

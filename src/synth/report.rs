@@ -1,0 +1,187 @@
+//! `sparqgen synth`'s report: one object, written as JSON and Markdown into
+//! `rtl_out/<name>/reports/`, stamped with tool versions and the design hash.
+
+use super::compare::PeCost;
+use super::flow::{GenericArea, Ice40Area, LibertyArea};
+use askama::Template;
+use serde::Serialize;
+
+/// Tool versions a report came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolVersions {
+    pub yosys: String,
+    pub nextpnr_ice40: Option<String>,
+}
+
+/// The design's PE against the baselines at equal activation throughput.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// The design's PE transistors per activation per cycle over mac8x8's.
+    pub vs_mac8x8: f64,
+    /// Over mac4x8's.
+    pub vs_mac4x8: f64,
+    /// `(vs_mac4x8 - 1) * 100`: the window, routing and rounding logic.
+    pub overhead_over_mac4x8_pct: f64,
+    pub statement: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SynthReport {
+    pub sparqgen_version: String,
+    pub design: String,
+    pub design_hash: String,
+    pub tools: ToolVersions,
+    pub top: String,
+    /// Activations the whole design consumes per cycle.
+    pub activations_per_cycle: u32,
+    /// The whole design on the generic CMOS gate set (null if not run).
+    pub generic: Option<GenericArea>,
+    /// The whole design on iCE40 (null if not run).
+    pub ice40: Option<Ice40Area>,
+    pub liberty: Option<LibertyArea>,
+    /// What the error figures were measured on.
+    pub workload: String,
+    /// The design's PE and the two baselines (single PEs, same accumulator
+    /// and pipeline).
+    pub pe: Option<PeCost>,
+    pub baselines: Vec<PeCost>,
+    pub comparison: Option<Comparison>,
+    /// `--sweep`: every PE variant.
+    pub sweep: Vec<PeCost>,
+    /// Statements the sweep supports or contradicts, in words.
+    pub findings: Vec<String>,
+    /// Post-synthesis check of the PE netlist, when run.
+    pub netlist_check: Option<String>,
+}
+
+/// Build the comparison of `pe` against the baselines.
+pub fn compare(pe: &PeCost, mac8: &PeCost, mac4: &PeCost) -> Comparison {
+    let vs8 = pe.transistors_per_activation / mac8.transistors_per_activation;
+    let vs4 = pe.transistors_per_activation / mac4.transistors_per_activation;
+    let statement = format!(
+        "{}: {:.0} transistors per activation per cycle, {:.2}x mac8x8's {:.0} ({}) and {:.2}x mac4x8's {:.0} ({:+.0}% for window, routing and rounding logic)",
+        pe.label,
+        pe.transistors_per_activation,
+        vs8,
+        mac8.transistors_per_activation,
+        if vs8 < 1.0 { "below it, as the paper claims" } else { "NOT below it: our numbers disagree with the paper's claim" },
+        vs4,
+        mac4.transistors_per_activation,
+        (vs4 - 1.0) * 100.0
+    );
+    Comparison {
+        vs_mac8x8: vs8,
+        vs_mac4x8: vs4,
+        overhead_over_mac4x8_pct: (vs4 - 1.0) * 100.0,
+        statement,
+    }
+}
+
+/// The sweep's findings on the paper's claims.
+pub fn findings(sweep: &[PeCost]) -> Vec<String> {
+    let mut out = Vec::new();
+    let find = |label: &str| sweep.iter().find(|c| c.label == label);
+    for rounding in ["round", "trunc"] {
+        let a: Vec<Option<&PeCost>> = ["2opt", "3opt", "5opt"]
+            .iter()
+            .map(|p| find(&format!("sparq {p} {rounding}")))
+            .collect();
+        if let [Some(p2), Some(p3), Some(p5)] = a[..] {
+            let (t2, t3, t5) = (
+                p2.generic.transistors,
+                p3.generic.transistors,
+                p5.generic.transistors,
+            );
+            let holds = t2 < t3 && t3 < t5;
+            out.push(format!(
+                "placements ({rounding}): 2opt {t2} < 3opt {t3} < 5opt {t5} transistors: {}",
+                if holds {
+                    "holds (more placements cost more logic)"
+                } else {
+                    "does NOT hold on our RTL"
+                }
+            ));
+        }
+    }
+    if let (Some(m8), Some(m4)) = (find("mac8x8"), find("mac4x8")) {
+        for c in sweep
+            .iter()
+            .filter(|c| c.kind == "sparq" && c.stc == Some(false) && c.pair_sharing == Some(true))
+        {
+            let r = c.transistors_per_activation / m8.transistors_per_activation;
+            if r >= 1.0 {
+                out.push(format!(
+                    "{} is NOT below mac8x8 per activation per cycle ({r:.2}x)",
+                    c.label
+                ));
+            }
+        }
+        let ok: Vec<&PeCost> = sweep
+            .iter()
+            .filter(|c| c.kind == "sparq" && c.stc == Some(false) && c.pair_sharing == Some(true))
+            .collect();
+        if !ok.is_empty() {
+            let worst = ok
+                .iter()
+                .map(|c| c.transistors_per_activation / m8.transistors_per_activation)
+                .fold(0.0, f64::max);
+            let best = ok
+                .iter()
+                .map(|c| c.transistors_per_activation / m8.transistors_per_activation)
+                .fold(f64::INFINITY, f64::min);
+            let over4: Vec<f64> = ok
+                .iter()
+                .map(|c| {
+                    (c.transistors_per_activation / m4.transistors_per_activation - 1.0) * 100.0
+                })
+                .collect();
+            out.push(format!(
+                "dense vSPARQ PEs cost {best:.2}x..{worst:.2}x mac8x8 per activation per cycle and {:+.0}%..{:+.0}% over mac4x8",
+                over4.iter().cloned().fold(f64::INFINITY, f64::min),
+                over4.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+            ));
+        }
+    }
+    out
+}
+
+#[derive(Template)]
+#[template(path = "synth/report.md")]
+struct Markdown<'a> {
+    r: &'a SynthReport,
+}
+
+fn opt_f(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".into(), |v| format!("{v:.digits$}"))
+}
+
+pub fn sqnr_text(c: &PeCost) -> String {
+    c.sqnr_db.map_or("exact".into(), |s| format!("{s:.2}"))
+}
+
+pub fn fmax_text(i: &Option<Ice40Area>) -> String {
+    match i {
+        Some(a) => match (a.fmax_mhz, &a.device) {
+            (Some(f), Some(d)) => format!("{f:.1} MHz ({d})"),
+            _ => a.note.clone().unwrap_or_else(|| "-".into()),
+        },
+        None => "-".into(),
+    }
+}
+
+pub fn lut_text(i: &Option<Ice40Area>) -> String {
+    i.as_ref().map_or("-".into(), |a| a.lut4.to_string())
+}
+
+impl SynthReport {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report serializes")
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let _ = opt_f;
+        Markdown { r: self }
+            .render()
+            .expect("the report template renders")
+    }
+}

@@ -1,0 +1,151 @@
+//! `sparqgen synth`: the JSON contract, the liberty flow, the baselines
+//! comparison and the claims the sweep checks.
+
+use crate::util::{run, write};
+use sparqgen::config::{Design, PeKind, PlacementSet, Rounding, SparqArith};
+use sparqgen::synth::compare::{cost_pes, Workload};
+use sparqgen::synth::flow::Scripts;
+use sparqgen::synth::report::findings;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+#[test]
+fn json_report_of_a_single_pe_has_the_contract_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "pe.yaml", "name: pe_json\narray: {kind: single}\n");
+    let r = run(&["synth", "pe.yaml", "--json", "-o", "out"], d);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout()).expect("one JSON object on stdout");
+    assert!(v["generic"]["cells"].as_u64().unwrap() > 500, "{v}");
+    assert!(v["generic"]["transistors"].as_u64().unwrap() > 2000);
+    assert!(v["ice40"]["lut4"].as_u64().unwrap() > 100);
+    let fmax = &v["ice40"]["fmax_mhz"];
+    assert!(fmax.is_null() || fmax.as_f64().unwrap() > 1.0, "{fmax}");
+    assert_eq!(v["activations_per_cycle"], 2);
+    let design = Design::from_path(&d.join("pe.yaml")).unwrap();
+    assert_eq!(v["design_hash"], design.hash());
+    assert!(v["tools"]["yosys"].as_str().unwrap().starts_with("Yosys "));
+    // the PE against the baselines at equal activation throughput
+    assert_eq!(v["baselines"][0]["kind"], "mac8x8");
+    assert_eq!(v["baselines"][1]["kind"], "mac4x8");
+    assert!(v["comparison"]["vs_mac8x8"].as_f64().unwrap() > 0.0);
+    // reports land beside the design
+    for f in [
+        "synth.json",
+        "synth.md",
+        "synth_generic.ys",
+        "synth_ice40.ys",
+    ] {
+        assert!(d.join("out/pe_json/reports").join(f).is_file(), "{f}");
+    }
+    let md = std::fs::read_to_string(d.join("out/pe_json/reports/synth.md")).unwrap();
+    assert!(
+        md.contains(&design.hash()) && md.contains("Yosys 0.23"),
+        "{md}"
+    );
+}
+
+#[test]
+fn liberty_flow_reports_library_area() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "m.yaml",
+        "name: lib_pe\npe: {kind: mac8x8}\narray: {kind: single}\n",
+    );
+    let lib = fixture("tiny.lib");
+    let r = run(
+        &[
+            "synth",
+            "m.yaml",
+            "--target",
+            "liberty",
+            "--liberty",
+            lib.to_str().unwrap(),
+            "--json",
+        ],
+        d,
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    assert!(v["liberty"]["area"].as_f64().unwrap() > 100.0, "{v}");
+    assert!(
+        v["liberty"]["cells_by_type"]["NAND2"].as_u64().unwrap() > 0,
+        "{v}"
+    );
+    assert!(v["generic"].is_null() && v["ice40"].is_null());
+}
+
+#[test]
+fn bad_synth_arguments_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = run(&["synth", "--target", "liberty"], d);
+    assert_eq!(r.code(), 2);
+    assert!(
+        r.stderr()
+            .contains("--target liberty needs --liberty FILE.lib"),
+        "{}",
+        r.stderr()
+    );
+    let r = run(
+        &["synth", "--target", "liberty", "--liberty", "nope.lib"],
+        d,
+    );
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("nope.lib"), "{}", r.stderr());
+}
+
+/// The trade-off the paper claims, measured on our RTL: more placements
+/// cost more logic, and a SPARQ PE beats mac8x8 per activation per cycle.
+#[test]
+fn placements_cost_logic_and_sparq_beats_mac8x8_per_activation() {
+    let base = Design::from_yaml("name: claims\narray: {kind: single}").unwrap();
+    let sparq = |placements| {
+        PeKind::Sparq(SparqArith {
+            placements,
+            rounding: Rounding::RoundHalfEven,
+            pair_sharing: true,
+            stc: false,
+        })
+    };
+    let kinds = [
+        sparq(PlacementSet::Opt2),
+        sparq(PlacementSet::Opt3),
+        sparq(PlacementSet::Opt5),
+        PeKind::Mac8x8,
+        PeKind::Mac4x8,
+    ];
+    let costs = cost_pes(
+        &base,
+        &kinds,
+        &Workload::ReluLike,
+        false,
+        &mut Scripts::default(),
+    )
+    .unwrap();
+    let t: Vec<u64> = costs.iter().map(|c| c.generic.transistors).collect();
+    let f = findings(&costs);
+    assert!(
+        t[0] < t[1] && t[1] < t[2],
+        "2opt < 3opt < 5opt expected: {t:?}\n{f:?}"
+    );
+    for c in &costs[..3] {
+        assert!(
+            c.transistors_per_activation < costs[3].transistors_per_activation,
+            "{} vs mac8x8: {f:?}",
+            c.label
+        );
+        // and more placements buy accuracy
+        assert!(c.sqnr_db.unwrap() > 15.0);
+    }
+    assert!(costs[0].sqnr_db < costs[1].sqnr_db && costs[1].sqnr_db < costs[2].sqnr_db);
+    assert!(f.iter().any(|l| l.contains("holds")), "{f:?}");
+}
