@@ -289,37 +289,32 @@ pub fn read<T: Element>(path: &Path, what: &str, ndim: usize) -> Result<Tensor<T
     Ok(Tensor::new(h.shape, data))
 }
 
-/// Serialize a tensor as .npy version 1.0 bytes.
-pub fn to_bytes<T: Element>(t: &Tensor<T>) -> Vec<u8> {
-    let shape = match t.shape.len() {
-        1 => format!("({},)", t.shape[0]),
-        _ => format!(
-            "({})",
-            t.shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let mut header = format!(
-        "{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
-        T::DESCR,
-        shape
-    );
+/// A .npy version 1.0 file: the header for `descr` and the Python shape
+/// literal `shape` (`"(2, 3)"`), then `body` as it is.
+pub fn encode_raw(descr: &str, shape: &str, body: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // magic(6) + version(2) + len(2) + header + '\n' is a multiple of 64
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + t.data.len() * 4);
+    let mut out = Vec::with_capacity(10 + header.len() + body.len());
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    for v in &t.data {
-        out.extend_from_slice(&v.to_le());
-    }
+    out.extend_from_slice(body);
     out
+}
+
+/// Serialize a tensor as .npy version 1.0 bytes.
+pub fn to_bytes<T: Element>(t: &Tensor<T>) -> Vec<u8> {
+    let dims: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let body: Vec<u8> = t.data.iter().flat_map(|v| v.to_le()).collect();
+    encode_raw(T::DESCR, &shape, &body)
 }
 
 /// Write a tensor atomically: a temporary file beside `path`, then a rename.
@@ -350,18 +345,8 @@ mod tests {
         shape: &str,
         body: &[u8],
     ) -> std::path::PathBuf {
-        let mut header =
-            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(body);
         let p = dir.join(name);
-        std::fs::write(&p, out).unwrap();
+        std::fs::write(&p, encode_raw(descr, shape, body)).unwrap();
         p
     }
 

@@ -130,6 +130,32 @@ fn lay_out(jobs: &[Job], dir: &Path) -> Result<Vec<JobView>> {
         .collect()
 }
 
+/// Lay the jobs out in a temporary folder, render the flow's script, run
+/// it in one Yosys process and keep the script in `slot` for the report.
+fn run_flow(
+    jobs: &[Job],
+    slot: &mut Option<String>,
+    render: impl FnOnce(&[JobView]) -> askama::Result<String>,
+) -> Result<(tempfile::TempDir, Vec<JobView>)> {
+    let dir = tempfile::tempdir()?;
+    let views = lay_out(jobs, dir.path())?;
+    let script = render(&views)?;
+    yosys::run_script(&script, dir.path())?;
+    *slot = Some(script);
+    Ok((dir, views))
+}
+
+/// A job's netlist file (`<stem>.<ext>`), when it asked for one.
+fn read_netlist(dir: &Path, v: &JobView, ext: &str) -> Result<Option<String>> {
+    if !v.netlist {
+        return Ok(None);
+    }
+    let p = dir.join(format!("{}.{ext}", v.stem));
+    Ok(Some(std::fs::read_to_string(&p).with_context(|| {
+        format!("yosys wrote no {}", p.display())
+    })?))
+}
+
 fn read_stat(path: &Path) -> Result<yosys::CellStats> {
     Ok(yosys::read_stat_json(path)?.design)
 }
@@ -142,15 +168,13 @@ fn read_depth(path: &Path) -> Option<u64> {
 
 /// Generic CMOS area of each job, in one Yosys process.
 pub fn generic(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<GenericArea>>> {
-    let dir = tempfile::tempdir()?;
-    let views = lay_out(jobs, dir.path())?;
-    let script = GenericScript {
-        version: env!("CARGO_PKG_VERSION"),
-        jobs: &views,
-    }
-    .render()?;
-    yosys::run_script(&script, dir.path())?;
-    scripts.generic = Some(script);
+    let (dir, views) = run_flow(jobs, &mut scripts.generic, |jobs| {
+        GenericScript {
+            version: env!("CARGO_PKG_VERSION"),
+            jobs,
+        }
+        .render()
+    })?;
     views
         .iter()
         .map(|v| {
@@ -159,13 +183,7 @@ pub fn generic(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<Generic
                 bail!("yosys gave only a lower bound for the transistor count of {}: a cell type without a CMOS cost is left", v.top);
             }
             let transistors = s.transistors.context("stat -tech cmos gave no transistor estimate")?;
-            let netlist = if v.netlist {
-                Some(std::fs::read_to_string(
-                    dir.path().join(format!("{}.netlist.v", v.stem)),
-                )?)
-            } else {
-                None
-            };
+            let netlist = read_netlist(dir.path(), v, "netlist.v")?;
             Ok(Output {
                 result: GenericArea {
                     cells: s.cells,
@@ -190,27 +208,19 @@ fn count(by_type: &BTreeMap<String, u64>, pred: impl Fn(&str) -> bool) -> u64 {
 /// iCE40 resources of each job (one Yosys process); JSON netlists are
 /// returned for placement when asked for.
 pub fn ice40(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<Ice40Area>>> {
-    let dir = tempfile::tempdir()?;
-    let views = lay_out(jobs, dir.path())?;
-    let script = Ice40Script {
-        version: env!("CARGO_PKG_VERSION"),
-        jobs: &views,
-    }
-    .render()?;
-    yosys::run_script(&script, dir.path())?;
-    scripts.ice40 = Some(script);
+    let (dir, views) = run_flow(jobs, &mut scripts.ice40, |jobs| {
+        Ice40Script {
+            version: env!("CARGO_PKG_VERSION"),
+            jobs,
+        }
+        .render()
+    })?;
     views
         .iter()
         .map(|v| {
             let s = read_stat(&dir.path().join(format!("{}.stat.json", v.stem)))?;
             let by = &s.cells_by_type;
-            let netlist = if v.netlist {
-                Some(std::fs::read_to_string(
-                    dir.path().join(format!("{}.ice40.json", v.stem)),
-                )?)
-            } else {
-                None
-            };
+            let netlist = read_netlist(dir.path(), v, "ice40.json")?;
             Ok(Output {
                 result: Ice40Area {
                     lut4: count(by, |k| k == "SB_LUT4"),
@@ -238,18 +248,16 @@ pub fn liberty(
         bail!("--target liberty: {} is not a readable file", lib.display());
     }
     let lib_abs = std::fs::canonicalize(lib)?;
-    let dir = tempfile::tempdir()?;
-    let views = lay_out(jobs, dir.path())?;
     let lib_text = lib_abs.display().to_string();
-    let script = LibertyScript {
-        version: env!("CARGO_PKG_VERSION"),
-        jobs: &views,
-        liberty: &lib_text,
-    }
-    .render()?;
-    yosys::run_script(&script, dir.path())
-        .with_context(|| format!("synthesis onto {} failed", lib.display()))?;
-    scripts.liberty = Some(script);
+    let (dir, views) = run_flow(jobs, &mut scripts.liberty, |jobs| {
+        LibertyScript {
+            version: env!("CARGO_PKG_VERSION"),
+            jobs,
+            liberty: &lib_text,
+        }
+        .render()
+    })
+    .with_context(|| format!("synthesis onto {} failed", lib.display()))?;
     views
         .iter()
         .map(|v| {

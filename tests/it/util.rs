@@ -38,22 +38,8 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
-/// Bytes of a .npy v1.0 file with the given descr, shape literal and body.
-pub fn npy_bytes(descr: &str, shape: &str, body: &[u8]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(body);
-    out
-}
-
 pub fn write_npy(dir: &Path, name: &str, descr: &str, shape: &str, body: &[u8]) -> PathBuf {
     let p = dir.join(name);
-    std::fs::write(&p, npy_bytes(descr, shape, body)).unwrap();
+    std::fs::write(&p, sparqgen::npy::encode_raw(descr, shape, body)).unwrap();
     p
 }
