@@ -1,18 +1,19 @@
-//! `sparqgen run`: the main job on one design. Grows with the project:
-//! today it generates the RTL into rtl_out/ and exercises the bit-exact
-//! model on a ReLU-like GEMM.
+//! `sparqgen run`: the main job on one design: generate the RTL into
+//! rtl_out/, exercise the bit-exact model on a ReLU-like GEMM, and price the
+//! PE against the baselines with Yosys.
 
 use anyhow::Result;
 use sparqgen::arith::{ErrorStats, Model, Tensor};
-use sparqgen::config::Design;
 use sparqgen::workload::{relu_like, weights, Rng};
+use std::path::Path;
 use std::time::Instant;
 
-pub fn run(design: &Design) -> Result<i32> {
+pub fn run(design_path: Option<&Path>) -> Result<i32> {
+    let design = &super::load_design(design_path)?;
     println!("design {} (hash {})", design.name, design.short_hash());
     print!("{}", indent(&design.to_yaml()));
     let generated = sparqgen::rtl::generate(design)?;
-    let folder = generated.write(std::path::Path::new("rtl_out"))?;
+    let folder = generated.write(Path::new("rtl_out"))?;
     println!(
         "rtl: wrote {}/ (top {}, latency {} cycles)",
         folder.display(),
@@ -42,7 +43,9 @@ pub fn run(design: &Design) -> Result<i32> {
         "model: vs exact int8: {}",
         ErrorStats::compare(&exact.data, &c.data)
     );
-    Ok(0)
+    super::synth::run(super::synth::SynthArgs::pe_report(
+        design_path.map(Path::to_path_buf),
+    ))
 }
 
 fn indent(s: &str) -> String {

@@ -106,7 +106,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Bench(b) => bench::run(b),
         Command::Generate(g) => generate::run(&g),
         Command::Synth(s) => synth::run(s),
-        Command::Run(r) => flow::run(&load_design(r.design.as_deref())?),
+        Command::Run(r) => flow::run(r.design.as_deref()),
         Command::Hcm(h) => hcm::run(h),
         Command::Check(d) => {
             let design = d.load()?;

@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 use sparqgen::output::{write_atomic, FileSet};
 use sparqgen::synth::compare::{self, Workload};
 use sparqgen::synth::flow::{self, Scripts};
+use sparqgen::synth::fmax;
 use sparqgen::synth::plot;
 use sparqgen::synth::report::{self, SynthReport, ToolVersions};
 use sparqgen::tools::{self, Tool};
@@ -57,6 +58,23 @@ pub struct SynthArgs {
     /// arrays take minutes to synthesize.
     #[arg(long)]
     pe_only: bool,
+}
+
+impl SynthArgs {
+    /// What `sparqgen run` asks for: the PE against the baselines (generic
+    /// CMOS, iCE40 with Fmax), reports under rtl_out/<name>/reports/.
+    pub fn pe_report(design: Option<PathBuf>) -> SynthArgs {
+        SynthArgs {
+            design,
+            target: TargetKind::All,
+            liberty: None,
+            json: false,
+            sweep: false,
+            acts: None,
+            out: PathBuf::from("rtl_out"),
+            pe_only: true,
+        }
+    }
 }
 
 fn say(json: bool, msg: &str) {
@@ -128,7 +146,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         if want_ice40 {
             let out = flow::ice40(std::slice::from_ref(&job), &mut scripts)?.remove(0);
             let mut area = out.result;
-            place_top(&design, &generated, &mut area, &mut scripts)?;
+            fmax::place_design(&design, &mut area)?;
             r.ice40 = Some(area);
         }
         if want_liberty {
@@ -148,7 +166,14 @@ pub fn run(args: SynthArgs) -> Result<i32> {
             sparqgen::config::PeKind::Mac8x8,
             sparqgen::config::PeKind::Mac4x8,
         ];
-        let mut costs = compare::cost_pes(&design, &kinds, &workload, want_ice40, &mut scripts)?;
+        let mut costs = compare::cost_pes(
+            &design,
+            &kinds,
+            &workload,
+            want_ice40,
+            want_ice40,
+            &mut scripts,
+        )?;
         let mac4 = costs.pop().expect("three costs");
         let mac8 = costs.pop().expect("three costs");
         let pe = costs.pop().expect("three costs");
@@ -167,7 +192,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
                 kinds.len()
             ),
         );
-        r.sweep = compare::cost_pes(&design, &kinds, &workload, want_ice40, &mut scripts)?;
+        r.sweep = compare::cost_pes(&design, &kinds, &workload, want_ice40, false, &mut scripts)?;
         r.findings = report::findings(&r.sweep);
         files.add(
             "pareto.svg",
@@ -213,27 +238,6 @@ fn design_activations_per_cycle(d: &sparqgen::config::Design) -> u32 {
         ArrayShape::Systolic { rows, .. } => rows * pe,
         ArrayShape::Dot { lanes } => lanes * pe,
         ArrayShape::Single => pe,
-    }
-}
-
-/// Wrap the top for Fmax and place it on the smallest iCE40 it fits.
-fn place_top(
-    design: &sparqgen::config::Design,
-    generated: &rtl::Generated,
-    area: &mut flow::Ice40Area,
-    scripts: &mut Scripts,
-) -> Result<()> {
-    let wrapped = sparqgen::synth::fmax::wrap(generated)?;
-    let mut job = compare::job(design, true)?;
-    job.files.push((wrapped.file, wrapped.text));
-    job.top = wrapped.top;
-    let mut ignore = Scripts::default();
-    let out = flow::ice40(std::slice::from_ref(&job), &mut ignore)?.remove(0);
-    let _ = scripts;
-    let lcs = out.result.lut4.max(out.result.dff);
-    match out.netlist {
-        Some(json) => flow::place(&json, lcs, area),
-        None => Ok(()),
     }
 }
 

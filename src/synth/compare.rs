@@ -173,12 +173,14 @@ pub fn all_kinds() -> Vec<PeKind> {
 }
 
 /// Synthesize single-PE designs of `kinds` (accumulator and pipeline of
-/// `base`) in one Yosys run per target, and price each.
+/// `base`) in one Yosys run per target, and price each; with `place`, also
+/// place each on an iCE40 for Fmax.
 pub fn cost_pes(
     base: &Design,
     kinds: &[PeKind],
     workload: &Workload,
     with_ice40: bool,
+    place: bool,
     scripts: &mut Scripts,
 ) -> Result<Vec<PeCost>> {
     let designs: Vec<Design> = kinds
@@ -191,11 +193,16 @@ pub fn cost_pes(
         .map(|d| job(d, false))
         .collect::<Result<_>>()?;
     let generic = flow::generic(&jobs, scripts)?;
-    let ice40 = if with_ice40 {
+    let mut ice40 = if with_ice40 {
         Some(flow::ice40(&jobs, scripts)?)
     } else {
         None
     };
+    if let (Some(areas), true) = (ice40.as_mut(), place) {
+        for (d, out) in designs.iter().zip(areas.iter_mut()) {
+            super::fmax::place_design(d, &mut out.result)?;
+        }
+    }
     designs
         .iter()
         .zip(kinds)

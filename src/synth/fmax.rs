@@ -2,6 +2,9 @@
 //! folded into one register, so nextpnr times register-to-register paths
 //! and the design fits an FPGA's pins.
 
+use super::compare;
+use super::flow::{self, Ice40Area, Scripts};
+use crate::config::Design;
 use crate::rtl::manifest::Direction;
 use crate::rtl::Generated;
 use anyhow::Result;
@@ -70,4 +73,20 @@ pub fn wrap(g: &Generated) -> Result<Wrapped> {
         text,
         top: format!("{top}_fmax_wrap"),
     })
+}
+
+/// Wrap `design`'s top, synthesize the wrapper for iCE40 and place it on the
+/// smallest device that holds it; fills `area`'s device, Fmax and note.
+pub fn place_design(design: &Design, area: &mut Ice40Area) -> Result<()> {
+    let generated = crate::rtl::generate(design)?;
+    let wrapped = wrap(&generated)?;
+    let mut job = compare::job(design, true)?;
+    job.files.push((wrapped.file, wrapped.text));
+    job.top = wrapped.top;
+    let out = flow::ice40(std::slice::from_ref(&job), &mut Scripts::default())?.remove(0);
+    let lcs = out.result.lut4.max(out.result.dff);
+    match out.netlist {
+        Some(json) => flow::place(&json, lcs, area),
+        None => Ok(()),
+    }
 }

@@ -128,6 +128,7 @@ fn placements_cost_logic_and_sparq_beats_mac8x8_per_activation() {
         &kinds,
         &Workload::ReluLike,
         false,
+        false,
         &mut Scripts::default(),
     )
     .unwrap();
