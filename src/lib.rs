@@ -8,4 +8,5 @@ pub mod config;
 pub mod golden;
 pub mod npy;
 pub mod output;
+pub mod sim;
 pub mod tools;
