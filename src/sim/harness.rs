@@ -44,8 +44,15 @@ pub struct StreamStats {
     pub sim_cpu_secs: Option<f64>,
 }
 
-/// Run `batches` through `backend` and hand each batch with its sampled
-/// outputs (`samples * out_words` words) to `on_batch`. `vcd` asks the
+/// What the checker gets back for a batch.
+pub struct Done<M> {
+    pub records: u32,
+    pub samples: u32,
+    pub meta: M,
+}
+
+/// Run `batches` through `backend` and hand each batch's meta with its
+/// sampled outputs (`samples * out_words` words) to `on_batch`. `vcd` asks the
 /// simulator to write a waveform (records with the trace flags select the
 /// window).
 pub fn stream<M: Send, I>(
@@ -54,7 +61,7 @@ pub fn stream<M: Send, I>(
     out_words: u32,
     vcd: Option<&Path>,
     batches: I,
-    mut on_batch: impl FnMut(Batch<M>, &[u32]),
+    mut on_batch: impl FnMut(Done<M>, &[u32]),
 ) -> Result<StreamStats, SimError>
 where
     I: Iterator<Item = Batch<M>> + Send,
@@ -95,7 +102,15 @@ where
             let _ = BufReader::new(stderr).read_to_string(&mut text);
             text
         });
-        let (tx, rx) = mpsc::sync_channel::<Batch<M>>(2);
+        // Icarus buffers its output until it exits, so the writer must not
+        // wait for the checker: an unbounded queue (Icarus runs a subset).
+        let (tx, rx) = if icarus {
+            let (tx, rx) = mpsc::channel::<Done<M>>();
+            (Queue::Unbounded(tx), rx)
+        } else {
+            let (tx, rx) = mpsc::sync_channel::<Done<M>>(2);
+            (Queue::Bounded(tx), rx)
+        };
         let writer = s.spawn(move || write_all(stdin, batches, tx, icarus, in_words));
         let read = if icarus {
             read_icarus(stdout, rx, out_words, &mut on_batch)
@@ -161,10 +176,25 @@ fn as_bytes(words: &[u32]) -> &[u8] {
 #[cfg(not(target_endian = "little"))]
 compile_error!("the harness protocol assumes a little-endian host");
 
+/// The writer's side of the queue to the checker.
+enum Queue<T> {
+    Bounded(mpsc::SyncSender<T>),
+    Unbounded(mpsc::Sender<T>),
+}
+
+impl<T> Queue<T> {
+    fn send(&self, v: T) -> Result<(), ()> {
+        match self {
+            Queue::Bounded(t) => t.send(v).map_err(|_| ()),
+            Queue::Unbounded(t) => t.send(v).map_err(|_| ()),
+        }
+    }
+}
+
 fn write_all<M, I: Iterator<Item = Batch<M>>>(
     stdin: ChildStdin,
     batches: I,
-    tx: mpsc::SyncSender<Batch<M>>,
+    tx: Queue<Done<M>>,
     icarus: bool,
     in_words: u32,
 ) -> Result<(), String> {
@@ -173,9 +203,20 @@ fn write_all<M, I: Iterator<Item = Batch<M>>>(
     let mut line = String::new();
     for b in batches {
         debug_assert_eq!(b.words.len(), b.records as usize * rec);
+        // Announce the batch before sending it: a simulator that writes
+        // outputs while it reads (Icarus) must find the checker reading.
+        let words = b.words;
+        let done = Done {
+            records: b.records,
+            samples: b.samples,
+            meta: b.meta,
+        };
+        if tx.send(done).is_err() {
+            return Ok(()); // the reader stopped; it reports why
+        }
         let r = if icarus {
             let mut res = Ok(());
-            for r in b.words.chunks_exact(rec) {
+            for r in words.chunks_exact(rec) {
                 line.clear();
                 for word in r.iter().rev() {
                     push_hex(&mut line, *word);
@@ -189,14 +230,11 @@ fn write_all<M, I: Iterator<Item = Batch<M>>>(
             res.and_then(|_| w.flush())
         } else {
             w.write_all(&b.records.to_le_bytes())
-                .and_then(|_| w.write_all(as_bytes(&b.words)))
+                .and_then(|_| w.write_all(as_bytes(&words)))
                 .and_then(|_| w.flush())
         };
         if let Err(e) = r {
             return Err(format!("cannot send vectors to the simulator: {e}"));
-        }
-        if tx.send(b).is_err() {
-            return Ok(()); // the reader stopped; it reports why
         }
     }
     drop(tx);
@@ -230,10 +268,10 @@ fn read_words(r: &mut impl Read, buf: &mut Vec<u32>, n: usize) -> std::io::Resul
 
 fn read_verilator<M>(
     stdout: ChildStdout,
-    rx: mpsc::Receiver<Batch<M>>,
+    rx: mpsc::Receiver<Done<M>>,
     in_words: u32,
     out_words: u32,
-    on_batch: &mut impl FnMut(Batch<M>, &[u32]),
+    on_batch: &mut impl FnMut(Done<M>, &[u32]),
 ) -> Result<StreamStats, String> {
     let mut r = BufReader::with_capacity(1 << 20, stdout);
     let mut buf = Vec::new();
@@ -276,9 +314,9 @@ fn read_verilator<M>(
 
 fn read_icarus<M>(
     stdout: ChildStdout,
-    rx: mpsc::Receiver<Batch<M>>,
+    rx: mpsc::Receiver<Done<M>>,
     out_words: u32,
-    on_batch: &mut impl FnMut(Batch<M>, &[u32]),
+    on_batch: &mut impl FnMut(Done<M>, &[u32]),
 ) -> Result<StreamStats, String> {
     let mut lines = BufReader::new(stdout).lines();
     let mut buf = Vec::new();

@@ -4,7 +4,7 @@
 //! window with tracing for a VCD.
 
 use super::bundle::Bundle;
-use super::harness::{self, Backend, Batch};
+use super::harness::{self, Backend, Batch, Done};
 use super::layout::{ctrl, flags, get_bits, sign_extend, Layout};
 use super::stimulus::{MemberCtx, PlanOptions, Segment, Spec};
 use super::{icarus, verilator, Dut, SimError};
@@ -298,7 +298,7 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
         layout.out_words,
         None,
         feeder,
-        |batch: Batch<Meta>, outputs: &[u32]| {
+        |batch: Done<Meta>, outputs: &[u32]| {
             let tc = Instant::now();
             let ow = layout.out_words as usize;
             for &(m, v, macs) in &batch.meta.counted {
@@ -690,7 +690,12 @@ fn describe_failure(c: &MemberCtx, spec: &Spec, seg: &Segment, f: &Failure) -> S
             }
             for cyc in first..=op {
                 let w = seg.cycle(cyc);
-                let ops: Vec<String> = lanes_of(cyc)
+                let lanes = lanes_of(cyc);
+                let sum: i64 = lanes
+                    .iter()
+                    .map(|&(a, b)| c.enc.product(&c.model, a, b))
+                    .sum();
+                let ops: Vec<String> = lanes
                     .into_iter()
                     .map(|(a, b)| {
                         format!(
@@ -700,8 +705,14 @@ fn describe_failure(c: &MemberCtx, spec: &Spec, seg: &Segment, f: &Failure) -> S
                         )
                     })
                     .collect();
+                let effect = match (w[0] & ctrl::VALID != 0, w[0] & ctrl::CLEAR != 0) {
+                    (true, true) => format!("accumulator = {sum}"),
+                    (true, false) => format!("accumulator += {sum}"),
+                    (false, true) => "accumulator = 0 (operands ignored)".to_string(),
+                    (false, false) => "accumulator holds (operands ignored)".to_string(),
+                };
                 lines.push(format!(
-                    "cycle {cyc} [{}]: {}",
+                    "cycle {cyc} [{}]: {}; {effect}",
                     ctl_text(w[0]),
                     ops.join("; ")
                 ));
