@@ -8,5 +8,6 @@ pub mod config;
 pub mod golden;
 pub mod npy;
 pub mod output;
+pub mod rtl;
 pub mod sim;
 pub mod tools;

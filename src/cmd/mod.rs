@@ -3,6 +3,7 @@
 
 mod bench;
 mod flow;
+mod generate;
 mod model;
 
 use anyhow::Result;
@@ -55,6 +56,8 @@ enum Command {
     Bench(bench::BenchCmd),
     /// The main job on one design (default: the embedded default design).
     Run(RunArgs),
+    /// Write the design's Verilog, filelist, manifest and README to DIR/<name>/.
+    Generate(generate::GenerateArgs),
     /// Validate a design and print it with every default filled in.
     Check(DesignArg),
 }
@@ -93,6 +96,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Model(m) => model::run(m),
         Command::Bench(b) => bench::run(b),
+        Command::Generate(g) => generate::run(&g),
         Command::Run(r) => flow::run(&load_design(r.design.as_deref())?),
         Command::Check(d) => {
             let design = d.load()?;

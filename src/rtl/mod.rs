@@ -1,0 +1,174 @@
+//! Verilog for the SPARQ hardware family (DESIGN.md, "The hardware
+//! family"), from one validated [`Design`]: askama templates under
+//! `templates/rtl/`, one module per file, every module name prefixed with
+//! the design name, plus a filelist, a README for the hardware engineer and
+//! a machine-readable [`Manifest`].
+//!
+//! `generate` is pure (design -> strings); [`Generated::write`] writes the
+//! folder atomically. The port contract is verif/INTERFACE.md.
+
+mod decode;
+mod dot;
+pub mod manifest;
+mod pair_mul;
+mod pe;
+pub mod plan;
+mod readme;
+mod systolic;
+mod top;
+mod window;
+
+pub use manifest::{
+    content_hash, pe_info, ArrayInfo, Direction, Manifest, Parameter, PeInfo, Port, MANIFEST_FILE,
+};
+
+use crate::config::{ArrayShape, Design, PeKind};
+use crate::output::{write_atomic, FileSet};
+use plan::PePlan;
+use std::path::{Path, PathBuf};
+
+/// An error while generating or reading generated RTL.
+#[derive(Debug, thiserror::Error)]
+pub enum RtlError {
+    #[error("cannot render template {template}: {source}")]
+    Template {
+        template: &'static str,
+        #[source]
+        source: askama::Error,
+    },
+    #[error("{path}: {message}")]
+    Manifest { path: String, message: String },
+}
+
+/// The common opening of every generated Verilog file.
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    pub purpose: String,
+    pub design: String,
+    pub hash: String,
+}
+
+impl Header {
+    fn new(design: &Design, purpose: impl Into<String>) -> Header {
+        Header {
+            purpose: purpose.into(),
+            design: design.name.clone(),
+            hash: design.short_hash(),
+        }
+    }
+}
+
+pub(crate) fn render<T: askama::Template>(
+    template: &'static str,
+    t: &T,
+) -> Result<String, RtlError> {
+    // askama drops the template's final newline; every file ends with one.
+    let mut text = t
+        .render()
+        .map_err(|source| RtlError::Template { template, source })?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// A generated design: its files (relative to `<out>/<name>/`) and its
+/// manifest (also among the files, as `manifest.yaml`).
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub manifest: Manifest,
+    pub files: FileSet,
+}
+
+impl Generated {
+    /// The design name: the folder's name.
+    pub fn name(&self) -> &str {
+        &self.manifest.design.name
+    }
+
+    /// Write the folder `out_dir/<name>/` atomically (replacing an older
+    /// one); returns its path.
+    pub fn write(&self, out_dir: &Path) -> anyhow::Result<PathBuf> {
+        let dest = out_dir.join(self.name());
+        write_atomic(&dest, &self.files)?;
+        Ok(dest)
+    }
+}
+
+/// The module names of a design, leaves first, the top last.
+pub fn module_names(design: &Design) -> Vec<String> {
+    let n = &design.name;
+    let mut m = Vec::new();
+    if let PeKind::Sparq(s) = &design.pe.kind {
+        m.push(format!("{n}_window"));
+        if s.pair_sharing && s.placements.window_bits() < 4 {
+            m.push(format!("{n}_wide_window"));
+        }
+    }
+    m.push(format!("{n}_decode"));
+    m.push(format!("{n}_pair_mul"));
+    match design.array {
+        ArrayShape::Single => m.push(format!("{n}_pe")),
+        ArrayShape::Systolic { .. } => {
+            m.push(format!("{n}_pe"));
+            m.push(format!("{n}_systolic_array"));
+        }
+        ArrayShape::Dot { .. } => m.push(format!("{n}_dot_unit")),
+    }
+    m.push(format!("{n}_top"));
+    m
+}
+
+/// Generate every file of `design`'s folder.
+pub fn generate(design: &Design) -> Result<Generated, RtlError> {
+    let plan = PePlan::new(design);
+    let modules = module_names(design);
+    let mut manifest = Manifest::new(design, &plan, modules.clone());
+    let n = &design.name;
+    let mut verilog: Vec<(String, String)> = Vec::new();
+    let mut push = |module: &str, text: String| verilog.push((format!("{module}.v"), text));
+
+    if let plan::Decode::Sparq(d) = &plan.decode {
+        push(&d.window.module, window::render(design, &d.window, false)?);
+        if let Some(ww) = d.wide.as_ref().and_then(|w| w.window.as_ref()) {
+            push(&ww.module, window::render(design, ww, true)?);
+        }
+    }
+    push(&format!("{n}_decode"), decode::render(design, &plan)?);
+    push(&format!("{n}_pair_mul"), pair_mul::render(design, &plan)?);
+    match design.array {
+        ArrayShape::Single => push(&format!("{n}_pe"), pe::render(design, &plan, false)?),
+        ArrayShape::Systolic { rows, cols } => {
+            push(&format!("{n}_pe"), pe::render(design, &plan, true)?);
+            push(
+                &format!("{n}_systolic_array"),
+                systolic::render(design, &plan, rows, cols)?,
+            );
+        }
+        ArrayShape::Dot { lanes } => {
+            push(&format!("{n}_dot_unit"), dot::render(design, &plan, lanes)?)
+        }
+    }
+    push(&format!("{n}_top"), top::render(design, &plan)?);
+    debug_assert_eq!(
+        verilog.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(),
+        manifest.files
+    );
+
+    let filelist = readme::filelist(design, &manifest)?;
+    let readme = readme::readme(design, &manifest)?;
+    let mut files = FileSet::default();
+    for (path, text) in verilog {
+        files.add(path, text);
+    }
+    files.add(manifest.filelist.clone(), filelist);
+    files.add(manifest.readme.clone(), readme);
+    manifest.content_hash = content_hash(
+        files
+            .files
+            .iter()
+            .map(|(p, c)| (p.to_str().expect("generated names are ASCII"), c.as_slice())),
+    );
+    files.add(MANIFEST_FILE, readme::manifest_yaml(design, &manifest)?);
+    Ok(Generated { manifest, files })
+}

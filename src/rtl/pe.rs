@@ -1,0 +1,46 @@
+//! `N_pe`: decode, optional pipeline registers, multipliers, accumulator;
+//! inside a systolic array also the drain path.
+
+use super::manifest::{act_meaning, wgt_meaning};
+use super::plan::PePlan;
+use super::{render as render_t, Header, RtlError};
+use crate::config::Design;
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "rtl/pe.v")]
+struct PeV<'a> {
+    hdr: Header,
+    module: String,
+    decode_module: String,
+    mul_module: String,
+    plan: &'a PePlan,
+    drain: bool,
+    act_meaning: &'static str,
+    wgt_meaning: &'static str,
+}
+
+pub(crate) fn render(design: &Design, plan: &PePlan, drain: bool) -> Result<String, RtlError> {
+    let n = &design.name;
+    render_t(
+        "rtl/pe.v",
+        &PeV {
+            hdr: Header::new(
+                design,
+                format!(
+                    "{} processing element: {} products per cycle into a {}-bit accumulator.",
+                    design.pe.kind.name(),
+                    design.pe.kind.products_per_cycle(),
+                    plan.acc_bits
+                ),
+            ),
+            module: format!("{n}_pe"),
+            decode_module: format!("{n}_decode"),
+            mul_module: format!("{n}_pair_mul"),
+            plan,
+            drain,
+            act_meaning: act_meaning(&design.pe.kind),
+            wgt_meaning: wgt_meaning(&design.pe.kind),
+        },
+    )
+}

@@ -1,0 +1,474 @@
+//! The microarchitecture of one design, derived from the validated
+//! [`Design`] and nothing else: window tables from
+//! [`PlacementSet::window`]/[`PlacementSet::wide_window`], rounding from
+//! [`Rounding`], operand layouts from the PE kind. Templates only lay these
+//! numbers out; no width or table is typed twice.
+
+use crate::config::{ArrayShape, Design, PeKind, Rounding, SparqArith, Window};
+
+/// Bits of a shift value on the wires between decode and the multipliers
+/// (shifts are at most 7).
+pub const SHIFT_BITS: u32 = 3;
+/// Activations and weights are 8 bits wide.
+pub const OPERAND_BITS: u32 = 8;
+/// A shifted SPARQ product `(q << s) * b` with `q << s <= 255` fits 16
+/// signed bits (|255 * -128| = 32640).
+pub const SHIFTED_PRODUCT_BITS: u32 = 16;
+
+/// One placement of a window: the window's bits are `a[msb:lsb]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The shift `s` (the window's lowest bit).
+    pub shift: u32,
+    /// Highest bit of the window, `s + n - 1`.
+    pub msb: u32,
+    /// `2^(s+n)`: the placement fits every activation below it. `None` for
+    /// the highest placement, which takes everything that fits no lower one.
+    pub limit: Option<u32>,
+    /// Rounding bits (round half even, `s > 0`): `R = a[s-1]`, `L = a[s]`,
+    /// `T = |a[s-2:0]` when `s >= 2`.
+    pub round: Option<RoundBits>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundBits {
+    /// Index of the first dropped bit `R`.
+    pub r: u32,
+    /// Index of the window's LSB `L`.
+    pub l: u32,
+    /// Highest index of the sticky bits `T` (`a[t:0]`), if any.
+    pub sticky_msb: Option<u32>,
+}
+
+/// One window module (`N_window` or `N_wide_window`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowPlan {
+    pub module: String,
+    /// `5opt`, ..., `wide6`, `wide4`.
+    pub set_name: String,
+    /// Window width n.
+    pub bits: u32,
+    pub round: bool,
+    /// Placements in the order the selection tests them: lowest shift first.
+    /// The last one is the highest placement (no limit).
+    pub select: Vec<Placement>,
+    /// Placements with a case item, highest first; every one but the lowest.
+    pub cased: Vec<Placement>,
+    /// The lowest placement: the case's default.
+    pub lowest: Placement,
+    /// The shifts, highest first, for comments.
+    pub shifts: Vec<u32>,
+}
+
+impl WindowPlan {
+    pub fn new(module: String, set_name: &str, w: Window, rounding: Rounding) -> WindowPlan {
+        let n = w.bits;
+        let round = rounding == Rounding::RoundHalfEven;
+        let highest = w.shifts[0];
+        let lowest = *w.shifts.last().expect("a window has placements");
+        let placement = |s: u32| {
+            assert!(s + n <= OPERAND_BITS, "window {set_name} leaves 8 bits");
+            Placement {
+                shift: s,
+                msb: s + n - 1,
+                limit: (s != highest).then_some(1u32 << (s + n)),
+                round: (round && s > 0).then_some(RoundBits {
+                    r: s - 1,
+                    l: s,
+                    sticky_msb: (s >= 2).then_some(s - 2),
+                }),
+            }
+        };
+        // lowest shift first; the highest placement is the fall-through
+        let select: Vec<Placement> = w.shifts.iter().rev().map(|&s| placement(s)).collect();
+        let cased = w
+            .shifts
+            .iter()
+            .filter(|&&s| s != lowest)
+            .map(|&s| placement(s))
+            .collect();
+        WindowPlan {
+            module,
+            set_name: set_name.to_string(),
+            bits: n,
+            round,
+            select,
+            cased,
+            lowest: placement(lowest),
+            shifts: w.shifts.to_vec(),
+        }
+    }
+
+    /// Software form of the selection and rounding this plan describes:
+    /// used by tests to hold the plan against `arith::trim`.
+    pub fn eval(&self, a: u8) -> (u32, u32) {
+        let a32 = u32::from(a);
+        let p = self
+            .select
+            .iter()
+            .find(|p| p.limit.is_none_or(|lim| a32 < lim))
+            .expect("the highest placement has no limit");
+        let kept = (a32 >> p.shift) & ((1 << self.bits) - 1);
+        let up = p.round.is_some_and(|r| {
+            let bit = |i: u32| (a32 >> i) & 1 == 1;
+            let sticky = r.sticky_msb.is_some_and(|t| a32 & ((2 << t) - 1) != 0);
+            bit(r.r) && (bit(r.l) || sticky)
+        });
+        let all_ones = (1 << self.bits) - 1;
+        let q = if up && kept != all_ones {
+            kept + 1
+        } else {
+            kept
+        };
+        (q, p.shift)
+    }
+}
+
+/// A signal between decode and the multipliers (and through the optional
+/// stage-A pipeline register).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operand {
+    /// `c1`, `s1`, `w1`, ...
+    pub name: String,
+    pub bits: u32,
+    pub meaning: String,
+}
+
+/// One multiplier: an unsigned code times a signed 8-bit weight, the product
+/// optionally shifted left by one of a fixed set of amounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mult {
+    /// 1 or 2: ports `c<i>_i`, `s<i>_i`, `w<i>_i`.
+    pub index: u32,
+    pub code_bits: u32,
+    /// Width of the raw product: `code_bits + 8` signed bits.
+    pub prod_bits: u32,
+    /// Shifts this multiplier's product may take, highest first, every one
+    /// but the lowest (those are the case items); empty without shifter.
+    pub cased_shifts: Vec<u32>,
+    /// The lowest shift (the case's default); `None` without shifter.
+    pub default_shift: Option<u32>,
+    /// Width of the term that enters the sum.
+    pub term_bits: u32,
+}
+
+impl Mult {
+    fn new(index: u32, code_bits: u32, shifts: Option<Vec<u32>>) -> Mult {
+        let prod_bits = code_bits + OPERAND_BITS;
+        match shifts {
+            None => Mult {
+                index,
+                code_bits,
+                prod_bits,
+                cased_shifts: Vec::new(),
+                default_shift: None,
+                term_bits: prod_bits,
+            },
+            Some(mut shifts) => {
+                shifts.sort_unstable_by(|a, b| b.cmp(a));
+                shifts.dedup();
+                let lowest = shifts.pop().expect("a shifter has shifts");
+                Mult {
+                    index,
+                    code_bits,
+                    prod_bits,
+                    cased_shifts: shifts,
+                    default_shift: Some(lowest),
+                    term_bits: SHIFTED_PRODUCT_BITS,
+                }
+            }
+        }
+    }
+
+    pub fn has_shifter(&self) -> bool {
+        self.default_shift.is_some()
+    }
+
+    /// Bits the term gains over the raw product by sign extension.
+    pub fn ext_bits(&self) -> u32 {
+        self.term_bits - self.prod_bits
+    }
+}
+
+/// The vSPARQ wide path of a SPARQ PE with pair sharing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WidePath {
+    /// `None` when n = 4: the wide window is the exact 8-bit value.
+    pub window: Option<WindowPlan>,
+    /// n: the wide code's upper half goes to multiplier 1 at shift `S + n`.
+    pub n: u32,
+}
+
+/// Decode of a SPARQ PE: operand selection (dense or 2:4), windows, routing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SparqDecode {
+    pub stc: bool,
+    pub window: WindowPlan,
+    pub wide: Option<WidePath>,
+    pub n: u32,
+}
+
+/// How `act_i`/`wgt_i` become multiplier operands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decode {
+    Sparq(SparqDecode),
+    /// Baselines: operands are bit slices of the ports. `(operand, port,
+    /// lsb)` for each operand.
+    Slices(Vec<(String, &'static str, u32)>),
+}
+
+/// Widths and structure of one design's PE datapath.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PePlan {
+    pub act_bits: u32,
+    pub wgt_bits: u32,
+    /// Signed bits of one PE's (or lane's) per-cycle sum.
+    pub sum_bits: u32,
+    pub acc_bits: u32,
+    pub pipeline: u32,
+    pub operands: Vec<Operand>,
+    pub mults: Vec<Mult>,
+    pub decode: Decode,
+}
+
+impl PePlan {
+    pub fn new(design: &Design) -> PePlan {
+        let name = &design.name;
+        let (act_bits, wgt_bits, operands, mults, decode) = match &design.pe.kind {
+            PeKind::Sparq(s) => sparq_plan(name, s),
+            PeKind::Mac8x8 => (
+                8,
+                8,
+                vec![
+                    operand("c1", 8, "activation a (unsigned)"),
+                    operand("w1", 8, "weight b (signed)"),
+                ],
+                vec![Mult::new(1, 8, None)],
+                Decode::Slices(vec![("c1".into(), "act_i", 0), ("w1".into(), "wgt_i", 0)]),
+            ),
+            PeKind::Mac4x8 => (
+                8,
+                16,
+                vec![
+                    operand("c1", 4, "4-bit activation code q1 (unsigned)"),
+                    operand("w1", 8, "weight b1 (signed)"),
+                    operand("c2", 4, "4-bit activation code q2 (unsigned)"),
+                    operand("w2", 8, "weight b2 (signed)"),
+                ],
+                vec![Mult::new(1, 4, None), Mult::new(2, 4, None)],
+                Decode::Slices(vec![
+                    ("c1".into(), "act_i", 0),
+                    ("w1".into(), "wgt_i", 0),
+                    ("c2".into(), "act_i", 4),
+                    ("w2".into(), "wgt_i", 8),
+                ]),
+            ),
+        };
+        let term = mults.iter().map(|m| m.term_bits).max().unwrap_or(0);
+        let sum_bits = if mults.len() == 2 { term + 1 } else { term };
+        debug_assert_eq!(
+            sum_bits,
+            crate::config::signed_bits_for(
+                u64::from(design.pe.kind.products_per_cycle())
+                    * u64::from(design.pe.kind.act_max())
+                    * 128
+            )
+        );
+        PePlan {
+            act_bits,
+            wgt_bits,
+            sum_bits,
+            acc_bits: design.pe.acc_bits,
+            pipeline: design.pe.pipeline.stages(),
+            operands,
+            mults,
+            decode,
+        }
+    }
+
+    /// Bits of every operand together (the stage-A register).
+    pub fn operand_bits(&self) -> u32 {
+        self.operands.iter().map(|o| o.bits).sum()
+    }
+}
+
+fn operand(name: &str, bits: u32, meaning: &str) -> Operand {
+    Operand {
+        name: name.to_string(),
+        bits,
+        meaning: meaning.to_string(),
+    }
+}
+
+type SparqParts = (u32, u32, Vec<Operand>, Vec<Mult>, Decode);
+
+fn sparq_plan(name: &str, s: &SparqArith) -> SparqParts {
+    let narrow = s.placements.window();
+    let n = narrow.bits;
+    let window = WindowPlan::new(
+        format!("{name}_window"),
+        s.placements.name(),
+        narrow,
+        s.rounding,
+    );
+    let mut shifts1: Vec<u32> = narrow.shifts.to_vec();
+    let mut shifts2: Vec<u32> = narrow.shifts.to_vec();
+    let wide = s.pair_sharing.then(|| {
+        let w = s.placements.wide_window();
+        assert_eq!(w.bits, 2 * n, "the wide window is the pair's whole budget");
+        shifts1.extend(w.shifts.iter().map(|&sw| sw + n));
+        shifts2.extend(w.shifts.iter().copied());
+        WidePath {
+            window: (w.bits < OPERAND_BITS).then(|| {
+                let set_name = if w.bits == 6 { "wide6" } else { "wide4" };
+                WindowPlan::new(format!("{name}_wide_window"), set_name, w, s.rounding)
+            }),
+            n,
+        }
+    });
+    let operands = vec![
+        operand("c1", n, "multiplier 1: window code (unsigned)"),
+        operand("s1", SHIFT_BITS, "multiplier 1: product shift"),
+        operand("w1", OPERAND_BITS, "multiplier 1: weight (signed)"),
+        operand("c2", n, "multiplier 2: window code (unsigned)"),
+        operand("s2", SHIFT_BITS, "multiplier 2: product shift"),
+        operand("w2", OPERAND_BITS, "multiplier 2: weight (signed)"),
+    ];
+    let mults = vec![
+        Mult::new(1, n, Some(shifts1)),
+        Mult::new(2, n, Some(shifts2)),
+    ];
+    let (act_bits, wgt_bits) = if s.stc { (32, 20) } else { (16, 16) };
+    (
+        act_bits,
+        wgt_bits,
+        operands,
+        mults,
+        Decode::Sparq(SparqDecode {
+            stc: s.stc,
+            window,
+            wide,
+            n,
+        }),
+    )
+}
+
+/// One level of the dot unit's adder tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeLevel {
+    /// 1, 2, ...: level 0 is the lanes' sums.
+    pub index: u32,
+    pub nodes: u32,
+    pub bits: u32,
+    pub prev_nodes: u32,
+    pub prev_bits: u32,
+}
+
+/// The adder tree over `lanes` sums of `sum_bits` each: every level halves
+/// the node count (an odd last node passes through) and gains one bit, up to
+/// `cap`, the signed bits the sum of all lanes needs (every partial sum is
+/// bounded by it too, so adding at `cap` bits never overflows).
+pub fn adder_tree(lanes: u32, sum_bits: u32, cap: u32) -> Vec<TreeLevel> {
+    let mut levels = Vec::new();
+    let (mut nodes, mut bits) = (lanes, sum_bits);
+    while nodes > 1 {
+        let next = nodes.div_ceil(2);
+        let next_bits = (bits + 1).min(cap.max(bits));
+        levels.push(TreeLevel {
+            index: levels.len() as u32 + 1,
+            nodes: next,
+            bits: next_bits,
+            prev_nodes: nodes,
+            prev_bits: bits,
+        });
+        nodes = next;
+        bits = next_bits;
+    }
+    levels
+}
+
+/// Width of the adder tree's result.
+pub fn tree_bits(lanes: u32, sum_bits: u32, cap: u32) -> u32 {
+    adder_tree(lanes, sum_bits, cap)
+        .last()
+        .map_or(sum_bits, |l| l.bits)
+}
+
+/// Cycles from presenting operands to seeing their product in the
+/// accumulator (`acc_o`, or the array's PE accumulators).
+pub fn latency_cycles(design: &Design) -> u32 {
+    design.pe.pipeline.stages() + 1
+}
+
+/// Cycles with `valid_i = 0` a systolic array needs after the last valid
+/// cycle before it may be drained.
+pub fn flush_cycles(design: &Design) -> Option<u32> {
+    match design.array {
+        ArrayShape::Systolic { rows, cols } => {
+            Some((rows - 1) + (cols - 1) + design.pe.pipeline.stages() + 1)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arith::trim;
+    use crate::config::PlacementSet;
+
+    /// The window table the template lays out selects and rounds exactly as
+    /// the model trims, for every set, wide window and rounding.
+    #[test]
+    fn window_plans_match_the_model() {
+        let mut windows: Vec<(&str, Window)> = PlacementSet::ALL
+            .iter()
+            .map(|p| (p.name(), p.window()))
+            .collect();
+        windows.push(("wide6", Window::WIDE6));
+        windows.push(("wide4", Window::WIDE4));
+        for (name, w) in windows {
+            for r in Rounding::ALL {
+                let plan = WindowPlan::new("x".into(), name, w, r);
+                for a in 0..=255u8 {
+                    let t = trim(a, w, r);
+                    assert_eq!(
+                        plan.eval(a),
+                        (u32::from(t.q), u32::from(t.s)),
+                        "{name} {r:?} a={a}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sum_widths() {
+        for yaml in [
+            "pe: {kind: mac8x8, acc_bits: 16}",
+            "pe: {kind: mac4x8, acc_bits: 13}",
+            "pe: {acc_bits: 17}",
+        ] {
+            let d = Design::from_yaml(&format!("{yaml}\narray: {{kind: single}}")).unwrap();
+            let p = PePlan::new(&d);
+            assert_eq!(p.sum_bits, d.acc_bits_needed_per_cycle(), "{yaml}");
+        }
+    }
+
+    /// The tree never needs more bits than the accumulator the design
+    /// validation allows, for every lane count and PE kind.
+    #[test]
+    fn tree_fits_the_narrowest_accumulator() {
+        for kind in ["sparq", "mac8x8", "mac4x8"] {
+            for lanes in 1..=crate::config::limits::LANES_MAX {
+                let d = Design::from_yaml(&format!(
+                    "pe: {{kind: {kind}}}\narray: {{kind: dot, lanes: {lanes}}}"
+                ))
+                .unwrap();
+                let p = PePlan::new(&d);
+                let need = d.acc_bits_needed_per_cycle();
+                assert_eq!(tree_bits(lanes, p.sum_bits, need), need, "{kind} x{lanes}");
+            }
+        }
+    }
+}

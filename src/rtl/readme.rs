@@ -1,0 +1,276 @@
+//! The non-Verilog files of a generated folder: the filelist, the README
+//! for the hardware engineer (with a timing diagram), the manifest.
+
+use super::manifest::{Direction, Manifest};
+use super::{render as render_t, RtlError};
+use crate::config::{ArrayShape as Shape, Design, PeKind};
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "rtl/filelist.f")]
+struct FilelistF<'a> {
+    m: &'a Manifest,
+    hash: String,
+}
+
+pub(crate) fn filelist(design: &Design, m: &Manifest) -> Result<String, RtlError> {
+    render_t(
+        "rtl/filelist.f",
+        &FilelistF {
+            m,
+            hash: design.short_hash(),
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "rtl/manifest.yaml")]
+struct ManifestYaml<'a> {
+    m: &'a Manifest,
+    hash: String,
+    body: String,
+}
+
+pub(crate) fn manifest_yaml(design: &Design, m: &Manifest) -> Result<String, RtlError> {
+    let body = serde_yaml::to_string(m).map_err(|e| RtlError::Manifest {
+        path: super::MANIFEST_FILE.to_string(),
+        message: e.to_string(),
+    })?;
+    render_t(
+        "rtl/manifest.yaml",
+        &ManifestYaml {
+            m,
+            hash: design.short_hash(),
+            body,
+        },
+    )
+}
+
+/// One line of a timing diagram: a signal (or "cycle") and its value per
+/// column.
+pub(crate) struct TimingRow {
+    label: String,
+    cells: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "rtl/README.md")]
+struct ReadmeMd<'a> {
+    m: &'a Manifest,
+    hash: String,
+    shape: Shape,
+    pe_text: String,
+    files: Vec<(String, String)>,
+    timing: Vec<TimingRow>,
+}
+
+pub(crate) fn readme(design: &Design, m: &Manifest) -> Result<String, RtlError> {
+    let pe_text = match &design.pe.kind {
+        PeKind::Sparq(s) => format!(
+            "SPARQ PE{} ({}-bit window, {} placements, {}, {}{})",
+            if matches!(design.array, Shape::Single) {
+                ""
+            } else {
+                "s"
+            },
+            s.placements.window_bits(),
+            s.placements.name(),
+            s.rounding.yaml_name().replace('_', " "),
+            if s.pair_sharing {
+                "vSPARQ pair sharing"
+            } else {
+                "no pair sharing"
+            },
+            if s.stc {
+                ", 2:4 structured-sparse weights"
+            } else {
+                ""
+            }
+        ),
+        PeKind::Mac8x8 => "baseline mac8x8 PE (one 8b x 8b product per cycle)".to_string(),
+        PeKind::Mac4x8 => "baseline mac4x8 PE (two 4b x 8b products per cycle)".to_string(),
+    };
+    let files = m
+        .modules
+        .iter()
+        .zip(&m.files)
+        .map(|(module, file)| (file.clone(), module_role(&design.name, module)))
+        .collect();
+    let timing = match design.array {
+        Shape::Systolic { cols, .. } => systolic_timing(m, cols),
+        _ => accumulate_timing(m),
+    };
+    render_t(
+        "rtl/README.md",
+        &ReadmeMd {
+            m,
+            hash: design.short_hash(),
+            shape: design.array,
+            pe_text,
+            files,
+            timing,
+        },
+    )
+}
+
+fn module_role(name: &str, module: &str) -> String {
+    let kind = module
+        .strip_prefix(name)
+        .unwrap_or(module)
+        .trim_start_matches('_');
+    match kind {
+        "window" => "bSPARQ window: leading-one placement, code and rounding of one activation",
+        "wide_window" => "vSPARQ wide window for an activation whose partner is zero",
+        "decode" => "operands of one cycle into multiplier operands",
+        "pair_mul" => "the multipliers, shifters and their sum",
+        "pe" => "processing element: decode, pipeline, multipliers, accumulator",
+        "systolic_array" => "the array: skew, PEs, drain path",
+        "dot_unit" => "the lanes, adder tree and accumulator",
+        "top" => "the top module",
+        _ => "",
+    }
+    .to_string()
+}
+
+fn row(label: &str, cells: Vec<String>) -> TimingRow {
+    TimingRow {
+        label: label.to_string(),
+        cells,
+    }
+}
+
+/// Single PE or dot unit: x0 (clear), x1, an idle cycle, x3, x4 (clear),
+/// then idle; `acc_o` follows `latency_cycles` later.
+fn accumulate_timing(m: &Manifest) -> Vec<TimingRow> {
+    let lat = m.latency_cycles as usize;
+    // (valid, clear) per cycle of the example
+    let ops = [
+        (true, true),
+        (true, false),
+        (false, false),
+        (true, false),
+        (true, true),
+    ];
+    let cycles = ops.len() + lat + 1;
+    let mut acc = "0".to_string();
+    let mut after = Vec::new(); // accumulator after op t
+    for (t, &(valid, clear)) in ops.iter().enumerate() {
+        acc = match (valid, clear) {
+            (true, true) => format!("p{t}"),
+            (true, false) => format!("{acc}+p{t}"),
+            (false, true) => "0".into(),
+            (false, false) => acc,
+        };
+        after.push(acc.clone());
+    }
+    let op = |t: usize| ops.get(t).copied().unwrap_or((false, false));
+    let bit = |b: bool| if b { "1" } else { "0" }.to_string();
+    let rows = vec![
+        row("cycle", (0..cycles).map(|t| t.to_string()).collect()),
+        row("clk_i", (0..cycles).map(|_| "_/".to_string()).collect()),
+        row("valid_i", (0..cycles).map(|t| bit(op(t).0)).collect()),
+        row("clear_i", (0..cycles).map(|t| bit(op(t).1)).collect()),
+        row(
+            "act/wgt",
+            (0..cycles)
+                .map(|t| {
+                    if t < ops.len() && op(t).0 {
+                        format!("x{t}")
+                    } else {
+                        "-".into()
+                    }
+                })
+                .collect(),
+        ),
+        row(
+            "acc_o",
+            (0..cycles)
+                .map(|t| {
+                    if t >= lat {
+                        after
+                            .get(t - lat)
+                            .or(after.last())
+                            .cloned()
+                            .unwrap_or_default()
+                    } else {
+                        "0".into()
+                    }
+                })
+                .collect(),
+        ),
+    ];
+    rows
+}
+
+/// Systolic: a tile of K steps, the flush, the drain; one row per cycle.
+fn systolic_timing(m: &Manifest, cols: u32) -> Vec<TimingRow> {
+    let flush = m.flush_cycles.unwrap_or(0);
+    let mut rows = vec![row(
+        "cycle",
+        vec![
+            "valid_i".into(),
+            "clear_i".into(),
+            "drain_i".into(),
+            "operands".into(),
+            "res_o (row r)".into(),
+        ],
+    )];
+    let mut line = |cycle: String, v: &str, c: &str, d: &str, op: String, res: String| {
+        rows.push(row(&cycle, vec![v.into(), c.into(), d.into(), op, res]))
+    };
+    line("0".into(), "1", "1", "0", "step 0".into(), "-".into());
+    line("1".into(), "1", "0", "0", "step 1".into(), "-".into());
+    line("...".into(), "1", "0", "0", "...".into(), "-".into());
+    line("K-1".into(), "1", "0", "0", "step K-1".into(), "-".into());
+    line(
+        if flush > 1 {
+            format!("K..K+{}", flush - 1)
+        } else {
+            "K".into()
+        },
+        "0",
+        "0",
+        "0",
+        format!("flush x{flush}"),
+        "-".into(),
+    );
+    let d0 = flush;
+    line(
+        format!("K+{d0}"),
+        "0",
+        "0",
+        "1",
+        "-".into(),
+        format!("C[r][{}]", cols - 1),
+    );
+    if cols > 1 {
+        line(
+            format!("K+{}", d0 + 1),
+            "0",
+            "0",
+            "1",
+            "-".into(),
+            format!("C[r][{}]", cols - 2),
+        );
+    }
+    if cols > 2 {
+        line("...".into(), "0", "0", "1", "-".into(), "...".into());
+        line(
+            format!("K+{}", d0 + cols - 1),
+            "0",
+            "0",
+            "1",
+            "-".into(),
+            "C[r][0]".into(),
+        );
+    }
+    line(
+        format!("K+{}", d0 + cols),
+        "1",
+        "1",
+        "0",
+        "next tile".into(),
+        "0".into(),
+    );
+    rows
+}

@@ -1,0 +1,44 @@
+//! `N_systolic_array`: rows x cols output-stationary PEs with internal skew
+//! and a drain path.
+
+use super::plan::PePlan;
+use super::{render as render_t, Header, RtlError};
+use crate::config::Design;
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "rtl/systolic_array.v")]
+struct SystolicV<'a> {
+    hdr: Header,
+    module: String,
+    pe_module: String,
+    plan: &'a PePlan,
+    rows: u32,
+    cols: u32,
+}
+
+pub(crate) fn render(
+    design: &Design,
+    plan: &PePlan,
+    rows: u32,
+    cols: u32,
+) -> Result<String, RtlError> {
+    let n = &design.name;
+    render_t(
+        "rtl/systolic_array.v",
+        &SystolicV {
+            hdr: Header::new(
+                design,
+                format!(
+                    "Output-stationary systolic array of {} PEs (Rows x Cols, default {rows} x {cols}) with a drain path.",
+                    design.pe.kind.name()
+                ),
+            ),
+            module: format!("{n}_systolic_array"),
+            pe_module: format!("{n}_pe"),
+            plan,
+            rows,
+            cols,
+        },
+    )
+}

@@ -1,0 +1,189 @@
+[%- include "rtl/header.v" %]
+//
+// [[ lanes ]] lanes, each a PE datapath without accumulator (decode, [% if plan.pipeline >= 2 %]register, [% endif %]multipliers),
+// into an adder tree and one accumulator that adds the sum of all lane
+// products per valid cycle. Pipeline [[ plan.pipeline ]]: latency [[ plan.pipeline + 1 ]] edges from operands to acc_o;
+// valid_i and clear_i travel with the operands.
+// Lane l is act_i[l*[[ plan.act_bits ]] +: [[ plan.act_bits ]]], wgt_i[l*[[ plan.wgt_bits ]] +: [[ plan.wgt_bits ]]]. The lane count is structure
+// (the adder tree is generated for it); widths are parameters.
+
+`default_nettype none
+
+module [[ module ]] #(
+  parameter integer AccBits = [[ plan.acc_bits ]]  // accumulator width, at least [[ tree_bits ]]
+) (
+  input  wire               clk_i,
+  input  wire               rst_ni,   // asynchronous, active low
+  input  wire               valid_i,  // this cycle's operands are real
+  input  wire               clear_i,  // start a new output
+  input  wire [ [[- lanes * plan.act_bits - 1 ]]:0]        act_i,    // [[ lanes ]] lanes x [[ act_meaning ]]
+  input  wire [ [[- lanes * plan.wgt_bits - 1 ]]:0]        wgt_i,    // [[ lanes ]] lanes x [[ wgt_meaning ]]
+  output wire [AccBits-1:0] acc_o     // accumulator, two's complement
+);
+
+  localparam integer Lanes    = [[ lanes ]];
+  localparam integer ActBits  = [[ plan.act_bits ]];
+  localparam integer WgtBits  = [[ plan.wgt_bits ]];
+  localparam integer SumBits  = [[ plan.sum_bits ]];  // one lane's product sum, signed
+  localparam integer TreeBits = [[ tree_bits ]];  // the adder tree's result, signed
+
+  genvar l;
+
+  // Stage A control: [% if plan.pipeline >= 2 %]registered with the lanes' operands (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
+  wire valid_a;
+  wire clear_a;
+[%- if plan.pipeline >= 2 %]
+  reg  valid_a_q;
+  reg  clear_a_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      valid_a_q <= 1'b0;
+      clear_a_q <= 1'b0;
+    end else begin
+      valid_a_q <= valid_i;
+      clear_a_q <= clear_i;
+    end
+  end
+  assign valid_a = valid_a_q;
+  assign clear_a = clear_a_q;
+[%- else %]
+  assign valid_a = valid_i;
+  assign clear_a = clear_i;
+[%- endif %]
+
+  // Lanes.
+  wire [Lanes*SumBits-1:0] lvl0_sum;
+  generate
+    for (l = 0; l < Lanes; l = l + 1) begin : gen_lane
+[%- for o in plan.operands %]
+      wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_d;
+[%- endfor %]
+      [[ decode_module ]] u_decode (
+        .act_i (act_i[l*ActBits +: ActBits]),
+        .wgt_i (wgt_i[l*WgtBits +: WgtBits]),
+[%- for o in plan.operands %]
+        .[[ o.name ]]_o  ([[ o.name ]]_d)[% if !loop.last %],[% endif %]
+[%- endfor %]
+      );
+[%- for o in plan.operands %]
+      wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_a;
+[%- endfor %]
+[%- if plan.pipeline >= 2 %]
+[%- for o in plan.operands %]
+      reg  [ [[- o.bits - 1 ]]:0] [[ o.name ]]_q;
+[%- endfor %]
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+[%- for o in plan.operands %]
+          [[ o.name ]]_q <= [[ o.bits ]]'d0;
+[%- endfor %]
+        end else begin
+[%- for o in plan.operands %]
+          [[ o.name ]]_q <= [[ o.name ]]_d;
+[%- endfor %]
+        end
+      end
+[%- for o in plan.operands %]
+      assign [[ o.name ]]_a = [[ o.name ]]_q;
+[%- endfor %]
+[%- else %]
+[%- for o in plan.operands %]
+      assign [[ o.name ]]_a = [[ o.name ]]_d;
+[%- endfor %]
+[%- endif %]
+      [[ mul_module ]] u_pair_mul (
+[%- for o in plan.operands %]
+        .[[ o.name ]]_i  ([[ o.name ]]_a),
+[%- endfor %]
+        .sum_o (lvl0_sum[l*SumBits +: SumBits])
+      );
+    end
+  endgenerate
+
+  // Adder tree: each level adds neighbours pairwise (an odd last node passes
+  // through) and grows by one bit.
+[%- if !levels.is_empty() %]
+  genvar j;
+  localparam integer Lvl0Nodes = Lanes;
+  localparam integer Lvl0Bits  = SumBits;
+[%- endif %]
+[%- for lv in levels %]
+  localparam integer Lvl[[ lv.index ]]Nodes = [[ lv.nodes ]];
+  localparam integer Lvl[[ lv.index ]]Bits  = [[ lv.bits ]];
+  wire [Lvl[[ lv.index ]]Nodes*Lvl[[ lv.index ]]Bits-1:0] lvl[[ lv.index ]]_sum;
+  generate
+    for (j = 0; j < Lvl[[ lv.index ]]Nodes; j = j + 1) begin : gen_lvl[[ lv.index ]]
+      wire [Lvl[[ lv.index - 1 ]]Bits-1:0] lhs = lvl[[ lv.index - 1 ]]_sum[2*j*Lvl[[ lv.index - 1 ]]Bits +: Lvl[[ lv.index - 1 ]]Bits];
+      if (2*j+1 < Lvl[[ lv.index - 1 ]]Nodes) begin : gen_add
+        wire [Lvl[[ lv.index - 1 ]]Bits-1:0] rhs = lvl[[ lv.index - 1 ]]_sum[(2*j+1)*Lvl[[ lv.index - 1 ]]Bits +: Lvl[[ lv.index - 1 ]]Bits];
+[%- if lv.bits > lv.prev_bits %]
+        assign lvl[[ lv.index ]]_sum[j*Lvl[[ lv.index ]]Bits +: Lvl[[ lv.index ]]Bits] = {lhs[Lvl[[ lv.index - 1 ]]Bits-1], lhs} + {rhs[Lvl[[ lv.index - 1 ]]Bits-1], rhs};
+[%- else %]
+        // at the width of the whole sum: no partial sum can overflow it
+        assign lvl[[ lv.index ]]_sum[j*Lvl[[ lv.index ]]Bits +: Lvl[[ lv.index ]]Bits] = lhs + rhs;
+[%- endif %]
+      end else begin : gen_pass
+[%- if lv.bits > lv.prev_bits %]
+        assign lvl[[ lv.index ]]_sum[j*Lvl[[ lv.index ]]Bits +: Lvl[[ lv.index ]]Bits] = {lhs[Lvl[[ lv.index - 1 ]]Bits-1], lhs};
+[%- else %]
+        assign lvl[[ lv.index ]]_sum[j*Lvl[[ lv.index ]]Bits +: Lvl[[ lv.index ]]Bits] = lhs;
+[%- endif %]
+      end
+    end
+  endgenerate
+[%- endfor %]
+  wire [TreeBits-1:0] tree_a = lvl[[ levels.len() ]]_sum;
+
+  // Stage B: [% if plan.pipeline >= 1 %]the tree's sum is registered (pipeline >= 1).[% else %]no register (pipeline 0).[% endif %]
+  wire [TreeBits-1:0] tree_b;
+  wire                valid_b;
+  wire                clear_b;
+[%- if plan.pipeline >= 1 %]
+  reg  [TreeBits-1:0] tree_b_q;
+  reg                 valid_b_q;
+  reg                 clear_b_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      tree_b_q  <= {TreeBits{1'b0}};
+      valid_b_q <= 1'b0;
+      clear_b_q <= 1'b0;
+    end else begin
+      tree_b_q  <= tree_a;
+      valid_b_q <= valid_a;
+      clear_b_q <= clear_a;
+    end
+  end
+  assign tree_b  = tree_b_q;
+  assign valid_b = valid_b_q;
+  assign clear_b = clear_b_q;
+[%- else %]
+  assign tree_b  = tree_a;
+  assign valid_b = valid_a;
+  assign clear_b = clear_a;
+[%- endif %]
+
+  // Accumulator.
+  wire [AccBits-1:0] tree_ext = {{(AccBits-TreeBits+1){tree_b[TreeBits-1]}}, tree_b[TreeBits-2:0]};
+  reg  [AccBits-1:0] acc_d;
+  reg  [AccBits-1:0] acc_q;
+  always @(*) begin
+    if (valid_b) begin
+      acc_d = clear_b ? tree_ext : acc_q + tree_ext;
+    end else if (clear_b) begin
+      acc_d = {AccBits{1'b0}};
+    end else begin
+      acc_d = acc_q;
+    end
+  end
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      acc_q <= {AccBits{1'b0}};
+    end else begin
+      acc_q <= acc_d;
+    end
+  end
+  assign acc_o = acc_q;
+
+endmodule
+
+`default_nettype wire

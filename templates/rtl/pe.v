@@ -1,0 +1,153 @@
+[%- include "rtl/header.v" %]
+//
+// Per cycle: decode -> [% if plan.pipeline >= 2 %]register -> [% endif %]multipliers -> [% if plan.pipeline >= 1 %]register -> [% endif %]accumulate.
+// Pipeline [[ plan.pipeline ]]: the product of the operands presented at cycle t is in acc_o
+// after the rising edge of cycle t + [[ plan.pipeline ]] (latency [[ plan.pipeline + 1 ]] edges); valid_i and
+// clear_i travel with the operands.
+// Accumulate: with valid, acc <= clear ? product : acc + product; without
+// valid, clear loads 0. The accumulator wraps modulo 2^AccBits.
+[%- if drain %]
+// Drain (systolic arrays): drain_i loads drain_acc_i, the left neighbour's
+// accumulator; it takes priority and is only asserted with nothing in flight.
+[%- endif %]
+
+`default_nettype none
+
+module [[ module ]] #(
+  parameter integer AccBits = [[ plan.acc_bits ]]  // accumulator width, at least [[ plan.sum_bits ]]
+) (
+  input  wire               clk_i,
+  input  wire               rst_ni,       // asynchronous, active low
+  input  wire               valid_i,      // this cycle's operands are real
+  input  wire               clear_i,      // start a new output
+[%- if drain %]
+  input  wire               drain_i,      // shift: load drain_acc_i
+  input  wire [AccBits-1:0] drain_acc_i,  // left neighbour's accumulator
+[%- endif %]
+  input  wire [ [[- plan.act_bits - 1 ]]:0]        act_i,        // [[ act_meaning ]]
+  input  wire [ [[- plan.wgt_bits - 1 ]]:0]        wgt_i,        // [[ wgt_meaning ]]
+  output wire [AccBits-1:0] acc_o         // accumulator, two's complement
+);
+
+  localparam integer SumBits = [[ plan.sum_bits ]];  // one cycle's product sum, signed
+
+  // Decode.
+[%- for o in plan.operands %]
+  wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_d;
+[%- endfor %]
+  [[ decode_module ]] u_decode (
+    .act_i (act_i),
+    .wgt_i (wgt_i),
+[%- for o in plan.operands %]
+    .[[ o.name ]]_o  ([[ o.name ]]_d)[% if !loop.last %],[% endif %]
+[%- endfor %]
+  );
+
+  // Stage A: [% if plan.pipeline >= 2 %]the multipliers' operands are registered (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
+[%- for o in plan.operands %]
+  wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_a;
+[%- endfor %]
+  wire       valid_a;
+  wire       clear_a;
+[%- if plan.pipeline >= 2 %]
+[%- for o in plan.operands %]
+  reg  [ [[- o.bits - 1 ]]:0] [[ o.name ]]_q;
+[%- endfor %]
+  reg        valid_a_q;
+  reg        clear_a_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+[%- for o in plan.operands %]
+      [[ o.name ]]_q <= [[ o.bits ]]'d0;
+[%- endfor %]
+      valid_a_q <= 1'b0;
+      clear_a_q <= 1'b0;
+    end else begin
+[%- for o in plan.operands %]
+      [[ o.name ]]_q <= [[ o.name ]]_d;
+[%- endfor %]
+      valid_a_q <= valid_i;
+      clear_a_q <= clear_i;
+    end
+  end
+[%- for o in plan.operands %]
+  assign [[ o.name ]]_a = [[ o.name ]]_q;
+[%- endfor %]
+  assign valid_a = valid_a_q;
+  assign clear_a = clear_a_q;
+[%- else %]
+[%- for o in plan.operands %]
+  assign [[ o.name ]]_a = [[ o.name ]]_d;
+[%- endfor %]
+  assign valid_a = valid_i;
+  assign clear_a = clear_i;
+[%- endif %]
+
+  // Multipliers.
+  wire [SumBits-1:0] sum_a;
+  [[ mul_module ]] u_pair_mul (
+[%- for o in plan.operands %]
+    .[[ o.name ]]_i  ([[ o.name ]]_a),
+[%- endfor %]
+    .sum_o (sum_a)
+  );
+
+  // Stage B: [% if plan.pipeline >= 1 %]the product sum is registered (pipeline >= 1).[% else %]no register (pipeline 0).[% endif %]
+  wire [SumBits-1:0] sum_b;
+  wire               valid_b;
+  wire               clear_b;
+[%- if plan.pipeline >= 1 %]
+  reg  [SumBits-1:0] sum_b_q;
+  reg                valid_b_q;
+  reg                clear_b_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      sum_b_q   <= {SumBits{1'b0}};
+      valid_b_q <= 1'b0;
+      clear_b_q <= 1'b0;
+    end else begin
+      sum_b_q   <= sum_a;
+      valid_b_q <= valid_a;
+      clear_b_q <= clear_a;
+    end
+  end
+  assign sum_b   = sum_b_q;
+  assign valid_b = valid_b_q;
+  assign clear_b = clear_b_q;
+[%- else %]
+  assign sum_b   = sum_a;
+  assign valid_b = valid_a;
+  assign clear_b = clear_a;
+[%- endif %]
+
+  // Accumulator.
+  wire [AccBits-1:0] sum_ext = {{(AccBits-SumBits+1){sum_b[SumBits-1]}}, sum_b[SumBits-2:0]};
+  reg  [AccBits-1:0] acc_d;
+  reg  [AccBits-1:0] acc_q;
+  always @(*) begin
+[%- if drain %]
+    if (drain_i) begin
+      acc_d = drain_acc_i;
+    end else if (valid_b) begin
+[%- else %]
+    if (valid_b) begin
+[%- endif %]
+      acc_d = clear_b ? sum_ext : acc_q + sum_ext;
+    end else if (clear_b) begin
+      acc_d = {AccBits{1'b0}};
+    end else begin
+      acc_d = acc_q;
+    end
+  end
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      acc_q <= {AccBits{1'b0}};
+    end else begin
+      acc_q <= acc_d;
+    end
+  end
+  assign acc_o = acc_q;
+
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,138 @@
+[%- include "rtl/header.v" %]
+//
+// Output stationary: PE (r, c) accumulates row r of the activations against
+// column c of the weights. Inputs arrive unskewed (pair k of every row and
+// column in the same cycle); the array delays row r by r cycles and column c
+// by c cycles, then activations move one PE right and weights one PE down
+// per cycle, so PE (r, c) sees pair k in cycle k + r + c. valid_i/clear_i
+// reach PE (r, c) together with its activations (one register chain per
+// anti-diagonal r + c, shared by the PEs on it).
+// Drain: res_o shows column Cols-1 of every row; each cycle with drain_i
+// shifts every row's accumulators one column right (column 0 loads 0).
+
+`default_nettype none
+
+module [[ module ]] #(
+  parameter integer Rows    = [[ rows ]],
+  parameter integer Cols    = [[ cols ]],
+  parameter integer AccBits = [[ plan.acc_bits ]]  // at least [[ plan.sum_bits ]]
+) (
+  input  wire                    clk_i,
+  input  wire                    rst_ni,   // asynchronous, active low
+  input  wire                    valid_i,  // this cycle's operands are real
+  input  wire                    clear_i,  // start a new tile
+  input  wire                    drain_i,  // shift the accumulators one column right
+  input  wire [Rows*[[ plan.act_bits ]]-1:0]      act_i,    // row r: act_i[r*[[ plan.act_bits ]] +: [[ plan.act_bits ]]]
+  input  wire [Cols*[[ plan.wgt_bits ]]-1:0]      wgt_i,    // column c: wgt_i[c*[[ plan.wgt_bits ]] +: [[ plan.wgt_bits ]]]
+  output wire [Rows*AccBits-1:0] res_o     // row r: accumulator of PE (r, Cols-1)
+);
+
+  localparam integer ActBits = [[ plan.act_bits ]];
+  localparam integer WgtBits = [[ plan.wgt_bits ]];
+  localparam integer Diags   = Rows + Cols - 1;
+
+  genvar r, c, i;
+
+  // Control: valid/clear delayed by r + c for PE (r, c).
+  wire [Diags-1:0] valid_w;
+  wire [Diags-1:0] clear_w;
+  assign valid_w[0] = valid_i;
+  assign clear_w[0] = clear_i;
+  generate
+    for (i = 1; i < Diags; i = i + 1) begin : gen_ctrl
+      reg valid_q;
+      reg clear_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          valid_q <= 1'b0;
+          clear_q <= 1'b0;
+        end else begin
+          valid_q <= valid_w[i-1];
+          clear_q <= clear_w[i-1];
+        end
+      end
+      assign valid_w[i] = valid_q;
+      assign clear_w[i] = clear_q;
+    end
+  endgenerate
+
+  // Activations: row r passes r + Cols - 1 registers; PE (r, c) taps the
+  // (r + c)-th (r skew stages, then one per column).
+  wire [Rows*Cols*ActBits-1:0] pe_act;
+  generate
+    for (r = 0; r < Rows; r = r + 1) begin : gen_act_row
+      wire [(r+Cols)*ActBits-1:0] chain;
+      assign chain[ActBits-1:0] = act_i[r*ActBits +: ActBits];
+      for (i = 1; i < r + Cols; i = i + 1) begin : gen_stage
+        reg [ActBits-1:0] act_q;
+        always @(posedge clk_i or negedge rst_ni) begin
+          if (!rst_ni) begin
+            act_q <= {ActBits{1'b0}};
+          end else begin
+            act_q <= chain[(i-1)*ActBits +: ActBits];
+          end
+        end
+        assign chain[i*ActBits +: ActBits] = act_q;
+      end
+      for (c = 0; c < Cols; c = c + 1) begin : gen_tap
+        assign pe_act[(r*Cols+c)*ActBits +: ActBits] = chain[(r+c)*ActBits +: ActBits];
+      end
+    end
+  endgenerate
+
+  // Weights: column c passes c + Rows - 1 registers; PE (r, c) taps the
+  // (c + r)-th (c skew stages, then one per row).
+  wire [Rows*Cols*WgtBits-1:0] pe_wgt;
+  generate
+    for (c = 0; c < Cols; c = c + 1) begin : gen_wgt_col
+      wire [(c+Rows)*WgtBits-1:0] chain;
+      assign chain[WgtBits-1:0] = wgt_i[c*WgtBits +: WgtBits];
+      for (i = 1; i < c + Rows; i = i + 1) begin : gen_stage
+        reg [WgtBits-1:0] wgt_q;
+        always @(posedge clk_i or negedge rst_ni) begin
+          if (!rst_ni) begin
+            wgt_q <= {WgtBits{1'b0}};
+          end else begin
+            wgt_q <= chain[(i-1)*WgtBits +: WgtBits];
+          end
+        end
+        assign chain[i*WgtBits +: WgtBits] = wgt_q;
+      end
+      for (r = 0; r < Rows; r = r + 1) begin : gen_tap
+        assign pe_wgt[(r*Cols+c)*WgtBits +: WgtBits] = chain[(c+r)*WgtBits +: WgtBits];
+      end
+    end
+  endgenerate
+
+  // Processing elements; the drain path links each row's accumulators.
+  wire [Rows*Cols*AccBits-1:0] pe_acc;
+  generate
+    for (r = 0; r < Rows; r = r + 1) begin : gen_row
+      for (c = 0; c < Cols; c = c + 1) begin : gen_col
+        wire [AccBits-1:0] left_acc;
+        if (c == 0) begin : gen_edge
+          assign left_acc = {AccBits{1'b0}};
+        end else begin : gen_link
+          assign left_acc = pe_acc[(r*Cols+c-1)*AccBits +: AccBits];
+        end
+        [[ pe_module ]] #(
+          .AccBits (AccBits)
+        ) u_pe (
+          .clk_i       (clk_i),
+          .rst_ni      (rst_ni),
+          .valid_i     (valid_w[r+c]),
+          .clear_i     (clear_w[r+c]),
+          .drain_i     (drain_i),
+          .drain_acc_i (left_acc),
+          .act_i       (pe_act[(r*Cols+c)*ActBits +: ActBits]),
+          .wgt_i       (pe_wgt[(r*Cols+c)*WgtBits +: WgtBits]),
+          .acc_o       (pe_acc[(r*Cols+c)*AccBits +: AccBits])
+        );
+      end
+      assign res_o[r*AccBits +: AccBits] = pe_acc[(r*Cols+Cols-1)*AccBits +: AccBits];
+    end
+  endgenerate
+
+endmodule
+
+`default_nettype wire
