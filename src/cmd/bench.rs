@@ -14,6 +14,9 @@ pub enum BenchCmd {
     /// at 56x56 with batch 4, half the activations zero and the rest
     /// ReLU-like (small values common, large ones rare).
     Model(ModelBench),
+    /// Co-simulation throughput: a single PE (pair-vectors/s) and a 16x16
+    /// systolic array (simulated MAC/s) under Verilator.
+    Verify(super::verify::VerifyBench),
 }
 
 #[derive(Args)]
@@ -70,6 +73,7 @@ pub fn relu_like(count: usize, zeros: f64, rng: &mut Rng) -> Vec<u8> {
 pub fn run(cmd: BenchCmd) -> Result<i32> {
     match cmd {
         BenchCmd::Model(b) => bench_model(&b),
+        BenchCmd::Verify(b) => super::verify::bench(&b),
     }
 }
 

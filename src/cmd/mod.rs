@@ -5,6 +5,7 @@ mod bench;
 mod flow;
 mod generate;
 mod model;
+mod verify;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -58,6 +59,8 @@ enum Command {
     Run(RunArgs),
     /// Write the design's Verilog, filelist, manifest and README to DIR/<name>/.
     Generate(generate::GenerateArgs),
+    /// Co-simulate the RTL under Verilator (or Icarus) against the model.
+    Verify(verify::VerifyArgs),
     /// Validate a design and print it with every default filled in.
     Check(DesignArg),
 }
@@ -97,6 +100,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Model(m) => model::run(m),
         Command::Bench(b) => bench::run(b),
         Command::Generate(g) => generate::run(&g),
+        Command::Verify(v) => verify::run(&v),
         Command::Run(r) => flow::run(&load_design(r.design.as_deref())?),
         Command::Check(d) => {
             let design = d.load()?;

@@ -4,7 +4,7 @@
 
 use super::layout::{ctrl, Layout};
 use super::source::Dut;
-use super::verilator::BuildInputs;
+use super::verilator::{BuildInputs, Profile};
 use crate::config::hex_sha256;
 use askama::Template;
 use std::path::PathBuf;
@@ -148,13 +148,14 @@ impl Bundle {
     }
 
     /// What a Verilator build of this bundle needs.
-    pub fn build_inputs(&self, trace: bool) -> BuildInputs {
+    pub fn build_inputs(&self, trace: bool, profile: Profile) -> BuildInputs {
         BuildInputs {
             label: self.names.clone(),
             sources: self.sources.clone(),
             wrapper: self.wrapper.clone(),
             adapter: self.adapter.clone(),
             trace,
+            profile,
         }
     }
 }

@@ -125,7 +125,7 @@ pub fn failure(o: &Outcome, reproduce: &str) -> String {
     let _ = writeln!(s, "reproduce: {reproduce}");
     let _ = writeln!(
         s,
-        "first failing outputs (expected = model, actual = RTL; cycle 0 of a segment is its reset):"
+        "first failing outputs (expected = model, actual = RTL; cycles 0 and 1 of a segment are idle and reset):"
     );
     for (i, d) in o.details.iter().enumerate() {
         let _ = writeln!(

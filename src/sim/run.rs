@@ -6,7 +6,7 @@
 use super::bundle::Bundle;
 use super::harness::{self, Backend, Batch, Done};
 use super::layout::{ctrl, flags, get_bits, sign_extend, Layout};
-use super::stimulus::{MemberCtx, PlanOptions, Segment, Spec};
+use super::stimulus::{MemberCtx, PlanOptions, Segment, Spec, PREAMBLE};
 use super::{icarus, verilator, Dut, SimError};
 use crate::config::ArrayShape;
 use crate::golden::GemmCase;
@@ -58,6 +58,13 @@ pub struct VerifyOptions {
     pub icarus_cycles: u64,
     /// Cycles of the VCD window before the first failing sample.
     pub vcd_window: u32,
+    /// Run these specs (one list per design) instead of the default plans
+    /// (benchmarks, focused tests).
+    pub plans: Option<Vec<Vec<Spec>>>,
+    /// The build cache (default: [`super::cache::root`]).
+    pub cache_dir: Option<PathBuf>,
+    /// Optimize the Verilator build for build time or simulation speed.
+    pub profile: verilator::Profile,
 }
 
 impl Default for VerifyOptions {
@@ -75,6 +82,9 @@ impl Default for VerifyOptions {
             max_details: 8,
             icarus_cycles: 40_000,
             vcd_window: 256,
+            plans: None,
+            cache_dir: None,
+            profile: verilator::Profile::Build,
         }
     }
 }
@@ -108,7 +118,7 @@ pub struct BuildSummary {
 pub struct MismatchDetail {
     pub design: String,
     pub spec: String,
-    /// Cycle inside the segment (0 is its reset cycle).
+    /// Cycle inside the segment (cycles 0 and 1 are its idle and reset).
     pub cycle: u32,
     pub out: u16,
     pub expected: i64,
@@ -202,7 +212,7 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
     // 1. the harness
     let (backend, _icarus_dir) = match opts.sim {
         SimKind::Verilator => {
-            let b = verilator::build(&bundle.build_inputs(false))?;
+            let b = verilator::build(&bundle.build_inputs(false, opts.profile), &cache_root(opts))?;
             outcome.build = BuildSummary {
                 sim: "verilator",
                 cached: b.cached,
@@ -241,7 +251,17 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
             )
         })
         .collect();
-    let plans: Vec<Vec<Spec>> = ctxs.iter().map(|c| plan_for(c, opts)).collect();
+    let plans: Vec<Vec<Spec>> = match &opts.plans {
+        Some(p) if p.len() == ctxs.len() => p.clone(),
+        Some(p) => {
+            return Err(SimError::Source(format!(
+                "{} plans given for {} designs",
+                p.len(),
+                ctxs.len()
+            )))
+        }
+        None => ctxs.iter().map(|c| plan_for(c, opts)).collect(),
+    };
     if opts.golden.is_some() {
         for (c, p) in ctxs.iter().zip(&plans) {
             if p.is_empty() {
@@ -287,6 +307,7 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
         fed: &fed,
         busy: &feed_nanos,
         batch_records: batch_records(&bundle.layout),
+        carry: Vec::new(),
     };
     let mut failures: Vec<Failure> = Vec::new();
     let mut check_secs = 0.0;
@@ -395,6 +416,10 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
         }
     }
     Ok(outcome)
+}
+
+fn cache_root(opts: &VerifyOptions) -> PathBuf {
+    opts.cache_dir.clone().unwrap_or_else(super::cache::root)
 }
 
 fn plan_for(c: &MemberCtx, opts: &VerifyOptions) -> Vec<Spec> {
@@ -508,6 +533,8 @@ struct Feeder<'a> {
     fed: &'a AtomicU64,
     busy: &'a AtomicU64,
     batch_records: u32,
+    /// Checks of the last record, sampled after the next one's edge.
+    carry: Vec<Pending>,
 }
 
 impl Feeder<'_> {
@@ -549,6 +576,10 @@ impl Feeder<'_> {
 impl Iterator for Feeder<'_> {
     type Item = Batch<Meta>;
 
+    /// The harness top registers its inputs, so the outputs of the cycle
+    /// carried by record `k` are sampled after the edge of record `k + 1`:
+    /// checks ride on the next record (`carry`), and one idle record closes
+    /// the stream when the last cycle has checks.
     fn next(&mut self) -> Option<Batch<Meta>> {
         let t = Instant::now();
         let rec = 1 + self.layout.in_words as usize;
@@ -561,31 +592,25 @@ impl Iterator for Feeder<'_> {
         let mut samples = 0u32;
         let members = self.ctxs.len();
         let mut live = vec![false; members];
+        let mut carry = std::mem::take(&mut self.carry);
         while records < self.batch_records {
             let mut any = false;
-            let mut sample = false;
             for (m, l) in live.iter_mut().enumerate() {
                 *l = self.ready(m, &mut meta.counted);
-                if *l {
-                    any = true;
-                    let cur = &self.cursors[m];
-                    let seg = cur.seg.as_ref().expect("ready");
-                    if seg
-                        .checks
-                        .get(cur.check)
-                        .is_some_and(|c| c.cycle as usize == cur.pos)
-                    {
-                        sample = true;
-                    }
-                }
+                any |= *l;
             }
-            if !any {
+            if !any && carry.is_empty() {
                 break;
             }
             let base = words.len();
             words.resize(base + rec, 0);
-            if sample {
+            if !carry.is_empty() {
                 words[base] = flags::SAMPLE;
+                for mut p in carry.drain(..) {
+                    p.sample = samples;
+                    meta.checks.push(p);
+                }
+                samples += 1;
             }
             for (m, &l) in live.iter().enumerate() {
                 if !l {
@@ -602,8 +627,8 @@ impl Iterator for Feeder<'_> {
                     if c.cycle as usize != cur.pos {
                         break;
                     }
-                    meta.checks.push(Pending {
-                        sample: samples,
+                    carry.push(Pending {
+                        sample: 0,
                         member: m as u16,
                         out: c.out,
                         expected: c.expected,
@@ -614,11 +639,9 @@ impl Iterator for Feeder<'_> {
                 }
                 cur.pos += 1;
             }
-            if sample {
-                samples += 1;
-            }
             records += 1;
         }
+        self.carry = carry;
         if records == 0 {
             return None;
         }
@@ -674,11 +697,11 @@ fn describe_failure(c: &MemberCtx, spec: &Spec, seg: &Segment, f: &Failure) -> S
             let op = (f.cycle as usize).saturating_sub(delay);
             // operand cycles back to the last clear (at most 4 shown)
             let mut first = op;
-            while first > 1 && seg.cycle(first)[0] & ctrl::CLEAR == 0 && op - first < 3 {
+            while first > PREAMBLE && seg.cycle(first)[0] & ctrl::CLEAR == 0 && op - first < 3 {
                 first -= 1;
             }
             let mut lines = Vec::new();
-            if first > 1 && seg.cycle(first)[0] & ctrl::CLEAR == 0 {
+            if first > PREAMBLE && seg.cycle(first)[0] & ctrl::CLEAR == 0 {
                 let before = seg
                     .checks
                     .iter()
@@ -800,7 +823,7 @@ fn trace_window(
 ) -> Result<String, SimError> {
     let (backend, _keep) = match opts.sim {
         SimKind::Verilator => {
-            let b = verilator::build(&bundle.build_inputs(true))?;
+            let b = verilator::build(&bundle.build_inputs(true, opts.profile), &cache_root(opts))?;
             (Backend::Verilator { exe: b.exe }, None)
         }
         SimKind::Icarus => {
@@ -812,26 +835,28 @@ fn trace_window(
     let end = f.cycle as usize;
     let start = end.saturating_sub(opts.vcd_window as usize);
     let rec = 1 + bundle.layout.in_words as usize;
-    let mut words = vec![0u32; (end + 1) * rec];
-    for cyc in 0..=end {
+    // one record more than the segment's cycles: the harness registers its
+    // inputs, so cycle `end` reaches the member at the edge of record end + 1
+    let last = end + 1;
+    let mut words = vec![0u32; (last + 1) * rec];
+    for cyc in 0..=last {
         let r = &mut words[cyc * rec..(cyc + 1) * rec];
-        if cyc == 0 {
-            r[0] |= flags::RESET;
-        }
         if cyc == start {
             r[0] |= flags::TRACE_ON;
         }
-        if cyc == end {
+        if cyc == last {
             r[0] |= flags::TRACE_OFF;
         }
-        let src = seg.cycle(cyc);
-        let dst = &mut r[1 + c.slot.ctrl as usize..][..src.len()];
-        dst.copy_from_slice(src);
-        dst[0] &= ctrl::WIRE_MASK;
+        if cyc < seg.cycles() {
+            let src = seg.cycle(cyc);
+            let dst = &mut r[1 + c.slot.ctrl as usize..][..src.len()];
+            dst.copy_from_slice(src);
+            dst[0] &= ctrl::WIRE_MASK;
+        }
     }
     let batch = Batch {
         words,
-        records: (end + 1) as u32,
+        records: (last + 1) as u32,
         samples: 0,
         meta: (),
     };
@@ -843,20 +868,20 @@ fn trace_window(
         std::iter::once(batch),
         |_, _| {},
     )?;
+    let member = bundle
+        .layout
+        .slots
+        .iter()
+        .position(|s| s == &c.slot)
+        .unwrap_or(0);
     Ok(format!(
-        "cycles {start}..={end} of the failing segment ({}), replayed alone from its reset; \
-         cycle t is at time 10*t (inputs applied, clock low) and its rising edge at 10*t+5; \
-         the failing value is on {}.{} of u_m{} after the edge at {}",
+        "cycles {start}..={end} of the failing segment ({}), replayed alone from its reset. \
+         The harness registers its inputs: segment cycle t is applied to SimBundle.in_i at time \
+         10*t and reaches u_m{member}'s ports at 10*t+5; u_m{member} clocks it in at 10*(t+1)+5. \
+         The failing value is on u_m{member}.{} after the edge at {}.",
         spec.label(),
-        "SimBundle",
         c.ports.out_port,
-        bundle
-            .layout
-            .slots
-            .iter()
-            .position(|s| s == &c.slot)
-            .unwrap_or(0),
-        end * 10 + 5
+        (end + 1) * 10 + 5
     ))
 }
 

@@ -2,7 +2,7 @@
 //! expand deterministically (from the run's seed) into [`Segment`]s of
 //! cycles with the checks to make on them.
 //!
-//! Every segment starts with one reset cycle, so any segment can be
+//! Every segment starts with a reset ([`PREAMBLE`]), so any segment can be
 //! replayed alone (that is how the failing window's VCD is made). Every
 //! expected value comes from the model: one lane's product through
 //! [`Encoding::product`] (the model's pair table), whole GEMMs through
@@ -170,6 +170,9 @@ pub struct Check {
     /// index `i * n + j` (GEMMs).
     pub item: u32,
 }
+
+/// Cycles every segment starts with (idle, reset): its first operand cycle.
+pub const PREAMBLE: usize = 2;
 
 /// A member's cycles and checks.
 #[derive(Debug, Clone, Default)]
@@ -780,7 +783,11 @@ impl SegWriter {
         self.seg.checks.reserve(cycles);
     }
 
+    /// The preamble of every segment: an idle cycle (the previous
+    /// segment's last outputs are sampled after it, before this reset can
+    /// reach them through the harness's input register), then a reset.
     fn reset_cycle(&mut self) {
+        self.cycle(0);
         self.cycle(ctrl::RESET);
     }
 

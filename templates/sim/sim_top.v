@@ -4,6 +4,11 @@
 // Each member owns word-aligned slices of in_i (a control word: bit 0
 // valid_i, bit 1 clear_i, bit 2 drain_i, bit 3 its own reset; then act_i,
 // then wgt_i) and of out_o (its acc_o or res_o, zero-padded to a word).
+//
+// in_i is registered before it reaches the members: every member sees the
+// input stream one cycle late, and none of its logic depends on a top input,
+// so Verilator evaluates it once per cycle (after the clock edge) instead of
+// once per eval call.
 `default_nettype none
 
 module SimBundle (
@@ -12,18 +17,24 @@ module SimBundle (
   input  wire [ [[ in_bits - 1 ]]:0] in_i,
   output wire [ [[ out_bits - 1 ]]:0] out_o
 );
+
+  reg [ [[ in_bits - 1 ]]:0] in_q;
+  initial in_q = [[ in_bits ]]'d0;
+  always @(posedge clk_i) begin
+    in_q <= in_i;
+  end
 [% for m in members %]
   // member [[ loop.index0 ]]: [[ m.what ]]
   [[ m.top ]] u_m[[ loop.index0 ]] (
     .clk_i   (clk_i),
-    .rst_ni  (rst_ni & ~in_i[ [[ m.reset_bit ]] ]),
-    .valid_i (in_i[ [[ m.valid_bit ]] ]),
-    .clear_i (in_i[ [[ m.clear_bit ]] ]),
+    .rst_ni  (rst_ni & ~in_q[ [[ m.reset_bit ]] ]),
+    .valid_i (in_q[ [[ m.valid_bit ]] ]),
+    .clear_i (in_q[ [[ m.clear_bit ]] ]),
 [%- if m.has_drain %]
-    .drain_i (in_i[ [[ m.drain_bit ]] ]),
+    .drain_i (in_q[ [[ m.drain_bit ]] ]),
 [%- endif %]
-    .act_i   (in_i[ [[ m.act_lsb ]] +: [[ m.act_bits ]] ]),
-    .wgt_i   (in_i[ [[ m.wgt_lsb ]] +: [[ m.wgt_bits ]] ]),
+    .act_i   (in_q[ [[ m.act_lsb ]] +: [[ m.act_bits ]] ]),
+    .wgt_i   (in_q[ [[ m.wgt_lsb ]] +: [[ m.wgt_bits ]] ]),
     .[[ m.out_port ]]   (out_o[ [[ m.out_lsb ]] +: [[ m.out_bits ]] ])
   );
 [%- if m.out_pad > 0 %]
