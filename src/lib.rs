@@ -10,6 +10,7 @@ pub mod hcm;
 pub mod npy;
 pub mod output;
 pub mod rtl;
+pub mod sim;
 pub mod synth;
 pub mod tools;
 pub mod workload;

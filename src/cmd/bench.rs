@@ -18,6 +18,9 @@ pub enum BenchCmd {
     /// Time `generate` (render, and render + atomic write) for a large
     /// systolic array and a wide dot unit.
     Generate(GenerateBench),
+    /// Co-simulation throughput: a single PE (pair-vectors/s) and a 16x16
+    /// systolic array (simulated MAC/s) under Verilator.
+    Verify(super::verify::VerifyBench),
 }
 
 #[derive(Args)]
@@ -50,6 +53,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
     match cmd {
         BenchCmd::Model(b) => bench_model(&b),
         BenchCmd::Generate(b) => bench_generate(&b),
+        BenchCmd::Verify(b) => super::verify::bench(&b),
     }
 }
 

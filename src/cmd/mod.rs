@@ -7,6 +7,7 @@ mod generate;
 mod hcm;
 mod model;
 mod synth;
+mod verify;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -64,6 +65,8 @@ enum Command {
     /// your cell library), the PE against mac8x8 and mac4x8 at equal
     /// activation throughput, and with --sweep every PE variant.
     Synth(synth::SynthArgs),
+    /// Co-simulate the RTL under Verilator (or Icarus) against the model.
+    Verify(verify::VerifyArgs),
     /// Validate a design and print it with every default filled in.
     Check(DesignArg),
     /// The HCM metric: BOPS, traffic and roofline per layer (`hcm fit`: the area model).
@@ -105,6 +108,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Model(m) => model::run(m),
         Command::Bench(b) => bench::run(b),
         Command::Generate(g) => generate::run(&g),
+        Command::Verify(v) => verify::run(&v),
         Command::Synth(s) => synth::run(s),
         Command::Run(r) => flow::run(r.design.as_deref()),
         Command::Hcm(h) => hcm::run(h),

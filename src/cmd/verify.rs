@@ -1,0 +1,301 @@
+//! `sparqgen verify`: co-simulate generated (or already generated, possibly
+//! edited) RTL under Verilator or Icarus against the bit-exact model; and
+//! `sparqgen bench verify`, the co-simulation throughput.
+//!
+//! Exit codes: 0 every output matched, 1 a mismatch, 2 usage, I/O or tool
+//! error.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use sparqgen::config::Design;
+use sparqgen::golden;
+use sparqgen::sim::report;
+use sparqgen::sim::stimulus::{ActDist, GemmSpec, Spec, WgtDist, SWEEP_VARIANTS};
+use sparqgen::sim::{Dut, Outcome, SimKind, VerifyOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Sim {
+    /// Verilator 5.006+: the whole plan, compiled harness.
+    Verilator,
+    /// Icarus Verilog 11+: an independent second simulator, on a subset.
+    Icarus,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// Design descriptions (YAML or JSON). Several are co-simulated in one
+    /// harness build. Default (with no --rtl either): the embedded default
+    /// design.
+    #[arg(value_name = "D.yaml")]
+    pub designs: Vec<PathBuf>,
+    /// A folder that `sparqgen generate` wrote (DIR/<name>, with its
+    /// manifest.yaml and filelist), simulated as it is now, edits included.
+    /// Repeatable.
+    #[arg(long = "rtl", value_name = "DIR/<name>")]
+    pub rtl: Vec<PathBuf>,
+    /// Replay the GEMM cases of FILE (the format of
+    /// shared/golden/gemm_cases.json) whose configuration matches each
+    /// design, comparing the RTL with the file's C (the reference kernel's
+    /// output) instead of running the default plan.
+    #[arg(long, value_name = "FILE")]
+    pub golden: Option<PathBuf>,
+    /// Seed of every random vector; a failure report names it.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Random cycles per design (random valid/clear sequences and random
+    /// GEMMs), on top of the exhaustive pair sweep and the directed cases.
+    #[arg(long, default_value_t = 100_000)]
+    pub vectors: u64,
+    /// Simulator. Icarus runs a subset of the same plan (--icarus-cycles).
+    #[arg(long, value_enum, default_value = "verilator")]
+    pub sim: Sim,
+    /// Cycle budget per design under Icarus.
+    #[arg(long, default_value_t = 40_000, value_name = "N")]
+    pub icarus_cycles: u64,
+    /// Skip the exhaustive sweep of every activation pair.
+    #[arg(long)]
+    pub quick: bool,
+    /// Where a failure report and the VCD of the failing window go.
+    #[arg(long, value_name = "DIR", default_value = "sparqgen-verify")]
+    pub report_dir: PathBuf,
+    /// No VCD on a mismatch (saves the second, traced build).
+    #[arg(long)]
+    pub no_vcd: bool,
+    /// Stop feeding vectors after this many mismatches.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_mismatches: u64,
+}
+
+impl From<Sim> for SimKind {
+    fn from(s: Sim) -> SimKind {
+        match s {
+            Sim::Verilator => SimKind::Verilator,
+            Sim::Icarus => SimKind::Icarus,
+        }
+    }
+}
+
+pub fn run(args: &VerifyArgs) -> Result<i32> {
+    let mut duts = Vec::new();
+    for path in &args.designs {
+        let design = Design::from_path(path)?;
+        duts.push(Dut::generate(&design).with_context(|| format!("design {}", path.display()))?);
+    }
+    for folder in &args.rtl {
+        let dut =
+            Dut::from_folder(folder).with_context(|| format!("--rtl {}", folder.display()))?;
+        if dut.edited() {
+            eprintln!(
+                "note: {} was edited after generation; verifying the files as they are",
+                folder.display()
+            );
+        }
+        duts.push(dut);
+    }
+    if duts.is_empty() {
+        duts.push(Dut::generate(&Design::default_design())?);
+    }
+    let golden = match &args.golden {
+        Some(p) => Some(Arc::new(golden::read_gemm_cases(p)?)),
+        None => None,
+    };
+    let opts = VerifyOptions {
+        seed: args.seed,
+        vectors: args.vectors,
+        exhaustive: !args.quick,
+        sim: args.sim.into(),
+        golden,
+        progress: true,
+        vcd: !args.no_vcd,
+        report_dir: Some(args.report_dir.clone()),
+        max_mismatches: args.max_mismatches.max(1),
+        icarus_cycles: args.icarus_cycles,
+        ..VerifyOptions::default()
+    };
+    let outcome = sparqgen::sim::verify(&duts, &opts)?;
+    print!("{}", report::summary(&outcome));
+    finish(&outcome, &reproduce(args), &args.report_dir)
+}
+
+/// Verify one design with the default plan and print the summary (what
+/// `sparqgen run` calls after generating). Returns the exit code.
+#[allow(dead_code)] // for src/cmd/flow.rs (`sparqgen run`), which its owner wires up
+pub fn verify_design(design: &Design, quick: bool) -> Result<i32> {
+    let dut = Dut::generate(design)?;
+    let opts = VerifyOptions {
+        exhaustive: !quick,
+        progress: true,
+        report_dir: Some(PathBuf::from("sparqgen-verify")),
+        ..VerifyOptions::default()
+    };
+    let outcome = sparqgen::sim::verify(&[dut], &opts)?;
+    print!("{}", report::summary(&outcome));
+    finish(
+        &outcome,
+        &format!(
+            "sparqgen verify <{}.yaml> --seed {}",
+            design.name, opts.seed
+        ),
+        Path::new("sparqgen-verify"),
+    )
+}
+
+fn finish(outcome: &Outcome, reproduce: &str, dir: &Path) -> Result<i32> {
+    if outcome.passed() {
+        println!("PASS: every output matched the model");
+        return Ok(0);
+    }
+    let text = report::failure(outcome, reproduce);
+    print!("{text}");
+    if let Some(first) = outcome.details.first() {
+        let path = dir.join(format!("{}_seed{}.txt", first.design, outcome.seed));
+        let full = format!("{}{text}", report::summary(outcome));
+        match std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, full)) {
+            Ok(()) => println!("report: {}", path.display()),
+            Err(e) => eprintln!("warning: cannot write {}: {e}", path.display()),
+        }
+    }
+    Ok(1)
+}
+
+/// The command line that reproduces this run.
+fn reproduce(a: &VerifyArgs) -> String {
+    let mut parts = vec!["sparqgen verify".to_string()];
+    parts.extend(a.designs.iter().map(|p| p.display().to_string()));
+    parts.extend(a.rtl.iter().map(|p| format!("--rtl {}", p.display())));
+    if let Some(g) = &a.golden {
+        parts.push(format!("--golden {}", g.display()));
+    }
+    parts.push(format!("--seed {}", a.seed));
+    parts.push(format!("--vectors {}", a.vectors));
+    if a.quick {
+        parts.push("--quick".into());
+    }
+    if let Sim::Icarus = a.sim {
+        parts.push(format!("--sim icarus --icarus-cycles {}", a.icarus_cycles));
+    }
+    parts.join(" ")
+}
+
+// ---------------------------------------------------------------------------
+// sparqgen bench verify
+// ---------------------------------------------------------------------------
+
+#[derive(Args)]
+pub struct VerifyBench {
+    /// Pair-vectors streamed through the single PE (in exhaustive sweeps of
+    /// 524,288).
+    #[arg(long, default_value_t = 8 * 524_288)]
+    pub pe_vectors: u64,
+    /// Rows and columns of the systolic array.
+    #[arg(long, default_value_t = 16)]
+    pub size: u32,
+    /// K of the GEMM on the array (M = N = 4 * size).
+    #[arg(long, default_value_t = 8192)]
+    pub k: usize,
+}
+
+pub fn bench(b: &VerifyBench) -> Result<i32> {
+    if b.size == 0 || b.k == 0 {
+        bail!("--size and --k must be at least 1");
+    }
+    println!(
+        "bench verify: Verilator co-simulation against the model, harness builds excluded \
+         (cached by content hash); 'per core' is the simulator process's own CPU time"
+    );
+    // 1. a single PE: exhaustive sweeps, one pair-vector per cycle
+    let pe = Design::from_yaml("name: bench_pe\narray: {kind: single}")?;
+    let dut = Dut::generate(&pe)?;
+    let sweep = 65536 * SWEEP_VARIANTS;
+    let mut specs = Vec::new();
+    let mut left = b.pe_vectors;
+    while left > 0 {
+        for first in (0..sweep).step_by(16_384) {
+            if left == 0 {
+                break;
+            }
+            let count = u64::from(16_384u32.min(sweep - first)).min(left) as u32;
+            specs.push(Spec::Sweep { first, count });
+            left -= u64::from(count);
+        }
+    }
+    let o = bench_run(&dut, specs)?;
+    let v = o.vectors() as f64;
+    println!(
+        "single PE ({}): {} pair-vectors in {:.2} s: {}pair-vectors/s wall{}, {} mismatches",
+        sparqgen::sim::describe(&pe),
+        report::thousands(o.vectors()),
+        o.run_secs,
+        report::si(v / o.run_secs.max(1e-9)),
+        per_core(&o, v, "pair-vectors/s"),
+        o.mismatches
+    );
+    // 2. a systolic array: one GEMM tiled over it
+    let sa = Design::from_yaml(&format!(
+        "name: bench_sa\narray: {{kind: systolic, rows: {0}, cols: {0}}}",
+        b.size
+    ))?;
+    let dut = Dut::generate(&sa)?;
+    let mn = 4 * b.size as usize;
+    let spec = Spec::Gemm(GemmSpec {
+        label: "bench",
+        seed: 7,
+        m: mn,
+        n: mn,
+        k: b.k,
+        zeros: 50,
+        acts: ActDist::ReluLike,
+        wgts: WgtDist::Uniform,
+        bubbles: false,
+    });
+    let o = bench_run(&dut, vec![spec])?;
+    let macs = o.macs() as f64;
+    println!(
+        "{0}x{0} systolic array ({1}): GEMM {mn}x{2} . ({mn}x{2})^T = {3} MACs in {4} cycles, \
+         {5:.2} s: {6}MAC/s wall{7}, {8}cycles/s, {9} mismatches",
+        b.size,
+        sparqgen::sim::describe(&sa),
+        b.k,
+        report::thousands(o.macs()),
+        report::thousands(o.cycles),
+        o.run_secs,
+        report::si(macs / o.run_secs.max(1e-9)),
+        per_core(&o, macs, "MAC/s"),
+        report::si(o.cycles as f64 / o.run_secs.max(1e-9)),
+        o.mismatches
+    );
+    Ok(if o.mismatches == 0 { 0 } else { 1 })
+}
+
+fn bench_run(dut: &Dut, specs: Vec<Spec>) -> Result<Outcome> {
+    let opts = VerifyOptions {
+        plans: Some(vec![specs]),
+        vcd: false,
+        profile: sparqgen::sim::verilator::Profile::Run,
+        ..VerifyOptions::default()
+    };
+    let o = sparqgen::sim::verify(std::slice::from_ref(dut), &opts)?;
+    let b = &o.build;
+    println!(
+        "  {}: harness {}",
+        dut.design.name,
+        if b.cached {
+            "from the cache".to_string()
+        } else {
+            format!(
+                "built in {:.1} s (verilator {:.1} s, C++ {:.1} s)",
+                b.total_secs, b.verilate_secs, b.compile_secs
+            )
+        }
+    );
+    Ok(o)
+}
+
+fn per_core(o: &Outcome, units: f64, what: &str) -> String {
+    match o.sim_cpu_secs.filter(|&c| c > 0.0) {
+        Some(cpu) => format!(" ({}{what} per simulator core)", report::si(units / cpu)),
+        None => String::new(),
+    }
+}

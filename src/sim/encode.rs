@@ -1,0 +1,223 @@
+//! Operand encodings of verif/INTERFACE.md ("Operand encodings") and one
+//! lane's product, computed through the model's pair table.
+//!
+//! A *step* is what one PE lane consumes in one cycle: a pair of
+//! activations (SPARQ dense, mac4x8), one group of four (SPARQ 2:4) or one
+//! activation (mac8x8). Rows of A and B are cut into steps here, so every
+//! array driver shares one encoding.
+
+use crate::arith::{stc_pairs, ArithError, Model};
+use crate::config::{Design, PeKind};
+
+/// How a PE kind's operands sit in `act_i` / `wgt_i`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// `act = {a2, a1}`, `wgt = {b2, b1}`.
+    SparqDense,
+    /// `act = {a3, a2, a1, a0}`, `wgt = {idx2, idx1, b2, b1}`.
+    SparqStc,
+    /// `act = a`, `wgt = b`.
+    Mac8x8,
+    /// `act = {q2, q1}` (4-bit codes), `wgt = {b2, b1}`.
+    Mac4x8,
+}
+
+/// One lane's operands, decoded for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operands {
+    pub act: u32,
+    pub wgt: u32,
+}
+
+impl Encoding {
+    pub fn of(design: &Design) -> Encoding {
+        match design.pe.kind {
+            PeKind::Sparq(s) if s.stc => Encoding::SparqStc,
+            PeKind::Sparq(_) => Encoding::SparqDense,
+            PeKind::Mac8x8 => Encoding::Mac8x8,
+            PeKind::Mac4x8 => Encoding::Mac4x8,
+        }
+    }
+
+    /// The lane widths INTERFACE.md gives this encoding; the manifest must
+    /// agree.
+    pub fn lane_bits(self) -> (u32, u32) {
+        match self {
+            Encoding::SparqDense => (16, 16),
+            Encoding::SparqStc => (32, 20),
+            Encoding::Mac8x8 => (8, 8),
+            Encoding::Mac4x8 => (8, 16),
+        }
+    }
+
+    /// K positions one step covers.
+    pub fn k_per_step(self) -> usize {
+        match self {
+            Encoding::SparqStc => 4,
+            Encoding::Mac8x8 => 1,
+            _ => 2,
+        }
+    }
+
+    /// Steps for a reduction of length `k`.
+    pub fn steps(self, k: usize) -> usize {
+        k.div_ceil(self.k_per_step())
+    }
+
+    /// Activation word of step `s` of row `a` (positions past the end read
+    /// as zero: odd K pairs the last activation with a zero).
+    pub fn act_step(self, a: &[u8], s: usize) -> u32 {
+        let at = |i: usize| u32::from(a.get(i).copied().unwrap_or(0));
+        match self {
+            Encoding::SparqDense => at(2 * s) | at(2 * s + 1) << 8,
+            Encoding::SparqStc => {
+                at(4 * s) | at(4 * s + 1) << 8 | at(4 * s + 2) << 16 | at(4 * s + 3) << 24
+            }
+            Encoding::Mac8x8 => at(s),
+            Encoding::Mac4x8 => (at(2 * s) & 15) | (at(2 * s + 1) & 15) << 4,
+        }
+    }
+
+    /// Weight words of every step of row `b` (2:4 rows are compressed with
+    /// [`stc_pairs`], exactly as the model pairs them).
+    pub fn wgt_steps(self, b: &[i8], row: usize) -> Result<Vec<u32>, ArithError> {
+        let w = |v: i8| u32::from(v as u8);
+        let at = |i: usize| w(b.get(i).copied().unwrap_or(0));
+        Ok(match self {
+            Encoding::SparqDense | Encoding::Mac4x8 => (0..self.steps(b.len()))
+                .map(|s| at(2 * s) | at(2 * s + 1) << 8)
+                .collect(),
+            Encoding::Mac8x8 => (0..b.len()).map(at).collect(),
+            Encoding::SparqStc => {
+                let k = b.len();
+                stc_pairs(b, row)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(g, [(k1, b1), (k2, b2)])| {
+                        let idx = |kk: usize| if kk >= k { 0 } else { (kk - 4 * g) as u32 };
+                        w(b1) | w(b2) << 8 | idx(k1) << 16 | idx(k2) << 18
+                    })
+                    .collect()
+            }
+        })
+    }
+
+    /// The product one lane adds for these operands, through the model's
+    /// pair table (INTERFACE.md: `h1*b1 + h2*b2`; 2:4 selects `a[idx_j]`, a
+    /// slot with weight zero contributes activation 0).
+    #[inline]
+    pub fn product(self, model: &Model, act: u32, wgt: u32) -> i64 {
+        let b1 = i64::from(wgt as u8 as i8);
+        let b2 = i64::from((wgt >> 8) as u8 as i8);
+        match self {
+            Encoding::SparqDense => {
+                let [h1, h2] = model.pair(act as u8, (act >> 8) as u8);
+                i64::from(h1) * b1 + i64::from(h2) * b2
+            }
+            Encoding::SparqStc => {
+                let sel = |idx: u32, b: i64| {
+                    if b == 0 {
+                        0
+                    } else {
+                        (act >> (8 * (idx & 3))) as u8
+                    }
+                };
+                let x1 = sel(wgt >> 16, b1);
+                let x2 = sel(wgt >> 18, b2);
+                let [h1, h2] = model.pair(x1, x2);
+                i64::from(h1) * b1 + i64::from(h2) * b2
+            }
+            Encoding::Mac8x8 => {
+                let [h, _] = model.pair(act as u8, 0);
+                i64::from(h) * b1
+            }
+            Encoding::Mac4x8 => {
+                let [h1, h2] = model.pair((act & 15) as u8, ((act >> 4) & 15) as u8);
+                i64::from(h1) * b1 + i64::from(h2) * b2
+            }
+        }
+    }
+
+    /// Human-readable operands of one lane.
+    pub fn describe(self, model: &Model, act: u32, wgt: u32) -> String {
+        let b1 = wgt as u8 as i8;
+        let b2 = (wgt >> 8) as u8 as i8;
+        match self {
+            Encoding::SparqDense => {
+                let (a1, a2) = (act as u8, (act >> 8) as u8);
+                let [h1, h2] = model.pair(a1, a2);
+                format!("a=({a1}, {a2}) w=({b1}, {b2}); model trims a to ({h1}, {h2})")
+            }
+            Encoding::SparqStc => {
+                let a: Vec<u8> = (0..4).map(|i| (act >> (8 * i)) as u8).collect();
+                let (i1, i2) = ((wgt >> 16) & 3, (wgt >> 18) & 3);
+                let x1 = if b1 == 0 { 0 } else { a[i1 as usize] };
+                let x2 = if b2 == 0 { 0 } else { a[i2 as usize] };
+                let [h1, h2] = model.pair(x1, x2);
+                format!(
+                    "group a={a:?} w=({b1}, {b2}) idx=({i1}, {i2}); pair ({x1}, {x2}) trims to ({h1}, {h2})"
+                )
+            }
+            Encoding::Mac8x8 => format!("a={} w={b1}", act as u8),
+            Encoding::Mac4x8 => format!("q=({}, {}) w=({b1}, {b2})", act & 15, (act >> 4) & 15),
+        }
+    }
+
+    /// Largest-magnitude activation a lane takes.
+    pub fn act_max(self) -> u32 {
+        match self {
+            Encoding::Mac4x8 => 15,
+            _ => 255,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn design(yaml: &str) -> Design {
+        Design::from_yaml(yaml).unwrap()
+    }
+
+    /// The encoding's per-step products add up to the model's GEMM.
+    #[test]
+    fn steps_reproduce_the_model_gemm() {
+        for yaml in [
+            "pe: {kind: sparq}",
+            "pe: {kind: sparq, stc: true}",
+            "pe: {kind: mac8x8}",
+            "pe: {kind: mac4x8}",
+            "pe: {kind: sparq, window_bits: 2, placements: 7, rounding: truncate}",
+        ] {
+            let d = design(yaml);
+            let enc = Encoding::of(&d);
+            let model = Model::new(&d);
+            let k = 11;
+            let a: Vec<u8> = (0..k)
+                .map(|i| ((i * 37 + 5) % 256) as u8 & if enc.act_max() == 15 { 15 } else { 255 })
+                .collect();
+            let b: Vec<i8> = (0..k)
+                .map(|i| {
+                    if enc == Encoding::SparqStc && i % 4 >= 2 {
+                        0
+                    } else {
+                        (i as i8 * 23) - 100
+                    }
+                })
+                .collect();
+            let want = model
+                .gemm(
+                    &crate::arith::Tensor::new(vec![1, k], a.clone()),
+                    &crate::arith::Tensor::new(vec![1, k], b.clone()),
+                )
+                .unwrap()
+                .data[0];
+            let w = enc.wgt_steps(&b, 0).unwrap();
+            let got: i64 = (0..enc.steps(k))
+                .map(|s| enc.product(&model, enc.act_step(&a, s), w[s]))
+                .sum();
+            assert_eq!(got, i64::from(want), "{yaml}");
+        }
+    }
+}
