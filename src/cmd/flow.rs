@@ -1,6 +1,7 @@
 //! `sparqgen run`: the main job on one design: generate the RTL into
-//! rtl_out/, exercise the bit-exact model on a ReLU-like GEMM, and price the
-//! PE against the baselines with Yosys.
+//! rtl_out/, co-simulate what was written against the model under
+//! Verilator, exercise the model on a ReLU-like GEMM, and price the PE
+//! against the baselines with Yosys.
 
 use anyhow::Result;
 use sparqgen::arith::{ErrorStats, Model, Tensor};
@@ -20,6 +21,18 @@ pub fn run(design_path: Option<&Path>) -> Result<i32> {
         generated.manifest.top,
         generated.manifest.latency_cycles
     );
+    // verify: exactly the folder just written, with verify's defaults
+    #[derive(clap::Parser)]
+    struct VerifyCli {
+        #[command(flatten)]
+        args: super::verify::VerifyArgs,
+    }
+    let rtl = folder.display().to_string();
+    let cli = <VerifyCli as clap::Parser>::try_parse_from(["verify", "--rtl", rtl.as_str()])?;
+    let code = super::verify::run(&cli.args)?;
+    if code != 0 {
+        return Ok(code);
+    }
     // model: a 3x3x64 convolution's GEMM at 28x28 (M=784, K=576, N=64)
     let (m, k, n) = (784, 576, 64);
     let mut rng = Rng::new(1);
