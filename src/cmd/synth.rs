@@ -7,6 +7,7 @@ use sparqgen::output::{write_atomic, FileSet};
 use sparqgen::synth::compare::{self, Workload};
 use sparqgen::synth::flow::{self, Scripts};
 use sparqgen::synth::fmax;
+use sparqgen::synth::netcheck;
 use sparqgen::synth::plot;
 use sparqgen::synth::report::{self, SynthReport, ToolVersions};
 use sparqgen::tools::{self, Tool};
@@ -58,6 +59,10 @@ pub struct SynthArgs {
     /// arrays take minutes to synthesize.
     #[arg(long)]
     pe_only: bool,
+    /// Skip the post-synthesis check (the PE's gate netlist co-simulated
+    /// against the model under Verilator).
+    #[arg(long)]
+    no_netlist_check: bool,
 }
 
 impl SynthArgs {
@@ -73,6 +78,7 @@ impl SynthArgs {
             acts: None,
             out: PathBuf::from("rtl_out"),
             pe_only: true,
+            no_netlist_check: false,
         }
     }
 }
@@ -182,6 +188,17 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         r.baselines = vec![mac8, mac4];
     }
 
+    let mut netlist_ok = true;
+    if want_generic && !args.no_netlist_check {
+        say(
+            args.json,
+            "synth: co-simulating the PE's gate netlist against the model",
+        );
+        let check = netcheck::check_pe(&design)?;
+        netlist_ok = check.passed;
+        r.netlist_check = Some(check.summary);
+    }
+
     let mut files = FileSet::default();
     if args.sweep {
         let kinds = compare::all_kinds();
@@ -227,7 +244,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         print!("{}", r.to_markdown());
         println!("\nreports: {}", dest.display());
     }
-    Ok(0)
+    Ok(if netlist_ok { 0 } else { 1 })
 }
 
 fn design_activations_per_cycle(d: &sparqgen::config::Design) -> u32 {

@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod flow;
 pub mod fmax;
+pub mod netcheck;
 pub mod plot;
 pub mod report;
 pub mod yosys;

@@ -35,6 +35,12 @@ fn json_report_of_a_single_pe_has_the_contract_fields() {
     assert_eq!(v["baselines"][0]["kind"], "mac8x8");
     assert_eq!(v["baselines"][1]["kind"], "mac4x8");
     assert!(v["comparison"]["vs_mac8x8"].as_f64().unwrap() > 0.0);
+    // the PE's gate netlist passed the same vectors as the RTL
+    let check = v["netlist_check"].as_str().unwrap();
+    assert!(
+        check.contains("0 mismatches") && check.ends_with("PASS."),
+        "{check}"
+    );
     // reports land beside the design
     for f in [
         "synth.json",
