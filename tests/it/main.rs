@@ -4,4 +4,6 @@ mod cli_model;
 mod generate;
 mod golden;
 mod model;
+mod mutation;
 mod util;
+mod verify;
