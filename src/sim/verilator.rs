@@ -97,11 +97,19 @@ fn model_opt(profile: Profile) -> String {
         })
 }
 
-/// Extra Verilator flags from `SPARQGEN_VERILATOR_FLAGS` (experiments).
-fn extra_verilator_flags() -> Vec<String> {
-    std::env::var("SPARQGEN_VERILATOR_FLAGS")
-        .map(|s| s.split_whitespace().map(str::to_string).collect())
-        .unwrap_or_default()
+/// Verilator flags of a profile, plus `SPARQGEN_VERILATOR_FLAGS`
+/// (experiments). `--inline-mult 1` keeps each PE a C++ class of its own
+/// instead of flattening the array: a 16x16 array's `-O2` build drops from
+/// minutes to under one, at the same simulation speed.
+fn extra_verilator_flags(profile: Profile) -> Vec<String> {
+    let mut v: Vec<String> = match profile {
+        Profile::Build => Vec::new(),
+        Profile::Run => vec!["--inline-mult".into(), "1".into()],
+    };
+    if let Ok(s) = std::env::var("SPARQGEN_VERILATOR_FLAGS") {
+        v.extend(s.split_whitespace().map(str::to_string));
+    }
+    v
 }
 
 /// Verilator's flags: speed over checking (X assignment and initial values
@@ -302,7 +310,7 @@ pub fn key(tc: &Toolchain, inputs: &BuildInputs) -> String {
     add(tc.cxx_version.as_bytes());
     add(format!(
         "{VERILATOR_FLAGS:?}{:?}{CXX_COMMON:?}{}",
-        extra_verilator_flags(),
+        extra_verilator_flags(inputs.profile),
         model_opt(inputs.profile)
     )
     .as_bytes());
@@ -362,7 +370,7 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
     let t = Instant::now();
     let mut cmd = Command::new("verilator");
     cmd.args(VERILATOR_FLAGS)
-        .args(extra_verilator_flags())
+        .args(extra_verilator_flags(inputs.profile))
         .arg("-Mdir")
         .arg(&obj);
     if inputs.trace {

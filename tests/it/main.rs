@@ -5,5 +5,7 @@ mod generate;
 mod golden;
 mod hcm;
 mod model;
+mod mutation;
 mod synth;
 mod util;
+mod verify;

@@ -1,0 +1,141 @@
+//! Mutation tests: break generated RTL the way a hand edit or a generator
+//! bug would, and show that `sparqgen verify --rtl` fails every time with a
+//! report a person can act on (the design, the seed, the failing inputs
+//! with expected and actual values, a VCD of the failing window).
+
+use crate::util;
+use crate::verify::sparqgen;
+use std::path::Path;
+
+const DESIGN: &str = "name: mut_pe\npe: {kind: sparq, window_bits: 4, placements: 5, \
+                      rounding: round_half_even}\narray: {kind: single}\n";
+
+/// (what, file, original text, mutated text).
+const MUTATIONS: &[(&str, &str, &str, &str)] = &[
+    (
+        "rounding condition: round half to even becomes half down at shift 4",
+        "mut_pe_window.v",
+        "round_up = a_i[3] & (a_i[4] | (|a_i[2:0]));",
+        "round_up = a_i[3] & (a_i[4] & (|a_i[2:0]));",
+    ),
+    (
+        "rounding saturation removed: 4'b1111 + 1 wraps instead of clamping",
+        "mut_pe_window.v",
+        "q_o = kept + {3'd0, round_up & ~(&kept)};",
+        "q_o = kept + {3'd0, round_up};",
+    ),
+    (
+        "mux inputs swapped: the lone activation takes its partner's weight",
+        "mut_pe_decode.v",
+        "wire [7:0] lone_w  = a1_zero ? b2 : b1;",
+        "wire [7:0] lone_w  = a1_zero ? b1 : b2;",
+    ),
+    (
+        "shift changed: multiplier 1's product at shift 2 is shifted by 1",
+        "mut_pe_pair_mul.v",
+        "3'd2:    term1 = prod1_ext << 2;",
+        "3'd2:    term1 = prod1_ext << 1;",
+    ),
+    (
+        "wide-path shift changed: the high half of a lone activation at 3",
+        "mut_pe_decode.v",
+        "assign s1_o = wide ? 3'd4 : sn1;",
+        "assign s1_o = wide ? 3'd3 : sn1;",
+    ),
+    (
+        "accumulator subtracts instead of adding",
+        "mut_pe_pe.v",
+        "acc_d = clear_b ? sum_ext : acc_q + sum_ext;",
+        "acc_d = clear_b ? sum_ext : acc_q - sum_ext;",
+    ),
+];
+
+fn generate(dir: &Path) {
+    util::write(dir, "d.yaml", DESIGN);
+    let g = util::run(&["generate", "d.yaml", "-o", "out"], dir);
+    assert_eq!(g.code(), 0, "{}", g.stderr());
+}
+
+#[test]
+fn the_unmutated_folder_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path());
+    let r = sparqgen(
+        &["verify", "--rtl", "out/mut_pe", "--vectors", "20000"],
+        dir.path(),
+    );
+    assert_eq!(r.code(), 0, "{}{}", r.stdout(), r.stderr());
+}
+
+#[test]
+fn every_mutation_fails_verify_with_a_useful_report() {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = MUTATIONS
+            .iter()
+            .map(|&(what, file, from, to)| s.spawn(move || mutate_and_verify(what, file, from, to)))
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+}
+
+fn mutate_and_verify(what: &str, file: &str, from: &str, to: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path());
+    let path = dir.path().join("out/mut_pe").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "{what}: {from:?} must occur once in {file} (did the generator's text change?)"
+    );
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    let r = sparqgen(
+        &[
+            "verify",
+            "--rtl",
+            "out/mut_pe",
+            "--vectors",
+            "20000",
+            "--seed",
+            "5",
+            "--max-mismatches",
+            "50",
+            "--report-dir",
+            "rep",
+        ],
+        dir.path(),
+    );
+    let out = r.stdout();
+    assert_eq!(r.code(), 1, "{what}: verify must fail\n{out}{}", r.stderr());
+    for needle in [
+        "FAIL:",
+        "design mut_pe",
+        "reproduce: sparqgen verify --rtl out/mut_pe --seed 5",
+        "expected",
+        "actual",
+        "VCD of the failing window",
+    ] {
+        assert!(
+            out.contains(needle),
+            "{what}: report lacks {needle:?}:\n{out}"
+        );
+    }
+    // the failing inputs are spelled out
+    assert!(
+        out.contains("a=(") || out.contains("A[") || out.contains("group a="),
+        "{what}: no failing operands in the report:\n{out}"
+    );
+    let vcd = dir.path().join("rep/mut_pe_seed5.vcd");
+    let meta = std::fs::metadata(&vcd).unwrap_or_else(|e| panic!("{what}: {}: {e}", vcd.display()));
+    assert!(meta.len() > 1000, "{what}: VCD is {} bytes", meta.len());
+    assert!(
+        dir.path().join("rep/mut_pe_seed5.txt").exists(),
+        "{what}: no report file"
+    );
+    println!(
+        "{what}: FAIL as expected\n{}",
+        out.lines().take(14).collect::<Vec<_>>().join("\n")
+    );
+}
