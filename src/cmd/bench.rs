@@ -17,6 +17,19 @@ pub enum BenchCmd {
     /// Co-simulation throughput: a single PE (pair-vectors/s) and a 16x16
     /// systolic array (simulated MAC/s) under Verilator.
     Verify(super::verify::VerifyBench),
+    /// Time `generate` (render, and render + atomic write) for a large
+    /// systolic array and a wide dot unit.
+    Generate(GenerateBench),
+}
+
+#[derive(Args)]
+pub struct GenerateBench {
+    /// Rows and columns of the systolic array.
+    #[arg(long, default_value_t = 32)]
+    dim: u32,
+    /// Timed repetitions (the best is reported).
+    #[arg(long, default_value_t = 20)]
+    reps: usize,
 }
 
 #[derive(Args)]
@@ -74,6 +87,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
     match cmd {
         BenchCmd::Model(b) => bench_model(&b),
         BenchCmd::Verify(b) => super::verify::bench(&b),
+        BenchCmd::Generate(b) => bench_generate(&b),
     }
 }
 
@@ -134,6 +148,46 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
             "{label}  {:8.2} ms  {:6.2} GMAC/s",
             best * 1e3,
             macs / best / 1e9
+        );
+    }
+    Ok(0)
+}
+
+fn bench_generate(b: &GenerateBench) -> Result<i32> {
+    use sparqgen::rtl;
+    let dir = tempfile::tempdir()?;
+    println!("bench generate: best of {}", b.reps);
+    for yaml in [
+        format!(
+            "name: sparq_sa{0}x{0}\narray: {{kind: systolic, rows: {0}, cols: {0}}}",
+            b.dim
+        ),
+        format!(
+            "name: sparq_stc_sa{0}x{0}\npe: {{stc: true, pipeline: 2}}\narray: {{kind: systolic, rows: {0}, cols: {0}}}",
+            b.dim
+        ),
+        "name: sparq_dot256\npe: {window_bits: 3, placements: 6}\narray: {kind: dot, lanes: 256}"
+            .to_string(),
+    ] {
+        let design = Design::from_yaml(&yaml)?;
+        let (mut render, mut total) = (f64::INFINITY, f64::INFINITY);
+        let (mut bytes, mut files) = (0, 0);
+        for _ in 0..b.reps.max(1) {
+            let t = Instant::now();
+            let g = rtl::generate(&design)?;
+            render = render.min(t.elapsed().as_secs_f64());
+            g.write(dir.path())?;
+            total = total.min(t.elapsed().as_secs_f64());
+            bytes = g.files.files.iter().map(|(_, c)| c.len()).sum();
+            files = g.files.files.len();
+        }
+        println!(
+            "{:<20} {:8.3} ms render  {:8.3} ms render + write  ({} files, {} bytes)",
+            design.name,
+            render * 1e3,
+            total * 1e3,
+            files,
+            bytes
         );
     }
     Ok(0)

@@ -1,5 +1,6 @@
 //! `sparqgen run`: the main job on one design. Grows with the project:
-//! today it exercises the bit-exact model on a ReLU-like GEMM.
+//! today it generates the RTL into rtl_out/ and exercises the bit-exact
+//! model on a ReLU-like GEMM.
 
 use super::bench::{relu_like, Rng};
 use anyhow::Result;
@@ -10,6 +11,14 @@ use std::time::Instant;
 pub fn run(design: &Design) -> Result<i32> {
     println!("design {} (hash {})", design.name, design.short_hash());
     print!("{}", indent(&design.to_yaml()));
+    let generated = sparqgen::rtl::generate(design)?;
+    let folder = generated.write(std::path::Path::new("rtl_out"))?;
+    println!(
+        "rtl: wrote {}/ (top {}, latency {} cycles)",
+        folder.display(),
+        generated.manifest.top,
+        generated.manifest.latency_cycles
+    );
     // model: a 3x3x64 convolution's GEMM at 28x28 (M=784, K=576, N=64)
     let (m, k, n) = (784, 576, 64);
     let mut rng = Rng::new(1);

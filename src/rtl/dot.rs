@@ -31,7 +31,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan, lanes: u32) -> Result<Strin
                 design,
                 format!(
                     "Dot unit: {lanes} {} lanes into an adder tree and one accumulator.",
-                    design.pe.kind.name()
+                    super::kind_title(&design.pe.kind)
                 ),
             ),
             module: format!("{n}_dot_unit"),

@@ -40,6 +40,15 @@ pub enum RtlError {
     Manifest { path: String, message: String },
 }
 
+/// The PE kind as prose names it.
+pub(crate) fn kind_title(kind: &PeKind) -> &'static str {
+    match kind {
+        PeKind::Sparq(_) => "SPARQ",
+        PeKind::Mac8x8 => "mac8x8",
+        PeKind::Mac4x8 => "mac4x8",
+    }
+}
+
 /// The common opening of every generated Verilog file.
 #[derive(Debug, Clone)]
 pub(crate) struct Header {
@@ -93,6 +102,12 @@ impl Generated {
         write_atomic(&dest, &self.files)?;
         Ok(dest)
     }
+}
+
+/// The top module's ports of `design` (names, directions, widths with the
+/// default parameters), without rendering anything.
+pub fn ports(design: &Design) -> Vec<Port> {
+    manifest::top_ports(design, &PePlan::new(design))
 }
 
 /// The module names of a design, leaves first, the top last.

@@ -29,7 +29,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan, drain: bool) -> Result<Stri
                 design,
                 format!(
                     "{} processing element: {} products per cycle into a {}-bit accumulator.",
-                    design.pe.kind.name(),
+                    super::kind_title(&design.pe.kind),
                     design.pe.kind.products_per_cycle(),
                     plan.acc_bits
                 ),

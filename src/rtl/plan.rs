@@ -6,18 +6,17 @@
 
 use crate::config::{ArrayShape, Design, PeKind, Rounding, SparqArith, Window};
 
-/// Bits of a shift value on the wires between decode and the multipliers
-/// (shifts are at most 7).
-pub const SHIFT_BITS: u32 = 3;
 /// Activations and weights are 8 bits wide.
 pub const OPERAND_BITS: u32 = 8;
 /// A shifted SPARQ product `(q << s) * b` with `q << s <= 255` fits 16
 /// signed bits (|255 * -128| = 32640).
 pub const SHIFTED_PRODUCT_BITS: u32 = 16;
 
-/// One placement of a window: the window's bits are `a[msb:lsb]`.
+/// One placement of a window: the window's bits are `a[msb:shift]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {
+    /// Bit of the window's one-hot select (0 for the lowest shift).
+    pub index: u32,
     /// The shift `s` (the window's lowest bit).
     pub shift: u32,
     /// Highest bit of the window, `s + n - 1`.
@@ -49,15 +48,9 @@ pub struct WindowPlan {
     /// Window width n.
     pub bits: u32,
     pub round: bool,
-    /// Placements in the order the selection tests them: lowest shift first.
-    /// The last one is the highest placement (no limit).
-    pub select: Vec<Placement>,
-    /// Placements with a case item, highest first; every one but the lowest.
-    pub cased: Vec<Placement>,
-    /// The lowest placement: the case's default.
-    pub lowest: Placement,
-    /// The shifts, highest first, for comments.
-    pub shifts: Vec<u32>,
+    /// Placements, lowest shift first: bit k of the one-hot select is
+    /// `placements[k]`. The last one (the highest) has no limit.
+    pub placements: Vec<Placement>,
 }
 
 impl WindowPlan {
@@ -65,38 +58,50 @@ impl WindowPlan {
         let n = w.bits;
         let round = rounding == Rounding::RoundHalfEven;
         let highest = w.shifts[0];
-        let lowest = *w.shifts.last().expect("a window has placements");
-        let placement = |s: u32| {
-            assert!(s + n <= OPERAND_BITS, "window {set_name} leaves 8 bits");
-            Placement {
-                shift: s,
-                msb: s + n - 1,
-                limit: (s != highest).then_some(1u32 << (s + n)),
-                round: (round && s > 0).then_some(RoundBits {
-                    r: s - 1,
-                    l: s,
-                    sticky_msb: (s >= 2).then_some(s - 2),
-                }),
-            }
-        };
-        // lowest shift first; the highest placement is the fall-through
-        let select: Vec<Placement> = w.shifts.iter().rev().map(|&s| placement(s)).collect();
-        let cased = w
+        assert!(
+            w.shifts.len() >= 2,
+            "a window module has a choice of placements"
+        );
+        let placements = w
             .shifts
             .iter()
-            .filter(|&&s| s != lowest)
-            .map(|&s| placement(s))
+            .rev()
+            .enumerate()
+            .map(|(k, &s)| {
+                assert!(s + n <= OPERAND_BITS, "window {set_name} leaves 8 bits");
+                Placement {
+                    index: k as u32,
+                    shift: s,
+                    msb: s + n - 1,
+                    limit: (s != highest).then_some(1u32 << (s + n)),
+                    round: (round && s > 0).then_some(RoundBits {
+                        r: s - 1,
+                        l: s,
+                        sticky_msb: (s >= 2).then_some(s - 2),
+                    }),
+                }
+            })
             .collect();
         WindowPlan {
             module,
             set_name: set_name.to_string(),
             bits: n,
             round,
-            select,
-            cased,
-            lowest: placement(lowest),
-            shifts: w.shifts.to_vec(),
+            placements,
         }
+    }
+
+    /// Number of placements (width of the one-hot select).
+    pub fn count(&self) -> u32 {
+        self.placements.len() as u32
+    }
+
+    /// Placements whose rounding can round up.
+    pub fn rounded(&self) -> Vec<&Placement> {
+        self.placements
+            .iter()
+            .filter(|p| p.round.is_some())
+            .collect()
     }
 
     /// Software form of the selection and rounding this plan describes:
@@ -104,7 +109,7 @@ impl WindowPlan {
     pub fn eval(&self, a: u8) -> (u32, u32) {
         let a32 = u32::from(a);
         let p = self
-            .select
+            .placements
             .iter()
             .find(|p| p.limit.is_none_or(|lim| a32 < lim))
             .expect("the highest placement has no limit");
@@ -135,7 +140,8 @@ pub struct Operand {
 }
 
 /// One multiplier: an unsigned code times a signed 8-bit weight, the product
-/// optionally shifted left by one of a fixed set of amounts.
+/// optionally shifted left by one of a fixed set of amounts chosen by a
+/// one-hot select.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mult {
     /// 1 or 2: ports `c<i>_i`, `s<i>_i`, `w<i>_i`.
@@ -143,13 +149,19 @@ pub struct Mult {
     pub code_bits: u32,
     /// Width of the raw product: `code_bits + 8` signed bits.
     pub prod_bits: u32,
-    /// Shifts this multiplier's product may take, highest first, every one
-    /// but the lowest (those are the case items); empty without shifter.
-    pub cased_shifts: Vec<u32>,
-    /// The lowest shift (the case's default); `None` without shifter.
-    pub default_shift: Option<u32>,
+    /// The shifts the product may take, lowest first: bit j of the one-hot
+    /// `s<i>` selects `shifts[j]`. Empty without shifter.
+    pub shifts: Vec<Shift>,
     /// Width of the term that enters the sum.
     pub term_bits: u32,
+}
+
+/// One shift of a multiplier's shifter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shift {
+    /// Bit of the one-hot select.
+    pub bit: u32,
+    pub amount: u32,
 }
 
 impl Mult {
@@ -160,20 +172,24 @@ impl Mult {
                 index,
                 code_bits,
                 prod_bits,
-                cased_shifts: Vec::new(),
-                default_shift: None,
+                shifts: Vec::new(),
                 term_bits: prod_bits,
             },
             Some(mut shifts) => {
-                shifts.sort_unstable_by(|a, b| b.cmp(a));
+                shifts.sort_unstable();
                 shifts.dedup();
-                let lowest = shifts.pop().expect("a shifter has shifts");
                 Mult {
                     index,
                     code_bits,
                     prod_bits,
-                    cased_shifts: shifts,
-                    default_shift: Some(lowest),
+                    shifts: shifts
+                        .into_iter()
+                        .enumerate()
+                        .map(|(j, amount)| Shift {
+                            bit: j as u32,
+                            amount,
+                        })
+                        .collect(),
                     term_bits: SHIFTED_PRODUCT_BITS,
                 }
             }
@@ -181,12 +197,20 @@ impl Mult {
     }
 
     pub fn has_shifter(&self) -> bool {
-        self.default_shift.is_some()
+        !self.shifts.is_empty()
     }
 
     /// Bits the term gains over the raw product by sign extension.
     pub fn ext_bits(&self) -> u32 {
         self.term_bits - self.prod_bits
+    }
+
+    /// The one-hot bit of shift `amount`, if this multiplier has it.
+    fn bit_of(&self, amount: u32) -> Option<u32> {
+        self.shifts
+            .iter()
+            .find(|s| s.amount == amount)
+            .map(|s| s.bit)
     }
 }
 
@@ -199,6 +223,25 @@ pub struct WidePath {
     pub n: u32,
 }
 
+/// Where bit j of a multiplier's one-hot shift comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftSource {
+    pub bit: u32,
+    pub amount: u32,
+    /// The narrow window's select bit with this shift.
+    pub narrow: Option<u32>,
+    /// On the wide path: always this shift (n = 4, exact), the wide
+    /// window's select bit, or never.
+    pub wide: WideSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WideSource {
+    Never,
+    Always,
+    Bit(u32),
+}
+
 /// Decode of a SPARQ PE: operand selection (dense or 2:4), windows, routing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SparqDecode {
@@ -206,6 +249,9 @@ pub struct SparqDecode {
     pub window: WindowPlan,
     pub wide: Option<WidePath>,
     pub n: u32,
+    /// Per multiplier (1, 2): the sources of its one-hot shift bits.
+    pub shift1: Vec<ShiftSource>,
+    pub shift2: Vec<ShiftSource>,
 }
 
 /// How `act_i`/`wgt_i` become multiplier operands.
@@ -311,32 +357,80 @@ fn sparq_plan(name: &str, s: &SparqArith) -> SparqParts {
         narrow,
         s.rounding,
     );
+    let wide_w = s.placements.wide_window();
+    assert_eq!(
+        wide_w.bits,
+        2 * n,
+        "the wide window is the pair's whole budget"
+    );
+    // the shifts each multiplier's product can take
     let mut shifts1: Vec<u32> = narrow.shifts.to_vec();
     let mut shifts2: Vec<u32> = narrow.shifts.to_vec();
-    let wide = s.pair_sharing.then(|| {
-        let w = s.placements.wide_window();
-        assert_eq!(w.bits, 2 * n, "the wide window is the pair's whole budget");
-        shifts1.extend(w.shifts.iter().map(|&sw| sw + n));
-        shifts2.extend(w.shifts.iter().copied());
-        WidePath {
-            window: (w.bits < OPERAND_BITS).then(|| {
-                let set_name = if w.bits == 6 { "wide6" } else { "wide4" };
-                WindowPlan::new(format!("{name}_wide_window"), set_name, w, s.rounding)
-            }),
-            n,
-        }
-    });
-    let operands = vec![
-        operand("c1", n, "multiplier 1: window code (unsigned)"),
-        operand("s1", SHIFT_BITS, "multiplier 1: product shift"),
-        operand("w1", OPERAND_BITS, "multiplier 1: weight (signed)"),
-        operand("c2", n, "multiplier 2: window code (unsigned)"),
-        operand("s2", SHIFT_BITS, "multiplier 2: product shift"),
-        operand("w2", OPERAND_BITS, "multiplier 2: weight (signed)"),
-    ];
+    if s.pair_sharing {
+        shifts1.extend(wide_w.shifts.iter().map(|&sw| sw + n));
+        shifts2.extend(wide_w.shifts.iter().copied());
+    }
     let mults = vec![
         Mult::new(1, n, Some(shifts1)),
         Mult::new(2, n, Some(shifts2)),
+    ];
+    let wide = s.pair_sharing.then(|| WidePath {
+        window: (wide_w.bits < OPERAND_BITS).then(|| {
+            let set_name = if wide_w.bits == 6 { "wide6" } else { "wide4" };
+            WindowPlan::new(format!("{name}_wide_window"), set_name, wide_w, s.rounding)
+        }),
+        n,
+    });
+    let sources = |m: &Mult, offset: u32| -> Vec<ShiftSource> {
+        m.shifts
+            .iter()
+            .map(|sh| ShiftSource {
+                bit: sh.bit,
+                amount: sh.amount,
+                narrow: window
+                    .placements
+                    .iter()
+                    .find(|p| p.shift == sh.amount)
+                    .map(|p| p.index),
+                wide: match &wide {
+                    None => WideSource::Never,
+                    Some(WidePath { window: None, .. }) => {
+                        // exact: the 8-bit value at shift 0, halves at n and 0
+                        if sh.amount == offset {
+                            WideSource::Always
+                        } else {
+                            WideSource::Never
+                        }
+                    }
+                    Some(WidePath {
+                        window: Some(ww), ..
+                    }) => ww
+                        .placements
+                        .iter()
+                        .find(|p| p.shift + offset == sh.amount)
+                        .map_or(WideSource::Never, |p| WideSource::Bit(p.index)),
+                },
+            })
+            .collect()
+    };
+    let shift1 = sources(&mults[0], n);
+    let shift2 = sources(&mults[1], 0);
+    debug_assert!(mults.iter().all(|m| m.bit_of(0).is_some()));
+    let operands = vec![
+        operand("c1", n, "multiplier 1: window code (unsigned)"),
+        operand(
+            "s1",
+            mults[0].shifts.len() as u32,
+            "multiplier 1: product shift, one-hot",
+        ),
+        operand("w1", OPERAND_BITS, "multiplier 1: weight (signed)"),
+        operand("c2", n, "multiplier 2: window code (unsigned)"),
+        operand(
+            "s2",
+            mults[1].shifts.len() as u32,
+            "multiplier 2: product shift, one-hot",
+        ),
+        operand("w2", OPERAND_BITS, "multiplier 2: weight (signed)"),
     ];
     let (act_bits, wgt_bits) = if s.stc { (32, 20) } else { (16, 16) };
     (
@@ -349,6 +443,8 @@ fn sparq_plan(name: &str, s: &SparqArith) -> SparqParts {
             window,
             wide,
             n,
+            shift1,
+            shift2,
         }),
     )
 }
@@ -437,6 +533,97 @@ mod tests {
                         (u32::from(t.q), u32::from(t.s)),
                         "{name} {r:?} a={a}"
                     );
+                }
+            }
+        }
+    }
+
+    /// The decode plan (windows, wide path, one-hot shift sources) computes
+    /// what the model does, for every pair of every SPARQ configuration.
+    #[test]
+    fn decode_plans_match_the_model() {
+        use crate::arith::sparq_pair;
+        for set in PlacementSet::ALL {
+            for rounding in Rounding::ALL {
+                for pair_sharing in [true, false] {
+                    let arith = SparqArith {
+                        placements: set,
+                        rounding,
+                        pair_sharing,
+                        stc: false,
+                    };
+                    let (_, _, _, mults, decode) = sparq_plan("x", &arith);
+                    let Decode::Sparq(d) = decode else {
+                        unreachable!()
+                    };
+                    let n = d.n;
+                    for a1 in 0..=255u8 {
+                        for a2 in 0..=255u8 {
+                            // the value each multiplier's code is worth, per the plan
+                            let (q1, s1) = d.window.eval(a1);
+                            let (q2, s2) = d.window.eval(a2);
+                            let nsel = |s: u32| {
+                                d.window
+                                    .placements
+                                    .iter()
+                                    .find(|p| p.shift == s)
+                                    .unwrap()
+                                    .index
+                            };
+                            let wide = d.wide.is_some() && (a1 == 0 || a2 == 0);
+                            let lone = if a1 == 0 { a2 } else { a1 };
+                            let (qw, sw) = match d.wide.as_ref().and_then(|w| w.window.as_ref()) {
+                                Some(ww) => ww.eval(lone),
+                                None => (u32::from(lone), 0),
+                            };
+                            let wsel = |s: u32| {
+                                d.wide.as_ref().and_then(|w| w.window.as_ref()).map(|ww| {
+                                    ww.placements.iter().find(|p| p.shift == s).unwrap().index
+                                })
+                            };
+                            let value = |src: &[ShiftSource], code: u32, ns: u32| -> u32 {
+                                let hot: Vec<&ShiftSource> = src
+                                    .iter()
+                                    .filter(|x| {
+                                        if wide {
+                                            match x.wide {
+                                                WideSource::Never => false,
+                                                WideSource::Always => true,
+                                                WideSource::Bit(k) => Some(k) == wsel(sw),
+                                            }
+                                        } else {
+                                            x.narrow == Some(nsel(ns))
+                                        }
+                                    })
+                                    .collect();
+                                assert_eq!(hot.len(), 1, "{set} one-hot");
+                                code << hot[0].amount
+                            };
+                            let mask = (1u32 << n) - 1;
+                            let (c1, c2) = if wide {
+                                ((qw >> n) & mask, qw & mask)
+                            } else {
+                                (q1, q2)
+                            };
+                            let v1 = value(&d.shift1, c1, s1);
+                            let v2 = value(&d.shift2, c2, s2);
+                            let (h1, h2) = sparq_pair(a1, a2, &arith);
+                            if wide {
+                                assert_eq!(
+                                    v1 + v2,
+                                    u32::from(h1) + u32::from(h2),
+                                    "{set} {a1} {a2}"
+                                );
+                            } else {
+                                assert_eq!(
+                                    (v1, v2),
+                                    (u32::from(h1), u32::from(h2)),
+                                    "{set} {a1} {a2}"
+                                );
+                            }
+                        }
+                    }
+                    assert_eq!(mults[0].shifts.len(), d.shift1.len());
                 }
             }
         }

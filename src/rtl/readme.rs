@@ -65,14 +65,14 @@ struct ReadmeMd<'a> {
 }
 
 pub(crate) fn readme(design: &Design, m: &Manifest) -> Result<String, RtlError> {
+    let plural = if matches!(design.array, Shape::Single) {
+        ""
+    } else {
+        "s"
+    };
     let pe_text = match &design.pe.kind {
         PeKind::Sparq(s) => format!(
-            "SPARQ PE{} ({}-bit window, {} placements, {}, {}{})",
-            if matches!(design.array, Shape::Single) {
-                ""
-            } else {
-                "s"
-            },
+            "SPARQ PE{plural} ({}-bit window, {} placements, {}, {}{})",
             s.placements.window_bits(),
             s.placements.name(),
             s.rounding.yaml_name().replace('_', " "),
@@ -87,8 +87,8 @@ pub(crate) fn readme(design: &Design, m: &Manifest) -> Result<String, RtlError> 
                 ""
             }
         ),
-        PeKind::Mac8x8 => "baseline mac8x8 PE (one 8b x 8b product per cycle)".to_string(),
-        PeKind::Mac4x8 => "baseline mac4x8 PE (two 4b x 8b products per cycle)".to_string(),
+        PeKind::Mac8x8 => format!("baseline mac8x8 PE{plural} (one 8b x 8b product per cycle)"),
+        PeKind::Mac4x8 => format!("baseline mac4x8 PE{plural} (two 4b x 8b products per cycle)"),
     };
     let files = m
         .modules

@@ -31,7 +31,7 @@ pub(crate) fn render(
                 design,
                 format!(
                     "Output-stationary systolic array of {} PEs (Rows x Cols, default {rows} x {cols}) with a drain path.",
-                    design.pe.kind.name()
+                    super::kind_title(&design.pe.kind)
                 ),
             ),
             module: format!("{n}_systolic_array"),

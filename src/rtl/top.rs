@@ -34,7 +34,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError>
                 design,
                 format!(
                     "Top of design {n}: {what} of {} PEs.",
-                    design.pe.kind.name()
+                    super::kind_title(&design.pe.kind)
                 ),
             ),
             module: format!("{n}_top"),

@@ -27,100 +27,120 @@ module [[ module ]] (
   input  wire [15:0] act_i,  // {a2, a1}, unsigned
   input  wire [15:0] wgt_i,  // {b2, b1}, signed
 [%- endif %]
-  output wire [ [[- d.n - 1 ]]:0]  c1_o,   // multiplier 1: code (unsigned)
-  output wire [2:0]  s1_o,   // multiplier 1: product shift
-  output wire [7:0]  w1_o,   // multiplier 1: weight (signed)
-  output wire [ [[- d.n - 1 ]]:0]  c2_o,   // multiplier 2: code (unsigned)
-  output wire [2:0]  s2_o,   // multiplier 2: product shift
-  output wire [7:0]  w2_o    // multiplier 2: weight (signed)
+  output reg  [ [[- d.n - 1 ]]:0] c1_o,  // multiplier 1: code (unsigned)
+  output reg  [ [[- d.shift1.len() - 1 ]]:0] s1_o,  // multiplier 1: product shift, one-hot over {[% for x in d.shift1 %][[ x.amount ]][% if !loop.last %], [% endif %][% endfor %]} (bit 0 first)
+  output reg  [7:0] w1_o,  // multiplier 1: weight (signed)
+  output reg  [ [[- d.n - 1 ]]:0] c2_o,  // multiplier 2: code (unsigned)
+  output reg  [ [[- d.shift2.len() - 1 ]]:0] s2_o,  // multiplier 2: product shift, one-hot over {[% for x in d.shift2 %][[ x.amount ]][% if !loop.last %], [% endif %][% endfor %]} (bit 0 first)
+  output reg  [7:0] w2_o   // multiplier 2: weight (signed)
 );
 
   wire [7:0] b1 = wgt_i[7:0];
   wire [7:0] b2 = wgt_i[15:8];
-[%- if d.stc %]
-  wire [1:0] idx1 = wgt_i[17:16];
-  wire [1:0] idx2 = wgt_i[19:18];
-
-  // Slot selection: the activation at each non-zero weight's position.
-  reg [7:0] pick1;
-  reg [7:0] pick2;
-  always @(*) begin
-    case (idx1)
-      2'd0:    pick1 = act_i[7:0];
-      2'd1:    pick1 = act_i[15:8];
-      2'd2:    pick1 = act_i[23:16];
-      default: pick1 = act_i[31:24];
-    endcase
-    case (idx2)
-      2'd0:    pick2 = act_i[7:0];
-      2'd1:    pick2 = act_i[15:8];
-      2'd2:    pick2 = act_i[23:16];
-      default: pick2 = act_i[31:24];
-    endcase
-  end
-  wire [7:0] a1 = (b1 != 8'd0) ? pick1 : 8'd0;
-  wire [7:0] a2 = (b2 != 8'd0) ? pick2 : 8'd0;
-[%- else %]
-  wire [7:0] a1 = act_i[7:0];
-  wire [7:0] a2 = act_i[15:8];
+  reg  [7:0] a1;
+  reg  [7:0] a2;
+[%- if d.wide.is_some() %]
+  reg        wide;    // one activation is zero: the other takes the whole budget
+  reg  [7:0] lone_a;  // the non-zero one (0 if both are)
+  reg  [7:0] lone_w;  // its weight
 [%- endif %]
+[%- if d.stc %]
+  reg  [3:0] hot1;    // idx1, one-hot
+  reg  [3:0] hot2;    // idx2, one-hot
+[%- endif %]
+
+  // Operand selection.
+  always @(*) begin
+[%- if d.stc %]
+    // Slots: the activation at each non-zero weight's position; a zero
+    // weight is a missing member (activation 0).
+    hot1 = 4'b0001 << wgt_i[17:16];
+    hot2 = 4'b0001 << wgt_i[19:18];
+    a1 = ({8{hot1[0]}} & act_i[7:0]) | ({8{hot1[1]}} & act_i[15:8])
+       | ({8{hot1[2]}} & act_i[23:16]) | ({8{hot1[3]}} & act_i[31:24]);
+    a2 = ({8{hot2[0]}} & act_i[7:0]) | ({8{hot2[1]}} & act_i[15:8])
+       | ({8{hot2[2]}} & act_i[23:16]) | ({8{hot2[3]}} & act_i[31:24]);
+    if (b1 == 8'd0) a1 = 8'd0;
+    if (b2 == 8'd0) a2 = 8'd0;
+[%- else %]
+    a1 = act_i[7:0];
+    a2 = act_i[15:8];
+[%- endif %]
+[%- if d.wide.is_some() %]
+    // vSPARQ: a zero activation frees its multiplier for the partner.
+    wide   = (a1 == 8'd0) | (a2 == 8'd0);
+    lone_a = (a1 == 8'd0) ? a2 : a1;
+    lone_w = (a1 == 8'd0) ? b2 : b1;
+[%- endif %]
+  end
 
   // Narrow windows, one per activation.
   wire [ [[- d.n - 1 ]]:0] q1;
   wire [ [[- d.n - 1 ]]:0] q2;
-  wire [2:0] sn1;
-  wire [2:0] sn2;
+  wire [ [[- d.window.count() - 1 ]]:0] sel1;
+  wire [ [[- d.window.count() - 1 ]]:0] sel2;
   [[ d.window.module ]] u_window1 (
-    .a_i (a1),
-    .q_o (q1),
-    .s_o (sn1)
+    .a_i   (a1),
+    .q_o   (q1),
+    .sel_o (sel1)
   );
   [[ d.window.module ]] u_window2 (
-    .a_i (a2),
-    .q_o (q2),
-    .s_o (sn2)
+    .a_i   (a2),
+    .q_o   (q2),
+    .sel_o (sel2)
   );
 [%- match d.wide %]
 [%- when Some(wide) %]
-
-  // vSPARQ routing: a zero activation frees its multiplier for the partner.
-  wire       a1_zero = (a1 == 8'd0);
-  wire       wide    = a1_zero | (a2 == 8'd0);
-  wire [7:0] lone_a  = a1_zero ? a2 : a1;  // the non-zero one (0 if both are)
-  wire [7:0] lone_w  = a1_zero ? b2 : b1;
 [%- match wide.window %]
 [%- when Some(ww) %]
+
+  // Wide window of the lone activation.
   wire [ [[- 2 * d.n - 1 ]]:0] qw;
-  wire [2:0] sw;
+  wire [ [[- ww.count() - 1 ]]:0] wsel;
   [[ ww.module ]] u_wide_window (
-    .a_i (lone_a),
-    .q_o (qw),
-    .s_o (sw)
+    .a_i   (lone_a),
+    .q_o   (qw),
+    .sel_o (wsel)
   );
 
-  assign c1_o = wide ? qw[ [[- 2 * d.n - 1 ]]:[[ d.n ]]] : q1;
-  assign s1_o = wide ? sw + 3'd[[ d.n ]] : sn1;
-  assign w1_o = wide ? lone_w : b1;
-  assign c2_o = wide ? qw[ [[- d.n - 1 ]]:0] : q2;
-  assign s2_o = wide ? sw : sn2;
-  assign w2_o = wide ? lone_w : b2;
-[%- when None %]
-  // n = 4: the wide window is the exact value, split into its two nibbles.
-  assign c1_o = wide ? lone_a[7:4] : q1;
-  assign s1_o = wide ? 3'd4 : sn1;
-  assign w1_o = wide ? lone_w : b1;
-  assign c2_o = wide ? lone_a[3:0] : q2;
-  assign s2_o = wide ? 3'd0 : sn2;
-  assign w2_o = wide ? lone_w : b2;
-[%- endmatch %]
+  // Routing. Wide: the code's upper half on multiplier 1 (shift S + [[ d.n ]]),
+  // the lower half on multiplier 2 (shift S), both against the lone weight.
+  always @(*) begin
+    c1_o = wide ? qw[ [[- 2 * d.n - 1 ]]:[[ d.n ]]] : q1;
+    c2_o = wide ? qw[ [[- d.n - 1 ]]:0] : q2;
 [%- when None %]
 
-  assign c1_o = q1;
-  assign s1_o = sn1;
-  assign w1_o = b1;
-  assign c2_o = q2;
-  assign s2_o = sn2;
-  assign w2_o = b2;
+  // Routing. Wide (n = 4): the exact value split into its two nibbles,
+  // multiplier 1 at shift 4 and multiplier 2 at shift 0, both against the
+  // lone weight.
+  always @(*) begin
+    c1_o = wide ? lone_a[7:4] : q1;
+    c2_o = wide ? lone_a[3:0] : q2;
+[%- endmatch %]
+    w1_o = wide ? lone_w : b1;
+    w2_o = wide ? lone_w : b2;
+[%- for x in d.shift1 %]
+    s1_o[ [[- x.bit ]]] = [% match x.wide %][% when WideSource::Never %]~wide & [% when WideSource::Always %]wide | [% when WideSource::Bit(k) %]wide ? wsel[ [[- k ]]] : [% endmatch %][% match x.narrow %][% when Some(k) %]sel1[ [[- k ]]][% when None %]1'b0[% endmatch %];  // shift [[ x.amount ]]
+[%- endfor %]
+[%- for x in d.shift2 %]
+    s2_o[ [[- x.bit ]]] = [% match x.wide %][% when WideSource::Never %]~wide & [% when WideSource::Always %]wide | [% when WideSource::Bit(k) %]wide ? wsel[ [[- k ]]] : [% endmatch %][% match x.narrow %][% when Some(k) %]sel2[ [[- k ]]][% when None %]1'b0[% endmatch %];  // shift [[ x.amount ]]
+[%- endfor %]
+  end
+[%- when None %]
+
+  // Routing: every activation keeps its own window.
+  always @(*) begin
+    c1_o = q1;
+    w1_o = b1;
+    c2_o = q2;
+    w2_o = b2;
+[%- for x in d.shift1 %]
+    s1_o[ [[- x.bit ]]] = [% match x.narrow %][% when Some(k) %]sel1[ [[- k ]]][% when None %]1'b0[% endmatch %];  // shift [[ x.amount ]]
+[%- endfor %]
+[%- for x in d.shift2 %]
+    s2_o[ [[- x.bit ]]] = [% match x.narrow %][% when Some(k) %]sel2[ [[- k ]]][% when None %]1'b0[% endmatch %];  // shift [[ x.amount ]]
+[%- endfor %]
+  end
 [%- endmatch %]
 
 endmodule

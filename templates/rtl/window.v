@@ -1,8 +1,10 @@
 [%- include "rtl/header.v" %]
 //
-// Window [[ w.set_name ]]: [[ w.bits ]] bits placed at shift s in {[% for s in w.shifts %][[ s ]][% if !loop.last %], [% endif %][% endfor %]}.
-// Placement: the smallest allowed s whose window still covers the leading
-// one of a_i, i.e. a_i < 2^(s + [[ w.bits ]]); the lowest placement for a_i = 0.
+// Window [[ w.set_name ]]: [[ w.bits ]] bits placed at shift s in {[% for p in w.placements.iter().rev() %][[ p.shift ]][% if !loop.last %], [% endif %][% endfor %]}.
+// Placement: the lowest allowed s whose window still covers the leading one
+// of a_i, i.e. a_i < 2^(s + [[ w.bits ]]); the lowest placement for a_i = 0.
+// sel_o is one-hot, bit k for the k-th placement from the lowest:
+// [% for p in w.placements %]sel_o[ [[- p.index ]]] -> s = [[ p.shift ]][% if !loop.last %], [% endif %][% endfor %].
 [%- if w.round %]
 // Rounding: half to even at the window's LSB. With R = a_i[s-1] (first
 // dropped bit), L = a_i[s] (window LSB), T = |a_i[s-2:0] (sticky), the code
@@ -15,68 +17,55 @@
 `default_nettype none
 
 module [[ w.module ]] (
-  input  wire [7:0] a_i,  // activation, unsigned
-  output reg  [ [[- w.bits - 1 ]]:0] q_o,  // window code: a_i ~= q_o << s_o
-  output reg  [2:0] s_o   // shift: index of the window's lowest bit
+  input  wire [7:0] a_i,    // activation, unsigned
+  output reg  [ [[- w.bits - 1 ]]:0] q_o,    // window code: a_i ~= q_o << s
+  output reg  [ [[- w.count() - 1 ]]:0] sel_o   // placement, one-hot (see above)
 );
-[%- if w.round %]
 
-  reg [ [[- w.bits - 1 ]]:0] kept;  // the window's bits, before rounding
+  reg [ [[- w.count() - 2 ]]:0] fits;  // fits[k]: the k-th placement reaches the leading one
+  reg [ [[- w.bits - 1 ]]:0] kept;  // the window's bits at the selected placement
+[%- if w.round %]
   reg       round_up;
 [%- endif %]
 
-  // Placement: leading-one detection restricted to the allowed shifts.
   always @(*) begin
-[%- for p in w.select %]
+    // Leading-one detection restricted to the allowed placements.
+[%- for p in w.placements %]
 [%- match p.limit %]
 [%- when Some(limit) %]
-    [% if !loop.first %]end else [% endif %]if (a_i < 8'd[[ limit ]]) begin
-      s_o = 3'd[[ p.shift ]];
+    fits[ [[- p.index ]]] = (a_i < 8'd[[ limit ]]);  // s = [[ p.shift ]]
 [%- when None %]
-    end else begin
-      s_o = 3'd[[ p.shift ]];
-    end
 [%- endmatch %]
 [%- endfor %]
-  end
+[%- for p in w.placements %]
+[%- if loop.first %]
+    sel_o[0] = fits[0];
+[%- else if loop.last %]
+    sel_o[ [[- p.index ]]] = ~fits[ [[- p.index - 1 ]]];
+[%- else %]
+    sel_o[ [[- p.index ]]] = fits[ [[- p.index ]]] & ~fits[ [[- p.index - 1 ]]];
+[%- endif %]
+[%- endfor %]
 
-  // Code: the window's bits at the chosen placement[% if w.round %], and the rounding bits[% endif %].
-  always @(*) begin
-    case (s_o)
-[%- for p in w.cased %]
-      3'd[[ p.shift ]]: begin
+    kept =
+[%- for p in w.placements %]
+        [% if loop.first %] [% else %]|[% endif %] ({[[ w.bits ]]{sel_o[ [[- p.index ]]]}} & a_i[ [[- p.msb ]]:[[ p.shift ]]])[% if loop.last %];[% endif %]
+[%- endfor %]
 [%- if w.round %]
-        kept     = a_i[ [[- p.msb ]]:[[ p.shift ]]];
+
+    // Round half to even at the selected placement, saturating: a window
+    // of all ones stays all ones.
+    round_up =
+[%- for p in w.rounded() %]
 [%- match p.round %]
 [%- when Some(r) %]
-[%- match r.sticky_msb %]
-[%- when Some(0) %]
-        round_up = a_i[ [[- r.r ]]] & (a_i[ [[- r.l ]]] | a_i[0]);
-[%- when Some(t) %]
-        round_up = a_i[ [[- r.r ]]] & (a_i[ [[- r.l ]]] | (|a_i[ [[- t ]]:0]));
+        [% if loop.first %] [% else %]|[% endif %] (sel_o[ [[- p.index ]]] & a_i[ [[- r.r ]]] & [% match r.sticky_msb %][% when Some(0) %](a_i[ [[- r.l ]]] | a_i[0])[% when Some(t) %](a_i[ [[- r.l ]]] | (|a_i[ [[- t ]]:0]))[% when None %]a_i[ [[- r.l ]]][% endmatch %])[% if loop.last %];[% endif %]
 [%- when None %]
-        round_up = a_i[ [[- r.r ]]] & a_i[ [[- r.l ]]];
 [%- endmatch %]
-[%- when None %]
-        round_up = 1'b0;
-[%- endmatch %]
-[%- else %]
-        q_o = a_i[ [[- p.msb ]]:[[ p.shift ]]];
-[%- endif %]
-      end
 [%- endfor %]
-      default: begin  // shift [[ w.lowest.shift ]]: nothing below the window
-[%- if w.round %]
-        kept     = a_i[ [[- w.lowest.msb ]]:[[ w.lowest.shift ]]];
-        round_up = 1'b0;
-[%- else %]
-        q_o = a_i[ [[- w.lowest.msb ]]:[[ w.lowest.shift ]]];
-[%- endif %]
-      end
-    endcase
-[%- if w.round %]
-    // saturate: a window of all ones stays all ones
     q_o = kept + {[[ w.bits - 1 ]]'d0, round_up & ~(&kept)};
+[%- else %]
+    q_o = kept;
 [%- endif %]
   end
 
