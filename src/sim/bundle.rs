@@ -68,6 +68,8 @@ pub struct Bundle {
     pub icarus_bench: String,
     /// Verilog sources, each member's under `m<i>/`.
     pub sources: Vec<(PathBuf, Vec<u8>)>,
+    /// PEs (lanes) of the largest member.
+    pub pe_count: u32,
 }
 
 impl Bundle {
@@ -136,7 +138,13 @@ impl Bundle {
         }
         .render()
         .expect("the Icarus bench renders");
+        let pe_count = duts
+            .iter()
+            .map(|d| d.design.array.pe_count())
+            .max()
+            .unwrap_or(1);
         Bundle {
+            pe_count,
             layout,
             names,
             hash,
@@ -156,6 +164,7 @@ impl Bundle {
             adapter: self.adapter.clone(),
             trace,
             profile,
+            large: self.pe_count > 16,
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct BuildInputs {
     /// Build with `--trace` (VCD) support.
     pub trace: bool,
     pub profile: Profile,
+    /// Many PEs: keep modules as C++ classes instead of flattening them
+    /// (with [`Profile::Run`]).
+    pub large: bool,
 }
 
 /// A compiled harness.
@@ -98,13 +101,14 @@ fn model_opt(profile: Profile) -> String {
 }
 
 /// Verilator flags of a profile, plus `SPARQGEN_VERILATOR_FLAGS`
-/// (experiments). `--inline-mult 1` keeps each PE a C++ class of its own
-/// instead of flattening the array: a 16x16 array's `-O2` build drops from
-/// minutes to under one, at the same simulation speed.
-fn extra_verilator_flags(profile: Profile) -> Vec<String> {
+/// (experiments). For large arrays `--inline-mult 1` keeps each PE a C++
+/// class of its own instead of flattening the array: a 16x16 array's `-O2`
+/// build drops from minutes to under one at about the same simulation
+/// speed (a single PE runs faster flattened).
+fn extra_verilator_flags(profile: Profile, large: bool) -> Vec<String> {
     let mut v: Vec<String> = match profile {
-        Profile::Build => Vec::new(),
-        Profile::Run => vec!["--inline-mult".into(), "1".into()],
+        Profile::Run if large => vec!["--inline-mult".into(), "1".into()],
+        _ => Vec::new(),
     };
     if let Ok(s) = std::env::var("SPARQGEN_VERILATOR_FLAGS") {
         v.extend(s.split_whitespace().map(str::to_string));
@@ -310,7 +314,7 @@ pub fn key(tc: &Toolchain, inputs: &BuildInputs) -> String {
     add(tc.cxx_version.as_bytes());
     add(format!(
         "{VERILATOR_FLAGS:?}{:?}{CXX_COMMON:?}{}",
-        extra_verilator_flags(inputs.profile),
+        extra_verilator_flags(inputs.profile, inputs.large),
         model_opt(inputs.profile)
     )
     .as_bytes());
@@ -370,7 +374,7 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
     let t = Instant::now();
     let mut cmd = Command::new("verilator");
     cmd.args(VERILATOR_FLAGS)
-        .args(extra_verilator_flags(inputs.profile))
+        .args(extra_verilator_flags(inputs.profile, inputs.large))
         .arg("-Mdir")
         .arg(&obj);
     if inputs.trace {

@@ -15,8 +15,8 @@ const MUTATIONS: &[(&str, &str, &str, &str)] = &[
     (
         "rounding condition: round half to even becomes half down at shift 4",
         "mut_pe_window.v",
-        "round_up = a_i[3] & (a_i[4] | (|a_i[2:0]));",
-        "round_up = a_i[3] & (a_i[4] & (|a_i[2:0]));",
+        "(sel_o[4] & a_i[3] & (a_i[4] | (|a_i[2:0])))",
+        "(sel_o[4] & a_i[3] & (a_i[4] & (|a_i[2:0])))",
     ),
     (
         "rounding saturation removed: 4'b1111 + 1 wraps instead of clamping",
@@ -27,20 +27,20 @@ const MUTATIONS: &[(&str, &str, &str, &str)] = &[
     (
         "mux inputs swapped: the lone activation takes its partner's weight",
         "mut_pe_decode.v",
-        "wire [7:0] lone_w  = a1_zero ? b2 : b1;",
-        "wire [7:0] lone_w  = a1_zero ? b1 : b2;",
+        "lone_w = (a1 == 8'd0) ? b2 : b1;",
+        "lone_w = (a1 == 8'd0) ? b1 : b2;",
     ),
     (
         "shift changed: multiplier 1's product at shift 2 is shifted by 1",
         "mut_pe_pair_mul.v",
-        "3'd2:    term1 = prod1_ext << 2;",
-        "3'd2:    term1 = prod1_ext << 1;",
+        "({16{s1_i[2]}} & (prod1_ext << 2))",
+        "({16{s1_i[2]}} & (prod1_ext << 1))",
     ),
     (
         "wide-path shift changed: the high half of a lone activation at 3",
         "mut_pe_decode.v",
-        "assign s1_o = wide ? 3'd4 : sn1;",
-        "assign s1_o = wide ? 3'd3 : sn1;",
+        "s1_o[3] = ~wide & sel1[3];  // shift 3\n    s1_o[4] = wide | sel1[4];",
+        "s1_o[3] = wide | sel1[3];  // shift 3\n    s1_o[4] = ~wide & sel1[4];",
     ),
     (
         "accumulator subtracts instead of adding",
