@@ -119,29 +119,6 @@ pub fn run(args: &VerifyArgs) -> Result<i32> {
     finish(&outcome, &reproduce(args), &args.report_dir)
 }
 
-/// Verify one design with the default plan and print the summary (what
-/// `sparqgen run` calls after generating). Returns the exit code.
-#[allow(dead_code)] // for src/cmd/flow.rs (`sparqgen run`), which its owner wires up
-pub fn verify_design(design: &Design, quick: bool) -> Result<i32> {
-    let dut = Dut::generate(design)?;
-    let opts = VerifyOptions {
-        exhaustive: !quick,
-        progress: true,
-        report_dir: Some(PathBuf::from("sparqgen-verify")),
-        ..VerifyOptions::default()
-    };
-    let outcome = sparqgen::sim::verify(&[dut], &opts)?;
-    print!("{}", report::summary(&outcome));
-    finish(
-        &outcome,
-        &format!(
-            "sparqgen verify <{}.yaml> --seed {}",
-            design.name, opts.seed
-        ),
-        Path::new("sparqgen-verify"),
-    )
-}
-
 fn finish(outcome: &Outcome, reproduce: &str, dir: &Path) -> Result<i32> {
     if outcome.passed() {
         println!("PASS: every output matched the model");
