@@ -95,6 +95,21 @@ impl Generated {
         &self.manifest.design.name
     }
 
+    /// The Verilog files in compile order (the top last), as `(name, text)`.
+    pub fn verilog(&self) -> Result<Vec<(String, Vec<u8>)>, RtlError> {
+        self.manifest
+            .files
+            .iter()
+            .map(|f| {
+                let text = self.files.get(f).ok_or_else(|| RtlError::Manifest {
+                    path: f.clone(),
+                    message: "listed in the manifest but not generated".into(),
+                })?;
+                Ok((f.clone(), text.to_vec()))
+            })
+            .collect()
+    }
+
     /// Write the folder `out_dir/<name>/` atomically (replacing an older
     /// one); returns its path.
     pub fn write(&self, out_dir: &Path) -> anyhow::Result<PathBuf> {

@@ -24,22 +24,11 @@ impl Dut {
     pub fn generate(design: &Design) -> Result<Dut, SimError> {
         let g = rtl::generate(design).map_err(|e| SimError::Source(e.to_string()))?;
         let sources = g
-            .manifest
-            .files
-            .iter()
-            .map(|f| {
-                let text = g
-                    .files
-                    .get(f)
-                    .ok_or_else(|| {
-                        SimError::Source(format!(
-                            "the generator listed {f} in the manifest but did not emit it"
-                        ))
-                    })?
-                    .to_vec();
-                Ok((PathBuf::from(f), text))
-            })
-            .collect::<Result<Vec<_>, SimError>>()?;
+            .verilog()
+            .map_err(|e| SimError::Source(e.to_string()))?
+            .into_iter()
+            .map(|(f, text)| (PathBuf::from(f), text))
+            .collect();
         Dut::from_parts(
             design.clone(),
             ports_of(&g.manifest)?,

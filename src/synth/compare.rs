@@ -76,17 +76,10 @@ pub fn pe_design(base: &Design, kind: PeKind, name: &str) -> Result<Design> {
 pub fn job(design: &Design, netlist: bool) -> Result<Job> {
     let g = rtl::generate(design)?;
     let files = g
-        .manifest
-        .files
-        .iter()
-        .map(|f| {
-            let text = g
-                .files
-                .get(f)
-                .with_context(|| format!("generated file {f} missing"))?;
-            Ok((f.clone(), String::from_utf8_lossy(text).into_owned()))
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .verilog()?
+        .into_iter()
+        .map(|(f, text)| (f, String::from_utf8_lossy(&text).into_owned()))
+        .collect();
     Ok(Job {
         files,
         top: g.manifest.top.clone(),
