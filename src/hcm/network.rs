@@ -319,6 +319,21 @@ fn out_side(side: u64, kernel: u64, stride: u64, padding: u64) -> Option<u64> {
     }
 }
 
+/// Output height and width of a window sliding over `input`, or the
+/// message for the `kernel` field when it does not fit.
+fn out_hw(input: &Shape, kernel: u64, stride: u64, padding: u64) -> Result<(u64, u64), String> {
+    match (
+        out_side(input.h, kernel, stride, padding),
+        out_side(input.w, kernel, stride, padding),
+    ) {
+        (Some(h), Some(w)) => Ok((h, w)),
+        _ => Err(format!(
+            "{kernel} is larger than the padded input ({}x{} with padding {padding})",
+            input.h, input.w
+        )),
+    }
+}
+
 fn validate(raw: RawNetwork) -> Result<Network, NetworkError> {
     let top = |field: &str, message: String| NetworkError::Top {
         field: field.to_string(),
@@ -451,21 +466,7 @@ fn validate_layer(
                     format!("{padding} is not allowed with kernel {kernel} (allowed: 0..{kernel})"),
                 ));
             }
-            let (h, w) = match (
-                out_side(input.h, kernel, stride, padding),
-                out_side(input.w, kernel, stride, padding),
-            ) {
-                (Some(h), Some(w)) => (h, w),
-                _ => {
-                    return Err(err(
-                        "kernel",
-                        format!(
-                        "{kernel} is larger than the padded input ({}x{} with padding {padding})",
-                        input.h, input.w
-                    ),
-                    ))
-                }
-            };
+            let (h, w) = out_hw(&input, kernel, stride, padding).map_err(|m| err("kernel", m))?;
             (
                 LayerKind::Conv {
                     kernel,
@@ -517,21 +518,8 @@ fn validate_layer(
                         format!("{padding} is more than half the kernel {kernel}"),
                     ));
                 }
-                let (h, w) = match (
-                    out_side(input.h, kernel, stride, padding),
-                    out_side(input.w, kernel, stride, padding),
-                ) {
-                    (Some(h), Some(w)) => (h, w),
-                    _ => {
-                        return Err(err(
-                            "kernel",
-                            format!(
-                                "{kernel} is larger than the padded input ({}x{})",
-                                input.h, input.w
-                            ),
-                        ))
-                    }
-                };
+                let (h, w) =
+                    out_hw(&input, kernel, stride, padding).map_err(|m| err("kernel", m))?;
                 (
                     LayerKind::Pool {
                         kernel,
