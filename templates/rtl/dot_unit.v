@@ -162,27 +162,10 @@ module [[ module ]] #(
   assign clear_b = clear_a;
 [%- endif %]
 
-  // Accumulator.
-  wire [AccBits-1:0] tree_ext = {{(AccBits-TreeBits+1){tree_b[TreeBits-1]}}, tree_b[TreeBits-2:0]};
-  reg  [AccBits-1:0] acc_d;
-  reg  [AccBits-1:0] acc_q;
-  always @(*) begin
-    if (valid_b) begin
-      acc_d = clear_b ? tree_ext : acc_q + tree_ext;
-    end else if (clear_b) begin
-      acc_d = {AccBits{1'b0}};
-    end else begin
-      acc_d = acc_q;
-    end
-  end
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      acc_q <= {AccBits{1'b0}};
-    end else begin
-      acc_q <= acc_d;
-    end
-  end
-  assign acc_o = acc_q;
+[%- let acc_src = "tree" %]
+[%- let acc_width = "TreeBits" %]
+[%- let drain = false %]
+[%- include "rtl/accumulator.v" %]
 
 endmodule
 

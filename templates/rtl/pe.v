@@ -120,33 +120,9 @@ module [[ module ]] #(
   assign clear_b = clear_a;
 [%- endif %]
 
-  // Accumulator.
-  wire [AccBits-1:0] sum_ext = {{(AccBits-SumBits+1){sum_b[SumBits-1]}}, sum_b[SumBits-2:0]};
-  reg  [AccBits-1:0] acc_d;
-  reg  [AccBits-1:0] acc_q;
-  always @(*) begin
-[%- if drain %]
-    if (drain_i) begin
-      acc_d = drain_acc_i;
-    end else if (valid_b) begin
-[%- else %]
-    if (valid_b) begin
-[%- endif %]
-      acc_d = clear_b ? sum_ext : acc_q + sum_ext;
-    end else if (clear_b) begin
-      acc_d = {AccBits{1'b0}};
-    end else begin
-      acc_d = acc_q;
-    end
-  end
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      acc_q <= {AccBits{1'b0}};
-    end else begin
-      acc_q <= acc_d;
-    end
-  end
-  assign acc_o = acc_q;
+[%- let acc_src = "sum" %]
+[%- let acc_width = "SumBits" %]
+[%- include "rtl/accumulator.v" %]
 
 endmodule
 
