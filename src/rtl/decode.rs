@@ -3,7 +3,7 @@
 //! slices).
 
 use super::manifest::{act_meaning, wgt_meaning};
-use super::plan::{Decode, PePlan, SparqDecode, WideSource};
+use super::plan::{Decode, PePlan, SparqDecode};
 use super::{render as render_t, Header, RtlError};
 use crate::config::Design;
 use askama::Template;

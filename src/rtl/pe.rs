@@ -1,8 +1,10 @@
 //! `N_pe`: decode, optional pipeline registers, multipliers, accumulator;
-//! inside a systolic array also the drain path.
+//! inside a systolic array also the drain path (and, for dense SPARQ, the
+//! row's decoded activations instead of raw ones: the array decodes each row
+//! once, at its edge).
 
 use super::manifest::{act_meaning, wgt_meaning};
-use super::plan::PePlan;
+use super::plan::{ActCode, PePlan};
 use super::{render as render_t, Header, RtlError};
 use crate::config::Design;
 use askama::Template;
@@ -16,6 +18,9 @@ struct PeV<'a> {
     mul_module: String,
     plan: &'a PePlan,
     drain: bool,
+    /// Inside a systolic array of dense SPARQ PEs: the row's decoded
+    /// activations arrive on `code_i` instead of `act_i`.
+    code_in: Option<&'a ActCode>,
     act_meaning: &'static str,
     wgt_meaning: &'static str,
 }
@@ -39,6 +44,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan, drain: bool) -> Result<Stri
             mul_module: format!("{n}_pair_mul"),
             plan,
             drain,
+            code_in: if drain { plan.act_code.as_ref() } else { None },
             act_meaning: act_meaning(&design.pe.kind),
             wgt_meaning: wgt_meaning(&design.pe.kind),
         },

@@ -235,6 +235,25 @@ pub struct ShiftSource {
     pub wide: WideSource,
 }
 
+impl ShiftSource {
+    /// The Verilog expression of this one-hot bit in a decode whose narrow
+    /// window's select is `sel` (`sel1`, `sel2`); with a wide path
+    /// (`wide_path`), its flag is `wide` and the wide window's select `wsel`.
+    pub fn expr(&self, sel: &str, wide_path: bool) -> String {
+        let narrow = match self.narrow {
+            Some(k) => format!("{sel}[{k}]"),
+            None => "1'b0".to_string(),
+        };
+        match self.wide {
+            _ if !wide_path => narrow,
+            WideSource::Never if self.narrow.is_none() => narrow,
+            WideSource::Never => format!("~wide & {narrow}"),
+            WideSource::Always => format!("wide | {narrow}"),
+            WideSource::Bit(k) => format!("(wide ? wsel[{k}] : {narrow})"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WideSource {
     Never,
@@ -252,6 +271,93 @@ pub struct SparqDecode {
     /// Per multiplier (1, 2): the sources of its one-hot shift bits.
     pub shift1: Vec<ShiftSource>,
     pub shift2: Vec<ShiftSource>,
+}
+
+/// One field of a dense SPARQ PE's activation code: `code[lsb +: bits]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeField {
+    /// `c1`, `s1`, `c2`, `s2`, `swap1`, `swap2`: the decode's output port
+    /// without `_o`.
+    pub name: String,
+    pub lsb: u32,
+    pub bits: u32,
+    pub meaning: String,
+}
+
+/// What a dense SPARQ decode makes of one activation pair, without the
+/// weights: the codes and one-hot shifts of both multipliers and, with pair
+/// sharing, which weight each multiplier takes. A systolic array trims each
+/// row's activations once, at its left edge, and passes this code along the
+/// row; the weight routing (`swap1`/`swap2`) happens in every PE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActCode {
+    /// Lowest bits first.
+    pub fields: Vec<CodeField>,
+    pub bits: u32,
+    /// `swap1`/`swap2` are present (pair sharing).
+    pub route: bool,
+}
+
+impl CodeField {
+    /// The part select of this field in the code: `[8:4]`, or `[18]`.
+    pub fn select(&self) -> String {
+        if self.bits == 1 {
+            format!("[{}]", self.lsb)
+        } else {
+            format!("[{}:{}]", self.lsb + self.bits - 1, self.lsb)
+        }
+    }
+
+    /// The declaration's range with its trailing space: `[3:0] `, or
+    /// nothing for one bit.
+    pub fn range(&self) -> String {
+        if self.bits == 1 {
+            String::new()
+        } else {
+            format!("[{}:0] ", self.bits - 1)
+        }
+    }
+}
+
+impl ActCode {
+    fn new(operands: &[Operand], route: bool) -> ActCode {
+        let mut fields: Vec<CodeField> = operands
+            .iter()
+            .filter(|o| !o.name.starts_with('w'))
+            .map(|o| CodeField {
+                name: o.name.clone(),
+                lsb: 0,
+                bits: o.bits,
+                meaning: o.meaning.clone(),
+            })
+            .collect();
+        if route {
+            for (name, meaning) in [
+                (
+                    "swap1",
+                    "multiplier 1 takes b2 (a1 is zero: the lone activation is a2)",
+                ),
+                ("swap2", "multiplier 2 takes b1 (a2 is zero, a1 is not)"),
+            ] {
+                fields.push(CodeField {
+                    name: name.into(),
+                    lsb: 0,
+                    bits: 1,
+                    meaning: meaning.into(),
+                });
+            }
+        }
+        let mut lsb = 0;
+        for f in &mut fields {
+            f.lsb = lsb;
+            lsb += f.bits;
+        }
+        ActCode {
+            fields,
+            bits: lsb,
+            route,
+        }
+    }
 }
 
 /// How `act_i`/`wgt_i` become multiplier operands.
@@ -275,6 +381,10 @@ pub struct PePlan {
     pub operands: Vec<Operand>,
     pub mults: Vec<Mult>,
     pub decode: Decode,
+    /// Dense SPARQ: `N_decode` sees the activations only and emits this
+    /// code; the weights are routed after it (`None`: `N_decode` takes
+    /// `act_i` and `wgt_i` and emits the operands).
+    pub act_code: Option<ActCode>,
 }
 
 impl PePlan {
@@ -320,6 +430,10 @@ impl PePlan {
                     * 128
             )
         );
+        let act_code = match &decode {
+            Decode::Sparq(d) if !d.stc => Some(ActCode::new(&operands, d.wide.is_some())),
+            _ => None,
+        };
         PePlan {
             act_bits,
             wgt_bits,
@@ -329,6 +443,7 @@ impl PePlan {
             operands,
             mults,
             decode,
+            act_code,
         }
     }
 

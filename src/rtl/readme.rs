@@ -62,6 +62,8 @@ struct ReadmeMd<'a> {
     pe_text: String,
     files: Vec<(String, String)>,
     timing: Vec<TimingRow>,
+    /// A systolic array of dense SPARQ PEs: rows are decoded at the edge.
+    row_decode: bool,
 }
 
 pub(crate) fn readme(design: &Design, m: &Manifest) -> Result<String, RtlError> {
@@ -109,6 +111,8 @@ pub(crate) fn readme(design: &Design, m: &Manifest) -> Result<String, RtlError> 
             pe_text,
             files,
             timing,
+            row_decode: matches!(design.array, Shape::Systolic { .. })
+                && super::plan::PePlan::new(design).act_code.is_some(),
         },
     )
 }
@@ -121,7 +125,7 @@ fn module_role(name: &str, module: &str) -> String {
     match kind {
         "window" => "bSPARQ window: leading-one placement, code and rounding of one activation",
         "wide_window" => "vSPARQ wide window for an activation whose partner is zero",
-        "decode" => "operands of one cycle into multiplier operands",
+        "decode" => "one cycle's activations (2:4: and weights) into multiplier operands",
         "pair_mul" => "the multipliers, shifters and their sum",
         "pe" => "processing element: decode, pipeline, multipliers, accumulator",
         "systolic_array" => "the array: skew, PEs, drain path",

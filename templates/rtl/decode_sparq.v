@@ -1,7 +1,13 @@
 [%- include "rtl/header.v" %]
 //
+[%- if d.stc %]
 // Turns one cycle's operands into the two multipliers' operands: code c,
 // product shift s and weight w each.
+[%- else %]
+// Turns one activation pair into the two multipliers' codes c and product
+// shifts s[% if d.wide.is_some() %], and says which weight each multiplier takes[% endif %]. It sees no
+// weights: a systolic array decodes each row once, at its left edge.
+[%- endif %]
 [%- if d.stc %]
 // 2:4 weights: slot j multiplies b_j with activation a[idx_j] of the group
 // of four; a slot whose weight is zero is a missing member (activation 0).
@@ -12,7 +18,7 @@
 // vSPARQ: when one activation of the pair is zero, the other one takes the
 // pair's whole [[ 2 * d.n ]]-bit budget ([% match wide.window %][% when Some(ww) %][[ ww.set_name ]] window[% when None %]its exact 8-bit value[% endmatch %]); both multipliers then
 // take the two [[ d.n ]]-bit halves of that code (shifts S + [[ d.n ]] and S) against
-// its weight.
+// its weight[% if !d.stc %] (swap1_o/swap2_o tell the PE which weight that is)[% endif %].
 [%- when None %]
 // Pair sharing is off (bSPARQ alone): every activation keeps its own window.
 [%- endmatch %]
@@ -25,24 +31,37 @@ module [[ module ]] (
   input  wire [19:0] wgt_i,  // {idx2, idx1, b2, b1}: weights signed, idx 2 bits
 [%- else %]
   input  wire [15:0] act_i,  // {a2, a1}, unsigned
-  input  wire [15:0] wgt_i,  // {b2, b1}, signed
 [%- endif %]
   output reg  [ [[- d.n - 1 ]]:0] c1_o,  // multiplier 1: code (unsigned)
   output reg  [ [[- d.shift1.len() - 1 ]]:0] s1_o,  // multiplier 1: product shift, one-hot over {[% for x in d.shift1 %][[ x.amount ]][% if !loop.last %], [% endif %][% endfor %]} (bit 0 first)
+[%- if d.stc %]
   output reg  [7:0] w1_o,  // multiplier 1: weight (signed)
+[%- endif %]
   output reg  [ [[- d.n - 1 ]]:0] c2_o,  // multiplier 2: code (unsigned)
+[%- if d.stc %]
   output reg  [ [[- d.shift2.len() - 1 ]]:0] s2_o,  // multiplier 2: product shift, one-hot over {[% for x in d.shift2 %][[ x.amount ]][% if !loop.last %], [% endif %][% endfor %]} (bit 0 first)
   output reg  [7:0] w2_o   // multiplier 2: weight (signed)
+[%- else if d.wide.is_some() %]
+  output reg  [ [[- d.shift2.len() - 1 ]]:0] s2_o,  // multiplier 2: product shift, one-hot over {[% for x in d.shift2 %][[ x.amount ]][% if !loop.last %], [% endif %][% endfor %]} (bit 0 first)
+  output reg        swap1_o,  // multiplier 1 takes b2: a1 is zero, the lone activation is a2
+  output reg        swap2_o   // multiplier 2 takes b1: a2 is zero and a1 is not
+[%- else %]
+  output reg  [ [[- d.shift2.len() - 1 ]]:0] s2_o   // multiplier 2: product shift, one-hot over {[% for x in d.shift2 %][[ x.amount ]][% if !loop.last %], [% endif %][% endfor %]} (bit 0 first)
+[%- endif %]
 );
 
+[%- if d.stc %]
   wire [7:0] b1 = wgt_i[7:0];
   wire [7:0] b2 = wgt_i[15:8];
+[%- endif %]
   reg  [7:0] a1;
   reg  [7:0] a2;
 [%- if d.wide.is_some() %]
   reg        wide;    // one activation is zero: the other takes the whole budget
   reg  [7:0] lone_a;  // the non-zero one (0 if both are)
+[%- if d.stc %]
   reg  [7:0] lone_w;  // its weight
+[%- endif %]
 [%- endif %]
 [%- if d.stc %]
   reg  [3:0] hot1;    // idx1, one-hot
@@ -70,7 +89,9 @@ module [[ module ]] (
     // vSPARQ: a zero activation frees its multiplier for the partner.
     wide   = (a1 == 8'd0) | (a2 == 8'd0);
     lone_a = (a1 == 8'd0) ? a2 : a1;
+[%- if d.stc %]
     lone_w = (a1 == 8'd0) ? b2 : b1;
+[%- endif %]
 [%- endif %]
   end
 
@@ -117,29 +138,46 @@ module [[ module ]] (
     c1_o = wide ? lone_a[7:4] : q1;
     c2_o = wide ? lone_a[3:0] : q2;
 [%- endmatch %]
+[%- if d.stc %]
     w1_o = wide ? lone_w : b1;
     w2_o = wide ? lone_w : b2;
-[%- for x in d.shift1 %]
-    s1_o[ [[- x.bit ]]] = [% match x.wide %][% when WideSource::Never %]~wide & [% when WideSource::Always %]wide | [% when WideSource::Bit(k) %]wide ? wsel[ [[- k ]]] : [% endmatch %][% match x.narrow %][% when Some(k) %]sel1[ [[- k ]]][% when None %]1'b0[% endmatch %];  // shift [[ x.amount ]]
+[%- else %]
+    swap1_o = (a1 == 8'd0);
+    swap2_o = (a2 == 8'd0) & (a1 != 8'd0);
+[%- endif %]
+    s1_o = {
+[%- for x in d.shift1.iter().rev() %]
+      [[ x.expr("sel1", true) ]][% if x.bit > 0 %],[% else %] [% endif %]  // shift [[ x.amount ]]
 [%- endfor %]
-[%- for x in d.shift2 %]
-    s2_o[ [[- x.bit ]]] = [% match x.wide %][% when WideSource::Never %]~wide & [% when WideSource::Always %]wide | [% when WideSource::Bit(k) %]wide ? wsel[ [[- k ]]] : [% endmatch %][% match x.narrow %][% when Some(k) %]sel2[ [[- k ]]][% when None %]1'b0[% endmatch %];  // shift [[ x.amount ]]
+    };
+    s2_o = {
+[%- for x in d.shift2.iter().rev() %]
+      [[ x.expr("sel2", true) ]][% if x.bit > 0 %],[% else %] [% endif %]  // shift [[ x.amount ]]
 [%- endfor %]
+    };
   end
 [%- when None %]
 
   // Routing: every activation keeps its own window.
   always @(*) begin
     c1_o = q1;
+[%- if d.stc %]
     w1_o = b1;
+[%- endif %]
     c2_o = q2;
+[%- if d.stc %]
     w2_o = b2;
-[%- for x in d.shift1 %]
-    s1_o[ [[- x.bit ]]] = [% match x.narrow %][% when Some(k) %]sel1[ [[- k ]]][% when None %]1'b0[% endmatch %];  // shift [[ x.amount ]]
+[%- endif %]
+    s1_o = {
+[%- for x in d.shift1.iter().rev() %]
+      [[ x.expr("sel1", false) ]][% if x.bit > 0 %],[% else %] [% endif %]  // shift [[ x.amount ]]
 [%- endfor %]
-[%- for x in d.shift2 %]
-    s2_o[ [[- x.bit ]]] = [% match x.narrow %][% when Some(k) %]sel2[ [[- k ]]][% when None %]1'b0[% endmatch %];  // shift [[ x.amount ]]
+    };
+    s2_o = {
+[%- for x in d.shift2.iter().rev() %]
+      [[ x.expr("sel2", false) ]][% if x.bit > 0 %],[% else %] [% endif %]  // shift [[ x.amount ]]
 [%- endfor %]
+    };
   end
 [%- endmatch %]
 

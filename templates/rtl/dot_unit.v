@@ -55,6 +55,22 @@ module [[ module ]] #(
   wire [Lanes*SumBits-1:0] lvl0_sum;
   generate
     for (l = 0; l < Lanes; l = l + 1) begin : gen_lane
+[%- match plan.act_code %]
+[%- when Some(code) %]
+[%- for f in code.fields %]
+      wire [[ f.range() ]][[ f.name ]]_d;
+[%- endfor %]
+      [[ decode_module ]] u_decode (
+        .act_i   (act_i[l*ActBits +: ActBits]),
+[%- for f in code.fields %]
+        .[[ f.name ]]_o ([[ f.name ]]_d)[% if !loop.last %],[% endif %]
+[%- endfor %]
+      );
+      wire [WgtBits-1:0] wgt_l = wgt_i[l*WgtBits +: WgtBits];
+[%- let wgt = "wgt_l" %]
+[%- let ind = "      " %]
+[%- include "rtl/route.v" %]
+[%- when None %]
 [%- for o in plan.operands %]
       wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_d;
 [%- endfor %]
@@ -65,6 +81,8 @@ module [[ module ]] #(
         .[[ o.name ]]_o  ([[ o.name ]]_d)[% if !loop.last %],[% endif %]
 [%- endfor %]
       );
+[%- endmatch %]
+
 [%- for o in plan.operands %]
       wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_a;
 [%- endfor %]

@@ -24,12 +24,45 @@ module [[ module ]] #(
   input  wire               drain_i,      // shift: load drain_acc_i
   input  wire [AccBits-1:0] drain_acc_i,  // left neighbour's accumulator
 [%- endif %]
+[%- match code_in %]
+[%- when Some(code) %]
+  input  wire [ [[- code.bits - 1 ]]:0]        code_i,       // the row's activations, decoded at the array's edge
+[%- when None %]
   input  wire [ [[- plan.act_bits - 1 ]]:0]        act_i,        // [[ act_meaning ]]
+[%- endmatch %]
   input  wire [ [[- plan.wgt_bits - 1 ]]:0]        wgt_i,        // [[ wgt_meaning ]]
   output wire [AccBits-1:0] acc_o         // accumulator, two's complement
 );
 
   localparam integer SumBits = [[ plan.sum_bits ]];  // one cycle's product sum, signed
+
+[%- match plan.act_code %]
+[%- when Some(code) %]
+[%- match code_in %]
+[%- when Some(_) %]
+
+  // The activations arrive decoded: code_i is N_decode's output for this
+  // row, {[% for f in code.fields.iter().rev() %][[ f.name ]][% if !loop.last %], [% endif %][% endfor %]}.
+[%- for f in code.fields %]
+  wire [[ f.range() ]][[ f.name ]]_d = code_i[[ f.select() ]];
+[%- endfor %]
+[%- when None %]
+
+  // Decode.
+[%- for f in code.fields %]
+  wire [[ f.range() ]][[ f.name ]]_d;
+[%- endfor %]
+  [[ decode_module ]] u_decode (
+    .act_i   (act_i),
+[%- for f in code.fields %]
+    .[[ f.name ]]_o ([[ f.name ]]_d)[% if !loop.last %],[% endif %]
+[%- endfor %]
+  );
+[%- endmatch %]
+[%- let wgt = "wgt_i" %]
+[%- let ind = "  " %]
+[%- include "rtl/route.v" %]
+[%- when None %]
 
   // Decode.
 [%- for o in plan.operands %]
@@ -42,6 +75,7 @@ module [[ module ]] #(
     .[[ o.name ]]_o  ([[ o.name ]]_d)[% if !loop.last %],[% endif %]
 [%- endfor %]
   );
+[%- endmatch %]
 
   // Stage A: [% if plan.pipeline >= 2 %]the multipliers' operands are registered (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
 [%- for o in plan.operands %]

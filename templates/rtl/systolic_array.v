@@ -7,6 +7,13 @@
 // per cycle, so PE (r, c) sees pair k in cycle k + r + c. valid_i/clear_i
 // reach PE (r, c) together with its activations (one register chain per
 // anti-diagonal r + c, shared by the PEs on it).
+[%- match plan.act_code %]
+[%- when Some(code) %]
+// Each row's activations are decoded once, at the array's left edge
+// ([[ decode_module ]]), and the [[ code.bits ]]-bit code travels along the row instead of
+// the raw pair: the PEs of a row share one set of windows.
+[%- when None %]
+[%- endmatch %]
 // Drain: res_o shows column Cols-1 of every row; each cycle with drain_i
 // shifts every row's accumulators one column right (column 0 loads 0).
 
@@ -28,6 +35,12 @@ module [[ module ]] #(
 );
 
   localparam integer ActBits = [[ plan.act_bits ]];
+[%- match plan.act_code %]
+[%- when Some(code) %]
+  localparam integer RowBits = [[ code.bits ]];  // what travels along a row: the decoded pair
+[%- when None %]
+  localparam integer RowBits = ActBits;  // what travels along a row: the raw operand
+[%- endmatch %]
   localparam integer WgtBits = [[ plan.wgt_bits ]];
   localparam integer Diags   = Rows + Cols - 1;
 
@@ -58,24 +71,38 @@ module [[ module ]] #(
 
   // Activations: row r passes r + Cols - 1 registers; PE (r, c) taps the
   // (r + c)-th (r skew stages, then one per column).
-  wire [Rows*Cols*ActBits-1:0] pe_act;
+  wire [Rows*Cols*RowBits-1:0] pe_act;
   generate
     for (r = 0; r < Rows; r = r + 1) begin : gen_act_row
-      wire [(r+Cols)*ActBits-1:0] chain;
-      assign chain[ActBits-1:0] = act_i[r*ActBits +: ActBits];
+      wire [(r+Cols)*RowBits-1:0] chain;
+[%- match plan.act_code %]
+[%- when Some(code) %]
+[%- for f in code.fields %]
+      wire [[ f.range() ]][[ f.name ]];
+[%- endfor %]
+      [[ decode_module ]] u_decode (
+        .act_i   (act_i[r*ActBits +: ActBits]),
+[%- for f in code.fields %]
+        .[[ f.name ]]_o ([[ f.name ]])[% if !loop.last %],[% endif %]
+[%- endfor %]
+      );
+      assign chain[RowBits-1:0] = {[% for f in code.fields.iter().rev() %][[ f.name ]][% if !loop.last %], [% endif %][% endfor %]};
+[%- when None %]
+      assign chain[RowBits-1:0] = act_i[r*ActBits +: ActBits];
+[%- endmatch %]
       for (i = 1; i < r + Cols; i = i + 1) begin : gen_stage
-        reg [ActBits-1:0] act_q;
+        reg [RowBits-1:0] act_q;
         always @(posedge clk_i or negedge rst_ni) begin
           if (!rst_ni) begin
-            act_q <= {ActBits{1'b0}};
+            act_q <= {RowBits{1'b0}};
           end else begin
-            act_q <= chain[(i-1)*ActBits +: ActBits];
+            act_q <= chain[(i-1)*RowBits +: RowBits];
           end
         end
-        assign chain[i*ActBits +: ActBits] = act_q;
+        assign chain[i*RowBits +: RowBits] = act_q;
       end
       for (c = 0; c < Cols; c = c + 1) begin : gen_tap
-        assign pe_act[(r*Cols+c)*ActBits +: ActBits] = chain[(r+c)*ActBits +: ActBits];
+        assign pe_act[(r*Cols+c)*RowBits +: RowBits] = chain[(r+c)*RowBits +: RowBits];
       end
     end
   endgenerate
@@ -124,7 +151,12 @@ module [[ module ]] #(
           .clear_i     (clear_w[r+c]),
           .drain_i     (drain_i),
           .drain_acc_i (left_acc),
-          .act_i       (pe_act[(r*Cols+c)*ActBits +: ActBits]),
+[%- match plan.act_code %]
+[%- when Some(code) %]
+          .code_i      (pe_act[(r*Cols+c)*RowBits +: RowBits]),
+[%- when None %]
+          .act_i       (pe_act[(r*Cols+c)*RowBits +: RowBits]),
+[%- endmatch %]
           .wgt_i       (pe_wgt[(r*Cols+c)*WgtBits +: WgtBits]),
           .acc_o       (pe_acc[(r*Cols+c)*AccBits +: AccBits])
         );

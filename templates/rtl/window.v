@@ -30,22 +30,26 @@ module [[ w.module ]] (
 
   always @(*) begin
     // Leading-one detection restricted to the allowed placements.
-[%- for p in w.placements %]
+    fits = {
+[%- for p in w.placements.iter().rev() %]
 [%- match p.limit %]
 [%- when Some(limit) %]
-    fits[ [[- p.index ]]] = (a_i < 8'd[[ limit ]]);  // s = [[ p.shift ]]
+      (a_i < 8'd[[ limit ]])[% if p.index > 0 %],[% else %] [% endif %]  // placement [[ p.index ]], s = [[ p.shift ]]
 [%- when None %]
 [%- endmatch %]
 [%- endfor %]
-[%- for p in w.placements %]
-[%- if loop.first %]
-    sel_o[0] = fits[0];
-[%- else if loop.last %]
-    sel_o[ [[- p.index ]]] = ~fits[ [[- p.index - 1 ]]];
+    };
+    sel_o = {
+[%- for p in w.placements.iter().rev() %]
+[%- if p.index == 0 %]
+      fits[0]  // s = [[ p.shift ]]
+[%- else if p.limit.is_none() %]
+      ~fits[ [[- p.index - 1 ]]],  // s = [[ p.shift ]]
 [%- else %]
-    sel_o[ [[- p.index ]]] = fits[ [[- p.index ]]] & ~fits[ [[- p.index - 1 ]]];
+      fits[ [[- p.index ]]] & ~fits[ [[- p.index - 1 ]]],  // s = [[ p.shift ]]
 [%- endif %]
 [%- endfor %]
+    };
 
     kept =
 [%- for p in w.placements %]

@@ -25,10 +25,10 @@ const MUTATIONS: &[(&str, &str, &str, &str)] = &[
         "q_o = kept + {3'd0, round_up};",
     ),
     (
-        "mux inputs swapped: the lone activation takes its partner's weight",
-        "mut_pe_decode.v",
-        "lone_w = (a1 == 8'd0) ? b2 : b1;",
-        "lone_w = (a1 == 8'd0) ? b1 : b2;",
+        "mux inputs swapped: multiplier 1 takes the wrong weight of the pair",
+        "mut_pe_pe.v",
+        "wire [7:0] w1_d = swap1_d ? wgt_i[15:8] : wgt_i[7:0];",
+        "wire [7:0] w1_d = swap1_d ? wgt_i[7:0] : wgt_i[15:8];",
     ),
     (
         "shift changed: multiplier 1's product at shift 2 is shifted by 1",
@@ -39,8 +39,8 @@ const MUTATIONS: &[(&str, &str, &str, &str)] = &[
     (
         "wide-path shift changed: the high half of a lone activation at 3",
         "mut_pe_decode.v",
-        "s1_o[3] = ~wide & sel1[3];  // shift 3\n    s1_o[4] = wide | sel1[4];",
-        "s1_o[3] = wide | sel1[3];  // shift 3\n    s1_o[4] = ~wide & sel1[4];",
+        "wide | sel1[4],  // shift 4\n      ~wide & sel1[3],  // shift 3",
+        "~wide & sel1[4],  // shift 4\n      wide | sel1[3],  // shift 3",
     ),
     (
         "accumulator subtracts instead of adding",
