@@ -13,7 +13,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 
 const MAGIC: u32 = 0x4851_5053;
-const PROTOCOL: u32 = 2;
+const PROTOCOL: u32 = 3;
 
 /// The simulator that runs a harness.
 #[derive(Debug, Clone)]

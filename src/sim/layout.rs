@@ -30,7 +30,8 @@ pub mod ctrl {
 /// values match `FLAG_*` in `templates/sim/driver.cpp`.
 pub mod flags {
     pub const SAMPLE: u32 = 1 << 0;
-    pub const RESET: u32 = 1 << 1;
+    // bit 1 held the harness-wide reset before protocol 3; members reset
+    // through their control words (`ctrl::RESET`)
     pub const TRACE_ON: u32 = 1 << 2;
     pub const TRACE_OFF: u32 = 1 << 3;
 }

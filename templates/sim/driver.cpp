@@ -35,9 +35,8 @@
 namespace {
 
 constexpr uint32_t SIM_MAGIC = 0x48515053u;  // "SPQH"
-constexpr uint32_t SIM_PROTOCOL = 2;
+constexpr uint32_t SIM_PROTOCOL = 3;
 constexpr uint32_t FLAG_SAMPLE = 1u << 0;     // send the outputs after this edge
-constexpr uint32_t FLAG_RESET = 1u << 1;      // hold rst_ni low during this cycle
 constexpr uint32_t FLAG_TRACE_ON = 1u << 2;   // start dumping with this cycle
 constexpr uint32_t FLAG_TRACE_OFF = 1u << 3;  // stop dumping after this cycle
 constexpr size_t REC_WORDS = 1 + SIM_IN_WORDS;
@@ -111,7 +110,6 @@ int main(int argc, char** argv) {
     if (vcd_path) die("--vcd needs a harness built with tracing");
 #endif
     top->clk_i = 0;
-    top->rst_ni = 1;
     top->eval();
 
     const uint32_t hello[4] = {SIM_MAGIC, SIM_PROTOCOL, SIM_IN_WORDS, SIM_OUT_WORDS};
@@ -131,8 +129,8 @@ int main(int argc, char** argv) {
         const uint32_t* rec = in.data();
         for (uint32_t i = 0; i < n; ++i, rec += REC_WORDS) {
             const uint32_t flags = rec[0];
-            // Low phase: inputs change, combinational logic settles.
-            top->rst_ni = (flags & FLAG_RESET) ? 0 : 1;
+            // Low phase: inputs change (each member's reset is a bit of its
+            // control word), combinational logic settles.
             sim_poke(top.get(), rec + 1);
             top->clk_i = 0;
             top->eval();

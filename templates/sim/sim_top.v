@@ -8,12 +8,12 @@
 // in_i is registered before it reaches the members: every member sees the
 // input stream one cycle late, and none of its logic depends on a top input,
 // so Verilator evaluates it once per cycle (after the clock edge) instead of
-// once per eval call.
+// once per eval call. For the same reason there is no top-level reset: a
+// member's asynchronous reset is its control word's reset bit, registered.
 `default_nettype none
 
 module SimBundle (
   input  wire                   clk_i,
-  input  wire                   rst_ni,
   input  wire [ [[ in_bits - 1 ]]:0] in_i,
   output wire [ [[ out_bits - 1 ]]:0] out_o
 );
@@ -27,7 +27,7 @@ module SimBundle (
   // member [[ loop.index0 ]]: [[ m.what ]]
   [[ m.top ]] u_m[[ loop.index0 ]] (
     .clk_i   (clk_i),
-    .rst_ni  (rst_ni & ~in_q[ [[ m.reset_bit ]] ]),
+    .rst_ni  (~in_q[ [[ m.reset_bit ]] ]),
     .valid_i (in_q[ [[ m.valid_bit ]] ]),
     .clear_i (in_q[ [[ m.clear_bit ]] ]),
 [%- if m.has_drain %]
