@@ -124,6 +124,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         },
         top: generated.manifest.top.clone(),
         activations_per_cycle: design_activations_per_cycle(&design),
+        pe_count: generated.manifest.array.pe_count,
         generic: None,
         ice40: None,
         liberty: None,

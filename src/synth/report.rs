@@ -34,6 +34,8 @@ pub struct SynthReport {
     pub top: String,
     /// Activations the whole design consumes per cycle.
     pub activations_per_cycle: u32,
+    /// PEs (systolic) or lanes (dot) of the whole design; 1 for a single PE.
+    pub pe_count: u32,
     /// The whole design on the generic CMOS gate set (null if not run).
     pub generic: Option<GenericArea>,
     /// The whole design on iCE40 (null if not run).
@@ -167,6 +169,20 @@ pub fn fmax_text(i: &Option<Ice40Area>) -> String {
         },
         None => "-".into(),
     }
+}
+
+/// The whole design's transistors per PE (or dot lane), for a design with
+/// more than one: comparable with the single PE's transistors, an array
+/// shares its row decoders and adds skew registers and the drain path.
+pub fn per_pe_text(r: &SynthReport, transistors: u64) -> String {
+    if r.pe_count <= 1 {
+        return String::new();
+    }
+    format!(
+        "; {:.0} per PE over {} PEs",
+        transistors as f64 / f64::from(r.pe_count),
+        r.pe_count
+    )
 }
 
 pub fn lut_text(i: &Option<Ice40Area>) -> String {
