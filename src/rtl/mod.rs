@@ -186,7 +186,7 @@ pub fn generate(design: &Design) -> Result<Generated, RtlError> {
     );
 
     let filelist = readme::filelist(design, &manifest)?;
-    let readme = readme::readme(design, &manifest)?;
+    let readme = readme::readme(design, &plan, &manifest)?;
     let mut files = FileSet::default();
     for (path, text) in verilog {
         files.add(path, text);

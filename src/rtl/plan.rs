@@ -281,7 +281,6 @@ pub struct CodeField {
     pub name: String,
     pub lsb: u32,
     pub bits: u32,
-    pub meaning: String,
 }
 
 /// What a dense SPARQ decode makes of one activation pair, without the
@@ -320,38 +319,26 @@ impl CodeField {
 }
 
 impl ActCode {
-    fn new(operands: &[Operand], route: bool) -> ActCode {
-        let mut fields: Vec<CodeField> = operands
-            .iter()
-            .filter(|o| !o.name.starts_with('w'))
-            .map(|o| CodeField {
-                name: o.name.clone(),
-                lsb: 0,
-                bits: o.bits,
-                meaning: o.meaning.clone(),
-            })
-            .collect();
+    /// The code of windows of `n` bits whose multipliers take `shifts1` and
+    /// `shifts2` one-hot shifts; `route`: with pair sharing.
+    fn new(n: u32, shifts1: u32, shifts2: u32, route: bool) -> ActCode {
+        let mut widths = vec![("c1", n), ("s1", shifts1), ("c2", n), ("s2", shifts2)];
         if route {
-            for (name, meaning) in [
-                (
-                    "swap1",
-                    "multiplier 1 takes b2 (a1 is zero: the lone activation is a2)",
-                ),
-                ("swap2", "multiplier 2 takes b1 (a2 is zero, a1 is not)"),
-            ] {
-                fields.push(CodeField {
-                    name: name.into(),
-                    lsb: 0,
-                    bits: 1,
-                    meaning: meaning.into(),
-                });
-            }
+            widths.extend([("swap1", 1), ("swap2", 1)]);
         }
         let mut lsb = 0;
-        for f in &mut fields {
-            f.lsb = lsb;
-            lsb += f.bits;
-        }
+        let fields = widths
+            .into_iter()
+            .map(|(name, bits)| {
+                let f = CodeField {
+                    name: name.to_string(),
+                    lsb,
+                    bits,
+                };
+                lsb += bits;
+                f
+            })
+            .collect();
         ActCode {
             fields,
             bits: lsb,
@@ -431,7 +418,12 @@ impl PePlan {
             )
         );
         let act_code = match &decode {
-            Decode::Sparq(d) if !d.stc => Some(ActCode::new(&operands, d.wide.is_some())),
+            Decode::Sparq(d) if !d.stc => Some(ActCode::new(
+                d.n,
+                d.shift1.len() as u32,
+                d.shift2.len() as u32,
+                d.wide.is_some(),
+            )),
             _ => None,
         };
         PePlan {

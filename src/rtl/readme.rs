@@ -2,6 +2,7 @@
 //! for the hardware engineer (with a timing diagram), the manifest.
 
 use super::manifest::{Direction, Manifest};
+use super::plan::PePlan;
 use super::{render as render_t, RtlError};
 use crate::config::{ArrayShape as Shape, Design, PeKind};
 use askama::Template;
@@ -66,7 +67,7 @@ struct ReadmeMd<'a> {
     row_decode: bool,
 }
 
-pub(crate) fn readme(design: &Design, m: &Manifest) -> Result<String, RtlError> {
+pub(crate) fn readme(design: &Design, plan: &PePlan, m: &Manifest) -> Result<String, RtlError> {
     let plural = if matches!(design.array, Shape::Single) {
         ""
     } else {
@@ -111,8 +112,7 @@ pub(crate) fn readme(design: &Design, m: &Manifest) -> Result<String, RtlError> 
             pe_text,
             files,
             timing,
-            row_decode: matches!(design.array, Shape::Systolic { .. })
-                && super::plan::PePlan::new(design).act_code.is_some(),
+            row_decode: matches!(design.array, Shape::Systolic { .. }) && plan.act_code.is_some(),
         },
     )
 }
