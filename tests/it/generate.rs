@@ -949,3 +949,36 @@ fn cli_generate_reports_an_unwritable_folder() {
         "not a folder"
     );
 }
+
+/// A systolic array of dense SPARQ PEs trims each row once at its edge: the
+/// array instantiates the decode in its row loop, its PE takes the row's
+/// code and has no decode of its own. 2:4 PEs keep theirs (the weights'
+/// indices pick the activations); the single PE has the same decode inside.
+#[test]
+fn dense_sparq_arrays_decode_each_row_once() {
+    let text = |d: &Design, module: &str| -> String {
+        let g = rtl::generate(d).unwrap();
+        String::from_utf8(g.files.get(&format!("{module}.v")).unwrap().to_vec()).unwrap()
+    };
+    for pe in [
+        "{}",
+        "{pair_sharing: false}",
+        "{window_bits: 3, placements: 6}",
+    ] {
+        let d = design(&format!(
+            "name: r\npe: {pe}\narray: {{kind: systolic, rows: 4, cols: 4}}"
+        ));
+        let array = text(&d, "r_systolic_array");
+        let pe_v = text(&d, "r_pe");
+        let row_loop = &array[array.find("begin : gen_act_row").unwrap()..];
+        let row_loop = &row_loop[..row_loop.find("endgenerate").unwrap()];
+        assert_eq!(row_loop.matches("r_decode u_decode").count(), 1, "{pe}");
+        assert!(!pe_v.contains("r_decode"), "{pe}: the PE decodes again");
+        assert!(pe_v.contains("code_i"), "{pe}");
+        let single = design(&format!("name: r\npe: {pe}\narray: {{kind: single}}"));
+        assert!(text(&single, "r_pe").contains("r_decode u_decode"), "{pe}");
+    }
+    let stc = design("name: r\npe: {stc: true}\narray: {kind: systolic, rows: 4, cols: 4}");
+    assert!(!text(&stc, "r_systolic_array").contains("r_decode"));
+    assert!(text(&stc, "r_pe").contains("r_decode u_decode"));
+}
