@@ -235,22 +235,91 @@ pub struct ShiftSource {
     pub wide: WideSource,
 }
 
-impl ShiftSource {
-    /// The Verilog expression of this one-hot bit in a decode whose narrow
-    /// window's select is `sel` (`sel1`, `sel2`); with a wide path
-    /// (`wide_path`), its flag is `wide` and the wide window's select `wsel`.
-    pub fn expr(&self, sel: &str, wide_path: bool) -> String {
-        let narrow = match self.narrow {
-            Some(k) => format!("{sel}[{k}]"),
-            None => "1'b0".to_string(),
-        };
-        match self.wide {
-            _ if !wide_path => narrow,
-            WideSource::Never if self.narrow.is_none() => narrow,
-            WideSource::Never => format!("~wide & {narrow}"),
-            WideSource::Always => format!("wide | {narrow}"),
-            WideSource::Bit(k) => format!("(wide ? wsel[{k}] : {narrow})"),
+/// One bit of a generated vector: a constant, or bit `k` of a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bit<'a> {
+    Const(bool),
+    Of(&'a str, u32),
+}
+
+/// The Verilog of a vector given its bits, highest first: runs of
+/// consecutive bits of one signal become one part select and runs of
+/// constants one literal, so the simulator sees word operations, not a
+/// concatenation of single bits. Same logic either way.
+fn concat(bits: &[Bit]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < bits.len() {
+        let mut j = i + 1;
+        match bits[i] {
+            Bit::Const(_) => {
+                while j < bits.len() && matches!(bits[j], Bit::Const(_)) {
+                    j += 1;
+                }
+                let digits: String = bits[i..j]
+                    .iter()
+                    .map(|b| if *b == Bit::Const(true) { '1' } else { '0' })
+                    .collect();
+                parts.push(format!("{}'b{digits}", j - i));
+            }
+            Bit::Of(sig, hi) => {
+                while j < bits.len() && bits[j] == Bit::Of(sig, hi - (j - i) as u32) {
+                    j += 1;
+                }
+                let lo = hi + 1 - (j - i) as u32;
+                parts.push(if hi == lo {
+                    format!("{sig}[{hi}]")
+                } else {
+                    format!("{sig}[{hi}:{lo}]")
+                });
+            }
         }
+        i = j;
+    }
+    if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        format!("{{{}}}", parts.join(", "))
+    }
+}
+
+impl SparqDecode {
+    fn sources(&self, mult: u32) -> &[ShiftSource] {
+        if mult == 1 {
+            &self.shift1
+        } else {
+            &self.shift2
+        }
+    }
+
+    /// Multiplier `mult`'s one-hot shift on the narrow path: its window's
+    /// select `sel<mult>` placed at the shifts it stands for.
+    pub fn narrow_shifts(&self, mult: u32) -> String {
+        let sel = if mult == 1 { "sel1" } else { "sel2" };
+        let bits: Vec<Bit> = self
+            .sources(mult)
+            .iter()
+            .rev()
+            .map(|x| x.narrow.map_or(Bit::Const(false), |k| Bit::Of(sel, k)))
+            .collect();
+        concat(&bits)
+    }
+
+    /// Multiplier `mult`'s one-hot shift on the vSPARQ wide path: the wide
+    /// window's select `wsel` (or a constant, n = 4) at the shifts it
+    /// stands for.
+    pub fn wide_shifts(&self, mult: u32) -> String {
+        let bits: Vec<Bit> = self
+            .sources(mult)
+            .iter()
+            .rev()
+            .map(|x| match x.wide {
+                WideSource::Never => Bit::Const(false),
+                WideSource::Always => Bit::Const(true),
+                WideSource::Bit(k) => Bit::Of("wsel", k),
+            })
+            .collect();
+        concat(&bits)
     }
 }
 
@@ -734,6 +803,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn vectors_merge_runs_of_bits_and_constants() {
+        use Bit::{Const, Of};
+        assert_eq!(concat(&[Of("s", 4), Of("s", 3), Of("s", 2)]), "s[4:2]");
+        assert_eq!(
+            concat(&[Const(true), Const(false), Of("s", 0)]),
+            "{2'b10, s[0]}"
+        );
+        assert_eq!(
+            concat(&[Of("a", 2), Of("a", 0), Of("b", 1), Const(false)]),
+            "{a[2], a[0], b[1], 1'b0}"
+        );
     }
 
     #[test]

@@ -130,17 +130,30 @@ fn lay_out(jobs: &[Job], dir: &Path) -> Result<Vec<JobView>> {
         .collect()
 }
 
-/// Lay the jobs out in a temporary folder, render the flow's script, run
-/// it in one Yosys process and keep the script in `slot` for the report.
+/// Lay the jobs out in a temporary folder, run each job's script in a Yosys
+/// process of its own (in parallel) and keep the whole flow's script in
+/// `slot` for the report. One process per job: Yosys numbers the objects
+/// it creates with a counter that `design -reset` does not reset, and ABC's
+/// result depends on those names, so a job sharing a process with others
+/// got an area that depended on what ran before it (a mac8x8 PE: 6,126 or
+/// 5,908 transistors).
 fn run_flow(
     jobs: &[Job],
     slot: &mut Option<String>,
-    render: impl FnOnce(&[JobView]) -> askama::Result<String>,
+    render: impl Fn(&[JobView]) -> askama::Result<String> + Sync,
 ) -> Result<(tempfile::TempDir, Vec<JobView>)> {
+    use rayon::prelude::*;
     let dir = tempfile::tempdir()?;
     let views = lay_out(jobs, dir.path())?;
     let script = render(&views)?;
-    yosys::run_script(&script, dir.path())?;
+    views
+        .par_iter()
+        .map(|v| -> Result<()> {
+            let one = render(std::slice::from_ref(v))?;
+            yosys::run_script_as(&one, dir.path(), &v.stem, yosys::DEFAULT_TIMEOUT)?;
+            Ok(())
+        })
+        .collect::<Result<Vec<()>>>()?;
     *slot = Some(script);
     Ok((dir, views))
 }

@@ -68,14 +68,32 @@ pub fn run_script_timeout(
     workdir: &Path,
     timeout: Duration,
 ) -> Result<String, YosysError> {
+    run_script_as(script, workdir, "run", timeout)
+}
+
+/// [`run_script_timeout`] with the script in `<workdir>/<name>.ys` and the
+/// log in `<name>.log` (`run`: `run.ys` and `yosys.log`), so that several
+/// Yosys processes can share one folder.
+pub fn run_script_as(
+    script: &str,
+    workdir: &Path,
+    name: &str,
+    timeout: Duration,
+) -> Result<String, YosysError> {
     let found = find()?;
-    let script_path = workdir.join("run.ys");
-    let log_path = workdir.join("yosys.log");
+    let script_name = format!("{name}.ys");
+    let log_name = if name == "run" {
+        "yosys.log".to_string()
+    } else {
+        format!("{name}.log")
+    };
+    let script_path = workdir.join(&script_name);
+    let log_path = workdir.join(&log_name);
     std::fs::write(&script_path, script).map_err(io_err(&script_path))?;
-    let stderr_path = workdir.join("yosys.stderr");
+    let stderr_path = workdir.join(format!("{name}.stderr"));
     let stderr_file = std::fs::File::create(&stderr_path).map_err(io_err(&stderr_path))?;
     let mut child = Command::new(&found.program)
-        .args(["-q", "-l", "yosys.log", "-s", "run.ys"])
+        .args(["-q", "-l", &log_name, "-s", &script_name])
         .current_dir(workdir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -145,16 +145,9 @@ module [[ module ]] (
     swap1_o = (a1 == 8'd0);
     swap2_o = (a2 == 8'd0) & (a1 != 8'd0);
 [%- endif %]
-    s1_o = {
-[%- for x in d.shift1.iter().rev() %]
-      [[ x.expr("sel1", true) ]][% if x.bit > 0 %],[% else %] [% endif %]  // shift [[ x.amount ]]
-[%- endfor %]
-    };
-    s2_o = {
-[%- for x in d.shift2.iter().rev() %]
-      [[ x.expr("sel2", true) ]][% if x.bit > 0 %],[% else %] [% endif %]  // shift [[ x.amount ]]
-[%- endfor %]
-    };
+    // One-hot shifts: the wide path's, or each window's placement.
+    s1_o = wide ? [[ d.wide_shifts(1) ]] : [[ d.narrow_shifts(1) ]];
+    s2_o = wide ? [[ d.wide_shifts(2) ]] : [[ d.narrow_shifts(2) ]];
   end
 [%- when None %]
 
@@ -168,16 +161,8 @@ module [[ module ]] (
 [%- if d.stc %]
     w2_o = b2;
 [%- endif %]
-    s1_o = {
-[%- for x in d.shift1.iter().rev() %]
-      [[ x.expr("sel1", false) ]][% if x.bit > 0 %],[% else %] [% endif %]  // shift [[ x.amount ]]
-[%- endfor %]
-    };
-    s2_o = {
-[%- for x in d.shift2.iter().rev() %]
-      [[ x.expr("sel2", false) ]][% if x.bit > 0 %],[% else %] [% endif %]  // shift [[ x.amount ]]
-[%- endfor %]
-    };
+    s1_o = [[ d.narrow_shifts(1) ]];
+    s2_o = [[ d.narrow_shifts(2) ]];
   end
 [%- endmatch %]
 

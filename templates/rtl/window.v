@@ -39,17 +39,8 @@ module [[ w.module ]] (
 [%- endmatch %]
 [%- endfor %]
     };
-    sel_o = {
-[%- for p in w.placements.iter().rev() %]
-[%- if p.index == 0 %]
-      fits[0]  // s = [[ p.shift ]]
-[%- else if p.limit.is_none() %]
-      ~fits[ [[- p.index - 1 ]]],  // s = [[ p.shift ]]
-[%- else %]
-      fits[ [[- p.index ]]] & ~fits[ [[- p.index - 1 ]]],  // s = [[ p.shift ]]
-[%- endif %]
-[%- endfor %]
-    };
+    // One-hot: the lowest placement that fits (the highest fits always).
+    sel_o = {1'b1, fits} & ~{fits, 1'b0};
 
     kept =
 [%- for p in w.placements %]

@@ -39,8 +39,8 @@ const MUTATIONS: &[(&str, &str, &str, &str)] = &[
     (
         "wide-path shift changed: the high half of a lone activation at 3",
         "mut_pe_decode.v",
-        "wide | sel1[4],  // shift 4\n      ~wide & sel1[3],  // shift 3",
-        "~wide & sel1[4],  // shift 4\n      wide | sel1[3],  // shift 3",
+        "s1_o = wide ? 5'b10000 : sel1[4:0];",
+        "s1_o = wide ? 5'b01000 : sel1[4:0];",
     ),
     (
         "accumulator subtracts instead of adding",

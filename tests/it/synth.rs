@@ -156,3 +156,30 @@ fn placements_cost_logic_and_sparq_beats_mac8x8_per_activation() {
     assert!(costs[0].sqnr_db < costs[1].sqnr_db && costs[1].sqnr_db < costs[2].sqnr_db);
     assert!(f.iter().any(|l| l.contains("holds")), "{f:?}");
 }
+
+/// A PE's area does not depend on what else the flow prices, or in which
+/// order: each design is synthesized in a Yosys process of its own.
+#[test]
+fn a_pe_costs_the_same_alone_and_after_others() {
+    let base = Design::from_yaml("name: order\narray: {kind: single}").unwrap();
+    let price = |kinds: &[PeKind]| -> Vec<u64> {
+        cost_pes(
+            &base,
+            kinds,
+            &Workload::ReluLike,
+            false,
+            false,
+            &mut Scripts::default(),
+        )
+        .unwrap()
+        .iter()
+        .map(|c| c.generic.transistors)
+        .collect()
+    };
+    let sparq = base.pe.kind;
+    let alone = price(&[PeKind::Mac4x8]);
+    let after = price(&[sparq, PeKind::Mac8x8, PeKind::Mac4x8]);
+    assert_eq!(alone[0], after[2], "mac4x8 alone vs after two other PEs");
+    let mac8 = price(&[PeKind::Mac8x8]);
+    assert_eq!(mac8[0], after[1], "mac8x8 alone vs after the SPARQ PE");
+}
