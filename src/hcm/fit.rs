@@ -176,6 +176,19 @@ pub fn reference_hash(flatten: bool) -> String {
     )
 }
 
+/// The Yosys script of one width (what `fit.ys` holds for every width).
+fn width_script(flatten: bool, bits: u32) -> Result<String, FitError> {
+    let full = reference_hash(flatten);
+    Ok(ScriptTemplate {
+        hash: &full[..12],
+        widths: vec![bits],
+        first: bits,
+        last: bits,
+        flatten,
+    }
+    .render()?)
+}
+
 /// The reference PE's files and the Yosys script, as a file set.
 pub fn render(flatten: bool) -> Result<FileSet, FitError> {
     let full = reference_hash(flatten);
@@ -299,10 +312,24 @@ fn synthesize(opts: &FitOptions, yosys_version: &str) -> Result<FitReport, FitEr
             why: e.to_string(),
         })?;
     }
-    let script = String::from_utf8(set.get("fit.ys").expect("rendered").to_vec())
-        .expect("the script is text");
+    // One Yosys process per width, in parallel: Yosys's object counter
+    // survives `design -reset` and ABC's netlist depends on the names, so a
+    // width synthesized after others would get an area that depends on them.
+    use rayon::prelude::*;
     let t = Instant::now();
-    let log = yosys::run_script(&script, &work)?;
+    let logs = (BITS_MIN..=BITS_MAX)
+        .into_par_iter()
+        .map(|b| -> Result<String, FitError> {
+            let script = width_script(opts.flatten, b)?;
+            Ok(yosys::run_script_as(
+                &script,
+                &work,
+                &format!("fit_b{b}"),
+                yosys::DEFAULT_TIMEOUT,
+            )?)
+        })
+        .collect::<Result<Vec<String>, FitError>>()?;
+    let log = logs.concat();
     let synth_seconds = t.elapsed().as_secs_f64();
     let warns = yosys::warnings(&log);
     if !warns.is_empty() {
