@@ -1,7 +1,37 @@
-[#- The accumulator shared by the PE and the dot unit: the caller sets
-    `acc_src` (the signal stem: `<acc_src>_b` enters, sign-extended as
-    `<acc_src>_ext`), `acc_width` (its width parameter) and `drain` (the
-    systolic drain path). #]
+[#- Stage B and the accumulator, shared by the PE and the dot unit: the
+    caller sets `acc_src` (the signal stem: `<acc_src>_a` enters stage B,
+    `<acc_src>_b` leaves it and is sign-extended as `<acc_src>_ext`),
+    `acc_width` (its width parameter), `stage_what` (what stage B registers,
+    for its comment) and `drain` (the systolic drain path). #]
+
+  // Stage B: [% if plan.pipeline >= 1 %]the [[ stage_what ]] is registered (pipeline >= 1).[% else %]no register (pipeline 0).[% endif %]
+[%- let range = format!("[{}-1:0]", acc_width) %]
+  wire [[ range ]] [[ acc_src ]]_b;
+  wire [% for _ in 0..range.len() %] [% endfor %] valid_b;
+  wire [% for _ in 0..range.len() %] [% endfor %] clear_b;
+[%- if plan.pipeline >= 1 %]
+  reg  [[ range ]] [[ acc_src ]]_b_q;
+  reg  [% for _ in 0..range.len() %] [% endfor %] valid_b_q;
+  reg  [% for _ in 0..range.len() %] [% endfor %] clear_b_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      [[ acc_src ]]_b_q[% for _ in acc_src.len()..5 %] [% endfor %] <= {[[ acc_width ]]{1'b0}};
+      valid_b_q <= 1'b0;
+      clear_b_q <= 1'b0;
+    end else begin
+      [[ acc_src ]]_b_q[% for _ in acc_src.len()..5 %] [% endfor %] <= [[ acc_src ]]_a;
+      valid_b_q <= valid_a;
+      clear_b_q <= clear_a;
+    end
+  end
+  assign [[ acc_src ]]_b[% for _ in acc_src.len()..5 %] [% endfor %] = [[ acc_src ]]_b_q;
+  assign valid_b = valid_b_q;
+  assign clear_b = clear_b_q;
+[%- else %]
+  assign [[ acc_src ]]_b[% for _ in acc_src.len()..5 %] [% endfor %] = [[ acc_src ]]_a;
+  assign valid_b = valid_a;
+  assign clear_b = clear_a;
+[%- endif %]
 
   // Accumulator.
   wire [AccBits-1:0] [[ acc_src ]]_ext = {{(AccBits-[[ acc_width ]]+1){[[ acc_src ]]_b[ [[- acc_width ]]-1]}}, [[ acc_src ]]_b[ [[- acc_width ]]-2:0]};

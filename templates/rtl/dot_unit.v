@@ -152,37 +152,10 @@ module [[ module ]] #(
 [%- endfor %]
   wire [TreeBits-1:0] tree_a = lvl[[ levels.len() ]]_sum;
 
-  // Stage B: [% if plan.pipeline >= 1 %]the tree's sum is registered (pipeline >= 1).[% else %]no register (pipeline 0).[% endif %]
-  wire [TreeBits-1:0] tree_b;
-  wire                valid_b;
-  wire                clear_b;
-[%- if plan.pipeline >= 1 %]
-  reg  [TreeBits-1:0] tree_b_q;
-  reg                 valid_b_q;
-  reg                 clear_b_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      tree_b_q  <= {TreeBits{1'b0}};
-      valid_b_q <= 1'b0;
-      clear_b_q <= 1'b0;
-    end else begin
-      tree_b_q  <= tree_a;
-      valid_b_q <= valid_a;
-      clear_b_q <= clear_a;
-    end
-  end
-  assign tree_b  = tree_b_q;
-  assign valid_b = valid_b_q;
-  assign clear_b = clear_b_q;
-[%- else %]
-  assign tree_b  = tree_a;
-  assign valid_b = valid_a;
-  assign clear_b = clear_a;
-[%- endif %]
-
 [%- let acc_src = "tree" %]
 [%- let acc_width = "TreeBits" %]
 [%- let drain = false %]
+[%- let stage_what = "tree's sum" %]
 [%- include "rtl/accumulator.v" %]
 
 endmodule

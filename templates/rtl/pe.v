@@ -126,36 +126,9 @@ module [[ module ]] #(
     .sum_o (sum_a)
   );
 
-  // Stage B: [% if plan.pipeline >= 1 %]the product sum is registered (pipeline >= 1).[% else %]no register (pipeline 0).[% endif %]
-  wire [SumBits-1:0] sum_b;
-  wire               valid_b;
-  wire               clear_b;
-[%- if plan.pipeline >= 1 %]
-  reg  [SumBits-1:0] sum_b_q;
-  reg                valid_b_q;
-  reg                clear_b_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      sum_b_q   <= {SumBits{1'b0}};
-      valid_b_q <= 1'b0;
-      clear_b_q <= 1'b0;
-    end else begin
-      sum_b_q   <= sum_a;
-      valid_b_q <= valid_a;
-      clear_b_q <= clear_a;
-    end
-  end
-  assign sum_b   = sum_b_q;
-  assign valid_b = valid_b_q;
-  assign clear_b = clear_b_q;
-[%- else %]
-  assign sum_b   = sum_a;
-  assign valid_b = valid_a;
-  assign clear_b = clear_a;
-[%- endif %]
-
 [%- let acc_src = "sum" %]
 [%- let acc_width = "SumBits" %]
+[%- let stage_what = "product sum" %]
 [%- include "rtl/accumulator.v" %]
 
 endmodule
