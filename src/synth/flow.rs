@@ -179,7 +179,7 @@ fn read_depth(path: &Path) -> Option<u64> {
     text[at + 7..].split(')').next()?.trim().parse().ok()
 }
 
-/// Generic CMOS area of each job, in one Yosys process.
+/// Generic CMOS area of each job (a Yosys process each, see `run_flow`).
 pub fn generic(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<GenericArea>>> {
     let (dir, views) = run_flow(jobs, &mut scripts.generic, |jobs| {
         GenericScript {
@@ -218,7 +218,7 @@ fn count(by_type: &BTreeMap<String, u64>, pred: impl Fn(&str) -> bool) -> u64 {
         .sum()
 }
 
-/// iCE40 resources of each job (one Yosys process); JSON netlists are
+/// iCE40 resources of each job (a Yosys process each); JSON netlists are
 /// returned for placement when asked for.
 pub fn ice40(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<Ice40Area>>> {
     let (dir, views) = run_flow(jobs, &mut scripts.ice40, |jobs| {
