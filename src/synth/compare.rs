@@ -167,8 +167,7 @@ pub fn all_kinds() -> Vec<PeKind> {
 
 /// Synthesize single-PE designs of `kinds` (accumulator and pipeline of
 /// `base`), each in a Yosys process of its own per target, and price each;
-/// with `place`, also
-/// place each on an iCE40 for Fmax.
+/// with `place`, also place each on an iCE40 for Fmax.
 pub fn cost_pes(
     base: &Design,
     kinds: &[PeKind],
