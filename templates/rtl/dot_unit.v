@@ -30,26 +30,7 @@ module [[ module ]] #(
   genvar l;
 
   // Stage A control: [% if plan.pipeline >= 2 %]registered with the lanes' operands (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
-  wire valid_a;
-  wire clear_a;
-[%- if plan.pipeline >= 2 %]
-  reg  valid_a_q;
-  reg  clear_a_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      valid_a_q <= 1'b0;
-      clear_a_q <= 1'b0;
-    end else begin
-      valid_a_q <= valid_i;
-      clear_a_q <= clear_i;
-    end
-  end
-  assign valid_a = valid_a_q;
-  assign clear_a = clear_a_q;
-[%- else %]
-  assign valid_a = valid_i;
-  assign clear_a = clear_i;
-[%- endif %]
+[%- include "rtl/stage_a_ctrl.v" %]
 
   // Lanes.
   wire [Lanes*SumBits-1:0] lvl0_sum;
@@ -82,33 +63,8 @@ module [[ module ]] #(
 [%- endfor %]
       );
 [%- endmatch %]
-
-[%- for o in plan.operands %]
-      wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_a;
-[%- endfor %]
-[%- if plan.pipeline >= 2 %]
-[%- for o in plan.operands %]
-      reg  [ [[- o.bits - 1 ]]:0] [[ o.name ]]_q;
-[%- endfor %]
-      always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) begin
-[%- for o in plan.operands %]
-          [[ o.name ]]_q <= [[ o.bits ]]'d0;
-[%- endfor %]
-        end else begin
-[%- for o in plan.operands %]
-          [[ o.name ]]_q <= [[ o.name ]]_d;
-[%- endfor %]
-        end
-      end
-[%- for o in plan.operands %]
-      assign [[ o.name ]]_a = [[ o.name ]]_q;
-[%- endfor %]
-[%- else %]
-[%- for o in plan.operands %]
-      assign [[ o.name ]]_a = [[ o.name ]]_d;
-[%- endfor %]
-[%- endif %]
+[%- let ind = "      " %]
+[%- include "rtl/stage_a.v" %]
       [[ mul_module ]] u_pair_mul (
 [%- for o in plan.operands %]
         .[[ o.name ]]_i  ([[ o.name ]]_a),

@@ -78,44 +78,9 @@ module [[ module ]] #(
 [%- endmatch %]
 
   // Stage A: [% if plan.pipeline >= 2 %]the multipliers' operands are registered (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
-[%- for o in plan.operands %]
-  wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_a;
-[%- endfor %]
-  wire       valid_a;
-  wire       clear_a;
-[%- if plan.pipeline >= 2 %]
-[%- for o in plan.operands %]
-  reg  [ [[- o.bits - 1 ]]:0] [[ o.name ]]_q;
-[%- endfor %]
-  reg        valid_a_q;
-  reg        clear_a_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-[%- for o in plan.operands %]
-      [[ o.name ]]_q <= [[ o.bits ]]'d0;
-[%- endfor %]
-      valid_a_q <= 1'b0;
-      clear_a_q <= 1'b0;
-    end else begin
-[%- for o in plan.operands %]
-      [[ o.name ]]_q <= [[ o.name ]]_d;
-[%- endfor %]
-      valid_a_q <= valid_i;
-      clear_a_q <= clear_i;
-    end
-  end
-[%- for o in plan.operands %]
-  assign [[ o.name ]]_a = [[ o.name ]]_q;
-[%- endfor %]
-  assign valid_a = valid_a_q;
-  assign clear_a = clear_a_q;
-[%- else %]
-[%- for o in plan.operands %]
-  assign [[ o.name ]]_a = [[ o.name ]]_d;
-[%- endfor %]
-  assign valid_a = valid_i;
-  assign clear_a = clear_i;
-[%- endif %]
+[%- include "rtl/stage_a_ctrl.v" %]
+[%- let ind = "  " %]
+[%- include "rtl/stage_a.v" %]
 
   // Multipliers.
   wire [SumBits-1:0] sum_a;
