@@ -36,34 +36,18 @@ module [[ module ]] #(
   wire [Lanes*SumBits-1:0] lvl0_sum;
   generate
     for (l = 0; l < Lanes; l = l + 1) begin : gen_lane
+[%- let ind = "      " %]
+[%- let sfx = "_d" %]
+[%- let dec_act = "act_i[l*ActBits +: ActBits]" %]
+[%- let dec_wgt = "wgt_i[l*WgtBits +: WgtBits]" %]
+[%- include "rtl/decode_inst.v" %]
 [%- match plan.act_code %]
 [%- when Some(code) %]
-[%- for f in code.fields %]
-      wire [[ f.range() ]][[ f.name ]]_d;
-[%- endfor %]
-      [[ decode_module ]] u_decode (
-        .act_i   (act_i[l*ActBits +: ActBits]),
-[%- for f in code.fields %]
-        .[[ f.name ]]_o ([[ f.name ]]_d)[% if !loop.last %],[% endif %]
-[%- endfor %]
-      );
       wire [WgtBits-1:0] wgt_l = wgt_i[l*WgtBits +: WgtBits];
 [%- let wgt = "wgt_l" %]
-[%- let ind = "      " %]
 [%- include "rtl/route.v" %]
 [%- when None %]
-[%- for o in plan.operands %]
-      wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_d;
-[%- endfor %]
-      [[ decode_module ]] u_decode (
-        .act_i (act_i[l*ActBits +: ActBits]),
-        .wgt_i (wgt_i[l*WgtBits +: WgtBits]),
-[%- for o in plan.operands %]
-        .[[ o.name ]]_o  ([[ o.name ]]_d)[% if !loop.last %],[% endif %]
-[%- endfor %]
-      );
 [%- endmatch %]
-[%- let ind = "      " %]
 [%- include "rtl/stage_a.v" %]
       [[ mul_module ]] u_pair_mul (
 [%- for o in plan.operands %]

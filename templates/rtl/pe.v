@@ -36,10 +36,12 @@ module [[ module ]] #(
 
   localparam integer SumBits = [[ plan.sum_bits ]];  // one cycle's product sum, signed
 
-[%- match plan.act_code %]
-[%- when Some(code) %]
+[%- let ind = "  " %]
+[%- let sfx = "_d" %]
+[%- let dec_act = "act_i" %]
+[%- let dec_wgt = "wgt_i" %]
 [%- match code_in %]
-[%- when Some(_) %]
+[%- when Some(code) %]
 
   // The activations arrive decoded: code_i is N_decode's output for this
   // row, {[% for f in code.fields.iter().rev() %][[ f.name ]][% if !loop.last %], [% endif %][% endfor %]}.
@@ -49,37 +51,17 @@ module [[ module ]] #(
 [%- when None %]
 
   // Decode.
-[%- for f in code.fields %]
-  wire [[ f.range() ]][[ f.name ]]_d;
-[%- endfor %]
-  [[ decode_module ]] u_decode (
-    .act_i   (act_i),
-[%- for f in code.fields %]
-    .[[ f.name ]]_o ([[ f.name ]]_d)[% if !loop.last %],[% endif %]
-[%- endfor %]
-  );
+[%- include "rtl/decode_inst.v" %]
 [%- endmatch %]
+[%- match plan.act_code %]
+[%- when Some(code) %]
 [%- let wgt = "wgt_i" %]
-[%- let ind = "  " %]
 [%- include "rtl/route.v" %]
 [%- when None %]
-
-  // Decode.
-[%- for o in plan.operands %]
-  wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_d;
-[%- endfor %]
-  [[ decode_module ]] u_decode (
-    .act_i (act_i),
-    .wgt_i (wgt_i),
-[%- for o in plan.operands %]
-    .[[ o.name ]]_o  ([[ o.name ]]_d)[% if !loop.last %],[% endif %]
-[%- endfor %]
-  );
 [%- endmatch %]
 
   // Stage A: [% if plan.pipeline >= 2 %]the multipliers' operands are registered (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
 [%- include "rtl/stage_a_ctrl.v" %]
-[%- let ind = "  " %]
 [%- include "rtl/stage_a.v" %]
 
   // Multipliers.

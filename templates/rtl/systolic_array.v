@@ -77,15 +77,11 @@ module [[ module ]] #(
       wire [(r+Cols)*RowBits-1:0] chain;
 [%- match plan.act_code %]
 [%- when Some(code) %]
-[%- for f in code.fields %]
-      wire [[ f.range() ]][[ f.name ]];
-[%- endfor %]
-      [[ decode_module ]] u_decode (
-        .act_i   (act_i[r*ActBits +: ActBits]),
-[%- for f in code.fields %]
-        .[[ f.name ]]_o ([[ f.name ]])[% if !loop.last %],[% endif %]
-[%- endfor %]
-      );
+[%- let ind = "      " %]
+[%- let sfx = "" %]
+[%- let dec_act = "act_i[r*ActBits +: ActBits]" %]
+[%- let dec_wgt = "" %]
+[%- include "rtl/decode_inst.v" %]
       assign chain[RowBits-1:0] = {[% for f in code.fields.iter().rev() %][[ f.name ]][% if !loop.last %], [% endif %][% endfor %]};
 [%- when None %]
       assign chain[RowBits-1:0] = act_i[r*ActBits +: ActBits];
