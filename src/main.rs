@@ -6,6 +6,12 @@ mod cmd;
 use clap::Parser;
 
 fn main() {
+    // A closed stdout (`sparqgen check | head -1`) ends the process quietly,
+    // as it does for other Unix tools, instead of a panic in println!.
+    // SAFETY: called before any other thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = cmd::Cli::parse();
     match cmd::run(cli) {
         Ok(code) => std::process::exit(code),

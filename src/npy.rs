@@ -6,7 +6,6 @@
 //! version 1.0.
 
 use crate::arith::Tensor;
-use std::io::Write;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +15,9 @@ pub enum NpyError {
         path: String,
         source: std::io::Error,
     },
+    /// The output path holds something that may not be replaced.
+    #[error("{0}")]
+    Output(String),
     #[error("{path}: not a .npy file ({why})")]
     Format { path: String, why: String },
     #[error("{path}: dtype {descr} ({name}) is not allowed for {what}; expected {expected}")]
@@ -324,14 +326,10 @@ pub fn write<T: Element>(path: &Path, t: &Tensor<T>) -> Result<(), NpyError> {
         path: p.clone(),
         source,
     };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(&to_bytes(t)).map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    crate::output::write_file(path, &to_bytes(t)).map_err(|e| match e {
+        crate::output::OutputError::Io { source, .. } => io(source),
+        refused => NpyError::Output(refused.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -147,7 +147,7 @@ fn bench_generate(b: &GenerateBench) -> Result<i32> {
             let t = Instant::now();
             let g = rtl::generate(&design)?;
             render = render.min(t.elapsed().as_secs_f64());
-            g.write(dir.path())?;
+            g.write(dir.path(), false)?;
             total = total.min(t.elapsed().as_secs_f64());
             bytes = g.files.files.iter().map(|(_, c)| c.len()).sum();
             files = g.files.files.len();

@@ -9,12 +9,12 @@ use sparqgen::workload::{relu_like, weights, Rng};
 use std::path::Path;
 use std::time::Instant;
 
-pub fn run(design_path: Option<&Path>) -> Result<i32> {
+pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
     let design = &super::load_design(design_path)?;
     println!("design {} (hash {})", design.name, design.short_hash());
     print!("{}", indent(&design.to_yaml()));
     let generated = sparqgen::rtl::generate(design)?;
-    let folder = generated.write(Path::new("rtl_out"))?;
+    let folder = generated.write(Path::new("rtl_out"), force)?;
     println!(
         "rtl: wrote {}/ (top {}, latency {} cycles)",
         folder.display(),
@@ -58,6 +58,7 @@ pub fn run(design_path: Option<&Path>) -> Result<i32> {
     );
     super::synth::run(super::synth::SynthArgs::pe_report(
         design_path.map(Path::to_path_buf),
+        force,
     ))
 }
 

@@ -19,12 +19,16 @@ pub struct GenerateArgs {
         default_value = "rtl_out"
     )]
     pub out: PathBuf,
+    /// Replace the output folder even if sparqgen did not write it or its
+    /// files were changed since (by default sparqgen refuses, exit 2).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<i32> {
     let design = super::load_design(args.design.as_deref())?;
     let generated = rtl::generate(&design)?;
-    let dest = generated.write(&args.out).with_context(|| {
+    let dest = generated.write(&args.out, args.force).with_context(|| {
         format!(
             "cannot write the design into output folder {}",
             args.out.display()

@@ -5,7 +5,6 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use sparqgen::config::Design;
 use sparqgen::hcm::{self, arch::ArrayModel, fit, hw::HwPoint, network::Network};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The fit must explain at least this much of the area's variance for
@@ -46,9 +45,14 @@ struct FitArgs {
     #[arg(long)]
     flatten: bool,
     /// Also write the reference Verilog, the Yosys script, its log, the stat
-    /// files and fit.json into DIR (synthesizes; replaces DIR).
+    /// files and fit.json into DIR (synthesizes; replaces a DIR that an
+    /// earlier `hcm fit --out` wrote, refuses any other).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Replace the output folder even if sparqgen did not write it or its
+    /// files were changed since (by default sparqgen refuses, exit 2).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -103,6 +107,7 @@ fn run_fit(a: FitArgs) -> Result<i32> {
         refresh: a.refresh,
         cache_dir: None,
         out: a.out.clone(),
+        force: a.force,
     };
     let f = fit::fit(&opts).context("hcm fit")?;
     if a.json {
@@ -180,17 +185,7 @@ fn run_report(a: ReportArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Write a file atomically: a temporary file beside it, then a rename.
+/// Write a report file (see [`sparqgen::output::write_file`]).
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    Ok(sparqgen::output::write_file(path, bytes)?)
 }

@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// Design description (YAML or JSON); default: the embedded default.
     #[arg(value_name = "D.yaml")]
     pub design: Option<PathBuf>,
+    /// Replace rtl_out/<name>/ even if sparqgen did not write it or its
+    /// files were changed since (by default sparqgen refuses, exit 2).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A design file, or the embedded default.
@@ -110,7 +114,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Generate(g) => generate::run(&g),
         Command::Verify(v) => verify::run(&v),
         Command::Synth(s) => synth::run(s),
-        Command::Run(r) => flow::run(r.design.as_deref()),
+        Command::Run(r) => flow::run(r.design.as_deref(), r.force),
         Command::Hcm(h) => hcm::run(h),
         Command::Check(d) => {
             let design = d.load()?;

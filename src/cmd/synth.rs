@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use sparqgen::output::{write_atomic, FileSet};
+use sparqgen::output::{check_replaceable, write_dir, DirOptions, FileSet};
 use sparqgen::synth::compare::{self, Workload};
 use sparqgen::synth::flow::{self, Scripts};
 use sparqgen::synth::fmax;
@@ -63,12 +63,16 @@ pub struct SynthArgs {
     /// against the model under Verilator).
     #[arg(long)]
     no_netlist_check: bool,
+    /// Replace the output folder even if sparqgen did not write it or its
+    /// files were changed since (by default sparqgen refuses, exit 2).
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl SynthArgs {
     /// What `sparqgen run` asks for: the PE against the baselines (generic
     /// CMOS, iCE40 with Fmax), reports under rtl_out/<name>/reports/.
-    pub fn pe_report(design: Option<PathBuf>) -> SynthArgs {
+    pub fn pe_report(design: Option<PathBuf>, force: bool) -> SynthArgs {
         SynthArgs {
             design,
             target: TargetKind::All,
@@ -79,6 +83,7 @@ impl SynthArgs {
             out: PathBuf::from("rtl_out"),
             pe_only: true,
             no_netlist_check: false,
+            force,
         }
     }
 }
@@ -112,6 +117,12 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         None => Workload::ReluLike,
     };
 
+    let dest = args.out.join(&design.name).join(rtl::REPORTS_DIR);
+    let out_opts = DirOptions {
+        force: args.force,
+        keep: &[],
+    };
+    check_replaceable(&dest, &out_opts)?;
     let generated = rtl::generate(&design)?;
     let mut scripts = Scripts::default();
     let mut r = SynthReport {
@@ -236,8 +247,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
             files.add(flow::script_name(name), s.clone());
         }
     }
-    let dest = args.out.join(&design.name).join("reports");
-    write_atomic(&dest, &files)
+    write_dir(&dest, &files, &out_opts)
         .with_context(|| format!("cannot write reports to {}", dest.display()))?;
     if args.json {
         println!("{}", r.to_json());

@@ -9,7 +9,7 @@
 //! version, so reports do not re-synthesize (see [`cache_dir`]).
 
 use crate::config::hex_sha256;
-use crate::output::{write_atomic, FileSet};
+use crate::output::{write_dir, DirOptions, FileSet};
 use crate::synth::yosys::{self, YosysError};
 use askama::Template;
 use serde::{Deserialize, Serialize};
@@ -131,6 +131,8 @@ pub enum FitError {
     Warnings(String),
     #[error("cannot write {path}: {why}")]
     Output { path: String, why: String },
+    #[error(transparent)]
+    Out(#[from] crate::output::OutputError),
 }
 
 /// BOPS of the 3x3 reference PE (m = n = 1, k = 3) with `ba`-bit
@@ -252,6 +254,8 @@ pub struct FitOptions {
     pub cache_dir: Option<PathBuf>,
     /// Also write the Verilog, script, stat files and fit.json here.
     pub out: Option<PathBuf>,
+    /// Replace `out` even if sparqgen did not write it or it was changed.
+    pub force: bool,
 }
 
 /// Whether [`fit`] would read the cache (false also when Yosys is missing).
@@ -294,15 +298,14 @@ fn write_cache(path: &Path, report: &FitReport) -> Result<(), FitError> {
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| cache_err(e.to_string()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| cache_err(e.to_string()))?;
     let text = serde_json::to_string_pretty(report).expect("a fit serializes");
-    std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| cache_err(e.to_string()))?;
-    tmp.persist(path)
-        .map_err(|e| cache_err(e.error.to_string()))?;
-    Ok(())
+    crate::output::write_file(path, text.as_bytes()).map_err(|e| cache_err(e.to_string()))
 }
 
 fn synthesize(opts: &FitOptions, yosys_version: &str) -> Result<FitReport, FitError> {
+    if let Some(out) = &opts.out {
+        crate::output::check_replaceable(out, &out_options(opts))?;
+    }
     let set = render(opts.flatten)?;
     let (_tmp, work) = yosys::workdir(None)?;
     for (rel, text) in &set.files {
@@ -378,12 +381,16 @@ fn synthesize(opts: &FitOptions, yosys_version: &str) -> Result<FitReport, FitEr
             "fit.json",
             serde_json::to_string_pretty(&report).expect("a fit serializes"),
         );
-        write_atomic(out, &out_set).map_err(|e| FitError::Output {
-            path: out.display().to_string(),
-            why: format!("{e:#}"),
-        })?;
+        write_dir(out, &out_set, &out_options(opts))?;
     }
     Ok(report)
+}
+
+fn out_options(opts: &FitOptions) -> DirOptions<'static> {
+    DirOptions {
+        force: opts.force,
+        keep: &[],
+    }
 }
 
 /// Fit the two models to synthesized points.

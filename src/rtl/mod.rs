@@ -23,9 +23,13 @@ pub use manifest::{
 };
 
 use crate::config::{ArrayShape, Design, PeKind};
-use crate::output::{write_atomic, FileSet};
+use crate::output::{write_dir, DirOptions, FileSet};
 use plan::PePlan;
 use std::path::{Path, PathBuf};
+
+/// The subfolder of a generated folder where `synth` writes its reports;
+/// regenerating the design keeps it.
+pub const REPORTS_DIR: &str = "reports";
 
 /// An error while generating or reading generated RTL.
 #[derive(Debug, thiserror::Error)]
@@ -110,11 +114,16 @@ impl Generated {
             .collect()
     }
 
-    /// Write the folder `out_dir/<name>/` atomically (replacing an older
-    /// one); returns its path.
-    pub fn write(&self, out_dir: &Path) -> anyhow::Result<PathBuf> {
+    /// Write the folder `out_dir/<name>/` atomically; returns its path. An
+    /// older folder is replaced only if sparqgen wrote it and nobody changed
+    /// it since (or `force`); its `reports/` (from `synth`) is kept.
+    pub fn write(&self, out_dir: &Path, force: bool) -> anyhow::Result<PathBuf> {
         let dest = out_dir.join(self.name());
-        write_atomic(&dest, &self.files)?;
+        let opts = DirOptions {
+            force,
+            keep: &[REPORTS_DIR],
+        };
+        write_dir(&dest, &self.files, &opts)?;
         Ok(dest)
     }
 }

@@ -48,6 +48,14 @@ impl Dut {
     /// are, and [`Dut::edited`] says whether they still match the manifest.
     pub fn from_folder(folder: &Path) -> Result<Dut, SimError> {
         let manifest = Manifest::read(folder).map_err(|e| SimError::Source(e.to_string()))?;
+        let changed = crate::output::changed_files(folder).unwrap_or_default();
+        if changed.iter().any(|f| f == crate::rtl::MANIFEST_FILE) {
+            return Err(SimError::Source(format!(
+                "{}: {} was edited after generation; the design and ports are read from it,                  so a mismatch would wrongly blame the RTL. Regenerate the folder with                  `sparqgen generate` (edits to the Verilog files themselves are fine)",
+                folder.display(),
+                crate::rtl::MANIFEST_FILE
+            )));
+        }
         let list = folder.join(&manifest.filelist);
         let files: Vec<String> = match std::fs::read_to_string(&list) {
             Ok(text) => filelist_entries(&text),

@@ -93,7 +93,7 @@ const NARROW_DOT: &str =
 
 fn generate_into(dir: &Path, d: &Design) -> (Manifest, PathBuf) {
     let g = rtl::generate(d).unwrap_or_else(|e| panic!("{}: {e}", d.name));
-    let folder = g.write(dir).unwrap();
+    let folder = g.write(dir, false).unwrap();
     (g.manifest, folder)
 }
 
@@ -782,8 +782,8 @@ fn output_is_byte_stable_and_hash_tracks_content() {
     );
     // no timestamps or absolute paths: the folder written twice is identical
     let dir = tempfile::tempdir().unwrap();
-    let f1 = g1.write(&dir.path().join("one")).unwrap();
-    let f2 = g2.write(&dir.path().join("two")).unwrap();
+    let f1 = g1.write(&dir.path().join("one"), false).unwrap();
+    let f2 = g2.write(&dir.path().join("two"), false).unwrap();
     for (p, _) in &g1.files.files {
         assert_eq!(
             std::fs::read(f1.join(p)).unwrap(),

@@ -1,0 +1,212 @@
+//! Nothing lost, nothing crashes: what sparqgen may replace, atomic output
+//! under kill -9 and concurrent writers, special output files, closed pipes.
+
+use crate::util::{bin, run, write, write_npy};
+use std::path::Path;
+use std::process::Stdio;
+
+const SINGLE: &str = "name: src\npe: {kind: mac8x8}\narray: {kind: single}\n";
+
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn generate_never_replaces_what_it_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "d.yaml", SINGLE);
+    // A user's source folder that happens to carry the design's name.
+    std::fs::create_dir_all(d.join("proj/src")).unwrap();
+    write(d, "proj/src/main.rs", "fn main() {}");
+    let before = tree(&d.join("proj"));
+    let r = run(&["generate", "d.yaml", "-o", "proj"], d);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("not written by sparqgen"),
+        "{}",
+        r.stderr()
+    );
+    assert!(r.stderr().contains("--force"), "{}", r.stderr());
+    assert!(!r.stderr().contains("panicked"), "{}", r.stderr());
+    assert_eq!(tree(&d.join("proj")), before, "nothing changed");
+
+    // A regular file where the folder would go: refused even with --force.
+    write(d, "file_out", "");
+    std::fs::create_dir_all(d.join("o2")).unwrap();
+    write(d, "o2/src", "precious");
+    let r = run(&["generate", "d.yaml", "-o", "o2", "--force"], d);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("a regular file"), "{}", r.stderr());
+    assert_eq!(
+        std::fs::read_to_string(d.join("o2/src")).unwrap(),
+        "precious"
+    );
+
+    // Its own folder, unchanged: replaced. Edited or added to: refused.
+    assert_eq!(run(&["generate", "d.yaml", "-o", "gen"], d).code(), 0);
+    assert_eq!(run(&["generate", "d.yaml", "-o", "gen"], d).code(), 0);
+    let top = d.join("gen/src/src_top.v");
+    let edited = format!("{}// my fix\n", std::fs::read_to_string(&top).unwrap());
+    std::fs::write(&top, &edited).unwrap();
+    let r = run(&["generate", "d.yaml", "-o", "gen"], d);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("src_top.v was edited"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(std::fs::read_to_string(&top).unwrap(), edited);
+    let r = run(&["generate", "d.yaml", "-o", "gen", "--force"], d);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert_ne!(std::fs::read_to_string(&top).unwrap(), edited);
+}
+
+#[test]
+fn regeneration_keeps_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "d.yaml", SINGLE);
+    assert_eq!(run(&["generate", "d.yaml", "-o", "gen"], d).code(), 0);
+    // What `synth` writes there, through the same guarded writer.
+    let mut set = sparqgen::output::FileSet::default();
+    set.add("synth.md", "area");
+    sparqgen::output::write_dir(
+        &d.join("gen/src/reports"),
+        &set,
+        &sparqgen::output::DirOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(run(&["generate", "d.yaml", "-o", "gen"], d).code(), 0);
+    assert_eq!(
+        std::fs::read_to_string(d.join("gen/src/reports/synth.md")).unwrap(),
+        "area"
+    );
+}
+
+#[test]
+fn concurrent_and_killed_generates_leave_one_whole_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "d.yaml", SINGLE);
+    let spawn = || {
+        bin()
+            .args(["generate", "d.yaml", "-o", "gen"])
+            .current_dir(d)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Writers into one folder are serialized: all succeed.
+    for _ in 0..10 {
+        let kids: Vec<_> = (0..4).map(|_| spawn()).collect();
+        for k in kids {
+            let out = k.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let whole = tree(&d.join("gen/src"));
+    // kill -9 at spread-out moments: the folder is always there and whole.
+    for i in 0..60u64 {
+        let mut k = spawn();
+        std::thread::sleep(std::time::Duration::from_micros((i * 397) % 6000));
+        let _ = k.kill();
+        let _ = k.wait();
+        let now = d.join("gen/src");
+        assert!(now.is_dir(), "run {i}: the folder is missing");
+        assert_eq!(tree(&now), whole, "run {i}: the folder is not whole");
+    }
+    assert_eq!(run(&["generate", "d.yaml", "-o", "gen"], d).code(), 0);
+    let left: Vec<_> = std::fs::read_dir(d.join("gen"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, ["src"], "stale temporaries are cleaned");
+}
+
+#[test]
+fn output_files_devices_links_and_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_npy(d, "a.npy", "|u1", "(1, 2)", &[1, 2]);
+    write_npy(d, "b.npy", "|i1", "(1, 2)", &[1, 2]);
+    let gemm = |out: &str| {
+        run(
+            &[
+                "model", "gemm", "--a", "a.npy", "--b", "b.npy", "--out", out,
+            ],
+            d,
+        )
+    };
+    if Path::new("/dev/full").exists() {
+        let r = gemm("/dev/full");
+        assert_eq!(r.code(), 2, "a failed write is not a success");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata("/dev/full")
+            .unwrap()
+            .file_type()
+            .is_char_device());
+    }
+    assert_eq!(gemm("/dev/null").code(), 0);
+    std::fs::create_dir(d.join("real")).unwrap();
+    std::os::unix::fs::symlink("real/c.npy", d.join("link.npy")).unwrap();
+    write(d, "real/c.npy", "");
+    let r = gemm("link.npy");
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(std::fs::symlink_metadata(d.join("link.npy"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read(d.join("real/c.npy"))
+        .unwrap()
+        .starts_with(b"\x93NUMPY"));
+    assert_eq!(gemm("new.npy").code(), 0);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(d.join("new.npy"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_ne!(mode & 0o044, 0, "new files follow the umask ({mode:o})");
+    let r = gemm("real");
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("a folder"), "{}", r.stderr());
+}
+
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    for args in [
+        vec!["check"],
+        vec!["hcm", "--help"],
+        vec!["generate", "--help"],
+    ] {
+        let mut k = bin()
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(k.stdout.take());
+        let out = k.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
