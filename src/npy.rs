@@ -250,15 +250,32 @@ pub fn read<T: Element>(path: &Path, what: &str, ndim: usize) -> Result<Tensor<T
             why: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into(),
         });
     }
-    let count: usize = h.shape.iter().product();
+    // Checked: a crafted shape must not wrap into a small byte count.
+    let need = h
+        .shape
+        .iter()
+        .try_fold(size, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| NpyError::Format {
+            path: p.clone(),
+            why: format!(
+                "shape {:?} holds more than 2^64 bytes of {}",
+                h.shape,
+                dtype_name(&h.descr)
+            ),
+        })?;
+    let count = need / size;
     let body = &bytes[h.data_offset..];
-    if body.len() < count * size {
+    if body.len() != need {
         return Err(NpyError::Format {
             path: p,
             why: format!(
-                "data is truncated: shape {:?} needs {} bytes, file has {}",
+                "data {}: shape {:?} needs {need} bytes, the file has {}",
+                if body.len() < need {
+                    "is truncated"
+                } else {
+                    "has trailing bytes"
+                },
                 h.shape,
-                count * size,
                 body.len()
             ),
         });

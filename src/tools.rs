@@ -77,6 +77,8 @@ impl Tool {
 pub enum ToolError {
     #[error("{program} was not found on PATH; {hint}")]
     Missing { program: &'static str, hint: String },
+    #[error("{why}; a working {program} answers at once")]
+    Hangs { program: &'static str, why: String },
     #[error("{program} {found} is too old (sparqgen needs {need} or newer); {hint}")]
     TooOld {
         program: &'static str,
@@ -122,13 +124,20 @@ fn major_len(s: &str) -> usize {
 
 /// Find `tool` and check its version.
 pub fn find(tool: Tool) -> Result<Found, ToolError> {
-    let out = Command::new(tool.program())
-        .args(tool.version_args())
-        .output()
-        .map_err(|_| ToolError::Missing {
+    let out = crate::process::output_within(
+        Command::new(tool.program()).args(tool.version_args()),
+        crate::process::PROBE,
+    )
+    .map_err(|e| match e {
+        crate::process::RunError::TimedOut(t) => ToolError::Hangs {
+            program: tool.program(),
+            why: t.to_string(),
+        },
+        crate::process::RunError::Spawn { .. } => ToolError::Missing {
             program: tool.program(),
             hint: tool.install_hint(),
-        })?;
+        },
+    })?;
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -53,6 +53,40 @@ pub enum ArithError {
     },
     #[error("{0}")]
     Conv(String),
+    #[error(
+        "{what} would be {dims:?} = {bytes} bytes, over the model's limit of {limit} bytes \
+         ({limit_gib} GiB); split the work into smaller batches"
+    )]
+    TooLarge {
+        what: &'static str,
+        dims: Vec<usize>,
+        /// The exact size, or `more than 2^64` when it does not fit a u64.
+        bytes: String,
+        limit: usize,
+        limit_gib: usize,
+    },
+}
+
+/// The most memory one tensor the model allocates may take.
+pub const MAX_TENSOR_BYTES: usize = 8 << 30;
+
+/// Largest zero padding `conv2d` accepts on each side.
+pub const MAX_PADDING: usize = 1 << 16;
+
+/// The byte size of a `dims` tensor of `elem`-byte elements, checked against
+/// overflow and [`MAX_TENSOR_BYTES`] before anything is allocated.
+pub fn checked_bytes(what: &'static str, dims: &[usize], elem: usize) -> Result<usize, ArithError> {
+    let bytes = dims.iter().try_fold(elem, |acc, &d| acc.checked_mul(d));
+    match bytes {
+        Some(b) if b <= MAX_TENSOR_BYTES => Ok(b),
+        _ => Err(ArithError::TooLarge {
+            what,
+            dims: dims.to_vec(),
+            bytes: bytes.map_or("more than 2^64".to_string(), |b| b.to_string()),
+            limit: MAX_TENSOR_BYTES,
+            limit_gib: MAX_TENSOR_BYTES >> 30,
+        }),
+    }
 }
 
 /// The arithmetic of one design's PE, ready to run: the pair table is
@@ -161,6 +195,7 @@ impl Model {
         }
         self.check_k(k)?;
         self.check_activations(a)?;
+        checked_bytes("the output C (M x N int32)", &[m, n], 4)?;
         let data = if self.stc() {
             gemm_stc(&self.table, a, b, m, n, k)?
         } else {
@@ -199,6 +234,11 @@ impl Model {
         if stride == 0 {
             return Err(ArithError::Conv("--stride must be at least 1".into()));
         }
+        if padding > MAX_PADDING {
+            return Err(ArithError::Conv(format!(
+                "--padding {padding} is larger than the model allows (at most {MAX_PADDING})"
+            )));
+        }
         if h + 2 * padding < kh || wd + 2 * padding < kw || kh == 0 || kw == 0 {
             return Err(ArithError::Conv(format!(
                 "kernel {kh}x{kw} does not fit the {h}x{wd} input with padding {padding}"
@@ -206,6 +246,16 @@ impl Model {
         }
         let ho = (h + 2 * padding - kh) / stride + 1;
         let wo = (wd + 2 * padding - kw) / stride + 1;
+        checked_bytes(
+            "the output Y (N x O x H_out x W_out int32)",
+            &[nb, o, ho, wo],
+            4,
+        )?;
+        checked_bytes(
+            "the im2col matrix (H_out*W_out x K)",
+            &[ho, wo, kh, kw, c],
+            1,
+        )?;
         let k = kh * kw * c;
         // weights as O x K in the same K order
         let mut wm = vec![0i8; o * k];

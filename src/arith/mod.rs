@@ -8,7 +8,7 @@ pub mod stats;
 pub mod tensor;
 pub mod trim;
 
-pub use gemm::{stc_pairs, ArithError, Model};
+pub use gemm::{checked_bytes, stc_pairs, ArithError, Model, MAX_PADDING, MAX_TENSOR_BYTES};
 pub use pair::{route_pair, sparq_pair, PairTable, Route};
 pub use stats::ErrorStats;
 pub use tensor::{MatI32, MatI8, MatU8, Tensor};

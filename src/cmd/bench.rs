@@ -44,8 +44,8 @@ pub struct ModelBench {
     /// Timed repetitions per configuration (the best is reported).
     #[arg(long, default_value_t = 5)]
     reps: usize,
-    /// Fraction of activations that are zero.
-    #[arg(long, default_value_t = 0.5)]
+    /// Fraction of activations that are zero (0..=1).
+    #[arg(long, default_value_t = 0.5, value_parser = super::fraction)]
     zeros: f64,
 }
 

@@ -86,8 +86,8 @@ struct ReportArgs {
     /// zeros instead of --zero-fraction.
     #[arg(long, value_name = "DIR")]
     acts: Option<PathBuf>,
-    /// Zero fraction assumed for layers without measured activations.
-    #[arg(long, default_value_t = 0.5)]
+    /// Zero fraction assumed for layers without measured activations (0..=1).
+    #[arg(long, default_value_t = 0.5, value_parser = super::fraction)]
     zero_fraction: f64,
     /// Area estimate from the Yosys fit, or none.
     #[arg(long, value_enum, default_value = "fit")]
@@ -137,12 +137,6 @@ fn run_report(a: ReportArgs) -> Result<i32> {
         (None, Some(pa)) => ArrayModel::from_hw(&hw.name, pa),
         (None, None) => ArrayModel::from_design(&Design::default_design()),
     };
-    if !(0.0..=1.0).contains(&a.zero_fraction) {
-        bail!(
-            "--zero-fraction {} is not allowed (allowed: 0..=1)",
-            a.zero_fraction
-        );
-    }
     if let Some(d) = &a.acts {
         if !d.is_dir() {
             bail!("--acts {}: not a folder", d.display());

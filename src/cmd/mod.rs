@@ -84,6 +84,16 @@ pub struct RunArgs {
     pub force: bool,
 }
 
+/// clap parser for a fraction in 0..=1 (`--zeros`, `--zero-fraction`).
+pub fn fraction(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s} is not allowed (allowed: a fraction from 0 to 1, e.g. 0.5)"
+        )),
+    }
+}
+
 /// A design file, or the embedded default.
 #[derive(Args, Clone)]
 pub struct DesignArg {

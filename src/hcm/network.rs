@@ -298,9 +298,17 @@ fn layer_name_at(text: &str, index: usize) -> String {
         .to_string()
 }
 
+/// Largest value of any size field (channels, sides, kernel, stride, groups).
+pub const MAX_DIM: u64 = 1 << 20;
+
+/// Largest MAC, weight or activation count of a layer, and MAC count of a
+/// network: every total stays exact in a u64 sum and an f64.
+pub const MAX_COUNT: u64 = 1 << 53;
+
 fn shape_of(v: &[u64]) -> Option<Shape> {
+    let ok = |d: &u64| (1..=MAX_DIM).contains(d);
     match v {
-        [c, h, w] if *c > 0 && *h > 0 && *w > 0 => Some(Shape {
+        [c, h, w] if ok(c) && ok(h) && ok(w) => Some(Shape {
             c: *c,
             h: *h,
             w: *w,
@@ -346,7 +354,7 @@ fn validate(raw: RawNetwork) -> Result<Network, NetworkError> {
         top(
             "input",
             format!(
-                "{:?} is not allowed (allowed: [channels, height, width], each at least 1)",
+                "{:?} is not allowed (allowed: [channels, height, width], each 1..=2^20)",
                 raw.input
             ),
         )
@@ -358,6 +366,21 @@ fn validate(raw: RawNetwork) -> Result<Network, NetworkError> {
     for (index, rl) in raw.layers.into_iter().enumerate() {
         let layer = validate_layer(index, rl, input, &layers)?;
         layers.push(layer);
+    }
+    if layers.iter().all(|l| l.gemm().is_none()) {
+        return Err(top(
+            "layers",
+            "the network has no conv or fc layer: BOPS, traffic and the roofline are \
+             defined on compute layers (pool layers only shape the tensors)"
+                .into(),
+        ));
+    }
+    let total: u128 = layers.iter().map(|l| u128::from(l.macs())).sum();
+    if total > u128::from(MAX_COUNT) {
+        return Err(top(
+            "layers",
+            format!("the network's MACs ({total}) exceed the limit of 2^53 = {MAX_COUNT}"),
+        ));
     }
     Ok(Network {
         name: raw.name,
@@ -412,9 +435,7 @@ fn validate_layer(
         (None, Some(v)) => shape_of(v).ok_or_else(|| {
             err(
                 "input",
-                format!(
-                    "{v:?} is not allowed (allowed: [channels, height, width], each at least 1)"
-                ),
+                format!("{v:?} is not allowed (allowed: [channels, height, width], each 1..=2^20)"),
             )
         })?,
         (None, None) => earlier.last().map_or(net_input, |l| l.output),
@@ -424,6 +445,10 @@ fn validate_layer(
         |field: &str, v: Option<u64>, default: Option<u64>| -> Result<u64, NetworkError> {
             match v.or(default) {
                 Some(0) => Err(err(field, "0 is not allowed (must be at least 1)".into())),
+                Some(x) if x > MAX_DIM => Err(err(
+                    field,
+                    format!("{x} is larger than allowed (at most 2^20 = {MAX_DIM})"),
+                )),
                 Some(x) => Ok(x),
                 None => Err(err(
                     field,
@@ -537,13 +562,33 @@ fn validate_layer(
             ))
         }
     };
-    Ok(Layer {
+    let layer = Layer {
         index,
-        name,
+        name: name.clone(),
         kind,
         input,
         output,
-    })
+    };
+    // Sides and channels are at most 2^20, so shapes fit a u64; products of
+    // them are checked here, once, so that every later sum is exact.
+    let macs = layer.gemm().map_or(0, |g| {
+        [g.groups, g.pixels, g.m, g.n, g.k, g.k]
+            .iter()
+            .fold(1u128, |acc, &d| acc.saturating_mul(u128::from(d)))
+    });
+    for (what, count) in [
+        ("MACs", macs),
+        ("input activations", u128::from(input.elems())),
+        ("output activations", u128::from(output.elems())),
+    ] {
+        if count > u128::from(MAX_COUNT) {
+            return Err(err(
+                "type",
+                format!("the layer's {what} ({count}) exceed the limit of 2^53 = {MAX_COUNT}"),
+            ));
+        }
+    }
+    Ok(layer)
 }
 
 #[cfg(test)]

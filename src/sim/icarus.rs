@@ -43,12 +43,16 @@ pub fn build(bundle: &Bundle) -> Result<IcarusBuild, SimError> {
         files.push(p);
     }
     let vvp = dir.path().join("sim.vvp");
-    let out = Command::new("iverilog")
-        .args(["-g2005", "-s", "SimBench", "-o"])
-        .arg(&vvp)
-        .args(&files)
-        .output()
-        .map_err(|e| io(std::path::Path::new("iverilog"), e))?;
+    let out = crate::process::output_within(
+        Command::new("iverilog")
+            .args(["-g2005", "-s", "SimBench", "-o"])
+            .arg(&vvp)
+            .args(&files),
+        crate::process::BUILD,
+    )
+    .map_err(|e| SimError::Tool {
+        message: e.to_string(),
+    })?;
     if !out.status.success() {
         let text = format!(
             "{}{}",

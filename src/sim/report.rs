@@ -125,7 +125,8 @@ pub fn failure(o: &Outcome, reproduce: &str) -> String {
     let _ = writeln!(s, "reproduce: {reproduce}");
     let _ = writeln!(
         s,
-        "first failing outputs (expected = model, actual = RTL; cycles 0 and 1 of a segment are idle and reset):"
+        "first failing outputs (expected = {}, actual = RTL; cycles 0 and 1 of a segment are idle and reset):",
+        o.expected_from
     );
     for (i, d) in o.details.iter().enumerate() {
         let _ = writeln!(

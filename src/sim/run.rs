@@ -150,6 +150,8 @@ pub struct Outcome {
     pub check_secs: f64,
     /// CPU seconds the simulator process used (Verilator).
     pub sim_cpu_secs: Option<f64>,
+    /// Where the expected values came from: the model, or a golden file.
+    pub expected_from: &'static str,
 }
 
 impl Outcome {
@@ -206,6 +208,11 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
     let mut outcome = Outcome {
         seed: opts.seed,
         sim: opts.sim.name(),
+        expected_from: if opts.golden.is_some() {
+            "the golden file's C"
+        } else {
+            "model"
+        },
         ..Outcome::default()
     };
 
@@ -389,11 +396,22 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
                 inputs: describe_failure(c, spec, &seg, f),
             });
         }
-        if let Some(dir) = &opts.report_dir {
-            std::fs::create_dir_all(dir).map_err(|e| SimError::Io {
-                what: dir.display().to_string(),
-                source: e,
-            })?;
+        // A report folder that cannot be made costs the VCD, never the
+        // failure summary.
+        let dir = opts
+            .report_dir
+            .as_ref()
+            .filter(|dir| match std::fs::create_dir_all(dir) {
+                Ok(()) => true,
+                Err(e) => {
+                    outcome.vcd_note = format!(
+                        "no VCD: cannot create the report folder {} ({e})",
+                        dir.display()
+                    );
+                    false
+                }
+            });
+        if let Some(dir) = dir {
             if opts.vcd {
                 let c = &ctxs[first.member];
                 let name = format!("{}_seed{}.vcd", c.design.name, opts.seed);

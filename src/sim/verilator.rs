@@ -151,10 +151,11 @@ fn jobs() -> usize {
 /// Find Verilator (5.006 or newer) and a C++ compiler.
 pub fn toolchain() -> Result<Toolchain, SimError> {
     let found = tools::find(Tool::Verilator)?;
-    let root = Command::new("verilator")
-        .args(["--getenv", "VERILATOR_ROOT"])
-        .output()
-        .ok()
+    let root = crate::process::output_within(
+        Command::new("verilator").args(["--getenv", "VERILATOR_ROOT"]),
+        crate::process::PROBE,
+    )
+    .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
         .filter(|p| p.join("include/verilated.h").exists())
@@ -167,10 +168,9 @@ pub fn toolchain() -> Result<Toolchain, SimError> {
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "g++".into());
-    let cxx_version = Command::new(&cxx)
-        .arg("--version")
-        .output()
-        .ok()
+    let cxx_version =
+        crate::process::output_within(Command::new(&cxx).arg("--version"), crate::process::PROBE)
+            .ok()
         .filter(|o| o.status.success())
         .map(|o| {
             String::from_utf8_lossy(&o.stdout)
@@ -381,7 +381,11 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
         cmd.arg("--trace");
     }
     cmd.args(&vfiles);
-    let out = cmd.output().map_err(|e| io(Path::new("verilator"), e))?;
+    let out = crate::process::output_within(&mut cmd, crate::process::BUILD).map_err(|e| {
+        SimError::Tool {
+            message: e.to_string(),
+        }
+    })?;
     let log_text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -555,7 +559,7 @@ fn split_by_size(dir: &Path, files: &[String], n: usize) -> Vec<Vec<String>> {
 fn run_parallel(cmds: Vec<(String, Command)>, log: &Path, label: &str) -> Result<(), SimError> {
     let max = jobs();
     let mut pending = cmds.into_iter();
-    let mut running: Vec<(String, std::process::Child)> = Vec::new();
+    let mut running: Vec<(String, std::process::Child, Command, Instant)> = Vec::new();
     let mut text = String::new();
     let mut failure: Option<(String, String)> = None;
     loop {
@@ -563,11 +567,12 @@ fn run_parallel(cmds: Vec<(String, Command)>, log: &Path, label: &str) -> Result
             match pending.next() {
                 Some((name, mut c)) => {
                     let child = c
+                        .stdin(Stdio::null())
                         .stdout(Stdio::piped())
                         .stderr(Stdio::piped())
                         .spawn()
                         .map_err(|e| io(Path::new(c.get_program()), e))?;
-                    running.push((name, child));
+                    running.push((name, child, c, Instant::now()));
                 }
                 None => break,
             }
@@ -575,10 +580,11 @@ fn run_parallel(cmds: Vec<(String, Command)>, log: &Path, label: &str) -> Result
         if running.is_empty() {
             break;
         }
-        let (name, child) = running.remove(0);
-        let out = child
-            .wait_with_output()
-            .map_err(|e| io(Path::new(&name), e))?;
+        let (name, child, cmd, started) = running.remove(0);
+        let out = crate::process::wait_output(child, started, crate::process::BUILD, &cmd)
+            .map_err(|e| SimError::Tool {
+                message: format!("{label}: {e}"),
+            })?;
         let o = format!(
             "== {name}\n{}{}",
             String::from_utf8_lossy(&out.stdout),

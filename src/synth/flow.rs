@@ -333,26 +333,26 @@ pub fn place(json_netlist: &str, lcs: u64, area: &mut Ice40Area) -> Result<()> {
     };
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("net.json"), json_netlist)?;
-    let out = Command::new("nextpnr-ice40")
-        .args([
-            flag,
-            "--package",
-            package,
-            "--json",
-            "net.json",
-            "--report",
-            "report.json",
-        ])
-        .args([
-            "--freq",
-            "100",
-            "--timing-allow-fail",
-            "--quiet",
-            "--seed",
-            "1",
-        ])
-        .current_dir(dir.path())
-        .output()
+    let mut cmd = Command::new("nextpnr-ice40");
+    cmd.args([
+        flag,
+        "--package",
+        package,
+        "--json",
+        "net.json",
+        "--report",
+        "report.json",
+    ])
+    .args([
+        "--freq",
+        "100",
+        "--timing-allow-fail",
+        "--quiet",
+        "--seed",
+        "1",
+    ])
+    .current_dir(dir.path());
+    let out = crate::process::output_within(&mut cmd, crate::process::PNR)
         .context("cannot run nextpnr-ice40")?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);

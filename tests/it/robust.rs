@@ -210,3 +210,123 @@ fn closed_stdout_is_not_a_panic() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_hanging_tool_is_stopped_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fake = d.join("bin");
+    std::fs::create_dir(&fake).unwrap();
+    write(&fake, "verilator", "#!/bin/sh\nexec sleep 600\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        fake.join("verilator"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap());
+    let t = std::time::Instant::now();
+    let out = bin()
+        .args(["verify", "--quick"])
+        .env("PATH", path)
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("did not finish within"), "{err}");
+    assert!(t.elapsed().as_secs() < 60);
+}
+
+#[test]
+fn crafted_sizes_are_refused_not_wrapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // 2^32 x 2^32 uint8 and 2^33 x 2^31 (wraps to 0 bytes in u64 arithmetic).
+    for shape in ["(4294967296, 4294967296)", "(8589934592, 2147483648)"] {
+        write_npy(d, "a.npy", "|u1", shape, &[0; 16]);
+        write_npy(d, "b.npy", "|i1", "(1, 2)", &[1, 2]);
+        let r = run(
+            &[
+                "model", "gemm", "--a", "a.npy", "--b", "b.npy", "--out", "c.npy",
+            ],
+            d,
+        );
+        assert_eq!(r.code(), 2, "{shape}: {}", r.stderr());
+        assert!(!d.join("c.npy").exists());
+    }
+    // Trailing bytes after the data are not silently dropped.
+    write_npy(d, "a.npy", "|u1", "(1, 2)", &[1, 2, 3]);
+    let r = run(
+        &[
+            "model", "gemm", "--a", "a.npy", "--b", "b.npy", "--out", "c.npy",
+        ],
+        d,
+    );
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("trailing bytes"), "{}", r.stderr());
+    // Convolution sizes: padding far beyond the input, and an output too
+    // large for memory, are refused with the limit in the message.
+    write_npy(d, "x.npy", "|u1", "(1, 1, 2, 2)", &[1, 2, 3, 4]);
+    write_npy(d, "w.npy", "|i1", "(1, 1, 1, 1)", &[1]);
+    for pad in ["4000000000", "18446744073709551615"] {
+        let r = run(
+            &[
+                "model",
+                "conv",
+                "--x",
+                "x.npy",
+                "--w",
+                "w.npy",
+                "--padding",
+                pad,
+                "--out",
+                "y.npy",
+            ],
+            d,
+        );
+        assert_eq!(r.code(), 2, "{pad}: {}", r.stderr());
+        assert!(!r.stderr().contains("panicked"), "{}", r.stderr());
+        assert!(r.stderr().contains("at most"), "{pad}: {}", r.stderr());
+    }
+    let r = run(
+        &[
+            "model",
+            "conv",
+            "--x",
+            "x.npy",
+            "--w",
+            "w.npy",
+            "--padding",
+            "65536",
+            "--out",
+            "y.npy",
+        ],
+        d,
+    );
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("limit"), "{}", r.stderr());
+    // Networks whose counts would wrap a u64, or that have nothing to count.
+    write(
+        d,
+        "big.yaml",
+        "name: big\ninput: [1048576, 1048576, 1048576]\nlayers:\n  - {name: fc, type: fc, out: 1048576}\n",
+    );
+    write(
+        d,
+        "pool.yaml",
+        "name: p\ninput: [3, 8, 8]\nlayers:\n  - {name: p, type: pool, kernel: 2, stride: 2}\n",
+    );
+    for (net, want) in [
+        ("big.yaml", "limit of 2^53"),
+        ("pool.yaml", "no conv or fc"),
+    ] {
+        let r = run(&["hcm", net, "--area-model", "none"], d);
+        assert_eq!(r.code(), 2, "{net}: {}", r.stderr());
+        assert!(r.stderr().contains(want), "{net}: {}", r.stderr());
+        assert!(!r.stdout().contains("NaN"), "{net}: {}", r.stdout());
+    }
+    let r = run(&["bench", "model", "--zeros", "2"], d);
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("0 to 1"), "{}", r.stderr());
+}

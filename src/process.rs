@@ -1,0 +1,144 @@
+//! External processes with a time limit: a tool that hangs (a `verilator
+//! --version` that never returns, a compiler stuck on a huge unit) is
+//! killed and reported, never waited on forever.
+
+use std::io::Read;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a version probe (`tool --version`) may take.
+pub const PROBE: Duration = Duration::from_secs(10);
+/// How long one build step (Verilator, one C++ unit, a link, Icarus) may take.
+pub const BUILD: Duration = Duration::from_secs(30 * 60);
+/// How long one place-and-route run may take.
+pub const PNR: Duration = Duration::from_secs(30 * 60);
+
+/// A process that did not finish in time (it was killed).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{program} did not finish within {secs} s and was stopped (sparqgen's limit for this step); \
+     is it waiting for input or stuck? Try running it by hand: {command}"
+)]
+pub struct TimedOut {
+    pub program: String,
+    pub secs: u64,
+    pub command: String,
+}
+
+/// Why a process produced no output.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    TimedOut(#[from] TimedOut),
+}
+
+/// Run `cmd` to completion with its stdout and stderr captured (stdin is
+/// closed), killing it after `limit`.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<Output, RunError> {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| RunError::Spawn {
+            program: cmd.get_program().to_string_lossy().into_owned(),
+            source,
+        })?;
+    wait_output(child, Instant::now(), limit, cmd)
+}
+
+/// Wait for a child of `cmd`, spawned at `started` with piped stdout and
+/// stderr, for at most `limit` from then; past it the child is killed.
+pub fn wait_output(
+    mut child: Child,
+    started: Instant,
+    limit: Duration,
+    cmd: &Command,
+) -> Result<Output, RunError> {
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let spawn_err = |source| RunError::Spawn {
+        program: cmd.get_program().to_string_lossy().into_owned(),
+        source,
+    };
+    let mut nap = Duration::from_millis(1);
+    let status = loop {
+        if let Some(s) = child.try_wait().map_err(spawn_err)? {
+            break s;
+        }
+        if started.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(TimedOut {
+                program: cmd.get_program().to_string_lossy().into_owned(),
+                secs: limit.as_secs(),
+                command: describe(cmd),
+            }
+            .into());
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(50));
+    };
+    Ok(Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// The command line, shell-quoted enough to paste.
+pub fn describe(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| {
+            let s = a.to_string_lossy();
+            if s.contains(|c: char| c.is_whitespace() || c == '\'') {
+                format!("'{}'", s.replace('\'', r"'\''"))
+            } else {
+                s.into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hanging_process_is_stopped() {
+        let t = Instant::now();
+        let e =
+            output_within(Command::new("sleep").arg("30"), Duration::from_millis(200)).unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(5));
+        assert!(e.to_string().contains("did not finish within"), "{e}");
+        let ok = output_within(Command::new("echo").arg("hi"), PROBE).unwrap();
+        assert_eq!(ok.stdout, b"hi\n");
+    }
+}
