@@ -68,6 +68,8 @@ pub struct Bundle {
     pub icarus_bench: String,
     /// Verilog sources, each member's under `m<i>/`.
     pub sources: Vec<(PathBuf, Vec<u8>)>,
+    /// `(m<i>, the user's folder)` for members read from a folder.
+    pub origins: Vec<(PathBuf, PathBuf)>,
     /// PEs (lanes) of the largest member.
     pub pe_count: u32,
 }
@@ -79,7 +81,11 @@ impl Bundle {
         let names = names.join(", ");
         let mut h = Vec::new();
         let mut sources = Vec::new();
+        let mut origins = Vec::new();
         for (i, d) in duts.iter().enumerate() {
+            if let Some(f) = &d.folder {
+                origins.push((PathBuf::from(format!("m{i}")), f.clone()));
+            }
             h.extend_from_slice(d.design.hash().as_bytes());
             for (rel, text) in &d.sources {
                 h.extend_from_slice(rel.to_string_lossy().as_bytes());
@@ -152,6 +158,7 @@ impl Bundle {
             adapter,
             icarus_bench,
             sources,
+            origins,
         }
     }
 
@@ -160,6 +167,7 @@ impl Bundle {
         BuildInputs {
             label: self.names.clone(),
             sources: self.sources.clone(),
+            origins: self.origins.clone(),
             wrapper: self.wrapper.clone(),
             adapter: self.adapter.clone(),
             trace,

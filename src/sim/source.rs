@@ -17,6 +17,9 @@ pub struct Dut {
     pub sources: Vec<(PathBuf, Vec<u8>)>,
     /// Where the RTL came from, for reports.
     pub origin: String,
+    /// The user's folder the sources were read from (`verify --rtl`), so
+    /// that tool messages name the user's files, not the build cache's.
+    pub folder: Option<PathBuf>,
 }
 
 impl Dut {
@@ -81,7 +84,7 @@ impl Dut {
             sources.push((name, text));
         }
         let edited = manifest.check_files(folder).is_err();
-        Dut::from_parts(
+        let mut dut = Dut::from_parts(
             manifest.design.clone(),
             ports_of(&manifest)?,
             sources,
@@ -94,7 +97,9 @@ impl Dut {
                     ""
                 }
             ),
-        )
+        )?;
+        dut.folder = Some(folder.to_path_buf());
+        Ok(dut)
     }
 
     /// True when the RTL came from a folder whose files no longer match
@@ -114,6 +119,7 @@ impl Dut {
             ports,
             sources,
             origin,
+            folder: None,
         };
         dut.check_contract()?;
         Ok(dut)

@@ -21,6 +21,9 @@ pub struct BuildInputs {
     pub label: String,
     /// Verilog sources, `(relative path, contents)`, in compile order.
     pub sources: Vec<(PathBuf, Vec<u8>)>,
+    /// `(source subfolder, the user's folder it was read from)`: messages
+    /// name the user's files (not part of the cache key).
+    pub origins: Vec<(PathBuf, PathBuf)>,
     /// The harness top (`SimBundle`).
     pub wrapper: String,
     /// `sim_adapter.h`.
@@ -401,7 +404,7 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
         return Err(SimError::Verilator {
             label: inputs.label.clone(),
             log: kept.join("verilator.log"),
-            excerpt: excerpt(&log_text, "%Error"),
+            excerpt: user_paths(&excerpt(&log_text, "%Error"), &src, &inputs.origins),
         });
     }
     let warnings: Vec<String> = log_text
@@ -613,6 +616,16 @@ fn run_parallel(cmds: Vec<(String, Command)>, log: &Path, label: &str) -> Result
 
 /// The first lines of a tool's output that matter: those containing
 /// `needle` and a little context, at most 20 lines.
+/// `text` with the build copies of the user's files named as the user's.
+fn user_paths(text: &str, src: &Path, origins: &[(PathBuf, PathBuf)]) -> String {
+    origins.iter().fold(text.to_string(), |t, (sub, user)| {
+        t.replace(
+            &format!("{}/", src.join(sub).display()),
+            &format!("{}/", user.display()),
+        )
+    })
+}
+
 fn excerpt(text: &str, needle: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let mut keep = Vec::new();

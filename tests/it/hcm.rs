@@ -204,7 +204,8 @@ fn bad_network_files_name_the_layer_and_the_field() {
     );
     assert_eq!(r.code(), 2);
     assert!(
-        r.stderr().contains("'--zero-fraction <ZERO_FRACTION>': 1.5 is not allowed"),
+        r.stderr()
+            .contains("'--zero-fraction <ZERO_FRACTION>': 1.5 is not allowed"),
         "{}",
         r.stderr()
     );

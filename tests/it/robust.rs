@@ -330,3 +330,18 @@ fn crafted_sizes_are_refused_not_wrapped() {
     assert_eq!(r.code(), 2);
     assert!(r.stderr().contains("0 to 1"), "{}", r.stderr());
 }
+
+#[test]
+fn verilog_errors_name_the_users_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "d.yaml", SINGLE);
+    assert_eq!(run(&["generate", "d.yaml", "-o", "gen"], d).code(), 0);
+    let top = d.join("gen/src/src_top.v");
+    let text = std::fs::read_to_string(&top).unwrap();
+    std::fs::write(&top, text.replace("endmodule", "endmodul")).unwrap();
+    let r = run(&["verify", "--rtl", "gen/src", "--quick"], d);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("gen/src/src_top.v:"), "{}", r.stderr());
+    assert!(!r.stderr().contains("panicked"), "{}", r.stderr());
+}
