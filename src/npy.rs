@@ -214,7 +214,18 @@ pub fn read<T: Element>(path: &Path, what: &str, ndim: usize) -> Result<Tensor<T
         path: p.clone(),
         source,
     })?;
-    let h = parse_header(&bytes, &p)?;
+    parse(&bytes, &p, what, ndim)
+}
+
+/// [`read`] on the bytes of a .npy file; `p` names it in errors.
+pub fn parse<T: Element>(
+    bytes: &[u8],
+    p: &str,
+    what: &str,
+    ndim: usize,
+) -> Result<Tensor<T>, NpyError> {
+    let p = p.to_string();
+    let h = parse_header(bytes, &p)?;
     let base = h.descr.trim_start_matches(['<', '|', '=']);
     let dtype = INT_DTYPES.iter().find(|d| d.0 == base);
     let big_endian = h.descr.starts_with('>') && !base.ends_with('1');
