@@ -129,7 +129,10 @@ fn finish(outcome: &Outcome, reproduce: &str, dir: &Path) -> Result<i32> {
     if let Some(first) = outcome.details.first() {
         let path = dir.join(format!("{}_seed{}.txt", first.design, outcome.seed));
         let full = format!("{}{text}", report::summary(outcome));
-        match std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, full)) {
+        let written = std::fs::create_dir_all(dir)
+            .map_err(anyhow::Error::from)
+            .and_then(|_| Ok(sparqgen::output::write_file(&path, full.as_bytes())?));
+        match written {
             Ok(()) => println!("report: {}", path.display()),
             Err(e) => eprintln!("warning: cannot write {}: {e}", path.display()),
         }
