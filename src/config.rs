@@ -426,7 +426,7 @@ impl Design {
     /// Read, parse and validate a design file.
     pub fn from_path(path: &Path) -> anyhow::Result<Design> {
         use anyhow::Context;
-        let text = std::fs::read_to_string(path)
+        let text = crate::input::read_text(path)
             .with_context(|| format!("cannot read design file {}", path.display()))?;
         Design::from_yaml(&text).with_context(|| format!("invalid design {}", path.display()))
     }

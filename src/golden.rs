@@ -111,7 +111,7 @@ fn matrix<T>(
 /// Read a pair-table file.
 pub fn read_pairs(path: &Path) -> Result<PairFile> {
     let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        crate::input::read_text(path).with_context(|| format!("cannot read {}", path.display()))?;
     let f: PairFile = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a golden pair file", path.display()))?;
     if f.h1.len() != 65536 || f.h2.len() != 65536 {
@@ -123,7 +123,7 @@ pub fn read_pairs(path: &Path) -> Result<PairFile> {
 /// Read a file of GEMM cases (the format of `gemm_cases.json`).
 pub fn read_gemm_cases(path: &Path) -> Result<Vec<GemmCase>> {
     let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        crate::input::read_text(path).with_context(|| format!("cannot read {}", path.display()))?;
     let raw: RawCases = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not a GEMM case file (expected {{\"cases\": [{{config, A, B, C}}]}})",

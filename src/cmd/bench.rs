@@ -35,12 +35,15 @@ pub struct GenerateBench {
 
 #[derive(Args)]
 pub struct ModelBench {
-    #[arg(long, default_value_t = 12544)]
-    m: usize,
-    #[arg(long, default_value_t = 576)]
-    k: usize,
-    #[arg(long, default_value_t = 64)]
-    n: usize,
+    /// GEMM rows (output pixels).
+    #[arg(long, default_value_t = 12544, value_parser = clap::value_parser!(u32).range(1..))]
+    m: u32,
+    /// Reduction length.
+    #[arg(long, default_value_t = 576, value_parser = clap::value_parser!(u32).range(1..))]
+    k: u32,
+    /// GEMM columns (output channels).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    n: u32,
     /// Timed repetitions per configuration (the best is reported).
     #[arg(long, default_value_t = 5)]
     reps: usize,
@@ -58,10 +61,18 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
 }
 
 fn bench_model(b: &ModelBench) -> Result<i32> {
+    let (m, k, n) = (b.m as usize, b.k as usize, b.n as usize);
+    for (what, dims, elem) in [
+        ("A (M x K)", [m, k], 1),
+        ("B (N x K)", [n, k], 1),
+        ("C (M x N)", [m, n], 4),
+    ] {
+        sparqgen::arith::checked_bytes(what, &dims, elem)?;
+    }
     let mut rng = Rng::new(2021);
-    let a = Tensor::new(vec![b.m, b.k], relu_like(b.m * b.k, b.zeros, &mut rng));
-    let w = Tensor::new(vec![b.n, b.k], weights(b.n * b.k, &mut rng));
-    let macs = (b.m * b.k * b.n) as f64;
+    let a = Tensor::new(vec![m, k], relu_like(m * k, b.zeros, &mut rng));
+    let w = Tensor::new(vec![n, k], weights(n * k, &mut rng));
+    let macs = m as f64 * k as f64 * n as f64;
     println!(
         "bench model: M={} K={} N={} ({:.2} GMAC per GEMM), {:.0}% zero activations, \
          {} threads, best of {}",
@@ -103,7 +114,7 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
             macs / best / 1e9
         );
     }
-    let io_bytes = a.data.len() + w.data.len() + b.m * b.n * 4;
+    let io_bytes = a.data.len() + w.data.len() + m * n * 4;
     match peak_rss_bytes() {
         Some(peak) => println!(
             "memory: peak RSS {:.1} MB for inputs + output of {:.1} MB ({:.2}x, whole process)",

@@ -45,8 +45,10 @@ pub struct VerifyArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Random cycles per design (random valid/clear sequences and random
-    /// GEMMs), on top of the exhaustive pair sweep and the directed cases.
-    #[arg(long, default_value_t = 100_000)]
+    /// GEMMs), on top of the exhaustive pair sweep and the directed cases
+    /// (at most 10^10: about 1000 s of simulation of a single PE).
+    #[arg(long, default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(0..=10_000_000_000))]
     pub vectors: u64,
     /// Simulator. Icarus runs a subset of the same plan (--icarus-cycles).
     #[arg(long, value_enum, default_value = "verilator")]

@@ -128,7 +128,7 @@ impl HwPoint {
             return Ok(HwPoint::from_yaml(text).expect("presets are valid"));
         }
         let path = std::path::Path::new(name_or_path);
-        let text = std::fs::read_to_string(path).with_context(|| {
+        let text = crate::input::read_text(path).with_context(|| {
             let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
             format!(
                 "cannot read hardware file {} (presets: {})",

@@ -237,7 +237,7 @@ impl Network {
             return Ok(Network::from_yaml(text).expect("built-in networks are valid"));
         }
         let path = Path::new(name_or_path);
-        let text = std::fs::read_to_string(path).with_context(|| {
+        let text = crate::input::read_text(path).with_context(|| {
             let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
             format!(
                 "cannot read network file {} (built-in networks: {})",

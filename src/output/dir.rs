@@ -24,6 +24,18 @@ pub fn write_dir(dest: &Path, set: &FileSet, opts: &DirOptions) -> Result<(), Ou
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| OutputError::refused(dest, "it names no folder (it ends in `..` or `/`)"))?;
+    if let Ok(m) = std::fs::metadata(parent) {
+        if !m.is_dir() {
+            return Err(OutputError::refused(
+                dest,
+                format!(
+                    "its output folder {} is {}, not a folder",
+                    parent.display(),
+                    super::guard::kind_of(&m)
+                ),
+            ));
+        }
+    }
     std::fs::create_dir_all(parent).map_err(OutputError::io(parent))?;
     // One writer per parent folder at a time; the lock ends with the process.
     let lock = File::open(parent).map_err(OutputError::io(parent))?;

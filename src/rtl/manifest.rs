@@ -184,7 +184,7 @@ impl Manifest {
     /// Read `folder/manifest.yaml` of an already generated folder.
     pub fn read(folder: &Path) -> Result<Manifest, RtlError> {
         let path = folder.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| RtlError::Manifest {
+        let text = crate::input::read_text(&path).map_err(|e| RtlError::Manifest {
             path: path.display().to_string(),
             message: format!(
                 "cannot read it ({e}); is this a folder written by `sparqgen generate`?"

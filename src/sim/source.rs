@@ -60,7 +60,7 @@ impl Dut {
             )));
         }
         let list = folder.join(&manifest.filelist);
-        let files: Vec<String> = match std::fs::read_to_string(&list) {
+        let files: Vec<String> = match crate::input::read_text(&list) {
             Ok(text) => filelist_entries(&text),
             Err(_) => manifest.files.clone(),
         };

@@ -345,3 +345,27 @@ fn verilog_errors_name_the_users_file() {
     assert!(r.stderr().contains("gen/src/src_top.v:"), "{}", r.stderr());
     assert!(!r.stderr().contains("panicked"), "{}", r.stderr());
 }
+
+#[test]
+fn endless_and_oversized_inputs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        vec!["generate", "/dev/zero"],
+        vec!["hcm", "/dev/zero", "--area-model", "none"],
+        vec!["bench", "model", "--m", "100000000"],
+        vec!["bench", "model", "--n", "0"],
+        vec!["verify", "--vectors", "100000000000000"],
+        vec!["generate", "-o", "/dev/null"],
+    ] {
+        let t = std::time::Instant::now();
+        let r = run(&args, d);
+        assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr());
+        assert!(!r.stderr().contains("panicked"), "{args:?}: {}", r.stderr());
+        assert!(
+            t.elapsed().as_secs() < 30,
+            "{args:?} took {:?}",
+            t.elapsed()
+        );
+    }
+}
