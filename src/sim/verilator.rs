@@ -349,6 +349,12 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
     if exe.exists() {
         return Ok(cached(exe, key));
     }
+    // Builds of large arrays take minutes: say so before, and when done.
+    eprintln!(
+        "sim: building the Verilator harness for {} (not cached yet; a 64x64 array takes \
+         about 3 minutes and 2.6 GB)...",
+        inputs.label
+    );
     let opt = model_opt(inputs.profile);
     let runtime = tc.runtime(&root, inputs.trace, &opt)?;
     let stage = cache::staging(&dest).map_err(|e| io(&dest, e))?;
@@ -482,6 +488,9 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
         let _ = std::fs::remove_dir_all(&dest);
     }
     cache::publish(stage, &dest).map_err(|e| io(&dest, e))?;
+    eprintln!(
+        "sim: built in {total_secs:.1} s (Verilator {verilate_secs:.1} s, C++ {compile_secs:.1} s)"
+    );
     Ok(Built {
         exe,
         key,
