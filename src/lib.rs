@@ -13,6 +13,7 @@ pub mod output;
 pub mod process;
 pub mod rtl;
 pub mod sim;
+pub mod sweep;
 pub mod synth;
 pub mod tools;
 pub mod workload;

@@ -6,6 +6,7 @@ mod flow;
 mod generate;
 mod hcm;
 mod model;
+mod sweep;
 mod synth;
 mod verify;
 
@@ -71,6 +72,12 @@ enum Command {
     Check(DesignArg),
     /// The HCM metric: BOPS, traffic and roofline per layer (`hcm fit`: the area model).
     Hcm(hcm::HcmArgs),
+    /// The report of a sweep whose tasks ran elsewhere (`synth --sweep
+    /// --emit-jobs DIR` or `--slurm`): DIR/sweep.md, sweep.json, pareto.svg.
+    Gather(sweep::GatherArgs),
+    /// Run one task of a sweep job folder (what each Slurm array task runs).
+    #[command(hide = true)]
+    SweepTask(sweep::TaskArgs),
 }
 
 #[derive(Args)]
@@ -126,6 +133,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Synth(s) => synth::run(s),
         Command::Run(r) => flow::run(r.design.as_deref(), r.force),
         Command::Hcm(h) => hcm::run(h),
+        Command::Gather(g) => sweep::gather(&g),
+        Command::SweepTask(t) => sweep::task(&t),
         Command::Check(d) => {
             let design = d.load()?;
             print!("{}", design.to_yaml());

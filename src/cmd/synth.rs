@@ -4,6 +4,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use sparqgen::output::{check_replaceable, write_dir, DirOptions, FileSet};
+use sparqgen::rtl;
 use sparqgen::synth::compare::{self, Workload};
 use sparqgen::synth::flow::{self, Scripts};
 use sparqgen::synth::fmax;
@@ -11,7 +12,6 @@ use sparqgen::synth::netcheck;
 use sparqgen::synth::plot;
 use sparqgen::synth::report::{self, SynthReport, ToolVersions};
 use sparqgen::tools::{self, Tool};
-use sparqgen::{npy, rtl};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,6 +67,8 @@ pub struct SynthArgs {
     /// files were changed since (by default sparqgen refuses, exit 2).
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    cluster: super::sweep::ClusterArgs,
 }
 
 impl SynthArgs {
@@ -84,6 +86,7 @@ impl SynthArgs {
             pe_only: true,
             no_netlist_check: false,
             force,
+            cluster: Default::default(),
         }
     }
 }
@@ -113,10 +116,21 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         bail!("--liberty is only used with --target liberty");
     }
     let workload = match &args.acts {
-        Some(p) => Workload::User(read_acts(p)?),
+        Some(p) => Workload::User(compare::read_acts(p)?),
         None => Workload::ReluLike,
     };
 
+    if let Some(dir) = &args.cluster.emit_jobs {
+        let jobs = super::sweep::write_jobs(
+            dir,
+            &design,
+            &args.cluster.variants.0,
+            want_ice40,
+            args.acts.as_deref(),
+            &yosys.version,
+        )?;
+        return super::sweep::emit_only(dir, &jobs, &args.cluster);
+    }
     let dest = args.out.join(&design.name).join(rtl::REPORTS_DIR);
     let out_opts = DirOptions {
         force: args.force,
@@ -213,27 +227,29 @@ pub fn run(args: SynthArgs) -> Result<i32> {
 
     let mut files = FileSet::default();
     if args.sweep {
-        let kinds = compare::all_kinds();
         say(
             args.json,
             &format!(
-                "synth: sweep over {} PE variants (one Yosys run per target)",
-                kinds.len()
+                "synth: sweep over {} PE variants (one Yosys run per target{})",
+                args.cluster.variants.0.len(),
+                if args.cluster.slurm {
+                    ", as Slurm tasks"
+                } else {
+                    ""
+                }
             ),
         );
-        r.sweep = compare::cost_pes(&design, &kinds, &workload, want_ice40, false, &mut scripts)?;
+        let spec = super::sweep::SweepSpec {
+            design: &design,
+            workload: &workload,
+            acts: args.acts.as_deref(),
+            ice40: want_ice40,
+            tools: &yosys.version,
+            default_dir: args.out.join(format!("{}-sweep", design.name)),
+        };
+        r.sweep = super::sweep::costs(&args.cluster, &spec, &mut scripts, args.json)?;
         r.findings = report::findings(&r.sweep);
-        files.add(
-            "pareto.svg",
-            plot::pareto_svg(
-                &format!(
-                    "PE area vs SQNR (acc {} bits, pipeline {})",
-                    design.pe.acc_bits,
-                    design.pe.pipeline.stages()
-                ),
-                &r.sweep,
-            ),
-        );
+        files.add("pareto.svg", pareto(&design, &r.sweep));
     }
 
     files.add("synth.json", r.to_json());
@@ -269,15 +285,49 @@ fn design_activations_per_cycle(d: &sparqgen::config::Design) -> u32 {
     }
 }
 
-fn read_acts(p: &std::path::Path) -> Result<Vec<u8>> {
-    for ndim in 1..=4 {
-        if let Ok(t) = npy::read::<u8>(p, "--acts", ndim) {
-            if t.data.is_empty() {
-                bail!("{}: no activations", p.display());
-            }
-            return Ok(t.data);
-        }
+/// The Pareto plot of a sweep.
+pub fn pareto(design: &sparqgen::config::Design, sweep: &[compare::PeCost]) -> String {
+    plot::pareto_svg(
+        &format!(
+            "PE area vs SQNR (acc {} bits, pipeline {})",
+            design.pe.acc_bits,
+            design.pe.pipeline.stages()
+        ),
+        sweep,
+    )
+}
+
+/// The report of a sweep gathered from its tasks' results (`gather`): the
+/// sweep table and findings of the local run, nothing else synthesized.
+pub fn sweep_report(
+    design: &sparqgen::config::Design,
+    jobs: &sparqgen::sweep::Jobs,
+    sweep: Vec<compare::PeCost>,
+) -> SynthReport {
+    let findings = report::findings(&sweep);
+    SynthReport {
+        sparqgen_version: env!("CARGO_PKG_VERSION").into(),
+        design: design.name.clone(),
+        design_hash: design.hash(),
+        tools: ToolVersions {
+            yosys: jobs.tools.clone(),
+            nextpnr_ice40: None,
+        },
+        top: format!("{}_top", design.name),
+        activations_per_cycle: design_activations_per_cycle(design),
+        pe_count: design.array.pe_count(),
+        generic: None,
+        ice40: None,
+        liberty: None,
+        workload: match &jobs.acts {
+            None => compare::Workload::ReluLike.describe(),
+            Some(p) => format!("activations from {}", p.display()),
+        },
+        pe: None,
+        baselines: Vec::new(),
+        comparison: None,
+        sweep,
+        findings,
+        netlist_check: None,
     }
-    // the 2-D read reports the real error (dtype, range, ...)
-    Ok(npy::read::<u8>(p, "--acts (activations)", 2)?.data)
 }

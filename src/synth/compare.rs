@@ -7,11 +7,25 @@ use crate::arith::{trim, ErrorStats, Model, Tensor};
 use crate::config::{ArrayShape, Design, PeKind, PlacementSet, Rounding, SparqArith, Window};
 use crate::rtl;
 use crate::workload::{relu_like, weights, Rng};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
+/// Activations for the SQNR column from a .npy file (any shape, uint8).
+pub fn read_acts(p: &std::path::Path) -> Result<Vec<u8>> {
+    for ndim in 1..=4 {
+        if let Ok(t) = crate::npy::read::<u8>(p, "--acts", ndim) {
+            if t.data.is_empty() {
+                bail!("{}: no activations", p.display());
+            }
+            return Ok(t.data);
+        }
+    }
+    // the 2-D read reports the real error (dtype, range, ...)
+    Ok(crate::npy::read::<u8>(p, "--acts (activations)", 2)?.data)
+}
+
 /// One PE's cost and error.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PeCost {
     /// `sparq 5opt round` / `mac8x8` / ...
     pub label: String,
@@ -176,10 +190,26 @@ pub fn cost_pes(
     place: bool,
     scripts: &mut Scripts,
 ) -> Result<Vec<PeCost>> {
+    cost_pes_at(base, kinds, 0, workload, with_ice40, place, scripts)
+}
+
+/// [`cost_pes`] for `kinds` standing at positions `first..` of a longer
+/// list: the designs are named as in that list (`<base>_cmp<i>`), so a
+/// sweep priced piecewise (one Slurm task per variant) reports the same
+/// design hashes as one priced at once.
+pub fn cost_pes_at(
+    base: &Design,
+    kinds: &[PeKind],
+    first: usize,
+    workload: &Workload,
+    with_ice40: bool,
+    place: bool,
+    scripts: &mut Scripts,
+) -> Result<Vec<PeCost>> {
     let designs: Vec<Design> = kinds
         .iter()
         .enumerate()
-        .map(|(i, k)| pe_design(base, *k, &format!("{}_cmp{i}", base.name)))
+        .map(|(i, k)| pe_design(base, *k, &format!("{}_cmp{}", base.name, first + i)))
         .collect::<Result<_>>()?;
     let jobs: Vec<Job> = designs
         .iter()

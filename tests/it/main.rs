@@ -7,6 +7,7 @@ mod hcm;
 mod model;
 mod mutation;
 mod robust;
+mod slurm;
 mod synth;
 mod util;
 mod verify;

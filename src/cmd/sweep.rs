@@ -1,0 +1,232 @@
+//! The sweep's cluster options (`synth --sweep --slurm`, `--emit-jobs`),
+//! `sparqgen gather DIR` and the task runner `sparqgen sweep-task`.
+
+use anyhow::{bail, Result};
+use clap::Args;
+use sparqgen::config::Design;
+use sparqgen::sweep::{self, slurm, Jobs};
+use sparqgen::synth::compare::{self, PeCost, Workload};
+use sparqgen::synth::flow::Scripts;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// PE variants of the sweep: `all`, or indices and ranges such as
+    /// `0-5,40` (the order of the sweep table: 40 SPARQ variants, then
+    /// mac8x8 and mac4x8).
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = variants)]
+    pub variants: Variants,
+    /// Run the sweep's variants as one Slurm array job (one task per
+    /// variant), wait for it, and gather the results into the same report.
+    /// A resubmitted sweep reuses the results that finished.
+    #[arg(long, requires = "sweep")]
+    pub slurm: bool,
+    /// Slurm partition for --slurm / --emit-jobs.
+    #[arg(long, value_name = "P")]
+    pub partition: Option<String>,
+    /// Slurm time limit per task (`30:00`, `1-00:00:00`).
+    #[arg(long, value_name = "T")]
+    pub time: Option<String>,
+    /// Write the job list and the batch script to DIR and stop (submit with
+    /// `sbatch DIR/sweep.sbatch`, then `sparqgen gather DIR`).
+    #[arg(long, value_name = "DIR", requires = "sweep", conflicts_with = "slurm")]
+    pub emit_jobs: Option<PathBuf>,
+    /// Job folder for --slurm (default: OUT/<name>-sweep).
+    #[arg(long, value_name = "DIR")]
+    pub jobs_dir: Option<PathBuf>,
+}
+
+/// The variants a sweep prices (indices into `compare::all_kinds`).
+#[derive(Clone, Default, Debug)]
+pub struct Variants(pub Vec<usize>);
+
+fn variants(s: &str) -> Result<Variants, String> {
+    sweep::parse_variants(s).map(Variants)
+}
+
+impl ClusterArgs {
+    fn options(&self) -> slurm::SlurmOptions {
+        slurm::SlurmOptions {
+            partition: self.partition.clone(),
+            time: self.time.clone(),
+        }
+    }
+}
+
+/// Write the job folder for `design`'s sweep.
+pub fn write_jobs(
+    dir: &Path,
+    design: &Design,
+    variants: &[usize],
+    ice40: bool,
+    acts: Option<&Path>,
+    tools: &str,
+) -> Result<Jobs> {
+    let dir_abs = std::path::absolute(dir)?;
+    let acts = acts.map(std::path::absolute).transpose()?;
+    let jobs = Jobs {
+        sparqgen_version: env!("CARGO_PKG_VERSION").into(),
+        base: design.to_yaml(),
+        ice40,
+        acts,
+        tools: tools.to_string(),
+        variants: variants.to_vec(),
+    };
+    jobs.write(&dir_abs)?;
+    Ok(jobs)
+}
+
+/// `synth --sweep --emit-jobs DIR`: write and explain; nothing runs.
+pub fn emit_only(dir: &Path, jobs: &Jobs, c: &ClusterArgs) -> Result<i32> {
+    let dir = std::path::absolute(dir)?;
+    let todo = slurm::emit(&dir, jobs, &c.options())?;
+    println!(
+        "wrote {}/{} and {} ({} of {} variants to run, {} finished results reused)",
+        dir.display(),
+        sweep::JOBS_FILE,
+        slurm::SCRIPT,
+        todo.len(),
+        jobs.variants.len(),
+        jobs.variants.len() - todo.len()
+    );
+    println!("submit:  sbatch {}", dir.join(slurm::SCRIPT).display());
+    println!(
+        "or run:  sparqgen sweep-task {} INDEX   (INDEX in {:?})",
+        dir.display(),
+        todo
+    );
+    println!("then:    sparqgen gather {}", dir.display());
+    Ok(0)
+}
+
+/// What a sweep prices, wherever it runs.
+pub struct SweepSpec<'a> {
+    pub design: &'a Design,
+    pub workload: &'a Workload,
+    pub acts: Option<&'a Path>,
+    pub ice40: bool,
+    /// Tool versions the results are keyed by.
+    pub tools: &'a str,
+    /// The job folder when --jobs-dir is not given.
+    pub default_dir: PathBuf,
+}
+
+/// The sweep's costs: priced here, or (`--slurm`) by a Slurm array job.
+pub fn costs(
+    c: &ClusterArgs,
+    spec: &SweepSpec,
+    scripts: &mut Scripts,
+    quiet: bool,
+) -> Result<Vec<PeCost>> {
+    if !c.slurm {
+        let all = compare::all_kinds();
+        let kinds: Vec<_> = c.variants.0.iter().map(|&i| all[i]).collect();
+        return compare::cost_pes(
+            spec.design,
+            &kinds,
+            spec.workload,
+            spec.ice40,
+            false,
+            scripts,
+        );
+    }
+    let dir = std::path::absolute(c.jobs_dir.as_ref().unwrap_or(&spec.default_dir))?;
+    let jobs = write_jobs(
+        &dir,
+        spec.design,
+        &c.variants.0,
+        spec.ice40,
+        spec.acts,
+        spec.tools,
+    )?;
+    let todo = slurm::emit(&dir, &jobs, &c.options())?;
+    if !quiet {
+        eprintln!(
+            "slurm: {} of {} variants to run ({} finished results reused), jobs in {}",
+            todo.len(),
+            jobs.variants.len(),
+            jobs.variants.len() - todo.len(),
+            dir.display()
+        );
+    }
+    if !todo.is_empty() {
+        let id = slurm::submit(&dir)?;
+        if !quiet {
+            eprintln!("slurm: submitted array job {id}");
+        }
+        slurm::wait(&dir, &jobs, &id, quiet)?;
+    }
+    let (costs, missing) = sweep::gather(&dir)?;
+    if !missing.is_empty() {
+        bail!("{}", missing_text(&missing));
+    }
+    Ok(costs)
+}
+
+fn missing_text(missing: &[sweep::Missing]) -> String {
+    let mut s = format!(
+        "{} sweep task(s) failed or did not finish (resubmit to run only these):",
+        missing.len()
+    );
+    for m in missing {
+        s.push_str(&format!(
+            "\n  task {} ({}): log {}",
+            m.index,
+            m.label,
+            m.log.display()
+        ));
+    }
+    s
+}
+
+#[derive(Args)]
+pub struct GatherArgs {
+    /// A job folder written by `synth --sweep --emit-jobs DIR` or `--slurm`.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `sparqgen gather DIR`: the sweep report from the tasks' results;
+/// writes `DIR/sweep.json`, `DIR/sweep.md` and `DIR/pareto.svg`.
+pub fn gather(a: &GatherArgs) -> Result<i32> {
+    let jobs = Jobs::read(&a.dir)?;
+    let design = jobs.base_design()?;
+    let (costs, missing) = sweep::gather(&a.dir)?;
+    let report = super::synth::sweep_report(&design, &jobs, costs);
+    for (name, text) in [
+        ("sweep.json", report.to_json()),
+        ("sweep.md", report.to_markdown()),
+        ("pareto.svg", super::synth::pareto(&design, &report.sweep)),
+    ] {
+        sparqgen::output::write_file(&a.dir.join(name), text.as_bytes())?;
+    }
+    if a.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_markdown());
+    }
+    if missing.is_empty() {
+        Ok(0)
+    } else {
+        eprintln!("{}", missing_text(&missing));
+        Ok(1)
+    }
+}
+
+#[derive(Args)]
+pub struct TaskArgs {
+    /// The job folder.
+    dir: PathBuf,
+    /// The task's index (Slurm: $SLURM_ARRAY_TASK_ID).
+    index: usize,
+}
+
+/// `sparqgen sweep-task DIR INDEX`: price one variant, write its result.
+pub fn task(a: &TaskArgs) -> Result<i32> {
+    let out = sweep::run_task(&a.dir, a.index)?;
+    println!("wrote {}", out.display());
+    Ok(0)
+}
