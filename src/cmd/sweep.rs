@@ -9,6 +9,26 @@ use sparqgen::synth::compare::{self, PeCost, Workload};
 use sparqgen::synth::flow::Scripts;
 use std::path::{Path, PathBuf};
 
+/// Where independent jobs run: here (default) or as a Slurm array job.
+#[derive(Args, Clone, Default)]
+pub struct SlurmArgs {
+    /// Run the independent jobs (sweep variants, designs) as one Slurm
+    /// array job, one task each, wait for it and gather the results into
+    /// the same report. A resubmitted run reuses the results that finished.
+    #[arg(long)]
+    pub slurm: bool,
+    /// Slurm partition.
+    #[arg(long, value_name = "P")]
+    pub partition: Option<String>,
+    /// Slurm time limit per task (`30:00`, `1-00:00:00`).
+    #[arg(long, value_name = "T")]
+    pub time: Option<String>,
+    /// Job folder for --slurm (default: OUT/<name>-sweep for a sweep,
+    /// sparqgen-jobs/<command> otherwise).
+    #[arg(long, value_name = "DIR")]
+    pub jobs_dir: Option<PathBuf>,
+}
+
 #[derive(Args, Clone, Default)]
 pub struct ClusterArgs {
     /// PE variants of the sweep: `all`, or indices and ranges such as
@@ -16,24 +36,12 @@ pub struct ClusterArgs {
     /// mac8x8 and mac4x8).
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = variants)]
     pub variants: Variants,
-    /// Run the sweep's variants as one Slurm array job (one task per
-    /// variant), wait for it, and gather the results into the same report.
-    /// A resubmitted sweep reuses the results that finished.
-    #[arg(long, requires = "sweep")]
-    pub slurm: bool,
-    /// Slurm partition for --slurm / --emit-jobs.
-    #[arg(long, value_name = "P")]
-    pub partition: Option<String>,
-    /// Slurm time limit per task (`30:00`, `1-00:00:00`).
-    #[arg(long, value_name = "T")]
-    pub time: Option<String>,
-    /// Write the job list and the batch script to DIR and stop (submit with
-    /// `sbatch DIR/sweep.sbatch`, then `sparqgen gather DIR`).
+    /// Write the sweep's job list and batch script to DIR and stop (submit
+    /// with `sbatch DIR/sweep.sbatch`, then `sparqgen gather DIR`).
     #[arg(long, value_name = "DIR", requires = "sweep", conflicts_with = "slurm")]
     pub emit_jobs: Option<PathBuf>,
-    /// Job folder for --slurm (default: OUT/<name>-sweep).
-    #[arg(long, value_name = "DIR")]
-    pub jobs_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: SlurmArgs,
 }
 
 /// The variants a sweep prices (indices into `compare::all_kinds`).
@@ -44,7 +52,7 @@ fn variants(s: &str) -> Result<Variants, String> {
     sweep::parse_variants(s).map(Variants)
 }
 
-impl ClusterArgs {
+impl SlurmArgs {
     fn options(&self) -> slurm::SlurmOptions {
         slurm::SlurmOptions {
             partition: self.partition.clone(),
@@ -71,6 +79,7 @@ pub fn write_jobs(
         acts,
         tools: tools.to_string(),
         variants: variants.to_vec(),
+        commands: Vec::new(),
     };
     jobs.write(&dir_abs)?;
     Ok(jobs)
@@ -79,7 +88,7 @@ pub fn write_jobs(
 /// `synth --sweep --emit-jobs DIR`: write and explain; nothing runs.
 pub fn emit_only(dir: &Path, jobs: &Jobs, c: &ClusterArgs) -> Result<i32> {
     let dir = std::path::absolute(dir)?;
-    let todo = slurm::emit(&dir, jobs, &c.options())?;
+    let todo = slurm::emit(&dir, jobs, &c.cluster.options())?;
     println!(
         "wrote {}/{} and {} ({} of {} variants to run, {} finished results reused)",
         dir.display(),
@@ -118,7 +127,7 @@ pub fn costs(
     scripts: &mut Scripts,
     quiet: bool,
 ) -> Result<Vec<PeCost>> {
-    if !c.slurm {
+    if !c.cluster.slurm {
         let all = compare::all_kinds();
         let kinds: Vec<_> = c.variants.0.iter().map(|&i| all[i]).collect();
         return compare::cost_pes(
@@ -130,7 +139,7 @@ pub fn costs(
             scripts,
         );
     }
-    let dir = std::path::absolute(c.jobs_dir.as_ref().unwrap_or(&spec.default_dir))?;
+    let dir = std::path::absolute(c.cluster.jobs_dir.as_ref().unwrap_or(&spec.default_dir))?;
     let jobs = write_jobs(
         &dir,
         spec.design,
@@ -139,28 +148,34 @@ pub fn costs(
         spec.acts,
         spec.tools,
     )?;
-    let todo = slurm::emit(&dir, &jobs, &c.options())?;
-    if !quiet {
-        eprintln!(
-            "slurm: {} of {} variants to run ({} finished results reused), jobs in {}",
-            todo.len(),
-            jobs.variants.len(),
-            jobs.variants.len() - todo.len(),
-            dir.display()
-        );
-    }
-    if !todo.is_empty() {
-        let id = slurm::submit(&dir)?;
-        if !quiet {
-            eprintln!("slurm: submitted array job {id}");
-        }
-        slurm::wait(&dir, &jobs, &id, quiet)?;
-    }
+    submit_and_wait(&dir, &jobs, &c.cluster, quiet)?;
     let (costs, missing) = sweep::gather(&dir)?;
     if !missing.is_empty() {
         bail!("{}", missing_text(&missing));
     }
     Ok(costs)
+}
+
+/// Submit the tasks of `dir` that have no result and wait for them.
+fn submit_and_wait(dir: &Path, jobs: &Jobs, c: &SlurmArgs, quiet: bool) -> Result<()> {
+    let todo = slurm::emit(dir, jobs, &c.options())?;
+    if !quiet {
+        eprintln!(
+            "slurm: {} of {} tasks to run ({} finished results reused), jobs in {}",
+            todo.len(),
+            jobs.task_count(),
+            jobs.task_count() - todo.len(),
+            dir.display()
+        );
+    }
+    if !todo.is_empty() {
+        let id = slurm::submit(dir)?;
+        if !quiet {
+            eprintln!("slurm: submitted array job {id}");
+        }
+        slurm::wait(dir, jobs, &id, quiet)?;
+    }
+    Ok(())
 }
 
 fn missing_text(missing: &[sweep::Missing]) -> String {
@@ -229,4 +244,72 @@ pub fn task(a: &TaskArgs) -> Result<i32> {
     let out = sweep::run_task(&a.dir, a.index)?;
     println!("wrote {}", out.display());
     Ok(0)
+}
+
+/// A regression on Slurm: one `sparqgen` command per task (`verify` of
+/// one design, ...), exit 0 only when every task passed.
+pub fn regression(
+    c: &SlurmArgs,
+    command: &str,
+    tasks: Vec<sweep::CommandTask>,
+    tools: &str,
+) -> Result<i32> {
+    let default = PathBuf::from("sparqgen-jobs").join(command);
+    let dir = std::path::absolute(c.jobs_dir.as_ref().unwrap_or(&default))?;
+    let jobs = Jobs {
+        sparqgen_version: env!("CARGO_PKG_VERSION").into(),
+        base: String::new(),
+        ice40: false,
+        acts: None,
+        tools: tools.to_string(),
+        variants: Vec::new(),
+        commands: tasks,
+    };
+    jobs.write(&dir)?;
+    submit_and_wait(&dir, &jobs, c, false)?;
+    let (done, missing) = sweep::gather_commands(&dir)?;
+    let failed: Vec<_> = done.iter().filter(|r| r.code != 0).collect();
+    for r in &done {
+        println!(
+            "{:<28} {}",
+            r.name,
+            if r.code == 0 { "PASS" } else { "FAIL" }
+        );
+    }
+    if !missing.is_empty() {
+        eprintln!("{}", missing_text(&missing));
+    }
+    println!(
+        "{command} on Slurm: {} passed, {} failed, {} without a result (logs in {})",
+        done.len() - failed.len(),
+        failed.len(),
+        missing.len(),
+        dir.join(sweep::LOGS_DIR).display()
+    );
+    Ok(if failed.is_empty() && missing.is_empty() {
+        0
+    } else {
+        1
+    })
+}
+
+/// A regression task: its name, arguments and a key over the arguments,
+/// the inputs' contents and the tool versions.
+pub fn command_task(
+    name: &str,
+    args: Vec<String>,
+    inputs: &[&[u8]],
+    tools: &str,
+) -> sweep::CommandTask {
+    let mut h = args.join("\0").into_bytes();
+    for i in inputs {
+        h.extend_from_slice(&(i.len() as u64).to_le_bytes());
+        h.extend_from_slice(i);
+    }
+    h.extend_from_slice(tools.as_bytes());
+    sweep::CommandTask {
+        name: name.to_string(),
+        args,
+        key: sparqgen::config::hex_sha256(&h),
+    }
 }

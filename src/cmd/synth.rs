@@ -232,7 +232,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
             &format!(
                 "synth: sweep over {} PE variants (one Yosys run per target{})",
                 args.cluster.variants.0.len(),
-                if args.cluster.slurm {
+                if args.cluster.cluster.slurm {
                     ", as Slurm tasks"
                 } else {
                     ""

@@ -68,6 +68,8 @@ pub struct VerifyArgs {
     /// Stop feeding vectors after this many mismatches.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub max_mismatches: u64,
+    #[command(flatten)]
+    pub cluster: super::sweep::SlurmArgs,
 }
 
 impl From<Sim> for SimKind {
@@ -80,6 +82,9 @@ impl From<Sim> for SimKind {
 }
 
 pub fn run(args: &VerifyArgs) -> Result<i32> {
+    if args.cluster.slurm {
+        return on_slurm(args);
+    }
     let mut duts = Vec::new();
     for path in &args.designs {
         let design = Design::from_path(path)?;
@@ -140,6 +145,69 @@ fn finish(outcome: &Outcome, reproduce: &str, dir: &Path) -> Result<i32> {
         }
     }
     Ok(1)
+}
+
+/// `verify --slurm`: each design (and each --rtl folder) is one Slurm task
+/// running `sparqgen verify` on it with the same options.
+fn on_slurm(args: &VerifyArgs) -> Result<i32> {
+    use super::sweep::{command_task, regression};
+    let tools = sparqgen::tools::find(sparqgen::tools::Tool::Verilator)?.version;
+    let abs = |p: &Path| -> Result<String> { Ok(std::path::absolute(p)?.display().to_string()) };
+    let mut common = vec![
+        "--seed".to_string(),
+        args.seed.to_string(),
+        "--vectors".into(),
+        args.vectors.to_string(),
+        "--sim".into(),
+        match args.sim {
+            Sim::Verilator => "verilator".into(),
+            Sim::Icarus => "icarus".into(),
+        },
+        "--icarus-cycles".into(),
+        args.icarus_cycles.to_string(),
+        "--max-mismatches".into(),
+        args.max_mismatches.to_string(),
+        "--report-dir".into(),
+        abs(&args.report_dir)?,
+    ];
+    if args.quick {
+        common.push("--quick".into());
+    }
+    if args.no_vcd {
+        common.push("--no-vcd".into());
+    }
+    let mut golden_bytes = Vec::new();
+    if let Some(g) = &args.golden {
+        common.extend(["--golden".into(), abs(g)?]);
+        golden_bytes = std::fs::read(g).with_context(|| format!("cannot read {}", g.display()))?;
+    }
+    let mut tasks = Vec::new();
+    for path in &args.designs {
+        let design = Design::from_path(path)?;
+        let mut a = vec!["verify".to_string(), abs(path)?];
+        a.extend(common.iter().cloned());
+        let text = design.to_yaml();
+        tasks.push(command_task(
+            &design.name,
+            a,
+            &[text.as_bytes(), &golden_bytes],
+            &tools,
+        ));
+    }
+    for folder in &args.rtl {
+        let dut =
+            Dut::from_folder(folder).with_context(|| format!("--rtl {}", folder.display()))?;
+        let mut a = vec!["verify".to_string(), "--rtl".into(), abs(folder)?];
+        a.extend(common.iter().cloned());
+        let sources: Vec<&[u8]> = dut.sources.iter().map(|(_, t)| t.as_slice()).collect();
+        let mut inputs = sources;
+        inputs.push(&golden_bytes);
+        tasks.push(command_task(&dut.design.name, a, &inputs, &tools));
+    }
+    if tasks.is_empty() {
+        bail!("verify --slurm needs design files or --rtl folders: one Slurm task each");
+    }
+    regression(&args.cluster, "verify", tasks, &tools)
 }
 
 /// The command line that reproduces this run.

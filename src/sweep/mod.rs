@@ -38,6 +38,26 @@ pub struct Jobs {
     pub tools: String,
     /// Indices into [`compare::all_kinds`], in report order.
     pub variants: Vec<usize>,
+    /// A regression instead of a sweep: one sparqgen command per task.
+    #[serde(default)]
+    pub commands: Vec<CommandTask>,
+}
+
+/// One task of a regression: `sparqgen ARGS...`, its exit code recorded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommandTask {
+    /// What it checks (a design name), for the report.
+    pub name: String,
+    pub args: Vec<String>,
+    /// Hash of the arguments, the inputs' contents and the tool versions.
+    pub key: String,
+}
+
+/// A finished regression task: 0 passed, 1 a check failed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommandResult {
+    pub name: String,
+    pub code: i32,
 }
 
 /// One variant that has no result (yet), for the report.
@@ -84,6 +104,15 @@ impl Jobs {
         Design::from_yaml(&self.base).context("the sweep's base design")
     }
 
+    /// Tasks in the job: commands for a regression, else variants.
+    pub fn task_count(&self) -> usize {
+        if self.commands.is_empty() {
+            self.variants.len()
+        } else {
+            self.commands.len()
+        }
+    }
+
     fn kind(&self, task: usize) -> Result<PeKind> {
         let all = compare::all_kinds();
         let &i = self.variants.get(task).with_context(|| {
@@ -107,6 +136,19 @@ impl Jobs {
     /// The result file of task `task`: keyed by the variant's design hash,
     /// the flow and the tool versions.
     pub fn result_path(&self, dir: &Path, task: usize) -> Result<PathBuf> {
+        if !self.commands.is_empty() {
+            let c = self.commands.get(task).with_context(|| {
+                format!(
+                    "task {task} is not in the job list (0..{})",
+                    self.commands.len()
+                )
+            })?;
+            return Ok(dir.join(RESULTS_DIR).join(format!(
+                "{}-{}.json",
+                c.name,
+                &c.key[..16.min(c.key.len())]
+            )));
+        }
         let kind = self.kind(task)?;
         let base = self.base_design()?;
         // The name the task prices it under (its position in the list).
@@ -131,7 +173,7 @@ impl Jobs {
     /// Tasks without a result.
     pub fn missing(&self, dir: &Path) -> Result<Vec<usize>> {
         let mut v = Vec::new();
-        for t in 0..self.variants.len() {
+        for t in 0..self.task_count() {
             if !self.result_path(dir, t)?.exists() {
                 v.push(t);
             }
@@ -146,6 +188,27 @@ pub fn run_task(dir: &Path, task: usize) -> Result<PathBuf> {
     let jobs = Jobs::read(dir)?;
     let out = jobs.result_path(dir, task)?;
     if out.exists() {
+        return Ok(out);
+    }
+    if let Some(c) = jobs.commands.get(task) {
+        let exe = std::env::current_exe().context("cannot find the sparqgen executable")?;
+        let status = std::process::Command::new(exe)
+            .args(&c.args)
+            .status()
+            .with_context(|| format!("cannot run sparqgen {}", c.args.join(" ")))?;
+        let code = status.code().unwrap_or(-1);
+        if code != 0 && code != 1 {
+            bail!(
+                "sparqgen {} ended with exit {code} (no result recorded)",
+                c.args.join(" ")
+            );
+        }
+        let r = CommandResult {
+            name: c.name.clone(),
+            code,
+        };
+        let text = serde_json::to_string_pretty(&r).expect("a result serializes");
+        crate::output::write_file(&out, text.as_bytes())?;
         return Ok(out);
     }
     let kind = jobs.kind(task)?;
@@ -189,6 +252,29 @@ pub fn gather(dir: &Path) -> Result<(Vec<PeCost>, Vec<Missing>)> {
         }
     }
     Ok((costs, missing))
+}
+
+/// The results of a regression in `dir`, in task order, and the tasks
+/// that have none.
+pub fn gather_commands(dir: &Path) -> Result<(Vec<CommandResult>, Vec<Missing>)> {
+    let jobs = Jobs::read(dir)?;
+    let mut done = Vec::new();
+    let mut missing = Vec::new();
+    for (t, c) in jobs.commands.iter().enumerate() {
+        let path = jobs.result_path(dir, t)?;
+        match crate::input::read_text(&path) {
+            Ok(text) => done.push(
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a task result", path.display()))?,
+            ),
+            Err(_) => missing.push(Missing {
+                index: t,
+                label: c.name.clone(),
+                log: dir.join(LOGS_DIR).join(format!("task_{t}.log")),
+            }),
+        }
+    }
+    Ok((done, missing))
 }
 
 /// Parse a variant selection: `all`, or indices and ranges (`0-5,9`) into

@@ -44,7 +44,8 @@ fn quote(p: &Path) -> String {
 
 /// The batch script that runs `tasks` of the sweep in `dir` (absolute).
 pub fn script(dir: &Path, tasks: &[usize], exe: &Path, opts: &SlurmOptions) -> String {
-    let mut s = String::from("#!/bin/sh\n# sparqgen PE sweep: one array task per PE variant.\n");
+    let mut s =
+        String::from("#!/bin/sh\n# sparqgen jobs: one array task per PE variant or design.\n");
     s.push_str("#SBATCH --job-name=sparqgen-sweep\n");
     s.push_str(&format!("#SBATCH --array={}\n", array_spec(tasks)));
     s.push_str(&format!(
@@ -113,7 +114,7 @@ pub fn submit(dir: &Path) -> Result<String> {
 /// written so far) to stderr.
 pub fn wait(dir: &Path, jobs: &Jobs, id: &str, quiet: bool) -> Result<()> {
     let start = Instant::now();
-    let total = jobs.variants.len();
+    let total = jobs.task_count();
     let mut last = usize::MAX;
     loop {
         let q = run(

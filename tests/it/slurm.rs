@@ -201,4 +201,28 @@ fn sweep_on_slurm_equals_the_local_run_and_resumes() {
         })
         .sum();
     assert_eq!(count, 12 - done, "resubmitted {spec} after {done} finished");
+
+    // A verify regression: one task per design; a second run reuses both.
+    for (name, kind) in [("va", "mac8x8"), ("vb", "mac4x8")] {
+        std::fs::write(
+            w.join(format!("{name}.yaml")),
+            format!("name: {name}\npe: {{kind: {kind}}}\narray: {{kind: single}}\n"),
+        )
+        .unwrap();
+    }
+    for reused in ["0 finished results reused", "2 finished results reused"] {
+        let out = bin()
+            .args(["verify", "va.yaml", "vb.yaml", "--quick", "--slurm"])
+            .env("SLURM_CONF", &conf)
+            .current_dir(w)
+            .output()
+            .unwrap();
+        let (so, se) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{so}{se}");
+        assert!(so.contains("2 passed, 0 failed"), "{so}");
+        assert!(se.contains(reused), "{se}");
+    }
 }
