@@ -104,7 +104,7 @@ impl Rounding {
     }
 }
 
-/// A set of allowed window placements (SPARQ.md, "bSPARQ"). Each set implies
+/// A set of allowed window placements (docs/arithmetic.md, "bSPARQ"). Each set implies
 /// its window width, so a width/placement mismatch cannot be represented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PlacementSet {

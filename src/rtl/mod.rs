@@ -1,5 +1,5 @@
-//! Verilog for the SPARQ hardware family (DESIGN.md, "The hardware
-//! family"), from one validated [`Design`]: askama templates under
+//! Verilog for the SPARQ hardware family (README.md, "Generating
+//! the Verilog"), from one validated [`Design`]: askama templates under
 //! `templates/rtl/`, one module per file, every module name prefixed with
 //! the design name, plus a filelist, a README for the hardware engineer and
 //! a machine-readable [`Manifest`].
