@@ -418,7 +418,13 @@ impl Design {
         let raw: RawDesign = if text.trim().is_empty() {
             RawDesign::default()
         } else {
-            serde_yaml::from_str(text).map_err(|e| DesignError::Syntax(e.to_string()))?
+            crate::yaml::from_str(text).map_err(|e| {
+                if e.path.is_empty() {
+                    DesignError::Syntax(e.message)
+                } else {
+                    field_err(&e.path_text(), e.message)
+                }
+            })?
         };
         Design::from_raw(raw)
     }

@@ -14,3 +14,4 @@ pub mod sim;
 pub mod synth;
 pub mod tools;
 pub mod workload;
+pub mod yaml;

@@ -187,7 +187,9 @@ fn bad_network_files_name_the_layer_and_the_field() {
     );
     assert_eq!(r.code(), 2);
     assert!(
-        r.stderr().contains("unknown field `bandwith_gbit_s`") && r.stderr().contains("hw.yaml"),
+        r.stderr()
+            .contains("bandwith_gbit_s: unknown field `bandwith_gbit_s`")
+            && r.stderr().contains("hw.yaml"),
         "{}",
         r.stderr()
     );
