@@ -431,7 +431,13 @@ fn lint(dir: &Path) {
 /// paper's shapes (R^2 >= 0.99), the report names the Yosys version, the
 /// second call reads the cache, and reports then use the cached model.
 #[test]
+#[ignore = "full tier (Yosys, Verilator, Icarus): scripts/test.sh runs it"]
 fn yosys_fit_and_reports_that_use_it() {
+    crate::util::need(&[
+        sparqgen::tools::Tool::Yosys,
+        sparqgen::tools::Tool::Verilator,
+        sparqgen::tools::Tool::Iverilog,
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cache = d.join("cache");
