@@ -1,8 +1,9 @@
 //! Verilog for the SPARQ hardware family (README.md, "Generating
 //! the Verilog"), from one validated [`Design`]: askama templates under
 //! `templates/rtl/`, one module per file, every module name prefixed with
-//! the design name, plus a filelist, a README for the hardware engineer and
-//! a machine-readable [`Manifest`].
+//! the design name, plus a filelist, a README for the hardware engineer, a
+//! machine-readable [`Manifest`] and the files of downstream flows (FuseSoC
+//! core, SDC and PCF constraints, self-checking testbench: [`fusesoc`]).
 //!
 //! `generate` is pure (design -> strings); [`Generated::write`] writes the
 //! folder atomically. The port contract is verif/INTERFACE.md.
