@@ -25,6 +25,8 @@ struct Out {
 #[template(path = "synth/fmax_wrap.v")]
 struct Wrap<'a> {
     version: &'a str,
+    design: &'a str,
+    hash: String,
     top: &'a str,
     in_bits: u32,
     inputs: Vec<In>,
@@ -67,6 +69,8 @@ pub fn wrap_manifest(m: &Manifest) -> Result<Wrapped> {
     let top = &m.top;
     let text = Wrap {
         version: env!("CARGO_PKG_VERSION"),
+        design: &m.design.name,
+        hash: m.design.short_hash(),
         top,
         in_bits: lsb.max(2),
         inputs,

@@ -212,6 +212,25 @@ fn fusesoc_lints_and_simulates_generated_designs() {
             "{}: {text}",
             m.design.name
         );
+        assert!(
+            !text.to_lowercase().contains("warning"),
+            "{}: {text}",
+            m.design.name
+        );
+        // The iCE40 wrapper of the pnr target is as lint-clean as the RTL.
+        let out = Command::new("verilator")
+            .args(["--lint-only", "-Wall", "--top-module", &f.ice40_top])
+            .args(&m.files)
+            .arg(&f.ice40_wrapper)
+            .current_dir(&folder)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{}: verilator -Wall on the wrapper:\n{}",
+            m.design.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
