@@ -9,19 +9,33 @@ command -v verilator >/dev/null 2>&1 || need+=(verilator)
 command -v yosys >/dev/null 2>&1 || need+=(yosys)
 command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
 command -v nextpnr-ice40 >/dev/null 2>&1 || need+=(nextpnr-ice40)
+# icepack: the bitstream step of the FuseSoC `pnr` target of generated cores.
+command -v icepack >/dev/null 2>&1 || need+=(fpga-icestorm)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 # A one-node Slurm cluster for the sweep tests (scripts/slurm-local.sh).
 [ -x /usr/sbin/slurmctld ] || need+=(slurm-wlm)
 [ -x /usr/sbin/munged ] || need+=(munge)
 command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || need+=(cargo)
+# FuseSoC (PyPI) runs the generated cores in the full test tier.
+if ! command -v fusesoc >/dev/null 2>&1; then
+  command -v python3 >/dev/null 2>&1 || need+=(python3)
+  python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+if ! command -v fusesoc >/dev/null 2>&1; then
+  echo "setup: installing fusesoc with pip"
+  # Debian's own Python refuses system-wide pip installs without the flag.
+  python3 -m pip install -q fusesoc 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages fusesoc
+fi
 export PATH="$HOME/.cargo/bin:$PATH"
+echo "setup: fusesoc $(fusesoc --version 2>/dev/null | tail -1)"
 echo "setup: $(verilator --version | head -1); $(yosys -V | head -1); $(iverilog -V 2>&1 | head -1)"
 echo "setup: $(cargo --version)"
 cargo build --release --locked 2>&1 | tail -1

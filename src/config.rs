@@ -104,7 +104,7 @@ impl Rounding {
     }
 }
 
-/// A set of allowed window placements (SPARQ.md, "bSPARQ"). Each set implies
+/// A set of allowed window placements (docs/arithmetic.md, "bSPARQ"). Each set implies
 /// its window width, so a width/placement mismatch cannot be represented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PlacementSet {
@@ -418,7 +418,13 @@ impl Design {
         let raw: RawDesign = if text.trim().is_empty() {
             RawDesign::default()
         } else {
-            serde_yaml::from_str(text).map_err(|e| DesignError::Syntax(e.to_string()))?
+            crate::yaml::from_str(text).map_err(|e| {
+                if e.path.is_empty() {
+                    DesignError::Syntax(e.message)
+                } else {
+                    field_err(&e.path_text(), e.message)
+                }
+            })?
         };
         Design::from_raw(raw)
     }

@@ -1,4 +1,4 @@
-//! Readers for the reference vectors in the format of `shared/golden/`
+//! Readers for the reference vectors in the format of `golden/`
 //! (produced by the SPARQ authors' CUDA kernel): pair tables and GEMM cases.
 
 use crate::arith::{MatI32, MatI8, MatU8, Tensor};
@@ -7,12 +7,12 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-/// The golden folder: `$SPARQGEN_GOLDEN`, else `../shared/golden` beside the
-/// crate.
+/// The golden folder: `$SPARQGEN_GOLDEN`, else the repository's own
+/// `golden/` (see `golden/README.md` for where the vectors came from).
 pub fn default_dir() -> PathBuf {
     std::env::var_os("SPARQGEN_GOLDEN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/golden"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("golden"))
 }
 
 /// The configuration block of a golden file.

@@ -17,3 +17,4 @@ pub mod sweep;
 pub mod synth;
 pub mod tools;
 pub mod workload;
+pub mod yaml;

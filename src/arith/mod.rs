@@ -1,4 +1,4 @@
-//! The bit-exact software model of SPARQ arithmetic (../spec/SPARQ.md) and
+//! The bit-exact software model of SPARQ arithmetic (docs/arithmetic.md) and
 //! of the baselines. Depends on nothing CLI- or template-shaped.
 
 pub mod gemm;

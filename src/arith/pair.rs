@@ -22,7 +22,7 @@ impl Route {
     }
 }
 
-/// Route a pair `(a1, a2)` (SPARQ.md, "vSPARQ").
+/// Route a pair `(a1, a2)` (docs/arithmetic.md, "vSPARQ").
 pub fn route_pair(a1: u8, a2: u8, s: &SparqArith) -> (Route, Route) {
     let narrow = s.placements.window();
     if s.pair_sharing && (a1 == 0 || a2 == 0) {

@@ -1,7 +1,7 @@
 //! bSPARQ: trimming one 8-bit activation to an n-bit window.
 //!
 //! [`trim`] is the fast form used everywhere; [`trim_by_definition`] restates
-//! SPARQ.md bit by bit (leading-one search, R/L/T bits) so that tests can hold
+//! docs/arithmetic.md bit by bit (leading-one search, R/L/T bits) so that tests can hold
 //! the fast form against the spec's own words.
 
 use crate::config::{Rounding, Window};
@@ -22,7 +22,7 @@ impl Trimmed {
     }
 }
 
-/// Trim `a` to window `w` with rounding `r` (SPARQ.md, "bSPARQ").
+/// Trim `a` to window `w` with rounding `r` (docs/arithmetic.md, "bSPARQ").
 pub fn trim(a: u8, w: Window, r: Rounding) -> Trimmed {
     let s = w.shift_for(a);
     let mask = ((1u32 << w.bits) - 1) as u8;
@@ -38,7 +38,7 @@ pub fn trim(a: u8, w: Window, r: Rounding) -> Trimmed {
     Trimmed { q, s: s as u8 }
 }
 
-/// SPARQ.md's definition, spelled out on the bits of `a` (LSB first), with no
+/// docs/arithmetic.md's definition, spelled out on the bits of `a` (LSB first), with no
 /// shortcuts: the reference the fast [`trim`] is tested against.
 pub fn trim_by_definition(a: u8, w: Window, r: Rounding) -> Trimmed {
     let bits = a.view_bits::<Lsb0>();

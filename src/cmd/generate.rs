@@ -23,11 +23,15 @@ pub struct GenerateArgs {
     /// files were changed since (by default sparqgen refuses, exit 2).
     #[arg(long)]
     pub force: bool,
+    /// Clock frequency of clk_i in the SDC and the FuseSoC pnr target, MHz.
+    #[arg(long = "clock-mhz", value_name = "MHZ", default_value_t = 100.0)]
+    pub clock_mhz: f64,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<i32> {
     let design = super::load_design(args.design.as_deref())?;
-    let generated = rtl::generate(&design)?;
+    let flows = rtl::FlowOptions::with_clock_mhz(args.clock_mhz).map_err(anyhow::Error::msg)?;
+    let generated = rtl::generate_with(&design, &flows)?;
     let dest = generated.write(&args.out, args.force).with_context(|| {
         format!(
             "cannot write the design into output folder {}",

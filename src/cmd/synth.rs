@@ -101,8 +101,6 @@ fn say(json: bool, msg: &str) {
 
 pub fn run(args: SynthArgs) -> Result<i32> {
     let design = super::load_design(args.design.as_deref())?;
-    let yosys = tools::find(Tool::Yosys)?;
-    let nextpnr = tools::find(Tool::NextpnrIce40).ok();
     let (want_generic, want_ice40, want_liberty) = match args.target {
         TargetKind::Generic => (true, false, false),
         TargetKind::Ice40 => (false, true, false),
@@ -115,6 +113,12 @@ pub fn run(args: SynthArgs) -> Result<i32> {
     if args.liberty.is_some() && !want_liberty {
         bail!("--liberty is only used with --target liberty");
     }
+    if let Some(lib) = args.liberty.as_deref().filter(|lib| !lib.is_file()) {
+        bail!("--target liberty: {} is not a readable file", lib.display());
+    }
+    // Bad arguments first, then the tools: a usage error is not a missing tool.
+    let yosys = tools::find(Tool::Yosys)?;
+    let nextpnr = tools::find(Tool::NextpnrIce40).ok();
     let workload = match &args.acts {
         Some(p) => Workload::User(compare::read_acts(p)?),
         None => Workload::ReluLike,

@@ -36,7 +36,7 @@ pub struct VerifyArgs {
     #[arg(long = "rtl", value_name = "DIR/<name>")]
     pub rtl: Vec<PathBuf>,
     /// Replay the GEMM cases of FILE (the format of
-    /// shared/golden/gemm_cases.json) whose configuration matches each
+    /// golden/gemm_cases.json) whose configuration matches each
     /// design, comparing the RTL with the file's C (the reference kernel's
     /// output) instead of running the default plan.
     #[arg(long, value_name = "FILE")]

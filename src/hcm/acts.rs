@@ -8,8 +8,8 @@
 //! for a fully connected layer) or assumed from a zero fraction `z` with
 //! independent zeros: both zero z^2, exactly one 2z(1 - z), none (1 - z)^2.
 //!
-//! Pairs follow the PE's pairing along the reduction (SPARQ.md, "Pairing
-//! along K"): adjacent input channels (c, c+1) at each position for a
+//! Pairs follow the PE's pairing along the reduction (docs/arithmetic.md,
+//! "How K is cut into pairs"): adjacent input channels (c, c+1) at each position for a
 //! convolution with at least two channels per group (exact for an even
 //! count; an odd count pads each position's last channel with a zero, which
 //! is only approximately what im2col does); horizontally adjacent pixels

@@ -20,7 +20,7 @@ use std::time::Instant;
 pub const BITS_MIN: u32 = 2;
 pub const BITS_MAX: u32 = 16;
 
-/// The paper's fits (TSMC 28 nm, 800 MHz, area in um^2): HCM.md.
+/// The paper's fits (TSMC 28 nm, 800 MHz, area in um^2): docs/hcm.md.
 pub const PAPER: PaperFit = PaperFit {
     quad: Quadratic {
         a2: 12.39,

@@ -68,7 +68,13 @@ pub struct HwPoint {
 
 impl HwPoint {
     pub fn from_yaml(text: &str) -> Result<HwPoint, HwError> {
-        let raw: RawHw = serde_yaml::from_str(text).map_err(|e| HwError::Syntax(e.to_string()))?;
+        let raw: RawHw = crate::yaml::from_str(text).map_err(|e| {
+            if e.path.is_empty() {
+                HwError::Syntax(e.message)
+            } else {
+                field_err(&e.path_text(), e.message)
+            }
+        })?;
         let positive = |field: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(v)

@@ -1,5 +1,5 @@
 //! HCM, the hardware-aware complexity metric (Karbachevsky et al., arXiv
-//! 2004.08906; ../shared/spec/HCM.md), for a network on a PE array and a
+//! 2004.08906; docs/hcm.md), for a network on a PE array and a
 //! memory system:
 //!
 //! - per layer: MACs, BOPS (UNIQ's formula), bits moved under the buffer

@@ -8,6 +8,7 @@
 //! kernels, the same stride and padding in both dimensions); fully connected
 //! layers flatten their input; pooling layers only change the shape.
 
+use crate::yaml::{path_text, Step, YamlError};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -226,7 +227,7 @@ pub struct Network {
 impl Network {
     /// Parse and validate a network description.
     pub fn from_yaml(text: &str) -> Result<Network, NetworkError> {
-        let raw: RawNetwork = serde_yaml::from_str(text).map_err(|e| syntax_error(text, e))?;
+        let raw: RawNetwork = crate::yaml::from_str(text).map_err(|e| syntax_error(text, e))?;
         validate(raw)
     }
 
@@ -253,36 +254,22 @@ impl Network {
     }
 }
 
-/// serde's error, with the layer's index and name when it is inside one:
-/// serde_yaml says `layers[3].stride: invalid type ...`.
-fn syntax_error(text: &str, e: serde_yaml::Error) -> NetworkError {
-    let msg = e.to_string();
-    if let Some(rest) = msg.strip_prefix("layers[") {
-        if let Some((idx, tail)) = rest.split_once(']') {
-            if let Ok(index) = idx.parse::<usize>() {
-                let name = layer_name_at(text, index);
-                let (field, message) = match tail.strip_prefix('.') {
-                    Some(t) => match t.split_once(": ") {
-                        Some((f, m)) => (f.to_string(), m.to_string()),
-                        None => (String::new(), t.to_string()),
-                    },
-                    None => (
-                        unknown_field(tail).unwrap_or_default(),
-                        tail.trim_start_matches(": ").to_string(),
-                    ),
-                };
-                return layer_err(index, &name, &field, message);
-            }
-        }
+/// A parse or type error, with the layer's index and name when it is inside
+/// one: the path `layers[3].stride` becomes layer 3, field `stride`.
+fn syntax_error(text: &str, e: YamlError) -> NetworkError {
+    match e.path.as_slice() {
+        [Step::Key(layers), Step::Index(index), rest @ ..] if layers == "layers" => layer_err(
+            *index,
+            &layer_name_at(text, *index),
+            &path_text(rest),
+            e.message,
+        ),
+        [Step::Key(_), ..] => NetworkError::Top {
+            field: e.path_text(),
+            message: e.message,
+        },
+        _ => NetworkError::Syntax(e.message),
     }
-    NetworkError::Syntax(msg)
-}
-
-/// The field named in "unknown field `x`, expected ...".
-fn unknown_field(msg: &str) -> Option<String> {
-    let at = msg.find("unknown field `")? + "unknown field `".len();
-    let end = msg[at..].find('`')?;
-    Some(msg[at..at + end].to_string())
 }
 
 fn layer_name_at(text: &str, index: usize) -> String {

@@ -112,6 +112,10 @@ pub struct Manifest {
     pub filelist: String,
     /// How to drive the top, for people.
     pub readme: String,
+    /// FuseSoC core, constraints, testbench and iCE40 wrapper (absent in
+    /// manifests written before they existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flows: Option<super::Flows>,
 }
 
 impl Manifest {
@@ -156,15 +160,17 @@ impl Manifest {
             files,
             filelist: format!("{name}.f"),
             readme: "README.md".to_string(),
+            flows: None,
         }
     }
 
     /// Files covered by the content hash, in the order they are hashed: the
-    /// Verilog files, the filelist, the README.
+    /// Verilog files, the filelist, the README, the flow files.
     pub fn hashed_files(&self) -> Vec<String> {
         let mut v = self.files.clone();
         v.push(self.filelist.clone());
         v.push(self.readme.clone());
+        v.extend(self.flows.iter().flat_map(super::Flows::files));
         v
     }
 

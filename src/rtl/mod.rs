@@ -1,23 +1,28 @@
-//! Verilog for the SPARQ hardware family (DESIGN.md, "The hardware
-//! family"), from one validated [`Design`]: askama templates under
+//! Verilog for the SPARQ hardware family (README.md, "Generating
+//! the Verilog"), from one validated [`Design`]: askama templates under
 //! `templates/rtl/`, one module per file, every module name prefixed with
-//! the design name, plus a filelist, a README for the hardware engineer and
-//! a machine-readable [`Manifest`].
+//! the design name, plus a filelist, a README for the hardware engineer, a
+//! machine-readable [`Manifest`] and the files of downstream flows (FuseSoC
+//! core, SDC and PCF constraints, self-checking testbench: [`fusesoc`]).
 //!
 //! `generate` is pure (design -> strings); [`Generated::write`] writes the
 //! folder atomically. The port contract is verif/INTERFACE.md.
 
+pub mod constraints;
 mod decode;
 mod dot;
+pub mod fusesoc;
 pub mod manifest;
 mod pair_mul;
 mod pe;
 pub mod plan;
 mod readme;
 mod systolic;
+pub mod testbench;
 mod top;
 mod window;
 
+pub use fusesoc::{FlowOptions, Flows};
 pub use manifest::{
     content_hash, pe_info, ArrayInfo, Direction, Manifest, Parameter, PeInfo, Port, MANIFEST_FILE,
 };
@@ -158,11 +163,19 @@ pub fn module_names(design: &Design) -> Vec<String> {
     m
 }
 
-/// Generate every file of `design`'s folder.
+/// Generate every file of `design`'s folder (flow files with the default
+/// [`FlowOptions`]).
 pub fn generate(design: &Design) -> Result<Generated, RtlError> {
+    generate_with(design, &FlowOptions::default())
+}
+
+/// Generate every file of `design`'s folder; `opts` shapes the flow files
+/// (FuseSoC core, constraints).
+pub fn generate_with(design: &Design, opts: &FlowOptions) -> Result<Generated, RtlError> {
     let plan = PePlan::new(design);
     let modules = module_names(design);
     let mut manifest = Manifest::new(design, &plan, modules.clone());
+    manifest.flows = Some(Flows::new(design, opts));
     let n = &design.name;
     let mut verilog: Vec<(String, String)> = Vec::new();
     let mut push = |module: &str, text: String| verilog.push((format!("{module}.v"), text));
@@ -202,6 +215,7 @@ pub fn generate(design: &Design) -> Result<Generated, RtlError> {
     }
     files.add(manifest.filelist.clone(), filelist);
     files.add(manifest.readme.clone(), readme);
+    fusesoc::add_files(design, &manifest, &mut files)?;
     manifest.content_hash = content_hash(
         files
             .files

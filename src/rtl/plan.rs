@@ -74,10 +74,12 @@ impl WindowPlan {
                     shift: s,
                     msb: s + n - 1,
                     limit: (s != highest).then_some(1u32 << (s + n)),
-                    round: (round && s > 0).then_some(RoundBits {
+                    // `then`, not `then_some`: `s - 1` must not be
+                    // evaluated at s = 0 (an overflow in debug builds).
+                    round: (round && s > 0).then(|| RoundBits {
                         r: s - 1,
                         l: s,
-                        sticky_msb: (s >= 2).then_some(s - 2),
+                        sticky_msb: (s >= 2).then(|| s - 2),
                     }),
                 }
             })
@@ -263,7 +265,11 @@ fn concat(bits: &[Bit]) -> String {
                 parts.push(format!("{}'b{digits}", j - i));
             }
             Bit::Of(sig, hi) => {
-                while j < bits.len() && bits[j] == Bit::Of(sig, hi - (j - i) as u32) {
+                while j < bits.len()
+                    && hi
+                        .checked_sub((j - i) as u32)
+                        .is_some_and(|b| bits[j] == Bit::Of(sig, b))
+                {
                     j += 1;
                 }
                 let lo = hi + 1 - (j - i) as u32;

@@ -65,6 +65,9 @@ struct ReadmeMd<'a> {
     timing: Vec<TimingRow>,
     /// A systolic array of dense SPARQ PEs: rows are decoded at the edge.
     row_decode: bool,
+    /// The clock of the flow files (`m.flows`), MHz, and its period, ns.
+    flows_mhz: String,
+    flows_period: String,
 }
 
 pub(crate) fn readme(design: &Design, plan: &PePlan, m: &Manifest) -> Result<String, RtlError> {
@@ -113,6 +116,16 @@ pub(crate) fn readme(design: &Design, plan: &PePlan, m: &Manifest) -> Result<Str
             files,
             timing,
             row_decode: matches!(design.array, Shape::Systolic { .. }) && plan.act_code.is_some(),
+            flows_mhz: m
+                .flows
+                .as_ref()
+                .map(|f| super::constraints::mhz_text(f.clock_khz))
+                .unwrap_or_default(),
+            flows_period: m
+                .flows
+                .as_ref()
+                .map(|f| super::constraints::period_ns(f.clock_khz))
+                .unwrap_or_default(),
         },
     )
 }

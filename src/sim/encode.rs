@@ -202,7 +202,7 @@ mod tests {
                     if enc == Encoding::SparqStc && i % 4 >= 2 {
                         0
                     } else {
-                        (i as i8 * 23) - 100
+                        (i as i8).wrapping_mul(23).wrapping_sub(100)
                     }
                 })
                 .collect();

@@ -5,7 +5,7 @@
 use super::compare;
 use super::flow::{self, Ice40Area, Scripts};
 use crate::config::Design;
-use crate::rtl::manifest::Direction;
+use crate::rtl::manifest::{Direction, Manifest};
 use crate::rtl::Generated;
 use anyhow::Result;
 use askama::Template;
@@ -25,6 +25,8 @@ struct Out {
 #[template(path = "synth/fmax_wrap.v")]
 struct Wrap<'a> {
     version: &'a str,
+    design: &'a str,
+    hash: String,
     top: &'a str,
     in_bits: u32,
     inputs: Vec<In>,
@@ -39,10 +41,15 @@ pub struct Wrapped {
 }
 
 pub fn wrap(g: &Generated) -> Result<Wrapped> {
+    wrap_manifest(&g.manifest)
+}
+
+/// The wrapper of the top a manifest describes.
+pub fn wrap_manifest(m: &Manifest) -> Result<Wrapped> {
     let mut lsb = 0;
     let mut inputs = Vec::new();
     let mut outputs = Vec::new();
-    for p in &g.manifest.ports {
+    for p in &m.ports {
         match p.direction {
             Direction::Input if p.name == "clk_i" || p.name == "rst_ni" => {}
             Direction::Input => {
@@ -59,9 +66,11 @@ pub fn wrap(g: &Generated) -> Result<Wrapped> {
             }),
         }
     }
-    let top = &g.manifest.top;
+    let top = &m.top;
     let text = Wrap {
         version: env!("CARGO_PKG_VERSION"),
+        design: &m.design.name,
+        hash: m.design.short_hash(),
         top,
         in_bits: lsb.max(2),
         inputs,

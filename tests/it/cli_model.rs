@@ -9,12 +9,15 @@ fn bad_yaml_errors_name_the_field() {
     write_npy(d, "a.npy", "|u1", "(1, 2)", &[1, 2]);
     write_npy(d, "b.npy", "|i1", "(1, 2)", &[1, 2]);
     for (yaml, want) in [
-        ("pe: {kind: sparq, window: 4}\n", "unknown field `window`"),
+        (
+            "pe: {kind: sparq, window: 4}\n",
+            "pe.window: unknown field `window`",
+        ),
         (
             "pe: {window_bits: 4, placements: 4}\n",
             "pe.placements: 4 is not allowed with window_bits 4 (allowed: 5, 3, 2)",
         ),
-        ("pe: {acc_bits: wide}\n", "invalid type"),
+        ("pe: {acc_bits: wide}\n", "pe.acc_bits: invalid type"),
         (
             "pe: {kind: mac8x8, stc: true}\n",
             "pe.stc: is not used by pe.kind mac8x8",

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per topic (ripgrep's layout).
 
 mod cli_model;
+mod fusesoc;
 mod generate;
 mod golden;
 mod hcm;
@@ -8,6 +9,7 @@ mod model;
 mod mutation;
 mod robust;
 mod slurm;
+mod snapshot;
 mod synth;
 mod util;
 mod verify;

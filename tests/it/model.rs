@@ -99,7 +99,7 @@ fn lcg(seed: &mut u64) -> u64 {
 }
 
 /// Direct convolution, pairing consecutive k of the channel-innermost
-/// order by hand: an independent statement of SPARQ.md's "Convolution".
+/// order by hand: an independent statement of docs/arithmetic.md's "Convolution".
 fn direct_conv(d: &Design, x: &Tensor<u8>, w: &Tensor<i8>, stride: usize, pad: usize) -> Vec<i32> {
     let [n, c, h, wd] = x.dims4().unwrap();
     let [o, _, kh, kw] = w.dims4().unwrap();

@@ -57,7 +57,9 @@ fn generate(dir: &Path) {
 }
 
 #[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn the_unmutated_folder_passes() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     generate(dir.path());
     let r = sparqgen(
@@ -68,7 +70,9 @@ fn the_unmutated_folder_passes() {
 }
 
 #[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn every_mutation_fails_verify_with_a_useful_report() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     std::thread::scope(|s| {
         let handles: Vec<_> = MUTATIONS
             .iter()

@@ -332,7 +332,9 @@ fn crafted_sizes_are_refused_not_wrapped() {
 }
 
 #[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn verilog_errors_name_the_users_file() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "d.yaml", SINGLE);

@@ -83,7 +83,12 @@ fn results(dir: &Path) -> usize {
 }
 
 #[test]
+#[ignore = "full tier (Slurm, Yosys, Verilator): scripts/test.sh runs it"]
 fn sweep_on_slurm_equals_the_local_run_and_resumes() {
+    crate::util::need(&[
+        sparqgen::tools::Tool::Yosys,
+        sparqgen::tools::Tool::Verilator,
+    ]);
     let cluster = Cluster::start();
     let work = tempfile::tempdir().unwrap();
     let w = work.path();

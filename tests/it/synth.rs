@@ -14,7 +14,12 @@ fn fixture(name: &str) -> std::path::PathBuf {
 }
 
 #[test]
+#[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn json_report_of_a_single_pe_has_the_contract_fields() {
+    crate::util::need(&[
+        sparqgen::tools::Tool::Yosys,
+        sparqgen::tools::Tool::Verilator,
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "pe.yaml", "name: pe_json\narray: {kind: single}\n");
@@ -58,7 +63,12 @@ fn json_report_of_a_single_pe_has_the_contract_fields() {
 }
 
 #[test]
+#[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn liberty_flow_reports_library_area() {
+    crate::util::need(&[
+        sparqgen::tools::Tool::Yosys,
+        sparqgen::tools::Tool::Verilator,
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(
@@ -112,7 +122,12 @@ fn bad_synth_arguments_are_clear_errors() {
 /// The trade-off the paper claims, measured on our RTL: more placements
 /// cost more logic, and a SPARQ PE beats mac8x8 per activation per cycle.
 #[test]
+#[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn placements_cost_logic_and_sparq_beats_mac8x8_per_activation() {
+    crate::util::need(&[
+        sparqgen::tools::Tool::Yosys,
+        sparqgen::tools::Tool::Verilator,
+    ]);
     let base = Design::from_yaml("name: claims\narray: {kind: single}").unwrap();
     let sparq = |placements| {
         PeKind::Sparq(SparqArith {
@@ -160,7 +175,12 @@ fn placements_cost_logic_and_sparq_beats_mac8x8_per_activation() {
 /// A PE's area does not depend on what else the flow prices, or in which
 /// order: each design is synthesized in a Yosys process of its own.
 #[test]
+#[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn a_pe_costs_the_same_alone_and_after_others() {
+    crate::util::need(&[
+        sparqgen::tools::Tool::Yosys,
+        sparqgen::tools::Tool::Verilator,
+    ]);
     let base = Design::from_yaml("name: order\narray: {kind: single}").unwrap();
     let price = |kinds: &[PeKind]| -> Vec<u64> {
         cost_pes(

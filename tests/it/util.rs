@@ -43,3 +43,14 @@ pub fn write_npy(dir: &Path, name: &str, descr: &str, shape: &str, body: &[u8]) 
     std::fs::write(&p, sparqgen::npy::encode_raw(descr, shape, body)).unwrap();
     p
 }
+
+/// The first line of every full-tier test (`#[ignore = "full tier ..."]`,
+/// run by `scripts/test.sh` with `--include-ignored`): a missing tool fails
+/// the test with the command that installs it, never a silent pass.
+pub fn need(tools: &[sparqgen::tools::Tool]) {
+    for &tool in tools {
+        if let Err(e) = sparqgen::tools::find(tool) {
+            panic!("this full-tier test needs {}: {e}", tool.program());
+        }
+    }
+}

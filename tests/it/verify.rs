@@ -59,7 +59,9 @@ fn check(outcome: &sim::Outcome) {
 }
 
 #[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn every_pe_variant_matches_the_model_over_every_pair() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let designs = configs("pe");
     assert_eq!(
         designs.len(),
@@ -82,7 +84,9 @@ fn every_pe_variant_matches_the_model_over_every_pair() {
 }
 
 #[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn arrays_and_dot_units_match_the_model() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let designs = configs("arrays");
     let duts: Vec<Dut> = designs.iter().map(|d| Dut::generate(d).unwrap()).collect();
     let outcome = sim::verify(&duts, &options(60_000)).unwrap();
@@ -93,7 +97,9 @@ fn arrays_and_dot_units_match_the_model() {
 /// Every configuration of the golden GEMM file, through RTL of three array
 /// shapes, against the reference kernel's C.
 #[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn golden_gemms_match_the_reference_kernel() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let path = golden::default_dir().join("gemm_cases.json");
     let cases = Arc::new(golden::read_gemm_cases(&path).unwrap());
     let mut configs: Vec<sparqgen::config::SparqArith> = Vec::new();
@@ -148,7 +154,9 @@ fn golden_gemms_match_the_reference_kernel() {
 }
 
 #[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn cli_verifies_a_design_file_and_exits_zero() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = util::write(
         dir.path(),
@@ -175,7 +183,9 @@ fn cli_verifies_a_design_file_and_exits_zero() {
 }
 
 #[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn cli_replays_the_golden_file_on_a_design() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = util::write(
         dir.path(),
@@ -219,7 +229,9 @@ fn cli_replays_the_golden_file_on_a_design() {
 }
 
 #[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn cli_verifies_a_generated_folder() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = util::write(
         dir.path(),
@@ -237,7 +249,12 @@ fn cli_verifies_a_generated_folder() {
 }
 
 #[test]
+#[ignore = "full tier (Verilator, Icarus): scripts/test.sh runs it"]
 fn icarus_runs_the_same_vectors_as_a_second_simulator() {
+    crate::util::need(&[
+        sparqgen::tools::Tool::Verilator,
+        sparqgen::tools::Tool::Iverilog,
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let d = util::write(
         dir.path(),
@@ -281,7 +298,9 @@ fn missing_verilator_is_a_clear_message_not_a_compiler_dump() {
 }
 
 #[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn a_verilog_error_in_an_edited_folder_is_reported_by_verilator() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let g = util::run(&["generate", "-o", "out"], dir.path());
     assert_eq!(g.code(), 0, "{}", g.stderr());
@@ -305,7 +324,9 @@ fn a_verilog_error_in_an_edited_folder_is_reported_by_verilator() {
 /// Two threads building the same harness at once: one builds, the other
 /// waits for it; both get the same binary and the cache holds one entry.
 #[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn concurrent_builds_of_one_configuration_share_the_cache() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let name = format!("race{}", std::process::id());
     let d = Design::from_yaml(&format!(
         "name: {name}\npe: {{kind: mac8x8}}\narray: {{kind: single}}"

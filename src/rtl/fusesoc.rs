@@ -1,0 +1,192 @@
+//! The files a generated folder carries for downstream flows, beside the
+//! Verilog: a FuseSoC CAPI2 core (`<name>.core`), the SDC and iCE40 PCF
+//! constraints, the self-checking testbench of the `sim` target and the
+//! iCE40 wrapper of the `pnr` target. [`Flows`] names them in the manifest.
+
+use super::manifest::Manifest;
+use super::{constraints, render as render_t, testbench, RtlError};
+use crate::config::{ArrayShape, Design};
+use crate::output::FileSet;
+use askama::Template;
+use serde::{Deserialize, Serialize};
+
+/// Options of `generate` that shape these files, not the hardware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowOptions {
+    /// Frequency of `clk_i` in the SDC and for nextpnr, in kHz.
+    pub clock_khz: u32,
+}
+
+/// Default clock: 100 MHz.
+pub const DEFAULT_CLOCK_KHZ: u32 = 100_000;
+/// Allowed clock range, kHz.
+pub const CLOCK_KHZ_RANGE: std::ops::RangeInclusive<u32> = 1_000..=2_000_000;
+
+impl Default for FlowOptions {
+    fn default() -> FlowOptions {
+        FlowOptions {
+            clock_khz: DEFAULT_CLOCK_KHZ,
+        }
+    }
+}
+
+impl FlowOptions {
+    /// From a frequency in MHz as the user typed it; the error names
+    /// `--clock-mhz` and the allowed range.
+    pub fn with_clock_mhz(mhz: f64) -> Result<FlowOptions, String> {
+        let khz = (mhz * 1000.0).round();
+        let (lo, hi) = (*CLOCK_KHZ_RANGE.start(), *CLOCK_KHZ_RANGE.end());
+        if !mhz.is_finite() || khz < f64::from(lo) || khz > f64::from(hi) {
+            return Err(format!(
+                "--clock-mhz {mhz} is not allowed (allowed: {} to {} MHz)",
+                lo / 1000,
+                hi / 1000
+            ));
+        }
+        Ok(FlowOptions {
+            clock_khz: khz as u32,
+        })
+    }
+}
+
+/// The flow files of a generated folder, as `manifest.yaml` lists them
+/// (paths relative to the folder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flows {
+    /// FuseSoC CAPI2 core file and its VLNV name.
+    pub core: String,
+    pub vlnv: String,
+    /// The core's targets.
+    pub targets: Vec<String>,
+    /// Frequency of `clk_i` the SDC and the `pnr` target ask for, in kHz.
+    pub clock_khz: u32,
+    /// Timing constraints (SDC) of the top.
+    pub sdc: String,
+    /// iCE40 pin constraints (a template) of the `pnr` target.
+    pub pcf: String,
+    /// Self-checking testbench (the `sim` target) and its module.
+    pub testbench: String,
+    pub testbench_top: String,
+    /// iCE40 wrapper of the `pnr` target (inputs from an LFSR, outputs
+    /// folded into one pin) and its module.
+    pub ice40_wrapper: String,
+    pub ice40_top: String,
+}
+
+impl Flows {
+    pub fn new(design: &Design, opts: &FlowOptions) -> Flows {
+        let n = &design.name;
+        Flows {
+            core: format!("{n}.core"),
+            vlnv: vlnv(design),
+            targets: ["lint", "sim", "synth", "pnr"].map(String::from).to_vec(),
+            clock_khz: opts.clock_khz,
+            sdc: format!("{n}.sdc"),
+            pcf: format!("{n}_ice40.pcf"),
+            testbench: testbench::file_name(design),
+            testbench_top: testbench::module_name(design),
+            ice40_wrapper: format!("fpga/{n}_top_fmax_wrap.v"),
+            ice40_top: format!("{n}_top_fmax_wrap"),
+        }
+    }
+
+    /// The files in the order they are written and hashed.
+    pub fn files(&self) -> Vec<String> {
+        vec![
+            self.core.clone(),
+            self.sdc.clone(),
+            self.pcf.clone(),
+            self.testbench.clone(),
+            self.ice40_wrapper.clone(),
+        ]
+    }
+}
+
+/// `sparqgen:gen:<name>:<sparqgen version>`.
+pub fn vlnv(design: &Design) -> String {
+    format!("sparqgen:gen:{}:{}", design.name, env!("CARGO_PKG_VERSION"))
+}
+
+struct Param {
+    name: String,
+    value: u32,
+    what: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "rtl/fusesoc.core")]
+struct CoreT<'a> {
+    m: &'a Manifest,
+    f: &'a Flows,
+    hash: String,
+    what: String,
+    params: Vec<Param>,
+    mhz: String,
+    device: &'static str,
+    package: &'static str,
+}
+
+fn core(design: &Design, m: &Manifest, f: &Flows) -> Result<String, RtlError> {
+    let what = match design.array {
+        ArrayShape::Systolic { rows, cols } => format!("{rows} x {cols} systolic array"),
+        ArrayShape::Dot { lanes } => format!("{lanes}-lane dot unit"),
+        ArrayShape::Single => "single PE".to_string(),
+    };
+    let params = m
+        .parameters
+        .iter()
+        .map(|p| Param {
+            name: p.name.clone(),
+            value: p.value,
+            what: match p.name.as_str() {
+                "Rows" => "rows of PEs",
+                "Cols" => "columns of PEs",
+                _ => "accumulator width in bits (two's complement, wraps)",
+            },
+        })
+        .collect();
+    render_t(
+        "rtl/fusesoc.core",
+        &CoreT {
+            m,
+            f,
+            hash: design.short_hash(),
+            what: format!(
+                "{what} of {} PEs generated by sparqgen",
+                super::kind_title(&design.pe.kind)
+            ),
+            params,
+            mhz: constraints::mhz_text(f.clock_khz),
+            device: constraints::ICE40_DEVICE.0,
+            package: constraints::ICE40_DEVICE.1,
+        },
+    )
+}
+
+/// Render every flow file of `design` into `files`, in [`Flows::files`]
+/// order. `m.flows` must be set.
+pub(crate) fn add_files(
+    design: &Design,
+    m: &Manifest,
+    files: &mut FileSet,
+) -> Result<(), RtlError> {
+    let f = m.flows.as_ref().ok_or_else(|| RtlError::Manifest {
+        path: super::MANIFEST_FILE.to_string(),
+        message: "no flows section".into(),
+    })?;
+    let wrapped = crate::synth::fmax::wrap_manifest(m).map_err(|e| RtlError::Manifest {
+        path: f.ice40_wrapper.clone(),
+        message: e.to_string(),
+    })?;
+    debug_assert_eq!(wrapped.top, f.ice40_top);
+    let mut wrapper = wrapped.text;
+    if !wrapper.ends_with('\n') {
+        wrapper.push('\n');
+    }
+    files.add(f.core.clone(), core(design, m, f)?);
+    files.add(f.sdc.clone(), constraints::sdc(design, m, f.clock_khz)?);
+    files.add(f.pcf.clone(), constraints::pcf(design, m, &f.ice40_top)?);
+    files.add(f.testbench.clone(), testbench::render(design, m)?);
+    files.add(f.ice40_wrapper.clone(), wrapper);
+    Ok(())
+}
