@@ -7,6 +7,7 @@ pub mod arith;
 pub mod config;
 pub mod golden;
 pub mod hcm;
+pub mod net;
 pub mod npy;
 pub mod output;
 pub mod rtl;

@@ -6,6 +6,7 @@ mod flow;
 mod generate;
 mod hcm;
 mod model;
+mod net;
 mod synth;
 mod verify;
 
@@ -71,6 +72,8 @@ enum Command {
     Check(DesignArg),
     /// The HCM metric: BOPS, traffic and roofline per layer (`hcm fit`: the area model).
     Hcm(hcm::HcmArgs),
+    /// Run an int8 ONNX network through each design: accuracy and per-layer error.
+    Net(net::NetArgs),
 }
 
 #[derive(Args)]
@@ -112,6 +115,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Synth(s) => synth::run(s),
         Command::Run(r) => flow::run(r.design.as_deref()),
         Command::Hcm(h) => hcm::run(h),
+        Command::Net(n) => net::run(&n),
         Command::Check(d) => {
             let design = d.load()?;
             print!("{}", design.to_yaml());

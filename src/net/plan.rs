@@ -1,0 +1,656 @@
+//! Import: an ONNX graph becomes a list of steps over numbered slots, with
+//! every MAC layer's weights extracted once. Everything the run would
+//! refuse is refused here, before any image is processed.
+
+use super::lower::{MacKind, MacLayer};
+use super::onnx::{self, Const, ConstData, Graph, Node};
+use super::ops::Pool;
+use super::NetError;
+use crate::arith::Tensor;
+use std::collections::HashMap;
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Quantize {
+        scale: f32,
+        zp: i32,
+    },
+    Dequantize {
+        scale: f32,
+        zp: i32,
+    },
+    /// MAC layer `layer`; `x_q`: the input's quantization when the op
+    /// states it (QLinear forms); `y_q`: requantize the output.
+    Mac {
+        layer: usize,
+        x_q: Option<(f32, i32)>,
+        y_q: Option<(f32, i32)>,
+    },
+    Relu,
+    Clip {
+        min: f32,
+        max: f32,
+    },
+    Add,
+    QLinearAdd {
+        a: (f32, i32),
+        b: (f32, i32),
+        y: (f32, i32),
+    },
+    MaxPool(Pool),
+    AveragePool(Pool),
+    GlobalAveragePool,
+    /// com.microsoft QLinearAveragePool / QLinearGlobalAveragePool.
+    QLinearPool {
+        pool: Option<Pool>,
+        x: (f32, i32),
+        y: (f32, i32),
+    },
+    Flatten {
+        axis: i64,
+    },
+    Reshape {
+        shape: Vec<i64>,
+    },
+    Concat {
+        axis: i64,
+    },
+    Softmax {
+        axis: i64,
+    },
+    Identity,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub node: String,
+    pub op_type: String,
+    pub op: Op,
+    pub inputs: Vec<usize>,
+    pub output: usize,
+}
+
+/// A constant that a DequantizeLinear turns into a quantized weight or bias.
+#[derive(Debug, Clone)]
+struct DeqConst {
+    q: Const,
+    scale: Vec<f32>,
+    zp: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Const(Const),
+    Deq(DeqConst),
+    Slot(usize),
+}
+
+/// The imported network.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub layers: Vec<MacLayer>,
+    pub input: onnx::Io,
+    pub output: onnx::Io,
+    pub input_slot: usize,
+    pub output_slot: usize,
+    pub slots: usize,
+    /// Per slot: the last step that reads it (values are dropped after).
+    pub last_use: Vec<usize>,
+}
+
+struct Builder<'g> {
+    path: String,
+    graph: &'g Graph,
+    kinds: HashMap<String, Kind>,
+    slots: usize,
+    steps: Vec<Step>,
+    layers: Vec<MacLayer>,
+}
+
+const QUANTIZE_HINT: &str = "quantize it first with onnxruntime.quantization.quantize_static \
+     (QDQ or QOperator format, int8 weights, uint8 activations)";
+
+fn unsupported(n: &Node, why: impl Into<String>) -> NetError {
+    NetError::Unsupported {
+        node: n.name.clone(),
+        op: n.op.clone(),
+        why: why.into(),
+    }
+}
+
+impl<'g> Builder<'g> {
+    fn slot(&mut self, name: &str) -> usize {
+        let s = self.slots;
+        self.slots += 1;
+        self.kinds.insert(name.to_string(), Kind::Slot(s));
+        s
+    }
+
+    fn kind(&self, n: &Node, i: usize) -> Result<&Kind, NetError> {
+        let name = n
+            .input(i)
+            .ok_or_else(|| unsupported(n, format!("input {i} is missing")))?;
+        self.kinds
+            .get(name)
+            .ok_or_else(|| unsupported(n, format!("input {name:?} is produced by no node")))
+    }
+
+    fn dynamic(&self, n: &Node, i: usize) -> Result<usize, NetError> {
+        match self.kind(n, i)? {
+            Kind::Slot(s) => Ok(*s),
+            _ => Err(unsupported(
+                n,
+                format!("input {i} is a constant; expected a tensor computed by the graph"),
+            )),
+        }
+    }
+
+    fn constant(&self, n: &Node, i: usize) -> Result<&Const, NetError> {
+        match self.kind(n, i)? {
+            Kind::Const(c) => Ok(c),
+            _ => Err(unsupported(n, format!("input {i} must be a constant"))),
+        }
+    }
+
+    fn scalar_f32(&self, n: &Node, i: usize) -> Result<f32, NetError> {
+        let c = self.constant(n, i)?;
+        match c.as_f32().as_slice() {
+            [v] => Ok(*v),
+            _ => Err(unsupported(
+                n,
+                format!("input {i} must be a scalar scale (per-tensor activations)"),
+            )),
+        }
+    }
+
+    /// An activation zero point: uint8 scalar, or absent (0).
+    fn act_zp(&self, n: &Node, i: usize) -> Result<i32, NetError> {
+        if n.input(i).is_none() {
+            return Ok(0);
+        }
+        let c = self.constant(n, i)?;
+        match (&c.data, c.len()) {
+            (ConstData::U8(v), 1) => Ok(i32::from(v[0])),
+            (ConstData::I8(_), _) => Err(unsupported(
+                n,
+                "int8 activations; the PEs take uint8 activations (quantize with activation_type=QuantType.QUInt8)",
+            )),
+            _ => Err(unsupported(n, format!("input {i} must be a uint8 scalar zero point"))),
+        }
+    }
+
+    fn push(&mut self, n: &Node, op: Op, inputs: Vec<usize>) -> Result<(), NetError> {
+        let out = n
+            .outputs
+            .first()
+            .ok_or_else(|| unsupported(n, "no output"))?
+            .clone();
+        let output = self.slot(&out);
+        self.steps.push(Step {
+            node: n.name.clone(),
+            op_type: n.op.clone(),
+            op,
+            inputs,
+            output,
+        });
+        Ok(())
+    }
+
+    fn node(&mut self, n: &Node) -> Result<(), NetError> {
+        let domain_ok = n.domain.is_empty() || n.domain == "ai.onnx" || n.domain == "com.microsoft";
+        if !domain_ok {
+            return Err(unsupported(
+                n,
+                format!("domain {:?} is not supported", n.domain),
+            ));
+        }
+        match n.op.as_str() {
+            "QuantizeLinear" => {
+                let x = self.dynamic(n, 0)?;
+                let (scale, zp) = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+                self.push(n, Op::Quantize { scale, zp }, vec![x])
+            }
+            "DequantizeLinear" => match self.kind(n, 0)?.clone() {
+                Kind::Const(q) => {
+                    let scale = self.constant(n, 1)?.as_f32();
+                    let zp = match n.input(2) {
+                        Some(_) => self.constant(n, 2)?.as_i64().unwrap_or_default(),
+                        None => vec![0],
+                    };
+                    let out = n.outputs[0].clone();
+                    self.kinds.insert(out, Kind::Deq(DeqConst { q, scale, zp }));
+                    Ok(())
+                }
+                Kind::Deq(_) => Err(unsupported(n, "dequantizes a dequantized constant")),
+                Kind::Slot(x) => {
+                    let (scale, zp) = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+                    self.push(n, Op::Dequantize { scale, zp }, vec![x])
+                }
+            },
+            "Conv" | "Gemm" | "MatMul" => self.qdq_mac(n),
+            "QLinearConv" | "QLinearMatMul" | "QGemm" => self.qlinear_mac(n),
+            "Relu" => self.unary(n, Op::Relu),
+            "Clip" => {
+                let bound = |i: usize, attr: &str, d: f32| -> Result<f32, NetError> {
+                    match n.input(i) {
+                        Some(_) => self.scalar_f32(n, i),
+                        None => Ok(n.float(attr).unwrap_or(d)),
+                    }
+                };
+                let (min, max) = (bound(1, "min", f32::MIN)?, bound(2, "max", f32::MAX)?);
+                self.unary(n, Op::Clip { min, max })
+            }
+            "Add" => {
+                let (a, b) = (self.dynamic(n, 0)?, self.dynamic(n, 1)?);
+                self.push(n, Op::Add, vec![a, b])
+            }
+            "QLinearAdd" => {
+                let a = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+                let b = (self.scalar_f32(n, 4)?, self.act_zp(n, 5)?);
+                let y = (self.scalar_f32(n, 6)?, self.act_zp(n, 7)?);
+                let (xa, xb) = (self.dynamic(n, 0)?, self.dynamic(n, 3)?);
+                self.push(n, Op::QLinearAdd { a, b, y }, vec![xa, xb])
+            }
+            "MaxPool" => {
+                if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
+                    return Err(unsupported(n, "the Indices output is not supported"));
+                }
+                let p = Pool::from_node(n)?;
+                self.unary(n, Op::MaxPool(p))
+            }
+            "AveragePool" => {
+                let p = Pool::from_node(n)?;
+                self.unary(n, Op::AveragePool(p))
+            }
+            "GlobalAveragePool" => self.unary(n, Op::GlobalAveragePool),
+            "QLinearAveragePool" | "QLinearGlobalAveragePool" => {
+                if n.int("channels_last", 0) != 0 {
+                    return Err(unsupported(n, "channels_last is not supported"));
+                }
+                let pool = match n.op.as_str() {
+                    "QLinearAveragePool" => Some(Pool::from_node(n)?),
+                    _ => None,
+                };
+                let x = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+                let y = (self.scalar_f32(n, 3)?, self.act_zp(n, 4)?);
+                let xs = self.dynamic(n, 0)?;
+                self.push(n, Op::QLinearPool { pool, x, y }, vec![xs])
+            }
+            "Flatten" => self.unary(
+                n,
+                Op::Flatten {
+                    axis: n.int("axis", 1),
+                },
+            ),
+            "Reshape" => {
+                let shape = self
+                    .constant(n, 1)?
+                    .as_i64()
+                    .ok_or_else(|| unsupported(n, "the shape must be an integer constant"))?;
+                self.unary(n, Op::Reshape { shape })
+            }
+            "Concat" => {
+                let inputs = (0..n.inputs.len())
+                    .map(|i| self.dynamic(n, i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.push(
+                    n,
+                    Op::Concat {
+                        axis: n.int("axis", 1),
+                    },
+                    inputs,
+                )
+            }
+            "Softmax" => self.unary(
+                n,
+                Op::Softmax {
+                    axis: n.int("axis", -1),
+                },
+            ),
+            "Identity" | "Dropout" => self.unary(n, Op::Identity),
+            "MatMulInteger" | "ConvInteger" | "DynamicQuantizeLinear" => Err(unsupported(
+                n,
+                "dynamic quantization (quantize_dynamic) is not supported; \
+                 use onnxruntime.quantization.quantize_static",
+            )),
+            _ => Err(unsupported(n, "this op is not supported")),
+        }
+    }
+
+    fn unary(&mut self, n: &Node, op: Op) -> Result<(), NetError> {
+        let x = self.dynamic(n, 0)?;
+        self.push(n, op, vec![x])
+    }
+
+    /// Weights: int8, zero point 0, per-tensor or per-output-channel scale.
+    fn weights(
+        &self,
+        n: &Node,
+        q: &Const,
+        scale: &[f32],
+        zp: &[i64],
+        out_axis: usize,
+    ) -> Result<(Vec<i8>, Vec<f32>), NetError> {
+        let w = match &q.data {
+            ConstData::I8(v) => v.clone(),
+            ConstData::F32(_) => {
+                return Err(NetError::FloatModel {
+                    path: self.path.clone(),
+                    node: n.label(),
+                    hint: QUANTIZE_HINT,
+                })
+            }
+            _ => {
+                return Err(unsupported(
+                    n,
+                    format!("weights are {}; SPARQ weights are symmetric int8 (weight_type=QuantType.QInt8)", q.type_name()),
+                ))
+            }
+        };
+        if let Some(z) = zp.iter().find(|&&z| z != 0) {
+            return Err(NetError::WeightZeroPoint {
+                node: n.label(),
+                zp: *z,
+            });
+        }
+        let out = q.dims[out_axis];
+        let scales = match scale.len() {
+            1 => vec![scale[0]; out],
+            l if l == out => scale.to_vec(),
+            l => {
+                return Err(unsupported(
+                    n,
+                    format!("{l} weight scales for {out} output channels"),
+                ))
+            }
+        };
+        Ok((w, scales))
+    }
+
+    fn bias(&self, n: &Node, c: Option<&Const>, out: usize) -> Result<Vec<i32>, NetError> {
+        match c {
+            None => Ok(vec![0; out]),
+            Some(Const {
+                data: ConstData::I32(v),
+                ..
+            }) if v.len() == out => Ok(v.clone()),
+            Some(Const {
+                data: ConstData::F32(_),
+                ..
+            }) => Err(NetError::FloatModel {
+                path: self.path.clone(),
+                node: n.label(),
+                hint: QUANTIZE_HINT,
+            }),
+            Some(c) => Err(unsupported(
+                n,
+                format!(
+                    "bias must be int32 with {out} values, got {} {:?}",
+                    c.type_name(),
+                    c.dims
+                ),
+            )),
+        }
+    }
+
+    fn qdq_mac(&mut self, n: &Node) -> Result<(), NetError> {
+        let x = match self.kind(n, 0)? {
+            Kind::Slot(s) => *s,
+            _ => return Err(unsupported(n, "the activation input is a constant")),
+        };
+        let (q, scale, zp) = match self.kind(n, 1)? {
+            Kind::Deq(d) => (d.q.clone(), d.scale.clone(), d.zp.clone()),
+            Kind::Const(_) => {
+                return Err(NetError::FloatModel {
+                    path: self.path.clone(),
+                    node: n.label(),
+                    hint: QUANTIZE_HINT,
+                })
+            }
+            Kind::Slot(_) => {
+                return Err(unsupported(
+                    n,
+                    "weights computed at run time are not supported",
+                ))
+            }
+        };
+        let bias = match n.input(2) {
+            None => None,
+            Some(_) => match self.kind(n, 2)? {
+                Kind::Deq(d) if d.zp.iter().all(|&z| z == 0) => Some(d.q.clone()),
+                Kind::Const(c) => Some(c.clone()),
+                _ => return Err(unsupported(n, "bias must be a dequantized int32 constant")),
+            },
+        };
+        let layer = self.layer(n, &q, &scale, &zp, bias.as_ref())?;
+        self.layers.push(layer);
+        let op = Op::Mac {
+            layer: self.layers.len() - 1,
+            x_q: None,
+            y_q: None,
+        };
+        self.push(n, op, vec![x])
+    }
+
+    fn qlinear_mac(&mut self, n: &Node) -> Result<(), NetError> {
+        let x = self.dynamic(n, 0)?;
+        let x_q = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+        let q = self.constant(n, 3)?.clone();
+        let scale = self.constant(n, 4)?.as_f32();
+        let zp = match n.input(5) {
+            Some(_) => self.constant(n, 5)?.as_i64().unwrap_or_default(),
+            None => vec![0],
+        };
+        let (y_idx, bias_idx) = match n.op.as_str() {
+            "QLinearConv" => (6, Some(8)),
+            "QLinearMatMul" => (6, None),
+            _ => (7, Some(6)), // QGemm: A, a_s, a_zp, B, b_s, b_zp, C, y_s, y_zp
+        };
+        let bias = match bias_idx.and_then(|i| n.input(i).map(|_| i)) {
+            Some(i) => Some(self.constant(n, i)?.clone()),
+            None => None,
+        };
+        let y_q = match n.input(y_idx) {
+            Some(_) => Some((self.scalar_f32(n, y_idx)?, self.act_zp(n, y_idx + 1)?)),
+            None => None,
+        };
+        let layer = self.layer(n, &q, &scale, &zp, bias.as_ref())?;
+        self.layers.push(layer);
+        let op = Op::Mac {
+            layer: self.layers.len() - 1,
+            x_q: Some(x_q),
+            y_q,
+        };
+        self.push(n, op, vec![x])
+    }
+
+    fn layer(
+        &self,
+        n: &Node,
+        q: &Const,
+        scale: &[f32],
+        zp: &[i64],
+        bias: Option<&Const>,
+    ) -> Result<MacLayer, NetError> {
+        let is_conv = n.op.ends_with("Conv");
+        if is_conv {
+            let [o, cg, kh, kw] = match q.dims[..] {
+                [o, c, h, w] => [o, c, h, w],
+                _ => {
+                    return Err(unsupported(
+                        n,
+                        format!(
+                            "weights {:?} are not O x C x kh x kw (2-D convolution only)",
+                            q.dims
+                        ),
+                    ))
+                }
+            };
+            if n.ints("dilations")
+                .is_some_and(|d| d.iter().any(|&v| v != 1))
+            {
+                return Err(unsupported(n, "dilations other than 1"));
+            }
+            if n.string("auto_pad")
+                .is_some_and(|a| a != "NOTSET" && a != "VALID")
+            {
+                return Err(unsupported(n, "auto_pad SAME_*; export with explicit pads"));
+            }
+            let groups = n.int("group", 1).max(1) as usize;
+            let stride = n.ints("strides").unwrap_or(vec![1, 1]);
+            let pads = n.ints("pads").unwrap_or(vec![0; 4]);
+            if stride.len() != 2 || pads.len() != 4 || o % groups != 0 {
+                return Err(unsupported(
+                    n,
+                    "strides/pads/group do not describe a 2-D convolution",
+                ));
+            }
+            let (w, w_scale) = self.weights(n, q, scale, zp, 0)?;
+            let og = o / groups;
+            let k = kh * kw * cg;
+            let mut mats = Vec::with_capacity(groups);
+            for g in 0..groups {
+                let mut m = vec![0i8; og * k];
+                for oi in 0..og {
+                    for c in 0..cg {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                m[oi * k + (i * kw + j) * cg + c] =
+                                    w[(((g * og + oi) * cg + c) * kh + i) * kw + j];
+                            }
+                        }
+                    }
+                }
+                mats.push(Tensor::new(vec![og, k], m));
+            }
+            let u = |v: i64| v.max(0) as usize;
+            return Ok(MacLayer {
+                name: n.name.clone(),
+                op: n.op.clone(),
+                kind: MacKind::Conv {
+                    kh,
+                    kw,
+                    stride: [u(stride[0]).max(1), u(stride[1]).max(1)],
+                    pads: [u(pads[0]), u(pads[1]), u(pads[2]), u(pads[3])],
+                    groups,
+                },
+                in_channels: cg * groups,
+                out_channels: o,
+                weights: mats,
+                bias: self.bias(n, bias, o)?,
+                w_scale,
+            });
+        }
+        // dense: Gemm (transB) or MatMul (K x N)
+        let [r, c] = match q.dims[..] {
+            [r, c] => [r, c],
+            _ => return Err(unsupported(n, format!("weights {:?} are not 2-D", q.dims))),
+        };
+        if n.int("transA", 0) != 0 {
+            return Err(unsupported(n, "transA = 1"));
+        }
+        if n.float("alpha").is_some_and(|a| a != 1.0) || n.float("beta").is_some_and(|b| b != 1.0) {
+            return Err(unsupported(n, "alpha/beta other than 1"));
+        }
+        let trans_b = n.op.ends_with("Gemm") && n.int("transB", 0) != 0;
+        let (nout, k, out_axis) = if trans_b { (r, c, 0) } else { (c, r, 1) };
+        let (w, w_scale) = self.weights(n, q, scale, zp, out_axis)?;
+        let m: Vec<i8> = if trans_b {
+            w
+        } else {
+            (0..nout)
+                .flat_map(|j| (0..k).map(move |i| (i, j)))
+                .map(|(i, j)| w[i * nout + j])
+                .collect()
+        };
+        Ok(MacLayer {
+            name: n.name.clone(),
+            op: n.op.clone(),
+            kind: MacKind::Dense,
+            in_channels: k,
+            out_channels: nout,
+            weights: vec![Tensor::new(vec![nout, k], m)],
+            bias: self.bias(n, bias, nout)?,
+            w_scale,
+        })
+    }
+}
+
+/// Import a graph read from `path`.
+pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
+    let input = graph
+        .inputs
+        .first()
+        .cloned()
+        .ok_or_else(|| NetError::Model {
+            path: path.to_string(),
+            why: "the graph has no input".into(),
+        })?;
+    let output = graph
+        .outputs
+        .first()
+        .cloned()
+        .ok_or_else(|| NetError::Model {
+            path: path.to_string(),
+            why: "the graph has no output".into(),
+        })?;
+    if graph.inputs.len() > 1 {
+        return Err(NetError::Model {
+            path: path.to_string(),
+            why: format!(
+                "{} graph inputs; one image input is supported",
+                graph.inputs.len()
+            ),
+        });
+    }
+    let mut b = Builder {
+        path: path.to_string(),
+        graph,
+        kinds: graph
+            .consts
+            .iter()
+            .map(|(k, v)| (k.clone(), Kind::Const(v.clone())))
+            .collect(),
+        slots: 0,
+        steps: vec![],
+        layers: vec![],
+    };
+    let input_slot = b.slot(&input.name);
+    for n in &b.graph.nodes {
+        b.node(n)?;
+    }
+    if b.layers.is_empty() {
+        return Err(NetError::Model {
+            path: path.to_string(),
+            why: "the graph has no Conv, Gemm or MatMul layer".into(),
+        });
+    }
+    let output_slot = match b.kinds.get(&output.name) {
+        Some(Kind::Slot(s)) => *s,
+        _ => {
+            return Err(NetError::Model {
+                path: path.to_string(),
+                why: format!("output {:?} is not computed by the graph", output.name),
+            })
+        }
+    };
+    let mut last_use = vec![usize::MAX; b.slots];
+    for (i, s) in b.steps.iter().enumerate() {
+        for &x in &s.inputs {
+            last_use[x] = i;
+        }
+    }
+    last_use[output_slot] = usize::MAX;
+    Ok(Plan {
+        steps: b.steps,
+        layers: b.layers,
+        input,
+        output,
+        input_slot,
+        output_slot,
+        slots: b.slots,
+        last_use,
+    })
+}

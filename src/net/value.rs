@@ -1,0 +1,177 @@
+//! Run-time values of a quantized network and the integer rounding rules
+//! ONNX (and ONNX Runtime's integer kernels) use.
+
+use crate::arith::Tensor;
+
+/// A uint8 tensor with its quantization: real value `scale * (q - zp)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QTensor {
+    pub t: Tensor<u8>,
+    pub scale: f32,
+    pub zp: i32,
+}
+
+impl QTensor {
+    pub fn to_float(&self) -> Tensor<f32> {
+        let data = self
+            .t
+            .data
+            .iter()
+            .map(|&q| (i32::from(q) - self.zp) as f32 * self.scale)
+            .collect();
+        Tensor::new(self.t.shape.clone(), data)
+    }
+}
+
+/// An int32 accumulator (products, zero-point correction and bias) with
+/// one scale per output channel (axis 1): real value `acc * scale[c]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccTensor {
+    pub t: Tensor<i32>,
+    pub scale: Vec<f32>,
+}
+
+impl AccTensor {
+    fn channel_of(&self, i: usize) -> usize {
+        let s = &self.t.shape;
+        let inner: usize = s[2..].iter().product();
+        (i / inner) % s[1]
+    }
+
+    pub fn to_float(&self) -> Tensor<f32> {
+        let data = self
+            .t
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| a as f32 * self.scale[self.channel_of(i)])
+            .collect();
+        Tensor::new(self.t.shape.clone(), data)
+    }
+
+    /// Requantize as ONNX Runtime's QLinearConv/QGemm do: multiplier
+    /// `(x_scale * w_scale[c]) / y_scale` in f32, the product rounded half
+    /// to even, plus the zero point, saturated to 0..=255.
+    pub fn requantize(&self, y_scale: f32, y_zp: i32) -> QTensor {
+        let mult: Vec<f32> = self.scale.iter().map(|s| s / y_scale).collect();
+        let data = self
+            .t
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| requant(a, mult[self.channel_of(i)], y_zp))
+            .collect();
+        QTensor {
+            t: Tensor::new(self.t.shape.clone(), data),
+            scale: y_scale,
+            zp: y_zp,
+        }
+    }
+}
+
+/// One int32 to uint8: round half to even, saturate.
+#[inline]
+pub fn requant(acc: i32, mult: f32, zp: i32) -> u8 {
+    let v = (acc as f32 * mult).round_ties_even() as i64 + i64::from(zp);
+    v.clamp(0, 255) as u8
+}
+
+/// ONNX QuantizeLinear to uint8: `saturate(round_half_even(x / scale) + zp)`.
+#[inline]
+pub fn quantize(x: f32, scale: f32, zp: i32) -> u8 {
+    let v = (x / scale).round_ties_even();
+    if v.is_nan() {
+        return zp.clamp(0, 255) as u8;
+    }
+    (v as i64 + i64::from(zp)).clamp(0, 255) as u8
+}
+
+/// What flows along an edge of the graph at run time.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Quant(QTensor),
+    Acc(AccTensor),
+    Float(Tensor<f32>),
+    /// The sum of two quantized tensors, kept until a QuantizeLinear
+    /// requantizes it the way ONNX Runtime's QLinearAdd does.
+    SumQ(Box<QTensor>, Box<QTensor>),
+}
+
+impl Value {
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Value::Quant(q) => &q.t.shape,
+            Value::Acc(a) => &a.t.shape,
+            Value::Float(f) => &f.shape,
+            Value::SumQ(a, _) => &a.t.shape,
+        }
+    }
+
+    pub fn to_float(&self) -> Tensor<f32> {
+        match self {
+            Value::Quant(q) => q.to_float(),
+            Value::Acc(a) => a.to_float(),
+            Value::Float(f) => f.clone(),
+            Value::SumQ(a, b) => {
+                let (fa, fb) = (a.to_float(), b.to_float());
+                let data = fa.data.iter().zip(&fb.data).map(|(x, y)| x + y).collect();
+                Tensor::new(fa.shape, data)
+            }
+        }
+    }
+
+    /// QuantizeLinear to uint8 with `scale`, `zp`.
+    pub fn quantize(&self, scale: f32, zp: i32) -> QTensor {
+        match self {
+            Value::Quant(q) if q.scale == scale && q.zp == zp => q.clone(),
+            Value::Acc(a) => a.requantize(scale, zp),
+            Value::SumQ(a, b) => qlinear_add(a, b, scale, zp),
+            other => {
+                let f = other.to_float();
+                let data = f.data.iter().map(|&x| quantize(x, scale, zp)).collect();
+                QTensor {
+                    t: Tensor::new(f.shape, data),
+                    scale,
+                    zp,
+                }
+            }
+        }
+    }
+}
+
+/// `c = a + b` requantized as ONNX Runtime's QLinearAdd: each input scaled
+/// by `scale_in / scale_out` in f32, the sum rounded half to even.
+pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
+    let (ra, rb) = (a.scale / scale, b.scale / scale);
+    let data =
+        a.t.data
+            .iter()
+            .zip(&b.t.data)
+            .map(|(&x, &y)| {
+                let v = ra * (i32::from(x) - a.zp) as f32 + rb * (i32::from(y) - b.zp) as f32;
+                (v.round_ties_even() as i64 + i64::from(zp)).clamp(0, 255) as u8
+            })
+            .collect();
+    QTensor {
+        t: Tensor::new(a.t.shape.clone(), data),
+        scale,
+        zp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_is_half_to_even_and_saturates() {
+        assert_eq!(requant(5, 0.5, 0), 2);
+        assert_eq!(requant(7, 0.5, 0), 4);
+        assert_eq!(requant(-7, 0.5, 10), 6);
+        assert_eq!(requant(1000, 1.0, 0), 255);
+        assert_eq!(requant(-1000, 1.0, 3), 0);
+        assert_eq!(quantize(0.25, 0.5, 0), 0);
+        assert_eq!(quantize(0.75, 0.5, 0), 2);
+        assert_eq!(quantize(f32::NAN, 0.5, 7), 7);
+    }
+}
