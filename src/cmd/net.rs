@@ -265,6 +265,33 @@ pub fn run(args: &NetArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// Per design: the mean over MAC layers of the SQNR (dB), weighted by MACs.
+fn mean_sqnr(d: &DesignReport) -> Option<f64> {
+    let (mut num, mut den) = (0.0, 0.0);
+    for l in &d.layers {
+        num += l.sqnr_db? * l.macs as f64;
+        den += l.macs as f64;
+    }
+    (den > 0.0).then(|| num / den)
+}
+
+fn print_summary(r: &Report) {
+    println!();
+    println!("| design | PE | top-1 | top-1 = exact int8 | SQNR dB (MAC-weighted) | images/s |");
+    println!("|---|---|---|---|---|---|");
+    for d in &r.designs {
+        println!(
+            "| {} | {} | {} | {:.1} % | {} | {:.0} |",
+            d.design,
+            d.pe,
+            d.top1.map_or("-".into(), |t| format!("{:.1} %", t * 100.0)),
+            d.agreement * 100.0,
+            mean_sqnr(d).map_or("exact".into(), |v| format!("{v:.1}")),
+            d.images_per_s
+        );
+    }
+}
+
 fn print_text(r: &Report, layers: usize) {
     println!(
         "net: {}: {} MAC layers, {} images",
@@ -297,5 +324,8 @@ fn print_text(r: &Report, layers: usize) {
                 l.name, l.op, l.macs, sq, wide
             );
         }
+    }
+    if r.designs.len() > 1 {
+        print_summary(r);
     }
 }
