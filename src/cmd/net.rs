@@ -329,3 +329,90 @@ fn print_text(r: &Report, layers: usize) {
         print_summary(r);
     }
 }
+
+#[derive(Args)]
+pub struct NetBench {
+    /// The digits model (its x_test.npy beside it).
+    #[arg(
+        long,
+        value_name = "MODEL.onnx",
+        default_value = "networks/digits/digits_int8.onnx"
+    )]
+    digits: PathBuf,
+    /// Timed ResNet-18 images per design (batch 1).
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// Also write the ResNet-18-shaped int8 model (about 12 MB) to FILE.
+    #[arg(long, value_name = "FILE.onnx")]
+    write_resnet18: Option<PathBuf>,
+}
+
+fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
+    println!(
+        "bench net: {what} {} ({}): {images} images in {:.3} s, {:.1} images/s, {:.2} GMAC/s",
+        d.name,
+        pe_label(d),
+        secs,
+        images as f64 / secs,
+        (macs * images as u64) as f64 / secs / 1e9
+    );
+}
+
+pub fn bench(b: &NetBench) -> Result<i32> {
+    let designs = [builtin("mac8x8"), Design::default_design()];
+    if b.digits.exists() {
+        let plan = net::load(&b.digits)?;
+        let x = npy::read_f32(&b.digits.with_file_name("x_test.npy"), "x_test")?;
+        for d in &designs {
+            let t = Instant::now();
+            let (_, e) = run_design(&plan, d, &x, 64, None)?;
+            let macs = e.layers.iter().map(|l| l.macs).sum::<u64>() / x.shape[0] as u64;
+            bench_line(
+                "digits (batch 64)",
+                d,
+                x.shape[0],
+                macs,
+                t.elapsed().as_secs_f64(),
+            );
+        }
+    } else {
+        println!(
+            "bench net: {} not found, digits skipped",
+            b.digits.display()
+        );
+    }
+    let t = Instant::now();
+    let bytes = net::synthetic::resnet18_int8(1);
+    if let Some(p) = &b.write_resnet18 {
+        std::fs::write(p, &bytes).with_context(|| format!("write {}", p.display()))?;
+    }
+    let plan = net::load_bytes(&bytes, "resnet18_int8")?;
+    println!(
+        "bench net: ResNet-18-shaped int8 graph built and imported in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    let mut rng = sparqgen::workload::Rng::new(7);
+    let x = Tensor::new(
+        vec![1, 3, 224, 224],
+        (0..3 * 224 * 224)
+            .map(|_| (rng.unit() * 4.0) as f32)
+            .collect(),
+    );
+    for d in &designs {
+        let mut engine = DesignEngine::new(d, &plan.layers);
+        plan.run(&x, &mut engine)?; // warm-up
+        let t = Instant::now();
+        for _ in 0..b.reps.max(1) {
+            plan.run(&x, &mut engine)?;
+        }
+        let macs = engine.layers.iter().map(|l| l.macs).sum::<u64>() / (b.reps.max(1) + 1) as u64;
+        bench_line(
+            "resnet18 (batch 1)",
+            d,
+            b.reps.max(1),
+            macs,
+            t.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(0)
+}

@@ -10,6 +10,8 @@ pub mod measure;
 pub mod onnx;
 pub mod ops;
 pub mod plan;
+pub mod shapes;
+pub mod synthetic;
 pub mod value;
 
 pub use lower::{Lowered, MacEngine, MacKind, MacLayer};
@@ -53,4 +55,10 @@ pub enum NetError {
 pub fn load(path: &Path) -> Result<Plan, NetError> {
     let graph = onnx::read(path)?;
     plan::build(&path.display().to_string(), &graph)
+}
+
+/// Import an ONNX model held in memory; `name` names it in errors.
+pub fn load_bytes(bytes: &[u8], name: &str) -> Result<Plan, NetError> {
+    let graph = onnx::read_bytes(bytes, name)?;
+    plan::build(name, &graph)
 }

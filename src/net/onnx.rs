@@ -272,7 +272,13 @@ pub fn read(path: &Path) -> Result<Graph, NetError> {
         path: p.clone(),
         source,
     })?;
-    let model = ModelProto::parse_from_bytes(&bytes).map_err(|e| NetError::Model {
+    read_bytes(&bytes, &p)
+}
+
+/// Decode an ONNX model held in memory; `p` names it in errors.
+pub fn read_bytes(bytes: &[u8], p: &str) -> Result<Graph, NetError> {
+    let p = p.to_string();
+    let model = ModelProto::parse_from_bytes(bytes).map_err(|e| NetError::Model {
         path: p.clone(),
         why: format!("not an ONNX model ({e})"),
     })?;

@@ -317,3 +317,24 @@ fn input_shape_and_dtype_mismatches_are_refused() {
         r.stderr()
     );
 }
+
+fn hcm_totals(net: &str, dir: &Path) -> serde_json::Value {
+    let j = json_run(&["hcm", net, "--json", "--area-model", "none"], dir);
+    assert_eq!(j["layers"].as_array().unwrap().len(), 21, "{net}");
+    j["total"].clone()
+}
+
+#[test]
+fn hcm_takes_resnet18_shapes_from_an_onnx_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = d.join("resnet18_int8.onnx");
+    std::fs::write(&m, sparqgen::net::synthetic::resnet18_int8(3)).unwrap();
+    let ours = hcm_totals(m.to_str().unwrap(), d);
+    let table = hcm_totals("resnet18", d);
+    assert_eq!(ours["macs"], table["macs"]);
+    assert_eq!(ours["macs"].as_u64(), Some(1_814_073_344));
+    assert_eq!(ours["bops"], table["bops"]);
+    assert_eq!(ours["bits"], table["bits"]);
+    assert_eq!(ours["time_s"], table["time_s"]);
+}
