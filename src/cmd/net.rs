@@ -37,6 +37,10 @@ pub struct NetArgs {
     /// Images per batch.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
+    /// Write each MAC layer's uint8 input activations (first design, every
+    /// image) to DIR/<layer>.npy, the files `hcm MODEL.onnx --acts DIR` reads.
+    #[arg(long, value_name = "DIR")]
+    pub acts: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -126,8 +130,12 @@ pub fn run_design(
     x: &Tensor<f32>,
     batch: usize,
     bar: Option<&indicatif::ProgressBar>,
+    record: bool,
 ) -> Result<(Tensor<f32>, DesignEngine)> {
     let mut engine = DesignEngine::new(design, &plan.layers);
+    if record {
+        engine.record_inputs();
+    }
     let n = x.shape[0];
     let per: usize = x.shape[1..].iter().product();
     let mut out: Option<Tensor<f32>> = None;
@@ -164,6 +172,19 @@ fn progress(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
     })
 }
 
+/// Each layer's inputs as DIR/<layer>.npy, written into a temporary folder
+/// that is renamed into place.
+fn write_acts(dir: &Path, plan: &Plan, inputs: Vec<Option<Tensor<u8>>>) -> Result<()> {
+    let mut set = sparqgen::output::FileSet::default();
+    for (l, t) in plan.layers.iter().zip(inputs) {
+        if let Some(t) = t {
+            let name = net::shapes::layer_name(&l.name);
+            set.add(format!("{name}.npy"), npy::to_bytes(&t));
+        }
+    }
+    sparqgen::output::write_atomic(dir, &set).with_context(|| format!("--acts {}", dir.display()))
+}
+
 fn read_labels(path: &Path, n: usize) -> Result<Vec<i64>> {
     let t = npy::read::<i32>(path, "labels (one integer per image)", 1)?;
     if t.data.len() != n {
@@ -194,7 +215,14 @@ pub fn run(args: &NetArgs) -> Result<i32> {
         if let Some(b) = &bar {
             b.set_message("exact int8");
         }
-        let (y, _) = run_design(&plan, &builtin("mac8x8"), &x, args.batch, bar.as_ref())?;
+        let (y, _) = run_design(
+            &plan,
+            &builtin("mac8x8"),
+            &x,
+            args.batch,
+            bar.as_ref(),
+            false,
+        )?;
         exact_top = Some(argmax_rows(&y));
     }
     let mut reports = Vec::new();
@@ -205,17 +233,21 @@ pub fn run(args: &NetArgs) -> Result<i32> {
             b.set_message(d.name.clone());
         }
         let t = Instant::now();
-        let (y, engine) = run_design(&plan, d, &x, args.batch, bar.as_ref())
+        let record = args.acts.is_some() && runs.is_empty();
+        let (y, mut engine) = run_design(&plan, d, &x, args.batch, bar.as_ref(), record)
             .with_context(|| format!("design {}", d.name))?;
         let secs = t.elapsed().as_secs_f64();
+        if let (Some(dir), Some(inputs)) = (&args.acts, engine.inputs.take()) {
+            write_acts(dir, &plan, inputs)?;
+        }
         let top = argmax_rows(&y);
         if exact_top.is_none() && d.pe.kind == PeKind::Mac8x8 {
             exact_top = Some(top.clone());
         }
-        runs.push((d, top, engine, secs));
         if first_out.is_none() {
             first_out = Some(y);
         }
+        runs.push((d, top, engine, secs));
     }
     if let Some(b) = &bar {
         b.finish_and_clear();
@@ -365,7 +397,7 @@ pub fn bench(b: &NetBench) -> Result<i32> {
         let x = npy::read_f32(&b.digits.with_file_name("x_test.npy"), "x_test")?;
         for d in &designs {
             let t = Instant::now();
-            let (_, e) = run_design(&plan, d, &x, 64, None)?;
+            let (_, e) = run_design(&plan, d, &x, 64, None, false)?;
             let macs = e.layers.iter().map(|l| l.macs).sum::<u64>() / x.shape[0] as u64;
             bench_line(
                 "digits (batch 64)",

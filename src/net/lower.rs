@@ -51,6 +51,9 @@ pub trait MacEngine {
         a: &MatU8,
         b: &MatI8,
     ) -> anyhow::Result<MatI32>;
+
+    /// The layer's uint8 input before lowering (for engines that record it).
+    fn input(&mut self, _layer_index: usize, _x: &Tensor<u8>) {}
 }
 
 /// A layer's GEMM inputs for one batch.
@@ -194,6 +197,7 @@ impl MacLayer {
         zp: u8,
         engine: &mut dyn MacEngine,
     ) -> anyhow::Result<Tensor<i32>> {
+        engine.input(index, x);
         let low = self.lower(x, zp);
         let mut cs = Vec::with_capacity(low.a.len());
         for (g, a) in low.a.iter().enumerate() {

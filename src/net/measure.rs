@@ -53,6 +53,9 @@ pub struct DesignEngine {
     exact: Option<Model>,
     kind: PeKind,
     pub layers: Vec<LayerStats>,
+    /// With [`DesignEngine::record_inputs`]: each layer's uint8 inputs,
+    /// batches appended.
+    pub inputs: Option<Vec<Option<Tensor<u8>>>>,
 }
 
 impl DesignEngine {
@@ -73,7 +76,13 @@ impl DesignEngine {
                     ..Default::default()
                 })
                 .collect(),
+            inputs: None,
         }
+    }
+
+    /// Keep every MAC layer's input activations.
+    pub fn record_inputs(&mut self) {
+        self.inputs = Some(vec![None; self.layers.len()]);
     }
 }
 
@@ -108,6 +117,18 @@ pub fn count_pairs(a: &MatU8, b: &MatI8, stc: bool) -> (u64, u64) {
 }
 
 impl MacEngine for DesignEngine {
+    fn input(&mut self, index: usize, x: &Tensor<u8>) {
+        if let Some(all) = &mut self.inputs {
+            match &mut all[index] {
+                Some(t) => {
+                    t.shape[0] += x.shape[0];
+                    t.data.extend_from_slice(&x.data);
+                }
+                slot => *slot = Some(x.clone()),
+            }
+        }
+    }
+
     fn gemm(
         &mut self,
         index: usize,

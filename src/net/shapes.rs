@@ -15,6 +15,27 @@ fn bad(step: &str, op: &str, why: String) -> NetError {
     }
 }
 
+/// A node name as a layer name and file stem: characters other than
+/// letters, digits, `.`, `_` and `-` become `_` (exporters write names like
+/// `/layer1/conv1/Conv`).
+pub fn layer_name(node: &str) -> String {
+    let s: String = node
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
 fn pool_out(side: usize, k: usize, s: usize, p0: usize, p1: usize) -> usize {
     (side + p0 + p1).saturating_sub(k) / s + 1
 }
@@ -149,7 +170,7 @@ pub fn hcm_network(plan: &Plan, name: &str) -> Result<Network, NetError> {
     for st in &plan.steps {
         let x = &input_of[st.inputs[0]];
         let [c, h, w] = chw_of(x);
-        let nm = serde_json::to_string(&st.node).unwrap_or_default();
+        let nm = serde_json::to_string(&layer_name(&st.node)).unwrap_or_default();
         let inp = format!("input: [{c}, {h}, {w}]");
         let err = |why: &str| bad(&st.node, &st.op_type, why.to_string());
         let line = match &st.op {

@@ -338,3 +338,54 @@ fn hcm_takes_resnet18_shapes_from_an_onnx_graph() {
     assert_eq!(ours["bits"], table["bits"]);
     assert_eq!(ours["time_s"], table["time_s"]);
 }
+
+#[test]
+fn acts_written_by_net_are_read_by_hcm_on_the_same_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = digits().join("digits_int8.onnx");
+    let r = run(
+        &[
+            "net",
+            m.to_str().unwrap(),
+            "--input",
+            digits().join("x_test.npy").to_str().unwrap(),
+            "--design",
+            digits()
+                .join("../../configs/net/mac8x8.yaml")
+                .to_str()
+                .unwrap(),
+            "--acts",
+            "acts",
+        ],
+        d,
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let conv2 = npy::read::<u8>(&d.join("acts/conv2.npy"), "acts", 4).unwrap();
+    assert_eq!(conv2.shape, [500, 16, 8, 8]);
+    let fc = npy::read::<u8>(&d.join("acts/fc.npy"), "acts", 2).unwrap();
+    assert_eq!(fc.shape, [500, 128]);
+    let r = run(
+        &[
+            "hcm",
+            m.to_str().unwrap(),
+            "--acts",
+            "acts",
+            "--design",
+            digits()
+                .join("../../configs/default.yaml")
+                .to_str()
+                .unwrap(),
+            "--area-model",
+            "none",
+        ],
+        d,
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(
+        r.stdout()
+            .contains("zero fraction measured for 4 of 4 layers"),
+        "{}",
+        r.stdout()
+    );
+}
