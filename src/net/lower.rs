@@ -206,3 +206,105 @@ impl MacLayer {
         Ok(self.finish(&cs, i32::from(zp), &low.out_shape))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arith::Model;
+    use crate::workload::Rng;
+
+    struct Exact(Model);
+    impl MacEngine for Exact {
+        fn gemm(
+            &mut self,
+            _: usize,
+            _: &MacLayer,
+            _: usize,
+            a: &MatU8,
+            b: &MatI8,
+        ) -> anyhow::Result<MatI32> {
+            Ok(self.0.gemm(a, b)?)
+        }
+    }
+
+    #[test]
+    fn grouped_strided_asymmetric_conv_with_a_zero_point_matches_the_definition() {
+        let (n, c, h, w, o, groups, kh, kw) = (2, 6, 7, 5, 4, 2, 3, 2);
+        let (stride, pads, zp) = ([2, 1], [1, 0, 2, 1], 3u8);
+        let cg = c / groups;
+        let mut rng = Rng::new(9);
+        let x: Vec<u8> = (0..n * c * h * w).map(|_| rng.next_u64() as u8).collect();
+        let wt: Vec<i8> = (0..o * cg * kh * kw)
+            .map(|_| rng.next_u64() as i8)
+            .collect();
+        let bias: Vec<i32> = (0..o as i32).map(|v| 100 * v - 150).collect();
+        let og = o / groups;
+        let k = kh * kw * cg;
+        let weights = (0..groups)
+            .map(|g| {
+                let mut m = vec![0i8; og * k];
+                for oi in 0..og {
+                    for ci in 0..cg {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                m[oi * k + (i * kw + j) * cg + ci] =
+                                    wt[(((g * og + oi) * cg + ci) * kh + i) * kw + j];
+                            }
+                        }
+                    }
+                }
+                Tensor::new(vec![og, k], m)
+            })
+            .collect();
+        let layer = MacLayer {
+            name: "t".into(),
+            op: "Conv".into(),
+            kind: MacKind::Conv {
+                kh,
+                kw,
+                stride,
+                pads,
+                groups,
+            },
+            in_channels: c,
+            out_channels: o,
+            weights,
+            bias: bias.clone(),
+            w_scale: vec![1.0; o],
+        };
+        let xt = Tensor::new(vec![n, c, h, w], x.clone());
+        let y = layer.run(0, &xt, zp, &mut Exact(Model::exact())).unwrap();
+        let (ho, wo) = layer.out_hw(h, w).unwrap();
+        assert_eq!(y.shape, [n, o, ho, wo]);
+        assert_eq!((ho, wo), ((h + 3 - kh) / 2 + 1, w + 1 - kw + 1));
+        for b in 0..n {
+            for oc in 0..o {
+                let g = oc / og;
+                for oh in 0..ho {
+                    for ow in 0..wo {
+                        let mut acc = bias[oc];
+                        for ci in 0..cg {
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    let yy = (oh * stride[0] + i) as isize - pads[0] as isize;
+                                    let xx = (ow * stride[1] + j) as isize - pads[1] as isize;
+                                    let inside = (0..h as isize).contains(&yy)
+                                        && (0..w as isize).contains(&xx);
+                                    let v = if inside {
+                                        let ch = g * cg + ci;
+                                        x[((b * c + ch) * h + yy as usize) * w + xx as usize]
+                                    } else {
+                                        zp
+                                    };
+                                    let wv = wt[((oc * cg + ci) * kh + i) * kw + j];
+                                    acc += (i32::from(v) - i32::from(zp)) * i32::from(wv);
+                                }
+                            }
+                        }
+                        assert_eq!(y.data[((b * o + oc) * ho + oh) * wo + ow], acc);
+                    }
+                }
+            }
+        }
+    }
+}
