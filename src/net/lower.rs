@@ -198,6 +198,11 @@ impl MacLayer {
         engine: &mut dyn MacEngine,
     ) -> anyhow::Result<Tensor<i32>> {
         engine.input(index, x);
+        if self.kind == MacKind::Dense {
+            // the input already is the M x K matrix: no copy
+            let c = engine.gemm(index, self, 0, x, &self.weights[0])?;
+            return Ok(self.finish(&[c], i32::from(zp), &[x.shape[0], self.out_channels]));
+        }
         let low = self.lower(x, zp);
         let mut cs = Vec::with_capacity(low.a.len());
         for (g, a) in low.a.iter().enumerate() {

@@ -5,6 +5,7 @@
 //! [`MacEngine`]), and follow ONNX semantics for the rest.
 
 pub mod exec;
+mod layer;
 pub mod lower;
 pub mod measure;
 pub mod onnx;
