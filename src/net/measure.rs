@@ -137,7 +137,16 @@ impl MacEngine for DesignEngine {
         a: &MatU8,
         b: &MatI8,
     ) -> anyhow::Result<MatI32> {
-        let ctx = || format!("layer {:?} ({})", layer.name, layer.op);
+        let stc = matches!(self.kind, PeKind::Sparq(s) if s.stc);
+        let ctx = || {
+            if stc {
+                "this design has pe.stc: true, so every weight row must be 2:4 structured \
+                 sparse (prune the network to 2:4 before quantizing)"
+                    .to_string()
+            } else {
+                format!("the GEMM of layer {:?}", layer.name)
+            }
+        };
         let c = match self.kind {
             PeKind::Mac4x8 => {
                 let codes = Tensor::new(a.shape.clone(), a.data.iter().map(|v| v >> 4).collect());
@@ -174,5 +183,23 @@ impl MacEngine for DesignEngine {
             }
         }
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_follow_the_pe_dense_and_two_of_four() {
+        // K = 5: dense pairs (0,1) (2,3) (4,pad)
+        let a = Tensor::new(vec![2, 5], vec![0, 7, 3, 4, 9, 0, 0, 0, 5, 0]);
+        let b = Tensor::new(vec![1, 5], vec![1, 0, 0, 1, 1]);
+        // row 0: (0,7) one zero, (3,4) none, (9,pad) one -> 2 wide of 3
+        // row 1: (0,0) both, (0,5) one, (0,pad) both -> 1 wide of 3
+        assert_eq!(count_pairs(&a, &b, false), (6, 3));
+        // 2:4: group 0..4 keeps k = 0 and 3, group 4..5 keeps k = 4 alone
+        // row 0: (0,4) one zero, (9,missing) one -> 2; row 1: (0,5) one, (0,-) both -> 1
+        assert_eq!(count_pairs(&a, &b, true), (4, 3));
     }
 }
