@@ -2,7 +2,8 @@
 """Held-out check of `sparqgen net` against ONNX Runtime on a CNN that is
 not in the repository: a random-weight ResNet-style network on 3 x 32 x 32
 inputs (stem conv, residual blocks with a stride-2 1x1 downsample, a
-depthwise-separable block, max and global average pooling, a classifier),
+depthwise-separable block, max and global average pooling, a MatMul + Add
+classifier),
 quantized here with quantize_static (QDQ, per-channel int8 weights, uint8
 activations, reduce_range=True) from a seed, run by ONNX Runtime and by
 `sparqgen net` with an exact int8 design. Prints the share of outputs
@@ -65,10 +66,11 @@ def build(path, rng):
     x = conv("pw", x, 32, 48, 1)
     nodes.append(helper.make_node("GlobalAveragePool", [x], ["gap"], name="gap"))
     nodes.append(helper.make_node("Flatten", ["gap"], ["flat"], name="flatten"))
-    inits.append(numpy_helper.from_array(rng.normal(0, 0.2, (10, 48)).astype(np.float32), "fc.w"))
-    inits.append(numpy_helper.from_array(np.zeros(10, np.float32), "fc.b"))
-    nodes.append(helper.make_node("Gemm", ["flat", "fc.w", "fc.b"], ["logits"], name="fc",
-                                  transB=1))
+    # the classifier as PyTorch exports a Linear on 3-D inputs: MatMul, then Add
+    inits.append(numpy_helper.from_array(rng.normal(0, 0.2, (48, 10)).astype(np.float32), "fc.w"))
+    inits.append(numpy_helper.from_array(rng.normal(0, 0.5, 10).astype(np.float32), "fc.b"))
+    nodes.append(helper.make_node("MatMul", ["flat", "fc.w"], ["fc.mm"], name="fc"))
+    nodes.append(helper.make_node("Add", ["fc.mm", "fc.b"], ["logits"], name="fc.bias"))
     g = helper.make_graph(nodes, "heldout",
                           [helper.make_tensor_value_info("input", TensorProto.FLOAT,
                                                          ["N", 3, 32, 32])],

@@ -78,6 +78,13 @@ impl Plan {
     }
 
     fn step(&self, op: &Op, mut args: Vec<Value>, engine: &mut dyn MacEngine) -> Result<Value> {
+        if let Op::ConstU8(t) = op {
+            return Ok(Value::Quant(QTensor {
+                t: t.clone(),
+                scale: 1.0,
+                zp: 0,
+            }));
+        }
         let first = args.remove(0);
         let s = |r: Result<Value, String>| r.map_err(|e| anyhow!(e));
         Ok(match op {
@@ -134,17 +141,14 @@ impl Plan {
             Op::Relu => ops::relu(first),
             Op::Clip { min, max } => ops::clip(&first, *min, *max),
             Op::Add => s(ops::add(first, args.remove(0)))?,
+            Op::AddConst(c) => {
+                Value::Float(ops::broadcast_add(&first.to_float(), c).map_err(|e| anyhow!(e))?)
+            }
             Op::QLinearAdd { a, b, y } => {
                 let (Value::Quant(qa), Value::Quant(qb)) = (first, args.remove(0)) else {
                     return Err(anyhow!("QLinearAdd inputs must be uint8 tensors"));
                 };
-                if qa.t.shape != qb.t.shape {
-                    return Err(anyhow!(
-                        "shapes {:?} and {:?} differ",
-                        qa.t.shape,
-                        qb.t.shape
-                    ));
-                }
+                let (qa, qb) = ops::broadcast_pair(qa, qb).map_err(|e| anyhow!(e))?;
                 let qa = QTensor {
                     scale: a.0,
                     zp: a.1,
@@ -184,6 +188,7 @@ impl Plan {
             }
             Op::Softmax { axis } => s(ops::softmax(&first, *axis))?,
             Op::Identity => first,
+            Op::ConstU8(_) => unreachable!("handled above"),
         })
     }
 }

@@ -198,21 +198,106 @@ pub fn clip(v: &Value, min: f32, max: f32) -> Value {
 }
 
 pub fn add(a: Value, b: Value) -> Result<Value, String> {
-    if a.shape() != b.shape() {
-        return Err(format!(
-            "shapes {:?} and {:?} differ (broadcasting Add is not supported)",
-            a.shape(),
-            b.shape()
-        ));
-    }
-    Ok(match (a, b) {
-        (Value::Quant(x), Value::Quant(y)) => Value::SumQ(Box::new(x), Box::new(y)),
-        (a, b) => {
-            let (mut fa, fb) = (a.to_float(), b.to_float());
-            fa.data.iter_mut().zip(&fb.data).for_each(|(x, y)| *x += y);
-            Value::Float(fa)
+    if a.shape() == b.shape() {
+        if let (Value::Quant(x), Value::Quant(y)) = (&a, &b) {
+            return Ok(Value::SumQ(Box::new(x.clone()), Box::new(y.clone())));
         }
-    })
+    }
+    Ok(Value::Float(broadcast_add(&a.to_float(), &b.to_float())?))
+}
+
+/// The broadcast shape of two shapes (NumPy rules).
+fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
+    let rank = a.len().max(b.len());
+    let at = |s: &[usize], i: usize| {
+        if i + s.len() >= rank {
+            s[i + s.len() - rank]
+        } else {
+            1
+        }
+    };
+    (0..rank)
+        .map(|i| match (at(a, i), at(b, i)) {
+            (x, y) if x == y => Ok(x),
+            (1, y) => Ok(y),
+            (x, 1) => Ok(x),
+            _ => Err(format!("shapes {a:?} and {b:?} do not broadcast")),
+        })
+        .collect()
+}
+
+/// `q` repeated to `shape` (which it broadcasts to).
+fn expand(q: QTensor, shape: &[usize]) -> QTensor {
+    if q.t.shape == shape {
+        return q;
+    }
+    let f = Tensor::new(
+        q.t.shape.clone(),
+        q.t.data.iter().map(|&v| f32::from(v)).collect(),
+    );
+    let zeros = Tensor::new(shape.to_vec(), vec![0.0; shape.iter().product()]);
+    let e = broadcast_add(&zeros, &f).expect("the shapes broadcast");
+    QTensor {
+        t: Tensor::new(e.shape, e.data.iter().map(|&v| v as u8).collect()),
+        ..q
+    }
+}
+
+/// Two uint8 tensors brought to their common shape.
+pub fn broadcast_pair(a: QTensor, b: QTensor) -> Result<(QTensor, QTensor), String> {
+    let shape = broadcast_shape(&a.t.shape, &b.t.shape)?;
+    Ok((expand(a, &shape), expand(b, &shape)))
+}
+
+/// `a + b` with NumPy (ONNX multidirectional) broadcasting.
+pub fn broadcast_add(a: &Tensor<f32>, b: &Tensor<f32>) -> Result<Tensor<f32>, String> {
+    let rank = a.shape.len().max(b.shape.len());
+    let pad = |s: &[usize]| -> Vec<usize> {
+        let mut v = vec![1; rank - s.len()];
+        v.extend_from_slice(s);
+        v
+    };
+    let (sa, sb) = (pad(&a.shape), pad(&b.shape));
+    let mut out = Vec::with_capacity(rank);
+    for (&x, &y) in sa.iter().zip(&sb) {
+        out.push(match (x, y) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => {
+                return Err(format!(
+                    "shapes {:?} and {:?} do not broadcast",
+                    a.shape, b.shape
+                ))
+            }
+        });
+    }
+    let strides = |s: &[usize]| -> Vec<usize> {
+        let mut st = vec![0; rank];
+        let mut acc = 1;
+        for i in (0..rank).rev() {
+            st[i] = if s[i] == 1 { 0 } else { acc };
+            acc *= s[i];
+        }
+        st
+    };
+    let (ta, tb) = (strides(&sa), strides(&sb));
+    let total: usize = out.iter().product();
+    let mut data = Vec::with_capacity(total);
+    let mut idx = vec![0usize; rank];
+    for _ in 0..total {
+        let ia: usize = idx.iter().zip(&ta).map(|(i, s)| i * s).sum();
+        let ib: usize = idx.iter().zip(&tb).map(|(i, s)| i * s).sum();
+        data.push(a.data[ia] + b.data[ib]);
+        for d in (0..rank).rev() {
+            idx[d] += 1;
+            if idx[d] < out[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    Ok(Tensor::new(out, data))
 }
 
 fn axis_of(axis: i64, rank: usize) -> Result<usize, String> {
@@ -376,5 +461,22 @@ pub fn quantize_input(x: &Tensor<f32>, scale: f32, zp: i32) -> QTensor {
         ),
         scale,
         zp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_broadcasts_a_bias_row() {
+        let a = Tensor::new(vec![2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let b = Tensor::new(vec![3], vec![10.0, 20.0, 30.0]);
+        let y = broadcast_add(&a, &b).unwrap();
+        assert_eq!(y.shape, [2, 3]);
+        assert_eq!(y.data, [11.0, 22.0, 33.0, 14.0, 25.0, 36.0]);
+        let c = Tensor::new(vec![2, 1], vec![100.0, 200.0]);
+        assert_eq!(broadcast_add(&a, &c).unwrap().data[3], 204.0);
+        assert!(broadcast_add(&a, &Tensor::new(vec![2], vec![0.0; 2])).is_err());
     }
 }

@@ -7,6 +7,7 @@ use super::lower::MacLayer;
 use super::onnx::{self, Const, ConstData, Graph, Node};
 use super::ops::Pool;
 use super::NetError;
+use crate::arith::Tensor;
 use std::collections::HashMap;
 
 /// What a step does.
@@ -33,6 +34,10 @@ pub enum Op {
         max: f32,
     },
     Add,
+    /// A uint8 constant operand (its quantization is given by the consumer).
+    ConstU8(Tensor<u8>),
+    /// Add a constant (a bias after MatMul, say), broadcasting.
+    AddConst(Tensor<f32>),
     QLinearAdd {
         a: (f32, i32),
         b: (f32, i32),
@@ -121,6 +126,24 @@ pub(super) fn unsupported(n: &Node, why: impl Into<String>) -> NetError {
     }
 }
 
+/// A constant as the real tensor it stands for (dequantized if needed).
+fn const_value(n: &Node, k: &Kind) -> Result<Tensor<f32>, NetError> {
+    let (c, scale, zp) = match k {
+        Kind::Const(c) => (c, vec![1.0], vec![0]),
+        Kind::Deq(d) => (&d.q, d.scale.clone(), d.zp.clone()),
+        Kind::Slot(_) => unreachable!("called for constants only"),
+    };
+    if matches!(c.data, ConstData::I64(_)) && matches!(k, Kind::Const(_)) {
+        return Err(unsupported(n, "an int64 constant operand"));
+    }
+    if scale.len() != 1 || zp.len() > 1 {
+        return Err(unsupported(n, "a per-channel quantized constant operand"));
+    }
+    let z = zp.first().copied().unwrap_or(0) as f32;
+    let data = c.as_f32().iter().map(|&v| (v - z) * scale[0]).collect();
+    Ok(Tensor::new(c.dims.clone(), data))
+}
+
 impl<'g> Builder<'g> {
     fn slot(&mut self, name: &str) -> usize {
         let s = self.slots;
@@ -146,6 +169,30 @@ impl<'g> Builder<'g> {
                 format!("input {i} is a constant; expected a tensor computed by the graph"),
             )),
         }
+    }
+
+    /// A computed input, or a uint8 constant materialized into a slot.
+    fn dynamic_or_u8(&mut self, n: &Node, i: usize) -> Result<usize, NetError> {
+        if let Kind::Const(c) = self.kind(n, i)? {
+            let ConstData::U8(v) = &c.data else {
+                return Err(unsupported(
+                    n,
+                    format!("input {i} is a constant that is not uint8"),
+                ));
+            };
+            let t = Tensor::new(c.dims.clone(), v.clone());
+            let s = self.slots;
+            self.slots += 1;
+            self.steps.push(Step {
+                node: format!("{} (constant input {i})", n.name),
+                op_type: "Constant".into(),
+                op: Op::ConstU8(t),
+                inputs: vec![],
+                output: s,
+            });
+            return Ok(s);
+        }
+        self.dynamic(n, i)
     }
 
     fn constant(&self, n: &Node, i: usize) -> Result<&Const, NetError> {
@@ -243,15 +290,19 @@ impl<'g> Builder<'g> {
                 let (min, max) = (bound(1, "min", f32::MIN)?, bound(2, "max", f32::MAX)?);
                 self.unary(n, Op::Clip { min, max })
             }
-            "Add" => {
-                let (a, b) = (self.dynamic(n, 0)?, self.dynamic(n, 1)?);
-                self.push(n, Op::Add, vec![a, b])
-            }
+            "Add" => match (self.kind(n, 0)?.clone(), self.kind(n, 1)?.clone()) {
+                (Kind::Slot(a), Kind::Slot(b)) => self.push(n, Op::Add, vec![a, b]),
+                (Kind::Slot(a), c) | (c, Kind::Slot(a)) => {
+                    let c = const_value(n, &c)?;
+                    self.push(n, Op::AddConst(c), vec![a])
+                }
+                _ => Err(unsupported(n, "both inputs are constants")),
+            },
             "QLinearAdd" => {
                 let a = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
                 let b = (self.scalar_f32(n, 4)?, self.act_zp(n, 5)?);
                 let y = (self.scalar_f32(n, 6)?, self.act_zp(n, 7)?);
-                let (xa, xb) = (self.dynamic(n, 0)?, self.dynamic(n, 3)?);
+                let (xa, xb) = (self.dynamic_or_u8(n, 0)?, self.dynamic_or_u8(n, 3)?);
                 self.push(n, Op::QLinearAdd { a, b, y }, vec![xa, xb])
             }
             "MaxPool" => {

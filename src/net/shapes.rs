@@ -51,6 +51,11 @@ pub fn step_shapes(plan: &Plan, input: &[usize]) -> Result<Vec<Vec<usize>>, NetE
             .iter()
             .map(|&s| slots[s].clone().unwrap_or_default())
             .collect();
+        if let Op::ConstU8(t) = &st.op {
+            slots[st.output] = Some(t.shape.clone());
+            out.push(t.shape.clone());
+            continue;
+        }
         let x = ins[0].clone();
         let err = |why: String| bad(&st.node, &st.op_type, why);
         let four = || -> Result<[usize; 4], NetError> {
@@ -167,7 +172,7 @@ pub fn hcm_network(plan: &Plan, name: &str) -> Result<Network, NetError> {
             _ => [s.iter().skip(1).product(), 1, 1],
         }
     };
-    for st in &plan.steps {
+    for st in plan.steps.iter().filter(|s| !s.inputs.is_empty()) {
         let x = &input_of[st.inputs[0]];
         let [c, h, w] = chw_of(x);
         let nm = serde_json::to_string(&layer_name(&st.node)).unwrap_or_default();
