@@ -8,6 +8,7 @@
 //! bias as integer hardware does: `acc = sum(a * w) - zp_a * sum(w) + bias`.
 
 use crate::arith::{MatI32, MatI8, MatU8, Tensor};
+use rayon::prelude::*;
 
 /// The geometry of a MAC layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,33 +127,27 @@ impl MacLayer {
                 let mut out = Vec::with_capacity(groups);
                 for g in 0..groups {
                     let mut a = vec![zp; n * ho * wo * k];
-                    for b in 0..n {
+                    a.par_chunks_mut(k).enumerate().for_each(|(r, row)| {
+                        let (b, oh, ow) = (r / (ho * wo), (r / wo) % ho, r % wo);
                         let img = &x.data[(b * c + g * cg) * h * w..(b * c + (g + 1) * cg) * h * w];
-                        for oh in 0..ho {
-                            for ow in 0..wo {
-                                let r = (b * ho + oh) * wo + ow;
-                                let row = &mut a[r * k..(r + 1) * k];
-                                for i in 0..kh {
-                                    let y = (oh * stride[0] + i) as isize - pads[0] as isize;
-                                    if y < 0 || y >= h as isize {
-                                        continue;
-                                    }
-                                    for j in 0..kw {
-                                        let xx = (ow * stride[1] + j) as isize - pads[1] as isize;
-                                        if xx < 0 || xx >= w as isize {
-                                            continue;
-                                        }
-                                        let base = (y as usize) * w + xx as usize;
-                                        let dst =
-                                            &mut row[(i * kw + j) * cg..(i * kw + j + 1) * cg];
-                                        for (ci, d) in dst.iter_mut().enumerate() {
-                                            *d = img[ci * h * w + base];
-                                        }
-                                    }
+                        for i in 0..kh {
+                            let y = (oh * stride[0] + i) as isize - pads[0] as isize;
+                            if y < 0 || y >= h as isize {
+                                continue;
+                            }
+                            for j in 0..kw {
+                                let xx = (ow * stride[1] + j) as isize - pads[1] as isize;
+                                if xx < 0 || xx >= w as isize {
+                                    continue;
+                                }
+                                let base = (y as usize) * w + xx as usize;
+                                let dst = &mut row[(i * kw + j) * cg..(i * kw + j + 1) * cg];
+                                for (ci, d) in dst.iter_mut().enumerate() {
+                                    *d = img[ci * h * w + base];
                                 }
                             }
                         }
-                    }
+                    });
                     out.push(Tensor::new(vec![n * ho * wo, k], a));
                 }
                 Lowered {

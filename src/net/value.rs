@@ -2,6 +2,7 @@
 //! ONNX (and ONNX Runtime's integer kernels) use.
 
 use crate::arith::Tensor;
+use rayon::prelude::*;
 
 /// A uint8 tensor with its quantization: real value `scale * (q - zp)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,20 +33,25 @@ pub struct AccTensor {
 }
 
 impl AccTensor {
-    fn channel_of(&self, i: usize) -> usize {
+    /// `f(channel, value)` over the data, in order: runs of one channel.
+    fn map<T: Send>(&self, f: impl Fn(usize, i32) -> T + Sync) -> Vec<T> {
         let s = &self.t.shape;
-        let inner: usize = s[2..].iter().product();
-        (i / inner) % s[1]
+        let inner: usize = s[2..].iter().product::<usize>().max(1);
+        let c = s[1].max(1);
+        self.t
+            .data
+            .par_chunks(inner)
+            .enumerate()
+            .flat_map_iter(|(run, chunk)| {
+                let ch = run % c;
+                let f = &f;
+                chunk.iter().map(move |&a| f(ch, a))
+            })
+            .collect()
     }
 
     pub fn to_float(&self) -> Tensor<f32> {
-        let data = self
-            .t
-            .data
-            .iter()
-            .enumerate()
-            .map(|(i, &a)| a as f32 * self.scale[self.channel_of(i)])
-            .collect();
+        let data = self.map(|c, a| a as f32 * self.scale[c]);
         Tensor::new(self.t.shape.clone(), data)
     }
 
@@ -54,13 +60,7 @@ impl AccTensor {
     /// to even, plus the zero point, saturated to 0..=255.
     pub fn requantize(&self, y_scale: f32, y_zp: i32) -> QTensor {
         let mult: Vec<f32> = self.scale.iter().map(|s| s / y_scale).collect();
-        let data = self
-            .t
-            .data
-            .iter()
-            .enumerate()
-            .map(|(i, &a)| requant(a, mult[self.channel_of(i)], y_zp))
-            .collect();
+        let data = self.map(|c, a| requant(a, mult[c], y_zp));
         QTensor {
             t: Tensor::new(self.t.shape.clone(), data),
             scale: y_scale,
@@ -69,17 +69,30 @@ impl AccTensor {
     }
 }
 
+/// Round half to even; exact and branch-light for |x| < 2^22 (adding and
+/// subtracting 1.5 * 2^23 rounds in the FPU's default mode, which is half
+/// to even), `round_ties_even` beyond.
+#[inline]
+pub fn round_half_even(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
+    if x.abs() < 4_194_304.0 {
+        (x + MAGIC) - MAGIC
+    } else {
+        x.round_ties_even()
+    }
+}
+
 /// One int32 to uint8: round half to even, saturate.
 #[inline]
 pub fn requant(acc: i32, mult: f32, zp: i32) -> u8 {
-    let v = (acc as f32 * mult).round_ties_even() as i64 + i64::from(zp);
+    let v = round_half_even(acc as f32 * mult) as i64 + i64::from(zp);
     v.clamp(0, 255) as u8
 }
 
 /// ONNX QuantizeLinear to uint8: `saturate(round_half_even(x / scale) + zp)`.
 #[inline]
 pub fn quantize(x: f32, scale: f32, zp: i32) -> u8 {
-    let v = (x / scale).round_ties_even();
+    let v = round_half_even(x / scale);
     if v.is_nan() {
         return zp.clamp(0, 255) as u8;
     }
@@ -121,11 +134,11 @@ impl Value {
     }
 
     /// QuantizeLinear to uint8 with `scale`, `zp`.
-    pub fn quantize(&self, scale: f32, zp: i32) -> QTensor {
+    pub fn quantize(self, scale: f32, zp: i32) -> QTensor {
         match self {
-            Value::Quant(q) if q.scale == scale && q.zp == zp => q.clone(),
+            Value::Quant(q) if q.scale == scale && q.zp == zp => q,
             Value::Acc(a) => a.requantize(scale, zp),
-            Value::SumQ(a, b) => qlinear_add(a, b, scale, zp),
+            Value::SumQ(a, b) => qlinear_add(&a, &b, scale, zp),
             other => {
                 let f = other.to_float();
                 let data = f.data.iter().map(|&x| quantize(x, scale, zp)).collect();
@@ -149,7 +162,7 @@ pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
             .zip(&b.t.data)
             .map(|(&x, &y)| {
                 let v = ra * (i32::from(x) - a.zp) as f32 + rb * (i32::from(y) - b.zp) as f32;
-                (v.round_ties_even() as i64 + i64::from(zp)).clamp(0, 255) as u8
+                (round_half_even(v) as i64 + i64::from(zp)).clamp(0, 255) as u8
             })
             .collect();
     QTensor {
@@ -173,5 +186,18 @@ mod tests {
         assert_eq!(quantize(0.25, 0.5, 0), 0);
         assert_eq!(quantize(0.75, 0.5, 0), 2);
         assert_eq!(quantize(f32::NAN, 0.5, 7), 7);
+        for x in [
+            0.5f32,
+            1.5,
+            2.5,
+            -0.5,
+            -2.5,
+            4_194_303.5,
+            1e7 + 0.5,
+            -3.4999998,
+            123.50001,
+        ] {
+            assert_eq!(round_half_even(x), x.round_ties_even(), "{x}");
+        }
     }
 }
