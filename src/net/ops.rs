@@ -4,7 +4,7 @@
 //! real values and a following QuantizeLinear rounds them.
 
 use super::onnx::Node;
-use super::value::{quantize, QTensor, Value};
+use super::value::{QTensor, Value};
 use super::NetError;
 use crate::arith::Tensor;
 
@@ -450,18 +450,6 @@ pub fn softmax(v: &Value, axis: i64) -> Result<Value, String> {
         }
     }
     Ok(Value::Float(f))
-}
-
-/// QuantizeLinear of a float input tensor (the network's input).
-pub fn quantize_input(x: &Tensor<f32>, scale: f32, zp: i32) -> QTensor {
-    QTensor {
-        t: Tensor::new(
-            x.shape.clone(),
-            x.data.iter().map(|&v| quantize(v, scale, zp)).collect(),
-        ),
-        scale,
-        zp,
-    }
 }
 
 #[cfg(test)]
