@@ -389,3 +389,76 @@ fn acts_written_by_net_are_read_by_hcm_on_the_same_model() {
         r.stdout()
     );
 }
+
+#[test]
+fn a_constant_bias_added_after_the_classifier_broadcasts() {
+    // Gemm -> Add(bias row of 3 output steps) -> QuantizeLinear: every logit
+    // moves up by three steps (saturation aside)
+    let s = scalar(&digits().join("digits_int8.onnx"), "logits_scale");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bytes = std::fs::read(digits().join("digits_int8.onnx")).unwrap();
+    let mut m = ModelProto::parse_from_bytes(&bytes).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    let fc = g.node.iter_mut().find(|n| n.name == "fc").unwrap();
+    let q_in = fc.output[0].clone();
+    fc.output[0] = "fc_raw".into();
+    let mut add = onnx_protobuf::NodeProto::new();
+    add.op_type = "Add".into();
+    add.name = "extra_bias".into();
+    add.input = vec!["fc_raw".into(), "extra".into()];
+    add.output = vec![q_in];
+    let at = g.node.iter().position(|n| n.name == "fc").unwrap();
+    g.node.insert(at + 1, add);
+    let mut t = onnx_protobuf::TensorProto::new();
+    t.name = "extra".into();
+    t.dims = vec![10];
+    t.data_type = 1;
+    t.float_data = vec![3.0 * s; 10];
+    g.initializer.push(t);
+    std::fs::write(d.join("m.onnx"), m.write_to_bytes().unwrap()).unwrap();
+    write(
+        d,
+        "e.yaml",
+        "name: e\npe: {kind: mac8x8}\narray: {kind: single}\n",
+    );
+    let x = digits().join("x_test.npy");
+    for (model, out) in [
+        ("m.onnx", "y.npy"),
+        (
+            digits().join("digits_int8.onnx").to_str().unwrap(),
+            "y0.npy",
+        ),
+    ] {
+        let r = run(
+            &[
+                "net",
+                model,
+                "--input",
+                x.to_str().unwrap(),
+                "--design",
+                "e.yaml",
+                "--out",
+                out,
+            ],
+            d,
+        );
+        assert_eq!(r.code(), 0, "{}", r.stderr());
+    }
+    let y = npy::read_f32(&d.join("y.npy"), "y").unwrap();
+    let y0 = npy::read_f32(&d.join("y0.npy"), "y0").unwrap();
+    let zp = scalar(&digits().join("digits_int8.onnx"), "logits_zero_point");
+    let mut exact = 0;
+    for (a, b) in y.data.iter().zip(&y0.data) {
+        let top = (255.0 - zp) * s;
+        let want = (b + 3.0 * s).min(top);
+        let steps = ((a - want) / s).abs();
+        assert!(steps < 1.5, "{a} vs {want}");
+        exact += usize::from(steps < 0.5);
+    }
+    assert!(
+        exact * 100 >= 99 * y.data.len(),
+        "{exact} of {}",
+        y.data.len()
+    );
+}
