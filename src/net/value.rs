@@ -38,14 +38,18 @@ impl AccTensor {
         let s = &self.t.shape;
         let inner: usize = s[2..].iter().product::<usize>().max(1);
         let c = s[1].max(1);
+        // one task per channel plane when planes are large, else per image
+        let per = if inner >= 1024 { inner } else { inner * c };
         self.t
             .data
-            .par_chunks(inner)
+            .par_chunks(per)
             .enumerate()
             .flat_map_iter(|(run, chunk)| {
-                let ch = run % c;
                 let f = &f;
-                chunk.iter().map(move |&a| f(ch, a))
+                chunk.iter().enumerate().map(move |(i, &a)| {
+                    let ch = if per == inner { run % c } else { i / inner };
+                    f(ch, a)
+                })
             })
             .collect()
     }
