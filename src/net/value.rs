@@ -181,6 +181,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn requantize_uses_each_channels_scale_for_small_and_large_planes() {
+        for (n, c, hw) in [(2usize, 3usize, 4usize), (2, 3, 1100), (3, 5, 1)] {
+            let data: Vec<i32> = (0..n * c * hw)
+                .map(|i| (i as i32 * 37) % 2001 - 1000)
+                .collect();
+            let scale: Vec<f32> = (0..c).map(|k| 0.01 * (k + 1) as f32).collect();
+            let shape = if hw == 1 { vec![n, c] } else { vec![n, c, hw] };
+            let a = AccTensor {
+                t: Tensor::new(shape, data.clone()),
+                scale: scale.clone(),
+            };
+            let q = a.requantize(0.05, 7);
+            for (i, &v) in data.iter().enumerate() {
+                let ch = (i / hw) % c;
+                assert_eq!(
+                    q.t.data[i],
+                    requant(v, scale[ch] / 0.05, 7),
+                    "{n} {c} {hw} at {i}"
+                );
+            }
+            let f = a.to_float();
+            assert_eq!(f.data[hw], data[hw] as f32 * scale[1 % c]);
+        }
+    }
+
+    #[test]
     fn rounding_is_half_to_even_and_saturates() {
         assert_eq!(requant(5, 0.5, 0), 2);
         assert_eq!(requant(7, 0.5, 0), 4);
