@@ -462,3 +462,63 @@ fn a_constant_bias_added_after_the_classifier_broadcasts() {
         y.data.len()
     );
 }
+
+#[test]
+fn a_resnet18_shaped_graph_runs_and_sparq_differs_from_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("r18.onnx"),
+        sparqgen::net::synthetic::resnet18_int8(5),
+    )
+    .unwrap();
+    let mut v = 1u32;
+    let body: Vec<u8> = (0..3 * 224 * 224)
+        .flat_map(|_| {
+            v = v.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (f32::from((v >> 16) as u16) / 16384.0).to_le_bytes()
+        })
+        .collect();
+    write_npy(d, "x.npy", "<f4", "(1, 3, 224, 224)", &body);
+    write(
+        d,
+        "e.yaml",
+        "name: e\npe: {kind: mac8x8}\narray: {kind: single}\n",
+    );
+    write(
+        d,
+        "s.yaml",
+        "name: s\npe: {kind: sparq}\narray: {kind: single}\n",
+    );
+    let mut outs = vec![];
+    for design in ["e.yaml", "s.yaml"] {
+        let out = format!("{design}.npy");
+        let j = json_run(
+            &[
+                "net", "r18.onnx", "--input", "x.npy", "--design", design, "--out", &out, "--json",
+            ],
+            d,
+        );
+        let layers = j["designs"][0]["layers"].as_array().unwrap().clone();
+        assert_eq!(layers.len(), 21);
+        let macs: u64 = layers.iter().map(|l| l["macs"].as_u64().unwrap()).sum();
+        assert_eq!(macs, 1_814_073_344);
+        outs.push((npy::read_f32(&d.join(&out), "y").unwrap(), layers));
+    }
+    assert_eq!(outs[0].0.shape, [1, 1000]);
+    assert!(
+        outs[0].0.data.iter().any(|&v| v != 0.0),
+        "logits are not all zero"
+    );
+    let differ = outs[0]
+        .0
+        .data
+        .iter()
+        .zip(&outs[1].0.data)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(differ > 0, "SPARQ trims somewhere");
+    for l in &outs[1].1 {
+        assert!(l["sqnr_db"].as_f64().unwrap() > 20.0, "{l}");
+    }
+}
