@@ -8,6 +8,7 @@ pub mod config;
 pub mod golden;
 pub mod hcm;
 pub mod input;
+pub mod net;
 pub mod npy;
 pub mod output;
 pub mod process;

@@ -349,15 +349,81 @@ pub fn to_bytes<T: Element>(t: &Tensor<T>) -> Vec<u8> {
 
 /// Write a tensor atomically: a temporary file beside `path`, then a rename.
 pub fn write<T: Element>(path: &Path, t: &Tensor<T>) -> Result<(), NpyError> {
-    let p = path.display().to_string();
-    let io = |source| NpyError::Io {
-        path: p.clone(),
-        source,
-    };
-    crate::output::write_file(path, &to_bytes(t)).map_err(|e| match e {
-        crate::output::OutputError::Io { source, .. } => io(source),
+    write_bytes(path, &to_bytes(t))
+}
+
+/// A whole .npy file through [`crate::output::write_file`].
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), NpyError> {
+    crate::output::write_file(path, bytes).map_err(|e| match e {
+        crate::output::OutputError::Io { source, .. } => NpyError::Io {
+            path: path.display().to_string(),
+            source,
+        },
         refused => NpyError::Output(refused.to_string()),
     })
+}
+
+/// Read `path` as a float32 tensor of any rank (float64 is narrowed): the
+/// float inputs of a network (`sparqgen net --input`).
+pub fn read_f32(path: &Path, what: &str) -> Result<Tensor<f32>, NpyError> {
+    let p = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| NpyError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    let h = parse_header(&bytes, &p)?;
+    let size = match h.descr.as_str() {
+        "<f4" | "=f4" => 4,
+        "<f8" | "=f8" => 8,
+        _ => {
+            return Err(NpyError::Dtype {
+                path: p,
+                descr: format!("'{}'", h.descr),
+                name: dtype_name(&h.descr),
+                what: what.to_string(),
+                expected: "float32 ('<f4') or float64 ('<f8')".into(),
+            })
+        }
+    };
+    if h.fortran && h.shape.iter().filter(|&&d| d > 1).count() > 1 {
+        return Err(NpyError::Format {
+            path: p,
+            why: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into(),
+        });
+    }
+    let count: usize = h.shape.iter().product();
+    let body = &bytes[h.data_offset..];
+    if body.len() < count * size {
+        return Err(NpyError::Format {
+            path: p,
+            why: format!("data is truncated: shape {:?}", h.shape),
+        });
+    }
+    let data = body
+        .chunks_exact(size)
+        .take(count)
+        .map(|c| match c.len() {
+            4 => f32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+            _ => f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32,
+        })
+        .collect();
+    Ok(Tensor::new(h.shape, data))
+}
+
+/// Serialize a float32 tensor as .npy version 1.0 bytes.
+pub fn to_bytes_f32(t: &Tensor<f32>) -> Vec<u8> {
+    let dims: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let body: Vec<u8> = t.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    encode_raw("<f4", &shape, &body)
+}
+
+/// Write a float32 tensor as [`write`] does.
+pub fn write_f32(path: &Path, t: &Tensor<f32>) -> Result<(), NpyError> {
+    write_bytes(path, &to_bytes_f32(t))
 }
 
 #[cfg(test)]

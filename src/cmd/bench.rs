@@ -21,6 +21,9 @@ pub enum BenchCmd {
     /// Co-simulation throughput: a single PE (pair-vectors/s) and a 16x16
     /// systolic array (simulated MAC/s) under Verilator.
     Verify(super::verify::VerifyBench),
+    /// Whole networks through the model: images/s for the digits CNN and a
+    /// ResNet-18-shaped int8 graph (random weights) at batch 1.
+    Net(super::net::NetBench),
 }
 
 #[derive(Args)]
@@ -57,6 +60,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
         BenchCmd::Model(b) => bench_model(&b),
         BenchCmd::Generate(b) => bench_generate(&b),
         BenchCmd::Verify(b) => super::verify::bench(&b),
+        BenchCmd::Net(b) => super::net::bench(&b),
     }
 }
 

@@ -65,7 +65,8 @@ enum AreaModel {
 
 #[derive(Args)]
 struct ReportArgs {
-    /// Network layer table (YAML), or a built-in: resnet18, vgg16, mobilenet_v2.
+    /// Network layer table (YAML), a built-in (resnet18, vgg16, mobilenet_v2),
+    /// or an int8 ONNX model (MODEL.onnx: layer shapes from the graph).
     #[arg(value_name = "NET.yaml", required = true)]
     net: Option<String>,
     /// PE array from this design. Default: the hardware file's own
@@ -130,7 +131,11 @@ fn run_fit(a: FitArgs) -> Result<i32> {
 
 fn run_report(a: ReportArgs) -> Result<i32> {
     let net_arg = a.net.as_deref().expect("clap requires NET");
-    let net = Network::load(net_arg)?;
+    let net = if net_arg.ends_with(".onnx") {
+        onnx_network(Path::new(net_arg))?
+    } else {
+        Network::load(net_arg)?
+    };
     let hw = HwPoint::load(&a.hw)?;
     let array = match (&a.design, &hw.pe_array) {
         (Some(p), _) => ArrayModel::from_design(&Design::from_path(p)?),
@@ -182,4 +187,13 @@ fn run_report(a: ReportArgs) -> Result<i32> {
 /// Write a report file (see [`sparqgen::output::write_file`]).
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(sparqgen::output::write_file(path, bytes)?)
+}
+
+/// The layer table of an int8 ONNX model (shapes from the graph).
+fn onnx_network(path: &Path) -> Result<Network> {
+    let plan = sparqgen::net::load(path)?;
+    let name = path
+        .file_stem()
+        .map_or("model".into(), |s| s.to_string_lossy().into_owned());
+    Ok(sparqgen::net::shapes::hcm_network(&plan, &name)?)
 }

@@ -6,6 +6,7 @@ mod flow;
 mod generate;
 mod hcm;
 mod model;
+mod net;
 mod sweep;
 mod synth;
 mod verify;
@@ -78,6 +79,8 @@ enum Command {
     /// Run one task of a sweep job folder (what each Slurm array task runs).
     #[command(hide = true)]
     SweepTask(sweep::TaskArgs),
+    /// Run an int8 ONNX network through each design: accuracy and per-layer error.
+    Net(net::NetArgs),
 }
 
 #[derive(Args)]
@@ -135,6 +138,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Hcm(h) => hcm::run(h),
         Command::Gather(g) => sweep::gather(&g),
         Command::SweepTask(t) => sweep::task(&t),
+        Command::Net(n) => net::run(&n),
         Command::Check(d) => {
             let design = d.load()?;
             print!("{}", design.to_yaml());

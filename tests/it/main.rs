@@ -7,6 +7,7 @@ mod golden;
 mod hcm;
 mod model;
 mod mutation;
+mod net;
 mod robust;
 mod slurm;
 mod snapshot;

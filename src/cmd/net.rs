@@ -1,0 +1,456 @@
+//! `sparqgen net MODEL.onnx --input X.npy`: a whole int8 network through
+//! each design's arithmetic; accuracy, agreement with exact int8 and per
+//! MAC layer statistics.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Serialize;
+use sparqgen::arith::Tensor;
+use sparqgen::config::{Design, PeKind};
+use sparqgen::net::{self, DesignEngine, Plan};
+use sparqgen::npy;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Args)]
+pub struct NetArgs {
+    /// An int8 ONNX model (onnxruntime quantize_static: QDQ or QOperator).
+    #[arg(value_name = "MODEL.onnx")]
+    pub model: PathBuf,
+    /// The model's first input: float32 (or float64), batch first.
+    #[arg(long, value_name = "X.npy")]
+    pub input: PathBuf,
+    /// Class labels (integers, one per image) for top-1 accuracy.
+    #[arg(long, value_name = "L.npy")]
+    pub labels: Option<PathBuf>,
+    /// A design to run (repeat to compare). Default: exact int8 (mac8x8),
+    /// the embedded default SPARQ design and mac4x8.
+    #[arg(long = "design", value_name = "D.yaml")]
+    pub designs: Vec<PathBuf>,
+    /// Write the first design's first output (float32, the graph's shape).
+    #[arg(long, value_name = "Y.npy")]
+    pub out: Option<PathBuf>,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Images per batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Write each MAC layer's uint8 input activations (first design, every
+    /// image) to DIR/<layer>.npy, the files `hcm MODEL.onnx --acts DIR` reads.
+    #[arg(long, value_name = "DIR")]
+    pub acts: Option<PathBuf>,
+    /// Replace the --acts folder even if sparqgen did not write it or its
+    /// files were changed since (by default sparqgen refuses, exit 2).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Serialize)]
+struct LayerReport {
+    name: String,
+    op: String,
+    /// MACs per image.
+    macs: u64,
+    /// Against exact int8 products on the same activations; null when exact.
+    sqnr_db: Option<f64>,
+    /// Activation pairs with exactly one zero; null for designs without vSPARQ.
+    wide_pair_share: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct DesignReport {
+    design: String,
+    pe: String,
+    top1: Option<f64>,
+    agreement: f64,
+    images: usize,
+    wall_s: f64,
+    images_per_s: f64,
+    layers: Vec<LayerReport>,
+}
+
+#[derive(Serialize)]
+struct Report {
+    model: String,
+    images: usize,
+    designs: Vec<DesignReport>,
+}
+
+/// A short label of a design's PE arithmetic.
+pub fn pe_label(d: &Design) -> String {
+    match d.pe.kind {
+        PeKind::Sparq(s) => format!(
+            "sparq {} {} {}{}",
+            s.placements.name(),
+            s.rounding.short(),
+            if s.pair_sharing { "vSPARQ" } else { "bSPARQ" },
+            if s.stc { " 2:4" } else { "" }
+        ),
+        k => k.name().to_string(),
+    }
+}
+
+pub fn builtin(kind: &str) -> Design {
+    Design::from_yaml(&format!(
+        "name: {kind}\npe: {{kind: {kind}}}\narray: {{kind: single}}\n"
+    ))
+    .expect("a baseline design is valid")
+}
+
+fn designs(paths: &[PathBuf]) -> Result<Vec<Design>> {
+    if paths.is_empty() {
+        return Ok(vec![
+            builtin("mac8x8"),
+            Design::default_design(),
+            builtin("mac4x8"),
+        ]);
+    }
+    paths.iter().map(|p| Design::from_path(p)).collect()
+}
+
+fn argmax_rows(y: &Tensor<f32>) -> Vec<usize> {
+    let n = y.shape[0].max(1);
+    let per = y.data.len() / n;
+    (0..n)
+        .map(|i| {
+            let row = &y.data[i * per..(i + 1) * per];
+            let mut best = 0;
+            for (j, v) in row.iter().enumerate() {
+                if *v > row[best] {
+                    best = j;
+                }
+            }
+            best
+        })
+        .collect()
+}
+
+/// Run `plan` on every image of `x` in batches through `design`'s arithmetic.
+pub fn run_design(
+    plan: &Plan,
+    design: &Design,
+    x: &Tensor<f32>,
+    batch: usize,
+    bar: Option<&indicatif::ProgressBar>,
+    record: bool,
+) -> Result<(Tensor<f32>, DesignEngine)> {
+    let mut engine = DesignEngine::new(design, &plan.layers);
+    if record {
+        engine.record_inputs();
+    }
+    let n = x.shape[0];
+    let per: usize = x.shape[1..].iter().product();
+    let mut out: Option<Tensor<f32>> = None;
+    for start in (0..n).step_by(batch.max(1)) {
+        let end = (start + batch.max(1)).min(n);
+        let mut shape = x.shape.clone();
+        shape[0] = end - start;
+        let xb = Tensor::new(shape, x.data[start * per..end * per].to_vec());
+        let y = plan.run(&xb, &mut engine)?;
+        match &mut out {
+            None => out = Some(y),
+            Some(o) => {
+                o.shape[0] += y.shape[0];
+                o.data.extend_from_slice(&y.data);
+            }
+        }
+        if let Some(b) = bar {
+            b.inc((end - start) as u64);
+        }
+    }
+    Ok((out.expect("at least one image"), engine))
+}
+
+fn progress(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
+    enabled.then(|| {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} images ({per_sec}) {msg}",
+            )
+            .expect("a valid progress template"),
+        );
+        b
+    })
+}
+
+/// Each layer's inputs as DIR/<layer>.npy, written into a temporary folder
+/// that is renamed into place.
+fn write_acts(dir: &Path, plan: &Plan, inputs: Vec<Option<Tensor<u8>>>, force: bool) -> Result<()> {
+    let mut set = sparqgen::output::FileSet::default();
+    for (l, t) in plan.layers.iter().zip(inputs) {
+        if let Some(t) = t {
+            let name = net::shapes::layer_name(&l.name);
+            set.add(format!("{name}.npy"), npy::to_bytes(&t));
+        }
+    }
+    let opts = sparqgen::output::DirOptions { force, keep: &[] };
+    sparqgen::output::write_dir(dir, &set, &opts)
+        .with_context(|| format!("--acts {}", dir.display()))
+}
+
+fn read_labels(path: &Path, n: usize) -> Result<Vec<i64>> {
+    let t = npy::read::<i32>(path, "labels (one integer per image)", 1)?;
+    if t.data.len() != n {
+        bail!("{}: {} labels for {n} images", path.display(), t.data.len());
+    }
+    Ok(t.data.iter().map(|&v| i64::from(v)).collect())
+}
+
+pub fn run(args: &NetArgs) -> Result<i32> {
+    let plan = net::load(&args.model)?;
+    let x = npy::read_f32(&args.input, "the network input")?;
+    plan.check_input(&x)?;
+    let n = x.shape[0];
+    let labels = args
+        .labels
+        .as_deref()
+        .map(|p| read_labels(p, n))
+        .transpose()?;
+    let designs = designs(&args.designs)?;
+    let bar = progress(!args.json && std::io::stderr().is_terminal(), 0);
+    let has_exact = designs.iter().any(|d| d.pe.kind == PeKind::Mac8x8);
+    let total = n * (designs.len() + usize::from(!has_exact));
+    if let Some(b) = &bar {
+        b.set_length(total as u64);
+    }
+    let mut exact_top: Option<Vec<usize>> = None;
+    if !has_exact {
+        if let Some(b) = &bar {
+            b.set_message("exact int8");
+        }
+        let (y, _) = run_design(
+            &plan,
+            &builtin("mac8x8"),
+            &x,
+            args.batch,
+            bar.as_ref(),
+            false,
+        )?;
+        exact_top = Some(argmax_rows(&y));
+    }
+    let mut reports = Vec::new();
+    let mut first_out = None;
+    let mut runs = Vec::new();
+    for d in &designs {
+        if let Some(b) = &bar {
+            b.set_message(d.name.clone());
+        }
+        let t = Instant::now();
+        let record = args.acts.is_some() && runs.is_empty();
+        let (y, mut engine) = run_design(&plan, d, &x, args.batch, bar.as_ref(), record)
+            .with_context(|| format!("design {}", d.name))?;
+        let secs = t.elapsed().as_secs_f64();
+        if let (Some(dir), Some(inputs)) = (&args.acts, engine.inputs.take()) {
+            write_acts(dir, &plan, inputs, args.force)?;
+        }
+        let top = argmax_rows(&y);
+        if exact_top.is_none() && d.pe.kind == PeKind::Mac8x8 {
+            exact_top = Some(top.clone());
+        }
+        if first_out.is_none() {
+            first_out = Some(y);
+        }
+        runs.push((d, top, engine, secs));
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let exact_top = exact_top.expect("the exact run happened");
+    for (d, top, engine, secs) in runs {
+        let top1 = labels.as_ref().map(|l| {
+            top.iter().zip(l).filter(|(p, l)| **p as i64 == **l).count() as f64 / n as f64
+        });
+        let agreement =
+            top.iter().zip(&exact_top).filter(|(a, b)| a == b).count() as f64 / n as f64;
+        let layers = engine
+            .layers
+            .iter()
+            .map(|l| LayerReport {
+                name: l.name.clone(),
+                op: l.op.clone(),
+                macs: l.macs / n as u64,
+                sqnr_db: Some(l.sqnr_db()).filter(|v| v.is_finite()),
+                wide_pair_share: (l.pairs > 0).then(|| l.wide_share()),
+            })
+            .collect();
+        reports.push(DesignReport {
+            design: d.name.clone(),
+            pe: pe_label(d),
+            top1,
+            agreement,
+            images: n,
+            wall_s: secs,
+            images_per_s: n as f64 / secs.max(1e-9),
+            layers,
+        });
+    }
+    if let (Some(path), Some(y)) = (&args.out, &first_out) {
+        npy::write_f32(path, y)?;
+    }
+    let report = Report {
+        model: args.model.display().to_string(),
+        images: n,
+        designs: reports,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report, plan.layers.len());
+    }
+    Ok(0)
+}
+
+/// Per design: the mean over MAC layers of the SQNR (dB), weighted by MACs.
+fn mean_sqnr(d: &DesignReport) -> Option<f64> {
+    let (mut num, mut den) = (0.0, 0.0);
+    for l in &d.layers {
+        num += l.sqnr_db? * l.macs as f64;
+        den += l.macs as f64;
+    }
+    (den > 0.0).then(|| num / den)
+}
+
+fn print_summary(r: &Report) {
+    println!();
+    println!("| design | PE | top-1 | top-1 = exact int8 | SQNR dB (MAC-weighted) | images/s |");
+    println!("|---|---|---|---|---|---|");
+    for d in &r.designs {
+        println!(
+            "| {} | {} | {} | {:.1} % | {} | {:.0} |",
+            d.design,
+            d.pe,
+            d.top1.map_or("-".into(), |t| format!("{:.1} %", t * 100.0)),
+            d.agreement * 100.0,
+            mean_sqnr(d).map_or("exact".into(), |v| format!("{v:.1}")),
+            d.images_per_s
+        );
+    }
+}
+
+fn print_text(r: &Report, layers: usize) {
+    println!(
+        "net: {}: {} MAC layers, {} images",
+        r.model, layers, r.images
+    );
+    for d in &r.designs {
+        let top1 = d.top1.map_or("n/a (no --labels)".to_string(), |t| {
+            format!("{:.2} %", t * 100.0)
+        });
+        println!(
+            "design {} ({}): top-1 {}, top-1 agrees with exact int8 on {:.2} %, {:.3} s, {:.0} images/s",
+            d.design,
+            d.pe,
+            top1,
+            d.agreement * 100.0,
+            d.wall_s,
+            d.images_per_s
+        );
+        println!(
+            "  {:<16} {:<12} {:>12} {:>10} {:>11}",
+            "layer", "op", "MACs/image", "SQNR dB", "wide pairs"
+        );
+        for l in &d.layers {
+            let sq = l.sqnr_db.map_or("exact".to_string(), |v| format!("{v:.2}"));
+            let wide = l
+                .wide_pair_share
+                .map_or("-".to_string(), |v| format!("{:.1} %", v * 100.0));
+            println!(
+                "  {:<16} {:<12} {:>12} {:>10} {:>11}",
+                l.name, l.op, l.macs, sq, wide
+            );
+        }
+    }
+    if r.designs.len() > 1 {
+        print_summary(r);
+    }
+}
+
+#[derive(Args)]
+pub struct NetBench {
+    /// The digits model (its x_test.npy beside it).
+    #[arg(
+        long,
+        value_name = "MODEL.onnx",
+        default_value = "networks/digits/digits_int8.onnx"
+    )]
+    digits: PathBuf,
+    /// Timed ResNet-18 images per design (batch 1).
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// Also write the ResNet-18-shaped int8 model (about 12 MB) to FILE.
+    #[arg(long, value_name = "FILE.onnx")]
+    write_resnet18: Option<PathBuf>,
+}
+
+fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
+    println!(
+        "bench net: {what} {} ({}): {images} images in {:.3} s, {:.1} images/s, {:.2} GMAC/s",
+        d.name,
+        pe_label(d),
+        secs,
+        images as f64 / secs,
+        (macs * images as u64) as f64 / secs / 1e9
+    );
+}
+
+pub fn bench(b: &NetBench) -> Result<i32> {
+    let designs = [builtin("mac8x8"), Design::default_design()];
+    if b.digits.exists() {
+        let plan = net::load(&b.digits)?;
+        let x = npy::read_f32(&b.digits.with_file_name("x_test.npy"), "x_test")?;
+        for d in &designs {
+            let t = Instant::now();
+            let (_, e) = run_design(&plan, d, &x, 64, None, false)?;
+            let macs = e.layers.iter().map(|l| l.macs).sum::<u64>() / x.shape[0] as u64;
+            bench_line(
+                "digits (batch 64)",
+                d,
+                x.shape[0],
+                macs,
+                t.elapsed().as_secs_f64(),
+            );
+        }
+    } else {
+        println!(
+            "bench net: {} not found, digits skipped",
+            b.digits.display()
+        );
+    }
+    let t = Instant::now();
+    let bytes = net::synthetic::resnet18_int8(1);
+    if let Some(p) = &b.write_resnet18 {
+        std::fs::write(p, &bytes).with_context(|| format!("write {}", p.display()))?;
+    }
+    let plan = net::load_bytes(&bytes, "resnet18_int8")?;
+    println!(
+        "bench net: ResNet-18-shaped int8 graph built and imported in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    let mut rng = sparqgen::workload::Rng::new(7);
+    let x = Tensor::new(
+        vec![1, 3, 224, 224],
+        (0..3 * 224 * 224)
+            .map(|_| (rng.unit() * 4.0) as f32)
+            .collect(),
+    );
+    for d in &designs {
+        let mut engine = DesignEngine::new(d, &plan.layers);
+        plan.run(&x, &mut engine)?; // warm-up
+        let t = Instant::now();
+        for _ in 0..b.reps.max(1) {
+            plan.run(&x, &mut engine)?;
+        }
+        let macs = engine.layers.iter().map(|l| l.macs).sum::<u64>() / (b.reps.max(1) + 1) as u64;
+        bench_line(
+            "resnet18 (batch 1)",
+            d,
+            b.reps.max(1),
+            macs,
+            t.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,194 @@
+//! Run an imported network on a batch: step by step over the slots, MAC
+//! layers through a [`MacEngine`].
+
+use super::lower::MacEngine;
+use super::onnx::{self, FLOAT};
+use super::ops;
+use super::plan::{Op, Plan};
+use super::value::{AccTensor, QTensor, Value};
+use super::NetError;
+use crate::arith::Tensor;
+use anyhow::{anyhow, Context, Result};
+
+impl Plan {
+    /// The input must be float32 with the graph's rank and fixed dims.
+    pub fn check_input(&self, x: &Tensor<f32>) -> Result<(), NetError> {
+        let io = &self.input;
+        if io.elem_type != FLOAT {
+            return Err(NetError::Input(format!(
+                "the graph's input {:?} is {}; `net` feeds float32 images (the model's QuantizeLinear quantizes them)",
+                io.name,
+                onnx::elem_type_name(io.elem_type)
+            )));
+        }
+        let want: Vec<String> = io
+            .dims
+            .iter()
+            .map(|d| d.map_or("?".to_string(), |v| v.to_string()))
+            .collect();
+        let fits = io.dims.len() == x.shape.len()
+            && io
+                .dims
+                .iter()
+                .zip(&x.shape)
+                .enumerate()
+                .all(|(i, (d, &g))| i == 0 || d.is_none_or(|d| d == g));
+        if !fits && !io.dims.is_empty() {
+            return Err(NetError::Input(format!(
+                "input shape {:?} does not match the graph's input {:?} [{}] (batch first)",
+                x.shape,
+                io.name,
+                want.join(", ")
+            )));
+        }
+        if x.shape.is_empty() || x.shape[0] == 0 {
+            return Err(NetError::Input("the input holds no images".into()));
+        }
+        Ok(())
+    }
+
+    /// Run the network on `x` (float32, batch first); returns the first
+    /// output as float32.
+    pub fn run(&self, x: &Tensor<f32>, engine: &mut dyn MacEngine) -> Result<Tensor<f32>> {
+        let mut slots: Vec<Option<Value>> = vec![None; self.slots];
+        slots[self.input_slot] = Some(Value::Float(x.clone()));
+        for (i, step) in self.steps.iter().enumerate() {
+            let ctx = || format!("node {:?} ({})", step.node, step.op_type);
+            let mut args: Vec<Value> = Vec::with_capacity(step.inputs.len());
+            for &s in &step.inputs {
+                let v = if self.last_use[s] == i
+                    && step.inputs.iter().filter(|&&t| t == s).count() == 1
+                {
+                    slots[s].take()
+                } else {
+                    slots[s].clone()
+                };
+                args.push(
+                    v.ok_or_else(|| anyhow!("internal: slot {s} is empty"))
+                        .with_context(ctx)?,
+                );
+            }
+            let out = self.step(&step.op, args, engine).with_context(ctx)?;
+            slots[step.output] = Some(out);
+        }
+        let out = slots[self.output_slot]
+            .take()
+            .ok_or_else(|| anyhow!("the output {:?} was not computed", self.output.name))?;
+        Ok(out.to_float())
+    }
+
+    fn step(&self, op: &Op, mut args: Vec<Value>, engine: &mut dyn MacEngine) -> Result<Value> {
+        if let Op::ConstU8(t) = op {
+            return Ok(Value::Quant(QTensor {
+                t: t.clone(),
+                scale: 1.0,
+                zp: 0,
+            }));
+        }
+        let first = args.remove(0);
+        let s = |r: Result<Value, String>| r.map_err(|e| anyhow!(e));
+        Ok(match op {
+            Op::Quantize { scale, zp } => Value::Quant(first.quantize(*scale, *zp)),
+            Op::Dequantize { scale, zp } => match first {
+                Value::Quant(q) => Value::Quant(QTensor {
+                    scale: *scale,
+                    zp: *zp,
+                    ..q
+                }),
+                _ => return Err(anyhow!("dequantizes a tensor that is not quantized")),
+            },
+            Op::Mac { layer, x_q, y_q } => {
+                let l = &self.layers[*layer];
+                let q = match first {
+                    Value::Quant(q) => q,
+                    _ => {
+                        return Err(anyhow!(
+                            "the layer's input is not quantized to uint8 (a float path into a \
+                             MAC layer); quantize the model with onnxruntime.quantization.quantize_static"
+                        ))
+                    }
+                };
+                let (xs, xz) = x_q.unwrap_or((q.scale, q.zp));
+                let want_rank = match l.kind {
+                    super::lower::MacKind::Conv { .. } => 4,
+                    super::lower::MacKind::Dense => 2,
+                };
+                let sh = &q.t.shape;
+                let ok = sh.len() == want_rank
+                    && sh[1] == l.in_channels
+                    && (want_rank == 2 || l.out_hw(sh[2], sh[3]).is_some());
+                if !ok {
+                    return Err(anyhow!(
+                        "input shape {sh:?} does not fit the layer ({} input channels{})",
+                        l.in_channels,
+                        if want_rank == 4 {
+                            ", N x C x H x W"
+                        } else {
+                            ", N x K"
+                        }
+                    ));
+                }
+                let acc = l.run(*layer, &q.t, xz.clamp(0, 255) as u8, engine)?;
+                let a = AccTensor {
+                    t: acc,
+                    scale: l.w_scale.iter().map(|w| xs * w).collect(),
+                };
+                match y_q {
+                    Some((ys, yz)) => Value::Quant(a.requantize(*ys, *yz)),
+                    None => Value::Acc(a),
+                }
+            }
+            Op::Relu => ops::relu(first),
+            Op::Clip { min, max } => ops::clip(&first, *min, *max),
+            Op::Add => s(ops::add(first, args.remove(0)))?,
+            Op::AddConst(c) => {
+                Value::Float(ops::broadcast_add(&first.to_float(), c).map_err(|e| anyhow!(e))?)
+            }
+            Op::QLinearAdd { a, b, y } => {
+                let (Value::Quant(qa), Value::Quant(qb)) = (first, args.remove(0)) else {
+                    return Err(anyhow!("QLinearAdd inputs must be uint8 tensors"));
+                };
+                let (qa, qb) = ops::broadcast_pair(qa, qb).map_err(|e| anyhow!(e))?;
+                let qa = QTensor {
+                    scale: a.0,
+                    zp: a.1,
+                    ..qa
+                };
+                let qb = QTensor {
+                    scale: b.0,
+                    zp: b.1,
+                    ..qb
+                };
+                Value::Quant(super::value::qlinear_add(&qa, &qb, y.0, y.1))
+            }
+            Op::MaxPool(p) => s(ops::max_pool(&first, p))?,
+            Op::AveragePool(p) => s(ops::avg_pool(&first, p))?,
+            Op::GlobalAveragePool => s(ops::global_avg_pool(&first))?,
+            Op::QLinearPool { pool, x, y } => {
+                let Value::Quant(q) = first else {
+                    return Err(anyhow!("the input must be a uint8 tensor"));
+                };
+                let v = Value::Quant(QTensor {
+                    scale: x.0,
+                    zp: x.1,
+                    ..q
+                });
+                let f = match pool {
+                    Some(p) => s(ops::qlinear_avg_pool(&v, p))?,
+                    None => s(ops::qlinear_global_avg_pool(&v))?,
+                };
+                Value::Quant(f.quantize(y.0, y.1))
+            }
+            Op::Flatten { axis } => s(ops::flatten(first, *axis))?,
+            Op::Reshape { shape } => s(ops::reshape(first, shape))?,
+            Op::Concat { axis } => {
+                let mut all = vec![first];
+                all.append(&mut args);
+                s(ops::concat(all, *axis))?
+            }
+            Op::Softmax { axis } => s(ops::softmax(&first, *axis))?,
+            Op::Identity => first,
+            Op::ConstU8(_) => unreachable!("handled above"),
+        })
+    }
+}

@@ -1,0 +1,310 @@
+//! A MAC layer (Conv with any groups, Gemm, MatMul, and their QLinear
+//! forms) lowered to integer GEMMs `C = A . B^T`, one per group: A is the
+//! uint8 im2col of the activations (channel-innermost K order, padding
+//! reads the activation zero point, as SPARQ.md's conv lowering), B the
+//! int8 weights as `N x K`. Any engine that computes those GEMMs (the
+//! bit-exact model, or generated hardware) plugs in through [`MacEngine`];
+//! [`MacLayer::finish`] then applies the zero-point correction and the
+//! bias as integer hardware does: `acc = sum(a * w) - zp_a * sum(w) + bias`.
+
+use crate::arith::{MatI32, MatI8, MatU8, Tensor};
+use rayon::prelude::*;
+
+/// The geometry of a MAC layer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MacKind {
+    /// 2-D convolution: kernel, strides, pads `[top, left, bottom, right]`, groups.
+    Conv {
+        kh: usize,
+        kw: usize,
+        stride: [usize; 2],
+        pads: [usize; 4],
+        groups: usize,
+    },
+    /// A fully connected layer on `M x K` inputs.
+    Dense,
+}
+
+/// One MAC layer, weights ready for the GEMMs.
+#[derive(Debug, Clone)]
+pub struct MacLayer {
+    pub name: String,
+    pub op: String,
+    pub kind: MacKind,
+    pub in_channels: usize,
+    pub out_channels: usize,
+    /// Per group: `O/groups x K` weights, K in im2col order.
+    pub weights: Vec<MatI8>,
+    /// Per output channel: the int32 bias (0 without one).
+    pub bias: Vec<i32>,
+    /// Per output channel: the weight scale.
+    pub w_scale: Vec<f32>,
+}
+
+/// Whatever computes a layer's GEMMs.
+pub trait MacEngine {
+    /// `C = A . B^T` for group `group` of `layer`.
+    fn gemm(
+        &mut self,
+        layer_index: usize,
+        layer: &MacLayer,
+        group: usize,
+        a: &MatU8,
+        b: &MatI8,
+    ) -> anyhow::Result<MatI32>;
+
+    /// The layer's uint8 input before lowering (for engines that record it).
+    fn input(&mut self, _layer_index: usize, _x: &Tensor<u8>) {}
+}
+
+/// A layer's GEMM inputs for one batch.
+pub struct Lowered {
+    /// Per group: `M x K` activations.
+    pub a: Vec<MatU8>,
+    /// Output shape: `N x O x H_out x W_out` or `N x O`.
+    pub out_shape: Vec<usize>,
+}
+
+impl MacLayer {
+    pub fn groups(&self) -> usize {
+        match self.kind {
+            MacKind::Conv { groups, .. } => groups,
+            MacKind::Dense => 1,
+        }
+    }
+
+    /// The reduction length of one output.
+    pub fn k(&self) -> usize {
+        self.weights[0].shape[1]
+    }
+
+    /// Output spatial size for an input of `h x w`.
+    pub fn out_hw(&self, h: usize, w: usize) -> Option<(usize, usize)> {
+        match self.kind {
+            MacKind::Conv {
+                kh,
+                kw,
+                stride,
+                pads,
+                ..
+            } => {
+                let hp = h + pads[0] + pads[2];
+                let wp = w + pads[1] + pads[3];
+                if hp < kh || wp < kw {
+                    return None;
+                }
+                Some(((hp - kh) / stride[0] + 1, (wp - kw) / stride[1] + 1))
+            }
+            MacKind::Dense => Some((1, 1)),
+        }
+    }
+
+    /// MACs per image for an input of `h x w`.
+    pub fn macs_per_image(&self, h: usize, w: usize) -> u64 {
+        let (ho, wo) = self.out_hw(h, w).unwrap_or((0, 0));
+        (ho * wo * self.k() * self.out_channels) as u64
+    }
+
+    /// The im2col of `x` (`N x C x H x W`, or `N x K` for a dense layer):
+    /// one `M x K` matrix per group, `M = N * H_out * W_out`, pad value `zp`.
+    pub fn lower(&self, x: &Tensor<u8>, zp: u8) -> Lowered {
+        match self.kind {
+            MacKind::Dense => Lowered {
+                a: vec![x.clone()],
+                out_shape: vec![x.shape[0], self.out_channels],
+            },
+            MacKind::Conv {
+                kh,
+                kw,
+                stride,
+                pads,
+                groups,
+            } => {
+                let [n, c, h, w] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]];
+                let (ho, wo) = self.out_hw(h, w).expect("shape checked by the caller");
+                let cg = c / groups;
+                let k = kh * kw * cg;
+                let mut out = Vec::with_capacity(groups);
+                for g in 0..groups {
+                    let mut a = vec![zp; n * ho * wo * k];
+                    a.par_chunks_mut(k).enumerate().for_each(|(r, row)| {
+                        let (b, oh, ow) = (r / (ho * wo), (r / wo) % ho, r % wo);
+                        let img = &x.data[(b * c + g * cg) * h * w..(b * c + (g + 1) * cg) * h * w];
+                        for i in 0..kh {
+                            let y = (oh * stride[0] + i) as isize - pads[0] as isize;
+                            if y < 0 || y >= h as isize {
+                                continue;
+                            }
+                            for j in 0..kw {
+                                let xx = (ow * stride[1] + j) as isize - pads[1] as isize;
+                                if xx < 0 || xx >= w as isize {
+                                    continue;
+                                }
+                                let base = (y as usize) * w + xx as usize;
+                                let dst = &mut row[(i * kw + j) * cg..(i * kw + j + 1) * cg];
+                                for (ci, d) in dst.iter_mut().enumerate() {
+                                    *d = img[ci * h * w + base];
+                                }
+                            }
+                        }
+                    });
+                    out.push(Tensor::new(vec![n * ho * wo, k], a));
+                }
+                Lowered {
+                    a: out,
+                    out_shape: vec![n, self.out_channels, ho, wo],
+                }
+            }
+        }
+    }
+
+    /// Assemble the groups' GEMM results into the layer's accumulator
+    /// (`N x O [x H_out x W_out]`): subtract `zp * sum(w)` per output
+    /// channel, add the bias.
+    pub fn finish(&self, c: &[MatI32], zp: i32, out_shape: &[usize]) -> Tensor<i32> {
+        let og = self.out_channels / self.groups();
+        let n = out_shape[0];
+        let spatial: usize = out_shape[2..].iter().product();
+        let mut y = vec![0i32; n * self.out_channels * spatial];
+        for (g, cg) in c.iter().enumerate() {
+            let wsum: Vec<i32> = (0..og)
+                .map(|o| self.weights[g].row(o).iter().map(|&v| i32::from(v)).sum())
+                .collect();
+            for b in 0..n {
+                for p in 0..spatial {
+                    let row = cg.row(b * spatial + p);
+                    for o in 0..og {
+                        let oc = g * og + o;
+                        y[(b * self.out_channels + oc) * spatial + p] =
+                            row[o] - zp * wsum[o] + self.bias[oc];
+                    }
+                }
+            }
+        }
+        Tensor::new(out_shape.to_vec(), y)
+    }
+
+    /// Run the layer on `x` through `engine`.
+    pub fn run(
+        &self,
+        index: usize,
+        x: &Tensor<u8>,
+        zp: u8,
+        engine: &mut dyn MacEngine,
+    ) -> anyhow::Result<Tensor<i32>> {
+        engine.input(index, x);
+        if self.kind == MacKind::Dense {
+            // the input already is the M x K matrix: no copy
+            let c = engine.gemm(index, self, 0, x, &self.weights[0])?;
+            return Ok(self.finish(&[c], i32::from(zp), &[x.shape[0], self.out_channels]));
+        }
+        let low = self.lower(x, zp);
+        let mut cs = Vec::with_capacity(low.a.len());
+        for (g, a) in low.a.iter().enumerate() {
+            cs.push(engine.gemm(index, self, g, a, &self.weights[g])?);
+        }
+        Ok(self.finish(&cs, i32::from(zp), &low.out_shape))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arith::Model;
+    use crate::workload::Rng;
+
+    struct Exact(Model);
+    impl MacEngine for Exact {
+        fn gemm(
+            &mut self,
+            _: usize,
+            _: &MacLayer,
+            _: usize,
+            a: &MatU8,
+            b: &MatI8,
+        ) -> anyhow::Result<MatI32> {
+            Ok(self.0.gemm(a, b)?)
+        }
+    }
+
+    #[test]
+    fn grouped_strided_asymmetric_conv_with_a_zero_point_matches_the_definition() {
+        let (n, c, h, w, o, groups, kh, kw) = (2, 6, 7, 5, 4, 2, 3, 2);
+        let (stride, pads, zp) = ([2, 1], [1, 0, 2, 1], 3u8);
+        let cg = c / groups;
+        let mut rng = Rng::new(9);
+        let x: Vec<u8> = (0..n * c * h * w).map(|_| rng.next_u64() as u8).collect();
+        let wt: Vec<i8> = (0..o * cg * kh * kw)
+            .map(|_| rng.next_u64() as i8)
+            .collect();
+        let bias: Vec<i32> = (0..o as i32).map(|v| 100 * v - 150).collect();
+        let og = o / groups;
+        let k = kh * kw * cg;
+        let weights = (0..groups)
+            .map(|g| {
+                let mut m = vec![0i8; og * k];
+                for oi in 0..og {
+                    for ci in 0..cg {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                m[oi * k + (i * kw + j) * cg + ci] =
+                                    wt[(((g * og + oi) * cg + ci) * kh + i) * kw + j];
+                            }
+                        }
+                    }
+                }
+                Tensor::new(vec![og, k], m)
+            })
+            .collect();
+        let layer = MacLayer {
+            name: "t".into(),
+            op: "Conv".into(),
+            kind: MacKind::Conv {
+                kh,
+                kw,
+                stride,
+                pads,
+                groups,
+            },
+            in_channels: c,
+            out_channels: o,
+            weights,
+            bias: bias.clone(),
+            w_scale: vec![1.0; o],
+        };
+        let xt = Tensor::new(vec![n, c, h, w], x.clone());
+        let y = layer.run(0, &xt, zp, &mut Exact(Model::exact())).unwrap();
+        let (ho, wo) = layer.out_hw(h, w).unwrap();
+        assert_eq!(y.shape, [n, o, ho, wo]);
+        assert_eq!((ho, wo), ((h + 3 - kh) / 2 + 1, w + 1 - kw + 1));
+        for b in 0..n {
+            for oc in 0..o {
+                let g = oc / og;
+                for oh in 0..ho {
+                    for ow in 0..wo {
+                        let mut acc = bias[oc];
+                        for ci in 0..cg {
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    let yy = (oh * stride[0] + i) as isize - pads[0] as isize;
+                                    let xx = (ow * stride[1] + j) as isize - pads[1] as isize;
+                                    let inside = (0..h as isize).contains(&yy)
+                                        && (0..w as isize).contains(&xx);
+                                    let v = if inside {
+                                        let ch = g * cg + ci;
+                                        x[((b * c + ch) * h + yy as usize) * w + xx as usize]
+                                    } else {
+                                        zp
+                                    };
+                                    let wv = wt[((oc * cg + ci) * kh + i) * kw + j];
+                                    acc += (i32::from(v) - i32::from(zp)) * i32::from(wv);
+                                }
+                            }
+                        }
+                        assert_eq!(y.data[((b * o + oc) * ho + oh) * wo + ow], acc);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The bit-exact model as a [`MacEngine`], measuring as it goes: per MAC
+//! layer the MACs, the error against exact int8 products on the same
+//! activations, and how many activation pairs take vSPARQ's wide path.
+//!
+//! `mac4x8` takes 4-bit activation codes: each uint8 activation `a` enters
+//! as `a >> 4` (its top four bits, the same reduction `sparqgen run` uses)
+//! and the product sum is scaled back by 16, so the layer sees
+//! `16 * (a >> 4)` in place of `a`.
+
+use super::lower::{MacEngine, MacLayer};
+use crate::arith::{stc_pairs, MatI32, MatI8, MatU8, Model, Tensor};
+use crate::config::{Design, PeKind};
+use anyhow::Context;
+use serde::Serialize;
+
+/// What one MAC layer did over a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LayerStats {
+    pub name: String,
+    pub op: String,
+    /// Multiply-accumulates, summed over every image run.
+    pub macs: u64,
+    /// Sum of squares of the exact products' sums, and of the errors.
+    pub signal: f64,
+    pub noise: f64,
+    /// Activation pairs seen by the PE, and those with exactly one zero.
+    pub pairs: u64,
+    pub wide_pairs: u64,
+}
+
+impl LayerStats {
+    /// `10 log10(signal / noise)`; infinite when exact.
+    pub fn sqnr_db(&self) -> f64 {
+        if self.noise == 0.0 {
+            f64::INFINITY
+        } else {
+            10.0 * (self.signal / self.noise).log10()
+        }
+    }
+
+    pub fn wide_share(&self) -> f64 {
+        if self.pairs == 0 {
+            0.0
+        } else {
+            self.wide_pairs as f64 / self.pairs as f64
+        }
+    }
+}
+
+/// A design's arithmetic, with its statistics.
+pub struct DesignEngine {
+    model: Model,
+    exact: Option<Model>,
+    kind: PeKind,
+    pub layers: Vec<LayerStats>,
+    /// With [`DesignEngine::record_inputs`]: each layer's uint8 inputs,
+    /// batches appended.
+    pub inputs: Option<Vec<Option<Tensor<u8>>>>,
+}
+
+impl DesignEngine {
+    pub fn new(design: &Design, layers: &[MacLayer]) -> DesignEngine {
+        let exact = match design.pe.kind {
+            PeKind::Mac8x8 => None,
+            _ => Some(Model::exact()),
+        };
+        DesignEngine {
+            model: Model::new(design),
+            exact,
+            kind: design.pe.kind,
+            layers: layers
+                .iter()
+                .map(|l| LayerStats {
+                    name: l.name.clone(),
+                    op: l.op.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            inputs: None,
+        }
+    }
+
+    /// Keep every MAC layer's input activations.
+    pub fn record_inputs(&mut self) {
+        self.inputs = Some(vec![None; self.layers.len()]);
+    }
+}
+
+/// Pairs along K as the PE forms them, and how many have exactly one zero.
+pub fn count_pairs(a: &MatU8, b: &MatI8, stc: bool) -> (u64, u64) {
+    let (mut pairs, mut wide) = (0u64, 0u64);
+    let one_zero = |x: u8, y: u8| u64::from((x == 0) != (y == 0));
+    if stc {
+        let rows: Vec<_> = (0..b.shape[0])
+            .filter_map(|j| stc_pairs(b.row(j), j).ok())
+            .collect();
+        for i in 0..a.shape[0] {
+            let r = a.row(i);
+            let at = |k: usize| r.get(k).copied().unwrap_or(0);
+            for pr in &rows {
+                for [(k1, _), (k2, _)] in pr {
+                    pairs += 1;
+                    wide += one_zero(at(*k1), at(*k2));
+                }
+            }
+        }
+        return (pairs, wide);
+    }
+    for i in 0..a.shape[0] {
+        let r = a.row(i);
+        for p in r.chunks(2) {
+            pairs += 1;
+            wide += one_zero(p[0], p.get(1).copied().unwrap_or(0));
+        }
+    }
+    (pairs, wide)
+}
+
+impl MacEngine for DesignEngine {
+    fn input(&mut self, index: usize, x: &Tensor<u8>) {
+        if let Some(all) = &mut self.inputs {
+            match &mut all[index] {
+                Some(t) => {
+                    t.shape[0] += x.shape[0];
+                    t.data.extend_from_slice(&x.data);
+                }
+                slot => *slot = Some(x.clone()),
+            }
+        }
+    }
+
+    fn gemm(
+        &mut self,
+        index: usize,
+        layer: &MacLayer,
+        _group: usize,
+        a: &MatU8,
+        b: &MatI8,
+    ) -> anyhow::Result<MatI32> {
+        let stc = matches!(self.kind, PeKind::Sparq(s) if s.stc);
+        let ctx = || {
+            if stc {
+                "this design has pe.stc: true, so every weight row must be 2:4 structured \
+                 sparse (prune the network to 2:4 before quantizing)"
+                    .to_string()
+            } else {
+                format!("the GEMM of layer {:?}", layer.name)
+            }
+        };
+        let c = match self.kind {
+            PeKind::Mac4x8 => {
+                let codes = Tensor::new(a.shape.clone(), a.data.iter().map(|v| v >> 4).collect());
+                let mut c = self.model.gemm(&codes, b).with_context(ctx)?;
+                c.data.iter_mut().for_each(|v| *v *= 16);
+                c
+            }
+            _ => self.model.gemm(a, b).with_context(ctx)?,
+        };
+        let st = &mut self.layers[index];
+        st.macs += (a.shape[0] * a.shape[1] * b.shape[0]) as u64;
+        match &self.exact {
+            Some(e) => {
+                let ex = e.gemm(a, b).with_context(ctx)?;
+                for (&x, &y) in ex.data.iter().zip(&c.data) {
+                    let d = f64::from(y) - f64::from(x);
+                    st.signal += f64::from(x) * f64::from(x);
+                    st.noise += d * d;
+                }
+            }
+            None => {
+                st.signal += c
+                    .data
+                    .iter()
+                    .map(|&x| f64::from(x) * f64::from(x))
+                    .sum::<f64>()
+            }
+        }
+        if let PeKind::Sparq(s) = self.kind {
+            if s.pair_sharing {
+                let (p, w) = count_pairs(a, b, s.stc);
+                st.pairs += p;
+                st.wide_pairs += w;
+            }
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_follow_the_pe_dense_and_two_of_four() {
+        // K = 5: dense pairs (0,1) (2,3) (4,pad)
+        let a = Tensor::new(vec![2, 5], vec![0, 7, 3, 4, 9, 0, 0, 0, 5, 0]);
+        let b = Tensor::new(vec![1, 5], vec![1, 0, 0, 1, 1]);
+        // row 0: (0,7) one zero, (3,4) none, (9,pad) one -> 2 wide of 3
+        // row 1: (0,0) both, (0,5) one, (0,pad) both -> 1 wide of 3
+        assert_eq!(count_pairs(&a, &b, false), (6, 3));
+        // 2:4: group 0..4 keeps k = 0 and 3, group 4..5 keeps k = 4 alone
+        // row 0: (0,4) one zero, (9,missing) one -> 2; row 1: (0,5) one, (0,-) both -> 1
+        assert_eq!(count_pairs(&a, &b, true), (4, 3));
+    }
+}

@@ -1,0 +1,65 @@
+//! Whole int8 networks through a design's arithmetic: read an ONNX model
+//! quantized by onnxruntime (QDQ form around Conv/Gemm/MatMul, or the
+//! QOperator form), lower every MAC layer to GEMMs on uint8 activations and
+//! int8 weights, run them through the bit-exact model (or any
+//! [`MacEngine`]), and follow ONNX semantics for the rest.
+
+pub mod exec;
+mod layer;
+pub mod lower;
+pub mod measure;
+pub mod onnx;
+pub mod ops;
+pub mod plan;
+pub mod shapes;
+pub mod synthetic;
+pub mod value;
+
+pub use lower::{Lowered, MacEngine, MacKind, MacLayer};
+pub use measure::{DesignEngine, LayerStats};
+pub use plan::Plan;
+
+use std::path::Path;
+
+/// Why a model or its input cannot be run.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {why}")]
+    Model { path: String, why: String },
+    #[error("{path} is a float model that was never quantized ({node} has float weights); {hint}")]
+    FloatModel {
+        path: String,
+        node: String,
+        hint: &'static str,
+    },
+    #[error("unsupported: node {node:?} (op {op}): {why}")]
+    Unsupported {
+        node: String,
+        op: String,
+        why: String,
+    },
+    #[error(
+        "{node}: weight zero point {zp}; SPARQ weights are symmetric int8 (zero point 0: \
+         quantize_static with weight_type=QuantType.QInt8 and symmetric weights)"
+    )]
+    WeightZeroPoint { node: String, zp: i64 },
+    #[error("input: {0}")]
+    Input(String),
+}
+
+/// Read and import an ONNX model.
+pub fn load(path: &Path) -> Result<Plan, NetError> {
+    let graph = onnx::read(path)?;
+    plan::build(&path.display().to_string(), &graph)
+}
+
+/// Import an ONNX model held in memory; `name` names it in errors.
+pub fn load_bytes(bytes: &[u8], name: &str) -> Result<Plan, NetError> {
+    let graph = onnx::read_bytes(bytes, name)?;
+    plan::build(name, &graph)
+}

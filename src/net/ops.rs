@@ -1,0 +1,470 @@
+//! The ops around the MAC layers, with ONNX semantics: pooling, ReLU,
+//! Clip, Add, Concat, Flatten/Reshape, Softmax. Max pooling and ReLU stay
+//! in uint8 (they commute with an affine quantization); the rest work on
+//! real values and a following QuantizeLinear rounds them.
+
+use super::onnx::Node;
+use super::value::{QTensor, Value};
+use super::NetError;
+use crate::arith::Tensor;
+
+/// A 2-D pooling window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    /// top, left, bottom, right
+    pub pads: [usize; 4],
+    pub count_include_pad: bool,
+}
+
+impl Pool {
+    pub fn from_node(n: &Node) -> Result<Pool, NetError> {
+        let bad = |why: &str| NetError::Unsupported {
+            node: n.name.clone(),
+            op: n.op.clone(),
+            why: why.to_string(),
+        };
+        let k = n
+            .ints("kernel_shape")
+            .ok_or_else(|| bad("kernel_shape is missing"))?;
+        if k.len() != 2 {
+            return Err(bad("only 2-D pooling is supported"));
+        }
+        if n.int("ceil_mode", 0) != 0 {
+            return Err(bad("ceil_mode = 1 is not supported"));
+        }
+        if n.ints("dilations")
+            .is_some_and(|d| d.iter().any(|&v| v != 1))
+        {
+            return Err(bad("dilations other than 1"));
+        }
+        if n.string("auto_pad")
+            .is_some_and(|a| a != "NOTSET" && a != "VALID")
+        {
+            return Err(bad("auto_pad SAME_*; export with explicit pads"));
+        }
+        let s = n.ints("strides").unwrap_or(vec![1, 1]);
+        let p = n.ints("pads").unwrap_or(vec![0; 4]);
+        if s.len() != 2 || p.len() != 4 {
+            return Err(bad("strides/pads do not describe 2-D pooling"));
+        }
+        let u = |v: i64| v.max(0) as usize;
+        Ok(Pool {
+            kernel: [u(k[0]).max(1), u(k[1]).max(1)],
+            stride: [u(s[0]).max(1), u(s[1]).max(1)],
+            pads: [u(p[0]), u(p[1]), u(p[2]), u(p[3])],
+            count_include_pad: n.int("count_include_pad", 0) != 0,
+        })
+    }
+
+    fn out_hw(&self, h: usize, w: usize) -> Result<(usize, usize), String> {
+        let hp = h + self.pads[0] + self.pads[2];
+        let wp = w + self.pads[1] + self.pads[3];
+        if hp < self.kernel[0] || wp < self.kernel[1] {
+            return Err(format!("window {:?} does not fit {h}x{w}", self.kernel));
+        }
+        Ok((
+            (hp - self.kernel[0]) / self.stride[0] + 1,
+            (wp - self.kernel[1]) / self.stride[1] + 1,
+        ))
+    }
+
+    /// Apply `f` to each window's in-bounds values and their count.
+    fn map<T: Copy, U: Default + Clone>(
+        &self,
+        t: &Tensor<T>,
+        f: impl Fn(&mut dyn Iterator<Item = T>, usize) -> U,
+    ) -> Result<Tensor<U>, String> {
+        let [n, c, h, w] = dims4(&t.shape)?;
+        let (ho, wo) = self.out_hw(h, w)?;
+        let mut out = vec![U::default(); n * c * ho * wo];
+        for nc in 0..n * c {
+            let img = &t.data[nc * h * w..(nc + 1) * h * w];
+            for oh in 0..ho {
+                for ow in 0..wo {
+                    let y0 = (oh * self.stride[0]) as isize - self.pads[0] as isize;
+                    let x0 = (ow * self.stride[1]) as isize - self.pads[1] as isize;
+                    let ys = y0.max(0) as usize
+                        ..((y0 + self.kernel[0] as isize).min(h as isize)) as usize;
+                    let xs = x0.max(0) as usize
+                        ..((x0 + self.kernel[1] as isize).min(w as isize)) as usize;
+                    let count = if self.count_include_pad {
+                        self.kernel[0] * self.kernel[1]
+                    } else {
+                        ys.len() * xs.len()
+                    };
+                    let mut it = ys.flat_map(|y| xs.clone().map(move |x| img[y * w + x]));
+                    out[(nc * ho + oh) * wo + ow] = f(&mut it, count);
+                }
+            }
+        }
+        Ok(Tensor::new(vec![n, c, ho, wo], out))
+    }
+}
+
+fn dims4(s: &[usize]) -> Result<[usize; 4], String> {
+    match s {
+        [a, b, c, d] => Ok([*a, *b, *c, *d]),
+        _ => Err(format!("expected an N x C x H x W tensor, got shape {s:?}")),
+    }
+}
+
+pub fn max_pool(v: &Value, p: &Pool) -> Result<Value, String> {
+    Ok(match v {
+        Value::Quant(q) => Value::Quant(QTensor {
+            t: p.map(&q.t, |it, _| it.max().unwrap_or(0))?,
+            scale: q.scale,
+            zp: q.zp,
+        }),
+        other => Value::Float(p.map(&other.to_float(), |it, _| {
+            it.fold(f32::NEG_INFINITY, f32::max)
+        })?),
+    })
+}
+
+/// Average pooling as ONNX defines it on real values (the QDQ form: the
+/// input dequantized to f32, summed in order, divided by the count).
+pub fn avg_pool(v: &Value, p: &Pool) -> Result<Value, String> {
+    Ok(Value::Float(p.map(&v.to_float(), |it, count| {
+        it.sum::<f32>() / count.max(1) as f32
+    })?))
+}
+
+/// Average pooling on the integers (`sum(q - zp) / count`, then scaled):
+/// ONNX Runtime's QLinearAveragePool.
+pub fn qlinear_avg_pool(v: &Value, p: &Pool) -> Result<Value, String> {
+    Ok(match v {
+        Value::Quant(q) => {
+            let zp = q.zp;
+            let avg = p.map(&q.t, |it, count| {
+                let s: i32 = it.map(|x| i32::from(x) - zp).sum();
+                s as f32 / count.max(1) as f32
+            })?;
+            Value::Float(scale_all(avg, q.scale))
+        }
+        other => Value::Float(p.map(&other.to_float(), |it, count| {
+            it.sum::<f32>() / count.max(1) as f32
+        })?),
+    })
+}
+
+fn scale_all(mut t: Tensor<f32>, s: f32) -> Tensor<f32> {
+    t.data.iter_mut().for_each(|x| *x *= s);
+    t
+}
+
+fn global_pool(v: &Value) -> Result<Pool, String> {
+    let [_, _, h, w] = dims4(v.shape())?;
+    Ok(Pool {
+        kernel: [h, w],
+        stride: [1, 1],
+        pads: [0; 4],
+        count_include_pad: false,
+    })
+}
+
+pub fn qlinear_global_avg_pool(v: &Value) -> Result<Value, String> {
+    qlinear_avg_pool(v, &global_pool(v)?)
+}
+
+pub fn global_avg_pool(v: &Value) -> Result<Value, String> {
+    avg_pool(v, &global_pool(v)?)
+}
+
+pub fn relu(v: Value) -> Value {
+    match v {
+        Value::Quant(mut q) => {
+            let zp = q.zp.clamp(0, 255) as u8;
+            q.t.data.iter_mut().for_each(|x| *x = (*x).max(zp));
+            Value::Quant(q)
+        }
+        Value::Acc(mut a) => {
+            a.t.data.iter_mut().for_each(|x| *x = (*x).max(0));
+            Value::Acc(a)
+        }
+        other => {
+            let mut f = other.to_float();
+            f.data.iter_mut().for_each(|x| *x = x.max(0.0));
+            Value::Float(f)
+        }
+    }
+}
+
+pub fn clip(v: &Value, min: f32, max: f32) -> Value {
+    let mut f = v.to_float();
+    f.data.iter_mut().for_each(|x| *x = x.clamp(min, max));
+    Value::Float(f)
+}
+
+pub fn add(a: Value, b: Value) -> Result<Value, String> {
+    if a.shape() == b.shape() {
+        if let (Value::Quant(x), Value::Quant(y)) = (&a, &b) {
+            return Ok(Value::SumQ(Box::new(x.clone()), Box::new(y.clone())));
+        }
+    }
+    Ok(Value::Float(broadcast_add(&a.to_float(), &b.to_float())?))
+}
+
+/// The broadcast shape of two shapes (NumPy rules).
+fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
+    let rank = a.len().max(b.len());
+    let at = |s: &[usize], i: usize| {
+        if i + s.len() >= rank {
+            s[i + s.len() - rank]
+        } else {
+            1
+        }
+    };
+    (0..rank)
+        .map(|i| match (at(a, i), at(b, i)) {
+            (x, y) if x == y => Ok(x),
+            (1, y) => Ok(y),
+            (x, 1) => Ok(x),
+            _ => Err(format!("shapes {a:?} and {b:?} do not broadcast")),
+        })
+        .collect()
+}
+
+/// `q` repeated to `shape` (which it broadcasts to).
+fn expand(q: QTensor, shape: &[usize]) -> QTensor {
+    if q.t.shape == shape {
+        return q;
+    }
+    let f = Tensor::new(
+        q.t.shape.clone(),
+        q.t.data.iter().map(|&v| f32::from(v)).collect(),
+    );
+    let zeros = Tensor::new(shape.to_vec(), vec![0.0; shape.iter().product()]);
+    let e = broadcast_add(&zeros, &f).expect("the shapes broadcast");
+    QTensor {
+        t: Tensor::new(e.shape, e.data.iter().map(|&v| v as u8).collect()),
+        ..q
+    }
+}
+
+/// Two uint8 tensors brought to their common shape.
+pub fn broadcast_pair(a: QTensor, b: QTensor) -> Result<(QTensor, QTensor), String> {
+    let shape = broadcast_shape(&a.t.shape, &b.t.shape)?;
+    Ok((expand(a, &shape), expand(b, &shape)))
+}
+
+/// `a + b` with NumPy (ONNX multidirectional) broadcasting.
+pub fn broadcast_add(a: &Tensor<f32>, b: &Tensor<f32>) -> Result<Tensor<f32>, String> {
+    let rank = a.shape.len().max(b.shape.len());
+    let pad = |s: &[usize]| -> Vec<usize> {
+        let mut v = vec![1; rank - s.len()];
+        v.extend_from_slice(s);
+        v
+    };
+    let (sa, sb) = (pad(&a.shape), pad(&b.shape));
+    let mut out = Vec::with_capacity(rank);
+    for (&x, &y) in sa.iter().zip(&sb) {
+        out.push(match (x, y) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => {
+                return Err(format!(
+                    "shapes {:?} and {:?} do not broadcast",
+                    a.shape, b.shape
+                ))
+            }
+        });
+    }
+    let strides = |s: &[usize]| -> Vec<usize> {
+        let mut st = vec![0; rank];
+        let mut acc = 1;
+        for i in (0..rank).rev() {
+            st[i] = if s[i] == 1 { 0 } else { acc };
+            acc *= s[i];
+        }
+        st
+    };
+    let (ta, tb) = (strides(&sa), strides(&sb));
+    let total: usize = out.iter().product();
+    let mut data = Vec::with_capacity(total);
+    let mut idx = vec![0usize; rank];
+    for _ in 0..total {
+        let ia: usize = idx.iter().zip(&ta).map(|(i, s)| i * s).sum();
+        let ib: usize = idx.iter().zip(&tb).map(|(i, s)| i * s).sum();
+        data.push(a.data[ia] + b.data[ib]);
+        for d in (0..rank).rev() {
+            idx[d] += 1;
+            if idx[d] < out[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    Ok(Tensor::new(out, data))
+}
+
+fn axis_of(axis: i64, rank: usize) -> Result<usize, String> {
+    let a = if axis < 0 { axis + rank as i64 } else { axis };
+    if a < 0 || a as usize >= rank.max(1) {
+        return Err(format!("axis {axis} is out of range for rank {rank}"));
+    }
+    Ok(a as usize)
+}
+
+fn with_shape(v: Value, shape: Vec<usize>) -> Value {
+    match v {
+        Value::Quant(mut q) => {
+            q.t.shape = shape;
+            Value::Quant(q)
+        }
+        other => {
+            let mut f = other.to_float();
+            f.shape = shape;
+            Value::Float(f)
+        }
+    }
+}
+
+pub fn flatten(v: Value, axis: i64) -> Result<Value, String> {
+    let s = v.shape().to_vec();
+    let a = if axis < 0 {
+        axis + s.len() as i64
+    } else {
+        axis
+    };
+    if a < 0 || a as usize > s.len() {
+        return Err(format!("axis {axis} is out of range for rank {}", s.len()));
+    }
+    let outer: usize = s[..a as usize].iter().product();
+    let inner: usize = s[a as usize..].iter().product();
+    Ok(with_shape(v, vec![outer, inner]))
+}
+
+pub fn reshape(v: Value, spec: &[i64]) -> Result<Value, String> {
+    let s = v.shape().to_vec();
+    let total: usize = s.iter().product();
+    let mut out = Vec::with_capacity(spec.len());
+    let mut infer = None;
+    for (i, &d) in spec.iter().enumerate() {
+        match d {
+            0 => out.push(*s.get(i).ok_or("shape entry 0 past the input's rank")?),
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                out.push(1);
+            }
+            d if d > 0 => out.push(d as usize),
+            d => return Err(format!("shape entry {d} is not supported")),
+        }
+    }
+    let known: usize = out.iter().product();
+    if let Some(i) = infer {
+        if known == 0 || !total.is_multiple_of(known) {
+            return Err(format!("cannot reshape {s:?} to {spec:?}"));
+        }
+        out[i] = total / known;
+    }
+    if out.iter().product::<usize>() != total {
+        return Err(format!("cannot reshape {s:?} to {spec:?}"));
+    }
+    Ok(with_shape(v, out))
+}
+
+pub fn concat(vs: Vec<Value>, axis: i64) -> Result<Value, String> {
+    let rank = vs[0].shape().len();
+    let a = axis_of(axis, rank)?;
+    for v in &vs {
+        let (s0, s) = (vs[0].shape(), v.shape());
+        if s.len() != rank
+            || s0
+                .iter()
+                .zip(s)
+                .enumerate()
+                .any(|(i, (x, y))| i != a && x != y)
+        {
+            return Err(format!(
+                "shapes {s0:?} and {s:?} cannot be joined on axis {axis}"
+            ));
+        }
+    }
+    let outer: usize = vs[0].shape()[..a].iter().product();
+    let mut shape = vs[0].shape().to_vec();
+    shape[a] = vs.iter().map(|v| v.shape()[a]).sum();
+    let same_q = match &vs[0] {
+        Value::Quant(q0) => vs
+            .iter()
+            .all(|v| matches!(v, Value::Quant(q) if q.scale == q0.scale && q.zp == q0.zp)),
+        _ => false,
+    };
+    fn join<T: Copy>(parts: &[(&[T], usize)], outer: usize) -> Vec<T> {
+        let mut out = Vec::new();
+        for o in 0..outer {
+            for (d, chunk) in parts {
+                out.extend_from_slice(&d[o * chunk..(o + 1) * chunk]);
+            }
+        }
+        out
+    }
+    let chunk = |v: &Value| v.shape()[a..].iter().product::<usize>();
+    if same_q {
+        let (scale, zp) = match &vs[0] {
+            Value::Quant(q) => (q.scale, q.zp),
+            _ => unreachable!("checked above"),
+        };
+        let parts: Vec<(&[u8], usize)> = vs
+            .iter()
+            .map(|v| match v {
+                Value::Quant(q) => (q.t.data.as_slice(), chunk(v)),
+                _ => unreachable!("checked above"),
+            })
+            .collect();
+        let data = join(&parts, outer);
+        return Ok(Value::Quant(QTensor {
+            t: Tensor::new(shape, data),
+            scale,
+            zp,
+        }));
+    }
+    let fs: Vec<(Tensor<f32>, usize)> = vs.iter().map(|v| (v.to_float(), chunk(v))).collect();
+    let parts: Vec<(&[f32], usize)> = fs.iter().map(|(t, c)| (t.data.as_slice(), *c)).collect();
+    Ok(Value::Float(Tensor::new(shape, join(&parts, outer))))
+}
+
+pub fn softmax(v: &Value, axis: i64) -> Result<Value, String> {
+    let mut f = v.to_float();
+    let a = axis_of(axis, f.shape.len())?;
+    let len = f.shape[a];
+    let inner: usize = f.shape[a + 1..].iter().product();
+    let outer: usize = f.shape[..a].iter().product();
+    for o in 0..outer {
+        for i in 0..inner {
+            let idx = |j: usize| (o * len + j) * inner + i;
+            let m = (0..len)
+                .map(|j| f.data[idx(j)])
+                .fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0.0;
+            for j in 0..len {
+                let e = (f.data[idx(j)] - m).exp();
+                f.data[idx(j)] = e;
+                sum += e;
+            }
+            for j in 0..len {
+                f.data[idx(j)] /= sum;
+            }
+        }
+    }
+    Ok(Value::Float(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_broadcasts_a_bias_row() {
+        let a = Tensor::new(vec![2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let b = Tensor::new(vec![3], vec![10.0, 20.0, 30.0]);
+        let y = broadcast_add(&a, &b).unwrap();
+        assert_eq!(y.shape, [2, 3]);
+        assert_eq!(y.data, [11.0, 22.0, 33.0, 14.0, 25.0, 36.0]);
+        let c = Tensor::new(vec![2, 1], vec![100.0, 200.0]);
+        assert_eq!(broadcast_add(&a, &c).unwrap().data[3], 204.0);
+        assert!(broadcast_add(&a, &Tensor::new(vec![2], vec![0.0; 2])).is_err());
+    }
+}

@@ -1,0 +1,526 @@
+//! Import: an ONNX graph becomes a list of steps over numbered slots, with
+//! every MAC layer's weights extracted once. Everything the run would
+//! refuse is refused here, before any image is processed.
+
+use super::layer::mac_layer;
+use super::lower::MacLayer;
+use super::onnx::{self, Const, ConstData, Graph, Node};
+use super::ops::Pool;
+use super::NetError;
+use crate::arith::Tensor;
+use std::collections::HashMap;
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Quantize {
+        scale: f32,
+        zp: i32,
+    },
+    Dequantize {
+        scale: f32,
+        zp: i32,
+    },
+    /// MAC layer `layer`; `x_q`: the input's quantization when the op
+    /// states it (QLinear forms); `y_q`: requantize the output.
+    Mac {
+        layer: usize,
+        x_q: Option<(f32, i32)>,
+        y_q: Option<(f32, i32)>,
+    },
+    Relu,
+    Clip {
+        min: f32,
+        max: f32,
+    },
+    Add,
+    /// A uint8 constant operand (its quantization is given by the consumer).
+    ConstU8(Tensor<u8>),
+    /// Add a constant (a bias after MatMul, say), broadcasting.
+    AddConst(Tensor<f32>),
+    QLinearAdd {
+        a: (f32, i32),
+        b: (f32, i32),
+        y: (f32, i32),
+    },
+    MaxPool(Pool),
+    AveragePool(Pool),
+    GlobalAveragePool,
+    /// com.microsoft QLinearAveragePool / QLinearGlobalAveragePool.
+    QLinearPool {
+        pool: Option<Pool>,
+        x: (f32, i32),
+        y: (f32, i32),
+    },
+    Flatten {
+        axis: i64,
+    },
+    Reshape {
+        shape: Vec<i64>,
+    },
+    Concat {
+        axis: i64,
+    },
+    Softmax {
+        axis: i64,
+    },
+    Identity,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub node: String,
+    pub op_type: String,
+    pub op: Op,
+    pub inputs: Vec<usize>,
+    pub output: usize,
+}
+
+/// A constant that a DequantizeLinear turns into a quantized weight or bias.
+#[derive(Debug, Clone)]
+struct DeqConst {
+    q: Const,
+    scale: Vec<f32>,
+    zp: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Const(Const),
+    Deq(DeqConst),
+    Slot(usize),
+}
+
+/// The imported network.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub layers: Vec<MacLayer>,
+    pub input: onnx::Io,
+    pub output: onnx::Io,
+    pub input_slot: usize,
+    pub output_slot: usize,
+    pub slots: usize,
+    /// Per slot: the last step that reads it (values are dropped after).
+    pub last_use: Vec<usize>,
+}
+
+struct Builder<'g> {
+    path: String,
+    graph: &'g Graph,
+    kinds: HashMap<String, Kind>,
+    slots: usize,
+    steps: Vec<Step>,
+    layers: Vec<MacLayer>,
+}
+
+pub(super) const QUANTIZE_HINT: &str =
+    "quantize it first with onnxruntime.quantization.quantize_static \
+     (QDQ or QOperator format, int8 weights, uint8 activations)";
+
+pub(super) fn unsupported(n: &Node, why: impl Into<String>) -> NetError {
+    NetError::Unsupported {
+        node: n.name.clone(),
+        op: n.op.clone(),
+        why: why.into(),
+    }
+}
+
+/// A constant as the real tensor it stands for (dequantized if needed).
+fn const_value(n: &Node, k: &Kind) -> Result<Tensor<f32>, NetError> {
+    let (c, scale, zp) = match k {
+        Kind::Const(c) => (c, vec![1.0], vec![0]),
+        Kind::Deq(d) => (&d.q, d.scale.clone(), d.zp.clone()),
+        Kind::Slot(_) => unreachable!("called for constants only"),
+    };
+    if matches!(c.data, ConstData::I64(_)) && matches!(k, Kind::Const(_)) {
+        return Err(unsupported(n, "an int64 constant operand"));
+    }
+    if scale.len() != 1 || zp.len() > 1 {
+        return Err(unsupported(n, "a per-channel quantized constant operand"));
+    }
+    let z = zp.first().copied().unwrap_or(0) as f32;
+    let data = c.as_f32().iter().map(|&v| (v - z) * scale[0]).collect();
+    Ok(Tensor::new(c.dims.clone(), data))
+}
+
+impl<'g> Builder<'g> {
+    fn slot(&mut self, name: &str) -> usize {
+        let s = self.slots;
+        self.slots += 1;
+        self.kinds.insert(name.to_string(), Kind::Slot(s));
+        s
+    }
+
+    fn kind(&self, n: &Node, i: usize) -> Result<&Kind, NetError> {
+        let name = n
+            .input(i)
+            .ok_or_else(|| unsupported(n, format!("input {i} is missing")))?;
+        self.kinds
+            .get(name)
+            .ok_or_else(|| unsupported(n, format!("input {name:?} is produced by no node")))
+    }
+
+    fn dynamic(&self, n: &Node, i: usize) -> Result<usize, NetError> {
+        match self.kind(n, i)? {
+            Kind::Slot(s) => Ok(*s),
+            _ => Err(unsupported(
+                n,
+                format!("input {i} is a constant; expected a tensor computed by the graph"),
+            )),
+        }
+    }
+
+    /// A computed input, or a uint8 constant materialized into a slot.
+    fn dynamic_or_u8(&mut self, n: &Node, i: usize) -> Result<usize, NetError> {
+        if let Kind::Const(c) = self.kind(n, i)? {
+            let ConstData::U8(v) = &c.data else {
+                return Err(unsupported(
+                    n,
+                    format!("input {i} is a constant that is not uint8"),
+                ));
+            };
+            let t = Tensor::new(c.dims.clone(), v.clone());
+            let s = self.slots;
+            self.slots += 1;
+            self.steps.push(Step {
+                node: format!("{} (constant input {i})", n.name),
+                op_type: "Constant".into(),
+                op: Op::ConstU8(t),
+                inputs: vec![],
+                output: s,
+            });
+            return Ok(s);
+        }
+        self.dynamic(n, i)
+    }
+
+    fn constant(&self, n: &Node, i: usize) -> Result<&Const, NetError> {
+        match self.kind(n, i)? {
+            Kind::Const(c) => Ok(c),
+            _ => Err(unsupported(n, format!("input {i} must be a constant"))),
+        }
+    }
+
+    fn scalar_f32(&self, n: &Node, i: usize) -> Result<f32, NetError> {
+        let c = self.constant(n, i)?;
+        match c.as_f32().as_slice() {
+            [v] => Ok(*v),
+            _ => Err(unsupported(
+                n,
+                format!("input {i} must be a scalar scale (per-tensor activations)"),
+            )),
+        }
+    }
+
+    /// An activation zero point: uint8 scalar, or absent (0).
+    fn act_zp(&self, n: &Node, i: usize) -> Result<i32, NetError> {
+        if n.input(i).is_none() {
+            return Ok(0);
+        }
+        let c = self.constant(n, i)?;
+        match (&c.data, c.len()) {
+            (ConstData::U8(v), 1) => Ok(i32::from(v[0])),
+            (ConstData::I8(_), _) => Err(unsupported(
+                n,
+                "int8 activations; the PEs take uint8 activations (quantize with activation_type=QuantType.QUInt8)",
+            )),
+            _ => Err(unsupported(n, format!("input {i} must be a uint8 scalar zero point"))),
+        }
+    }
+
+    fn push(&mut self, n: &Node, op: Op, inputs: Vec<usize>) -> Result<(), NetError> {
+        let out = n
+            .outputs
+            .first()
+            .ok_or_else(|| unsupported(n, "no output"))?
+            .clone();
+        let output = self.slot(&out);
+        self.steps.push(Step {
+            node: n.name.clone(),
+            op_type: n.op.clone(),
+            op,
+            inputs,
+            output,
+        });
+        Ok(())
+    }
+
+    fn node(&mut self, n: &Node) -> Result<(), NetError> {
+        let domain_ok = n.domain.is_empty() || n.domain == "ai.onnx" || n.domain == "com.microsoft";
+        if !domain_ok {
+            return Err(unsupported(
+                n,
+                format!("domain {:?} is not supported", n.domain),
+            ));
+        }
+        match n.op.as_str() {
+            "QuantizeLinear" => {
+                let x = self.dynamic(n, 0)?;
+                let (scale, zp) = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+                self.push(n, Op::Quantize { scale, zp }, vec![x])
+            }
+            "DequantizeLinear" => match self.kind(n, 0)?.clone() {
+                Kind::Const(q) => {
+                    let scale = self.constant(n, 1)?.as_f32();
+                    let zp = match n.input(2) {
+                        Some(_) => self.constant(n, 2)?.as_i64().unwrap_or_default(),
+                        None => vec![0],
+                    };
+                    let out = n.outputs[0].clone();
+                    self.kinds.insert(out, Kind::Deq(DeqConst { q, scale, zp }));
+                    Ok(())
+                }
+                Kind::Deq(_) => Err(unsupported(n, "dequantizes a dequantized constant")),
+                Kind::Slot(x) => {
+                    let (scale, zp) = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+                    self.push(n, Op::Dequantize { scale, zp }, vec![x])
+                }
+            },
+            "Conv" | "Gemm" | "MatMul" => self.qdq_mac(n),
+            "QLinearConv" | "QLinearMatMul" | "QGemm" => self.qlinear_mac(n),
+            "Relu" => self.unary(n, Op::Relu),
+            "Clip" => {
+                let bound = |i: usize, attr: &str, d: f32| -> Result<f32, NetError> {
+                    match n.input(i) {
+                        Some(_) => self.scalar_f32(n, i),
+                        None => Ok(n.float(attr).unwrap_or(d)),
+                    }
+                };
+                let (min, max) = (bound(1, "min", f32::MIN)?, bound(2, "max", f32::MAX)?);
+                self.unary(n, Op::Clip { min, max })
+            }
+            "Add" => match (self.kind(n, 0)?.clone(), self.kind(n, 1)?.clone()) {
+                (Kind::Slot(a), Kind::Slot(b)) => self.push(n, Op::Add, vec![a, b]),
+                (Kind::Slot(a), c) | (c, Kind::Slot(a)) => {
+                    let c = const_value(n, &c)?;
+                    self.push(n, Op::AddConst(c), vec![a])
+                }
+                _ => Err(unsupported(n, "both inputs are constants")),
+            },
+            "QLinearAdd" => {
+                let a = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+                let b = (self.scalar_f32(n, 4)?, self.act_zp(n, 5)?);
+                let y = (self.scalar_f32(n, 6)?, self.act_zp(n, 7)?);
+                let (xa, xb) = (self.dynamic_or_u8(n, 0)?, self.dynamic_or_u8(n, 3)?);
+                self.push(n, Op::QLinearAdd { a, b, y }, vec![xa, xb])
+            }
+            "MaxPool" => {
+                if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
+                    return Err(unsupported(n, "the Indices output is not supported"));
+                }
+                let p = Pool::from_node(n)?;
+                self.unary(n, Op::MaxPool(p))
+            }
+            "AveragePool" => {
+                let p = Pool::from_node(n)?;
+                self.unary(n, Op::AveragePool(p))
+            }
+            "GlobalAveragePool" => self.unary(n, Op::GlobalAveragePool),
+            "QLinearAveragePool" | "QLinearGlobalAveragePool" => {
+                if n.int("channels_last", 0) != 0 {
+                    return Err(unsupported(n, "channels_last is not supported"));
+                }
+                let pool = match n.op.as_str() {
+                    "QLinearAveragePool" => Some(Pool::from_node(n)?),
+                    _ => None,
+                };
+                let x = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+                let y = (self.scalar_f32(n, 3)?, self.act_zp(n, 4)?);
+                let xs = self.dynamic(n, 0)?;
+                self.push(n, Op::QLinearPool { pool, x, y }, vec![xs])
+            }
+            "Flatten" => self.unary(
+                n,
+                Op::Flatten {
+                    axis: n.int("axis", 1),
+                },
+            ),
+            "Reshape" => {
+                let shape = self
+                    .constant(n, 1)?
+                    .as_i64()
+                    .ok_or_else(|| unsupported(n, "the shape must be an integer constant"))?;
+                self.unary(n, Op::Reshape { shape })
+            }
+            "Concat" => {
+                let inputs = (0..n.inputs.len())
+                    .map(|i| self.dynamic(n, i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.push(
+                    n,
+                    Op::Concat {
+                        axis: n.int("axis", 1),
+                    },
+                    inputs,
+                )
+            }
+            "Softmax" => self.unary(
+                n,
+                Op::Softmax {
+                    axis: n.int("axis", -1),
+                },
+            ),
+            "Identity" | "Dropout" => self.unary(n, Op::Identity),
+            "MatMulInteger" | "ConvInteger" | "DynamicQuantizeLinear" => Err(unsupported(
+                n,
+                "dynamic quantization (quantize_dynamic) is not supported; \
+                 use onnxruntime.quantization.quantize_static",
+            )),
+            _ => Err(unsupported(n, "this op is not supported")),
+        }
+    }
+
+    fn unary(&mut self, n: &Node, op: Op) -> Result<(), NetError> {
+        let x = self.dynamic(n, 0)?;
+        self.push(n, op, vec![x])
+    }
+
+    fn qdq_mac(&mut self, n: &Node) -> Result<(), NetError> {
+        let x = match self.kind(n, 0)? {
+            Kind::Slot(s) => *s,
+            _ => return Err(unsupported(n, "the activation input is a constant")),
+        };
+        let (q, scale, zp) = match self.kind(n, 1)? {
+            Kind::Deq(d) => (d.q.clone(), d.scale.clone(), d.zp.clone()),
+            Kind::Const(_) => {
+                return Err(NetError::FloatModel {
+                    path: self.path.clone(),
+                    node: n.label(),
+                    hint: QUANTIZE_HINT,
+                })
+            }
+            Kind::Slot(_) => {
+                return Err(unsupported(
+                    n,
+                    "weights computed at run time are not supported",
+                ))
+            }
+        };
+        let bias = match n.input(2) {
+            None => None,
+            Some(_) => match self.kind(n, 2)? {
+                Kind::Deq(d) if d.zp.iter().all(|&z| z == 0) => Some(d.q.clone()),
+                Kind::Const(c) => Some(c.clone()),
+                _ => return Err(unsupported(n, "bias must be a dequantized int32 constant")),
+            },
+        };
+        let layer = mac_layer(&self.path, n, &q, &scale, &zp, bias.as_ref())?;
+        self.layers.push(layer);
+        let op = Op::Mac {
+            layer: self.layers.len() - 1,
+            x_q: None,
+            y_q: None,
+        };
+        self.push(n, op, vec![x])
+    }
+
+    fn qlinear_mac(&mut self, n: &Node) -> Result<(), NetError> {
+        let x = self.dynamic(n, 0)?;
+        let x_q = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+        let q = self.constant(n, 3)?.clone();
+        let scale = self.constant(n, 4)?.as_f32();
+        let zp = match n.input(5) {
+            Some(_) => self.constant(n, 5)?.as_i64().unwrap_or_default(),
+            None => vec![0],
+        };
+        let (y_idx, bias_idx) = match n.op.as_str() {
+            "QLinearConv" => (6, Some(8)),
+            "QLinearMatMul" => (6, None),
+            _ => (7, Some(6)), // QGemm: A, a_s, a_zp, B, b_s, b_zp, C, y_s, y_zp
+        };
+        let bias = match bias_idx.and_then(|i| n.input(i).map(|_| i)) {
+            Some(i) => Some(self.constant(n, i)?.clone()),
+            None => None,
+        };
+        let y_q = match n.input(y_idx) {
+            Some(_) => Some((self.scalar_f32(n, y_idx)?, self.act_zp(n, y_idx + 1)?)),
+            None => None,
+        };
+        let layer = mac_layer(&self.path, n, &q, &scale, &zp, bias.as_ref())?;
+        self.layers.push(layer);
+        let op = Op::Mac {
+            layer: self.layers.len() - 1,
+            x_q: Some(x_q),
+            y_q,
+        };
+        self.push(n, op, vec![x])
+    }
+}
+
+/// Import a graph read from `path`.
+pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
+    let input = graph
+        .inputs
+        .first()
+        .cloned()
+        .ok_or_else(|| NetError::Model {
+            path: path.to_string(),
+            why: "the graph has no input".into(),
+        })?;
+    let output = graph
+        .outputs
+        .first()
+        .cloned()
+        .ok_or_else(|| NetError::Model {
+            path: path.to_string(),
+            why: "the graph has no output".into(),
+        })?;
+    if graph.inputs.len() > 1 {
+        return Err(NetError::Model {
+            path: path.to_string(),
+            why: format!(
+                "{} graph inputs; one image input is supported",
+                graph.inputs.len()
+            ),
+        });
+    }
+    let mut b = Builder {
+        path: path.to_string(),
+        graph,
+        kinds: graph
+            .consts
+            .iter()
+            .map(|(k, v)| (k.clone(), Kind::Const(v.clone())))
+            .collect(),
+        slots: 0,
+        steps: vec![],
+        layers: vec![],
+    };
+    let input_slot = b.slot(&input.name);
+    for n in &b.graph.nodes {
+        b.node(n)?;
+    }
+    if b.layers.is_empty() {
+        return Err(NetError::Model {
+            path: path.to_string(),
+            why: "the graph has no Conv, Gemm or MatMul layer".into(),
+        });
+    }
+    let output_slot = match b.kinds.get(&output.name) {
+        Some(Kind::Slot(s)) => *s,
+        _ => {
+            return Err(NetError::Model {
+                path: path.to_string(),
+                why: format!("output {:?} is not computed by the graph", output.name),
+            })
+        }
+    };
+    let mut last_use = vec![usize::MAX; b.slots];
+    for (i, s) in b.steps.iter().enumerate() {
+        for &x in &s.inputs {
+            last_use[x] = i;
+        }
+    }
+    last_use[output_slot] = usize::MAX;
+    Ok(Plan {
+        steps: b.steps,
+        layers: b.layers,
+        input,
+        output,
+        input_slot,
+        output_slot,
+        slots: b.slots,
+        last_use,
+    })
+}

@@ -1,0 +1,233 @@
+//! Run-time values of a quantized network and the integer rounding rules
+//! ONNX (and ONNX Runtime's integer kernels) use.
+
+use crate::arith::Tensor;
+use rayon::prelude::*;
+
+/// A uint8 tensor with its quantization: real value `scale * (q - zp)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QTensor {
+    pub t: Tensor<u8>,
+    pub scale: f32,
+    pub zp: i32,
+}
+
+impl QTensor {
+    pub fn to_float(&self) -> Tensor<f32> {
+        let data = self
+            .t
+            .data
+            .iter()
+            .map(|&q| (i32::from(q) - self.zp) as f32 * self.scale)
+            .collect();
+        Tensor::new(self.t.shape.clone(), data)
+    }
+}
+
+/// An int32 accumulator (products, zero-point correction and bias) with
+/// one scale per output channel (axis 1): real value `acc * scale[c]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccTensor {
+    pub t: Tensor<i32>,
+    pub scale: Vec<f32>,
+}
+
+impl AccTensor {
+    /// `f(channel, value)` over the data, in order: runs of one channel.
+    fn map<T: Send>(&self, f: impl Fn(usize, i32) -> T + Sync) -> Vec<T> {
+        let s = &self.t.shape;
+        let inner: usize = s[2..].iter().product::<usize>().max(1);
+        let c = s[1].max(1);
+        // one task per channel plane when planes are large, else per image
+        let per = if inner >= 1024 { inner } else { inner * c };
+        self.t
+            .data
+            .par_chunks(per)
+            .enumerate()
+            .flat_map_iter(|(run, chunk)| {
+                let f = &f;
+                chunk.iter().enumerate().map(move |(i, &a)| {
+                    let ch = if per == inner { run % c } else { i / inner };
+                    f(ch, a)
+                })
+            })
+            .collect()
+    }
+
+    pub fn to_float(&self) -> Tensor<f32> {
+        let data = self.map(|c, a| a as f32 * self.scale[c]);
+        Tensor::new(self.t.shape.clone(), data)
+    }
+
+    /// Requantize as ONNX Runtime's QLinearConv/QGemm do: multiplier
+    /// `(x_scale * w_scale[c]) / y_scale` in f32, the product rounded half
+    /// to even, plus the zero point, saturated to 0..=255.
+    pub fn requantize(&self, y_scale: f32, y_zp: i32) -> QTensor {
+        let mult: Vec<f32> = self.scale.iter().map(|s| s / y_scale).collect();
+        let data = self.map(|c, a| requant(a, mult[c], y_zp));
+        QTensor {
+            t: Tensor::new(self.t.shape.clone(), data),
+            scale: y_scale,
+            zp: y_zp,
+        }
+    }
+}
+
+/// Round half to even; exact and branch-light for |x| < 2^22 (adding and
+/// subtracting 1.5 * 2^23 rounds in the FPU's default mode, which is half
+/// to even), `round_ties_even` beyond.
+#[inline]
+pub fn round_half_even(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
+    if x.abs() < 4_194_304.0 {
+        (x + MAGIC) - MAGIC
+    } else {
+        x.round_ties_even()
+    }
+}
+
+/// One int32 to uint8: round half to even, saturate.
+#[inline]
+pub fn requant(acc: i32, mult: f32, zp: i32) -> u8 {
+    let v = round_half_even(acc as f32 * mult) as i64 + i64::from(zp);
+    v.clamp(0, 255) as u8
+}
+
+/// ONNX QuantizeLinear to uint8: `saturate(round_half_even(x / scale) + zp)`.
+#[inline]
+pub fn quantize(x: f32, scale: f32, zp: i32) -> u8 {
+    let v = round_half_even(x / scale);
+    if v.is_nan() {
+        return zp.clamp(0, 255) as u8;
+    }
+    (v as i64 + i64::from(zp)).clamp(0, 255) as u8
+}
+
+/// What flows along an edge of the graph at run time.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Quant(QTensor),
+    Acc(AccTensor),
+    Float(Tensor<f32>),
+    /// The sum of two quantized tensors, kept until a QuantizeLinear
+    /// requantizes it the way ONNX Runtime's QLinearAdd does.
+    SumQ(Box<QTensor>, Box<QTensor>),
+}
+
+impl Value {
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Value::Quant(q) => &q.t.shape,
+            Value::Acc(a) => &a.t.shape,
+            Value::Float(f) => &f.shape,
+            Value::SumQ(a, _) => &a.t.shape,
+        }
+    }
+
+    pub fn to_float(&self) -> Tensor<f32> {
+        match self {
+            Value::Quant(q) => q.to_float(),
+            Value::Acc(a) => a.to_float(),
+            Value::Float(f) => f.clone(),
+            Value::SumQ(a, b) => {
+                let (fa, fb) = (a.to_float(), b.to_float());
+                let data = fa.data.iter().zip(&fb.data).map(|(x, y)| x + y).collect();
+                Tensor::new(fa.shape, data)
+            }
+        }
+    }
+
+    /// QuantizeLinear to uint8 with `scale`, `zp`.
+    pub fn quantize(self, scale: f32, zp: i32) -> QTensor {
+        match self {
+            Value::Quant(q) if q.scale == scale && q.zp == zp => q,
+            Value::Acc(a) => a.requantize(scale, zp),
+            Value::SumQ(a, b) => qlinear_add(&a, &b, scale, zp),
+            other => {
+                let f = other.to_float();
+                let data = f.data.iter().map(|&x| quantize(x, scale, zp)).collect();
+                QTensor {
+                    t: Tensor::new(f.shape, data),
+                    scale,
+                    zp,
+                }
+            }
+        }
+    }
+}
+
+/// `c = a + b` requantized as ONNX Runtime's QLinearAdd: each input scaled
+/// by `scale_in / scale_out` in f32, the sum rounded half to even.
+pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
+    let (ra, rb) = (a.scale / scale, b.scale / scale);
+    let data =
+        a.t.data
+            .iter()
+            .zip(&b.t.data)
+            .map(|(&x, &y)| {
+                let v = ra * (i32::from(x) - a.zp) as f32 + rb * (i32::from(y) - b.zp) as f32;
+                (round_half_even(v) as i64 + i64::from(zp)).clamp(0, 255) as u8
+            })
+            .collect();
+    QTensor {
+        t: Tensor::new(a.t.shape.clone(), data),
+        scale,
+        zp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requantize_uses_each_channels_scale_for_small_and_large_planes() {
+        for (n, c, hw) in [(2usize, 3usize, 4usize), (2, 3, 1100), (3, 5, 1)] {
+            let data: Vec<i32> = (0..n * c * hw)
+                .map(|i| (i as i32 * 37) % 2001 - 1000)
+                .collect();
+            let scale: Vec<f32> = (0..c).map(|k| 0.01 * (k + 1) as f32).collect();
+            let shape = if hw == 1 { vec![n, c] } else { vec![n, c, hw] };
+            let a = AccTensor {
+                t: Tensor::new(shape, data.clone()),
+                scale: scale.clone(),
+            };
+            let q = a.requantize(0.05, 7);
+            for (i, &v) in data.iter().enumerate() {
+                let ch = (i / hw) % c;
+                assert_eq!(
+                    q.t.data[i],
+                    requant(v, scale[ch] / 0.05, 7),
+                    "{n} {c} {hw} at {i}"
+                );
+            }
+            let f = a.to_float();
+            assert_eq!(f.data[hw], data[hw] as f32 * scale[1 % c]);
+        }
+    }
+
+    #[test]
+    fn rounding_is_half_to_even_and_saturates() {
+        assert_eq!(requant(5, 0.5, 0), 2);
+        assert_eq!(requant(7, 0.5, 0), 4);
+        assert_eq!(requant(-7, 0.5, 10), 6);
+        assert_eq!(requant(1000, 1.0, 0), 255);
+        assert_eq!(requant(-1000, 1.0, 3), 0);
+        assert_eq!(quantize(0.25, 0.5, 0), 0);
+        assert_eq!(quantize(0.75, 0.5, 0), 2);
+        assert_eq!(quantize(f32::NAN, 0.5, 7), 7);
+        for x in [
+            0.5f32,
+            1.5,
+            2.5,
+            -0.5,
+            -2.5,
+            4_194_303.5,
+            1e7 + 0.5,
+            -3.4999998,
+            123.50001,
+        ] {
+            assert_eq!(round_half_even(x), x.round_ties_even(), "{x}");
+        }
+    }
+}
