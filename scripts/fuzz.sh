@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz sparqgen's parsers with libFuzzer (cargo-fuzz) for a bounded time each.
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET ...]
-# Default: 30 s for each of npy, design and network. The committed corpus in
+# Default: 30 s for each of npy, design, network and onnx. The committed corpus in
 # fuzz/corpus/<target> seeds each run; new inputs go to a temporary folder,
 # so the committed corpus changes only when you copy them in on purpose.
 # A crash fails the run and leaves its input in fuzz/artifacts/<target>/:
@@ -14,7 +14,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 secs="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(npy design network)
+[ ${#targets[@]} -gt 0 ] || targets=(npy design network onnx)
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz (cargo install cargo-fuzz --locked)"
   cargo install cargo-fuzz --locked --quiet

@@ -247,6 +247,9 @@ impl<'g> Builder<'g> {
     }
 
     fn node(&mut self, n: &Node) -> Result<(), NetError> {
+        if n.outputs.first().is_none_or(|o| o.is_empty()) {
+            return Err(unsupported(n, "has no output"));
+        }
         let domain_ok = n.domain.is_empty() || n.domain == "ai.onnx" || n.domain == "com.microsoft";
         if !domain_ok {
             return Err(unsupported(
@@ -267,7 +270,7 @@ impl<'g> Builder<'g> {
                         Some(_) => self.constant(n, 2)?.as_i64().unwrap_or_default(),
                         None => vec![0],
                     };
-                    let out = n.outputs[0].clone();
+                    let out = n.outputs[0].clone(); // present: checked in node()
                     self.kinds.insert(out, Kind::Deq(DeqConst { q, scale, zp }));
                     Ok(())
                 }

@@ -371,3 +371,13 @@ fn endless_and_oversized_inputs_are_refused() {
         );
     }
 }
+
+#[test]
+fn fuzzer_found_onnx_graphs_are_errors() {
+    // libFuzzer (scripts/fuzz.sh onnx): a node whose output list is empty
+    // indexed past the end of it.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data");
+    let bytes = std::fs::read(data.join("onnx_node_without_output.onnx")).unwrap();
+    let e = sparqgen::net::load_bytes(&bytes, "crash.onnx").unwrap_err();
+    assert!(e.to_string().contains("no output"), "{e}");
+}
