@@ -381,3 +381,37 @@ fn fuzzer_found_onnx_graphs_are_errors() {
     let e = sparqgen::net::load_bytes(&bytes, "crash.onnx").unwrap_err();
     assert!(e.to_string().contains("no output"), "{e}");
 }
+
+#[test]
+fn messages_say_what_happened_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // a missing input: the cause once, not twice
+    let r = run(
+        &[
+            "model", "gemm", "--a", "nope.npy", "--b", "nope.npy", "--out", "c.npy",
+        ],
+        d,
+    );
+    assert_eq!(r.code(), 2);
+    assert_eq!(
+        r.stderr().matches("os error 2").count(),
+        1,
+        "{}",
+        r.stderr()
+    );
+    // a manifest edited after generation is named, not blamed on the RTL
+    write(d, "d.yaml", SINGLE);
+    assert_eq!(run(&["generate", "d.yaml", "-o", "gen"], d).code(), 0);
+    let m = d.join("gen/src/manifest.yaml");
+    let text = std::fs::read_to_string(&m).unwrap();
+    std::fs::write(&m, text.replace("latency_cycles: 1", "latency_cycles: 2")).unwrap();
+    let r = run(&["verify", "--rtl", "gen/src", "--quick"], d);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(
+        r.stderr()
+            .contains("manifest.yaml was edited after generation"),
+        "{}",
+        r.stderr()
+    );
+}
