@@ -113,6 +113,14 @@ impl Jobs {
         }
     }
 
+    /// What task `task` checks, for messages.
+    pub fn task_label(&self, task: usize) -> Result<String> {
+        match self.commands.get(task) {
+            Some(c) => Ok(c.name.clone()),
+            None => Ok(compare::label(&self.kind(task)?)),
+        }
+    }
+
     fn kind(&self, task: usize) -> Result<PeKind> {
         let all = compare::all_kinds();
         let &i = self.variants.get(task).with_context(|| {
@@ -234,33 +242,21 @@ pub fn run_task(dir: &Path, task: usize) -> Result<PathBuf> {
 /// The results of the sweep in `dir`, in report order, and the variants
 /// that have none.
 pub fn gather(dir: &Path) -> Result<(Vec<PeCost>, Vec<Missing>)> {
-    let jobs = Jobs::read(dir)?;
-    let mut costs = Vec::new();
-    let mut missing = Vec::new();
-    for t in 0..jobs.variants.len() {
-        let path = jobs.result_path(dir, t)?;
-        match crate::input::read_text(&path) {
-            Ok(text) => costs.push(
-                serde_json::from_str(&text)
-                    .with_context(|| format!("{} is not a sweep result", path.display()))?,
-            ),
-            Err(_) => missing.push(Missing {
-                index: t,
-                label: compare::label(&jobs.kind(t)?),
-                log: dir.join(LOGS_DIR).join(format!("task_{t}.log")),
-            }),
-        }
-    }
-    Ok((costs, missing))
+    collect(dir)
 }
 
 /// The results of a regression in `dir`, in task order, and the tasks
 /// that have none.
 pub fn gather_commands(dir: &Path) -> Result<(Vec<CommandResult>, Vec<Missing>)> {
+    collect(dir)
+}
+
+/// Every task's result file of the job in `dir`, read as `T`.
+fn collect<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<(Vec<T>, Vec<Missing>)> {
     let jobs = Jobs::read(dir)?;
     let mut done = Vec::new();
     let mut missing = Vec::new();
-    for (t, c) in jobs.commands.iter().enumerate() {
+    for t in 0..jobs.task_count() {
         let path = jobs.result_path(dir, t)?;
         match crate::input::read_text(&path) {
             Ok(text) => done.push(
@@ -269,7 +265,7 @@ pub fn gather_commands(dir: &Path) -> Result<(Vec<CommandResult>, Vec<Missing>)>
             ),
             Err(_) => missing.push(Missing {
                 index: t,
-                label: c.name.clone(),
+                label: jobs.task_label(t)?,
                 log: dir.join(LOGS_DIR).join(format!("task_{t}.log")),
             }),
         }
