@@ -300,6 +300,23 @@ pub fn parse_variants(s: &str) -> Result<Vec<usize>, String> {
         }
         v.extend(a..=b);
     }
+    v.sort_unstable();
     v.dedup();
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn variant_lists() {
+        assert_eq!(parse_variants("0-2,1,40").unwrap(), [0, 1, 2, 40]);
+        assert_eq!(
+            parse_variants("all").unwrap().len(),
+            compare::all_kinds().len()
+        );
+        for bad in ["", "5-2", "99", "a-b", "0-"] {
+            assert!(parse_variants(bad).is_err(), "{bad}");
+        }
+    }
 }
