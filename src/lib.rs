@@ -9,6 +9,7 @@ pub mod golden;
 pub mod hcm;
 pub mod npy;
 pub mod output;
+pub mod prove;
 pub mod rtl;
 pub mod sim;
 pub mod synth;

@@ -21,6 +21,9 @@ pub enum BenchCmd {
     /// Co-simulation throughput: a single PE (pair-vectors/s) and a 16x16
     /// systolic array (simulated MAC/s) under Verilator.
     Verify(super::verify::VerifyBench),
+    /// Prove every PE variant (40 SPARQ combinations, both baselines; single
+    /// PE, pipeline 0) and print the time per variant.
+    Prove(super::prove::ProveBench),
 }
 
 #[derive(Args)]
@@ -54,6 +57,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
         BenchCmd::Model(b) => bench_model(&b),
         BenchCmd::Generate(b) => bench_generate(&b),
         BenchCmd::Verify(b) => super::verify::bench(&b),
+        BenchCmd::Prove(b) => super::prove::bench(&b),
     }
 }
 

@@ -6,6 +6,7 @@ mod flow;
 mod generate;
 mod hcm;
 mod model;
+mod prove;
 mod synth;
 mod verify;
 
@@ -71,6 +72,9 @@ enum Command {
     Check(DesignArg),
     /// The HCM metric: BOPS, traffic and roofline per layer (`hcm fit`: the area model).
     Hcm(hcm::HcmArgs),
+    /// Prove every PE kind equal to the model for every input (exit 1 with a
+    /// counterexample otherwise).
+    Prove(prove::ProveArgs),
 }
 
 #[derive(Args)]
@@ -112,6 +116,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Synth(s) => synth::run(s),
         Command::Run(r) => flow::run(r.design.as_deref()),
         Command::Hcm(h) => hcm::run(h),
+        Command::Prove(p) => prove::run(&p),
         Command::Check(d) => {
             let design = d.load()?;
             print!("{}", design.to_yaml());
