@@ -108,12 +108,14 @@ pub fn check(seq: &Seq, m: &Manifest, spec: &Spec) -> anyhow::Result<Result> {
 
     // Base: a reset edge, then P edges; the accumulator stays 0.
     let mut bad = FALSE;
+    let mut real: Vec<Lit> = Vec::new();
     let mut s = fresh_state(&mut b, STATE);
     let ins = frame_inputs(&d, &mut b, 0, FALSE)?;
     s = seq.step(&mut b, &ins, &s).1;
     for f in 1..=p + 1 {
         let acc = acc_of(&mut b, &s, 50 + f)?;
         for l in acc {
+            real.push(l);
             bad = b.or(bad, l);
         }
         if f <= p {
@@ -138,6 +140,7 @@ pub fn check(seq: &Seq, m: &Manifest, spec: &Spec) -> anyhow::Result<Result> {
     let ins = frame_inputs(&d, &mut b, 100 + p, TRUE)?;
     s = seq.step(&mut b, &ins, &s).1;
     let after = acc_of(&mut b, &s, 300)?;
+    real.extend_from_slice(&after);
     // S(t) for the operands of frame f0, as the datapath proof built it.
     let sum = {
         let mut st = fresh_state(&mut b, STATE + 2_000_000);
@@ -161,7 +164,16 @@ pub fn check(seq: &Seq, m: &Manifest, spec: &Spec) -> anyhow::Result<Result> {
         bad = b.or(bad, diff);
     }
 
-    let (g, outs) = cut_data(&b, bad);
+    // With the product cut out first (fast); a failure there may be an
+    // artefact of the cut, so it is decided again on the whole circuit.
+    if let Result::Proven = solve(&b, bad, &real, true)? {
+        return Ok(Result::Proven);
+    }
+    solve(&b, bad, &real, false)
+}
+
+fn solve(b: &Builder, bad: Lit, real: &[Lit], with_cut: bool) -> anyhow::Result<Result> {
+    let (g, outs) = cut_data(b, bad, real, with_cut);
     let aag = write_aiger(&g, outs);
     let (_keep, dir) = yosys::workdir(None)?;
     std::fs::write(dir.join("miter.aag"), aag).context("writing the control miter")?;
@@ -185,10 +197,28 @@ pub fn check(seq: &Seq, m: &Manifest, spec: &Spec) -> anyhow::Result<Result> {
     bail!("Yosys's SAT solver gave no verdict on the control miter")
 }
 
-/// Replace the product logic (nodes of operand bits only, feeding
-/// anything else) by free variables.
-fn cut_data(b: &Builder, bad: Lit) -> (Builder, Lit) {
-    let (g, outs) = compact(b, &[bad]);
+/// Replace the product logic by free variables: the nodes of operand bits
+/// only that feed anything else on the circuit's own path to the
+/// accumulator (`real`). The specification side keeps whatever logic it
+/// builds above those nodes (in a gate netlist, ABC may have merged the
+/// product's adders with the accumulator's, leaving no node that is the
+/// product).
+fn cut_data(b: &Builder, bad: Lit, real: &[Lit], with_cut: bool) -> (Builder, Lit) {
+    let mut roots = vec![bad];
+    roots.extend_from_slice(real);
+    let (g, outs) = compact(b, &roots);
+    let mut in_real = vec![false; g.nodes.len()];
+    let mut stack: Vec<usize> = outs[1..].iter().map(|&l| aig::node_of(l)).collect();
+    while let Some(n) = stack.pop() {
+        if in_real[n] {
+            continue;
+        }
+        in_real[n] = true;
+        if let Node::And(a, c) = g.nodes[n] {
+            stack.push(aig::node_of(a));
+            stack.push(aig::node_of(c));
+        }
+    }
     let mut data = vec![false; g.nodes.len()];
     let mut other = vec![false; g.nodes.len()];
     for (i, n) in g.nodes.iter().enumerate() {
@@ -209,17 +239,23 @@ fn cut_data(b: &Builder, bad: Lit) -> (Builder, Lit) {
     let mut h = Builder::new();
     let mut map = vec![FALSE; g.nodes.len()];
     let mut cut = vec![false; g.nodes.len()];
-    for n in &g.nodes {
+    for (i, n) in g.nodes.iter().enumerate() {
         if let Node::And(a, c) = *n {
-            for f in [aig::node_of(a), aig::node_of(c)] {
-                cut[f] = pure(f);
+            if in_real[i] && !pure(i) {
+                for f in [aig::node_of(a), aig::node_of(c)] {
+                    cut[f] |= pure(f);
+                }
             }
         }
     }
+    for &l in &outs[1..] {
+        let f = aig::node_of(l);
+        cut[f] |= pure(f);
+    }
+    if !with_cut {
+        cut.iter_mut().for_each(|c| *c = false);
+    }
     for (i, n) in g.nodes.iter().enumerate() {
-        if pure(i) && !cut[i] {
-            continue;
-        }
         map[i] = if cut[i] {
             h.var(FREE + 1_000_000 + i as u32)
         } else {

@@ -191,8 +191,10 @@ impl Report {
                 "  gate netlist (synth -flatten; abc -g cmos2): {}\n",
                 g.word()
             );
-            if let Outcome::Refuted(r) = g.as_ref() {
-                s += &refutation_text(r, &self.kind);
+            match g.as_ref() {
+                Outcome::Refuted(r) => s += &refutation_text(r, &self.kind),
+                Outcome::Control(why) => s += &format!("  control: {why}\n"),
+                _ => {}
             }
         }
         s += &format!("  coverage: {}\n", self.coverage());
