@@ -43,17 +43,19 @@ pub struct ProveBench {
     gates: bool,
 }
 
-fn targets(args: &ProveArgs) -> Result<Vec<Target>> {
+/// The targets and how `verify` names each.
+fn targets(args: &ProveArgs) -> Result<Vec<(Target, String)>> {
     let mut t = Vec::new();
     for p in &args.designs {
         let d = super::load_design(Some(p))?;
-        t.push(Target::generate(&d)?);
+        t.push((Target::generate(&d)?, p.display().to_string()));
     }
     for f in &args.rtl {
-        t.push(Target::from_folder(f).with_context(|| format!("--rtl {}", f.display()))?);
+        let target = Target::from_folder(f).with_context(|| format!("--rtl {}", f.display()))?;
+        t.push((target, format!("--rtl {}", f.display())));
     }
     if t.is_empty() {
-        t.push(Target::generate(&super::load_design(None)?)?);
+        t.push((Target::generate(&super::load_design(None)?)?, String::new()));
     }
     Ok(t)
 }
@@ -61,7 +63,7 @@ fn targets(args: &ProveArgs) -> Result<Vec<Target>> {
 pub fn run(args: &ProveArgs) -> Result<i32> {
     let opts = Options { gates: args.gates };
     let mut reports = Vec::new();
-    for t in targets(args)? {
+    for (t, arg) in targets(args)? {
         let r = prove::prove(&t, opts)?;
         if !args.json {
             print!("{}", r.text());
@@ -69,7 +71,12 @@ pub fn run(args: &ProveArgs) -> Result<i32> {
         if !r.passed() {
             if let Some(path) = write_replay(&r, &args.report_dir)? {
                 let msg = format!(
-                    "  replay in simulation: sparqgen verify <the design> --golden {}",
+                    "  replay in simulation: sparqgen verify {}--golden {}",
+                    if arg.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{arg} ")
+                    },
                     path.display()
                 );
                 if args.json {

@@ -190,3 +190,56 @@ fn stc_case(idx1: usize, idx2: usize, z1: bool, z2: bool) -> Case {
         stc_idx: Some(((!z1).then_some(idx1), (!z2).then_some(idx2))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_case(c: &Case, wgt: u64) -> bool {
+        let fixed = c.wgt_fixed.iter().all(|&(b, v)| ((wgt >> b) & 1 == 1) == v);
+        let dom = |(off, d): (usize, Domain)| {
+            let byte = (wgt >> off) & 0xff;
+            match d {
+                Domain::All => true,
+                Domain::NonZero => byte != 0,
+                Domain::Zero => byte == 0,
+            }
+        };
+        fixed && dom(c.b1) && c.b2.is_none_or(dom)
+    }
+
+    /// The cases partition the weight operand: every value of `wgt`
+    /// (indices included) lies in exactly one case, for every PE kind.
+    #[test]
+    fn cases_partition_every_weight_operand() {
+        for yaml in [
+            "pe: {kind: sparq, stc: true}",
+            "pe: {kind: sparq}",
+            "pe: {kind: mac8x8}",
+            "pe: {kind: mac4x8}",
+        ] {
+            let spec = Spec::new(&Design::from_yaml(yaml).unwrap());
+            let cases = spec.cases();
+            for wgt in 0..1u64 << spec.wgt_bits {
+                let n = cases.iter().filter(|c| in_case(c, wgt)).count();
+                assert_eq!(n, 1, "{yaml}: wgt 0x{wgt:x} is in {n} cases");
+            }
+        }
+    }
+
+    /// A case's activation support holds every activation the model reads.
+    #[test]
+    fn stc_support_is_what_the_model_reads() {
+        let spec = Spec::new(&Design::from_yaml("pe: {kind: sparq, stc: true}").unwrap());
+        for c in spec.cases() {
+            for bit in 0..32 {
+                let moved = [0u64, 0x8080_8080, 0x0101_0101]
+                    .iter()
+                    .any(|&x| spec.coefficients(&c, x) != spec.coefficients(&c, x ^ (1 << bit)));
+                if moved {
+                    assert!(c.act_support.contains(&bit), "{}: bit {bit}", c.label);
+                }
+            }
+        }
+    }
+}

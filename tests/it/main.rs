@@ -6,6 +6,7 @@ mod golden;
 mod hcm;
 mod model;
 mod mutation;
+mod prove;
 mod synth;
 mod util;
 mod verify;
