@@ -63,7 +63,12 @@ fn is_data(v: u32) -> bool {
 pub fn check(seq: &Seq, m: &Manifest, spec: &Spec) -> anyhow::Result<Result> {
     let (first, bits) = super::acc_port(seq, m)?;
     let p = m.latency_cycles - 1;
-    let d = Drive { seq, spec, slot: 0 };
+    let d = Drive {
+        seq,
+        spec,
+        slot: 0,
+        all: false,
+    };
     let mut b = Builder::new();
     let fresh_state = |b: &mut Builder, base: u32| -> Vec<Lit> {
         (0..seq.n_latches())
@@ -174,7 +179,20 @@ pub fn check(seq: &Seq, m: &Manifest, spec: &Spec) -> anyhow::Result<Result> {
 
 fn solve(b: &Builder, bad: Lit, real: &[Lit], with_cut: bool) -> anyhow::Result<Result> {
     let (g, outs) = cut_data(b, bad, real, with_cut);
-    let aag = write_aiger(&g, outs);
+    Ok(match sat(&g, outs)? {
+        true => Result::Proven,
+        false => Result::Refuted(
+            "the accumulator does not follow valid_i/clear_i with the stated latency \
+             (pipeline + 1 edges): SAT found an input sequence that breaks \
+             acc <= valid ? (clear ? product : acc + product) : (clear ? 0 : acc)"
+                .into(),
+        ),
+    })
+}
+
+/// Ask Yosys's SAT solver whether `bad` can be 1: Ok(true) when it cannot.
+pub(super) fn sat(g: &Builder, bad: Lit) -> anyhow::Result<bool> {
+    let aag = write_aiger(g, bad);
     let (_keep, dir) = yosys::workdir(None)?;
     std::fs::write(dir.join("miter.aag"), aag).context("writing the control miter")?;
     let script = ControlScript {
@@ -184,17 +202,12 @@ fn solve(b: &Builder, bad: Lit, real: &[Lit], with_cut: bool) -> anyhow::Result<
     .context("rendering the control script")?;
     let log = yosys::run_script_timeout(&script, &dir, super::netlist::TIMEOUT)?;
     if log.contains("SAT proof finished - no model found: SUCCESS!") {
-        return Ok(Result::Proven);
+        return Ok(true);
     }
     if log.contains("model found: FAIL!") {
-        return Ok(Result::Refuted(
-            "the accumulator does not follow valid_i/clear_i with the stated latency \
-             (pipeline + 1 edges): SAT found an input sequence that breaks \
-             acc <= valid ? (clear ? product : acc + product) : (clear ? 0 : acc)"
-                .into(),
-        ));
+        return Ok(false);
     }
-    bail!("Yosys's SAT solver gave no verdict on the control miter")
+    bail!("Yosys's SAT solver gave no verdict on a miter")
 }
 
 /// Replace the product logic by free variables: the nodes of operand bits

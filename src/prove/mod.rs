@@ -13,6 +13,7 @@
 pub mod aig;
 pub mod control;
 pub mod datapath;
+pub mod lanes;
 pub mod netlist;
 pub mod report;
 pub mod spec;
@@ -96,9 +97,22 @@ struct Drive<'a> {
     seq: &'a Seq,
     spec: &'a Spec,
     slot: usize,
+    /// Every slot's operands free, slot `s` at `var_base + s * SLOT_VARS`.
+    all: bool,
 }
 
+/// Variable stride between slots when all are free.
+const SLOT_VARS: u32 = 3 * WGT;
+
 impl Drive<'_> {
+    fn stride(&self, slot: usize) -> u32 {
+        if self.all {
+            slot as u32 * SLOT_VARS
+        } else {
+            0
+        }
+    }
+
     /// Literal of every input bit; `data`: the slot's operands are free
     /// (variables) or fixed by `case`; `ctl`: (rst_ni, valid_i, clear_i).
     fn inputs(
@@ -117,12 +131,14 @@ impl Drive<'_> {
                     "rst_ni" => ctl[0],
                     "valid_i" => ctl[1],
                     "clear_i" => ctl[2],
-                    "act_i" if i / aw == self.slot => b.var(var_base + (i % aw) as u32),
-                    "wgt_i" if i / ww == self.slot => {
+                    "act_i" if self.all || i / aw == self.slot => {
+                        b.var(var_base + self.stride(i / aw) + (i % aw) as u32)
+                    }
+                    "wgt_i" if self.all || i / ww == self.slot => {
                         let k = i % ww;
                         match case.and_then(|c| c.wgt_fixed.iter().find(|f| f.0 == k)) {
                             Some(&(_, val)) => aig::konst(val),
-                            None => b.var(var_base + WGT + k as u32),
+                            None => b.var(var_base + self.stride(i / ww) + WGT + k as u32),
                         }
                     }
                     "act_i" | "wgt_i" => FALSE,
@@ -165,7 +181,12 @@ fn datapath_problem<'a>(
     case: &'a Case,
 ) -> Result<datapath::Problem<'a>> {
     let (first, bits) = acc_port(seq, m)?;
-    let d = Drive { seq, spec, slot };
+    let d = Drive {
+        seq,
+        spec,
+        slot,
+        all: false,
+    };
     let mut b = Builder::new();
     let mut state: Vec<Lit> = (0..seq.n_latches())
         .map(|i| b.var(2 * WGT + i as u32))
@@ -225,6 +246,13 @@ fn prove_seq(seq: &Seq, m: &Manifest, spec: &Spec, r: &mut Report) -> Result<Out
             }
         }
     }
+    if !lanes::check(seq, m, spec, r.slots)? {
+        return Ok(Outcome::Control(
+            "the lanes do not add up: with several lanes non-zero the accumulator differs \
+             from the sum of what each lane alone gives"
+                .into(),
+        ));
+    }
     match control::check(seq, m, spec)? {
         control::Result::Proven => Ok(Outcome::Proven),
         control::Result::Refuted(text) => Ok(Outcome::Control(text)),
@@ -246,4 +274,27 @@ pub fn variants() -> Result<Vec<Design>> {
         .enumerate()
         .map(|(i, kind)| crate::synth::compare::pe_design(&base, kind, &format!("prove_v{i:02}")))
         .collect()
+}
+
+/// The accumulator after a reset edge (from any state) and `latency`
+/// edges with the operands held, valid and clear high.
+fn held_output(
+    seq: &Seq,
+    m: &Manifest,
+    d: &Drive,
+    b: &mut Builder,
+    var_base: u32,
+    state_base: u32,
+) -> Result<Vec<Lit>> {
+    let (first, bits) = acc_port(seq, m)?;
+    let mut state: Vec<Lit> = (0..seq.n_latches())
+        .map(|i| b.var(state_base + i as u32))
+        .collect();
+    let reset = d.inputs(b, None, [FALSE, TRUE, TRUE], var_base)?;
+    state = seq.step(b, &reset, &state).1;
+    let run = d.inputs(b, None, [TRUE, TRUE, TRUE], var_base)?;
+    for _ in 0..m.latency_cycles {
+        state = seq.step(b, &run, &state).1;
+    }
+    Ok(seq.step(b, &run, &state).0[first..first + bits].to_vec())
 }
