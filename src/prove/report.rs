@@ -149,8 +149,9 @@ impl Report {
                 self.design, self.design, self.pe_count
             ),
             a if a.starts_with("dot") => format!(
-                "each of the {} lanes is proven with the others at zero, and the accumulator \
-                 behind the adder tree; sums of several non-zero lanes are covered by `verify`",
+                "each of the {} lanes is proven with the others at zero, and with every lane \
+                 free the accumulator is proven to be the sum of the lanes alone (the adder \
+                 tree)",
                 self.slots
             ),
             _ => "the single PE".to_string(),

@@ -113,6 +113,13 @@ const MUTANTS: &[(&str, &str, &str, &str, &str)] = &[
         "{1'b0, rhs}",
     ),
     (
+        HELD_OUT_DOT,
+        "the adder tree ORs two lanes (right whenever one lane is zero)",
+        "h_dot_dot_unit.v",
+        "{lhs[Lvl0Bits-1], lhs} + {rhs[Lvl0Bits-1], rhs}",
+        "{lhs[Lvl0Bits-1], lhs} | {rhs[Lvl0Bits-1], rhs}",
+    ),
+    (
         HELD_OUT_BASE,
         "weight 2 zero-extended",
         "h_base_pair_mul.v",
