@@ -221,7 +221,7 @@ impl Report {
     }
 
     /// A counterexample as one GEMM case for `verify --golden`, when the
-    /// golden format can state this PE kind.
+    /// golden format can state this PE kind (SPARQ; not the baselines).
     pub fn replay_case(&self) -> Option<Value> {
         let r = match &self.outcome {
             Outcome::Refuted(r) => r,
@@ -233,9 +233,6 @@ impl Report {
         let PeKind::Sparq(s) = self.kind else {
             return None;
         };
-        if !s.pair_sharing {
-            return None;
-        }
         let o = &r.operands;
         let (a, b): (Vec<i64>, Vec<i64>) = match o.idx {
             None => (
@@ -263,6 +260,7 @@ impl Report {
                     "placements": s.placements.count(),
                     "rounding": s.rounding.yaml_name(),
                     "stc_2of4": s.stc,
+                    "pair_sharing": s.pair_sharing,
                 },
                 "A": [a],
                 "B": [b],
