@@ -263,3 +263,34 @@ fn every_pe_variant_is_proven() {
         r.stdout()
     );
 }
+
+#[test]
+fn a_bsparq_counterexample_replays_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = mutate(
+        dir.path(),
+        HELD_OUT_PE,
+        "h_pe_pe.v",
+        "w2_d = wgt_i[15:8]",
+        "w2_d = wgt_i[7:0]",
+    );
+    let r = prove(&["--rtl", &folder], dir.path());
+    assert_eq!(r.code(), 1, "{}{}", r.stdout(), r.stderr());
+    assert!(
+        r.stdout().contains("replay in simulation"),
+        "{}",
+        r.stdout()
+    );
+    let v = util::run(
+        &[
+            "verify",
+            "--rtl",
+            &folder,
+            "--golden",
+            "sparqgen-prove/h_pe_cex.json",
+            "--no-vcd",
+        ],
+        dir.path(),
+    );
+    assert_eq!(v.code(), 1, "{}{}", v.stdout(), v.stderr());
+}
