@@ -29,6 +29,7 @@ use crate::rtl::Manifest;
 use crate::synth::yosys;
 use anyhow::{bail, Context};
 use askama::Template;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 pub enum Result {
@@ -129,6 +130,11 @@ pub fn check(seq: &Seq, m: &Manifest, spec: &Spec) -> anyhow::Result<Result> {
         }
     }
 
+    let base_bad = bad;
+    let base_real = real.clone();
+    let mut bad = FALSE;
+    let mut real: Vec<Lit> = Vec::new();
+
     // Step: P + 1 edges from any state, the accumulator free before the last.
     let mut s = fresh_state(&mut b, STATE + 1_000_000);
     for f in 0..p {
@@ -169,30 +175,78 @@ pub fn check(seq: &Seq, m: &Manifest, spec: &Spec) -> anyhow::Result<Result> {
         bad = b.or(bad, diff);
     }
 
-    // With the product cut out first (fast); a failure there may be an
-    // artefact of the cut, so it is decided again on the whole circuit.
-    if let Result::Proven = solve(&b, bad, &real, true)? {
-        return Ok(Result::Proven);
+    // Names for a counterexample: the first cycle's operands and controls,
+    // the accumulator before the last edge.
+    let mut names = HashMap::new();
+    for k in 0..spec.act_bits as u32 {
+        names.insert(base + k, format!("a{k}"));
     }
-    solve(&b, bad, &real, false)
-}
+    for k in 0..spec.wgt_bits as u32 {
+        names.insert(base + WGT + k, format!("w{k}"));
+    }
+    names.insert(base + 3 * WGT, "valid".to_string());
+    names.insert(base + 3 * WGT + 1, "clear".to_string());
+    for k in 0..bits as u32 {
+        names.insert(FREE + k, format!("x{k}"));
+    }
 
-fn solve(b: &Builder, bad: Lit, real: &[Lit], with_cut: bool) -> anyhow::Result<Result> {
-    let (g, outs) = cut_data(b, bad, real, with_cut);
-    Ok(match sat(&g, outs)? {
-        true => Result::Proven,
-        false => Result::Refuted(
-            "the accumulator does not follow valid_i/clear_i with the stated latency \
-             (pipeline + 1 edges): SAT found an input sequence that breaks \
-             acc <= valid ? (clear ? product : acc + product) : (clear ? 0 : acc)"
-                .into(),
-        ),
+    if solve(&b, base_bad, &base_real, &HashMap::new())?.is_some() {
+        return Ok(Result::Refuted(format!(
+            "after a reset edge the accumulator must read 0 for {} edge(s) (pipeline {p} + 1); \
+             SAT found inputs for which it does not",
+            p + 1
+        )));
+    }
+    Ok(match solve(&b, bad, &real, &names)? {
+        None => Result::Proven,
+        Some(v) => {
+            let get = |prefix: &str, n: usize| -> u64 {
+                (0..n)
+                    .filter(|k| v.get(&format!("{prefix}{k}")).is_some_and(|&b| b != 0))
+                    .map(|k| 1u64 << k)
+                    .sum()
+            };
+            let x = super::datapath::signed(get("x", bits), bits);
+            Result::Refuted(format!(
+                "the accumulator does not follow acc <= valid ? (clear ? product : acc + \
+                 product) : (clear ? 0 : acc) {} edge(s) after the operands: SAT found \
+                 act_i = 0x{:x}, wgt_i = 0x{:x}, valid_i = {}, clear_i = {} with the \
+                 accumulator at {x} before that edge",
+                p + 1,
+                get("a", spec.act_bits),
+                get("w", spec.wgt_bits),
+                v.get("valid").copied().unwrap_or(0),
+                v.get("clear").copied().unwrap_or(0),
+            ))
+        }
     })
 }
 
-/// Ask Yosys's SAT solver whether `bad` can be 1: Ok(true) when it cannot.
-pub(super) fn sat(g: &Builder, bad: Lit) -> anyhow::Result<bool> {
-    let aag = write_aiger(g, bad);
+/// With the product cut out first (fast); a failure there may be an
+/// artefact of the cut, so it is decided again on the whole circuit.
+/// None when proven, else the named inputs' values.
+fn solve(
+    b: &Builder,
+    bad: Lit,
+    real: &[Lit],
+    names: &HashMap<u32, String>,
+) -> anyhow::Result<Option<HashMap<String, u64>>> {
+    let (g, outs) = cut_data(b, bad, real, true);
+    if sat(&g, outs, names)?.is_none() {
+        return Ok(None);
+    }
+    let (g, outs) = cut_data(b, bad, real, false);
+    sat(&g, outs, names)
+}
+
+/// Ask Yosys's SAT solver whether `bad` can be 1: None when it cannot,
+/// else the values it found for the inputs named in `names` (variables).
+pub(super) fn sat(
+    g: &Builder,
+    bad: Lit,
+    names: &HashMap<u32, String>,
+) -> anyhow::Result<Option<HashMap<String, u64>>> {
+    let aag = write_aiger(g, bad, names);
     let (_keep, dir) = yosys::workdir(None)?;
     std::fs::write(dir.join("miter.aag"), aag).context("writing the control miter")?;
     let script = ControlScript {
@@ -201,11 +255,24 @@ pub(super) fn sat(g: &Builder, bad: Lit) -> anyhow::Result<bool> {
     .render()
     .context("rendering the control script")?;
     let log = yosys::run_script_timeout(&script, &dir, super::netlist::TIMEOUT)?;
+    if std::env::var_os("SPARQGEN_PROVE_DEBUG").is_some() {
+        eprintln!("{log}");
+    }
     if log.contains("SAT proof finished - no model found: SUCCESS!") {
-        return Ok(true);
+        return Ok(None);
     }
     if log.contains("model found: FAIL!") {
-        return Ok(false);
+        // `  \name   dec   hex   bin` rows of -show-inputs.
+        let values = log
+            .lines()
+            .filter_map(|l| {
+                let mut it = l.split_whitespace();
+                let name = it.next()?.strip_prefix('\\')?;
+                let dec = it.next()?.parse().ok()?;
+                Some((name.to_string(), dec))
+            })
+            .collect();
+        return Ok(Some(values));
     }
     bail!("Yosys's SAT solver gave no verdict on a miter")
 }
@@ -289,15 +356,19 @@ fn cut_data(b: &Builder, bad: Lit, real: &[Lit], with_cut: bool) -> (Builder, Li
 }
 
 /// ASCII AIGER with one output, `bad`.
-fn write_aiger(g: &Builder, out: Lit) -> String {
+fn write_aiger(g: &Builder, out: Lit, names: &HashMap<u32, String>) -> String {
     let mut idx = vec![0u32; g.nodes.len()];
     let mut n = 0u32;
     let mut inputs = Vec::new();
+    let mut symbols = Vec::new();
     for (i, node) in g.nodes.iter().enumerate() {
-        if let Node::Var(_) = node {
+        if let Node::Var(v) = node {
             n += 1;
             idx[i] = n;
             inputs.push(n);
+            if let Some(name) = names.get(v) {
+                symbols.push(format!("i{} {name}", inputs.len() - 1));
+            }
         }
     }
     let mut ands = Vec::new();
@@ -319,6 +390,9 @@ fn write_aiger(g: &Builder, out: Lit) -> String {
     for (y, a, c) in ands {
         let (a, c) = if a >= c { (a, c) } else { (c, a) };
         let _ = writeln!(s, "{y} {a} {c}");
+    }
+    for sym in symbols {
+        let _ = writeln!(s, "{sym}");
     }
     s.push_str("o0 bad\n");
     s

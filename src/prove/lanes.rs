@@ -63,11 +63,12 @@ pub fn check(seq: &Seq, m: &Manifest, spec: &Spec, lanes: usize) -> anyhow::Resu
     // A failure with the cut may be an artefact of it (in a gate netlist
     // ABC merges the tree into the lanes' adders): decide it again whole.
     let (g, cut_bad) = cut_lanes(&b, bad, &whole, true);
-    if super::control::sat(&g, cut_bad)? {
+    let none = std::collections::HashMap::new();
+    if super::control::sat(&g, cut_bad, &none)?.is_none() {
         return Ok(true);
     }
     let (g, bad) = cut_lanes(&b, bad, &whole, false);
-    super::control::sat(&g, bad)
+    Ok(super::control::sat(&g, bad, &none)?.is_none())
 }
 
 /// The lane a node depends on, NONE for constants, MANY for several.
