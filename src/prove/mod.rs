@@ -238,7 +238,19 @@ fn prove_seq(seq: &Seq, m: &Manifest, spec: &Spec, r: &mut Report) -> Result<Out
     for slot in 0..r.slots {
         for case in &cases {
             let p = datapath_problem(seq, m, spec, slot, case)?;
-            match datapath::check(p).with_context(|| format!("slot {slot}, case {}", case.label))? {
+            let verdict = match datapath::check(p) {
+                // A register without reset feeding the product: a finding
+                // about the RTL, not a limit of the method.
+                Err(datapath::CutError::StrayVar(what)) if what.contains("before reset") => {
+                    return Ok(Outcome::Control(format!(
+                        "lane {slot}, case {}: the product depends on {what} (a register \
+                         without reset on the product's path)",
+                        case.label
+                    )))
+                }
+                other => other.with_context(|| format!("slot {slot}, case {}", case.label))?,
+            };
+            match verdict {
                 Verdict::Proven { classes } => r.classes += classes,
                 Verdict::Refuted(cex) => {
                     return Ok(Outcome::refuted(spec, slot, case, cex, "product"))
