@@ -25,6 +25,7 @@
 
 use super::aig::{self, eval, lit_val, node_of, Builder, Lit, Node, FALSE};
 use super::spec::{Case, Domain, Spec};
+use super::weights;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -124,18 +125,22 @@ pub fn compact(g: &Builder, outs: &[Lit]) -> (Builder, Vec<Lit>) {
 /// Bytes of the weight operand enumerated in a case: the lane byte (its
 /// low 6 bits across the 64 lanes of a word) and the outer byte.
 #[derive(Clone, Copy)]
-struct Byte {
-    off: usize,
-    nonzero: bool,
+pub(super) struct Byte {
+    pub(super) off: usize,
+    pub(super) nonzero: bool,
     /// 1: multiplies h1, 2: h2.
-    coef: u8,
+    pub(super) coef: u8,
 }
 
-const A: u8 = 1;
-const L: u8 = 2;
-const O: u8 = 4;
+pub(super) const A: u8 = 1;
+pub(super) const L: u8 = 2;
+pub(super) const O: u8 = 4;
 
-fn groups(g: &Builder, lane: Option<Byte>, outer: Option<Byte>) -> Result<Vec<u8>, CutError> {
+pub(super) fn groups(
+    g: &Builder,
+    lane: Option<Byte>,
+    outer: Option<Byte>,
+) -> Result<Vec<u8>, CutError> {
     let mut grp = vec![0u8; g.nodes.len()];
     for (i, n) in g.nodes.iter().enumerate() {
         grp[i] = match *n {
@@ -232,7 +237,7 @@ impl Problem<'_> {
         signed(e as u64 & mask(bits), bits)
     }
 
-    fn cex(&self, act: u64, wgt: u64) -> Cex {
+    pub(super) fn cex(&self, act: u64, wgt: u64) -> Cex {
         Cex {
             act,
             wgt,
@@ -315,7 +320,7 @@ fn fold_domain(p: &mut Problem, lane: Option<Byte>, outer: Option<Byte>) -> Resu
 }
 
 /// Value of a weight variable for lane block `blk` and outer byte `o`.
-fn byte_var(v: u32, lane: Option<Byte>, outer: Option<Byte>, blk: usize, o: u64) -> u64 {
+pub(super) fn byte_var(v: u32, lane: Option<Byte>, outer: Option<Byte>, blk: usize, o: u64) -> u64 {
     if v < WGT {
         return 0;
     }
@@ -333,10 +338,10 @@ fn byte_var(v: u32, lane: Option<Byte>, outer: Option<Byte>, blk: usize, o: u64)
     0
 }
 
-struct Class {
-    key: Vec<u64>,
-    rep: u64,
-    coef: (i64, i64),
+pub(super) struct Class {
+    pub(super) key: Vec<u64>,
+    pub(super) rep: u64,
+    pub(super) coef: (i64, i64),
 }
 
 /// Prove (or refute) one case.
@@ -440,7 +445,7 @@ pub fn check(mut p: Problem) -> Result<Verdict, CutError> {
     let n = classes.len();
     let found = classes
         .par_iter()
-        .find_map_any(|c| check_class(&p, &grp, &frontier, c, lane, outer));
+        .find_map_any(|c| weights::check_class(&p, &grp, &frontier, c, lane, outer));
     Ok(match found {
         Some(cex) => Verdict::Refuted(cex),
         None => Verdict::Proven { classes: n },
@@ -479,149 +484,4 @@ fn conflict(p: &Problem, a: u64, b: u64) -> Cex {
         }
     }
     p.cex(b, put(1, 1))
-}
-
-fn check_class(
-    p: &Problem,
-    grp: &[u8],
-    frontier: &[usize],
-    c: &Class,
-    lane: Option<Byte>,
-    outer: Option<Byte>,
-) -> Option<Cex> {
-    // The circuit below the cut, with the cut at this class's value.
-    let g = &p.graph;
-    let mut h = Builder::new();
-    let mut map = vec![FALSE; g.nodes.len()];
-    for (fi, &n) in frontier.iter().enumerate() {
-        map[n] = aig::konst((c.key[fi / 64] >> (fi % 64)) & 1 == 1);
-    }
-    for (i, n) in g.nodes.iter().enumerate() {
-        if grp[i] == A {
-            continue;
-        }
-        map[i] = match *n {
-            Node::Const => FALSE,
-            Node::Var(v) => h.var(v),
-            Node::And(a, b) => {
-                let x = aig::remap(&map, a);
-                let y = aig::remap(&map, b);
-                h.and(x, y)
-            }
-        };
-    }
-    let outs: Vec<Lit> = p.outs.iter().map(|&l| aig::remap(&map, l)).collect();
-    let hg = groups(&h, lane, outer).ok()?;
-    let bits = outs.len();
-
-    // Weight-byte cuts: nodes of one byte only that feed nodes of both.
-    let mut feeds = vec![false; h.nodes.len()];
-    let mut mixed = Vec::new();
-    for (i, n) in h.nodes.iter().enumerate() {
-        if let Node::And(a, b) = *n {
-            if hg[i] == (L | O) {
-                feeds[node_of(a)] = true;
-                feeds[node_of(b)] = true;
-                mixed.push((i, a, b));
-            }
-        }
-    }
-    for &l in &outs {
-        feeds[node_of(l)] = true;
-    }
-    let cut_l: Vec<usize> = (0..h.nodes.len())
-        .filter(|&i| feeds[i] && hg[i] == L)
-        .collect();
-    let cut_o: Vec<usize> = (0..h.nodes.len())
-        .filter(|&i| feeds[i] && hg[i] == O)
-        .collect();
-
-    let n_blk = if lane.is_some() { 4 } else { 1 };
-    let mut pre_l = Vec::new();
-    for blk in 0..n_blk {
-        let mut v = Vec::new();
-        eval(&h.nodes, &mut |x| byte_var(x, lane, None, blk, 0), &mut v);
-        pre_l.push(cut_l.iter().map(|&i| v[i]).collect::<Vec<u64>>());
-    }
-    // Outer byte: its 256 values across the lanes of 4 words, then one
-    // all-ones or all-zeros word per value.
-    let mut pre_o = Vec::new();
-    if outer.is_some() {
-        let mut blocks = Vec::new();
-        for blk in 0..4 {
-            let mut v = Vec::new();
-            eval(&h.nodes, &mut |x| byte_var(x, outer, None, blk, 0), &mut v);
-            blocks.push(cut_o.iter().map(|&i| v[i]).collect::<Vec<u64>>());
-        }
-        for o in 0..256usize {
-            pre_o.push(
-                blocks[o / 64]
-                    .iter()
-                    .map(|&v| if (v >> (o % 64)) & 1 == 1 { !0u64 } else { 0 })
-                    .collect::<Vec<u64>>(),
-            );
-        }
-    } else {
-        pre_o.push(Vec::new());
-    }
-
-    // h_lane * j for the 64 lanes, bit-sliced.
-    let (hl, ho) = c.coef;
-    let mut t = vec![0u64; bits];
-    for j in 0..64u64 {
-        let v = (hl * j as i64) as u64;
-        for (k, tk) in t.iter_mut().enumerate() {
-            *tk |= ((v >> k) & 1) << j;
-        }
-    }
-    let mut vals = vec![0u64; h.nodes.len()];
-    for (o, pre_o) in pre_o.iter().enumerate() {
-        if outer.is_some_and(|b| b.nonzero) && o == 0 {
-            continue;
-        }
-        let ov = i64::from(o as u8 as i8);
-        for (ci, &i) in cut_o.iter().enumerate() {
-            vals[i] = pre_o[ci];
-        }
-        for (blk, pre_l) in pre_l.iter().enumerate() {
-            for (ci, &i) in cut_l.iter().enumerate() {
-                vals[i] = pre_l[ci];
-            }
-            for &(i, a, b) in &mixed {
-                vals[i] = lit_val(&vals, a) & lit_val(&vals, b);
-            }
-            let base = if blk < 2 {
-                blk as i64 * 64
-            } else {
-                blk as i64 * 64 - 256
-            };
-            let e = (hl * base + ho * ov) as u64;
-            let mut m: u64 = if lane.is_some() { !0 } else { 1 };
-            if lane.is_some_and(|b| b.nonzero) && blk == 0 {
-                m &= !1;
-            }
-            let mut carry = 0u64;
-            let mut diff = 0u64;
-            for (k, &l) in outs.iter().enumerate() {
-                let tk = if lane.is_some() { t[k] } else { 0 };
-                let ek = if (e >> k) & 1 == 1 { !0u64 } else { 0 };
-                let s = tk ^ ek ^ carry;
-                carry = (tk & ek) | (carry & (tk ^ ek));
-                diff |= lit_val(&vals, l) ^ s;
-            }
-            let diff = diff & m;
-            if diff != 0 {
-                let j = diff.trailing_zeros() as u64;
-                let mut w = p.wgt_fixed;
-                if let Some(lb) = lane {
-                    w |= ((blk as u64) * 64 + j) << lb.off;
-                }
-                if let Some(ob) = outer {
-                    w |= (o as u64) << ob.off;
-                }
-                return Some(p.cex(c.rep, w));
-            }
-        }
-    }
-    None
 }

@@ -17,6 +17,7 @@ pub mod lanes;
 pub mod netlist;
 pub mod report;
 pub mod spec;
+mod weights;
 
 use crate::config::{ArrayShape, Design};
 use crate::rtl::{self, Manifest};
