@@ -23,11 +23,19 @@ pub struct GoldenConfig {
     pub rounding: String,
     #[serde(default)]
     pub stc_2of4: bool,
+    /// Absent in the reference kernel's files (which always share pairs);
+    /// `false` states a bSPARQ-only case (written by `sparqgen prove`).
+    #[serde(default = "yes")]
+    pub pair_sharing: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl GoldenConfig {
     /// The SPARQ arithmetic this block describes (the reference kernel always
-    /// shares pairs).
+    /// shares pairs; `pair_sharing: false` says otherwise).
     pub fn arith(&self) -> Result<SparqArith> {
         let placements = PlacementSet::from_fields(self.window_bits, self.placements)
             .with_context(|| {
@@ -44,7 +52,7 @@ impl GoldenConfig {
         Ok(SparqArith {
             placements,
             rounding,
-            pair_sharing: true,
+            pair_sharing: self.pair_sharing,
             stc: self.stc_2of4,
         })
     }

@@ -12,6 +12,7 @@ pub mod net;
 pub mod npy;
 pub mod output;
 pub mod process;
+pub mod prove;
 pub mod rtl;
 pub mod sim;
 pub mod sweep;

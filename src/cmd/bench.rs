@@ -24,6 +24,9 @@ pub enum BenchCmd {
     /// Whole networks through the model: images/s for the digits CNN and a
     /// ResNet-18-shaped int8 graph (random weights) at batch 1.
     Net(super::net::NetBench),
+    /// Prove every PE variant (40 SPARQ combinations, both baselines; single
+    /// PE, pipeline 0) and print the time per variant.
+    Prove(super::prove::ProveBench),
 }
 
 #[derive(Args)]
@@ -61,6 +64,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
         BenchCmd::Generate(b) => bench_generate(&b),
         BenchCmd::Verify(b) => super::verify::bench(&b),
         BenchCmd::Net(b) => super::net::bench(&b),
+        BenchCmd::Prove(b) => super::prove::bench(&b),
     }
 }
 

@@ -7,6 +7,7 @@ mod generate;
 mod hcm;
 mod model;
 mod net;
+mod prove;
 mod sweep;
 mod synth;
 mod verify;
@@ -81,6 +82,9 @@ enum Command {
     SweepTask(sweep::TaskArgs),
     /// Run an int8 ONNX network through each design: accuracy and per-layer error.
     Net(net::NetArgs),
+    /// Prove every PE kind equal to the model for every input (exit 1 with a
+    /// counterexample otherwise).
+    Prove(prove::ProveArgs),
 }
 
 #[derive(Args)]
@@ -139,6 +143,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Gather(g) => sweep::gather(&g),
         Command::SweepTask(t) => sweep::task(&t),
         Command::Net(n) => net::run(&n),
+        Command::Prove(p) => prove::run(&p),
         Command::Check(d) => {
             let design = d.load()?;
             print!("{}", design.to_yaml());

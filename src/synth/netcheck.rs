@@ -1,7 +1,8 @@
 //! Post-synthesis check: the generic gate netlist of a PE, written back as
 //! Verilog by Yosys, is co-simulated against the model with the same
 //! vectors `verify` uses, so RTL that synthesizes differently from how it
-//! simulates is caught.
+//! simulates is caught; and the same netlist is proven equal to the model
+//! for every input (`prove`).
 
 use super::compare::{job, pe_design};
 use super::flow::{self, Scripts};
@@ -49,8 +50,19 @@ pub fn check_pe(base: &Design) -> Result<NetlistCheck> {
         o.seed,
         if o.passed() { "PASS" } else { "FAIL" }
     );
+    // Backed by a proof over every input (`sparqgen prove --gates`).
+    let proof = crate::prove::prove_gates(&crate::prove::Target::generate(&design)?)?;
+    let summary = format!(
+        "Proof over every input (sparqgen prove --gates): the gate netlist {} ({:.1} s). {summary}",
+        if proof.passed() {
+            "equals the model".to_string()
+        } else {
+            format!("does NOT equal the model:\n{}", proof.text())
+        },
+        proof.seconds
+    );
     Ok(NetlistCheck {
-        passed: o.passed(),
+        passed: o.passed() && proof.passed(),
         summary,
     })
 }

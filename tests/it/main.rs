@@ -8,6 +8,7 @@ mod hcm;
 mod model;
 mod mutation;
 mod net;
+mod prove;
 mod robust;
 mod slurm;
 mod snapshot;
