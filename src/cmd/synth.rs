@@ -124,6 +124,9 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         None => Workload::ReluLike,
     };
 
+    if args.cluster.cluster.slurm && !args.sweep {
+        bail!("--slurm runs the sweep's variants as Slurm tasks; add --sweep");
+    }
     if let Some(dir) = &args.cluster.emit_jobs {
         let jobs = super::sweep::write_jobs(
             dir,

@@ -268,10 +268,11 @@ fn io(v: &onnx_protobuf::ValueInfoProto) -> Io {
 /// Read and decode an ONNX model file.
 pub fn read(path: &Path) -> Result<Graph, NetError> {
     let p = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| NetError::Io {
-        path: p.clone(),
-        source,
-    })?;
+    let bytes = crate::input::read_bytes(path, crate::input::MAX_MODEL_BYTES, "an ONNX model")
+        .map_err(|source| NetError::Io {
+            path: p.clone(),
+            source,
+        })?;
     read_bytes(&bytes, &p)
 }
 

@@ -359,6 +359,8 @@ fn endless_and_oversized_inputs_are_refused() {
         vec!["bench", "model", "--n", "0"],
         vec!["verify", "--vectors", "100000000000000"],
         vec!["generate", "-o", "/dev/null"],
+        vec!["net", "/dev/zero", "--input", "x.npy"],
+        vec!["synth", "--slurm"],
     ] {
         let t = std::time::Instant::now();
         let r = run(&args, d);
