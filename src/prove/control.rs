@@ -44,20 +44,24 @@ struct ControlScript<'a> {
     version: &'a str,
 }
 
-const FRAME: u32 = 10_000;
-const STATE: u32 = 10_000_000;
-const FREE: u32 = 20_000_000;
+// Variable layout: frame f's operands at FRAME * (f + 1) (every lane of a
+// dot unit, SLOT_VARS apart), its valid and clear at the frame's end;
+// flip-flop states and free values above every frame.
+const FRAME: u32 = 1_000_000;
+const VALID: u32 = FRAME - 2;
+const STATE: u32 = 400_000_000;
+const FREE: u32 = 500_000_000;
 
-/// Variables of frame `f`: data at `FRAME*(f+1)`, valid and clear after it.
+/// Variables of frame `f`: operands from `FRAME*(f+1)`, then valid, clear.
 fn frame_inputs(d: &Drive, b: &mut Builder, f: u32, rst: Lit) -> anyhow::Result<Vec<Lit>> {
     let base = FRAME * (f + 1);
-    let v = b.var(base + 3 * WGT);
-    let c = b.var(base + 3 * WGT + 1);
+    let v = b.var(base + VALID);
+    let c = b.var(base + VALID + 1);
     d.inputs(b, None, [rst, v, c], base)
 }
 
 fn is_data(v: u32) -> bool {
-    v < STATE && (v % FRAME) < 3 * WGT && v >= FRAME
+    (FRAME..STATE).contains(&v) && (v % FRAME) < VALID
 }
 
 /// Build the miter and ask Yosys.
@@ -68,7 +72,7 @@ pub fn check(seq: &Seq, m: &Manifest, spec: &Spec) -> anyhow::Result<Result> {
         seq,
         spec,
         slot: 0,
-        all: false,
+        all: true,
     };
     let mut b = Builder::new();
     let fresh_state = |b: &mut Builder, base: u32| -> Vec<Lit> {
@@ -165,7 +169,7 @@ pub fn check(seq: &Seq, m: &Manifest, spec: &Spec) -> anyhow::Result<Result> {
         seq.step(&mut b, &run, &st).0[first..first + bits].to_vec()
     };
     let base = FRAME * (f0 + 1);
-    let (v, c) = (b.var(base + 3 * WGT), b.var(base + 3 * WGT + 1));
+    let (v, c) = (b.var(base + VALID), b.var(base + VALID + 1));
     let added = b.add(&x, &sum);
     for k in 0..bits {
         let on_valid = b.mux(c, sum[k], added[k]);
@@ -184,8 +188,8 @@ pub fn check(seq: &Seq, m: &Manifest, spec: &Spec) -> anyhow::Result<Result> {
     for k in 0..spec.wgt_bits as u32 {
         names.insert(base + WGT + k, format!("w{k}"));
     }
-    names.insert(base + 3 * WGT, "valid".to_string());
-    names.insert(base + 3 * WGT + 1, "clear".to_string());
+    names.insert(base + VALID, "valid".to_string());
+    names.insert(base + VALID + 1, "clear".to_string());
     for k in 0..bits as u32 {
         names.insert(FREE + k, format!("x{k}"));
     }
@@ -337,7 +341,7 @@ fn cut_data(b: &Builder, bad: Lit, real: &[Lit], with_cut: bool) -> (Builder, Li
     }
     for (i, n) in g.nodes.iter().enumerate() {
         map[i] = if cut[i] {
-            h.var(FREE + 1_000_000 + i as u32)
+            h.var(FREE + 100_000_000 + i as u32)
         } else {
             match *n {
                 Node::Const => FALSE,
