@@ -34,6 +34,8 @@ pub struct ProveArgs {
     /// Where a counterexample is written as a GEMM case for `verify --golden`.
     #[arg(long, value_name = "DIR", default_value = "sparqgen-prove")]
     pub report_dir: PathBuf,
+    #[command(flatten)]
+    pub cluster: super::sweep::SlurmArgs,
 }
 
 #[derive(Args)]
@@ -61,6 +63,20 @@ fn targets(args: &ProveArgs) -> Result<Vec<(Target, String)>> {
 }
 
 pub fn run(args: &ProveArgs) -> Result<i32> {
+    if args.cluster.slurm {
+        // One Slurm task per design or folder, each `sparqgen prove` on it.
+        let tools = sparqgen::tools::find(sparqgen::tools::Tool::Yosys)?.version;
+        let mut common = vec![
+            "--report-dir".to_string(),
+            std::path::absolute(&args.report_dir)?.display().to_string(),
+        ];
+        if args.gates {
+            common.push("--gates".into());
+        }
+        let tasks =
+            super::sweep::design_tasks("prove", &args.designs, &args.rtl, &common, &[], &tools)?;
+        return super::sweep::regression(&args.cluster, "prove", tasks, &tools);
+    }
     let opts = Options { gates: args.gates };
     let mut reports = Vec::new();
     for (t, arg) in targets(args)? {

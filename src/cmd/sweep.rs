@@ -313,3 +313,43 @@ pub fn command_task(
         key: sparqgen::config::hex_sha256(&h),
     }
 }
+
+/// One task per design file and per `--rtl` folder: `sparqgen COMMAND
+/// <it> COMMON...`, keyed by the design (or the folder's Verilog), `extra`
+/// (another input file's bytes) and the tool versions.
+pub fn design_tasks(
+    command: &str,
+    designs: &[PathBuf],
+    rtl: &[PathBuf],
+    common: &[String],
+    extra: &[u8],
+    tools: &str,
+) -> Result<Vec<sweep::CommandTask>> {
+    let abs = |p: &Path| -> Result<String> { Ok(std::path::absolute(p)?.display().to_string()) };
+    let mut tasks = Vec::new();
+    for path in designs {
+        let design = Design::from_path(path)?;
+        let mut a = vec![command.to_string(), abs(path)?];
+        a.extend(common.iter().cloned());
+        let text = design.to_yaml();
+        tasks.push(command_task(
+            &design.name,
+            a,
+            &[text.as_bytes(), extra],
+            tools,
+        ));
+    }
+    for folder in rtl {
+        let dut = sparqgen::sim::Dut::from_folder(folder)
+            .map_err(|e| anyhow::anyhow!("--rtl {}: {e}", folder.display()))?;
+        let mut a = vec![command.to_string(), "--rtl".into(), abs(folder)?];
+        a.extend(common.iter().cloned());
+        let mut inputs: Vec<&[u8]> = dut.sources.iter().map(|(_, t)| t.as_slice()).collect();
+        inputs.push(extra);
+        tasks.push(command_task(&dut.design.name, a, &inputs, tools));
+    }
+    if tasks.is_empty() {
+        bail!("{command} --slurm needs design files or --rtl folders: one Slurm task each");
+    }
+    Ok(tasks)
+}

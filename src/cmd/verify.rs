@@ -150,7 +150,7 @@ fn finish(outcome: &Outcome, reproduce: &str, dir: &Path) -> Result<i32> {
 /// `verify --slurm`: each design (and each --rtl folder) is one Slurm task
 /// running `sparqgen verify` on it with the same options.
 fn on_slurm(args: &VerifyArgs) -> Result<i32> {
-    use super::sweep::{command_task, regression};
+    use super::sweep::{design_tasks, regression};
     let tools = sparqgen::tools::find(sparqgen::tools::Tool::Verilator)?.version;
     let abs = |p: &Path| -> Result<String> { Ok(std::path::absolute(p)?.display().to_string()) };
     let mut common = vec![
@@ -181,32 +181,14 @@ fn on_slurm(args: &VerifyArgs) -> Result<i32> {
         common.extend(["--golden".into(), abs(g)?]);
         golden_bytes = std::fs::read(g).with_context(|| format!("cannot read {}", g.display()))?;
     }
-    let mut tasks = Vec::new();
-    for path in &args.designs {
-        let design = Design::from_path(path)?;
-        let mut a = vec!["verify".to_string(), abs(path)?];
-        a.extend(common.iter().cloned());
-        let text = design.to_yaml();
-        tasks.push(command_task(
-            &design.name,
-            a,
-            &[text.as_bytes(), &golden_bytes],
-            &tools,
-        ));
-    }
-    for folder in &args.rtl {
-        let dut =
-            Dut::from_folder(folder).with_context(|| format!("--rtl {}", folder.display()))?;
-        let mut a = vec!["verify".to_string(), "--rtl".into(), abs(folder)?];
-        a.extend(common.iter().cloned());
-        let sources: Vec<&[u8]> = dut.sources.iter().map(|(_, t)| t.as_slice()).collect();
-        let mut inputs = sources;
-        inputs.push(&golden_bytes);
-        tasks.push(command_task(&dut.design.name, a, &inputs, &tools));
-    }
-    if tasks.is_empty() {
-        bail!("verify --slurm needs design files or --rtl folders: one Slurm task each");
-    }
+    let tasks = design_tasks(
+        "verify",
+        &args.designs,
+        &args.rtl,
+        &common,
+        &golden_bytes,
+        &tools,
+    )?;
     regression(&args.cluster, "verify", tasks, &tools)
 }
 

@@ -207,7 +207,7 @@ fn sweep_on_slurm_equals_the_local_run_and_resumes() {
         .sum();
     assert_eq!(count, 12 - done, "resubmitted {spec} after {done} finished");
 
-    // A verify regression: one task per design; a second run reuses both.
+    // Regressions: one task per design; a second run reuses both.
     for (name, kind) in [("va", "mac8x8"), ("vb", "mac4x8")] {
         std::fs::write(
             w.join(format!("{name}.yaml")),
@@ -215,9 +215,18 @@ fn sweep_on_slurm_equals_the_local_run_and_resumes() {
         )
         .unwrap();
     }
-    for reused in ["0 finished results reused", "2 finished results reused"] {
+    for (cmd, reused) in [
+        ("verify", "0 finished results reused"),
+        ("verify", "2 finished results reused"),
+        ("prove", "0 finished results reused"),
+    ] {
         let out = bin()
-            .args(["verify", "va.yaml", "vb.yaml", "--quick", "--slurm"])
+            .args([cmd, "va.yaml", "vb.yaml", "--slurm"])
+            .args(if cmd == "verify" {
+                &["--quick"][..]
+            } else {
+                &[]
+            })
             .env("SLURM_CONF", &conf)
             .current_dir(w)
             .output()
