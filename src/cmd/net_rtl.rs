@@ -1,0 +1,147 @@
+//! `net --rtl` reports: per MAC layer the RTL's verdict, the measured and
+//! predicted cycles, the utilization and where the array wastes cycles.
+
+use serde::Serialize;
+use sparqgen::config::Design;
+use sparqgen::cycles::{Dataflow, Timing};
+use sparqgen::net::rtl::LayerRtl;
+
+#[derive(Serialize)]
+pub struct Waste {
+    pub why: &'static str,
+    /// Share of the MAC slots (PEs x K per step x cycles).
+    pub share: f64,
+}
+
+#[derive(Serialize)]
+pub struct RtlReport {
+    /// Cycles the RTL took for the tiles run.
+    pub cycles: u64,
+    /// The cycle model's count for the same tiles.
+    pub predicted_cycles: u64,
+    /// `cycles / predicted_cycles - 1`.
+    pub prediction_error: f64,
+    pub mismatches: u64,
+    /// Outputs compared (every output of every tile run; systolic tiles
+    /// also check the zeros of rows and columns past the layer's edge).
+    pub checks: u64,
+    /// MACs / (PEs x K per step x cycles), measured.
+    pub utilization: f64,
+    pub tiles: u64,
+    pub tiles_run: u64,
+    /// The cycle model for the whole layer (every tile of every batch).
+    pub layer_predicted_cycles: u64,
+    /// Where the MAC slots go that do no useful MAC (cycle model, tiles run).
+    pub waste: Vec<Waste>,
+    pub sim_s: f64,
+}
+
+impl RtlReport {
+    pub fn of(l: &LayerRtl, t: &Timing) -> RtlReport {
+        RtlReport {
+            cycles: l.cycles,
+            predicted_cycles: l.predicted.total,
+            prediction_error: l.prediction_error(),
+            mismatches: l.mismatches,
+            checks: l.checks,
+            utilization: l.utilization(t),
+            tiles: l.tiles,
+            tiles_run: l.tiles_run,
+            layer_predicted_cycles: l.layer_predicted.total,
+            waste: l
+                .predicted
+                .waste()
+                .into_iter()
+                .map(|(why, share)| Waste { why, share })
+                .collect(),
+            sim_s: l.sim_secs,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct RtlSummary {
+    pub timing: Timing,
+    pub pes: u64,
+    /// With --rtl-sample: tiles per layer and the seed that chose them.
+    pub sample: Option<usize>,
+    pub seed: Option<u64>,
+    pub array: String,
+}
+
+impl RtlSummary {
+    pub fn of(d: &Design, t: &Timing, sample: Option<usize>, seed: u64) -> RtlSummary {
+        RtlSummary {
+            timing: *t,
+            pes: t.pes(),
+            sample,
+            seed: sample.map(|_| seed),
+            array: sparqgen::sim::describe(d),
+        }
+    }
+}
+
+fn dataflow_text(t: &Timing) -> String {
+    match t.dataflow {
+        Dataflow::Systolic { rows, cols, flush } => format!(
+            "{rows}x{cols} output-stationary: per tile K/{} operand cycles + {flush} flush + \
+             {cols} drain",
+            t.k_per_step
+        ),
+        Dataflow::Dot { lanes, latency } => format!(
+            "{lanes} lanes: per output ceil(K/{}/{lanes}) cycles, latency {latency}",
+            t.k_per_step
+        ),
+    }
+}
+
+pub fn print_table(s: &RtlSummary, rows: &[(&str, &RtlReport)]) {
+    println!(
+        "  on the RTL ({}; {}){}:",
+        s.array,
+        dataflow_text(&s.timing),
+        match (s.sample, s.seed) {
+            (Some(n), Some(seed)) => format!(", {n} random tiles per layer, seed {seed}"),
+            _ => ", every tile".to_string(),
+        }
+    );
+    println!(
+        "  {:<16} {:>12} {:>10} {:>12} {:>12} {:>7} {:>7}  wasted slots",
+        "layer", "tiles run", "mismatch", "cycles", "predicted", "error", "util"
+    );
+    for (name, r) in rows {
+        let waste: Vec<String> = r
+            .waste
+            .iter()
+            .map(|w| format!("{:.0} % {}", w.share * 100.0, w.why))
+            .collect();
+        println!(
+            "  {:<16} {:>12} {:>10} {:>12} {:>12} {:>6.1}% {:>6.1}%  {}",
+            name,
+            format!("{}/{}", r.tiles_run, r.tiles),
+            r.mismatches,
+            r.cycles,
+            r.predicted_cycles,
+            r.prediction_error * 100.0,
+            r.utilization * 100.0,
+            if waste.is_empty() {
+                "-".to_string()
+            } else {
+                waste.join(", ")
+            }
+        );
+    }
+}
+
+/// The first failing outputs of every layer, on stderr.
+pub fn print_mismatches(d: &Design, layers: &[LayerRtl]) {
+    for l in layers.iter().filter(|l| l.mismatches > 0) {
+        eprintln!(
+            "design {}: layer {} ({}): {} of {} outputs of the RTL differ from the model",
+            d.name, l.name, l.op, l.mismatches, l.checks
+        );
+        for det in &l.details {
+            eprintln!("  {}", det.replace('\n', "\n    "));
+        }
+    }
+}
