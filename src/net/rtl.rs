@@ -110,9 +110,15 @@ const SEGMENT_CYCLES: u64 = 200_000;
 impl RtlEngine {
     pub fn new(design: &Design, layers: &[MacLayer], opts: RtlOptions) -> anyhow::Result<Self> {
         let dut = Dut::generate(design).context("generating the design's RTL")?;
+        Ok(RtlEngine::with_dut(dut, layers, opts))
+    }
+
+    /// On given RTL (a folder `sparqgen generate` wrote, maybe edited).
+    pub fn with_dut(dut: Dut, layers: &[MacLayer], opts: RtlOptions) -> Self {
+        let design = &dut.design.clone();
         let mut wide_design = design.clone();
         wide_design.pe.acc_bits = crate::config::limits::ACC_BITS_MAX;
-        Ok(RtlEngine {
+        RtlEngine {
             model: DesignEngine::new(design, layers),
             layers: layers
                 .iter()
@@ -133,7 +139,7 @@ impl RtlEngine {
             pending_pred: Cycles::default(),
             pending_macs: 0,
             pending_tiles: 0,
-        })
+        }
     }
 
     pub fn mismatches(&self) -> u64 {

@@ -7,6 +7,7 @@ mod hcm;
 mod model;
 mod mutation;
 mod net;
+mod net_rtl;
 mod synth;
 mod util;
 mod verify;
