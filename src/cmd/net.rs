@@ -454,6 +454,10 @@ pub struct NetBench {
     /// Also write the ResNet-18-shaped int8 model (about 12 MB) to FILE.
     #[arg(long, value_name = "FILE.onnx")]
     write_resnet18: Option<PathBuf>,
+    /// Instead: simulated MAC/s of `net --rtl` on a generated 16x16 SPARQ
+    /// array (digits, every tile; ResNet-18, sampled tiles).
+    #[arg(long)]
+    rtl: bool,
 }
 
 fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
@@ -468,6 +472,9 @@ fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
 }
 
 pub fn bench(b: &NetBench) -> Result<i32> {
+    if b.rtl {
+        return super::net_rtl::bench(&b.digits);
+    }
     let designs = [builtin("mac8x8"), Design::default_design()];
     if b.digits.exists() {
         let plan = net::load(&b.digits)?;
