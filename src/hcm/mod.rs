@@ -307,7 +307,10 @@ streams once per block), input-resident (IR bands x rows: input rows stay, all w
 once per band) and output-resident (OR: partial sums of filters x rows stay at partial-sum \
 width, input channels stream; the input is read once per block, the weights once per band). \
 PE-local storage is not modelled. Arrays map output-stationary: rows take output pixels, \
-columns output channels of one group.";
+columns output channels of one group. Compute cycles are the generated RTL's (the cycle model \
+`net --rtl` checks): per R x C tile, ceil(K / K-per-step) operand cycles, a flush of \
+(R-1)+(C-1)+pipeline+1 and C drain cycles; a dot unit takes ceil(K / K-per-step / lanes) \
+cycles per output.";
 
 /// Build the report.
 pub fn analyze(

@@ -383,3 +383,80 @@ fn the_cycle_model_times_arrays_as_the_manifest_does() {
         }
     }
 }
+
+/// `hcm`'s compute cycles for a network (batch 1) are the cycles the RTL
+/// took for it under `net --rtl`, layer by layer; its compute time follows
+/// the clock a user or a synthesis report gives.
+#[test]
+fn hcm_cycles_are_the_cycles_the_rtl_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = sparqgen::npy::read_f32(&digits().join("x_test.npy"), "x").unwrap();
+    let per: usize = x.shape[1..].iter().product();
+    let one = Tensor::new(
+        [&[1usize][..], &x.shape[1..]].concat(),
+        x.data[..per].to_vec(),
+    );
+    let x1 = dir.path().join("x1.npy");
+    sparqgen::npy::write_f32(&x1, &one).unwrap();
+    let model = digits().join("digits_int8.onnx");
+    let design = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/default.yaml");
+    let (m, d) = (model.to_str().unwrap(), design.to_str().unwrap());
+    let out = crate::util::bin()
+        .args(["net", m, "--input", x1.to_str().unwrap(), "--design", d])
+        .args(["--rtl", "--json"])
+        .env("SPARQGEN_CACHE", cache_dir())
+        .output()
+        .unwrap();
+    let r = crate::util::Run { out };
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let net: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    let hcm_json = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["hcm", m, "--design", d, "--area-model", "none", "--json"];
+        args.extend_from_slice(extra);
+        let r = run(&args, dir.path());
+        assert_eq!(r.code(), 0, "{}", r.stderr());
+        serde_json::from_str(&r.stdout()).unwrap()
+    };
+    let h = hcm_json(&[]);
+    let (nl, hl) = (
+        net["designs"][0]["layers"].as_array().unwrap(),
+        h["layers"].as_array().unwrap(),
+    );
+    assert_eq!(nl.len(), hl.len());
+    for (a, b) in nl.iter().zip(hl) {
+        assert_eq!(a["rtl"]["cycles"], b["cycles"], "{a}\n{b}");
+        assert_eq!(a["rtl"]["mismatches"], 0);
+    }
+    // a clock from a synthesis report: compute time = cycles / Fmax
+    std::fs::write(
+        dir.path().join("s.json"),
+        r#"{"ice40": {"fmax_mhz": 50.0}}"#,
+    )
+    .unwrap();
+    let h = hcm_json(&["--synth-json", "s.json"]);
+    let l = &h["layers"][0];
+    let t = l["cycles"].as_f64().unwrap() / 50e6;
+    assert!((l["compute_s"].as_f64().unwrap() - t).abs() < 1e-12, "{l}");
+    let h = hcm_json(&["--clock-mhz", "400"]);
+    assert_eq!(h["hw"]["clock_mhz"], 400.0);
+    std::fs::write(
+        dir.path().join("n.json"),
+        r#"{"ice40": {"fmax_mhz": null}}"#,
+    )
+    .unwrap();
+    let r = run(
+        &[
+            "hcm",
+            m,
+            "--design",
+            d,
+            "--area-model",
+            "none",
+            "--synth-json",
+            "n.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("ice40.fmax_mhz"), "{}", r.stderr());
+}
