@@ -162,7 +162,7 @@ impl Cycles {
             ("fill/flush and drain", self.fill_drain as f64 / s),
             ("tiles that do not fill the array", self.edge as f64 / s),
             (
-                "K not a multiple of the PE step (or of the lanes)",
+                "K padding: a lone last activation, or lanes idle in an output's last cycle",
                 self.padding as f64 / s,
             ),
         ];
