@@ -233,6 +233,9 @@ pub fn run(args: &NetArgs) -> Result<i32> {
         .as_deref()
         .map(|p| read_labels(p, n))
         .transpose()?;
+    if args.rtl_sample == Some(0) {
+        bail!("--rtl-sample 0 is not allowed (tiles per layer: at least 1)");
+    }
     let designs = if args.rtl && args.designs.is_empty() {
         vec![Design::default_design()]
     } else {

@@ -349,6 +349,20 @@ fn rtl_sample_needs_rtl() {
     );
     assert_eq!(r.code(), 2, "{}", r.stderr());
     assert!(r.stderr().contains("--rtl"), "{}", r.stderr());
+    let r = run(
+        &[
+            "net",
+            model.to_str().unwrap(),
+            "--input",
+            x.to_str().unwrap(),
+            "--rtl",
+            "--rtl-sample",
+            "0",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("--rtl-sample 0"), "{}", r.stderr());
 }
 
 /// The cycle model's flush and latency are the generator's (manifest)
