@@ -284,16 +284,16 @@ impl MemberCtx {
         self.ports.acc_bits
     }
 
-    /// Cycles a GEMM takes on this member.
+    /// Cycles a GEMM takes on this member: the cycle model's count
+    /// ([`crate::cycles`], the same flush and latency as the manifest).
     pub fn gemm_cycles(&self, m: usize, n: usize, k: usize) -> u64 {
-        let steps = self.enc.steps(k).max(1) as u64;
-        match self.design.array {
-            ArrayShape::Systolic { rows, cols } => {
-                let tiles = (m.div_ceil(rows as usize) * n.div_ceil(cols as usize)) as u64;
-                tiles * (steps + u64::from(self.ports.flush_cycles) + u64::from(cols))
-            }
-            _ => (m * n) as u64 * steps.div_ceil(self.lanes() as u64),
-        }
+        let shape = crate::cycles::Shape {
+            groups: 1,
+            m: m as u64,
+            n: n as u64,
+            k: k as u64,
+        };
+        crate::cycles::gemm(&crate::cycles::Timing::of(&self.design), shape).total
     }
 
     /// Expand a spec.
