@@ -474,3 +474,34 @@ fn hcm_cycles_are_the_cycles_the_rtl_takes() {
     assert_eq!(r.code(), 2);
     assert!(r.stderr().contains("ice40.fmax_mhz"), "{}", r.stderr());
 }
+
+/// 2:4 weights on a pipelined 4x4 array of 2:4 SPARQ PEs: groups of four
+/// along K (K = 27 leaves a group of three), K chunks at multiples of four.
+#[test]
+fn two_of_four_weights_on_a_pipelined_stc_array() {
+    let d = Design::from_yaml(
+        "name: stc_sa4x4\npe: {kind: sparq, stc: true, pipeline: 1}\n\
+         array: {kind: systolic, rows: 4, cols: 4}\n",
+    )
+    .unwrap();
+    let mut l = layer(conv(3, 2, 1, 1), 3, 6, 21);
+    let mut rng = Rng::new(22);
+    for w in &mut l.weights {
+        let k = w.shape[1];
+        for row in w.data.chunks_mut(k) {
+            for g in row.chunks_mut(4) {
+                // keep at most two of each four, at random places
+                let keep = [rng.next_u64() as usize % 4, rng.next_u64() as usize % 4];
+                for (i, v) in g.iter_mut().enumerate() {
+                    if !keep.contains(&i) {
+                        *v = 0;
+                    }
+                }
+            }
+        }
+    }
+    let x = input(&[2, 3, 6, 5], 23);
+    on_rtl(&d, &l, &x, opts(None, None));
+    on_rtl(&d, &l, &x, opts(None, Some(8)));
+    on_rtl(&d, &l, &x, opts(Some(4), Some(12)));
+}
