@@ -11,6 +11,49 @@ pub struct Waste {
     pub why: &'static str,
     /// Share of the MAC slots (PEs x K per step x cycles).
     pub share: f64,
+    /// What in the layer's shape causes it.
+    pub because: String,
+}
+
+/// Why the array wastes `why` on this layer, from its shape.
+fn because(why: &str, l: &LayerRtl, t: &Timing) -> String {
+    let steps = l.k.div_ceil(t.k_per_step as usize).max(1);
+    match (t.dataflow, why.split(':').next().unwrap_or("")) {
+        (Dataflow::Systolic { flush, cols, .. }, "fill/flush and drain") => format!(
+            "K = {} is {steps} operand cycles per tile against {flush} flush + {cols} drain",
+            l.k
+        ),
+        (Dataflow::Dot { latency, .. }, "fill/flush and drain") => {
+            format!("a pipeline tail of {} cycle(s) per segment", latency - 1)
+        }
+        (Dataflow::Systolic { rows, cols, .. }, "tiles that do not fill the array") => {
+            let mut parts = Vec::new();
+            if !l.n.is_multiple_of(cols as usize) {
+                parts.push(format!(
+                    "{} output channels per group on {cols} columns",
+                    l.n
+                ));
+            }
+            if !l.m.is_multiple_of(rows as usize) {
+                parts.push(format!(
+                    "{} output rows (images x pixels) on {rows} rows",
+                    l.m
+                ));
+            }
+            parts.join(", ")
+        }
+        (Dataflow::Dot { lanes, .. }, "K padding") => format!(
+            "K = {} is {steps} step(s) of {} on {lanes} lanes: {} cycle(s) per output",
+            l.k,
+            t.k_per_step,
+            steps.div_ceil(lanes as usize)
+        ),
+        (Dataflow::Systolic { .. }, "K padding") => format!(
+            "K = {} is not a multiple of {}: the last step pads a zero",
+            l.k, t.k_per_step
+        ),
+        _ => String::new(),
+    }
 }
 
 #[derive(Serialize)]
@@ -52,7 +95,11 @@ impl RtlReport {
                 .predicted
                 .waste()
                 .into_iter()
-                .map(|(why, share)| Waste { why, share })
+                .map(|(why, share)| Waste {
+                    why,
+                    share,
+                    because: because(why, l, t),
+                })
                 .collect(),
             sim_s: l.sim_secs,
         }
@@ -113,7 +160,14 @@ pub fn print_table(s: &RtlSummary, rows: &[(&str, &RtlReport)]) {
         let waste: Vec<String> = r
             .waste
             .iter()
-            .map(|w| format!("{:.0} % {}", w.share * 100.0, w.why))
+            .map(|w| {
+                let why = w.why.split(':').next().unwrap_or(w.why);
+                if w.because.is_empty() {
+                    format!("{:.0} % {why}", w.share * 100.0)
+                } else {
+                    format!("{:.0} % {why} ({})", w.share * 100.0, w.because)
+                }
+            })
             .collect();
         println!(
             "  {:<16} {:>12} {:>10} {:>12} {:>12} {:>6.1}% {:>6.1}%  {}",

@@ -65,6 +65,11 @@ pub struct LayerRtl {
     pub details: Vec<String>,
     /// Seconds in the simulator runs.
     pub sim_secs: f64,
+    /// The layer's GEMM per group (last batch): `m x k` by `n x k`.
+    pub groups: usize,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
 }
 
 impl LayerRtl {
@@ -313,6 +318,7 @@ impl MacEngine for RtlEngine {
         let per_group = (gi * gj) as u64;
         let st = &mut self.layers[index];
         st.tiles += per_group;
+        (st.groups, st.m, st.n, st.k) = (groups, m, n, k);
         st.layer_predicted.add(&cycles::gemm(
             &self.timing,
             cycles::Shape {
