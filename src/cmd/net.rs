@@ -53,6 +53,11 @@ pub struct NetArgs {
     /// With --rtl-sample: the seed choosing the tiles.
     #[arg(long, value_name = "SEED", default_value_t = 1, requires = "rtl")]
     pub rtl_seed: u64,
+    /// With --rtl: run on this folder that `sparqgen generate` wrote
+    /// (DIR/<name>, maybe edited since) instead of generating the design;
+    /// its manifest gives the design.
+    #[arg(long, value_name = "DIR", requires = "rtl", conflicts_with = "designs")]
+    pub rtl_folder: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -236,7 +241,16 @@ pub fn run(args: &NetArgs) -> Result<i32> {
     if args.rtl_sample == Some(0) {
         bail!("--rtl-sample 0 is not allowed (tiles per layer: at least 1)");
     }
-    let designs = if args.rtl && args.designs.is_empty() {
+    let folder_dut = match &args.rtl_folder {
+        Some(f) => Some(
+            sparqgen::sim::Dut::from_folder(f)
+                .with_context(|| format!("--rtl-folder {}", f.display()))?,
+        ),
+        None => None,
+    };
+    let designs = if let Some(dut) = &folder_dut {
+        vec![dut.design.clone()]
+    } else if args.rtl && args.designs.is_empty() {
         vec![Design::default_design()]
     } else {
         designs(&args.designs)?
@@ -277,8 +291,11 @@ pub fn run(args: &NetArgs) -> Result<i32> {
                 seed: args.rtl_seed,
                 ..Default::default()
             };
-            let mut e = net::rtl::RtlEngine::new(d, &plan.layers, opts)
-                .with_context(|| format!("design {}", d.name))?;
+            let mut e = match &folder_dut {
+                Some(dut) => net::rtl::RtlEngine::with_dut(dut.clone(), &plan.layers, opts),
+                None => net::rtl::RtlEngine::new(d, &plan.layers, opts)
+                    .with_context(|| format!("design {}", d.name))?,
+            };
             if record {
                 e.model.record_inputs();
             }

@@ -505,3 +505,61 @@ fn two_of_four_weights_on_a_pipelined_stc_array() {
     on_rtl(&d, &l, &x, opts(None, Some(8)));
     on_rtl(&d, &l, &x, opts(Some(4), Some(12)));
 }
+
+/// `net --rtl --rtl-folder` runs an edited folder: an accumulator that
+/// subtracts makes `net` exit 1 naming the layer, the tile and the first
+/// failing outputs; the unedited folder passes.
+#[test]
+fn an_edited_folder_fails_net_rtl_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let design = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/default.yaml");
+    let g = run(
+        &["generate", design.to_str().unwrap(), "-o", "out"],
+        dir.path(),
+    );
+    assert_eq!(g.code(), 0, "{}", g.stderr());
+    let model = digits().join("digits_int8.onnx");
+    let x = digits().join("x_test.npy");
+    let net = |dir: &Path| {
+        let out = crate::util::bin()
+            .args([
+                "net",
+                model.to_str().unwrap(),
+                "--input",
+                x.to_str().unwrap(),
+            ])
+            .args([
+                "--rtl",
+                "--rtl-folder",
+                "out/sparq_sa8x8",
+                "--rtl-sample",
+                "2",
+            ])
+            .current_dir(dir)
+            .env("SPARQGEN_CACHE", cache_dir())
+            .output()
+            .unwrap();
+        crate::util::Run { out }
+    };
+    let r = net(dir.path());
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let pe = dir.path().join("out/sparq_sa8x8/sparq_sa8x8_pe.v");
+    let text = std::fs::read_to_string(&pe).unwrap();
+    let from = "acc_d = clear_b ? sum_ext : acc_q + sum_ext;";
+    assert!(text.contains(from));
+    std::fs::write(
+        &pe,
+        text.replace(from, "acc_d = clear_b ? sum_ext : acc_q - sum_ext;"),
+    )
+    .unwrap();
+    let r = net(dir.path());
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    let err = r.stderr();
+    assert!(err.contains("layer conv1 (Conv):"), "{err}");
+    assert!(err.contains("layer conv1 group 0 tile ("), "{err}");
+    assert!(err.contains("RTL") && err.contains("!= model"), "{err}");
+    assert!(
+        err.contains("outputs of the RTL differ from the model"),
+        "{err}"
+    );
+}
