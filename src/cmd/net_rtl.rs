@@ -218,15 +218,19 @@ pub fn bench(digits: &std::path::Path) -> anyhow::Result<i32> {
         let macs: u64 = e.layers.iter().map(|l| l.macs).sum();
         let cycles: u64 = e.layers.iter().map(|l| l.cycles).sum();
         let sim: f64 = e.layers.iter().map(|l| l.sim_secs).sum();
+        let cpu: f64 = e.layers.iter().map(|l| l.sim_cpu_secs).sum();
         bad += e.mismatches();
         println!(
-            "bench net --rtl: {what}: {} MACs in {} cycles, {:.2} s simulating ({:.2} s wall): \
-             {:.1} M MAC/s simulated, {:.2} M cycles/s, {} mismatches (target: 50 M MAC/s)",
+            "bench net --rtl: {what}: {} MACs in {} cycles, {:.2} s simulating ({:.2} s wall, \
+             simulator CPU {:.2} s): {:.1} M MAC/s simulated ({:.1} M MAC/s per simulator \
+             core), {:.2} M cycles/s, {} mismatches (target: 50 M MAC/s)",
             macs,
             cycles,
             sim,
             wall,
+            cpu,
             macs as f64 / sim.max(1e-9) / 1e6,
+            macs as f64 / cpu.max(1e-9) / 1e6,
             cycles as f64 / sim.max(1e-9) / 1e6,
             e.mismatches()
         );

@@ -63,8 +63,10 @@ pub struct LayerRtl {
     pub mismatches: u64,
     /// The first failing outputs, described.
     pub details: Vec<String>,
-    /// Seconds in the simulator runs.
+    /// Seconds in the simulator runs (wall), and the CPU seconds of the
+    /// simulator processes.
     pub sim_secs: f64,
+    pub sim_cpu_secs: f64,
     /// The layer's GEMM per group (last batch): `m x k` by `n x k`.
     pub groups: usize,
     pub m: usize,
@@ -273,6 +275,7 @@ impl RtlEngine {
         st.checks += m.checks;
         st.mismatches += m.mismatches;
         st.sim_secs += o.run_secs;
+        st.sim_cpu_secs += o.sim_cpu_secs.unwrap_or(o.run_secs);
         for d in o.details {
             if st.details.len() < 4 {
                 st.details.push(format!(
