@@ -11,7 +11,13 @@ identical to ORT and the largest difference in quantization steps, then
 how a SPARQ design differs from exact. Exit 1 if the match is below 99 %
 identical or any output is off by more than one step.
 
-  python3 scripts/check_heldout.py [--seed N] [--images N] [--format qdq|qop] [--sparqgen PATH]
+With --rtl it also runs every MAC layer of the held-out network on a
+generated 4x4 SPARQ systolic array under Verilator (`net --rtl`): exit 1 if
+any output of the RTL differs from the model or any layer's measured cycles
+are more than 5 % from the cycle model's prediction.
+
+  python3 scripts/check_heldout.py [--seed N] [--images N] [--format qdq|qop] [--rtl]
+                                   [--sparqgen PATH]
 
 Needs: pip install numpy onnx onnxruntime.
 """
@@ -94,6 +100,7 @@ def main():
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--images", type=int, default=64)
     ap.add_argument("--format", choices=["qdq", "qop"], default="qdq")
+    ap.add_argument("--rtl", action="store_true")
     ap.add_argument("--sparqgen", default=os.path.join(os.path.dirname(__file__), "..", "target",
                                                        "release", "sparqgen"))
     a = ap.parse_args()
@@ -136,7 +143,35 @@ def main():
         sq = ", ".join(f"{l['name']} {l['sqnr_db']:.1f}" for l in layers)
         print(f"SPARQ 5opt round: {diff * 100:.1f} % of outputs differ from exact; "
               f"layer SQNR dB: {sq}")
-        return 0 if same >= 0.99 and steps.max() < 1.5 else 1
+        ok = same >= 0.99 and steps.max() < 1.5
+        if a.rtl:
+            ok = rtl(a, d, qp) and ok
+        return 0 if ok else 1
+
+
+def rtl(a, d, qp):
+    sa = os.path.join(d, "sa.yaml")
+    with open(sa, "w") as f:
+        f.write("name: heldout_sa4x4\npe: {kind: sparq}\narray: {kind: systolic, rows: 4, cols: 4}\n")
+    r = subprocess.run([a.sparqgen, "net", qp, "--input", os.path.join(d, "x.npy"),
+                        "--design", sa, "--rtl", "--json"], capture_output=True, text=True)
+    if r.returncode not in (0, 1):
+        print(r.stderr)
+        return False
+    layers = json.loads(r.stdout)["designs"][0]["layers"]
+    ok = r.returncode == 0
+    print("on a 4x4 SPARQ systolic array (RTL under Verilator):")
+    print(f"  {'layer':<14} {'checks':>9} {'mismatch':>8} {'cycles':>9} {'predicted':>9} "
+          f"{'error':>7} {'util':>6}")
+    for l in layers:
+        x = l["rtl"]
+        err = x["cycles"] / x["predicted_cycles"] - 1
+        ok = ok and x["mismatches"] == 0 and abs(err) <= 0.05
+        print(f"  {l['name']:<14} {x['checks']:>9} {x['mismatches']:>8} {x['cycles']:>9} "
+              f"{x['predicted_cycles']:>9} {err * 100:>6.1f}% {x['utilization'] * 100:>5.1f}%")
+    if r.returncode != 0:
+        print(r.stderr)
+    return ok
 
 
 if __name__ == "__main__":

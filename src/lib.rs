@@ -5,6 +5,7 @@
 
 pub mod arith;
 pub mod config;
+pub mod cycles;
 pub mod golden;
 pub mod hcm;
 pub mod input;

@@ -93,6 +93,38 @@ struct ReportArgs {
     /// Area estimate from the Yosys fit, or none.
     #[arg(long, value_enum, default_value = "fit")]
     area_model: AreaModel,
+    /// Clock the array runs at (an ASIC clock), instead of the hardware
+    /// point's.
+    #[arg(long, value_name = "MHZ", conflicts_with = "synth_json")]
+    clock_mhz: Option<f64>,
+    /// Clock from a synthesis report (`sparqgen synth D.yaml --json`): its
+    /// iCE40 Fmax placed by nextpnr (`ice40.fmax_mhz`).
+    #[arg(long, value_name = "SYNTH.json")]
+    synth_json: Option<PathBuf>,
+}
+
+/// The clock the array runs at, when the user names one: (MHz, where from).
+fn clock_override(a: &ReportArgs) -> Result<Option<(f64, String)>> {
+    if let Some(mhz) = a.clock_mhz {
+        if !(mhz.is_finite() && mhz > 0.0) {
+            bail!("--clock-mhz {mhz} is not allowed (must be > 0)");
+        }
+        return Ok(Some((mhz, "--clock-mhz".to_string())));
+    }
+    let Some(p) = &a.synth_json else {
+        return Ok(None);
+    };
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("--synth-json {}", p.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("--synth-json {}: not JSON", p.display()))?;
+    match v["ice40"]["fmax_mhz"].as_f64() {
+        Some(f) if f > 0.0 => Ok(Some((f, format!("iCE40 Fmax from {}", p.display())))),
+        _ => bail!(
+            "--synth-json {}: ice40.fmax_mhz is missing or null (the design was not placed:              run `sparqgen synth D.yaml --json` with nextpnr-ice40 installed)",
+            p.display()
+        ),
+    }
 }
 
 pub fn run(args: HcmArgs) -> Result<i32> {
@@ -136,7 +168,11 @@ fn run_report(a: ReportArgs) -> Result<i32> {
     } else {
         Network::load(net_arg)?
     };
-    let hw = HwPoint::load(&a.hw)?;
+    let mut hw = HwPoint::load(&a.hw)?;
+    if let Some((mhz, from)) = clock_override(&a)? {
+        hw.name = format!("{} at {mhz:.1} MHz ({from})", hw.name);
+        hw.clock_mhz = mhz;
+    }
     let array = match (&a.design, &hw.pe_array) {
         (Some(p), _) => ArrayModel::from_design(&Design::from_path(p)?),
         (None, Some(pa)) => ArrayModel::from_hw(&hw.name, pa),

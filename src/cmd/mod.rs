@@ -7,6 +7,7 @@ mod generate;
 mod hcm;
 mod model;
 mod net;
+mod net_rtl;
 mod prove;
 mod sweep;
 mod synth;

@@ -45,6 +45,23 @@ pub struct NetArgs {
     /// files were changed since (by default sparqgen refuses, exit 2).
     #[arg(long)]
     pub force: bool,
+    /// Also run every MAC layer on each design's generated RTL under
+    /// Verilator, tile by tile, comparing every output with the model and
+    /// counting cycles (default design: the embedded one).
+    #[arg(long)]
+    pub rtl: bool,
+    /// With --rtl: run N seeded random output tiles per layer (first batch)
+    /// instead of all.
+    #[arg(long, value_name = "N", requires = "rtl")]
+    pub rtl_sample: Option<usize>,
+    /// With --rtl-sample: the seed choosing the tiles.
+    #[arg(long, value_name = "SEED", default_value_t = 1, requires = "rtl")]
+    pub rtl_seed: u64,
+    /// With --rtl: run on this folder that `sparqgen generate` wrote
+    /// (DIR/<name>, maybe edited since) instead of generating the design;
+    /// its manifest gives the design.
+    #[arg(long, value_name = "DIR", requires = "rtl", conflicts_with = "designs")]
+    pub rtl_folder: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -57,6 +74,9 @@ struct LayerReport {
     sqnr_db: Option<f64>,
     /// Activation pairs with exactly one zero; null for designs without vSPARQ.
     wide_pair_share: Option<f64>,
+    /// With --rtl: the layer on the generated RTL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtl: Option<super::net_rtl::RtlReport>,
 }
 
 #[derive(Serialize)]
@@ -69,6 +89,9 @@ struct DesignReport {
     wall_s: f64,
     images_per_s: f64,
     layers: Vec<LayerReport>,
+    /// With --rtl: the seed of --rtl-sample and the array's timing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtl: Option<super::net_rtl::RtlSummary>,
 }
 
 #[derive(Serialize)]
@@ -140,6 +163,18 @@ pub fn run_design(
     if record {
         engine.record_inputs();
     }
+    let y = run_batches(plan, x, batch, bar, &mut engine)?;
+    Ok((y, engine))
+}
+
+/// Run `plan` on every image of `x` in batches through `engine`.
+pub fn run_batches(
+    plan: &Plan,
+    x: &Tensor<f32>,
+    batch: usize,
+    bar: Option<&indicatif::ProgressBar>,
+    engine: &mut dyn net::MacEngine,
+) -> Result<Tensor<f32>> {
     let n = x.shape[0];
     let per: usize = x.shape[1..].iter().product();
     let mut out: Option<Tensor<f32>> = None;
@@ -148,7 +183,7 @@ pub fn run_design(
         let mut shape = x.shape.clone();
         shape[0] = end - start;
         let xb = Tensor::new(shape, x.data[start * per..end * per].to_vec());
-        let y = plan.run(&xb, &mut engine)?;
+        let y = plan.run(&xb, engine)?;
         match &mut out {
             None => out = Some(y),
             Some(o) => {
@@ -160,7 +195,7 @@ pub fn run_design(
             b.inc((end - start) as u64);
         }
     }
-    Ok((out.expect("at least one image"), engine))
+    Ok(out.expect("at least one image"))
 }
 
 fn progress(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
@@ -209,7 +244,23 @@ pub fn run(args: &NetArgs) -> Result<i32> {
         .as_deref()
         .map(|p| read_labels(p, n))
         .transpose()?;
-    let designs = designs(&args.designs)?;
+    if args.rtl_sample == Some(0) {
+        bail!("--rtl-sample 0 is not allowed (tiles per layer: at least 1)");
+    }
+    let folder_dut = match &args.rtl_folder {
+        Some(f) => Some(
+            sparqgen::sim::Dut::from_folder(f)
+                .with_context(|| format!("--rtl-folder {}", f.display()))?,
+        ),
+        None => None,
+    };
+    let designs = if let Some(dut) = &folder_dut {
+        vec![dut.design.clone()]
+    } else if args.rtl && args.designs.is_empty() {
+        vec![Design::default_design()]
+    } else {
+        designs(&args.designs)?
+    };
     let bar = progress(!args.json && std::io::stderr().is_terminal(), 0);
     let has_exact = designs.iter().any(|d| d.pe.kind == PeKind::Mac8x8);
     let total = n * (designs.len() + usize::from(!has_exact));
@@ -240,8 +291,29 @@ pub fn run(args: &NetArgs) -> Result<i32> {
         }
         let t = Instant::now();
         let record = args.acts.is_some() && runs.is_empty();
-        let (y, mut engine) = run_design(&plan, d, &x, args.batch, bar.as_ref(), record)
-            .with_context(|| format!("design {}", d.name))?;
+        let (y, mut engine, rtl) = if args.rtl {
+            let opts = net::rtl::RtlOptions {
+                sample: args.rtl_sample,
+                seed: args.rtl_seed,
+                ..Default::default()
+            };
+            let mut e = match &folder_dut {
+                Some(dut) => net::rtl::RtlEngine::with_dut(dut.clone(), &plan.layers, opts),
+                None => net::rtl::RtlEngine::new(d, &plan.layers, opts)
+                    .with_context(|| format!("design {}", d.name))?,
+            };
+            if record {
+                e.model.record_inputs();
+            }
+            let y = run_batches(&plan, &x, args.batch, bar.as_ref(), &mut e)
+                .with_context(|| format!("design {} on its RTL", d.name))?;
+            let timing = e.timing;
+            (y, e.model, Some((e.layers, timing)))
+        } else {
+            let (y, e) = run_design(&plan, d, &x, args.batch, bar.as_ref(), record)
+                .with_context(|| format!("design {}", d.name))?;
+            (y, e, None)
+        };
         let secs = t.elapsed().as_secs_f64();
         if let (Some(dir), Some(inputs)) = (&args.acts, engine.inputs.take()) {
             write_acts(dir, &plan, inputs, args.force)?;
@@ -253,13 +325,14 @@ pub fn run(args: &NetArgs) -> Result<i32> {
         if first_out.is_none() {
             first_out = Some(y);
         }
-        runs.push((d, top, engine, secs));
+        runs.push((d, top, engine, secs, rtl));
     }
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     let exact_top = exact_top.expect("the exact run happened");
-    for (d, top, engine, secs) in runs {
+    let mut rtl_mismatches = 0;
+    for (d, top, engine, secs, rtl) in runs {
         let top1 = labels.as_ref().map(|l| {
             top.iter().zip(l).filter(|(p, l)| **p as i64 == **l).count() as f64 / n as f64
         });
@@ -268,14 +341,25 @@ pub fn run(args: &NetArgs) -> Result<i32> {
         let layers = engine
             .layers
             .iter()
-            .map(|l| LayerReport {
+            .enumerate()
+            .map(|(i, l)| LayerReport {
                 name: l.name.clone(),
                 op: l.op.clone(),
                 macs: l.macs / n as u64,
                 sqnr_db: Some(l.sqnr_db()).filter(|v| v.is_finite()),
                 wide_pair_share: (l.pairs > 0).then(|| l.wide_share()),
+                rtl: rtl
+                    .as_ref()
+                    .map(|(r, t)| super::net_rtl::RtlReport::of(&r[i], t)),
             })
             .collect();
+        let rtl_summary = rtl.as_ref().map(|(r, t)| {
+            rtl_mismatches += r.iter().map(|l| l.mismatches).sum::<u64>();
+            super::net_rtl::RtlSummary::of(d, t, args.rtl_sample, args.rtl_seed)
+        });
+        if let Some((r, _)) = &rtl {
+            super::net_rtl::print_mismatches(d, r);
+        }
         reports.push(DesignReport {
             design: d.name.clone(),
             pe: pe_label(d),
@@ -285,6 +369,7 @@ pub fn run(args: &NetArgs) -> Result<i32> {
             wall_s: secs,
             images_per_s: n as f64 / secs.max(1e-9),
             layers,
+            rtl: rtl_summary,
         });
     }
     if let (Some(path), Some(y)) = (&args.out, &first_out) {
@@ -299,6 +384,10 @@ pub fn run(args: &NetArgs) -> Result<i32> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_text(&report, plan.layers.len());
+    }
+    if rtl_mismatches > 0 {
+        eprintln!("net --rtl: {rtl_mismatches} outputs of the RTL differ from the model");
+        return Ok(1);
     }
     Ok(0)
 }
@@ -362,6 +451,14 @@ fn print_text(r: &Report, layers: usize) {
                 l.name, l.op, l.macs, sq, wide
             );
         }
+        if let Some(r) = &d.rtl {
+            let rows: Vec<_> = d
+                .layers
+                .iter()
+                .filter_map(|l| l.rtl.as_ref().map(|x| (l.name.as_str(), x)))
+                .collect();
+            super::net_rtl::print_table(r, &rows);
+        }
     }
     if r.designs.len() > 1 {
         print_summary(r);
@@ -383,6 +480,10 @@ pub struct NetBench {
     /// Also write the ResNet-18-shaped int8 model (about 12 MB) to FILE.
     #[arg(long, value_name = "FILE.onnx")]
     write_resnet18: Option<PathBuf>,
+    /// Instead: simulated MAC/s of `net --rtl` on a generated 16x16 SPARQ
+    /// array (digits, every tile; ResNet-18, sampled tiles).
+    #[arg(long)]
+    rtl: bool,
 }
 
 fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
@@ -397,6 +498,9 @@ fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
 }
 
 pub fn bench(b: &NetBench) -> Result<i32> {
+    if b.rtl {
+        return super::net_rtl::bench(&b.digits);
+    }
     let designs = [builtin("mac8x8"), Design::default_design()];
     if b.digits.exists() {
         let plan = net::load(&b.digits)?;

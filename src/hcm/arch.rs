@@ -73,6 +73,9 @@ pub struct ArrayModel {
     pub design_hash: Option<String>,
     pub pe_count: u32,
     pub geometry: Geometry,
+    /// The PE's pipeline stages (0 for a `hw` array): part of a systolic
+    /// tile's flush and a dot unit's latency in the cycle model.
+    pub pipeline: u32,
     pub pe: PeModel,
 }
 
@@ -133,6 +136,7 @@ impl ArrayModel {
             design_hash: Some(d.hash()),
             pe_count: d.array.pe_count(),
             geometry,
+            pipeline: d.pe.pipeline.stages(),
             pe,
         }
     }
@@ -146,6 +150,7 @@ impl ArrayModel {
                 rows: a.rows,
                 cols: a.cols,
             },
+            pipeline: 0,
             pe: PeModel {
                 label: format!("mac {}x{}", a.bits, a.bits),
                 compute_act_bits: a.bits,
@@ -172,8 +177,20 @@ impl ArrayModel {
             design_hash: None,
             pe_count: self.pe_count,
             geometry: self.geometry,
+            pipeline: self.pipeline,
             pe: PeModel::mac8x8(self.pe.psum_bits),
         })
+    }
+
+    /// The timing the cycle model ([`crate::cycles`]) needs.
+    pub fn timing(&self) -> crate::cycles::Timing {
+        use crate::config::ArrayShape;
+        let shape = match self.geometry {
+            Geometry::Systolic { rows, cols } => ArrayShape::Systolic { rows, cols },
+            Geometry::Dot { lanes } => ArrayShape::Dot { lanes },
+            Geometry::Single => ArrayShape::Single,
+        };
+        crate::cycles::Timing::new(&shape, self.pipeline, u64::from(self.pe.macs_per_cycle))
     }
 
     /// Dense multiply-accumulates the array retires per cycle at best.

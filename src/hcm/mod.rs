@@ -20,7 +20,7 @@ pub mod report;
 pub mod traffic;
 
 use crate::hcm::acts::PairStats;
-use crate::hcm::arch::{ArrayModel, Geometry};
+use crate::hcm::arch::ArrayModel;
 use crate::hcm::fit::FitReport;
 use crate::hcm::hw::HwPoint;
 use crate::hcm::network::{Layer, Network};
@@ -99,16 +99,17 @@ pub fn perf(layer: &Layer, array: &ArrayModel, hw: &HwPoint) -> Result<Perf, Buf
     let k_len = g.k_len();
     let bops =
         macs_executed as f64 * bops_per_mac(pe.compute_act_bits, pe.compute_weight_bits, k_len);
-    let mpc = u64::from(pe.macs_per_cycle);
-    let per_output_steps = |lanes: u64| k_len.div_ceil(lanes * mpc);
-    let cycles = match array.geometry {
-        Geometry::Systolic { rows, cols } => {
-            let (r, c) = (u64::from(rows), u64::from(cols));
-            g.groups * g.pixels.div_ceil(r) * g.m.div_ceil(c) * per_output_steps(1) + r + c - 2
-        }
-        Geometry::Dot { lanes } => g.groups * g.pixels * g.m * per_output_steps(u64::from(lanes)),
-        Geometry::Single => g.groups * g.pixels * g.m * per_output_steps(1),
-    };
+    // the cycle model `net --rtl` holds to the generated RTL
+    let cycles = crate::cycles::gemm(
+        &array.timing(),
+        crate::cycles::Shape {
+            groups: g.groups,
+            m: g.pixels,
+            n: g.m,
+            k: k_len,
+        },
+    )
+    .total;
     let slots = array.peak_macs_per_cycle();
     let utilization = macs as f64 / (cycles as f64 * slots as f64);
     let f = hw.clock_hz();
@@ -306,7 +307,10 @@ streams once per block), input-resident (IR bands x rows: input rows stay, all w
 once per band) and output-resident (OR: partial sums of filters x rows stay at partial-sum \
 width, input channels stream; the input is read once per block, the weights once per band). \
 PE-local storage is not modelled. Arrays map output-stationary: rows take output pixels, \
-columns output channels of one group.";
+columns output channels of one group. Compute cycles are the generated RTL's (the cycle model \
+`net --rtl` checks): per R x C tile, ceil(K / K-per-step) operand cycles, a flush of \
+(R-1)+(C-1)+pipeline+1 and C drain cycles; a dot unit takes ceil(K / K-per-step / lanes) \
+cycles per output.";
 
 /// Build the report.
 pub fn analyze(
@@ -576,8 +580,9 @@ mod tests {
             "  - {name: conv, type: conv, out: 64, kernel: 3, padding: 1}\n",
             "[64, 28, 28]",
         );
-        // 8x8 PEs at 100 MHz: 451,598 cycles (4.5 ms) with 8-bit MACs, 225,806
-        // (2.3 ms) with SPARQ; 1,097,728 bits at 0.33 Gbit/s take 3.3 ms.
+        // 8x8 PEs at 100 MHz: 784 tiles of 576 + 15 + 8 cycles (4.7 ms) with
+        // 8-bit MACs, of 288 + 15 + 8 (2.4 ms) with SPARQ; 1,097,728 bits at
+        // 0.33 Gbit/s take 3.3 ms.
         let hw = hw("name: t\nclock_mhz: 100\nbuffer_kib: 1024\nbandwidth_gbit_s: 0.33\n");
         let mac8 = ArrayModel::from_design(
             &Design::from_yaml("pe: {kind: mac8x8}\narray: {kind: systolic, rows: 8, cols: 8}")
@@ -619,8 +624,9 @@ mod tests {
         );
         let r = analyze(&net, &a, &hw, None, &Options::default()).unwrap();
         let p = &r.layers[0].perf;
-        // each group is one output channel: one column of eight busy
-        let cycles = 32 * (256 / 8) * 9 + 14;
+        // each group is one output channel: one column of eight busy; every
+        // tile pays 9 operand cycles, a 15-cycle flush and an 8-cycle drain
+        let cycles = 32 * (256 / 8) * (9 + 15 + 8);
         assert_eq!(p.cycles, cycles);
         assert!((p.utilization - (32.0 * 256.0 * 9.0) / (cycles as f64 * 64.0)).abs() < 1e-12);
         assert!(p.utilization < 0.125);

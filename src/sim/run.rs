@@ -100,6 +100,9 @@ pub struct MemberResult {
     pub macs: u64,
     pub checks: u64,
     pub mismatches: u64,
+    /// Cycles the design was driven, without each segment's idle + reset
+    /// preamble: operand, flush, drain and pipeline-tail cycles.
+    pub array_cycles: u64,
 }
 
 /// How the harness was built.
@@ -183,8 +186,9 @@ struct Pending {
 /// What the writer tells the checker about a batch.
 struct Meta {
     checks: Vec<Pending>,
-    /// (member, vectors, macs) of segments started in this batch.
-    counted: Vec<(usize, u64, u64)>,
+    /// (member, vectors, macs, cycles past the preamble) of segments
+    /// started in this batch.
+    counted: Vec<(usize, u64, u64, u64)>,
 }
 
 /// A failing check as first seen.
@@ -329,9 +333,10 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
         |batch: Done<Meta>, outputs: &[u32]| {
             let tc = Instant::now();
             let ow = layout.out_words as usize;
-            for &(m, v, macs) in &batch.meta.counted {
+            for &(m, v, macs, cycles) in &batch.meta.counted {
                 outcome.members[m].vectors += v;
                 outcome.members[m].macs += macs;
+                outcome.members[m].array_cycles += cycles;
             }
             for p in &batch.meta.checks {
                 let m = p.member as usize;
@@ -472,7 +477,7 @@ fn subset(c: &MemberCtx, full: Vec<Spec>, budget: u64) -> Vec<Spec> {
             Spec::Sweep { .. } => 0,
             Spec::Random { .. } => 1,
             Spec::AccRun { .. } => 2,
-            Spec::Gemm(_) => 3,
+            Spec::Gemm(_) | Spec::Operands(_) => 3,
             Spec::Golden { .. } => 4,
         };
         if used[k] >= share {
@@ -558,7 +563,7 @@ struct Feeder<'a> {
 impl Feeder<'_> {
     /// Make sure member `m` has a segment with cycles left; false when its
     /// plan is done.
-    fn ready(&mut self, m: usize, counted: &mut Vec<(usize, u64, u64)>) -> bool {
+    fn ready(&mut self, m: usize, counted: &mut Vec<(usize, u64, u64, u64)>) -> bool {
         loop {
             let cur = &mut self.cursors[m];
             if let Some(seg) = &cur.seg {
@@ -574,7 +579,8 @@ impl Feeder<'_> {
             cur.next_spec += 1;
             match self.ctxs[m].segment(&self.plans[m][idx]) {
                 Ok(seg) => {
-                    counted.push((m, seg.vectors, seg.macs));
+                    let cycles = seg.cycles().saturating_sub(PREAMBLE) as u64;
+                    counted.push((m, seg.vectors, seg.macs, cycles));
                     let cur = &mut self.cursors[m];
                     cur.spec = idx;
                     cur.seg = Some(seg);
@@ -766,7 +772,7 @@ fn describe_failure(c: &MemberCtx, spec: &Spec, seg: &Segment, f: &Failure) -> S
             }
             lines.join("\n")
         }
-        Spec::Gemm(_) | Spec::Golden { .. } => {
+        Spec::Gemm(_) | Spec::Operands(_) | Spec::Golden { .. } => {
             let g = match c.gemm_data(spec) {
                 Ok(g) => g,
                 Err(e) => return format!("(cannot regenerate the GEMM: {e})"),

@@ -89,6 +89,15 @@ pub struct GemmSpec {
     pub bubbles: bool,
 }
 
+/// Given operands `C = A . B^T` (A `m x k` uint8 or activation codes, B
+/// `n x k` int8), what a network layer's tile runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperandGemm {
+    pub label: String,
+    pub a: MatU8,
+    pub b: MatI8,
+}
+
 /// One unit of a test plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Spec {
@@ -111,6 +120,9 @@ pub enum Spec {
         cycles: u32,
     },
     Gemm(GemmSpec),
+    /// A GEMM on given operands (a network layer's tile); expected values
+    /// from the model like [`Spec::Gemm`].
+    Operands(Arc<OperandGemm>),
     /// Case `index` of the golden file; expected values are the file's C.
     Golden {
         index: usize,
@@ -138,6 +150,10 @@ impl Spec {
                 "GEMM {} ({}x{} . ({}x{})^T, {}% zero activations, seed {:#x})",
                 g.label, g.m, g.k, g.n, g.k, g.zeros, g.seed
             ),
+            Spec::Operands(g) => format!(
+                "{} ({}x{} . ({}x{})^T)",
+                g.label, g.a.shape[0], g.a.shape[1], g.b.shape[0], g.b.shape[1]
+            ),
             Spec::Golden { index } => format!("golden case {index}"),
         }
     }
@@ -148,6 +164,7 @@ impl Spec {
             Spec::Sweep { count, .. } => u64::from(*count),
             Spec::Random { cycles, .. } | Spec::AccRun { cycles, .. } => u64::from(*cycles),
             Spec::Gemm(g) => m.gemm_cycles(g.m, g.n, g.k),
+            Spec::Operands(g) => m.gemm_cycles(g.a.shape[0], g.b.shape[0], g.a.shape[1]),
             Spec::Golden { index } => m
                 .golden
                 .as_ref()
@@ -267,16 +284,16 @@ impl MemberCtx {
         self.ports.acc_bits
     }
 
-    /// Cycles a GEMM takes on this member.
+    /// Cycles a GEMM takes on this member: the cycle model's count
+    /// ([`crate::cycles`], the same flush and latency as the manifest).
     pub fn gemm_cycles(&self, m: usize, n: usize, k: usize) -> u64 {
-        let steps = self.enc.steps(k).max(1) as u64;
-        match self.design.array {
-            ArrayShape::Systolic { rows, cols } => {
-                let tiles = (m.div_ceil(rows as usize) * n.div_ceil(cols as usize)) as u64;
-                tiles * (steps + u64::from(self.ports.flush_cycles) + u64::from(cols))
-            }
-            _ => (m * n) as u64 * steps.div_ceil(self.lanes() as u64),
-        }
+        let shape = crate::cycles::Shape {
+            groups: 1,
+            m: m as u64,
+            n: n as u64,
+            k: k as u64,
+        };
+        crate::cycles::gemm(&crate::cycles::Timing::of(&self.design), shape).total
     }
 
     /// Expand a spec.
@@ -294,7 +311,7 @@ impl MemberCtx {
                 negative: *negative,
                 cycles: *cycles,
             })),
-            Spec::Gemm(_) | Spec::Golden { .. } => {
+            Spec::Gemm(_) | Spec::Operands(_) | Spec::Golden { .. } => {
                 let g = self.gemm_data(spec)?;
                 self.gemm_segment(&g, spec)
             }
@@ -490,6 +507,13 @@ impl MemberCtx {
                     seed: g.seed,
                 })
             }
+            Spec::Operands(g) => Ok(GemmData {
+                a: g.a.clone(),
+                b: g.b.clone(),
+                c: self.expected_gemm(&g.a, &g.b)?,
+                bubbles: false,
+                seed: 0,
+            }),
             Spec::Golden { index } => {
                 let case = self
                     .golden

@@ -151,8 +151,19 @@ fn jobs() -> usize {
         })
 }
 
-/// Find Verilator (5.006 or newer) and a C++ compiler.
+/// Find Verilator (5.006 or newer) and a C++ compiler; found once per
+/// process (asking the tools takes about 0.3 s, and `net --rtl` builds or
+/// looks up a harness per layer).
 pub fn toolchain() -> Result<Toolchain, SimError> {
+    static FOUND: std::sync::OnceLock<Toolchain> = std::sync::OnceLock::new();
+    if let Some(t) = FOUND.get() {
+        return Ok(t.clone());
+    }
+    let t = find_toolchain()?;
+    Ok(FOUND.get_or_init(|| t).clone())
+}
+
+fn find_toolchain() -> Result<Toolchain, SimError> {
     let found = tools::find(Tool::Verilator)?;
     let root = crate::process::output_within(
         Command::new("verilator").args(["--getenv", "VERILATOR_ROOT"]),

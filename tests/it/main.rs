@@ -8,6 +8,7 @@ mod hcm;
 mod model;
 mod mutation;
 mod net;
+mod net_rtl;
 mod prove;
 mod robust;
 mod slurm;

@@ -1,0 +1,279 @@
+//! `net --rtl` reports: per MAC layer the RTL's verdict, the measured and
+//! predicted cycles, the utilization and where the array wastes cycles.
+
+use serde::Serialize;
+use sparqgen::config::Design;
+use sparqgen::cycles::{Dataflow, Timing};
+use sparqgen::net::rtl::LayerRtl;
+
+#[derive(Serialize)]
+pub struct Waste {
+    pub why: &'static str,
+    /// Share of the MAC slots (PEs x K per step x cycles).
+    pub share: f64,
+    /// What in the layer's shape causes it.
+    pub because: String,
+}
+
+/// Why the array wastes `why` on this layer, from its shape.
+fn because(why: &str, l: &LayerRtl, t: &Timing) -> String {
+    let steps = l.k.div_ceil(t.k_per_step as usize).max(1);
+    match (t.dataflow, why.split(':').next().unwrap_or("")) {
+        (Dataflow::Systolic { flush, cols, .. }, "fill/flush and drain") => format!(
+            "K = {} is {steps} operand cycles per tile against {flush} flush + {cols} drain",
+            l.k
+        ),
+        (Dataflow::Dot { latency, .. }, "fill/flush and drain") => {
+            format!("a pipeline tail of {} cycle(s) per segment", latency - 1)
+        }
+        (Dataflow::Systolic { rows, cols, .. }, "tiles that do not fill the array") => {
+            let mut parts = Vec::new();
+            if !l.n.is_multiple_of(cols as usize) {
+                parts.push(format!(
+                    "{} output channels per group on {cols} columns",
+                    l.n
+                ));
+            }
+            if !l.m.is_multiple_of(rows as usize) {
+                parts.push(format!(
+                    "{} output rows (images x pixels) on {rows} rows",
+                    l.m
+                ));
+            }
+            parts.join(", ")
+        }
+        (Dataflow::Dot { lanes, .. }, "K padding") => format!(
+            "K = {} is {steps} step(s) of {} on {lanes} lanes: {} cycle(s) per output",
+            l.k,
+            t.k_per_step,
+            steps.div_ceil(lanes as usize)
+        ),
+        (Dataflow::Systolic { .. }, "K padding") => format!(
+            "K = {} is not a multiple of {}: the last step pads a zero",
+            l.k, t.k_per_step
+        ),
+        _ => String::new(),
+    }
+}
+
+#[derive(Serialize)]
+pub struct RtlReport {
+    /// Cycles the RTL took for the tiles run.
+    pub cycles: u64,
+    /// The cycle model's count for the same tiles.
+    pub predicted_cycles: u64,
+    /// `cycles / predicted_cycles - 1`.
+    pub prediction_error: f64,
+    pub mismatches: u64,
+    /// Outputs compared (every output of every tile run; systolic tiles
+    /// also check the zeros of rows and columns past the layer's edge).
+    pub checks: u64,
+    /// MACs / (PEs x K per step x cycles), measured.
+    pub utilization: f64,
+    pub tiles: u64,
+    pub tiles_run: u64,
+    /// The cycle model for the whole layer (every tile of every batch).
+    pub layer_predicted_cycles: u64,
+    /// Where the MAC slots go that do no useful MAC (cycle model, tiles run).
+    pub waste: Vec<Waste>,
+    pub sim_s: f64,
+}
+
+impl RtlReport {
+    pub fn of(l: &LayerRtl, t: &Timing) -> RtlReport {
+        RtlReport {
+            cycles: l.cycles,
+            predicted_cycles: l.predicted.total,
+            prediction_error: l.prediction_error(),
+            mismatches: l.mismatches,
+            checks: l.checks,
+            utilization: l.utilization(t),
+            tiles: l.tiles,
+            tiles_run: l.tiles_run,
+            layer_predicted_cycles: l.layer_predicted.total,
+            waste: l
+                .predicted
+                .waste()
+                .into_iter()
+                .map(|(why, share)| Waste {
+                    why,
+                    share,
+                    because: because(why, l, t),
+                })
+                .collect(),
+            sim_s: l.sim_secs,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct RtlSummary {
+    pub timing: Timing,
+    pub pes: u64,
+    /// With --rtl-sample: tiles per layer and the seed that chose them.
+    pub sample: Option<usize>,
+    pub seed: Option<u64>,
+    pub array: String,
+}
+
+impl RtlSummary {
+    pub fn of(d: &Design, t: &Timing, sample: Option<usize>, seed: u64) -> RtlSummary {
+        RtlSummary {
+            timing: *t,
+            pes: t.pes(),
+            sample,
+            seed: sample.map(|_| seed),
+            array: sparqgen::sim::describe(d),
+        }
+    }
+}
+
+fn dataflow_text(t: &Timing) -> String {
+    match t.dataflow {
+        Dataflow::Systolic { rows, cols, flush } => format!(
+            "{rows}x{cols} output-stationary: per tile K/{} operand cycles + {flush} flush + \
+             {cols} drain",
+            t.k_per_step
+        ),
+        Dataflow::Dot { lanes, latency } => format!(
+            "{lanes} lanes: per output ceil(K/{}/{lanes}) cycles, latency {latency}",
+            t.k_per_step
+        ),
+    }
+}
+
+pub fn print_table(s: &RtlSummary, rows: &[(&str, &RtlReport)]) {
+    println!(
+        "  on the RTL ({}; {}){}:",
+        s.array,
+        dataflow_text(&s.timing),
+        match (s.sample, s.seed) {
+            (Some(n), Some(seed)) => format!(", {n} random tiles per layer, seed {seed}"),
+            _ => ", every tile".to_string(),
+        }
+    );
+    println!(
+        "  {:<16} {:>12} {:>10} {:>12} {:>12} {:>7} {:>7}  wasted slots",
+        "layer", "tiles run", "mismatch", "cycles", "predicted", "error", "util"
+    );
+    for (name, r) in rows {
+        let waste: Vec<String> = r
+            .waste
+            .iter()
+            .map(|w| {
+                let why = w.why.split(':').next().unwrap_or(w.why);
+                if w.because.is_empty() {
+                    format!("{:.0} % {why}", w.share * 100.0)
+                } else {
+                    format!("{:.0} % {why} ({})", w.share * 100.0, w.because)
+                }
+            })
+            .collect();
+        println!(
+            "  {:<16} {:>12} {:>10} {:>12} {:>12} {:>6.1}% {:>6.1}%  {}",
+            name,
+            format!("{}/{}", r.tiles_run, r.tiles),
+            r.mismatches,
+            r.cycles,
+            r.predicted_cycles,
+            r.prediction_error * 100.0,
+            r.utilization * 100.0,
+            if waste.is_empty() {
+                "-".to_string()
+            } else {
+                waste.join(", ")
+            }
+        );
+    }
+}
+
+/// The first failing outputs of every layer, on stderr.
+pub fn print_mismatches(d: &Design, layers: &[LayerRtl]) {
+    for l in layers.iter().filter(|l| l.mismatches > 0) {
+        eprintln!(
+            "design {}: layer {} ({}): {} of {} outputs of the RTL differ from the model",
+            d.name, l.name, l.op, l.mismatches, l.checks
+        );
+        for det in &l.details {
+            eprintln!("  {}", det.replace('\n', "\n    "));
+        }
+    }
+}
+
+/// `bench net --rtl`: MACs simulated per second of simulator time (the
+/// harness streaming segments through Verilator and checking every
+/// output; builds excluded, they are cached) on a 16x16 SPARQ array.
+pub fn bench(digits: &std::path::Path) -> anyhow::Result<i32> {
+    use sparqgen::net::rtl::{RtlEngine, RtlOptions};
+    let d = Design::from_yaml(
+        "name: bench_net_sa16\npe: {kind: sparq}\narray: {kind: systolic, rows: 16, cols: 16}\n",
+    )?;
+    println!(
+        "bench net --rtl: {} (harness builds cached and excluded; MAC/s = MACs run / \
+         simulator seconds)",
+        sparqgen::sim::describe(&d)
+    );
+    let mut bad = 0;
+    let mut line = |what: &str, e: &RtlEngine, wall: f64| {
+        let macs: u64 = e.layers.iter().map(|l| l.macs).sum();
+        let cycles: u64 = e.layers.iter().map(|l| l.cycles).sum();
+        let sim: f64 = e.layers.iter().map(|l| l.sim_secs).sum();
+        let cpu: f64 = e.layers.iter().map(|l| l.sim_cpu_secs).sum();
+        bad += e.mismatches();
+        println!(
+            "bench net --rtl: {what}: {} MACs in {} cycles, {:.2} s simulating ({:.2} s wall, \
+             simulator CPU {:.2} s): {:.1} M MAC/s simulated ({:.1} M MAC/s per simulator \
+             core), {:.2} M cycles/s, {} mismatches (target: 50 M MAC/s)",
+            macs,
+            cycles,
+            sim,
+            wall,
+            cpu,
+            macs as f64 / sim.max(1e-9) / 1e6,
+            macs as f64 / cpu.max(1e-9) / 1e6,
+            cycles as f64 / sim.max(1e-9) / 1e6,
+            e.mismatches()
+        );
+    };
+    if digits.exists() {
+        let plan = sparqgen::net::load(digits)?;
+        let x = sparqgen::npy::read_f32(&digits.with_file_name("x_test.npy"), "x_test")?;
+        let mut e = RtlEngine::new(&d, &plan.layers, RtlOptions::default())?;
+        // warm-up: build (or find) the harness on a few images
+        let warm = sparqgen::arith::Tensor::new(
+            [&[1usize][..], &x.shape[1..]].concat(),
+            x.data[..x.data.len() / x.shape[0]].to_vec(),
+        );
+        super::net::run_batches(&plan, &warm, 1, None, &mut e)?;
+        let mut e = RtlEngine::new(&d, &plan.layers, RtlOptions::default())?;
+        let t = std::time::Instant::now();
+        super::net::run_batches(&plan, &x, 64, None, &mut e)?;
+        line(
+            &format!("digits, {} images, every tile", x.shape[0]),
+            &e,
+            t.elapsed().as_secs_f64(),
+        );
+    }
+    let plan = sparqgen::net::load_bytes(&sparqgen::net::synthetic::resnet18_int8(1), "resnet18")?;
+    let mut rng = sparqgen::workload::Rng::new(7);
+    let x = sparqgen::arith::Tensor::new(
+        vec![1, 3, 224, 224],
+        (0..3 * 224 * 224)
+            .map(|_| (rng.unit() * 4.0) as f32)
+            .collect(),
+    );
+    let opts = RtlOptions {
+        sample: Some(64),
+        seed: 1,
+        ..RtlOptions::default()
+    };
+    let mut e = RtlEngine::new(&d, &plan.layers, opts)?;
+    let t = std::time::Instant::now();
+    super::net::run_batches(&plan, &x, 1, None, &mut e)?;
+    line(
+        "ResNet-18-shaped int8 graph, 64 random tiles per layer (seed 1)",
+        &e,
+        t.elapsed().as_secs_f64(),
+    );
+    Ok(if bad == 0 { 0 } else { 1 })
+}
