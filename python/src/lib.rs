@@ -22,6 +22,17 @@ fn arith_err(e: ArithError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
+/// A Python int that must be a count of at least `min`. Only negative values
+/// are refused here; the model checks the rest with the CLI's messages.
+fn count(v: i64, name: &str, min: i64) -> PyResult<usize> {
+    if v < 0 {
+        return Err(PyValueError::new_err(format!(
+            "{name} = {v} is out of range (allowed: {min} or more)"
+        )));
+    }
+    usize::try_from(v).map_err(|_| PyValueError::new_err(format!("{name} = {v} is too large")))
+}
+
 fn to_array<T: numpy::Element>(py: Python<'_>, t: Tensor<T>) -> Bound<'_, PyArrayDyn<T>> {
     ArrayD::from_shape_vec(IxDyn(&t.shape), t.data)
         .expect("the model returns consistent shapes")
@@ -66,10 +77,12 @@ fn conv2d<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     w: &Bound<'py, PyAny>,
-    stride: usize,
-    padding: usize,
+    stride: i64,
+    padding: i64,
     design: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<i32>>> {
+    let stride = count(stride, "stride", 1)?;
+    let padding = count(padding, "padding", 0)?;
     let d = resolve(py, design)?;
     let x: Operand<u8> = operand(py, x, "x", "X (activations, N x C x H x W)", 4)?;
     let w: Operand<i8> = operand(py, w, "w", "W (weights, O x C x kh x kw)", 4)?;

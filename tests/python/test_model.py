@@ -184,3 +184,28 @@ def test_threads_share_a_design():
         t.join()
     for o in out:
         np.testing.assert_array_equal(o, want)
+
+
+def test_conv_arguments_are_checked():
+    x = np.ones((1, 1, 4, 4), np.uint8)
+    w = np.ones((1, 1, 3, 3), np.int8)
+    with pytest.raises(ValueError, match=r"stride = -1 is out of range \(allowed: 1 or more\)"):
+        sparqgen.conv2d(x, w, stride=-1)
+    with pytest.raises(ValueError, match=r"padding = -2 is out of range"):
+        sparqgen.conv2d(x, w, padding=-2)
+    with pytest.raises(ValueError, match="must be at least 1"):
+        sparqgen.conv2d(x, w, stride=0)
+    with pytest.raises(ValueError, match="kernel 3x3 does not fit the 2x2 input with padding 0"):
+        sparqgen.conv2d(x[:, :, :2, :2], w)
+
+
+def test_edge_shapes_and_readonly_input():
+    b = np.ones((3, 5), np.int8)
+    assert sparqgen.gemm(np.zeros((0, 5), np.uint8), b).shape == (0, 3)
+    np.testing.assert_array_equal(
+        sparqgen.gemm(np.zeros((2, 0), np.uint8), np.zeros((3, 0), np.int8)), np.zeros((2, 3)))
+    r = np.ones((2, 5), np.uint8)
+    r.flags.writeable = False
+    np.testing.assert_array_equal(sparqgen.gemm(r, b), np.full((2, 3), 5))
+    with pytest.raises(ValueError, match=r"dtype '\|b1' \(bool\) is not allowed"):
+        sparqgen.gemm(r.astype(bool), b)
