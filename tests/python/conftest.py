@@ -8,11 +8,21 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# The golden vectors: $SPARQGEN_GOLDEN, else the repository's golden/ (as the
+# Rust tests read them).
+GOLDEN = Path(os.environ.get("SPARQGEN_GOLDEN", ROOT / "golden"))
 
 
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def golden() -> Path:
+    if not (GOLDEN / "gemm_cases.json").exists():
+        pytest.fail(f"golden vectors not found at {GOLDEN} (set SPARQGEN_GOLDEN)")
+    return GOLDEN
 
 
 @pytest.fixture(scope="session")

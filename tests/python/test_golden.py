@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import GOLDEN
 
 import sparqgen
 
@@ -25,8 +26,8 @@ def design_for(config):
     }
 
 
-def test_every_gemm_case(root):
-    cases = json.loads((root / "golden" / "gemm_cases.json").read_text())["cases"]
+def test_every_gemm_case(golden):
+    cases = json.loads((golden / "gemm_cases.json").read_text())["cases"]
     assert len(cases) == 160
     for i, case in enumerate(cases):
         a = np.array(case["A"], dtype=np.int64)
@@ -35,9 +36,7 @@ def test_every_gemm_case(root):
         np.testing.assert_array_equal(got, np.array(case["C"]), err_msg=f"case {i}")
 
 
-PAIR_FILES = sorted(
-    p.name for p in (__import__("pathlib").Path(__file__).resolve().parents[2] / "golden")
-    .glob("pairs_*.json"))
+PAIR_FILES = sorted(p.name for p in GOLDEN.glob("pairs_*.json"))
 
 
 def test_ten_pair_tables():
@@ -45,8 +44,8 @@ def test_ten_pair_tables():
 
 
 @pytest.mark.parametrize("name", PAIR_FILES)
-def test_trim_matches_pair_table(name, root):
-    f = json.loads((root / "golden" / name).read_text())
+def test_trim_matches_pair_table(name, golden):
+    f = json.loads((golden / name).read_text())
     i = np.arange(65536)
     pairs = np.stack([i >> 8, i & 255], axis=1).astype(np.uint8)  # row i = (a1, a2)
     values, wide = sparqgen.trim(pairs, design=design_for(f["config"]))
