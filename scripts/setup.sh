@@ -17,11 +17,10 @@ command -v make >/dev/null 2>&1 || need+=(make)
 [ -x /usr/sbin/slurmctld ] || need+=(slurm-wlm)
 [ -x /usr/sbin/munged ] || need+=(munge)
 command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || need+=(cargo)
-# FuseSoC (PyPI) runs the generated cores in the full test tier.
-if ! command -v fusesoc >/dev/null 2>&1; then
-  command -v python3 >/dev/null 2>&1 || need+=(python3)
-  python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
-fi
+# Python and pip: FuseSoC (PyPI) runs the generated cores in the full test
+# tier; the Python module (pip install .) is tested by tests/python.
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
@@ -34,8 +33,15 @@ if ! command -v fusesoc >/dev/null 2>&1; then
   python3 -m pip install -q fusesoc 2>/dev/null ||
     python3 -m pip install -q --break-system-packages fusesoc
 fi
+# NumPy and pytest for tests/python (maturin, the module's build backend, is
+# fetched by pip itself when `pip install .` runs).
+if ! python3 -c "import numpy, pytest" >/dev/null 2>&1; then
+  echo "setup: installing numpy and pytest with pip"
+  python3 -m pip install -q numpy pytest 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages numpy pytest
+fi
 export PATH="$HOME/.cargo/bin:$PATH"
 echo "setup: fusesoc $(fusesoc --version 2>/dev/null | tail -1)"
 echo "setup: $(verilator --version | head -1); $(yosys -V | head -1); $(iverilog -V 2>&1 | head -1)"
-echo "setup: $(cargo --version)"
+echo "setup: $(cargo --version); $(python3 -c 'import numpy, pytest; print("numpy", numpy.__version__, "pytest", pytest.__version__)')"
 cargo build --release --locked 2>&1 | tail -1

@@ -10,4 +10,8 @@ bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 # The parsers under libFuzzer, 30 s each, seeded by the committed corpus.
 bash scripts/fuzz.sh 30
+# The Python module (python/, built by maturin through pyproject.toml) against
+# the CLI and the golden vectors; it shares target/ with the CLI's build.
+bash scripts/python.sh install
+python3 -P -m pytest tests/python -q
 cargo test --release --locked -- --include-ignored 2>&1

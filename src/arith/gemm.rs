@@ -2,7 +2,7 @@
 
 use super::kernel::{dot_tile, padded_k, MR, NR};
 use super::pair::PairTable;
-use super::tensor::{MatI32, MatI8, MatU8, Tensor};
+use super::tensor::{MatI32, MatI8, MatU8, Tensor, View};
 use crate::config::{Design, PeKind};
 use rayon::prelude::*;
 
@@ -154,7 +154,7 @@ impl Model {
         Ok(())
     }
 
-    fn check_activations(&self, a: &MatU8) -> Result<(), ArithError> {
+    fn check_activations(&self, a: &View<u8>) -> Result<(), ArithError> {
         let max = self.kind.act_max();
         if max == 255 {
             return Ok(());
@@ -176,21 +176,26 @@ impl Model {
     /// `C = A . B^T` through this PE's arithmetic. A: `M x K` u8, B: `N x K`
     /// i8, C: `M x N` i32.
     pub fn gemm(&self, a: &MatU8, b: &MatI8) -> Result<MatI32, ArithError> {
+        self.gemm_view(&a.view(), &b.view())
+    }
+
+    /// [`Model::gemm`] on borrowed data.
+    pub fn gemm_view(&self, a: &View<u8>, b: &View<i8>) -> Result<MatI32, ArithError> {
         let (m, k) = a.dims2().ok_or_else(|| ArithError::Shape {
             operand: "A",
             expected: "a 2-D M x K matrix".into(),
-            got: a.shape.clone(),
+            got: a.shape.to_vec(),
         })?;
         let (n, kb) = b.dims2().ok_or_else(|| ArithError::Shape {
             operand: "B",
             expected: "a 2-D N x K matrix".into(),
-            got: b.shape.clone(),
+            got: b.shape.to_vec(),
         })?;
         if kb != k {
             return Err(ArithError::Shape {
                 operand: "B",
                 expected: format!("N x {k} (K must match A's {m} x {k})"),
-                got: b.shape.clone(),
+                got: b.shape.to_vec(),
             });
         }
         self.check_k(k)?;
@@ -214,21 +219,32 @@ impl Model {
         stride: usize,
         padding: usize,
     ) -> Result<Tensor<i32>, ArithError> {
+        self.conv2d_view(&x.view(), &w.view(), stride, padding)
+    }
+
+    /// [`Model::conv2d`] on borrowed data.
+    pub fn conv2d_view(
+        &self,
+        x: &View<u8>,
+        w: &View<i8>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Tensor<i32>, ArithError> {
         let [nb, c, h, wd] = x.dims4().ok_or_else(|| ArithError::Shape {
             operand: "X",
             expected: "a 4-D N x C x H x W tensor".into(),
-            got: x.shape.clone(),
+            got: x.shape.to_vec(),
         })?;
         let [o, cw, kh, kw] = w.dims4().ok_or_else(|| ArithError::Shape {
             operand: "W",
             expected: "a 4-D O x C x kh x kw tensor".into(),
-            got: w.shape.clone(),
+            got: w.shape.to_vec(),
         })?;
         if cw != c {
             return Err(ArithError::Shape {
                 operand: "W",
                 expected: format!("O x {c} x kh x kw (C must match X's {c} channels)"),
-                got: w.shape.clone(),
+                got: w.shape.to_vec(),
             });
         }
         if stride == 0 {
@@ -292,7 +308,7 @@ impl Model {
 /// `(i * kw + j) * C + c`; padding reads as zero.
 #[allow(clippy::too_many_arguments)]
 fn im2col(
-    x: &Tensor<u8>,
+    x: &View<u8>,
     n: usize,
     kh: usize,
     kw: usize,
@@ -336,7 +352,14 @@ fn round_up(x: usize, to: usize) -> usize {
 
 /// Dense pairing `(k, k+1)`: the pair table depends on A alone, so A is
 /// trimmed block by block and the rest is an exact integer GEMM.
-fn gemm_dense(table: &PairTable, a: &MatU8, b: &MatI8, m: usize, n: usize, k: usize) -> Vec<i32> {
+fn gemm_dense(
+    table: &PairTable,
+    a: &View<u8>,
+    b: &View<i8>,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Vec<i32> {
     let mut c = vec![0i32; m * n];
     if m == 0 || n == 0 {
         return c;
@@ -406,8 +429,8 @@ pub fn stc_pairs(row: &[i8], row_index: usize) -> Result<Vec<[(usize, i8); 2]>, 
 /// weight positions, so it depends on the weight row.
 fn gemm_stc(
     table: &PairTable,
-    a: &MatU8,
-    b: &MatI8,
+    a: &View<u8>,
+    b: &View<i8>,
     m: usize,
     n: usize,
     k: usize,

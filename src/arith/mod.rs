@@ -11,7 +11,7 @@ pub mod trim;
 pub use gemm::{checked_bytes, stc_pairs, ArithError, Model, MAX_PADDING, MAX_TENSOR_BYTES};
 pub use pair::{route_pair, sparq_pair, PairTable, Route};
 pub use stats::ErrorStats;
-pub use tensor::{MatI32, MatI8, MatU8, Tensor};
+pub use tensor::{MatI32, MatI8, MatU8, Tensor, View};
 pub use trim::{trim, Trimmed};
 
 /// Reduce `v` to a two's-complement number of `bits` bits, as an

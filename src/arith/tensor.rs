@@ -49,6 +49,48 @@ impl<T> Tensor<T> {
         let c = self.shape[self.shape.len() - 1];
         &self.data[r * c..(r + 1) * c]
     }
+
+    /// Borrow as a [`View`].
+    pub fn view(&self) -> View<'_, T> {
+        View {
+            shape: &self.shape,
+            data: &self.data,
+        }
+    }
+}
+
+/// A borrowed row-major tensor: lets callers that already hold the data in
+/// memory they do not own (a NumPy array) run the model without a copy.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a, T> {
+    pub shape: &'a [usize],
+    pub data: &'a [T],
+}
+
+impl<'a, T> View<'a, T> {
+    /// Wrap `data`; `None` if its length is not the product of `shape`.
+    pub fn new(shape: &'a [usize], data: &'a [T]) -> Option<View<'a, T>> {
+        (shape.iter().product::<usize>() == data.len()).then_some(View { shape, data })
+    }
+
+    pub fn dims2(&self) -> Option<(usize, usize)> {
+        match self.shape {
+            [r, c] => Some((*r, *c)),
+            _ => None,
+        }
+    }
+
+    pub fn dims4(&self) -> Option<[usize; 4]> {
+        match self.shape {
+            [a, b, c, d] => Some([*a, *b, *c, *d]),
+            _ => None,
+        }
+    }
+
+    pub fn row(&self, r: usize) -> &'a [T] {
+        let c = self.shape[self.shape.len() - 1];
+        &self.data[r * c..(r + 1) * c]
+    }
 }
 
 /// `M x K` activations.
