@@ -206,14 +206,95 @@ fn unravel(mut index: usize, shape: &[usize]) -> Vec<usize> {
     pos
 }
 
+/// Largest .npy file sparqgen reads.
+pub const MAX_FILE_BYTES: u64 = 64 << 30;
+
+/// The bytes of the .npy file at `path`: the header first, then exactly the
+/// data its shape needs (and one byte more, so trailing data is seen), so
+/// that `/dev/zero` or a pipe that never ends is an error, not a hang.
+fn load(path: &Path, p: &str) -> Result<Vec<u8>, NpyError> {
+    use std::io::Read;
+    let io = |source| NpyError::Io {
+        path: p.to_string(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    (&mut f).take(1 << 20).read_to_end(&mut bytes).map_err(io)?;
+    let h = parse_header(&bytes, p)?;
+    let base = h.descr.trim_start_matches(['<', '>', '|', '=']);
+    let Some(size) = base.get(1..).and_then(|n| n.parse::<u64>().ok()) else {
+        return Ok(bytes); // not a simple dtype: the caller's check says so
+    };
+    let total = h
+        .shape
+        .iter()
+        .try_fold(size, |acc, &d| acc.checked_mul(d as u64))
+        .and_then(|n| n.checked_add(h.data_offset as u64))
+        .filter(|&n| n <= MAX_FILE_BYTES)
+        .ok_or_else(|| NpyError::Format {
+            path: p.to_string(),
+            why: format!(
+                "shape {:?} of {} needs more than the {} GiB sparqgen reads",
+                h.shape,
+                dtype_name(&h.descr),
+                MAX_FILE_BYTES >> 30
+            ),
+        })?;
+    let have = bytes.len() as u64;
+    if have <= total {
+        f.take(total + 1 - have)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+    }
+    Ok(bytes)
+}
+
+/// The data bytes of a parsed file: C order, and exactly the shape's
+/// element count times `size` bytes (computed with checked arithmetic, so a
+/// crafted shape cannot wrap into a small byte count).
+fn data_of<'a>(h: &Header, bytes: &'a [u8], size: usize, p: &str) -> Result<&'a [u8], NpyError> {
+    let format = |why: String| NpyError::Format {
+        path: p.to_string(),
+        why,
+    };
+    if h.fortran && h.shape.iter().filter(|&&d| d > 1).count() > 1 {
+        return Err(format(
+            "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into(),
+        ));
+    }
+    let need = h
+        .shape
+        .iter()
+        .try_fold(size, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            format(format!(
+                "shape {:?} holds more than 2^64 bytes of {}",
+                h.shape,
+                dtype_name(&h.descr)
+            ))
+        })?;
+    let body = &bytes[h.data_offset..];
+    if body.len() != need {
+        return Err(format(format!(
+            "data {}: shape {:?} needs {need} bytes, the file has {}",
+            if body.len() < need {
+                "is truncated"
+            } else {
+                "has trailing bytes"
+            },
+            h.shape,
+            body.len()
+        )));
+    }
+    Ok(body)
+}
+
 /// Read `path` as a tensor of `T` with `ndim` dimensions. `what` names the
 /// operand in errors ("A (activations, M x K)").
 pub fn read<T: Element>(path: &Path, what: &str, ndim: usize) -> Result<Tensor<T>, NpyError> {
     let p = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| NpyError::Io {
-        path: p.clone(),
-        source,
-    })?;
+    let bytes = load(path, &p)?;
     parse(&bytes, &p, what, ndim)
 }
 
@@ -255,42 +336,8 @@ pub fn parse<T: Element>(
             got: h.shape,
         });
     }
-    if h.fortran && h.shape.iter().filter(|&&d| d > 1).count() > 1 {
-        return Err(NpyError::Format {
-            path: p,
-            why: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into(),
-        });
-    }
-    // Checked: a crafted shape must not wrap into a small byte count.
-    let need = h
-        .shape
-        .iter()
-        .try_fold(size, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| NpyError::Format {
-            path: p.clone(),
-            why: format!(
-                "shape {:?} holds more than 2^64 bytes of {}",
-                h.shape,
-                dtype_name(&h.descr)
-            ),
-        })?;
-    let count = need / size;
-    let body = &bytes[h.data_offset..];
-    if body.len() != need {
-        return Err(NpyError::Format {
-            path: p,
-            why: format!(
-                "data {}: shape {:?} needs {need} bytes, the file has {}",
-                if body.len() < need {
-                    "is truncated"
-                } else {
-                    "has trailing bytes"
-                },
-                h.shape,
-                body.len()
-            ),
-        });
-    }
+    let body = data_of(&h, bytes, size, &p)?;
+    let count = body.len() / size;
     let mut data = Vec::with_capacity(count);
     for (i, chunk) in body.chunks_exact(size).take(count).enumerate() {
         let mut buf = [0u8; 8];
@@ -367,10 +414,7 @@ fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), NpyError> {
 /// float inputs of a network (`sparqgen net --input`).
 pub fn read_f32(path: &Path, what: &str) -> Result<Tensor<f32>, NpyError> {
     let p = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| NpyError::Io {
-        path: p.clone(),
-        source,
-    })?;
+    let bytes = load(path, &p)?;
     let h = parse_header(&bytes, &p)?;
     let size = match h.descr.as_str() {
         "<f4" | "=f4" => 4,
@@ -385,20 +429,8 @@ pub fn read_f32(path: &Path, what: &str) -> Result<Tensor<f32>, NpyError> {
             })
         }
     };
-    if h.fortran && h.shape.iter().filter(|&&d| d > 1).count() > 1 {
-        return Err(NpyError::Format {
-            path: p,
-            why: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into(),
-        });
-    }
-    let count: usize = h.shape.iter().product();
-    let body = &bytes[h.data_offset..];
-    if body.len() < count * size {
-        return Err(NpyError::Format {
-            path: p,
-            why: format!("data is truncated: shape {:?}", h.shape),
-        });
-    }
+    let body = data_of(&h, &bytes, size, &p)?;
+    let count = body.len() / size;
     let data = body
         .chunks_exact(size)
         .take(count)

@@ -360,6 +360,16 @@ fn endless_and_oversized_inputs_are_refused() {
         vec!["verify", "--vectors", "100000000000000"],
         vec!["generate", "-o", "/dev/null"],
         vec!["net", "/dev/zero", "--input", "x.npy"],
+        vec![
+            "model",
+            "gemm",
+            "--a",
+            "/dev/zero",
+            "--b",
+            "/dev/zero",
+            "--out",
+            "c.npy",
+        ],
         vec!["synth", "--slurm"],
     ] {
         let t = std::time::Instant::now();
