@@ -77,10 +77,6 @@ pub fn emit(dir: &Path, jobs: &Jobs, opts: &SlurmOptions) -> Result<Vec<usize>> 
     Ok(missing)
 }
 
-fn slurm_cmd(program: &str) -> Command {
-    Command::new(program)
-}
-
 fn run(cmd: &mut Command, what: &str) -> Result<String> {
     let out = crate::process::output_within(cmd, Duration::from_secs(60)).map_err(|e| {
         anyhow::anyhow!(
@@ -100,7 +96,9 @@ fn run(cmd: &mut Command, what: &str) -> Result<String> {
 /// Submit the script in `dir`; returns the job id.
 pub fn submit(dir: &Path) -> Result<String> {
     let out = run(
-        slurm_cmd("sbatch").arg("--parsable").arg(dir.join(SCRIPT)),
+        Command::new("sbatch")
+            .arg("--parsable")
+            .arg(dir.join(SCRIPT)),
         "sbatch",
     )?;
     let id = out.trim().split(';').next().unwrap_or("").to_string();
@@ -118,7 +116,7 @@ pub fn wait(dir: &Path, jobs: &Jobs, id: &str, quiet: bool) -> Result<()> {
     let mut last = usize::MAX;
     loop {
         let q = run(
-            slurm_cmd("squeue").args(["-h", "-j", id, "-o", "%i %T"]),
+            Command::new("squeue").args(["-h", "-j", id, "-o", "%i %T"]),
             "squeue",
         )
         .unwrap_or_default();
@@ -139,7 +137,7 @@ pub fn wait(dir: &Path, jobs: &Jobs, id: &str, quiet: bool) -> Result<()> {
 
 /// Cancel job `id`.
 pub fn cancel(id: &str) -> Result<()> {
-    run(slurm_cmd("scancel").arg(id), "scancel").map(|_| ())
+    run(Command::new("scancel").arg(id), "scancel").map(|_| ())
 }
 
 #[cfg(test)]
