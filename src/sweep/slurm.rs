@@ -114,12 +114,26 @@ pub fn wait(dir: &Path, jobs: &Jobs, id: &str, quiet: bool) -> Result<()> {
     let start = Instant::now();
     let total = jobs.task_count();
     let mut last = usize::MAX;
+    let mut failures = 0;
     loop {
-        let q = run(
+        let q = match run(
             Command::new("squeue").args(["-h", "-j", id, "-o", "%i %T"]),
             "squeue",
-        )
-        .unwrap_or_default();
+        ) {
+            Ok(q) => q,
+            // A job the controller has forgotten has finished.
+            Err(e) if e.to_string().contains("Invalid job id") => String::new(),
+            // A busy controller: ask again, for a while.
+            Err(e) => {
+                failures += 1;
+                if failures > 20 {
+                    return Err(e.context(format!("waiting for Slurm job {id}")));
+                }
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        failures = 0;
         let done = total - jobs.missing(dir)?.len();
         if !quiet && done != last {
             eprintln!(
@@ -133,11 +147,6 @@ pub fn wait(dir: &Path, jobs: &Jobs, id: &str, quiet: bool) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-/// Cancel job `id`.
-pub fn cancel(id: &str) -> Result<()> {
-    run(Command::new("scancel").arg(id), "scancel").map(|_| ())
 }
 
 #[cfg(test)]
