@@ -1,5 +1,5 @@
 //! Slurm: the batch script of a sweep, its submission as one array job,
-//! waiting with progress from `squeue`, and cancelling.
+//! and waiting with progress from `squeue`.
 
 use super::{Jobs, LOGS_DIR};
 use anyhow::{bail, Context, Result};
