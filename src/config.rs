@@ -282,6 +282,22 @@ pub enum PeKind {
 }
 
 impl PeKind {
+    /// The PE's short label, the one every table, report, plot and file name
+    /// uses: `sparq 5opt round`, `sparq 3opt trunc bsparq stc`, `mac8x8`, ...
+    /// Names `bsparq` when pair sharing is off and `stc` for 2:4 weights.
+    pub fn label(&self) -> String {
+        match self {
+            PeKind::Sparq(s) => format!(
+                "sparq {} {}{}{}",
+                s.placements.name(),
+                s.rounding.short(),
+                if s.pair_sharing { "" } else { " bsparq" },
+                if s.stc { " stc" } else { "" }
+            ),
+            other => other.name().to_string(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             PeKind::Sparq(_) => "sparq",
@@ -750,6 +766,24 @@ fn validate_array(raw: RawArray) -> Result<ArrayShape, DesignError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pe_labels_name_every_variant_apart() {
+        let sparq = |placements, rounding, pair_sharing, stc| {
+            PeKind::Sparq(SparqArith {
+                placements,
+                rounding,
+                pair_sharing,
+                stc,
+            })
+        };
+        let k = sparq(PlacementSet::Opt5, Rounding::RoundHalfEven, true, false);
+        assert_eq!(k.label(), "sparq 5opt round");
+        let k = sparq(PlacementSet::Opt3, Rounding::Truncate, false, true);
+        assert_eq!(k.label(), "sparq 3opt trunc bsparq stc");
+        assert_eq!(PeKind::Mac8x8.label(), "mac8x8");
+        assert_eq!(PeKind::Mac4x8.label(), "mac4x8");
+    }
 
     fn err(yaml: &str) -> String {
         Design::from_yaml(yaml).unwrap_err().to_string()

@@ -50,11 +50,11 @@ const COLORS: [(&str, &str); 4] = [
 ];
 
 fn color(c: &PeCost) -> &'static str {
-    match (c.kind.as_str(), c.stc, c.pair_sharing) {
-        ("sparq", Some(true), _) => COLORS[2].0,
-        ("sparq", _, Some(false)) => COLORS[1].0,
-        ("sparq", _, _) => COLORS[0].0,
-        _ => COLORS[3].0,
+    match c.sparq() {
+        Some(s) if s.stc => COLORS[2].0,
+        Some(s) if !s.pair_sharing => COLORS[1].0,
+        Some(_) => COLORS[0].0,
+        None => COLORS[3].0,
     }
 }
 
@@ -118,13 +118,13 @@ pub fn pareto_svg(title: &str, costs: &[PeCost]) -> String {
             x: px(xs[i]),
             y: py(y_of(c)),
             color: color(c),
-            label: c.label.clone(),
+            label: c.label(),
             detail: format!(
                 "{:.0} transistors per activation per cycle, SQNR {}",
                 xs[i],
                 c.sqnr_db.map_or("exact".into(), |s| format!("{s:.2} dB"))
             ),
-            show_label: on_front[i] || c.kind != "sparq",
+            show_label: on_front[i] || c.sparq().is_none(),
         })
         .collect();
     let xticks = nice_ticks(xmin, xmax, 8)

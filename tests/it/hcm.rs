@@ -106,7 +106,7 @@ fn sparq_4bit_turns_a_compute_bound_layer_memory_bound() {
     let text = with("sparq.yaml", &[]).stdout();
     assert!(
         text.contains(
-            "1 layer(s) compute-bound with mac8x8 PEs turn memory-bound under sparq 4-bit 5opt"
+            "1 layer(s) compute-bound with mac8x8 PEs turn memory-bound under sparq 5opt round"
         ),
         "{text}"
     );
