@@ -332,6 +332,35 @@ impl PeKind {
             _ => 2,
         }
     }
+
+    /// Bits of one activation as the PE reads it: 4-bit codes for mac4x8,
+    /// the 8-bit value otherwise.
+    pub fn act_code_bits(&self) -> u32 {
+        match self {
+            PeKind::Mac4x8 => 4,
+            _ => 8,
+        }
+    }
+
+    /// Bits of one weight as the PE reads it: the signed 8-bit value, and
+    /// for 2:4 SPARQ the 2-bit index of its position in the group of four.
+    pub fn weight_code_bits(&self) -> u32 {
+        match self {
+            PeKind::Sparq(s) if s.stc => 8 + 2,
+            _ => 8,
+        }
+    }
+
+    /// Widths of one lane's slice of `act_i` and `wgt_i` (the operand
+    /// encodings of the PE interface): every activation and every weight
+    /// one PE takes per cycle. SPARQ 16/16, SPARQ 2:4 32/20, mac8x8 8/8,
+    /// mac4x8 8/16.
+    pub fn lane_bits(&self) -> (u32, u32) {
+        (
+            self.activations_per_cycle() * self.act_code_bits(),
+            self.products_per_cycle() * self.weight_code_bits(),
+        )
+    }
 }
 
 /// Register stages inside the PE.
