@@ -282,6 +282,22 @@ pub enum PeKind {
 }
 
 impl PeKind {
+    /// The PE's short label, the one every table, report, plot and file name
+    /// uses: `sparq 5opt round`, `sparq 3opt trunc bsparq stc`, `mac8x8`, ...
+    /// Names `bsparq` when pair sharing is off and `stc` for 2:4 weights.
+    pub fn label(&self) -> String {
+        match self {
+            PeKind::Sparq(s) => format!(
+                "sparq {} {}{}{}",
+                s.placements.name(),
+                s.rounding.short(),
+                if s.pair_sharing { "" } else { " bsparq" },
+                if s.stc { " stc" } else { "" }
+            ),
+            other => other.name().to_string(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             PeKind::Sparq(_) => "sparq",
@@ -315,6 +331,35 @@ impl PeKind {
             PeKind::Mac8x8 => 1,
             _ => 2,
         }
+    }
+
+    /// Bits of one activation as the PE reads it: 4-bit codes for mac4x8,
+    /// the 8-bit value otherwise.
+    pub fn act_code_bits(&self) -> u32 {
+        match self {
+            PeKind::Mac4x8 => 4,
+            _ => 8,
+        }
+    }
+
+    /// Bits of one weight as the PE reads it: the signed 8-bit value, and
+    /// for 2:4 SPARQ the 2-bit index of its position in the group of four.
+    pub fn weight_code_bits(&self) -> u32 {
+        match self {
+            PeKind::Sparq(s) if s.stc => 8 + 2,
+            _ => 8,
+        }
+    }
+
+    /// Widths of one lane's slice of `act_i` and `wgt_i` (the operand
+    /// encodings of the PE interface): every activation and every weight
+    /// one PE takes per cycle. SPARQ 16/16, SPARQ 2:4 32/20, mac8x8 8/8,
+    /// mac4x8 8/16.
+    pub fn lane_bits(&self) -> (u32, u32) {
+        (
+            self.activations_per_cycle() * self.act_code_bits(),
+            self.products_per_cycle() * self.weight_code_bits(),
+        )
     }
 }
 
@@ -750,6 +795,24 @@ fn validate_array(raw: RawArray) -> Result<ArrayShape, DesignError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pe_labels_name_every_variant_apart() {
+        let sparq = |placements, rounding, pair_sharing, stc| {
+            PeKind::Sparq(SparqArith {
+                placements,
+                rounding,
+                pair_sharing,
+                stc,
+            })
+        };
+        let k = sparq(PlacementSet::Opt5, Rounding::RoundHalfEven, true, false);
+        assert_eq!(k.label(), "sparq 5opt round");
+        let k = sparq(PlacementSet::Opt3, Rounding::Truncate, false, true);
+        assert_eq!(k.label(), "sparq 3opt trunc bsparq stc");
+        assert_eq!(PeKind::Mac8x8.label(), "mac8x8");
+        assert_eq!(PeKind::Mac4x8.label(), "mac4x8");
+    }
 
     fn err(yaml: &str) -> String {
         Design::from_yaml(yaml).unwrap_err().to_string()

@@ -16,6 +16,7 @@ pub mod process;
 pub mod prove;
 pub mod rtl;
 pub mod sim;
+pub mod svg;
 pub mod sweep;
 pub mod synth;
 pub mod tools;

@@ -68,17 +68,7 @@ pub struct ConvArgs {
 }
 
 fn describe(design: &sparqgen::config::Design) -> String {
-    match design.sparq() {
-        Some(s) => format!(
-            "{} (sparq {} {}, pair sharing {}, stc {})",
-            design.name,
-            s.placements,
-            s.rounding.short(),
-            if s.pair_sharing { "on" } else { "off" },
-            if s.stc { "on" } else { "off" }
-        ),
-        None => format!("{} ({})", design.name, design.pe.kind.name()),
-    }
+    format!("{} ({})", design.name, design.pe.kind.label())
 }
 
 fn print_stats(exact: &[i32], approx: &[i32]) {

@@ -101,20 +101,6 @@ struct Report {
     designs: Vec<DesignReport>,
 }
 
-/// A short label of a design's PE arithmetic.
-pub fn pe_label(d: &Design) -> String {
-    match d.pe.kind {
-        PeKind::Sparq(s) => format!(
-            "sparq {} {} {}{}",
-            s.placements.name(),
-            s.rounding.short(),
-            if s.pair_sharing { "vSPARQ" } else { "bSPARQ" },
-            if s.stc { " 2:4" } else { "" }
-        ),
-        k => k.name().to_string(),
-    }
-}
-
 pub fn builtin(kind: &str) -> Design {
     Design::from_yaml(&format!(
         "name: {kind}\npe: {{kind: {kind}}}\narray: {{kind: single}}\n"
@@ -362,7 +348,7 @@ pub fn run(args: &NetArgs) -> Result<i32> {
         }
         reports.push(DesignReport {
             design: d.name.clone(),
-            pe: pe_label(d),
+            pe: d.pe.kind.label(),
             top1,
             agreement,
             images: n,
@@ -490,7 +476,7 @@ fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
     println!(
         "bench net: {what} {} ({}): {images} images in {:.3} s, {:.1} images/s, {:.2} GMAC/s",
         d.name,
-        pe_label(d),
+        d.pe.kind.label(),
         secs,
         images as f64 / secs,
         (macs * images as u64) as f64 / secs / 1e9

@@ -29,7 +29,7 @@ pub enum Geometry {
 /// What one PE does per cycle and at which widths data moves.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PeModel {
-    /// `sparq 4-bit 5opt`, `mac8x8`, `mac 16x16`, ...
+    /// `sparq 5opt round` ([`PeKind::label`]), `mac8x8`, `mac 16x16`, ...
     pub label: String,
     /// Activation bits at the multiplier (`b_a` of BOPS).
     pub compute_act_bits: u32,
@@ -85,22 +85,13 @@ impl ArrayModel {
             PeKind::Sparq(s) => {
                 let n = s.placements.window_bits();
                 PeModel {
-                    label: format!(
-                        "sparq {n}-bit {}{}{}",
-                        s.placements,
-                        if s.pair_sharing {
-                            ""
-                        } else {
-                            " (bSPARQ alone)"
-                        },
-                        if s.stc { " 2:4" } else { "" }
-                    ),
+                    label: d.pe.kind.label(),
                     compute_act_bits: n,
                     compute_weight_bits: 8,
                     macs_per_cycle: if s.stc { 4 } else { 2 },
                     products_per_cycle: 2,
-                    act_bits: 8,
-                    weight_bits: if s.stc { 8 + 2 } else { 8 },
+                    act_bits: d.pe.kind.act_code_bits(),
+                    weight_bits: d.pe.kind.weight_code_bits(),
                     weight_keep: if s.stc { (1, 2) } else { (1, 1) },
                     psum_bits: d.pe.acc_bits,
                     sparq: Some(SparqPe {
@@ -114,13 +105,13 @@ impl ArrayModel {
             }
             PeKind::Mac8x8 => PeModel::mac8x8(d.pe.acc_bits),
             PeKind::Mac4x8 => PeModel {
-                label: "mac4x8".to_string(),
+                label: PeKind::Mac4x8.label(),
                 compute_act_bits: 4,
                 compute_weight_bits: 8,
                 macs_per_cycle: 2,
                 products_per_cycle: 2,
-                act_bits: 4,
-                weight_bits: 8,
+                act_bits: PeKind::Mac4x8.act_code_bits(),
+                weight_bits: PeKind::Mac4x8.weight_code_bits(),
                 weight_keep: (1, 1),
                 psum_bits: d.pe.acc_bits,
                 sparq: None,
@@ -202,13 +193,13 @@ impl ArrayModel {
 impl PeModel {
     pub fn mac8x8(psum_bits: u32) -> PeModel {
         PeModel {
-            label: "mac8x8".to_string(),
+            label: PeKind::Mac8x8.label(),
             compute_act_bits: 8,
             compute_weight_bits: 8,
             macs_per_cycle: 1,
             products_per_cycle: 1,
-            act_bits: 8,
-            weight_bits: 8,
+            act_bits: PeKind::Mac8x8.act_code_bits(),
+            weight_bits: PeKind::Mac8x8.weight_code_bits(),
             weight_keep: (1, 1),
             psum_bits,
             sparq: None,

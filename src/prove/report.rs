@@ -97,19 +97,6 @@ pub struct Report {
     kind: PeKind,
 }
 
-fn pe_text(kind: &PeKind) -> String {
-    match kind {
-        PeKind::Sparq(s) => format!(
-            "sparq {} {}, {}, {}",
-            s.placements.name(),
-            s.rounding.yaml_name(),
-            if s.pair_sharing { "vSPARQ" } else { "bSPARQ" },
-            if s.stc { "2:4" } else { "dense" }
-        ),
-        k => k.name().to_string(),
-    }
-}
-
 impl Report {
     pub fn new(t: &Target) -> Report {
         let d = &t.manifest.design;
@@ -120,7 +107,7 @@ impl Report {
         };
         Report {
             design: d.name.clone(),
-            pe: pe_text(&d.pe.kind),
+            pe: d.pe.kind.label(),
             array,
             pe_count: d.array.pe_count(),
             origin: t.origin.clone(),

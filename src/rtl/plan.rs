@@ -452,11 +452,10 @@ pub struct PePlan {
 impl PePlan {
     pub fn new(design: &Design) -> PePlan {
         let name = &design.name;
-        let (act_bits, wgt_bits, operands, mults, decode) = match &design.pe.kind {
+        let (act_bits, wgt_bits) = design.pe.kind.lane_bits();
+        let (operands, mults, decode) = match &design.pe.kind {
             PeKind::Sparq(s) => sparq_plan(name, s),
             PeKind::Mac8x8 => (
-                8,
-                8,
                 vec![
                     operand("c1", 8, "activation a (unsigned)"),
                     operand("w1", 8, "weight b (signed)"),
@@ -465,8 +464,6 @@ impl PePlan {
                 Decode::Slices(vec![("c1".into(), "act_i", 0), ("w1".into(), "wgt_i", 0)]),
             ),
             PeKind::Mac4x8 => (
-                8,
-                16,
                 vec![
                     operand("c1", 4, "4-bit activation code q1 (unsigned)"),
                     operand("w1", 8, "weight b1 (signed)"),
@@ -528,7 +525,7 @@ fn operand(name: &str, bits: u32, meaning: &str) -> Operand {
     }
 }
 
-type SparqParts = (u32, u32, Vec<Operand>, Vec<Mult>, Decode);
+type SparqParts = (Vec<Operand>, Vec<Mult>, Decode);
 
 fn sparq_plan(name: &str, s: &SparqArith) -> SparqParts {
     let narrow = s.placements.window();
@@ -614,10 +611,7 @@ fn sparq_plan(name: &str, s: &SparqArith) -> SparqParts {
         ),
         operand("w2", OPERAND_BITS, "multiplier 2: weight (signed)"),
     ];
-    let (act_bits, wgt_bits) = if s.stc { (32, 20) } else { (16, 16) };
     (
-        act_bits,
-        wgt_bits,
         operands,
         mults,
         Decode::Sparq(SparqDecode {
@@ -734,7 +728,7 @@ mod tests {
                         pair_sharing,
                         stc: false,
                     };
-                    let (_, _, _, mults, decode) = sparq_plan("x", &arith);
+                    let (_, mults, decode) = sparq_plan("x", &arith);
                     let Decode::Sparq(d) = decode else {
                         unreachable!()
                     };

@@ -39,17 +39,6 @@ impl Encoding {
         }
     }
 
-    /// The lane widths INTERFACE.md gives this encoding; the manifest must
-    /// agree.
-    pub fn lane_bits(self) -> (u32, u32) {
-        match self {
-            Encoding::SparqDense => (16, 16),
-            Encoding::SparqStc => (32, 20),
-            Encoding::Mac8x8 => (8, 8),
-            Encoding::Mac4x8 => (8, 16),
-        }
-    }
-
     /// K positions one step covers.
     pub fn k_per_step(self) -> usize {
         match self {
@@ -178,6 +167,34 @@ mod tests {
 
     fn design(yaml: &str) -> Design {
         Design::from_yaml(yaml).unwrap()
+    }
+
+    /// The words the encoding packs fill the lane widths of the design's
+    /// one definition ([`PeKind::lane_bits`]) exactly: the top bit is used,
+    /// nothing lands above it.
+    #[test]
+    fn words_fill_the_lane_widths() {
+        for (yaml, want) in [
+            ("pe: {kind: sparq}", (16, 16)),
+            ("pe: {kind: sparq, stc: true}", (32, 20)),
+            ("pe: {kind: mac8x8}", (8, 8)),
+            ("pe: {kind: mac4x8}", (8, 16)),
+        ] {
+            let d = design(yaml);
+            let (aw, ww) = d.pe.kind.lane_bits();
+            assert_eq!((aw, ww), want, "{yaml}");
+            let enc = Encoding::of(&d);
+            let act = enc.act_step(&[255; 4], 0);
+            assert_eq!(32 - act.leading_zeros(), aw, "{yaml}: act {act:#x}");
+            // 2:4: the second kept weight at index 3 sets the top index bit
+            let b: &[i8] = if enc == Encoding::SparqStc {
+                &[0, 0, -1, -1]
+            } else {
+                &[-1; 4]
+            };
+            let wgt = enc.wgt_steps(b, 0).unwrap()[0];
+            assert_eq!(32 - wgt.leading_zeros(), ww, "{yaml}: wgt {wgt:#x}");
+        }
     }
 
     /// The encoding's per-step products add up to the model's GEMM.

@@ -113,17 +113,8 @@ impl TopPorts {
 
 /// Short label of a design for tables: `name (kind, shape)`.
 pub fn describe(design: &Design) -> String {
-    use crate::config::{ArrayShape, PeKind};
-    let pe = match &design.pe.kind {
-        PeKind::Sparq(s) => format!(
-            "sparq {} {}{}{}",
-            s.placements.name(),
-            s.rounding.short(),
-            if s.pair_sharing { "" } else { " no-share" },
-            if s.stc { " stc" } else { "" }
-        ),
-        k => k.name().to_string(),
-    };
+    use crate::config::ArrayShape;
+    let pe = design.pe.kind.label();
     let shape = match design.array {
         ArrayShape::Systolic { rows, cols } => format!("{rows}x{cols} systolic"),
         ArrayShape::Dot { lanes } => format!("dot x{lanes}"),

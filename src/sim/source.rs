@@ -134,7 +134,7 @@ impl Dut {
             message,
         };
         let enc = Encoding::of(&self.design);
-        let (aw, ww) = enc.lane_bits();
+        let (aw, ww) = self.design.pe.kind.lane_bits();
         if (p.lane_act_bits, p.lane_wgt_bits) != (aw, ww) {
             return Err(err(format!(
                 "the manifest gives act/wgt lanes of {}/{} bits, the {:?} encoding is {aw}/{ww}",

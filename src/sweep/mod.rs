@@ -117,7 +117,7 @@ impl Jobs {
     pub fn task_label(&self, task: usize) -> Result<String> {
         match self.commands.get(task) {
             Some(c) => Ok(c.name.clone()),
-            None => Ok(compare::label(&self.kind(task)?)),
+            None => Ok(self.kind(task)?.label()),
         }
     }
 
@@ -173,7 +173,7 @@ impl Jobs {
         let key = hex_sha256(format!("{}|{flow}|{}|{acts}", design.hash(), self.tools).as_bytes());
         Ok(dir.join(RESULTS_DIR).join(format!(
             "{}-{}.json",
-            compare::label(&kind).replace(' ', "_"),
+            kind.label().replace(' ', "_"),
             &key[..16]
         )))
     }

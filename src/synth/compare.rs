@@ -24,30 +24,137 @@ pub fn read_acts(p: &std::path::Path) -> Result<Vec<u8>> {
     Ok(crate::npy::read::<u8>(p, "--acts (activations)", 2)?.data)
 }
 
-/// One PE's cost and error.
+/// One PE's cost and error. The PE is held typed; the JSON form (see
+/// [`PeCostJson`]) spells it out as `label`, `kind`, `placements`, ... for
+/// readers of the report.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(into = "PeCostJson", try_from = "PeCostJson")]
 pub struct PeCost {
-    /// `sparq 5opt round` / `mac8x8` / ...
-    pub label: String,
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub placements: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rounding: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pair_sharing: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stc: Option<bool>,
+    pub pe: PeKind,
     pub design_hash: String,
     pub activations_per_cycle: u32,
     pub generic: GenericArea,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ice40: Option<Ice40Area>,
     /// Transistors per activation consumed per cycle.
     pub transistors_per_activation: f64,
     /// SQNR of a GEMM on the workload against the exact int8 result; `None`
     /// when exact (mac8x8).
     pub sqnr_db: Option<f64>,
+}
+
+impl PeCost {
+    /// `sparq 5opt round` / `mac8x8` / ... ([`PeKind::label`]).
+    pub fn label(&self) -> String {
+        self.pe.label()
+    }
+
+    /// The SPARQ arithmetic, for a SPARQ PE.
+    pub fn sparq(&self) -> Option<&SparqArith> {
+        match &self.pe {
+            PeKind::Sparq(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// [`PeCost`] as written to and read from JSON.
+#[derive(Serialize, serde::Deserialize)]
+struct PeCostJson {
+    label: String,
+    kind: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    placements: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    rounding: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pair_sharing: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    stc: Option<bool>,
+    design_hash: String,
+    activations_per_cycle: u32,
+    generic: GenericArea,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    ice40: Option<Ice40Area>,
+    transistors_per_activation: f64,
+    sqnr_db: Option<f64>,
+}
+
+impl From<PeCost> for PeCostJson {
+    fn from(c: PeCost) -> PeCostJson {
+        let sparq = c.sparq().copied();
+        PeCostJson {
+            label: c.label(),
+            kind: c.pe.name().to_string(),
+            placements: sparq.map(|s| s.placements.name().to_string()),
+            rounding: sparq.map(|s| s.rounding.yaml_name().to_string()),
+            pair_sharing: sparq.map(|s| s.pair_sharing),
+            stc: sparq.map(|s| s.stc),
+            design_hash: c.design_hash,
+            activations_per_cycle: c.activations_per_cycle,
+            generic: c.generic,
+            ice40: c.ice40,
+            transistors_per_activation: c.transistors_per_activation,
+            sqnr_db: c.sqnr_db,
+        }
+    }
+}
+
+impl TryFrom<PeCostJson> for PeCost {
+    type Error = String;
+
+    fn try_from(j: PeCostJson) -> Result<PeCost, String> {
+        let pe = match j.kind.as_str() {
+            "mac8x8" => PeKind::Mac8x8,
+            "mac4x8" => PeKind::Mac4x8,
+            "sparq" => {
+                let placements = j.placements.as_deref().unwrap_or("(missing)");
+                let placements = PlacementSet::ALL
+                    .into_iter()
+                    .find(|p| p.name() == placements)
+                    .ok_or_else(|| {
+                        format!(
+                            "placements: {placements:?} is not one of 2opt, 3opt, 5opt, 6opt, 7opt"
+                        )
+                    })?;
+                let rounding = j.rounding.as_deref().unwrap_or("(missing)");
+                let rounding = Rounding::ALL
+                    .into_iter()
+                    .find(|r| r.yaml_name() == rounding)
+                    .ok_or_else(|| {
+                        format!("rounding: {rounding:?} is not one of truncate, round_half_even")
+                    })?;
+                PeKind::Sparq(SparqArith {
+                    placements,
+                    rounding,
+                    pair_sharing: j
+                        .pair_sharing
+                        .ok_or("pair_sharing: missing for a sparq PE")?,
+                    stc: j.stc.ok_or("stc: missing for a sparq PE")?,
+                })
+            }
+            other => {
+                return Err(format!(
+                    "kind: {other:?} is not one of sparq, mac8x8, mac4x8"
+                ))
+            }
+        };
+        if pe.label() != j.label {
+            return Err(format!(
+                "label: {:?} does not match the PE it describes ({:?})",
+                j.label,
+                pe.label()
+            ));
+        }
+        Ok(PeCost {
+            pe,
+            design_hash: j.design_hash,
+            activations_per_cycle: j.activations_per_cycle,
+            generic: j.generic,
+            ice40: j.ice40,
+            transistors_per_activation: j.transistors_per_activation,
+            sqnr_db: j.sqnr_db,
+        })
+    }
 }
 
 /// The activations the error is measured on.
@@ -143,20 +250,6 @@ pub fn sqnr(kind: &PeKind, workload: &Workload) -> Result<Option<f64>> {
     Ok(Some(ErrorStats::compare(&exact.data, &approx.data).sqnr_db))
 }
 
-/// Label of a PE kind.
-pub fn label(kind: &PeKind) -> String {
-    match kind {
-        PeKind::Sparq(s) => format!(
-            "sparq {} {}{}{}",
-            s.placements,
-            s.rounding.short(),
-            if s.pair_sharing { "" } else { " bsparq" },
-            if s.stc { " stc" } else { "" }
-        ),
-        other => other.name().to_string(),
-    }
-}
-
 /// Every SPARQ PE variant the description allows, then the two baselines.
 pub fn all_kinds() -> Vec<PeKind> {
     let mut v = Vec::new();
@@ -233,14 +326,8 @@ pub fn cost_pes_at(
         .map(|(i, (d, kind))| {
             let g = generic[i].result.clone();
             let acts = kind.activations_per_cycle();
-            let sparq = d.sparq();
             Ok(PeCost {
-                label: label(kind),
-                kind: kind.name().to_string(),
-                placements: sparq.map(|s| s.placements.name().to_string()),
-                rounding: sparq.map(|s| s.rounding.yaml_name().to_string()),
-                pair_sharing: sparq.map(|s| s.pair_sharing),
-                stc: sparq.map(|s| s.stc),
+                pe: *kind,
                 design_hash: d.hash(),
                 activations_per_cycle: acts,
                 transistors_per_activation: g.transistors as f64 / f64::from(acts),
@@ -250,4 +337,54 @@ pub fn cost_pes_at(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cost(pe: PeKind) -> PeCost {
+        PeCost {
+            pe,
+            design_hash: "h".into(),
+            activations_per_cycle: pe.activations_per_cycle(),
+            generic: GenericArea {
+                cells: 1,
+                transistors: 2,
+                cells_by_type: Default::default(),
+                logic_depth: None,
+            },
+            ice40: None,
+            transistors_per_activation: 1.0,
+            sqnr_db: None,
+        }
+    }
+
+    /// The JSON keeps the spelled-out fields and reads back to the same PE.
+    #[test]
+    fn pe_cost_json_round_trips_every_kind() {
+        for pe in all_kinds() {
+            let j = serde_json::to_value(cost(pe)).unwrap();
+            assert_eq!(j["label"], pe.label());
+            assert_eq!(j["kind"], pe.name());
+            if let PeKind::Sparq(s) = pe {
+                assert_eq!(j["placements"], s.placements.name());
+                assert_eq!(j["rounding"], s.rounding.yaml_name());
+                assert_eq!(j["pair_sharing"], s.pair_sharing);
+                assert_eq!(j["stc"], s.stc);
+            } else {
+                assert!(j.get("placements").is_none());
+            }
+            let back: PeCost = serde_json::from_value(j).unwrap();
+            assert_eq!(back.pe, pe);
+        }
+    }
+
+    #[test]
+    fn pe_cost_json_with_a_wrong_label_is_refused() {
+        let mut j = serde_json::to_value(cost(PeKind::Mac4x8)).unwrap();
+        j["label"] = "mac8x8".into();
+        let e = serde_json::from_value::<PeCost>(j).unwrap_err().to_string();
+        assert!(e.contains("label"), "{e}");
+    }
 }

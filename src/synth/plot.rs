@@ -1,32 +1,34 @@
-//! The sweep's Pareto plot (area per activation against SQNR) as SVG.
+//! The sweep's Pareto plot (area per activation against SQNR) as SVG; text
+//! is escaped through [`crate::svg`].
 
 use super::compare::PeCost;
+use crate::svg::Text;
 use askama::Template;
 
 struct Tick {
     pos: i64,
-    label: String,
+    label: Text,
 }
 
 struct Point {
     x: i64,
     y: i64,
     color: &'static str,
-    label: String,
-    detail: String,
+    label: Text,
+    detail: Text,
     show_label: bool,
 }
 
 struct Legend {
     y: i64,
     color: &'static str,
-    label: &'static str,
+    label: Text,
 }
 
 #[derive(Template)]
 #[template(path = "synth/pareto.svg")]
 struct Pareto {
-    title: String,
+    title: Text,
     width: i64,
     height: i64,
     left: i64,
@@ -35,8 +37,8 @@ struct Pareto {
     bottom: i64,
     xticks: Vec<Tick>,
     yticks: Vec<Tick>,
-    xlabel: &'static str,
-    ylabel: &'static str,
+    xlabel: Text,
+    ylabel: Text,
     front: String,
     points: Vec<Point>,
     legend: Vec<Legend>,
@@ -50,11 +52,11 @@ const COLORS: [(&str, &str); 4] = [
 ];
 
 fn color(c: &PeCost) -> &'static str {
-    match (c.kind.as_str(), c.stc, c.pair_sharing) {
-        ("sparq", Some(true), _) => COLORS[2].0,
-        ("sparq", _, Some(false)) => COLORS[1].0,
-        ("sparq", _, _) => COLORS[0].0,
-        _ => COLORS[3].0,
+    match c.sparq() {
+        Some(s) if s.stc => COLORS[2].0,
+        Some(s) if !s.pair_sharing => COLORS[1].0,
+        Some(_) => COLORS[0].0,
+        None => COLORS[3].0,
     }
 }
 
@@ -79,6 +81,30 @@ fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 /// Render the Pareto plot of `costs`. Exact PEs (no SQNR) are drawn at the
 /// top edge and labelled "exact".
 pub fn pareto_svg(title: &str, costs: &[PeCost]) -> String {
+    let marks: Vec<Mark> = costs
+        .iter()
+        .map(|c| Mark {
+            label: c.label(),
+            transistors_per_activation: c.transistors_per_activation,
+            sqnr_db: c.sqnr_db,
+            color: color(c),
+            baseline: c.sparq().is_none(),
+        })
+        .collect();
+    render(title, &marks)
+}
+
+/// One PE as the plot draws it.
+struct Mark {
+    label: String,
+    transistors_per_activation: f64,
+    sqnr_db: Option<f64>,
+    color: &'static str,
+    /// Baselines are always labelled; SPARQ PEs only on the front.
+    baseline: bool,
+}
+
+fn render(title: &str, costs: &[Mark]) -> String {
     let (width, height, left, right, top, bottom) = (900i64, 560i64, 70i64, 870i64, 36i64, 510i64);
     let finite: Vec<f64> = costs.iter().filter_map(|c| c.sqnr_db).collect();
     let (ymin, ymax) = finite
@@ -96,7 +122,7 @@ pub fn pareto_svg(title: &str, costs: &[PeCost]) -> String {
     let xmin = 0.0;
     let px = |x: f64| left + ((x - xmin) / (xmax - xmin).max(1e-9) * (right - left) as f64) as i64;
     let py = |y: f64| bottom - ((y - ymin) / (ymax - ymin) * (bottom - top) as f64) as i64;
-    let y_of = |c: &PeCost| c.sqnr_db.unwrap_or(ymax - 1.0);
+    let y_of = |c: &Mark| c.sqnr_db.unwrap_or(ymax - 1.0);
     // Pareto front: fewer transistors and more SQNR is better
     let mut order: Vec<usize> = (0..costs.len()).collect();
     order.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
@@ -117,28 +143,29 @@ pub fn pareto_svg(title: &str, costs: &[PeCost]) -> String {
         .map(|(i, c)| Point {
             x: px(xs[i]),
             y: py(y_of(c)),
-            color: color(c),
-            label: c.label.clone(),
+            color: c.color,
+            label: c.label.as_str().into(),
             detail: format!(
                 "{:.0} transistors per activation per cycle, SQNR {}",
                 xs[i],
                 c.sqnr_db.map_or("exact".into(), |s| format!("{s:.2} dB"))
-            ),
-            show_label: on_front[i] || c.kind != "sparq",
+            )
+            .into(),
+            show_label: on_front[i] || c.baseline,
         })
         .collect();
     let xticks = nice_ticks(xmin, xmax, 8)
         .into_iter()
         .map(|v| Tick {
             pos: px(v),
-            label: format!("{v:.0}"),
+            label: format!("{v:.0}").into(),
         })
         .collect();
     let mut yticks: Vec<Tick> = nice_ticks(ymin, ymax - 2.0, 8)
         .into_iter()
         .map(|v| Tick {
             pos: py(v),
-            label: format!("{v:.0}"),
+            label: format!("{v:.0}").into(),
         })
         .collect();
     yticks.push(Tick {
@@ -146,7 +173,7 @@ pub fn pareto_svg(title: &str, costs: &[PeCost]) -> String {
         label: "exact".into(),
     });
     Pareto {
-        title: title.to_string(),
+        title: title.into(),
         width,
         height,
         left,
@@ -155,8 +182,8 @@ pub fn pareto_svg(title: &str, costs: &[PeCost]) -> String {
         bottom,
         xticks,
         yticks,
-        xlabel: "transistors (Yosys CMOS estimate) per activation per cycle",
-        ylabel: "GEMM SQNR vs exact int8 (dB)",
+        xlabel: "transistors (Yosys CMOS estimate) per activation per cycle".into(),
+        ylabel: "GEMM SQNR vs exact int8 (dB)".into(),
         front: front.join(" "),
         points,
         legend: COLORS
@@ -165,10 +192,51 @@ pub fn pareto_svg(title: &str, costs: &[PeCost]) -> String {
             .map(|(&(color, label), i)| Legend {
                 y: bottom - 70 + 16 * i,
                 color,
-                label,
+                label: label.into(),
             })
             .collect(),
     }
     .render()
     .expect("the Pareto template renders")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(label: &str, x: f64, sqnr_db: Option<f64>) -> Mark {
+        Mark {
+            label: label.into(),
+            transistors_per_activation: x,
+            sqnr_db,
+            color: COLORS[0].0,
+            baseline: sqnr_db.is_none(),
+        }
+    }
+
+    /// Text with XML's specials (a label, the title) cannot break the SVG:
+    /// it parses, and the text reads back as it was.
+    #[test]
+    fn labels_with_xml_specials_give_a_well_formed_svg() {
+        let nasty = "a <&> \"b\" 'c' --";
+        let svg = render(
+            nasty,
+            &[mark(nasty, 100.0, Some(20.0)), mark("mac8x8", 200.0, None)],
+        );
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}\n{svg}"));
+        let texts: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text())
+            .collect();
+        assert!(texts.contains(&nasty), "{texts:?}");
+        let titles = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("title"))
+            .filter_map(|n| n.text())
+            .filter(|t| t.starts_with(nasty))
+            .count();
+        // the document's title and the point's tooltip
+        assert_eq!(titles, 2, "{svg}");
+    }
 }

@@ -3,6 +3,7 @@
 
 use super::compare::PeCost;
 use super::flow::{GenericArea, Ice40Area, LibertyArea};
+use crate::config::{PeKind, PlacementSet, Rounding, SparqArith};
 use askama::Template;
 use serde::Serialize;
 
@@ -62,7 +63,7 @@ pub fn compare(pe: &PeCost, mac8: &PeCost, mac4: &PeCost) -> Comparison {
     let vs4 = pe.transistors_per_activation / mac4.transistors_per_activation;
     let statement = format!(
         "{}: {:.0} transistors per activation per cycle, {:.2}x mac8x8's {:.0} ({}) and {:.2}x mac4x8's {:.0} ({:+.0}% for window, routing and rounding logic)",
-        pe.label,
+        pe.label(),
         pe.transistors_per_activation,
         vs8,
         mac8.transistors_per_activation,
@@ -82,12 +83,20 @@ pub fn compare(pe: &PeCost, mac8: &PeCost, mac4: &PeCost) -> Comparison {
 /// The sweep's findings on the paper's claims.
 pub fn findings(sweep: &[PeCost]) -> Vec<String> {
     let mut out = Vec::new();
-    let find = |label: &str| sweep.iter().find(|c| c.label == label);
-    for rounding in ["round", "trunc"] {
-        let a: Vec<Option<&PeCost>> = ["2opt", "3opt", "5opt"]
-            .iter()
-            .map(|p| find(&format!("sparq {p} {rounding}")))
+    let find = |pe: PeKind| sweep.iter().find(|c| c.pe == pe);
+    for rounding in [Rounding::RoundHalfEven, Rounding::Truncate] {
+        let a: Vec<Option<&PeCost>> = [PlacementSet::Opt2, PlacementSet::Opt3, PlacementSet::Opt5]
+            .into_iter()
+            .map(|placements| {
+                find(PeKind::Sparq(SparqArith {
+                    placements,
+                    rounding,
+                    pair_sharing: true,
+                    stc: false,
+                }))
+            })
             .collect();
+        let rounding = rounding.short();
         if let [Some(p2), Some(p3), Some(p5)] = a[..] {
             let (t2, t3, t5) = (
                 p2.generic.transistors,
@@ -105,22 +114,22 @@ pub fn findings(sweep: &[PeCost]) -> Vec<String> {
             ));
         }
     }
-    if let (Some(m8), Some(m4)) = (find("mac8x8"), find("mac4x8")) {
+    if let (Some(m8), Some(m4)) = (find(PeKind::Mac8x8), find(PeKind::Mac4x8)) {
         for c in sweep
             .iter()
-            .filter(|c| c.kind == "sparq" && c.stc == Some(false) && c.pair_sharing == Some(true))
+            .filter(|c| c.sparq().is_some_and(|s| !s.stc && s.pair_sharing))
         {
             let r = c.transistors_per_activation / m8.transistors_per_activation;
             if r >= 1.0 {
                 out.push(format!(
                     "{} is NOT below mac8x8 per activation per cycle ({r:.2}x)",
-                    c.label
+                    c.label()
                 ));
             }
         }
         let ok: Vec<&PeCost> = sweep
             .iter()
-            .filter(|c| c.kind == "sparq" && c.stc == Some(false) && c.pair_sharing == Some(true))
+            .filter(|c| c.sparq().is_some_and(|s| !s.stc && s.pair_sharing))
             .collect();
         if !ok.is_empty() {
             let worst = ok

@@ -106,7 +106,7 @@ fn sparq_4bit_turns_a_compute_bound_layer_memory_bound() {
     let text = with("sparq.yaml", &[]).stdout();
     assert!(
         text.contains(
-            "1 layer(s) compute-bound with mac8x8 PEs turn memory-bound under sparq 4-bit 5opt"
+            "1 layer(s) compute-bound with mac8x8 PEs turn memory-bound under sparq 5opt round"
         ),
         "{text}"
     );
@@ -317,6 +317,40 @@ fn roofline_svg_has_both_roofs_and_a_point_per_layer() {
     for (net, a_layer) in [("mobilenet_v2", "features.1.depthwise"), ("vgg16", "fc6")] {
         roofline_svg(net, a_layer);
     }
+}
+
+/// Network and layer names with XML's specials (and `--`, which a comment
+/// may not hold) still give a well-formed roofline that reads them back.
+#[test]
+fn roofline_svg_escapes_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let net = "name: \"a<&>'b'--c\"\ninput: [16, 8, 8]\nlayers:\n  - {name: \"x<y>&z\", type: conv, out: 16, kernel: 3, padding: 1}\n  - {name: fc--\"1\", type: fc, out: 10}\n";
+    std::fs::write(d.join("net.yaml"), net).unwrap();
+    let r = run(
+        &[
+            "hcm",
+            "net.yaml",
+            "--plot",
+            "roof.svg",
+            "--area-model",
+            "none",
+        ],
+        d,
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let svg = std::fs::read_to_string(d.join("roof.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}\n{svg}"));
+    let text: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(
+        text.iter().any(|t| t.starts_with("a<&>'b'--c on ")),
+        "{text:?}"
+    );
+    assert!(text.iter().any(|t| t.starts_with("x<y>&z: ")), "{text:?}");
+    assert!(
+        text.iter().any(|t| t.starts_with("fc--\"1\": ")),
+        "{text:?}"
+    );
 }
 
 fn roofline_svg(net: &str, a_layer: &str) {

@@ -205,7 +205,7 @@ fn default_designs_compare_exact_sparq_and_mac4x8() {
     );
     let ds = j["designs"].as_array().unwrap();
     let pes: Vec<&str> = ds.iter().map(|d| d["pe"].as_str().unwrap()).collect();
-    assert_eq!(pes, ["mac8x8", "sparq 5opt round vSPARQ", "mac4x8"]);
+    assert_eq!(pes, ["mac8x8", "sparq 5opt round", "mac4x8"]);
     assert_eq!(ds[0]["agreement"].as_f64(), Some(1.0));
     assert!(ds[0]["top1"].as_f64().unwrap() > 0.95);
     for l in ds[0]["layers"].as_array().unwrap() {

@@ -163,7 +163,7 @@ fn placements_cost_logic_and_sparq_beats_mac8x8_per_activation() {
         assert!(
             c.transistors_per_activation < costs[3].transistors_per_activation,
             "{} vs mac8x8: {f:?}",
-            c.label
+            c.label()
         );
         // and more placements buy accuracy
         assert!(c.sqnr_db.unwrap() > 15.0);
