@@ -169,7 +169,7 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
             print!(
                 "  {:5.2}x ORT (best), {:5.2}x median round",
                 tb / t,
-                per_round[per_round.len() / 2]
+                median(&per_round)
             );
         }
         println!();
@@ -185,6 +185,15 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
         None => println!("memory: peak RSS not available on this OS"),
     }
     Ok(0)
+}
+
+/// The median of sorted values (the mean of the middle two for an even count).
+fn median(sorted: &[f64]) -> f64 {
+    let h = sorted.len() / 2;
+    match sorted.len() % 2 {
+        1 => sorted[h],
+        _ => (sorted[h - 1] + sorted[h]) / 2.0,
+    }
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`).
