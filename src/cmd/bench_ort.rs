@@ -130,6 +130,9 @@ impl Ort {
         writeln!(stdin, "{}", reps.max(1)).context("writing to ort_bench.py")?;
         stdin.flush().context("writing to ort_bench.py")?;
         let line = self.line()?;
+        // ORT's idle pool threads spin for a while after a run; let them
+        // settle so they do not slow down whichever configuration is next.
+        std::thread::sleep(std::time::Duration::from_millis(200));
         line.parse::<f64>()
             .with_context(|| format!("ORT bench: expected seconds, got {line:?}"))
     }
