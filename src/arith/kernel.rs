@@ -3,8 +3,9 @@
 //! widened to i16 and padded to a multiple of [`KBLOCK`]. Sums are exact in
 //! i32 while `K * 255 * 128 < 2^31` (callers check it).
 //!
-//! AVX2 (`vpmaddwd`, 16 products per instruction) when the CPU has it, a
-//! portable loop otherwise; tests hold both to the same results.
+//! AVX-512 VNNI (`vpdpwssd`, 32 products per instruction) when the CPU has
+//! it and the padded K is a multiple of 32, else AVX2 (`vpmaddwd`, 16), else
+//! a portable loop; tests hold all of them to the same results.
 
 /// K is padded to a multiple of this (zeros add nothing).
 pub const KBLOCK: usize = 16;
