@@ -40,6 +40,13 @@ if ! python3 -c "import numpy, pytest" >/dev/null 2>&1; then
   python3 -m pip install -q numpy pytest 2>/dev/null ||
     python3 -m pip install -q --break-system-packages numpy pytest
 fi
+# ONNX Runtime and onnx: `bench model --compare-ort` (and its test) time and
+# check ORT's exact int8 GEMM against the model.
+if ! python3 -c "import onnxruntime, onnx" >/dev/null 2>&1; then
+  echo "setup: installing onnxruntime and onnx with pip"
+  python3 -m pip install -q onnxruntime onnx 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages onnxruntime onnx
+fi
 export PATH="$HOME/.cargo/bin:$PATH"
 echo "setup: fusesoc $(fusesoc --version 2>/dev/null | tail -1)"
 echo "setup: $(verilator --version | head -1); $(yosys -V | head -1); $(iverilog -V 2>&1 | head -1)"

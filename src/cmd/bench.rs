@@ -56,6 +56,18 @@ pub struct ModelBench {
     /// Fraction of activations that are zero (0..=1).
     #[arg(long, default_value_t = 0.5, value_parser = super::fraction)]
     zeros: f64,
+    /// Interleaved rounds (every configuration, and ORT with --compare-ort,
+    /// once per round); each line reports the best over all rounds.
+    /// Default 1, or 5 with --compare-ort.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: Option<u32>,
+    /// Also time ONNX Runtime's exact int8 GEMM (MatMulInteger, uint8 x
+    /// uint8) on the same shape and threads, through python3 with
+    /// onnxruntime (skipped with the install command when missing); first
+    /// check its result equals the exact int8 model's, then print each
+    /// configuration's ratio to it.
+    #[arg(long)]
+    compare_ort: bool,
 }
 
 pub fn run(cmd: BenchCmd) -> Result<i32> {
@@ -83,7 +95,7 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
     let macs = m as f64 * k as f64 * n as f64;
     println!(
         "bench model: M={} K={} N={} ({:.2} GMAC per GEMM), {:.0}% zero activations, \
-         {} threads, best of {}",
+         {} threads, best of {} per round",
         b.m,
         b.k,
         b.n,
@@ -108,19 +120,59 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
         }
     }
     configs.push(("exact int8 ".to_string(), Model::exact()));
-    for (label, model) in &configs {
-        let mut best = f64::INFINITY;
-        for _ in 0..b.reps.max(1) {
-            let t = Instant::now();
-            let c = model.gemm(&a, &w)?;
-            best = best.min(t.elapsed().as_secs_f64());
-            std::hint::black_box(c);
+    let threads = rayon::current_num_threads();
+    let mut ort = match b.compare_ort {
+        true => super::bench_ort::Ort::start(&a, &w, threads)?,
+        false => None,
+    };
+    let rounds = b.rounds.unwrap_or(if b.compare_ort { 5 } else { 1 }) as usize;
+    let reps = b.reps.max(1);
+    // times[0] is ORT's (when running), then one per configuration.
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); configs.len() + 1];
+    for _ in 0..rounds {
+        if let Some(ort) = ort.as_mut() {
+            times[0].push(ort.round(reps)?);
         }
+        for (i, (_, model)) in configs.iter().enumerate() {
+            let mut best = f64::INFINITY;
+            for _ in 0..reps {
+                let t = Instant::now();
+                let c = model.gemm(&a, &w)?;
+                best = best.min(t.elapsed().as_secs_f64());
+                std::hint::black_box(c);
+            }
+            times[i + 1].push(best);
+        }
+    }
+    drop(ort);
+    let best = |t: &[f64]| t.iter().cloned().fold(f64::INFINITY, f64::min);
+    let ort_best = (!times[0].is_empty()).then(|| best(&times[0]));
+    if let Some(tb) = ort_best {
         println!(
-            "{label}  {:8.2} ms  {:6.2} GMAC/s",
-            best * 1e3,
-            macs / best / 1e9
+            "ORT MatMulInteger u8xu8  {:8.2} ms  {:6.2} GMAC/s  ({threads} threads, \
+             best of {rounds} rounds x {reps})",
+            tb * 1e3,
+            macs / tb / 1e9
         );
+    }
+    for (i, (label, _)) in configs.iter().enumerate() {
+        let t = best(&times[i + 1]);
+        print!("{label}  {:8.2} ms  {:6.2} GMAC/s", t * 1e3, macs / t / 1e9);
+        if let Some(tb) = ort_best {
+            // Per-round ratios: each pair ran back to back.
+            let mut per_round: Vec<f64> = times[0]
+                .iter()
+                .zip(&times[i + 1])
+                .map(|(o, s)| o / s)
+                .collect();
+            per_round.sort_by(f64::total_cmp);
+            print!(
+                "  {:5.2}x ORT (best), {:5.2}x median round",
+                tb / t,
+                median(&per_round)
+            );
+        }
+        println!();
     }
     let io_bytes = a.data.len() + w.data.len() + m * n * 4;
     match peak_rss_bytes() {
@@ -133,6 +185,15 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
         None => println!("memory: peak RSS not available on this OS"),
     }
     Ok(0)
+}
+
+/// The median of sorted values (the mean of the middle two for an even count).
+fn median(sorted: &[f64]) -> f64 {
+    let h = sorted.len() / 2;
+    match sorted.len() % 2 {
+        1 => sorted[h],
+        _ => (sorted[h - 1] + sorted[h]) / 2.0,
+    }
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`).

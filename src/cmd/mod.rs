@@ -2,6 +2,7 @@
 //! argument helpers.
 
 mod bench;
+mod bench_ort;
 mod flow;
 mod generate;
 mod hcm;

@@ -135,3 +135,47 @@ fn conv_cli_writes_nchw() {
     assert_eq!(&y.data[..9], &[1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert_eq!(&y.data[9..], &[-1, -2, -3, -4, -5, -6, -7, -8, -9]);
 }
+
+/// `bench model --compare-ort`: with onnxruntime (scripts/setup.sh installs
+/// it) ORT's exact GEMM must equal the exact int8 model bit for bit and a
+/// ratio is printed per configuration; without it, the install command.
+#[test]
+fn bench_model_compare_ort_checks_ort_against_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let have_ort = std::process::Command::new("python3")
+        .args(["-c", "import onnxruntime, onnx, numpy"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let r = run(
+        &[
+            "bench",
+            "model",
+            "--compare-ort",
+            "--m",
+            "300",
+            "--k",
+            "72",
+            "--n",
+            "24",
+            "--reps",
+            "1",
+            "--rounds",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code(), 0, "{}{}", r.stdout(), r.stderr());
+    let out = r.stdout();
+    if have_ort {
+        assert!(
+            out.contains("equals the exact int8 model on all 7200 outputs"),
+            "{out}"
+        );
+        assert!(out.contains("ORT MatMulInteger u8xu8"), "{out}");
+        let ratios = out.lines().filter(|l| l.contains("x ORT (best)")).count();
+        assert_eq!(ratios, 11, "every configuration has a ratio: {out}");
+    } else {
+        assert!(out.contains("pip install onnxruntime onnx"), "{out}");
+    }
+}
