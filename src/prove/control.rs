@@ -22,7 +22,7 @@
 //! strengthens the claim), leaving adders and multiplexers for the solver.
 
 use super::aig::{self, Builder, Lit, Node, Seq, FALSE, TRUE};
-use super::datapath::{compact, WGT};
+use super::datapath::{compact, cone, cut_to_inputs, WGT};
 use super::spec::Spec;
 use super::Drive;
 use crate::rtl::Manifest;
@@ -291,18 +291,7 @@ fn cut_data(b: &Builder, bad: Lit, real: &[Lit], with_cut: bool) -> (Builder, Li
     let mut roots = vec![bad];
     roots.extend_from_slice(real);
     let (g, outs) = compact(b, &roots);
-    let mut in_real = vec![false; g.nodes.len()];
-    let mut stack: Vec<usize> = outs[1..].iter().map(|&l| aig::node_of(l)).collect();
-    while let Some(n) = stack.pop() {
-        if in_real[n] {
-            continue;
-        }
-        in_real[n] = true;
-        if let Node::And(a, c) = g.nodes[n] {
-            stack.push(aig::node_of(a));
-            stack.push(aig::node_of(c));
-        }
-    }
+    let in_real = cone(&g, &outs[1..]);
     let mut data = vec![false; g.nodes.len()];
     let mut other = vec![false; g.nodes.len()];
     for (i, n) in g.nodes.iter().enumerate() {
@@ -320,8 +309,6 @@ fn cut_data(b: &Builder, bad: Lit, real: &[Lit], with_cut: bool) -> (Builder, Li
         }
     }
     let pure = |i: usize| data[i] && !other[i];
-    let mut h = Builder::new();
-    let mut map = vec![FALSE; g.nodes.len()];
     let mut cut = vec![false; g.nodes.len()];
     for (i, n) in g.nodes.iter().enumerate() {
         if let Node::And(a, c) = *n {
@@ -339,24 +326,7 @@ fn cut_data(b: &Builder, bad: Lit, real: &[Lit], with_cut: bool) -> (Builder, Li
     if !with_cut {
         cut.iter_mut().for_each(|c| *c = false);
     }
-    for (i, n) in g.nodes.iter().enumerate() {
-        map[i] = if cut[i] {
-            h.var(FREE + 100_000_000 + i as u32)
-        } else {
-            match *n {
-                Node::Const => FALSE,
-                Node::Var(v) => h.var(v),
-                Node::And(a, c) => {
-                    let x = aig::remap(&map, a);
-                    let y = aig::remap(&map, c);
-                    h.and(x, y)
-                }
-            }
-        };
-    }
-    let bad = aig::remap(&map, outs[0]);
-    let (h, outs) = compact(&h, &[bad]);
-    (h, outs[0])
+    cut_to_inputs(&g, outs[0], &cut, FREE + 100_000_000)
 }
 
 /// ASCII AIGER with one output, `bad`.

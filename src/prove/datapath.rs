@@ -88,8 +88,8 @@ pub fn signed(v: u64, bits: usize) -> i64 {
     ((v << sh) as i64) >> sh
 }
 
-/// Keep only the cone of `outs`.
-pub fn compact(g: &Builder, outs: &[Lit]) -> (Builder, Vec<Lit>) {
+/// The nodes of `g` in the cones of `outs`.
+pub fn cone(g: &Builder, outs: &[Lit]) -> Vec<bool> {
     let mut keep = vec![false; g.nodes.len()];
     let mut stack: Vec<usize> = outs.iter().map(|&l| node_of(l)).collect();
     while let Some(n) = stack.pop() {
@@ -102,6 +102,12 @@ pub fn compact(g: &Builder, outs: &[Lit]) -> (Builder, Vec<Lit>) {
             stack.push(node_of(b));
         }
     }
+    keep
+}
+
+/// Keep only the cone of `outs`.
+pub fn compact(g: &Builder, outs: &[Lit]) -> (Builder, Vec<Lit>) {
+    let keep = cone(g, outs);
     let mut h = Builder::new();
     let mut map = vec![FALSE; g.nodes.len()];
     for (i, n) in g.nodes.iter().enumerate() {
@@ -120,6 +126,31 @@ pub fn compact(g: &Builder, outs: &[Lit]) -> (Builder, Vec<Lit>) {
     }
     let outs = outs.iter().map(|&l| aig::remap(&map, l)).collect();
     (h, outs)
+}
+
+/// `bad` of `g` with every node marked in `cut` replaced by a free input
+/// (variable `first_var + node index`), compacted to its cone.
+pub fn cut_to_inputs(g: &Builder, bad: Lit, cut: &[bool], first_var: u32) -> (Builder, Lit) {
+    let mut h = Builder::new();
+    let mut map = vec![FALSE; g.nodes.len()];
+    for (i, n) in g.nodes.iter().enumerate() {
+        map[i] = if cut[i] {
+            h.var(first_var + i as u32)
+        } else {
+            match *n {
+                Node::Const => FALSE,
+                Node::Var(v) => h.var(v),
+                Node::And(a, c) => {
+                    let x = aig::remap(&map, a);
+                    let y = aig::remap(&map, c);
+                    h.and(x, y)
+                }
+            }
+        };
+    }
+    let bad = aig::remap(&map, bad);
+    let (h, outs) = compact(&h, &[bad]);
+    (h, outs[0])
 }
 
 /// Bytes of the weight operand enumerated in a case: the lane byte (its

@@ -10,7 +10,7 @@
 //! order for Yosys's SAT solver.
 
 use super::aig::{self, Builder, Lit, Node, Seq, FALSE};
-use super::datapath::compact;
+use super::datapath::{compact, cone, cut_to_inputs};
 use super::spec::Spec;
 use super::{held_output, Drive, SLOT_VARS};
 use crate::rtl::Manifest;
@@ -90,17 +90,7 @@ fn cut_lanes(b: &Builder, bad: Lit, whole: &[Lit], with_cut: bool) -> (Builder, 
         (x, y) if x == y => x,
         _ => MANY,
     };
-    let mut in_whole = vec![false; g.nodes.len()];
-    let mut stack: Vec<usize> = outs[1..].iter().map(|&l| aig::node_of(l)).collect();
-    while let Some(n) = stack.pop() {
-        if !in_whole[n] {
-            in_whole[n] = true;
-            if let Node::And(a, c) = g.nodes[n] {
-                stack.push(aig::node_of(a));
-                stack.push(aig::node_of(c));
-            }
-        }
-    }
+    let in_whole = cone(&g, &outs[1..]);
     let mut cut = vec![false; g.nodes.len()];
     for (i, n) in g.nodes.iter().enumerate() {
         lane[i] = match *n {
@@ -120,24 +110,8 @@ fn cut_lanes(b: &Builder, bad: Lit, whole: &[Lit], with_cut: bool) -> (Builder, 
         let f = aig::node_of(l);
         cut[f] |= lane[f] != MANY && lane[f] != NONE;
     }
-    let mut h = Builder::new();
-    let mut map = vec![FALSE; g.nodes.len()];
-    for (i, n) in g.nodes.iter().enumerate() {
-        map[i] = if cut[i] && with_cut {
-            h.var(STATE * 3 + i as u32)
-        } else {
-            match *n {
-                Node::Const => FALSE,
-                Node::Var(v) => h.var(v),
-                Node::And(a, c) => {
-                    let x = aig::remap(&map, a);
-                    let y = aig::remap(&map, c);
-                    h.and(x, y)
-                }
-            }
-        };
+    if !with_cut {
+        cut.iter_mut().for_each(|c| *c = false);
     }
-    let bad = aig::remap(&map, outs[0]);
-    let (h, outs) = compact(&h, &[bad]);
-    (h, outs[0])
+    cut_to_inputs(&g, outs[0], &cut, STATE * 3)
 }
