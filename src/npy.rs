@@ -195,7 +195,8 @@ fn parse_header(bytes: &[u8], path: &str) -> Result<Header, NpyError> {
     })
 }
 
-fn unravel(mut index: usize, shape: &[usize]) -> Vec<usize> {
+/// The C-order position of flat `index` in `shape` (for messages).
+pub fn unravel(mut index: usize, shape: &[usize]) -> Vec<usize> {
     let mut pos = vec![0; shape.len()];
     for (p, &d) in pos.iter_mut().zip(shape).rev() {
         if d > 0 {

@@ -124,7 +124,7 @@ where
                 what: what.to_string(),
                 value: i64::try_from(v).unwrap_or(i64::MAX),
                 index,
-                pos: unravel(index, view.shape()),
+                pos: sparqgen::npy::unravel(index, view.shape()),
                 min: T::MIN,
                 max: T::MAX,
             }));
@@ -132,16 +132,4 @@ where
         out.push(T::from_i64(v as i64));
     }
     Ok(out)
-}
-
-/// The C-order position of flat `index` in `shape`.
-fn unravel(mut index: usize, shape: &[usize]) -> Vec<usize> {
-    let mut pos = vec![0; shape.len()];
-    for (p, &d) in pos.iter_mut().zip(shape).rev() {
-        if d > 0 {
-            *p = index % d;
-            index /= d;
-        }
-    }
-    pos
 }
