@@ -37,12 +37,12 @@ impl Timing {
     /// From the design's array, PE kind and pipeline (the manifest's
     /// `flush_cycles` and `latency_cycles` are the same numbers).
     pub fn of(design: &Design) -> Timing {
-        let k_per_step = match design.pe.kind {
+        let k_per_step = match design.pe().kind() {
             PeKind::Sparq(s) if s.stc => 4,
             PeKind::Mac8x8 => 1,
             _ => 2,
         };
-        Timing::new(&design.array, design.pe.pipeline.stages(), k_per_step)
+        Timing::new(&design.array(), design.pe().pipeline().stages(), k_per_step)
     }
 
     pub fn new(array: &ArrayShape, pipeline: u32, k_per_step: u64) -> Timing {

@@ -106,13 +106,13 @@ impl PyDesign {
     /// The design's name.
     #[getter]
     fn name(&self) -> &str {
-        &self.design.name
+        self.design.name()
     }
 
     /// The PE kind: "sparq", "mac8x8" or "mac4x8".
     #[getter]
     fn kind(&self) -> &'static str {
-        self.design.pe.kind.name()
+        self.design.pe().kind().name()
     }
 
     /// The validated design as YAML, every field explicit.
@@ -136,8 +136,8 @@ impl PyDesign {
     fn __repr__(&self) -> String {
         format!(
             "sparqgen.Design(name={:?}, kind={:?}, hash={:?})",
-            self.design.name,
-            self.design.pe.kind.name(),
+            self.design.name(),
+            self.design.pe().kind().name(),
             self.design.short_hash()
         )
     }

@@ -115,7 +115,7 @@ fn trim<'py>(
 ) -> PyResult<TrimOut<'py>> {
     let d = resolve(py, design)?;
     let dd = d.get();
-    let sparq = match &dd.design.pe.kind {
+    let sparq = match &dd.design.pe().kind() {
         PeKind::Sparq(s) if s.stc => {
             return Err(PyValueError::new_err(
                 "trim: pe.stc pairs activations by the weights' non-zero positions; \

@@ -105,9 +105,9 @@ pub const I32_EXACT_K_MAX: u64 = (i32::MAX as u64) / (255 * 128);
 impl Model {
     pub fn new(design: &Design) -> Model {
         Model {
-            kind: design.pe.kind,
-            table: PairTable::for_kind(&design.pe.kind),
-            acc_bits: design.pe.acc_bits,
+            kind: design.pe().kind(),
+            table: PairTable::for_kind(&design.pe().kind()),
+            acc_bits: design.pe().acc_bits(),
             exact_k_max: design.exact_k_max(),
         }
     }

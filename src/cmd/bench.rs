@@ -234,7 +234,7 @@ fn bench_generate(b: &GenerateBench) -> Result<i32> {
         }
         println!(
             "{:<20} {:8.3} ms render  {:8.3} ms render + write  ({} files, {} bytes)",
-            design.name,
+            design.name(),
             render * 1e3,
             total * 1e3,
             files,

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
     let design = &super::load_design(design_path)?;
-    println!("design {} (hash {})", design.name, design.short_hash());
+    println!("design {} (hash {})", design.name(), design.short_hash());
     print!("{}", indent(&design.to_yaml()));
     let generated = sparqgen::rtl::generate(design)?;
     let folder = generated.write(Path::new("rtl_out"), force)?;
@@ -36,7 +36,7 @@ pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
     // model: a 3x3x64 convolution's GEMM at 28x28 (M=784, K=576, N=64)
     let (m, k, n) = (784, 576, 64);
     let mut rng = Rng::new(1);
-    let act_max = design.pe.kind.act_max();
+    let act_max = design.pe().kind().act_max();
     let acts: Vec<u8> = relu_like(m * k, 0.5, &mut rng)
         .into_iter()
         .map(|v| if act_max < 255 { v >> 4 } else { v })

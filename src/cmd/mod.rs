@@ -152,9 +152,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("# hash: {}", design.hash());
             println!(
                 "# accumulator: {} bits, exact for K <= {} (wraps modulo 2^{} beyond)",
-                design.pe.acc_bits,
+                design.pe().acc_bits(),
                 design.exact_k_max(),
-                design.pe.acc_bits
+                design.pe().acc_bits()
             );
             Ok(0)
         }

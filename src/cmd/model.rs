@@ -68,7 +68,7 @@ pub struct ConvArgs {
 }
 
 fn describe(design: &sparqgen::config::Design) -> String {
-    format!("{} ({})", design.name, design.pe.kind.label())
+    format!("{} ({})", design.name(), design.pe().kind().label())
 }
 
 fn print_stats(exact: &[i32], approx: &[i32]) {

@@ -248,7 +248,7 @@ pub fn run(args: &NetArgs) -> Result<i32> {
         designs(&args.designs)?
     };
     let bar = progress(!args.json && std::io::stderr().is_terminal(), 0);
-    let has_exact = designs.iter().any(|d| d.pe.kind == PeKind::Mac8x8);
+    let has_exact = designs.iter().any(|d| d.pe().kind() == PeKind::Mac8x8);
     let total = n * (designs.len() + usize::from(!has_exact));
     if let Some(b) = &bar {
         b.set_length(total as u64);
@@ -273,7 +273,7 @@ pub fn run(args: &NetArgs) -> Result<i32> {
     let mut runs = Vec::new();
     for d in &designs {
         if let Some(b) = &bar {
-            b.set_message(d.name.clone());
+            b.set_message(d.name().to_string());
         }
         let t = Instant::now();
         let record = args.acts.is_some() && runs.is_empty();
@@ -286,18 +286,18 @@ pub fn run(args: &NetArgs) -> Result<i32> {
             let mut e = match &folder_dut {
                 Some(dut) => net::rtl::RtlEngine::with_dut(dut.clone(), &plan.layers, opts),
                 None => net::rtl::RtlEngine::new(d, &plan.layers, opts)
-                    .with_context(|| format!("design {}", d.name))?,
+                    .with_context(|| format!("design {}", d.name()))?,
             };
             if record {
                 e.model.record_inputs();
             }
             let y = run_batches(&plan, &x, args.batch, bar.as_ref(), &mut e)
-                .with_context(|| format!("design {} on its RTL", d.name))?;
+                .with_context(|| format!("design {} on its RTL", d.name()))?;
             let timing = e.timing;
             (y, e.model, Some((e.layers, timing)))
         } else {
             let (y, e) = run_design(&plan, d, &x, args.batch, bar.as_ref(), record)
-                .with_context(|| format!("design {}", d.name))?;
+                .with_context(|| format!("design {}", d.name()))?;
             (y, e, None)
         };
         let secs = t.elapsed().as_secs_f64();
@@ -305,7 +305,7 @@ pub fn run(args: &NetArgs) -> Result<i32> {
             write_acts(dir, &plan, inputs, args.force)?;
         }
         let top = argmax_rows(&y);
-        if exact_top.is_none() && d.pe.kind == PeKind::Mac8x8 {
+        if exact_top.is_none() && d.pe().kind() == PeKind::Mac8x8 {
             exact_top = Some(top.clone());
         }
         if first_out.is_none() {
@@ -347,8 +347,8 @@ pub fn run(args: &NetArgs) -> Result<i32> {
             super::net_rtl::print_mismatches(d, r);
         }
         reports.push(DesignReport {
-            design: d.name.clone(),
-            pe: d.pe.kind.label(),
+            design: d.name().to_string(),
+            pe: d.pe().kind().label(),
             top1,
             agreement,
             images: n,
@@ -475,8 +475,8 @@ pub struct NetBench {
 fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
     println!(
         "bench net: {what} {} ({}): {images} images in {:.3} s, {:.1} images/s, {:.2} GMAC/s",
-        d.name,
-        d.pe.kind.label(),
+        d.name(),
+        d.pe().kind().label(),
         secs,
         images as f64 / secs,
         (macs * images as u64) as f64 / secs / 1e9

@@ -192,7 +192,11 @@ pub fn print_mismatches(d: &Design, layers: &[LayerRtl]) {
     for l in layers.iter().filter(|l| l.mismatches > 0) {
         eprintln!(
             "design {}: layer {} ({}): {} of {} outputs of the RTL differ from the model",
-            d.name, l.name, l.op, l.mismatches, l.checks
+            d.name(),
+            l.name,
+            l.op,
+            l.mismatches,
+            l.checks
         );
         for det in &l.details {
             eprintln!("  {}", det.replace('\n', "\n    "));

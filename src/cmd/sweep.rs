@@ -333,7 +333,7 @@ pub fn design_tasks(
         a.extend(common.iter().cloned());
         let text = design.to_yaml();
         tasks.push(command_task(
-            &design.name,
+            design.name(),
             a,
             &[text.as_bytes(), extra],
             tools,
@@ -346,7 +346,7 @@ pub fn design_tasks(
         a.extend(common.iter().cloned());
         let mut inputs: Vec<&[u8]> = dut.sources.iter().map(|(_, t)| t.as_slice()).collect();
         inputs.push(extra);
-        tasks.push(command_task(&dut.design.name, a, &inputs, tools));
+        tasks.push(command_task(dut.design.name(), a, &inputs, tools));
     }
     if tasks.is_empty() {
         bail!("{command} --slurm needs design files or --rtl folders: one Slurm task each");

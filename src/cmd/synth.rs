@@ -138,7 +138,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         )?;
         return super::sweep::emit_only(dir, &jobs, &args.cluster);
     }
-    let dest = args.out.join(&design.name).join(rtl::REPORTS_DIR);
+    let dest = args.out.join(&design.name()).join(rtl::REPORTS_DIR);
     let out_opts = DirOptions {
         force: args.force,
         keep: &[],
@@ -148,7 +148,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
     let mut scripts = Scripts::default();
     let mut r = SynthReport {
         sparqgen_version: env!("CARGO_PKG_VERSION").into(),
-        design: design.name.clone(),
+        design: design.name().to_string(),
         design_hash: design.hash(),
         tools: ToolVersions {
             yosys: yosys.version.clone(),
@@ -172,7 +172,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
     if !args.pe_only {
         say(
             args.json,
-            &format!("synth: {} ({}), whole design", design.name, r.top),
+            &format!("synth: {} ({}), whole design", design.name(), r.top),
         );
         let job = compare::job(&design, want_ice40)?;
         if want_generic {
@@ -201,7 +201,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
     if want_generic || want_ice40 {
         say(args.json, "synth: the PE against mac8x8 and mac4x8");
         let kinds = [
-            design.pe.kind,
+            design.pe().kind(),
             sparqgen::config::PeKind::Mac8x8,
             sparqgen::config::PeKind::Mac4x8,
         ];
@@ -252,7 +252,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
             acts: args.acts.as_deref(),
             ice40: want_ice40,
             tools: &yosys.version,
-            default_dir: args.out.join(format!("{}-sweep", design.name)),
+            default_dir: args.out.join(format!("{}-sweep", design.name())),
         };
         r.sweep = super::sweep::costs(&args.cluster, &spec, &mut scripts, args.json)?;
         r.findings = report::findings(&r.sweep);
@@ -283,8 +283,8 @@ pub fn run(args: SynthArgs) -> Result<i32> {
 
 fn design_activations_per_cycle(d: &sparqgen::config::Design) -> u32 {
     use sparqgen::config::ArrayShape;
-    let pe = d.pe.kind.activations_per_cycle();
-    match d.array {
+    let pe = d.pe().kind().activations_per_cycle();
+    match d.array() {
         // each row's activations are reused by every column
         ArrayShape::Systolic { rows, .. } => rows * pe,
         ArrayShape::Dot { lanes } => lanes * pe,
@@ -297,8 +297,8 @@ pub fn pareto(design: &sparqgen::config::Design, sweep: &[compare::PeCost]) -> S
     plot::pareto_svg(
         &format!(
             "PE area vs SQNR (acc {} bits, pipeline {})",
-            design.pe.acc_bits,
-            design.pe.pipeline.stages()
+            design.pe().acc_bits(),
+            design.pe().pipeline().stages()
         ),
         sweep,
     )
@@ -314,15 +314,15 @@ pub fn sweep_report(
     let findings = report::findings(&sweep);
     SynthReport {
         sparqgen_version: env!("CARGO_PKG_VERSION").into(),
-        design: design.name.clone(),
+        design: design.name().to_string(),
         design_hash: design.hash(),
         tools: ToolVersions {
             yosys: jobs.tools.clone(),
             nextpnr_ice40: None,
         },
-        top: format!("{}_top", design.name),
+        top: format!("{}_top", design.name()),
         activations_per_cycle: design_activations_per_cycle(design),
-        pe_count: design.array.pe_count(),
+        pe_count: design.array().pe_count(),
         generic: None,
         ice40: None,
         liberty: None,

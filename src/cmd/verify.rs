@@ -314,7 +314,7 @@ fn bench_run(dut: &Dut, specs: Vec<Spec>) -> Result<Outcome> {
     let b = &o.build;
     println!(
         "  {}: harness {}",
-        dut.design.name,
+        dut.design.name(),
         if b.cached {
             "from the cache".to_string()
         } else {

@@ -81,19 +81,19 @@ pub struct ArrayModel {
 
 impl ArrayModel {
     pub fn from_design(d: &Design) -> ArrayModel {
-        let pe = match &d.pe.kind {
+        let pe = match &d.pe().kind() {
             PeKind::Sparq(s) => {
                 let n = s.placements.window_bits();
                 PeModel {
-                    label: d.pe.kind.label(),
+                    label: d.pe().kind().label(),
                     compute_act_bits: n,
                     compute_weight_bits: 8,
                     macs_per_cycle: if s.stc { 4 } else { 2 },
                     products_per_cycle: 2,
-                    act_bits: d.pe.kind.act_code_bits(),
-                    weight_bits: d.pe.kind.weight_code_bits(),
+                    act_bits: d.pe().kind().act_code_bits(),
+                    weight_bits: d.pe().kind().weight_code_bits(),
                     weight_keep: if s.stc { (1, 2) } else { (1, 1) },
-                    psum_bits: d.pe.acc_bits,
+                    psum_bits: d.pe().acc_bits(),
                     sparq: Some(SparqPe {
                         window_bits: n,
                         placements: s.placements.name().to_string(),
@@ -103,7 +103,7 @@ impl ArrayModel {
                     }),
                 }
             }
-            PeKind::Mac8x8 => PeModel::mac8x8(d.pe.acc_bits),
+            PeKind::Mac8x8 => PeModel::mac8x8(d.pe().acc_bits()),
             PeKind::Mac4x8 => PeModel {
                 label: PeKind::Mac4x8.label(),
                 compute_act_bits: 4,
@@ -113,21 +113,21 @@ impl ArrayModel {
                 act_bits: PeKind::Mac4x8.act_code_bits(),
                 weight_bits: PeKind::Mac4x8.weight_code_bits(),
                 weight_keep: (1, 1),
-                psum_bits: d.pe.acc_bits,
+                psum_bits: d.pe().acc_bits(),
                 sparq: None,
             },
         };
-        let geometry = match d.array {
+        let geometry = match d.array() {
             ArrayShape::Systolic { rows, cols } => Geometry::Systolic { rows, cols },
             ArrayShape::Dot { lanes } => Geometry::Dot { lanes },
             ArrayShape::Single => Geometry::Single,
         };
         ArrayModel {
-            source: format!("design {} (hash {})", d.name, d.short_hash()),
+            source: format!("design {} (hash {})", d.name(), d.short_hash()),
             design_hash: Some(d.hash()),
-            pe_count: d.array.pe_count(),
+            pe_count: d.array().pe_count(),
             geometry,
-            pipeline: d.pe.pipeline.stages(),
+            pipeline: d.pe().pipeline().stages(),
             pe,
         }
     }

@@ -60,14 +60,14 @@ pub struct DesignEngine {
 
 impl DesignEngine {
     pub fn new(design: &Design, layers: &[MacLayer]) -> DesignEngine {
-        let exact = match design.pe.kind {
+        let exact = match design.pe().kind() {
             PeKind::Mac8x8 => None,
             _ => Some(Model::exact()),
         };
         DesignEngine {
             model: Model::new(design),
             exact,
-            kind: design.pe.kind,
+            kind: design.pe().kind(),
             layers: layers
                 .iter()
                 .map(|l| LayerStats {

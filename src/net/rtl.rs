@@ -123,8 +123,9 @@ impl RtlEngine {
     /// On given RTL (a folder `sparqgen generate` wrote, maybe edited).
     pub fn with_dut(dut: Dut, layers: &[MacLayer], opts: RtlOptions) -> Self {
         let design = &dut.design.clone();
-        let mut wide_design = design.clone();
-        wide_design.pe.acc_bits = crate::config::limits::ACC_BITS_MAX;
+        let wide_design = design
+            .with_acc_bits(crate::config::limits::ACC_BITS_MAX)
+            .expect("the widest accumulator holds any design's cycle sum");
         RtlEngine {
             model: DesignEngine::new(design, layers),
             layers: layers
@@ -156,7 +157,7 @@ impl RtlEngine {
     /// The output tile of one pass: `R x C` on a systolic array, one im2col
     /// row against every output channel on a dot unit or single PE.
     fn tile(&self, n: usize) -> (usize, usize) {
-        match self.design.array {
+        match self.design.array() {
             ArrayShape::Systolic { rows, cols } => (rows as usize, cols as usize),
             _ => (1, n.max(1)),
         }
@@ -307,7 +308,7 @@ impl MacEngine for RtlEngine {
         self.calls[index] += 1;
         // mac4x8 takes 4-bit codes; the model scales their sum by 16
         let (codes, scale);
-        let a = if self.design.pe.kind == PeKind::Mac4x8 {
+        let a = if self.design.pe().kind() == PeKind::Mac4x8 {
             codes = Tensor::new(a.shape.clone(), a.data.iter().map(|v| v >> 4).collect());
             scale = 16;
             &codes

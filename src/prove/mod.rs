@@ -49,7 +49,7 @@ impl Target {
         Ok(Target {
             origin: format!(
                 "generated from design {} (hash {})",
-                design.name,
+                design.name(),
                 design.short_hash()
             ),
             manifest: g.manifest,
@@ -87,7 +87,7 @@ pub struct Options {
 
 /// PE positions that enter the top separately: the lanes of a dot unit.
 fn slots(m: &Manifest) -> usize {
-    match m.design.array {
+    match m.design.array() {
         ArrayShape::Dot { lanes } => lanes as usize,
         _ => 1,
     }
@@ -293,8 +293,7 @@ pub fn describe(spec: &Spec, cex: &Cex) -> spec::Operands {
 /// The PE variants CI proves: every SPARQ combination the description
 /// allows and both baselines, each as a single PE at pipeline 0.
 pub fn variants() -> Result<Vec<Design>> {
-    let mut base = Design::default_design();
-    base.array = ArrayShape::Single;
+    let base = Design::default_design().with_array(ArrayShape::Single)?;
     crate::synth::compare::all_kinds()
         .into_iter()
         .enumerate()

@@ -28,7 +28,7 @@ struct NetlistScript<'a> {
 /// of the array is this module with these parameters); single PEs and dot
 /// units as they are.
 pub fn chparams(m: &Manifest) -> Vec<(String, u32)> {
-    match m.design.array {
+    match m.design.array() {
         ArrayShape::Systolic { .. } => vec![("Rows".into(), 1), ("Cols".into(), 1)],
         _ => Vec::new(),
     }

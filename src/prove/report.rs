@@ -100,16 +100,16 @@ pub struct Report {
 impl Report {
     pub fn new(t: &Target) -> Report {
         let d = &t.manifest.design;
-        let array = match d.array {
+        let array = match d.array() {
             ArrayShape::Systolic { rows, cols } => format!("systolic {rows}x{cols}"),
             ArrayShape::Dot { lanes } => format!("dot unit, {lanes} lanes"),
             ArrayShape::Single => "single PE".into(),
         };
         Report {
-            design: d.name.clone(),
-            pe: d.pe.kind.label(),
+            design: d.name().to_string(),
+            pe: d.pe().kind().label(),
             array,
-            pe_count: d.array.pe_count(),
+            pe_count: d.array().pe_count(),
             origin: t.origin.clone(),
             latency: t.manifest.latency_cycles,
             slots: 0,
@@ -118,7 +118,7 @@ impl Report {
             outcome: Outcome::Pending,
             gates: None,
             seconds: 0.0,
-            kind: d.pe.kind,
+            kind: d.pe().kind(),
         }
     }
 

@@ -48,14 +48,14 @@ pub struct Spec {
 
 impl Spec {
     pub fn new(design: &Design) -> Spec {
-        let (act_bits, wgt_bits) = match design.pe.kind {
+        let (act_bits, wgt_bits) = match design.pe().kind() {
             PeKind::Sparq(s) if s.stc => (32, 20),
             PeKind::Sparq(_) => (16, 16),
             PeKind::Mac8x8 => (8, 8),
             PeKind::Mac4x8 => (8, 16),
         };
         Spec {
-            kind: design.pe.kind,
+            kind: design.pe().kind(),
             act_bits,
             wgt_bits,
             model: Model::new(design),

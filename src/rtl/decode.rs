@@ -34,7 +34,7 @@ struct DecodeMacV<'a> {
 }
 
 pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError> {
-    let module = format!("{}_decode", design.name);
+    let module = format!("{}_decode", design.name());
     match &plan.decode {
         Decode::Sparq(d) => {
             let what = if d.stc {
@@ -77,9 +77,9 @@ pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError>
                         design,
                         format!(
                             "{} operand decode: act = {}, wgt = {}.",
-                            design.pe.kind.name(),
-                            act_meaning(&design.pe.kind),
-                            wgt_meaning(&design.pe.kind)
+                            design.pe().kind().name(),
+                            act_meaning(&design.pe().kind()),
+                            wgt_meaning(&design.pe().kind())
                         ),
                     ),
                     module,

@@ -22,7 +22,7 @@ struct DotV<'a> {
 }
 
 pub(crate) fn render(design: &Design, plan: &PePlan, lanes: u32) -> Result<String, RtlError> {
-    let n = &design.name;
+    let n = &design.name();
     let cap = design.acc_bits_needed_per_cycle();
     render_t(
         "rtl/dot_unit.v",
@@ -31,7 +31,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan, lanes: u32) -> Result<Strin
                 design,
                 format!(
                     "Dot unit: {lanes} {} lanes into an adder tree and one accumulator.",
-                    super::kind_title(&design.pe.kind)
+                    super::kind_title(&design.pe().kind())
                 ),
             ),
             module: format!("{n}_dot_unit"),
@@ -41,8 +41,8 @@ pub(crate) fn render(design: &Design, plan: &PePlan, lanes: u32) -> Result<Strin
             lanes,
             levels: adder_tree(lanes, plan.sum_bits, cap),
             tree_bits: tree_bits(lanes, plan.sum_bits, cap),
-            act_meaning: act_meaning(&design.pe.kind),
-            wgt_meaning: wgt_meaning(&design.pe.kind),
+            act_meaning: act_meaning(&design.pe().kind()),
+            wgt_meaning: wgt_meaning(&design.pe().kind()),
         },
     )
 }

@@ -122,11 +122,11 @@ impl Manifest {
     /// The manifest of `design` without its content hash (filled in once
     /// the files are rendered).
     pub(crate) fn new(design: &Design, plan: &PePlan, modules: Vec<String>) -> Manifest {
-        let name = &design.name;
+        let name = &design.name();
         let top = format!("{name}_top");
         let files = modules.iter().map(|m| format!("{m}.v")).collect();
         let mut parameters = Vec::new();
-        if let ArrayShape::Systolic { rows, cols } = design.array {
+        if let ArrayShape::Systolic { rows, cols } = design.array() {
             parameters.push(Parameter {
                 name: "Rows".into(),
                 value: rows,
@@ -138,7 +138,7 @@ impl Manifest {
         }
         parameters.push(Parameter {
             name: "AccBits".into(),
-            value: design.pe.acc_bits,
+            value: design.pe().acc_bits(),
         });
         Manifest {
             sparqgen_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -150,7 +150,7 @@ impl Manifest {
             array: array_info(design),
             latency_cycles: plan::latency_cycles(design),
             flush_cycles: plan::flush_cycles(design),
-            drain_cycles: match design.array {
+            drain_cycles: match design.array() {
                 ArrayShape::Systolic { cols, .. } => Some(cols),
                 _ => None,
             },
@@ -247,37 +247,37 @@ pub fn content_hash<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) ->
 /// The PE as the manifest states it.
 pub fn pe_info(design: &Design) -> PeInfo {
     let plan = PePlan::new(design);
-    let encoding = match &design.pe.kind {
+    let encoding = match &design.pe().kind() {
         PeKind::Sparq(s) if s.stc => "sparq_stc",
         PeKind::Sparq(_) => "sparq_dense",
         PeKind::Mac8x8 => "mac8x8",
         PeKind::Mac4x8 => "mac4x8",
     };
     PeInfo {
-        kind: design.pe.kind.name().to_string(),
+        kind: design.pe().kind().name().to_string(),
         encoding: encoding.to_string(),
         act_bits: plan.act_bits,
         wgt_bits: plan.wgt_bits,
         sum_bits: plan.sum_bits,
         acc_bits: plan.acc_bits,
         pipeline: plan.pipeline,
-        activations_per_cycle: design.pe.kind.activations_per_cycle(),
-        products_per_cycle: design.pe.kind.products_per_cycle(),
+        activations_per_cycle: design.pe().kind().activations_per_cycle(),
+        products_per_cycle: design.pe().kind().products_per_cycle(),
     }
 }
 
 fn array_info(design: &Design) -> ArrayInfo {
-    let (rows, cols, lanes) = match design.array {
+    let (rows, cols, lanes) = match design.array() {
         ArrayShape::Systolic { rows, cols } => (Some(rows), Some(cols), None),
         ArrayShape::Dot { lanes } => (None, None, Some(lanes)),
         ArrayShape::Single => (None, None, None),
     };
     ArrayInfo {
-        kind: design.array.name().to_string(),
+        kind: design.array().name().to_string(),
         rows,
         cols,
         lanes,
-        pe_count: design.array.pe_count(),
+        pe_count: design.array().pe_count(),
     }
 }
 
@@ -313,8 +313,8 @@ pub fn top_ports(design: &Design, plan: &PePlan) -> Vec<Port> {
     };
     use Direction::{Input, Output};
     let (aw, ww, acc) = (plan.act_bits, plan.wgt_bits, plan.acc_bits);
-    let act = act_meaning(&design.pe.kind);
-    let wgt = wgt_meaning(&design.pe.kind);
+    let act = act_meaning(&design.pe().kind());
+    let wgt = wgt_meaning(&design.pe().kind());
     let mut ports = vec![
         port("clk_i", Input, 1, "clock, rising edge".into()),
         port(
@@ -336,7 +336,7 @@ pub fn top_ports(design: &Design, plan: &PePlan) -> Vec<Port> {
             "start a new output: with valid_i load this cycle's product, without it load 0".into(),
         ),
     ];
-    match design.array {
+    match design.array() {
         ArrayShape::Systolic { rows, cols } => {
             ports.push(port(
                 "drain_i",

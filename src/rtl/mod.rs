@@ -70,7 +70,7 @@ impl Header {
     fn new(design: &Design, purpose: impl Into<String>) -> Header {
         Header {
             purpose: purpose.into(),
-            design: design.name.clone(),
+            design: design.name().to_string(),
             hash: design.short_hash(),
         }
     }
@@ -101,7 +101,7 @@ pub struct Generated {
 impl Generated {
     /// The design name: the folder's name.
     pub fn name(&self) -> &str {
-        &self.manifest.design.name
+        self.manifest.design.name()
     }
 
     /// The Verilog files in compile order (the top last), as `(name, text)`.
@@ -141,9 +141,9 @@ pub fn ports(design: &Design) -> Vec<Port> {
 
 /// The module names of a design, leaves first, the top last.
 pub fn module_names(design: &Design) -> Vec<String> {
-    let n = &design.name;
+    let n = &design.name();
     let mut m = Vec::new();
-    if let PeKind::Sparq(s) = &design.pe.kind {
+    if let PeKind::Sparq(s) = &design.pe().kind() {
         m.push(format!("{n}_window"));
         if s.pair_sharing && s.placements.window_bits() < 4 {
             m.push(format!("{n}_wide_window"));
@@ -151,7 +151,7 @@ pub fn module_names(design: &Design) -> Vec<String> {
     }
     m.push(format!("{n}_decode"));
     m.push(format!("{n}_pair_mul"));
-    match design.array {
+    match design.array() {
         ArrayShape::Single => m.push(format!("{n}_pe")),
         ArrayShape::Systolic { .. } => {
             m.push(format!("{n}_pe"));
@@ -176,7 +176,7 @@ pub fn generate_with(design: &Design, opts: &FlowOptions) -> Result<Generated, R
     let modules = module_names(design);
     let mut manifest = Manifest::new(design, &plan, modules.clone());
     manifest.flows = Some(Flows::new(design, opts));
-    let n = &design.name;
+    let n = &design.name();
     let mut verilog: Vec<(String, String)> = Vec::new();
     let mut push = |module: &str, text: String| verilog.push((format!("{module}.v"), text));
 
@@ -188,7 +188,7 @@ pub fn generate_with(design: &Design, opts: &FlowOptions) -> Result<Generated, R
     }
     push(&format!("{n}_decode"), decode::render(design, &plan)?);
     push(&format!("{n}_pair_mul"), pair_mul::render(design, &plan)?);
-    match design.array {
+    match design.array() {
         ArrayShape::Single => push(&format!("{n}_pe"), pe::render(design, &plan, false)?),
         ArrayShape::Systolic { rows, cols } => {
             push(&format!("{n}_pe"), pe::render(design, &plan, true)?);

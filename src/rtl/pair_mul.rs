@@ -14,7 +14,7 @@ struct PairMulV<'a> {
 }
 
 pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError> {
-    let purpose = match &design.pe.kind {
+    let purpose = match &design.pe().kind() {
         PeKind::Sparq(s) => format!(
             "SPARQ multipliers: two {n}b x 8b products shifted by their window positions, summed.",
             n = s.placements.window_bits()
@@ -26,7 +26,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError>
         "rtl/pair_mul.v",
         &PairMulV {
             hdr: Header::new(design, purpose),
-            module: format!("{}_pair_mul", design.name),
+            module: format!("{}_pair_mul", design.name()),
             plan,
         },
     )

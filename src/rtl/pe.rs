@@ -26,7 +26,7 @@ struct PeV<'a> {
 }
 
 pub(crate) fn render(design: &Design, plan: &PePlan, drain: bool) -> Result<String, RtlError> {
-    let n = &design.name;
+    let n = &design.name();
     render_t(
         "rtl/pe.v",
         &PeV {
@@ -34,8 +34,8 @@ pub(crate) fn render(design: &Design, plan: &PePlan, drain: bool) -> Result<Stri
                 design,
                 format!(
                     "{} processing element: {} products per cycle into a {}-bit accumulator.",
-                    super::kind_title(&design.pe.kind),
-                    design.pe.kind.products_per_cycle(),
+                    super::kind_title(&design.pe().kind()),
+                    design.pe().kind().products_per_cycle(),
                     plan.acc_bits
                 ),
             ),
@@ -45,8 +45,8 @@ pub(crate) fn render(design: &Design, plan: &PePlan, drain: bool) -> Result<Stri
             plan,
             drain,
             code_in: if drain { plan.act_code.as_ref() } else { None },
-            act_meaning: act_meaning(&design.pe.kind),
-            wgt_meaning: wgt_meaning(&design.pe.kind),
+            act_meaning: act_meaning(&design.pe().kind()),
+            wgt_meaning: wgt_meaning(&design.pe().kind()),
         },
     )
 }

@@ -451,9 +451,9 @@ pub struct PePlan {
 
 impl PePlan {
     pub fn new(design: &Design) -> PePlan {
-        let name = &design.name;
-        let (act_bits, wgt_bits) = design.pe.kind.lane_bits();
-        let (operands, mults, decode) = match &design.pe.kind {
+        let name = &design.name();
+        let (act_bits, wgt_bits) = design.pe().kind().lane_bits();
+        let (operands, mults, decode) = match &design.pe().kind() {
             PeKind::Sparq(s) => sparq_plan(name, s),
             PeKind::Mac8x8 => (
                 vec![
@@ -484,8 +484,8 @@ impl PePlan {
         debug_assert_eq!(
             sum_bits,
             crate::config::signed_bits_for(
-                u64::from(design.pe.kind.products_per_cycle())
-                    * u64::from(design.pe.kind.act_max())
+                u64::from(design.pe().kind().products_per_cycle())
+                    * u64::from(design.pe().kind().act_max())
                     * 128
             )
         );
@@ -502,8 +502,8 @@ impl PePlan {
             act_bits,
             wgt_bits,
             sum_bits,
-            acc_bits: design.pe.acc_bits,
-            pipeline: design.pe.pipeline.stages(),
+            acc_bits: design.pe().acc_bits(),
+            pipeline: design.pe().pipeline().stages(),
             operands,
             mults,
             decode,
@@ -669,15 +669,15 @@ pub fn tree_bits(lanes: u32, sum_bits: u32, cap: u32) -> u32 {
 /// Cycles from presenting operands to seeing their product in the
 /// accumulator (`acc_o`, or the array's PE accumulators).
 pub fn latency_cycles(design: &Design) -> u32 {
-    design.pe.pipeline.stages() + 1
+    design.pe().pipeline().stages() + 1
 }
 
 /// Cycles with `valid_i = 0` a systolic array needs after the last valid
 /// cycle before it may be drained.
 pub fn flush_cycles(design: &Design) -> Option<u32> {
-    match design.array {
+    match design.array() {
         ArrayShape::Systolic { rows, cols } => {
-            Some((rows - 1) + (cols - 1) + design.pe.pipeline.stages() + 1)
+            Some((rows - 1) + (cols - 1) + design.pe().pipeline().stages() + 1)
         }
         _ => None,
     }

@@ -71,12 +71,12 @@ struct ReadmeMd<'a> {
 }
 
 pub(crate) fn readme(design: &Design, plan: &PePlan, m: &Manifest) -> Result<String, RtlError> {
-    let plural = if matches!(design.array, Shape::Single) {
+    let plural = if matches!(design.array(), Shape::Single) {
         ""
     } else {
         "s"
     };
-    let pe_text = match &design.pe.kind {
+    let pe_text = match &design.pe().kind() {
         PeKind::Sparq(s) => format!(
             "SPARQ PE{plural} ({}-bit window, {} placements, {}, {}{})",
             s.placements.window_bits(),
@@ -100,9 +100,9 @@ pub(crate) fn readme(design: &Design, plan: &PePlan, m: &Manifest) -> Result<Str
         .modules
         .iter()
         .zip(&m.files)
-        .map(|(module, file)| (file.clone(), module_role(&design.name, module)))
+        .map(|(module, file)| (file.clone(), module_role(design.name(), module)))
         .collect();
-    let timing = match design.array {
+    let timing = match design.array() {
         Shape::Systolic { cols, .. } => systolic_timing(m, cols),
         _ => accumulate_timing(m),
     };
@@ -111,11 +111,11 @@ pub(crate) fn readme(design: &Design, plan: &PePlan, m: &Manifest) -> Result<Str
         &ReadmeMd {
             m,
             hash: design.short_hash(),
-            shape: design.array,
+            shape: design.array(),
             pe_text,
             files,
             timing,
-            row_decode: matches!(design.array, Shape::Systolic { .. }) && plan.act_code.is_some(),
+            row_decode: matches!(design.array(), Shape::Systolic { .. }) && plan.act_code.is_some(),
             flows_mhz: m
                 .flows
                 .as_ref()

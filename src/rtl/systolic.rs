@@ -24,7 +24,7 @@ pub(crate) fn render(
     rows: u32,
     cols: u32,
 ) -> Result<String, RtlError> {
-    let n = &design.name;
+    let n = &design.name();
     render_t(
         "rtl/systolic_array.v",
         &SystolicV {
@@ -32,7 +32,7 @@ pub(crate) fn render(
                 design,
                 format!(
                     "Output-stationary systolic array of {} PEs (Rows x Cols, default {rows} x {cols}) with a drain path.",
-                    super::kind_title(&design.pe.kind)
+                    super::kind_title(&design.pe().kind())
                 ),
             ),
             module: format!("{n}_systolic_array"),

@@ -15,12 +15,12 @@ use askama::Template;
 
 /// The testbench's path inside the generated folder.
 pub fn file_name(design: &Design) -> String {
-    format!("tb/{}_tb.v", design.name)
+    format!("tb/{}_tb.v", design.name())
 }
 
 /// The testbench's module name.
 pub fn module_name(design: &Design) -> String {
-    format!("{}_tb", design.name)
+    format!("{}_tb", design.name())
 }
 
 /// Seed of the testbench's vectors (fixed: the file is byte-stable).
@@ -81,14 +81,14 @@ fn hex(words: &[u32], bits: u32) -> String {
 
 fn err(design: &Design, e: impl std::fmt::Display) -> RtlError {
     RtlError::Manifest {
-        path: format!("tb/{}_tb.v", design.name),
+        path: format!("tb/{}_tb.v", design.name()),
         message: e.to_string(),
     }
 }
 
 /// The specs the testbench runs, short enough to read.
 fn specs(design: &Design) -> (Vec<Spec>, String) {
-    let (m, n, k) = match design.array {
+    let (m, n, k) = match design.array() {
         ArrayShape::Systolic { rows, cols } => (rows as usize, cols as usize, 7),
         ArrayShape::Dot { lanes } => (2, 2, 4 * lanes as usize + 3),
         ArrayShape::Single => (2, 2, 9),
@@ -104,7 +104,7 @@ fn specs(design: &Design) -> (Vec<Spec>, String) {
         wgts: WgtDist::Uniform,
         bubbles: true,
     });
-    match design.array {
+    match design.array() {
         ArrayShape::Systolic { .. } => (
             vec![gemm],
             format!("one {m} x {k} . ({n} x {k})^T GEMM tile: feed, flush, drain"),
@@ -162,7 +162,7 @@ pub fn render(design: &Design, m: &Manifest) -> Result<String, RtlError> {
     render_t(
         "rtl/testbench.v",
         &TestbenchV {
-            design: &design.name,
+            design: design.name(),
             hash: design.short_hash(),
             module: module_name(design),
             top: &m.top,

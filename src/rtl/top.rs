@@ -19,8 +19,8 @@ struct TopV<'a> {
 }
 
 pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError> {
-    let n = &design.name;
-    let (inner, what) = match design.array {
+    let n = &design.name();
+    let (inner, what) = match design.array() {
         Shape::Systolic { rows, cols } => {
             ("systolic_array", format!("{rows} x {cols} systolic array"))
         }
@@ -34,15 +34,15 @@ pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError>
                 design,
                 format!(
                     "Top of design {n}: {what} of {} PEs.",
-                    super::kind_title(&design.pe.kind)
+                    super::kind_title(&design.pe().kind())
                 ),
             ),
             module: format!("{n}_top"),
             inner_module: format!("{n}_{inner}"),
             plan,
-            shape: design.array,
-            act_meaning: act_meaning(&design.pe.kind),
-            wgt_meaning: wgt_meaning(&design.pe.kind),
+            shape: design.array(),
+            act_meaning: act_meaning(&design.pe().kind()),
+            wgt_meaning: wgt_meaning(&design.pe().kind()),
         },
     )
 }

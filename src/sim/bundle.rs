@@ -77,7 +77,7 @@ pub struct Bundle {
 impl Bundle {
     pub fn new(duts: &[Dut]) -> Bundle {
         let layout = Layout::new(duts.iter().map(|d| &d.ports));
-        let names: Vec<&str> = duts.iter().map(|d| d.design.name.as_str()).collect();
+        let names: Vec<&str> = duts.iter().map(|d| d.design.name()).collect();
         let names = names.join(", ");
         let mut h = Vec::new();
         let mut sources = Vec::new();
@@ -101,7 +101,7 @@ impl Bundle {
                 let base = s.ctrl * 32;
                 let out_pad = s.out_words() * 32 - s.out_bits;
                 MemberView {
-                    what: format!("{} ({})", d.design.name, super::describe(&d.design)),
+                    what: format!("{} ({})", d.design.name(), super::describe(&d.design)),
                     top: d.ports.top.clone(),
                     reset_bit: base + ctrl::RESET_BIT,
                     valid_bit: base + ctrl::VALID_BIT,
@@ -146,7 +146,7 @@ impl Bundle {
         .expect("the Icarus bench renders");
         let pe_count = duts
             .iter()
-            .map(|d| d.design.array.pe_count())
+            .map(|d| d.design.array().pe_count())
             .max()
             .unwrap_or(1);
         Bundle {

@@ -31,7 +31,7 @@ pub struct Operands {
 
 impl Encoding {
     pub fn of(design: &Design) -> Encoding {
-        match design.pe.kind {
+        match design.pe().kind() {
             PeKind::Sparq(s) if s.stc => Encoding::SparqStc,
             PeKind::Sparq(_) => Encoding::SparqDense,
             PeKind::Mac8x8 => Encoding::Mac8x8,
@@ -181,7 +181,7 @@ mod tests {
             ("pe: {kind: mac4x8}", (8, 16)),
         ] {
             let d = design(yaml);
-            let (aw, ww) = d.pe.kind.lane_bits();
+            let (aw, ww) = d.pe().kind().lane_bits();
             assert_eq!((aw, ww), want, "{yaml}");
             let enc = Encoding::of(&d);
             let act = enc.act_step(&[255; 4], 0);

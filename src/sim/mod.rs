@@ -114,15 +114,15 @@ impl TopPorts {
 /// Short label of a design for tables: `name (kind, shape)`.
 pub fn describe(design: &Design) -> String {
     use crate::config::ArrayShape;
-    let pe = design.pe.kind.label();
-    let shape = match design.array {
+    let pe = design.pe().kind().label();
+    let shape = match design.array() {
         ArrayShape::Systolic { rows, cols } => format!("{rows}x{cols} systolic"),
         ArrayShape::Dot { lanes } => format!("dot x{lanes}"),
         ArrayShape::Single => "single PE".to_string(),
     };
     format!(
         "{pe}, {shape}, acc {} bits, pipeline {}",
-        design.pe.acc_bits,
-        design.pe.pipeline.stages()
+        design.pe().acc_bits(),
+        design.pe().pipeline().stages()
     )
 }

@@ -258,7 +258,7 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
                 &d.ports,
                 slot,
                 opts.golden.clone(),
-                super::stimulus::seed_of(opts.seed, 0xd5, hash_name(&d.design.name)),
+                super::stimulus::seed_of(opts.seed, 0xd5, hash_name(d.design.name())),
             )
         })
         .collect();
@@ -279,7 +279,7 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
                 return Err(SimError::Source(format!(
                     "no case of the golden file matches design {} ({}); its cases are SPARQ \
                      configurations with pair sharing",
-                    c.design.name,
+                    c.design.name(),
                     super::describe(&c.design)
                 )));
             }
@@ -289,7 +289,7 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
         .iter()
         .zip(&plans)
         .map(|(c, p)| MemberResult {
-            name: c.design.name.clone(),
+            name: c.design.name().to_string(),
             what: super::describe(&c.design),
             specs: p.len(),
             ..MemberResult::default()
@@ -392,7 +392,7 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
             let spec = &plans[f.member][f.spec];
             let seg = c.segment(spec)?;
             outcome.details.push(MismatchDetail {
-                design: c.design.name.clone(),
+                design: c.design.name().to_string(),
                 spec: spec.label(),
                 cycle: f.cycle,
                 out: f.out,
@@ -419,7 +419,7 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
         if let Some(dir) = dir {
             if opts.vcd {
                 let c = &ctxs[first.member];
-                let name = format!("{}_seed{}.vcd", c.design.name, opts.seed);
+                let name = format!("{}_seed{}.vcd", c.design.name(), opts.seed);
                 let path = dir.join(name);
                 match trace_window(
                     &bundle,
@@ -512,11 +512,11 @@ fn subset(c: &MemberCtx, full: Vec<Spec>, budget: u64) -> Vec<Spec> {
 
 fn check_names(duts: &[Dut]) -> Result<(), SimError> {
     for (i, a) in duts.iter().enumerate() {
-        if duts[..i].iter().any(|b| b.design.name == a.design.name) {
+        if duts[..i].iter().any(|b| b.design.name() == a.design.name()) {
             return Err(SimError::Source(format!(
                 "two designs under test are named {:?}: module names would clash in one \
                  harness; give each design its own name",
-                a.design.name
+                a.design.name()
             )));
         }
     }
@@ -794,7 +794,7 @@ fn describe_failure(c: &MemberCtx, spec: &Spec, seg: &Segment, f: &Failure) -> S
             }
             let (i, j) = (item as usize / n, item as usize % n);
             lines.push(format!("output C[{i}][{j}], sampled at cycle {}", f.cycle));
-            if let ArrayShape::Systolic { rows, cols } = c.design.array {
+            if let ArrayShape::Systolic { rows, cols } = c.design.array() {
                 lines.push(format!(
                     "computed by PE ({}, {}) in tile ({}, {}) (rows {}.., cols {}..)",
                     i % rows as usize,

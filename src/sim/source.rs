@@ -38,7 +38,7 @@ impl Dut {
             sources,
             format!(
                 "generated from design {} (hash {})",
-                design.name,
+                design.name(),
                 design.short_hash()
             ),
         )
@@ -130,18 +130,18 @@ impl Dut {
     pub fn check_contract(&self) -> Result<(), SimError> {
         let p = &self.ports;
         let err = |message: String| SimError::Contract {
-            design: self.design.name.clone(),
+            design: self.design.name().to_string(),
             message,
         };
         let enc = Encoding::of(&self.design);
-        let (aw, ww) = self.design.pe.kind.lane_bits();
+        let (aw, ww) = self.design.pe().kind().lane_bits();
         if (p.lane_act_bits, p.lane_wgt_bits) != (aw, ww) {
             return Err(err(format!(
                 "the manifest gives act/wgt lanes of {}/{} bits, the {:?} encoding is {aw}/{ww}",
                 p.lane_act_bits, p.lane_wgt_bits, enc
             )));
         }
-        let (na, nw, nout, port, drain) = match self.design.array {
+        let (na, nw, nout, port, drain) = match self.design.array() {
             ArrayShape::Single => (1, 1, p.acc_bits, "acc_o", false),
             ArrayShape::Dot { lanes } => (lanes, lanes, p.acc_bits, "acc_o", false),
             ArrayShape::Systolic { rows, cols } => (rows, cols, rows * p.acc_bits, "res_o", true),
@@ -162,10 +162,11 @@ impl Dut {
                 p.out_port, p.out_bits, p.has_drain
             )));
         }
-        if p.acc_bits != self.design.pe.acc_bits {
+        if p.acc_bits != self.design.pe().acc_bits() {
             return Err(err(format!(
                 "the manifest's accumulator is {} bits, the design's {}",
-                p.acc_bits, self.design.pe.acc_bits
+                p.acc_bits,
+                self.design.pe().acc_bits()
             )));
         }
         if p.latency_cycles == 0 {
@@ -192,7 +193,7 @@ fn filelist_entries(text: &str) -> Vec<String> {
 /// The ports and timing a manifest states.
 pub fn ports_of(m: &Manifest) -> Result<TopPorts, SimError> {
     let err = |message: String| SimError::Contract {
-        design: m.design.name.clone(),
+        design: m.design.name().to_string(),
         message,
     };
     let width = |name: &str, dir: Direction| -> Result<u32, SimError> {
@@ -209,7 +210,7 @@ pub fn ports_of(m: &Manifest) -> Result<TopPorts, SimError> {
             return Err(err(format!("port {p} is not 1 bit wide")));
         }
     }
-    let systolic = matches!(m.design.array, ArrayShape::Systolic { .. });
+    let systolic = matches!(m.design.array(), ArrayShape::Systolic { .. });
     let out_port = if systolic { "res_o" } else { "acc_o" };
     let has_drain = m.port("drain_i").is_some();
     Ok(TopPorts {

@@ -251,8 +251,9 @@ impl MemberCtx {
         golden: Option<Arc<Vec<GemmCase>>>,
         seed: u64,
     ) -> MemberCtx {
-        let mut wide_design = design.clone();
-        wide_design.pe.acc_bits = crate::config::limits::ACC_BITS_MAX;
+        let wide_design = design
+            .with_acc_bits(crate::config::limits::ACC_BITS_MAX)
+            .expect("the widest accumulator holds any design's cycle sum");
         MemberCtx {
             design: design.clone(),
             ports: ports.clone(),
@@ -266,7 +267,7 @@ impl MemberCtx {
     }
 
     pub fn lanes(&self) -> usize {
-        match self.design.array {
+        match self.design.array() {
             ArrayShape::Dot { lanes } => lanes as usize,
             _ => 1,
         }
@@ -652,7 +653,7 @@ impl MemberCtx {
         let mut seg = SegWriter::new(&self.slot);
         seg.reset_cycle();
         let macs = (m * n * k) as u64;
-        match self.design.array {
+        match self.design.array() {
             ArrayShape::Systolic { rows, cols } => {
                 let (rows, cols) = (rows as usize, cols as usize);
                 let aw = self.ports.lane_act_bits;
@@ -885,7 +886,7 @@ impl MemberCtx {
     pub fn plan(&self, opts: &PlanOptions) -> Vec<Spec> {
         let mut specs = Vec::new();
         let seed = self.seed;
-        let is_systolic = matches!(self.design.array, ArrayShape::Systolic { .. });
+        let is_systolic = matches!(self.design.array(), ArrayShape::Systolic { .. });
         // 1. every activation pair (single PE, dot unit)
         if !is_systolic && opts.exhaustive {
             let total = self.sweep_size();
@@ -924,7 +925,7 @@ impl MemberCtx {
             });
         }
         // 4. directed GEMMs
-        let (rows, cols) = match self.design.array {
+        let (rows, cols) = match self.design.array() {
             ArrayShape::Systolic { rows, cols } => (rows as usize, cols as usize),
             _ => (1, 1),
         };
@@ -1076,5 +1077,5 @@ impl MemberCtx {
 
 /// Whether a golden case's configuration is this design's arithmetic.
 pub fn golden_matches(design: &Design, case: &GemmCase) -> bool {
-    matches!(design.pe.kind, PeKind::Sparq(s) if s == case.arith)
+    matches!(design.pe().kind(), PeKind::Sparq(s) if s == case.arith)
 }

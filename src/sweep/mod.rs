@@ -160,7 +160,7 @@ impl Jobs {
         let kind = self.kind(task)?;
         let base = self.base_design()?;
         // The name the task prices it under (its position in the list).
-        let design = compare::pe_design(&base, kind, &format!("{}_cmp{task}", base.name))?;
+        let design = compare::pe_design(&base, kind, &format!("{}_cmp{task}", base.name()))?;
         let flow = if self.ice40 {
             "generic+ice40"
         } else {

@@ -4,7 +4,7 @@
 
 use super::flow::{self, GenericArea, Ice40Area, Job, Scripts};
 use crate::arith::{trim, ErrorStats, Model, Tensor};
-use crate::config::{ArrayShape, Design, PeKind, PlacementSet, Rounding, SparqArith, Window};
+use crate::config::{ArrayShape, Design, Pe, PeKind, PlacementSet, Rounding, SparqArith, Window};
 use crate::rtl;
 use crate::workload::{relu_like, weights, Rng};
 use anyhow::{bail, Context, Result};
@@ -185,12 +185,8 @@ impl Workload {
 
 /// A single-PE design with `kind`, the accumulator and pipeline of `base`.
 pub fn pe_design(base: &Design, kind: PeKind, name: &str) -> Result<Design> {
-    let mut d = base.clone();
-    d.name = name.to_string();
-    d.pe.kind = kind;
-    d.array = ArrayShape::Single;
-    // round-trip through validation so the derived design is a valid one
-    Design::from_yaml(&d.to_yaml()).with_context(|| format!("derived design {name}"))
+    let pe = Pe::new(kind, base.pe().acc_bits(), base.pe().pipeline())?;
+    Design::new(name, pe, ArrayShape::Single).with_context(|| format!("derived design {name}"))
 }
 
 /// The synthesis job for a design's top.
@@ -302,7 +298,7 @@ pub fn cost_pes_at(
     let designs: Vec<Design> = kinds
         .iter()
         .enumerate()
-        .map(|(i, k)| pe_design(base, *k, &format!("{}_cmp{}", base.name, first + i)))
+        .map(|(i, k)| pe_design(base, *k, &format!("{}_cmp{}", base.name(), first + i)))
         .collect::<Result<_>>()?;
     let jobs: Vec<Job> = designs
         .iter()

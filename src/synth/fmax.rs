@@ -69,7 +69,7 @@ pub fn wrap_manifest(m: &Manifest) -> Result<Wrapped> {
     let top = &m.top;
     let text = Wrap {
         version: env!("CARGO_PKG_VERSION"),
-        design: &m.design.name,
+        design: m.design.name(),
         hash: m.design.short_hash(),
         top,
         in_bits: lsb.max(2),

@@ -21,7 +21,7 @@ pub struct NetlistCheck {
 /// Synthesize `base`'s PE as a single-PE design, and co-simulate its gate
 /// netlist (every activation pair plus random sequences) against the model.
 pub fn check_pe(base: &Design) -> Result<NetlistCheck> {
-    let design = pe_design(base, base.pe.kind, &format!("{}_net", base.name))?;
+    let design = pe_design(base, base.pe().kind(), &format!("{}_net", base.name()))?;
     let out = flow::generic(&[job(&design, true)?], &mut Scripts::default())?.remove(0);
     let netlist = out.netlist.context("yosys wrote no netlist")?;
     let generated = rtl::generate(&design)?;

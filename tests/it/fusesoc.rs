@@ -17,7 +17,7 @@ fn generate(dir: &Path, yaml: &str, extra: &[&str]) -> (Manifest, std::path::Pat
     args.extend_from_slice(extra);
     let r = run(&args, dir);
     assert_eq!(r.code(), 0, "{}", r.stderr());
-    let name = Design::from_yaml(yaml).unwrap().name;
+    let name = Design::from_yaml(yaml).unwrap().name().to_string();
     let folder = dir.join("out").join(name);
     (Manifest::read(&folder).unwrap(), folder)
 }
@@ -201,21 +201,21 @@ fn fusesoc_lints_and_simulates_generated_designs() {
     for yaml in DESIGNS {
         let (m, folder) = generate(dir.path(), yaml, &[]);
         let f = m.flows.as_ref().unwrap();
-        let build = dir.path().join("build").join(&m.design.name);
+        let build = dir.path().join("build").join(&m.design.name());
         let (ok, text) = fusesoc(&folder, &build, "lint", &f.vlnv);
-        assert!(ok, "{}: fusesoc lint failed:\n{text}", m.design.name);
-        assert!(!text.contains("%Warning"), "{}: {text}", m.design.name);
+        assert!(ok, "{}: fusesoc lint failed:\n{text}", m.design.name());
+        assert!(!text.contains("%Warning"), "{}: {text}", m.design.name());
         let (ok, text) = fusesoc(&folder, &build, "sim", &f.vlnv);
-        assert!(ok, "{}: fusesoc sim failed:\n{text}", m.design.name);
+        assert!(ok, "{}: fusesoc sim failed:\n{text}", m.design.name());
         assert!(
             text.contains("PASS: ") && !text.contains("MISMATCH"),
             "{}: {text}",
-            m.design.name
+            m.design.name()
         );
         assert!(
             !text.to_lowercase().contains("warning"),
             "{}: {text}",
-            m.design.name
+            m.design.name()
         );
         // The iCE40 wrapper of the pnr target is as lint-clean as the RTL.
         let out = Command::new("verilator")
@@ -228,7 +228,7 @@ fn fusesoc_lints_and_simulates_generated_designs() {
         assert!(
             out.status.success() && out.stderr.is_empty(),
             "{}: verilator -Wall on the wrapper:\n{}",
-            m.design.name,
+            m.design.name(),
             String::from_utf8_lossy(&out.stderr)
         );
     }

@@ -85,7 +85,7 @@ const NARROW_DOT: &str =
     "name: dot17n\npe: {kind: mac4x8, acc_bits: 17}\narray: {kind: dot, lanes: 17}";
 
 fn generate_into(dir: &Path, d: &Design) -> (Manifest, PathBuf) {
-    let g = rtl::generate(d).unwrap_or_else(|e| panic!("{}: {e}", d.name));
+    let g = rtl::generate(d).unwrap_or_else(|e| panic!("{}: {e}", d.name()));
     let folder = g.write(dir, false).unwrap();
     (g.manifest, folder)
 }
@@ -370,7 +370,7 @@ fn lane_operands(
     exhaustive: bool,
     rng: &mut Rng,
 ) -> Vec<(Vec<u8>, Vec<i8>)> {
-    let kind = &d.pe.kind;
+    let kind = &d.pe().kind();
     let apc = kind.activations_per_cycle() as usize;
     let max = kind.act_max();
     let stc = matches!(kind, PeKind::Sparq(s) if s.stc);
@@ -400,8 +400,7 @@ fn lane_operands(
 /// never wrap; the test wraps the running accumulator itself, per the
 /// contract.
 fn cycle_model(d: &Design) -> Model {
-    let mut wide = d.clone();
-    wide.pe.acc_bits = wide.pe.acc_bits.max(32);
+    let wide = d.with_acc_bits(d.pe().acc_bits().max(32)).unwrap();
     Model::new(&wide)
 }
 
@@ -504,7 +503,7 @@ impl Replay {
 fn check_accumulating(dir: &Path, d: &Design, count: usize, exhaustive: bool, clear_every: u64) {
     let (m, folder) = generate_into(dir, d);
     let model = cycle_model(d);
-    let lanes = match d.array {
+    let lanes = match d.array() {
         ArrayShape::Dot { lanes } => lanes as usize,
         _ => 1,
     };
@@ -512,7 +511,7 @@ fn check_accumulating(dir: &Path, d: &Design, count: usize, exhaustive: bool, cl
     let per_lane: Vec<Vec<(Vec<u8>, Vec<i8>)>> = (0..lanes)
         .map(|_| lane_operands(d, count, exhaustive, &mut rng))
         .collect();
-    let acc_bits = d.pe.acc_bits;
+    let acc_bits = d.pe().acc_bits();
     let latency = m.latency_cycles as usize - 1;
     let mut replay = Replay::new(
         m.pe.act_bits * lanes as u32,
@@ -526,7 +525,7 @@ fn check_accumulating(dir: &Path, d: &Design, count: usize, exhaustive: bool, cl
             let ops: Vec<(Vec<u8>, Vec<i8>)> = per_lane.iter().map(|l| l[t].clone()).collect();
             let (mut act, mut wgt) = (Bits::default(), Bits::default());
             for (a, b) in &ops {
-                let (x, y) = encode(&d.pe.kind, a, b);
+                let (x, y) = encode(&d.pe().kind(), a, b);
                 act.append(&x);
                 wgt.append(&y);
             }
@@ -558,15 +557,15 @@ fn check_accumulating(dir: &Path, d: &Design, count: usize, exhaustive: bool, cl
 /// every drained column is compared with the model's GEMM.
 fn check_systolic(dir: &Path, d: &Design, tiles: &[usize]) {
     let (m, folder) = generate_into(dir, d);
-    let (rows, cols) = match d.array {
+    let (rows, cols) = match d.array() {
         ArrayShape::Systolic { rows, cols } => (rows as usize, cols as usize),
         _ => unreachable!(),
     };
     let model = Model::new(d);
-    let kind = &d.pe.kind;
+    let kind = &d.pe().kind();
     let apc = kind.activations_per_cycle() as usize;
     let stc = matches!(kind, PeKind::Sparq(s) if s.stc);
-    let acc_bits = d.pe.acc_bits;
+    let acc_bits = d.pe().acc_bits();
     let flush = m.flush_cycles.unwrap() as usize;
     let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ seed_of(d));
     let mut replay = Replay::new(
@@ -643,10 +642,10 @@ fn pe_datapath_matches_model_for_every_pair() {
     let dir = tempfile::tempdir().unwrap();
     let designs: Vec<Design> = pe_variants("{kind: single}")
         .into_iter()
-        .filter(|d| d.pe.pipeline.stages() == 0)
+        .filter(|d| d.pe().pipeline().stages() == 0)
         .collect();
     designs.par_iter().for_each(|d| {
-        let exhaustive = match &d.pe.kind {
+        let exhaustive = match &d.pe().kind() {
             PeKind::Sparq(s) => !s.stc,
             PeKind::Mac8x8 => true,
             PeKind::Mac4x8 => false,
@@ -670,7 +669,7 @@ fn pipelined_pes_and_narrow_accumulators_match_model() {
     let dir = tempfile::tempdir().unwrap();
     let designs: Vec<Design> = pe_variants("{kind: single}")
         .into_iter()
-        .filter(|d| d.pe.pipeline.stages() > 0)
+        .filter(|d| d.pe().pipeline().stages() > 0)
         .collect();
     let wraps = [
         "name: w1\npe: {acc_bits: 17, pipeline: 1}\narray: {kind: single}",
@@ -808,9 +807,9 @@ fn manifest_reads_back_and_detects_edits() {
         assert_eq!(back, m);
         assert_eq!(back.design, d);
         back.check_files(&folder).unwrap();
-        assert_eq!(back.top, format!("{}_top", d.name));
-        assert_eq!(back.files.last().unwrap(), &format!("{}_top.v", d.name));
-        assert_eq!(back.latency_cycles, d.pe.pipeline.stages() + 1);
+        assert_eq!(back.top, format!("{}_top", d.name()));
+        assert_eq!(back.files.last().unwrap(), &format!("{}_top.v", d.name()));
+        assert_eq!(back.latency_cycles, d.pe().pipeline().stages() + 1);
         for f in &back.files {
             let text = std::fs::read_to_string(folder.join(f)).unwrap();
             assert!(

@@ -1,7 +1,7 @@
 //! The model against every vector the SPARQ authors' kernel produced.
 
 use sparqgen::arith::{Model, PairTable};
-use sparqgen::config::{ArrayShape, Design, Pe, PeKind};
+use sparqgen::config::{ArrayShape, Design, Pe, PeKind, Pipeline};
 use sparqgen::golden;
 
 fn golden_dir() -> std::path::PathBuf {
@@ -57,15 +57,8 @@ fn every_gemm_case_matches() {
     assert_eq!(cases.len(), 160);
     let mut outputs = 0;
     for case in &cases {
-        let design = Design {
-            name: "golden".into(),
-            pe: Pe {
-                kind: PeKind::Sparq(case.arith),
-                acc_bits: 32,
-                pipeline: 0u32.try_into().unwrap(),
-            },
-            array: ArrayShape::Single,
-        };
+        let pe = Pe::new(PeKind::Sparq(case.arith), 32, Pipeline::new(0).unwrap()).unwrap();
+        let design = Design::new("golden", pe, ArrayShape::Single).unwrap();
         let c = Model::new(&design).gemm(&case.a, &case.b).unwrap();
         assert_eq!(c.shape, case.c.shape);
         for (i, (got, want)) in c.data.iter().zip(&case.c.data).enumerate() {

@@ -106,12 +106,12 @@ fn on_rtl(design: &Design, l: &MacLayer, x: &Tensor<u8>, o: RtlOptions) -> RtlEn
     let want = l.run(0, x, 3, &mut model).unwrap();
     assert_eq!(y, want);
     let r = &e.layers[0];
-    assert_eq!(r.mismatches, 0, "{}: {:#?}", design.name, r.details);
+    assert_eq!(r.mismatches, 0, "{}: {:#?}", design.name(), r.details);
     assert!(r.checks > 0 && r.tiles_run > 0, "{r:?}");
     assert!(
         r.prediction_error().abs() <= 0.05,
         "{}: measured {} predicted {}",
-        design.name,
+        design.name(),
         r.cycles,
         r.predicted.total
     );

@@ -196,7 +196,7 @@ fn a_pe_costs_the_same_alone_and_after_others() {
         .map(|c| c.generic.transistors)
         .collect()
     };
-    let sparq = base.pe.kind;
+    let sparq = base.pe().kind();
     let alone = price(&[PeKind::Mac4x8]);
     let after = price(&[sparq, PeKind::Mac8x8, PeKind::Mac4x8]);
     assert_eq!(alone[0], after[2], "mac4x8 alone vs after two other PEs");
