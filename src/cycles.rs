@@ -14,7 +14,7 @@
 //!   time, `ceil(steps / L)` cycles each, outputs back to back; the last
 //!   result shows `latency - 1` cycles after its last operands.
 
-use crate::config::{ArrayShape, Design, PeKind};
+use crate::config::{ArrayShape, Design, Pipeline};
 use serde::Serialize;
 
 /// How an array moves operands and results.
@@ -37,33 +37,23 @@ impl Timing {
     /// From the design's array, PE kind and pipeline (the manifest's
     /// `flush_cycles` and `latency_cycles` are the same numbers).
     pub fn of(design: &Design) -> Timing {
-        let k_per_step = match design.pe().kind() {
-            PeKind::Sparq(s) if s.stc => 4,
-            PeKind::Mac8x8 => 1,
-            _ => 2,
-        };
+        let k_per_step = u64::from(design.pe().kind().activations_per_cycle());
         Timing::new(&design.array(), design.pe().pipeline().stages(), k_per_step)
     }
 
     pub fn new(array: &ArrayShape, pipeline: u32, k_per_step: u64) -> Timing {
-        let p = u64::from(pipeline);
+        let latency = u64::from(Pipeline::latency_for(pipeline));
         let dataflow = match *array {
-            ArrayShape::Systolic { rows, cols } => {
-                let (r, c) = (u64::from(rows), u64::from(cols));
-                Dataflow::Systolic {
-                    rows: r,
-                    cols: c,
-                    flush: (r - 1) + (c - 1) + p + 1,
-                }
-            }
+            ArrayShape::Systolic { rows, cols } => Dataflow::Systolic {
+                rows: u64::from(rows),
+                cols: u64::from(cols),
+                flush: u64::from(array.flush_cycles(pipeline).unwrap_or(0)),
+            },
             ArrayShape::Dot { lanes } => Dataflow::Dot {
                 lanes: u64::from(lanes),
-                latency: p + 1,
+                latency,
             },
-            ArrayShape::Single => Dataflow::Dot {
-                lanes: 1,
-                latency: p + 1,
-            },
+            ArrayShape::Single => Dataflow::Dot { lanes: 1, latency },
         };
         Timing {
             dataflow,

@@ -200,6 +200,21 @@ impl Design {
         limit / self.max_abs_product()
     }
 
+    /// Cycles from operands in to their product in the accumulator.
+    pub fn latency_cycles(&self) -> u32 {
+        self.pe.pipeline().latency_cycles()
+    }
+
+    /// Idle cycles a systolic array needs before it may be drained.
+    pub fn flush_cycles(&self) -> Option<u32> {
+        self.array.flush_cycles(self.pe.pipeline().stages())
+    }
+
+    /// Cycles a systolic array takes to shift out its accumulators.
+    pub fn drain_cycles(&self) -> Option<u32> {
+        self.array.drain_cycles()
+    }
+
     /// SPARQ arithmetic, if this is a SPARQ PE.
     pub fn sparq(&self) -> Option<&SparqArith> {
         self.pe.sparq()

@@ -118,6 +118,18 @@ impl Pipeline {
     pub fn stages(self) -> u32 {
         self.0
     }
+
+    /// Cycles from presenting operands to seeing their product in the
+    /// accumulator: one edge per register stage plus the accumulator's.
+    pub fn latency_cycles(self) -> u32 {
+        Pipeline::latency_for(self.0)
+    }
+
+    /// [`Pipeline::latency_cycles`] for a stage count that is not a
+    /// validated pipeline (the HCM architecture points).
+    pub fn latency_for(stages: u32) -> u32 {
+        stages + 1
+    }
 }
 
 impl From<Pipeline> for u32 {

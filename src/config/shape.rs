@@ -1,6 +1,6 @@
 //! How PEs are arranged: systolic array, dot-product unit or one PE.
 
-use super::{field_err, limits, DesignError};
+use super::{field_err, limits, DesignError, Pipeline};
 use serde::Serialize;
 
 /// How PEs are arranged.
@@ -30,6 +30,27 @@ impl ArrayShape {
             ArrayShape::Systolic { rows, cols } => rows * cols,
             ArrayShape::Dot { lanes } => lanes,
             ArrayShape::Single => 1,
+        }
+    }
+
+    /// Idle cycles (`valid_i = 0`) a systolic array needs after its last
+    /// valid cycle before it may be drained: the skew across rows and
+    /// columns plus the PE's latency. `None` for the other shapes.
+    pub fn flush_cycles(&self, pipeline_stages: u32) -> Option<u32> {
+        match *self {
+            ArrayShape::Systolic { rows, cols } => {
+                Some((rows - 1) + (cols - 1) + Pipeline::latency_for(pipeline_stages))
+            }
+            _ => None,
+        }
+    }
+
+    /// Cycles a systolic array takes to shift out its accumulators (one
+    /// column per cycle). `None` for the other shapes.
+    pub fn drain_cycles(&self) -> Option<u32> {
+        match *self {
+            ArrayShape::Systolic { cols, .. } => Some(cols),
+            _ => None,
         }
     }
 

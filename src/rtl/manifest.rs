@@ -3,7 +3,7 @@
 //! written by [`super::generate`] and read back by [`Manifest::read`] when a
 //! consumer gets an already generated folder (`verify --rtl DIR/<name>`).
 
-use super::plan::{self, PePlan};
+use super::plan::PePlan;
 use super::RtlError;
 use crate::config::{hex_sha256, ArrayShape, Design, PeKind};
 use serde::{Deserialize, Serialize};
@@ -148,12 +148,9 @@ impl Manifest {
             design: design.clone(),
             pe: pe_info(design),
             array: array_info(design),
-            latency_cycles: plan::latency_cycles(design),
-            flush_cycles: plan::flush_cycles(design),
-            drain_cycles: match design.array() {
-                ArrayShape::Systolic { cols, .. } => Some(cols),
-                _ => None,
-            },
+            latency_cycles: design.latency_cycles(),
+            flush_cycles: design.flush_cycles(),
+            drain_cycles: design.drain_cycles(),
             parameters,
             ports: top_ports(design, plan),
             modules,

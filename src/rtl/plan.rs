@@ -4,7 +4,7 @@
 //! [`Rounding`], operand layouts from the PE kind. Templates only lay these
 //! numbers out; no width or table is typed twice.
 
-use crate::config::{ArrayShape, Design, PeKind, Rounding, SparqArith, Window};
+use crate::config::{Design, PeKind, Rounding, SparqArith, Window};
 
 /// Activations and weights are 8 bits wide.
 pub const OPERAND_BITS: u32 = 8;
@@ -664,23 +664,6 @@ pub fn tree_bits(lanes: u32, sum_bits: u32, cap: u32) -> u32 {
     adder_tree(lanes, sum_bits, cap)
         .last()
         .map_or(sum_bits, |l| l.bits)
-}
-
-/// Cycles from presenting operands to seeing their product in the
-/// accumulator (`acc_o`, or the array's PE accumulators).
-pub fn latency_cycles(design: &Design) -> u32 {
-    design.pe().pipeline().stages() + 1
-}
-
-/// Cycles with `valid_i = 0` a systolic array needs after the last valid
-/// cycle before it may be drained.
-pub fn flush_cycles(design: &Design) -> Option<u32> {
-    match design.array() {
-        ArrayShape::Systolic { rows, cols } => {
-            Some((rows - 1) + (cols - 1) + design.pe().pipeline().stages() + 1)
-        }
-        _ => None,
-    }
 }
 
 #[cfg(test)]
