@@ -119,19 +119,29 @@ impl Builder {
     /// for each of `src`'s variables. Returns the literal of every node.
     pub fn copy_from(&mut self, src: &Builder, subst: &mut dyn FnMut(u32) -> Lit) -> Vec<Lit> {
         let mut map = Vec::with_capacity(src.nodes.len());
-        for n in &src.nodes {
-            let l = match *n {
-                Node::Const => FALSE,
+        for &n in &src.nodes {
+            let l = match n {
                 Node::Var(v) => subst(v),
-                Node::And(a, b) => {
-                    let x = map[node_of(a)] ^ (a & 1);
-                    let y = map[node_of(b)] ^ (b & 1);
-                    self.and(x, y)
-                }
+                _ => self.copy_node(&map, n),
             };
             map.push(l);
         }
         map
+    }
+
+    /// Rebuild node `n` of a source graph here: its operands are looked up
+    /// in `map` (source node -> literal here, see [`remap`]), a variable
+    /// keeps its number.
+    pub fn copy_node(&mut self, map: &[Lit], n: Node) -> Lit {
+        match n {
+            Node::Const => FALSE,
+            Node::Var(v) => self.var(v),
+            Node::And(a, b) => {
+                let x = remap(map, a);
+                let y = remap(map, b);
+                self.and(x, y)
+            }
+        }
     }
 }
 

@@ -114,15 +114,7 @@ pub fn compact(g: &Builder, outs: &[Lit]) -> (Builder, Vec<Lit>) {
         if !keep[i] {
             continue;
         }
-        map[i] = match *n {
-            Node::Const => FALSE,
-            Node::Var(v) => h.var(v),
-            Node::And(a, b) => {
-                let x = aig::remap(&map, a);
-                let y = aig::remap(&map, b);
-                h.and(x, y)
-            }
-        };
+        map[i] = h.copy_node(&map, *n);
     }
     let outs = outs.iter().map(|&l| aig::remap(&map, l)).collect();
     (h, outs)
@@ -137,15 +129,7 @@ pub fn cut_to_inputs(g: &Builder, bad: Lit, cut: &[bool], first_var: u32) -> (Bu
         map[i] = if cut[i] {
             h.var(first_var + i as u32)
         } else {
-            match *n {
-                Node::Const => FALSE,
-                Node::Var(v) => h.var(v),
-                Node::And(a, c) => {
-                    let x = aig::remap(&map, a);
-                    let y = aig::remap(&map, c);
-                    h.and(x, y)
-                }
-            }
+            h.copy_node(&map, *n)
         };
     }
     let bad = aig::remap(&map, bad);
@@ -332,15 +316,7 @@ fn fold_domain(p: &mut Problem, lane: Option<Byte>, outer: Option<Byte>) -> Resu
         } else if foldable && seen[i].0 == 0 {
             FALSE
         } else {
-            match *n {
-                Node::Const => FALSE,
-                Node::Var(v) => h.var(v),
-                Node::And(a, b) => {
-                    let x = aig::remap(&map, a);
-                    let y = aig::remap(&map, b);
-                    h.and(x, y)
-                }
-            }
+            h.copy_node(&map, *n)
         };
     }
     let outs: Vec<Lit> = p.outs.iter().map(|&l| aig::remap(&map, l)).collect();

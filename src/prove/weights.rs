@@ -33,15 +33,7 @@ pub(super) fn check_class(
         if grp[i] == A {
             continue;
         }
-        map[i] = match *n {
-            Node::Const => FALSE,
-            Node::Var(v) => h.var(v),
-            Node::And(a, b) => {
-                let x = aig::remap(&map, a);
-                let y = aig::remap(&map, b);
-                h.and(x, y)
-            }
-        };
+        map[i] = h.copy_node(&map, *n);
     }
     let outs: Vec<Lit> = p.outs.iter().map(|&l| aig::remap(&map, l)).collect();
     let hg = groups(&h, lane, outer).ok()?;
