@@ -67,6 +67,13 @@ impl Encoding {
         }
     }
 
+    /// Activation words of every step of row `a`.
+    pub fn act_steps(self, a: &[u8]) -> Vec<u32> {
+        (0..self.steps(a.len()))
+            .map(|s| self.act_step(a, s))
+            .collect()
+    }
+
     /// Weight words of every step of row `b` (2:4 rows are compressed with
     /// [`stc_pairs`], exactly as the model pairs them).
     pub fn wgt_steps(self, b: &[i8], row: usize) -> Result<Vec<u32>, ArithError> {
