@@ -4,6 +4,7 @@
 use super::super::layout::{ctrl, get_bits};
 use super::super::stimulus::{MemberCtx, Segment, Spec, PREAMBLE};
 use super::check::Failure;
+use crate::arith::Accumulate;
 use crate::config::ArrayShape;
 
 /// What the failing output was computed from.
@@ -77,11 +78,12 @@ pub(super) fn describe_failure(c: &MemberCtx, spec: &Spec, seg: &Segment, f: &Fa
                         )
                     })
                     .collect();
-                let effect = match (w[0] & ctrl::VALID != 0, w[0] & ctrl::CLEAR != 0) {
-                    (true, true) => format!("accumulator = {sum}"),
-                    (true, false) => format!("accumulator += {sum}"),
-                    (false, true) => "accumulator = 0 (operands ignored)".to_string(),
-                    (false, false) => "accumulator holds (operands ignored)".to_string(),
+                let rule = Accumulate::of(w[0] & ctrl::VALID != 0, w[0] & ctrl::CLEAR != 0);
+                let effect = match rule {
+                    Accumulate::Load => format!("accumulator = {sum}"),
+                    Accumulate::Add => format!("accumulator += {sum}"),
+                    Accumulate::Clear => "accumulator = 0 (operands ignored)".to_string(),
+                    Accumulate::Hold => "accumulator holds (operands ignored)".to_string(),
                 };
                 lines.push(format!(
                     "cycle {cyc} [{}]: {}; {effect}",

@@ -3,7 +3,8 @@
 
 use super::rng::Rng;
 use super::{ActDist, GemmSpec, MemberCtx, Spec, WgtDist};
-use crate::arith::{wrap_signed, ArithError, MatI8, MatU8, Tensor};
+use crate::arith::accumulate::reduced;
+use crate::arith::{ArithError, MatI8, MatU8, Tensor};
 use crate::sim::encode::Encoding;
 
 /// A, B and expected C of one GEMM.
@@ -48,7 +49,7 @@ impl MemberCtx {
                     .c
                     .data
                     .iter()
-                    .map(|&v| wrap_signed(i64::from(v), self.acc()))
+                    .map(|&v| reduced(i64::from(v), self.acc()))
                     .collect();
                 Ok(GemmData {
                     a: case.a.clone(),
@@ -95,7 +96,7 @@ impl MemberCtx {
             }
             k0 = k1;
         }
-        Ok(c.into_iter().map(|v| wrap_signed(v, self.acc())).collect())
+        Ok(c.into_iter().map(|v| reduced(v, self.acc())).collect())
     }
 
     fn draw_gemm(&self, g: &GemmSpec) -> (MatU8, MatI8) {

@@ -5,8 +5,8 @@
 
 use super::rng::{mix, Rng};
 use super::{MemberCtx, Segment, SWEEP_VARIANTS, SWEEP_WEIGHTS};
-use crate::arith::wrap_signed;
-use crate::sim::encode::Encoding;
+use crate::arith::Accumulate;
+use crate::sim::encode::{Encoding, LaneOps};
 use crate::sim::layout::ctrl;
 
 /// Where a stream's operands come from.
@@ -29,7 +29,7 @@ impl MemberCtx {
     /// One lane's operands of sweep vector `v`.
     pub fn sweep_vector(&self, v: u32) -> (u32, u32) {
         let h = mix(self.seed ^ 0x5eed ^ u64::from(v));
-        match self.enc {
+        let l = match self.enc {
             Encoding::SparqDense | Encoding::SparqStc => {
                 let pair = v / SWEEP_VARIANTS;
                 let (a1, a2) = ((pair >> 8) as u8, pair as u8);
@@ -39,97 +39,126 @@ impl MemberCtx {
                     None if j == 6 => (h as u8 as i8, (h >> 8) as u8 as i8),
                     None => (nonzero(h as u8), nonzero((h >> 8) as u8)),
                 };
-                let wgt = u32::from(b1 as u8) | u32::from(b2 as u8) << 8;
                 if self.enc == Encoding::SparqDense {
-                    (u32::from(a1) | u32::from(a2) << 8, wgt)
+                    LaneOps {
+                        acts: [a1, a2, 0, 0],
+                        wgts: [b1, b2],
+                        idx: [0, 0],
+                    }
                 } else {
                     // a1, a2 at a canonical pair of positions, junk elsewhere
-                    const POS: [(u32, u32); 6] = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)];
+                    const POS: [(u8, u8); 6] = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)];
                     let (i1, i2) = POS[((h >> 16) % 6) as usize];
-                    let mut act = (h >> 24) as u32;
-                    act &= !(0xFF << (8 * i1)) & !(0xFF << (8 * i2));
-                    act |= u32::from(a1) << (8 * i1) | u32::from(a2) << (8 * i2);
-                    (act, wgt | i1 << 16 | i2 << 18)
+                    let mut acts = ((h >> 24) as u32).to_le_bytes();
+                    acts[usize::from(i1)] = a1;
+                    acts[usize::from(i2)] = a2;
+                    LaneOps {
+                        acts,
+                        wgts: [b1, b2],
+                        idx: [i1, i2],
+                    }
                 }
             }
-            Encoding::Mac8x8 => (v >> 8 & 255, v & 255),
+            Encoding::Mac8x8 => LaneOps {
+                acts: [(v >> 8) as u8, 0, 0, 0],
+                wgts: [v as u8 as i8, 0],
+                idx: [0, 0],
+            },
             Encoding::Mac4x8 => {
-                let q = (v >> 8) & 255;
-                let b1 = v & 255;
-                let b2 = (h & 255) as u32;
-                (q, b1 | b2 << 8)
+                let q = (v >> 8) as u8;
+                LaneOps {
+                    acts: [q & 15, q >> 4, 0, 0],
+                    wgts: [v as u8 as i8, h as u8 as i8],
+                    idx: [0, 0],
+                }
             }
-        }
+        };
+        self.enc.pack(&l)
     }
 
     /// Random operands of one lane.
     fn random_lane(&self, r: &mut Rng) -> (u32, u32) {
-        let act8 = |r: &mut Rng| -> u32 {
+        let act8 = |r: &mut Rng| -> u8 {
             match r.below(8) {
                 0 | 1 => 0,
-                2 => 1 + r.below(15) as u32,
+                2 => 1 + r.below(15) as u8,
                 3 => 255,
-                4 => 128 + r.below(128) as u32,
-                _ => r.below(256) as u32,
+                4 => 128 + r.below(128) as u8,
+                _ => r.below(256) as u8,
             }
         };
-        let w8 = |r: &mut Rng| -> u32 {
-            let v: i8 = match r.below(10) {
+        let w8 = |r: &mut Rng| -> i8 {
+            match r.below(10) {
                 0 => 0,
                 1 => -128,
                 2 => 127,
                 3 => [1, -1][r.below(2) as usize],
                 _ => r.next_u64() as u8 as i8,
-            };
-            u32::from(v as u8)
+            }
         };
+        // operands are drawn in the order they are listed
+        let mut l = LaneOps::default();
         match self.enc {
-            Encoding::SparqDense => (act8(r) | act8(r) << 8, w8(r) | w8(r) << 8),
-            Encoding::Mac8x8 => (act8(r), w8(r)),
+            Encoding::SparqDense | Encoding::Mac8x8 => {
+                let pairs = if self.enc == Encoding::Mac8x8 { 1 } else { 2 };
+                for a in &mut l.acts[..pairs] {
+                    *a = act8(r);
+                }
+                for w in &mut l.wgts[..pairs] {
+                    *w = w8(r);
+                }
+            }
             Encoding::Mac4x8 => {
-                let q = |r: &mut Rng| if r.pct(20) { 0 } else { r.below(16) as u32 };
-                (q(r) | q(r) << 4, w8(r) | w8(r) << 8)
+                for a in &mut l.acts[..2] {
+                    *a = if r.pct(20) { 0 } else { r.below(16) as u8 };
+                }
+                for w in &mut l.wgts {
+                    *w = w8(r);
+                }
             }
             Encoding::SparqStc => {
-                let act = act8(r) | act8(r) << 8 | act8(r) << 16 | act8(r) << 24;
+                for a in &mut l.acts {
+                    *a = act8(r);
+                }
                 // 0, 1 or 2 surviving weights; mostly canonical slots
                 // (idx1 < idx2), sometimes any 2-bit indices.
-                let survivors = r.below(3);
-                let (b1, b2) = match survivors {
-                    0 => (0, 0),
+                l.wgts = match r.below(3) {
+                    0 => [0, 0],
                     1 => {
-                        let w = nonzero(w8(r) as u8) as u8 as u32;
+                        let w = nonzero(w8(r) as u8);
                         if r.pct(70) {
-                            (w, 0)
+                            [w, 0]
                         } else {
-                            (0, w)
+                            [0, w]
                         }
                     }
-                    _ => (
-                        nonzero(w8(r) as u8) as u8 as u32,
-                        nonzero(w8(r) as u8) as u8 as u32,
-                    ),
+                    _ => {
+                        let b1 = nonzero(w8(r) as u8);
+                        [b1, nonzero(w8(r) as u8)]
+                    }
                 };
-                let (i1, i2) = if r.pct(80) {
-                    let i1 = r.below(3) as u32;
-                    (i1, i1 + 1 + r.below(u64::from(3 - i1)) as u32)
+                l.idx = if r.pct(80) {
+                    let i1 = r.below(3) as u8;
+                    [i1, i1 + 1 + r.below(u64::from(3 - i1)) as u8]
                 } else {
-                    (r.below(4) as u32, r.below(4) as u32)
+                    let i1 = r.below(4) as u8;
+                    [i1, r.below(4) as u8]
                 };
-                (act, b1 | b2 << 8 | i1 << 16 | i2 << 18)
             }
         }
+        self.enc.pack(&l)
     }
 
-    /// The largest-magnitude operands of one lane.
+    /// The largest-magnitude operands of one lane: every activation at its
+    /// top, every weight at its extreme (2:4: the first two slots).
     fn extreme_lane(&self, negative: bool) -> (u32, u32) {
-        let b: u32 = if negative { 0x80 } else { 0x7F };
-        match self.enc {
-            Encoding::SparqDense => (0xFFFF, b | b << 8),
-            Encoding::Mac8x8 => (0xFF, b),
-            Encoding::Mac4x8 => (0xFF, b | b << 8),
-            Encoding::SparqStc => (0xFFFF_FFFF, b | b << 8 | 1 << 18),
-        }
+        let b = if negative { -128 } else { 127 };
+        let a = self.enc.act_max() as u8;
+        self.enc.pack(&LaneOps {
+            acts: [a; 4],
+            wgts: [b, b],
+            idx: [0, 1],
+        })
     }
 
     pub(super) fn ops_segment(&self, src: OpSource) -> Segment {
@@ -179,13 +208,7 @@ impl MemberCtx {
                 seg.put_lane(cyc, l, act, wgt);
                 sum += self.enc.product(&self.model, act, wgt);
             }
-            acc = match (valid, clear) {
-                (true, true) => sum,
-                (true, false) => acc + sum,
-                (false, true) => 0,
-                (false, false) => acc,
-            };
-            acc = wrap_signed(acc, acc_bits);
+            acc = Accumulate::of(valid, clear).next(acc, sum, acc_bits);
             if valid {
                 seg.seg.vectors += 1;
                 seg.seg.macs += k_step * lanes as u64;
