@@ -49,8 +49,9 @@ pub struct MemberCtx {
     pub slot: Slot,
     pub enc: Encoding,
     pub model: Model,
-    /// The same arithmetic with a 48-bit accumulator: GEMM chunks of any K
-    /// the model accepts (the hardware's wrap is applied afterwards).
+    /// The same arithmetic without the design's accumulator width: GEMM
+    /// chunks of any K the model accepts (the hardware's wrap is applied
+    /// afterwards).
     wide: Model,
     pub golden: Option<Arc<Vec<GemmCase>>>,
     pub seed: u64,
@@ -78,15 +79,13 @@ impl MemberCtx {
         golden: Option<Arc<Vec<GemmCase>>>,
         seed: u64,
     ) -> MemberCtx {
-        let mut wide_design = design.clone();
-        wide_design.pe.acc_bits = crate::config::limits::ACC_BITS_MAX;
         MemberCtx {
             design: design.clone(),
             ports: ports.clone(),
             slot: slot.clone(),
             enc: Encoding::of(design),
             model: Model::new(design),
-            wide: Model::new(&wide_design),
+            wide: Model::unwrapped(&design.pe.kind),
             golden,
             seed,
         }
