@@ -112,6 +112,19 @@ impl Model {
         }
     }
 
+    /// The same arithmetic as [`Model::new`] with no accumulator of the
+    /// design's width behind it: GEMMs are limited only by the model's own
+    /// int32 output (co-simulation sums chunks of K exactly and applies the
+    /// hardware's wrap itself).
+    pub fn unwrapped(kind: &PeKind) -> Model {
+        Model {
+            kind: *kind,
+            table: PairTable::for_kind(kind),
+            acc_bits: crate::config::limits::ACC_BITS_MAX,
+            exact_k_max: u64::MAX,
+        }
+    }
+
     /// The exact int8 reference: every activation 0..=255 passes unchanged,
     /// sums in i32.
     pub fn exact() -> Model {

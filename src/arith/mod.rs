@@ -1,6 +1,7 @@
 //! The bit-exact software model of SPARQ arithmetic (docs/arithmetic.md) and
 //! of the baselines. Depends on nothing CLI- or template-shaped.
 
+pub mod accumulate;
 pub mod gemm;
 pub mod kernel;
 pub mod pair;
@@ -8,6 +9,7 @@ pub mod stats;
 pub mod tensor;
 pub mod trim;
 
+pub use accumulate::Accumulate;
 pub use gemm::{checked_bytes, stc_pairs, ArithError, Model, MAX_PADDING, MAX_TENSOR_BYTES};
 pub use pair::{route_pair, sparq_pair, PairTable, Route};
 pub use stats::ErrorStats;

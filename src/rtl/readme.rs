@@ -4,6 +4,7 @@
 use super::manifest::{Direction, Manifest};
 use super::plan::PePlan;
 use super::{render as render_t, RtlError};
+use crate::arith::Accumulate;
 use crate::config::{ArrayShape as Shape, Design, PeKind};
 use askama::Template;
 
@@ -172,12 +173,9 @@ fn accumulate_timing(m: &Manifest) -> Vec<TimingRow> {
     let mut acc = "0".to_string();
     let mut after = Vec::new(); // accumulator after op t
     for (t, &(valid, clear)) in ops.iter().enumerate() {
-        acc = match (valid, clear) {
-            (true, true) => format!("p{t}"),
-            (true, false) => format!("{acc}+p{t}"),
-            (false, true) => "0".into(),
-            (false, false) => acc,
-        };
+        // the model's rule, applied to symbols
+        acc = Accumulate::of(valid, clear)
+            .apply(acc, format!("p{t}"), "0".into(), |a, p| format!("{a}+{p}"));
         after.push(acc.clone());
     }
     let op = |t: usize| ops.get(t).copied().unwrap_or((false, false));

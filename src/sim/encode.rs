@@ -22,11 +22,16 @@ pub enum Encoding {
     Mac4x8,
 }
 
-/// One lane's operands, decoded for reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Operands {
-    pub act: u32,
-    pub wgt: u32,
+/// One lane's operands as numbers, before [`Encoding::pack`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LaneOps {
+    /// Activations: the pair `(a1, a2)` in `[0]`, `[1]` (mac4x8: 4-bit
+    /// codes; mac8x8: `[0]` only), a 2:4 group in all four.
+    pub acts: [u8; 4],
+    /// Weights `(b1, b2)` (mac8x8: `b1` only).
+    pub wgts: [i8; 2],
+    /// 2:4: the index in the group of the activation each weight meets.
+    pub idx: [u8; 2],
 }
 
 impl Encoding {
@@ -53,42 +58,123 @@ impl Encoding {
         k.div_ceil(self.k_per_step())
     }
 
+    /// Pack one lane's operands into its `act_i` / `wgt_i` words: the one
+    /// place that knows where each operand sits.
+    #[inline]
+    pub fn pack(self, l: &LaneOps) -> (u32, u32) {
+        let a = |i: usize| u32::from(l.acts[i]);
+        let w = |i: usize| u32::from(l.wgts[i] as u8);
+        let pair = w(0) | w(1) << 8;
+        match self {
+            Encoding::SparqDense => (a(0) | a(1) << 8, pair),
+            Encoding::SparqStc => (
+                a(0) | a(1) << 8 | a(2) << 16 | a(3) << 24,
+                pair | u32::from(l.idx[0] & 3) << 16 | u32::from(l.idx[1] & 3) << 18,
+            ),
+            Encoding::Mac8x8 => (a(0), w(0)),
+            Encoding::Mac4x8 => ((a(0) & 15) | (a(1) & 15) << 4, pair),
+        }
+    }
+
+    /// The operands packed in one lane's words ([`Encoding::pack`] undone).
+    #[inline]
+    pub fn unpack(self, act: u32, wgt: u32) -> LaneOps {
+        let byte = |v: u32, i: u32| (v >> (8 * i)) as u8;
+        let wgts = [wgt as u8 as i8, (wgt >> 8) as u8 as i8];
+        match self {
+            Encoding::SparqDense => LaneOps {
+                acts: [byte(act, 0), byte(act, 1), 0, 0],
+                wgts,
+                idx: [0, 0],
+            },
+            Encoding::SparqStc => LaneOps {
+                acts: [byte(act, 0), byte(act, 1), byte(act, 2), byte(act, 3)],
+                wgts,
+                idx: [((wgt >> 16) & 3) as u8, ((wgt >> 18) & 3) as u8],
+            },
+            Encoding::Mac8x8 => LaneOps {
+                acts: [act as u8, 0, 0, 0],
+                wgts: [wgts[0], 0],
+                idx: [0, 0],
+            },
+            Encoding::Mac4x8 => LaneOps {
+                acts: [(act & 15) as u8, ((act >> 4) & 15) as u8, 0, 0],
+                wgts,
+                idx: [0, 0],
+            },
+        }
+    }
+
     /// Activation word of step `s` of row `a` (positions past the end read
     /// as zero: odd K pairs the last activation with a zero).
     pub fn act_step(self, a: &[u8], s: usize) -> u32 {
-        let at = |i: usize| u32::from(a.get(i).copied().unwrap_or(0));
-        match self {
-            Encoding::SparqDense => at(2 * s) | at(2 * s + 1) << 8,
-            Encoding::SparqStc => {
-                at(4 * s) | at(4 * s + 1) << 8 | at(4 * s + 2) << 16 | at(4 * s + 3) << 24
-            }
-            Encoding::Mac8x8 => at(s),
-            Encoding::Mac4x8 => (at(2 * s) & 15) | (at(2 * s + 1) & 15) << 4,
+        let k = self.k_per_step();
+        let mut acts = [0u8; 4];
+        for (i, v) in acts.iter_mut().enumerate().take(k) {
+            *v = a.get(k * s + i).copied().unwrap_or(0);
         }
+        self.pack(&LaneOps {
+            acts,
+            ..LaneOps::default()
+        })
+        .0
+    }
+
+    /// Activation words of every step of row `a`.
+    pub fn act_steps(self, a: &[u8]) -> Vec<u32> {
+        (0..self.steps(a.len()))
+            .map(|s| self.act_step(a, s))
+            .collect()
     }
 
     /// Weight words of every step of row `b` (2:4 rows are compressed with
     /// [`stc_pairs`], exactly as the model pairs them).
     pub fn wgt_steps(self, b: &[i8], row: usize) -> Result<Vec<u32>, ArithError> {
-        let w = |v: i8| u32::from(v as u8);
-        let at = |i: usize| w(b.get(i).copied().unwrap_or(0));
+        let at = |i: usize| b.get(i).copied().unwrap_or(0);
+        let wgt = |wgts: [i8; 2], idx: [u8; 2]| {
+            self.pack(&LaneOps {
+                wgts,
+                idx,
+                ..LaneOps::default()
+            })
+            .1
+        };
         Ok(match self {
             Encoding::SparqDense | Encoding::Mac4x8 => (0..self.steps(b.len()))
-                .map(|s| at(2 * s) | at(2 * s + 1) << 8)
+                .map(|s| wgt([at(2 * s), at(2 * s + 1)], [0, 0]))
                 .collect(),
-            Encoding::Mac8x8 => (0..b.len()).map(at).collect(),
+            Encoding::Mac8x8 => (0..b.len()).map(|i| wgt([at(i), 0], [0, 0])).collect(),
             Encoding::SparqStc => {
                 let k = b.len();
                 stc_pairs(b, row)?
                     .into_iter()
                     .enumerate()
                     .map(|(g, [(k1, b1), (k2, b2)])| {
-                        let idx = |kk: usize| if kk >= k { 0 } else { (kk - 4 * g) as u32 };
-                        w(b1) | w(b2) << 8 | idx(k1) << 16 | idx(k2) << 18
+                        let idx = |kk: usize| if kk >= k { 0 } else { (kk - 4 * g) as u8 };
+                        wgt([b1, b2], [idx(k1), idx(k2)])
                     })
                     .collect()
             }
         })
+    }
+
+    /// The activations a lane's two weights meet: the pair itself, or in
+    /// 2:4 `a[idx_j]` (a slot with weight zero meets activation 0).
+    #[inline]
+    fn selected(self, l: &LaneOps) -> [u8; 2] {
+        match self {
+            Encoding::SparqStc => {
+                let sel = |j: usize| {
+                    if l.wgts[j] == 0 {
+                        0
+                    } else {
+                        l.acts[usize::from(l.idx[j] & 3)]
+                    }
+                };
+                [sel(0), sel(1)]
+            }
+            _ => [l.acts[0], l.acts[1]],
+        }
     }
 
     /// The product one lane adds for these operands, through the model's
@@ -96,59 +182,31 @@ impl Encoding {
     /// slot with weight zero contributes activation 0).
     #[inline]
     pub fn product(self, model: &Model, act: u32, wgt: u32) -> i64 {
-        let b1 = i64::from(wgt as u8 as i8);
-        let b2 = i64::from((wgt >> 8) as u8 as i8);
-        match self {
-            Encoding::SparqDense => {
-                let [h1, h2] = model.pair(act as u8, (act >> 8) as u8);
-                i64::from(h1) * b1 + i64::from(h2) * b2
-            }
-            Encoding::SparqStc => {
-                let sel = |idx: u32, b: i64| {
-                    if b == 0 {
-                        0
-                    } else {
-                        (act >> (8 * (idx & 3))) as u8
-                    }
-                };
-                let x1 = sel(wgt >> 16, b1);
-                let x2 = sel(wgt >> 18, b2);
-                let [h1, h2] = model.pair(x1, x2);
-                i64::from(h1) * b1 + i64::from(h2) * b2
-            }
-            Encoding::Mac8x8 => {
-                let [h, _] = model.pair(act as u8, 0);
-                i64::from(h) * b1
-            }
-            Encoding::Mac4x8 => {
-                let [h1, h2] = model.pair((act & 15) as u8, ((act >> 4) & 15) as u8);
-                i64::from(h1) * b1 + i64::from(h2) * b2
-            }
-        }
+        let l = self.unpack(act, wgt);
+        let [x1, x2] = self.selected(&l);
+        let [h1, h2] = model.pair(x1, x2);
+        i64::from(h1) * i64::from(l.wgts[0]) + i64::from(h2) * i64::from(l.wgts[1])
     }
 
     /// Human-readable operands of one lane.
     pub fn describe(self, model: &Model, act: u32, wgt: u32) -> String {
-        let b1 = wgt as u8 as i8;
-        let b2 = (wgt >> 8) as u8 as i8;
+        let l = self.unpack(act, wgt);
+        let [b1, b2] = l.wgts;
+        let [x1, x2] = self.selected(&l);
+        let [h1, h2] = model.pair(x1, x2);
         match self {
             Encoding::SparqDense => {
-                let (a1, a2) = (act as u8, (act >> 8) as u8);
-                let [h1, h2] = model.pair(a1, a2);
-                format!("a=({a1}, {a2}) w=({b1}, {b2}); model trims a to ({h1}, {h2})")
+                format!("a=({x1}, {x2}) w=({b1}, {b2}); model trims a to ({h1}, {h2})")
             }
             Encoding::SparqStc => {
-                let a: Vec<u8> = (0..4).map(|i| (act >> (8 * i)) as u8).collect();
-                let (i1, i2) = ((wgt >> 16) & 3, (wgt >> 18) & 3);
-                let x1 = if b1 == 0 { 0 } else { a[i1 as usize] };
-                let x2 = if b2 == 0 { 0 } else { a[i2 as usize] };
-                let [h1, h2] = model.pair(x1, x2);
+                let [i1, i2] = l.idx;
                 format!(
-                    "group a={a:?} w=({b1}, {b2}) idx=({i1}, {i2}); pair ({x1}, {x2}) trims to ({h1}, {h2})"
+                    "group a={:?} w=({b1}, {b2}) idx=({i1}, {i2}); pair ({x1}, {x2}) trims to ({h1}, {h2})",
+                    l.acts
                 )
             }
-            Encoding::Mac8x8 => format!("a={} w={b1}", act as u8),
-            Encoding::Mac4x8 => format!("q=({}, {}) w=({b1}, {b2})", act & 15, (act >> 4) & 15),
+            Encoding::Mac8x8 => format!("a={x1} w={b1}"),
+            Encoding::Mac4x8 => format!("q=({x1}, {x2}) w=({b1}, {b2})"),
         }
     }
 
