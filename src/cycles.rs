@@ -14,7 +14,7 @@
 //!   time, `ceil(steps / L)` cycles each, outputs back to back; the last
 //!   result shows `latency - 1` cycles after its last operands.
 
-use crate::config::{ArrayShape, Design, PeKind};
+use crate::config::{ArrayShape, Design};
 use serde::Serialize;
 
 /// How an array moves operands and results.
@@ -37,11 +37,7 @@ impl Timing {
     /// From the design's array, PE kind and pipeline (the manifest's
     /// `flush_cycles` and `latency_cycles` are the same numbers).
     pub fn of(design: &Design) -> Timing {
-        let k_per_step = match design.pe.kind {
-            PeKind::Sparq(s) if s.stc => 4,
-            PeKind::Mac8x8 => 1,
-            _ => 2,
-        };
+        let k_per_step = u64::from(design.pe.kind.activations_per_cycle());
         Timing::new(&design.array, design.pe.pipeline.stages(), k_per_step)
     }
 

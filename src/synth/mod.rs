@@ -7,4 +7,5 @@ pub mod fmax;
 pub mod netcheck;
 pub mod plot;
 pub mod report;
+pub mod run;
 pub mod yosys;
