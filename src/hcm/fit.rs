@@ -220,20 +220,11 @@ pub fn render(flatten: bool) -> Result<FileSet, FitError> {
     Ok(set)
 }
 
-/// Where fits are cached: `$SPARQGEN_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/sparqgen`, else `~/.cache/sparqgen`, else
-/// `<temp>/sparqgen-cache`.
+/// Where fits are cached: the `hcm-fit` folder of the sparqgen cache
+/// ([`crate::sim::cache::root`]: `$SPARQGEN_CACHE`, else
+/// `$XDG_CACHE_HOME/sparqgen`, else `~/.cache/sparqgen`).
 pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("SPARQGEN_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("sparqgen");
-    }
-    if let Some(h) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(h).join(".cache").join("sparqgen");
-    }
-    std::env::temp_dir().join("sparqgen-cache")
+    crate::sim::cache::root().join("hcm-fit")
 }
 
 /// The cache file for this reference definition and Yosys version.
