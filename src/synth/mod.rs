@@ -2,6 +2,7 @@
 //! designs, the comparison with the baselines and the sweep.
 
 pub mod compare;
+pub mod fanout;
 pub mod flow;
 pub mod fmax;
 pub mod netcheck;
