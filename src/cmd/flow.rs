@@ -3,10 +3,11 @@
 //! Verilator, exercise the model on a ReLU-like GEMM, and price the PE
 //! against the baselines with Yosys.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use sparqgen::arith::{ErrorStats, Model, Tensor};
+use sparqgen::sim::{Dut, VerifyOptions};
 use sparqgen::workload::{relu_like, weights, Rng};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
@@ -22,14 +23,23 @@ pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
         generated.manifest.latency_cycles
     );
     // verify: exactly the folder just written, with verify's defaults
-    #[derive(clap::Parser)]
-    struct VerifyCli {
-        #[command(flatten)]
-        args: super::verify::VerifyArgs,
-    }
-    let rtl = folder.display().to_string();
-    let cli = <VerifyCli as clap::Parser>::try_parse_from(["verify", "--rtl", rtl.as_str()])?;
-    let code = super::verify::run(&cli.args)?;
+    let dut =
+        Dut::from_folder(&folder).with_context(|| format!("cannot verify {}", folder.display()))?;
+    let report_dir = PathBuf::from(super::verify::REPORT_DIR);
+    let opts = VerifyOptions {
+        progress: true,
+        report_dir: Some(report_dir.clone()),
+        ..VerifyOptions::default()
+    };
+    let outcome = sparqgen::sim::verify(std::slice::from_ref(&dut), &opts)?;
+    print!("{}", sparqgen::sim::report::summary(&outcome));
+    let reproduce = format!(
+        "sparqgen verify --rtl {} --seed {} --vectors {}",
+        folder.display(),
+        opts.seed,
+        opts.vectors
+    );
+    let code = super::verify::finish(&outcome, &reproduce, &report_dir)?;
     if code != 0 {
         return Ok(code);
     }

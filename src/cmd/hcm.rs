@@ -26,9 +26,10 @@ enum HcmSub {
     /// fit area against b (quadratic) and against BOPS (linear).
     ///
     /// Results are cached (by the reference PE's templates, the flow and the
-    /// Yosys version) in $SPARQGEN_CACHE_DIR, else $XDG_CACHE_HOME/sparqgen,
-    /// else ~/.cache/sparqgen; `hcm NET` reports read the cache. Exit 1 when
-    /// the area-vs-BOPS R^2 is below 0.99.
+    /// Yosys version) in the hcm-fit folder of the sparqgen cache:
+    /// $SPARQGEN_CACHE, else $XDG_CACHE_HOME/sparqgen, else
+    /// ~/.cache/sparqgen; `hcm NET` reports read the cache. Exit 1 when the
+    /// area-vs-BOPS R^2 is below 0.99.
     Fit(FitArgs),
 }
 

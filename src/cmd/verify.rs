@@ -23,6 +23,9 @@ pub enum Sim {
     Icarus,
 }
 
+/// Where a failure report goes unless `--report-dir` says otherwise.
+pub const REPORT_DIR: &str = "sparqgen-verify";
+
 #[derive(Args)]
 pub struct VerifyArgs {
     /// Design descriptions (YAML or JSON). Several are co-simulated in one
@@ -60,7 +63,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub quick: bool,
     /// Where a failure report and the VCD of the failing window go.
-    #[arg(long, value_name = "DIR", default_value = "sparqgen-verify")]
+    #[arg(long, value_name = "DIR", default_value = REPORT_DIR)]
     pub report_dir: PathBuf,
     /// No VCD on a mismatch (saves the second, traced build).
     #[arg(long)]
@@ -126,7 +129,8 @@ pub fn run(args: &VerifyArgs) -> Result<i32> {
     finish(&outcome, &reproduce(args), &args.report_dir)
 }
 
-fn finish(outcome: &Outcome, reproduce: &str, dir: &Path) -> Result<i32> {
+/// Print PASS, or the failure report (also written into `dir`); the exit code.
+pub fn finish(outcome: &Outcome, reproduce: &str, dir: &Path) -> Result<i32> {
     if outcome.passed() {
         println!("PASS: every output matched the model");
         return Ok(0);

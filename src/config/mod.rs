@@ -170,6 +170,19 @@ impl Design {
         self.array
     }
 
+    /// Activations the whole design consumes per cycle: the PE's
+    /// ([`PeKind::activations_per_cycle`]) times the rows of a systolic
+    /// array (each row's activations are reused by every column) or the
+    /// lanes of a dot unit.
+    pub fn activations_per_cycle(&self) -> u32 {
+        let pe = self.pe.kind().activations_per_cycle();
+        match self.array {
+            ArrayShape::Systolic { rows, .. } => rows * pe,
+            ArrayShape::Dot { lanes } => lanes * pe,
+            ArrayShape::Single => pe,
+        }
+    }
+
     /// Largest |sum| one accumulator can receive in one cycle.
     pub fn max_abs_per_cycle(&self) -> u64 {
         let per_pe = u64::from(self.pe.kind().products_per_cycle())

@@ -220,20 +220,11 @@ pub fn render(flatten: bool) -> Result<FileSet, FitError> {
     Ok(set)
 }
 
-/// Where fits are cached: `$SPARQGEN_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/sparqgen`, else `~/.cache/sparqgen`, else
-/// `<temp>/sparqgen-cache`.
+/// Where fits are cached: the `hcm-fit` folder of the sparqgen cache
+/// ([`crate::sim::cache::root`]: `$SPARQGEN_CACHE`, else
+/// `$XDG_CACHE_HOME/sparqgen`, else `~/.cache/sparqgen`).
 pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("SPARQGEN_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("sparqgen");
-    }
-    if let Some(h) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(h).join(".cache").join("sparqgen");
-    }
-    std::env::temp_dir().join("sparqgen-cache")
+    crate::sim::cache::root().join("hcm-fit")
 }
 
 /// The cache file for this reference definition and Yosys version.
@@ -318,20 +309,19 @@ fn synthesize(opts: &FitOptions, yosys_version: &str) -> Result<FitReport, FitEr
     // One Yosys process per width, in parallel: Yosys's object counter
     // survives `design -reset` and ABC's netlist depends on the names, so a
     // width synthesized after others would get an area that depends on them.
-    use rayon::prelude::*;
+    // The processes are waited for on threads of their own, not on rayon's
+    // global pool (see `synth::fanout`).
     let t = Instant::now();
-    let logs = (BITS_MIN..=BITS_MAX)
-        .into_par_iter()
-        .map(|b| -> Result<String, FitError> {
-            let script = width_script(opts.flatten, b)?;
-            Ok(yosys::run_script_as(
-                &script,
-                &work,
-                &format!("fit_b{b}"),
-                yosys::DEFAULT_TIMEOUT,
-            )?)
-        })
-        .collect::<Result<Vec<String>, FitError>>()?;
+    let widths: Vec<u32> = (BITS_MIN..=BITS_MAX).collect();
+    let logs = crate::synth::fanout::run(&widths, |&b| -> Result<String, FitError> {
+        let script = width_script(opts.flatten, b)?;
+        Ok(yosys::run_script_as(
+            &script,
+            &work,
+            &format!("fit_b{b}"),
+            yosys::DEFAULT_TIMEOUT,
+        )?)
+    })?;
     let log = logs.concat();
     let synth_seconds = t.elapsed().as_secs_f64();
     let warns = yosys::warnings(&log);

@@ -1,29 +1,64 @@
 //! The build cache: compiled harnesses keyed by the SHA-256 of everything
 //! that goes into them (RTL, wrapper, adapter, driver, flags, tool versions).
 //!
-//! Location: `$SPARQGEN_CACHE`, else `$XDG_CACHE_HOME/sparqgen`, else
+//! Location ([`root`]), shared with the HCM area fits (in its `hcm-fit`
+//! folder): `$SPARQGEN_CACHE`, else `$XDG_CACHE_HOME/sparqgen`, else
 //! `$HOME/.cache/sparqgen`, else `sparqgen-cache` in the system temp folder.
+//! `$SPARQGEN_CACHE_DIR`, which once placed only the HCM fits, is read as
+//! a deprecated alias of `$SPARQGEN_CACHE` when that is unset (with a
+//! warning on stderr).
 //! Every entry is built in a temporary folder and renamed into place, under
 //! an exclusive lock on `locks/<key>.lock`, so two threads or processes that
 //! want the same build wait for one another instead of building twice or
 //! reading half a build. Entries are never modified after the rename; delete
 //! the folder to reclaim space.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-/// The cache root.
+/// The variable that places the cache.
+pub const VAR: &str = "SPARQGEN_CACHE";
+/// Its deprecated alias (read only when [`VAR`] is unset).
+pub const DEPRECATED_VAR: &str = "SPARQGEN_CACHE_DIR";
+
+/// The cache root of this process: the environment is read once, on first
+/// use (see the module documentation for the order).
 pub fn root() -> PathBuf {
-    if let Some(p) = std::env::var_os("SPARQGEN_CACHE").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let (root, warning) = resolve(|name| std::env::var_os(name));
+        if let Some(w) = warning {
+            eprintln!("{w}");
+        }
+        root
+    })
+    .clone()
+}
+
+/// The cache root from the variables `var` returns, and the warning to
+/// print when only the deprecated variable placed it.
+pub fn resolve(var: impl Fn(&str) -> Option<OsString>) -> (PathBuf, Option<String>) {
+    let get = |name: &str| var(name).filter(|v| !v.is_empty());
+    if let Some(p) = get(VAR) {
+        return (PathBuf::from(p), None);
     }
-    if let Some(p) = std::env::var_os("XDG_CACHE_HOME").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p).join("sparqgen");
+    if let Some(p) = get(DEPRECATED_VAR) {
+        let warning = format!(
+            "warning: {DEPRECATED_VAR} is deprecated (it now places the whole sparqgen cache); \
+             set {VAR}={} instead",
+            Path::new(&p).display()
+        );
+        return (PathBuf::from(p), Some(warning));
     }
-    if let Some(p) = std::env::var_os("HOME").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p).join(".cache/sparqgen");
+    if let Some(p) = get("XDG_CACHE_HOME") {
+        return (PathBuf::from(p).join("sparqgen"), None);
     }
-    std::env::temp_dir().join("sparqgen-cache")
+    if let Some(p) = get("HOME") {
+        return (PathBuf::from(p).join(".cache/sparqgen"), None);
+    }
+    (std::env::temp_dir().join("sparqgen-cache"), None)
 }
 
 /// An exclusive lock held while building `key`; released on drop.
@@ -68,6 +103,44 @@ pub fn publish(staging: tempfile::TempDir, dest: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn resolve_with(vars: &[(&str, &str)]) -> (PathBuf, Option<String>) {
+        resolve(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| OsString::from(v))
+        })
+    }
+
+    #[test]
+    fn one_variable_places_the_cache() {
+        let home = [("HOME", "/h")];
+        assert_eq!(
+            resolve_with(&home),
+            (PathBuf::from("/h/.cache/sparqgen"), None)
+        );
+        let xdg = [("HOME", "/h"), ("XDG_CACHE_HOME", "/x")];
+        assert_eq!(resolve_with(&xdg).0, PathBuf::from("/x/sparqgen"));
+        let set = [
+            ("XDG_CACHE_HOME", "/x"),
+            (VAR, "/c"),
+            (DEPRECATED_VAR, "/old"),
+        ];
+        assert_eq!(resolve_with(&set), (PathBuf::from("/c"), None));
+        // the old name alone still works, with a warning that names the new one
+        let (p, w) = resolve_with(&[("HOME", "/h"), (DEPRECATED_VAR, "/old")]);
+        assert_eq!(p, PathBuf::from("/old"));
+        let w = w.expect("a warning");
+        assert!(
+            w.contains("SPARQGEN_CACHE=/old") && !w.contains('\n'),
+            "{w}"
+        );
+        // empty values count as unset
+        assert_eq!(
+            resolve_with(&[(VAR, ""), ("HOME", "/h")]).0,
+            PathBuf::from("/h/.cache/sparqgen")
+        );
+    }
 
     #[test]
     fn lock_serializes_threads() {

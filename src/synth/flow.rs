@@ -131,7 +131,8 @@ fn lay_out(jobs: &[Job], dir: &Path) -> Result<Vec<JobView>> {
 }
 
 /// Lay the jobs out in a temporary folder, run each job's script in a Yosys
-/// process of its own (in parallel) and keep the whole flow's script in
+/// process of its own (in parallel, on threads of their own: see
+/// [`super::fanout`]) and keep the whole flow's script in
 /// `slot` for the report. One process per job: Yosys numbers the objects
 /// it creates with a counter that `design -reset` does not reset, and ABC's
 /// result depends on those names, so a job sharing a process with others
@@ -142,18 +143,14 @@ fn run_flow(
     slot: &mut Option<String>,
     render: impl Fn(&[JobView]) -> askama::Result<String> + Sync,
 ) -> Result<(tempfile::TempDir, Vec<JobView>)> {
-    use rayon::prelude::*;
     let dir = tempfile::tempdir()?;
     let views = lay_out(jobs, dir.path())?;
     let script = render(&views)?;
-    views
-        .par_iter()
-        .map(|v| -> Result<()> {
-            let one = render(std::slice::from_ref(v))?;
-            yosys::run_script_as(&one, dir.path(), &v.stem, yosys::DEFAULT_TIMEOUT)?;
-            Ok(())
-        })
-        .collect::<Result<Vec<()>>>()?;
+    super::fanout::run(&views, |v| -> Result<()> {
+        let one = render(std::slice::from_ref(v))?;
+        yosys::run_script_as(&one, dir.path(), &v.stem, yosys::DEFAULT_TIMEOUT)?;
+        Ok(())
+    })?;
     *slot = Some(script);
     Ok((dir, views))
 }

@@ -2,9 +2,11 @@
 //! designs, the comparison with the baselines and the sweep.
 
 pub mod compare;
+pub mod fanout;
 pub mod flow;
 pub mod fmax;
 pub mod netcheck;
 pub mod plot;
 pub mod report;
+pub mod run;
 pub mod yosys;

@@ -480,7 +480,7 @@ fn yosys_fit_and_reports_that_use_it() {
         let out = bin()
             .args(args)
             .current_dir(d)
-            .env("SPARQGEN_CACHE_DIR", &cache)
+            .env("SPARQGEN_CACHE", &cache)
             .output()
             .expect("run sparqgen");
         Run { out }
@@ -526,6 +526,25 @@ fn yosys_fit_and_reports_that_use_it() {
     assert_eq!(g["cache_hit"], true);
     assert_eq!(g["points"], f["points"]);
     assert!(t.elapsed().as_secs_f64() < 5.0);
+    // one cache variable: the fit sits in the hcm-fit folder of $SPARQGEN_CACHE
+    let cached = Path::new(g["cache_path"].as_str().unwrap());
+    assert_eq!(cached.parent(), Some(cache.join("hcm-fit").as_path()));
+    assert!(cached.is_file());
+    // the old variable alone still finds it, and says it is deprecated
+    let old = bin()
+        .args(["hcm", "fit", "--json"])
+        .current_dir(d)
+        .env_remove("SPARQGEN_CACHE")
+        .env("SPARQGEN_CACHE_DIR", &cache)
+        .output()
+        .expect("run sparqgen");
+    let old = Run { out: old };
+    assert_eq!(json(&old)["cache_path"], g["cache_path"]);
+    let warning = old.stderr();
+    assert!(
+        warning.contains("SPARQGEN_CACHE_DIR is deprecated") && warning.lines().count() == 1,
+        "{warning}"
+    );
     let text = hcm(&["hcm", "fit"]).stdout();
     assert!(
         text.contains("Yosys 0.")

@@ -1,0 +1,256 @@
+//! `synth` as a library call: the whole design's area, its PE against the
+//! baselines, the post-synthesis netlist check, and a sweep's costs folded
+//! into the report. The command line (`sparqgen synth`) only parses
+//! arguments into [`SynthOptions`], prints progress and writes the files
+//! [`Synthesis::files`] returns.
+
+use super::compare::{self, PeCost, Workload};
+use super::flow::{self, Scripts};
+use super::report::{self, SynthReport, ToolVersions};
+use super::{fmax, netcheck, plot};
+use crate::config::{Design, PeKind};
+use crate::output::FileSet;
+use crate::tools::{self, Tool};
+use anyhow::Result;
+use std::path::PathBuf;
+
+impl ToolVersions {
+    /// Yosys (needed: its install command when missing) and nextpnr-ice40
+    /// (optional: without it iCE40 results carry no Fmax).
+    pub fn find() -> Result<ToolVersions> {
+        let yosys = tools::find(Tool::Yosys)?;
+        Ok(ToolVersions {
+            yosys: yosys.version,
+            nextpnr_ice40: tools::find(Tool::NextpnrIce40).ok().map(|n| n.version),
+        })
+    }
+}
+
+/// Which flows to run.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    /// Generic CMOS gates (also the PE comparison's transistor counts and
+    /// the netlist check's netlist).
+    pub generic: bool,
+    /// iCE40 LUTs, with Fmax where nextpnr-ice40 places the design.
+    pub ice40: bool,
+    /// A user's cell library (.lib).
+    pub liberty: Option<PathBuf>,
+}
+
+/// What one `synth` run does.
+pub struct SynthOptions {
+    pub tools: ToolVersions,
+    pub targets: Targets,
+    /// The activations the SQNR column is measured on.
+    pub workload: Workload,
+    /// Synthesize the whole design (large arrays take minutes), not only
+    /// the PE comparison.
+    pub whole_design: bool,
+    /// Co-simulate (and prove) the PE's gate netlist against the model;
+    /// needs the generic target.
+    pub netlist_check: bool,
+}
+
+/// A finished run: the report and the Yosys scripts it ran.
+pub struct Synthesis {
+    pub report: SynthReport,
+    pub scripts: Scripts,
+    /// False only when the netlist check ran and failed.
+    pub netlist_passed: bool,
+    /// Whether [`Synthesis::add_sweep`] ran (the files then hold its plot).
+    pub swept: bool,
+}
+
+/// An empty report of `design`: identity, tools and the design's shape.
+fn empty_report(
+    design: &Design,
+    top: String,
+    tools: ToolVersions,
+    workload: String,
+) -> SynthReport {
+    SynthReport {
+        sparqgen_version: env!("CARGO_PKG_VERSION").into(),
+        design: design.name().to_string(),
+        design_hash: design.hash(),
+        tools,
+        top,
+        activations_per_cycle: design.activations_per_cycle(),
+        pe_count: design.array().pe_count(),
+        generic: None,
+        ice40: None,
+        liberty: None,
+        workload,
+        pe: None,
+        baselines: Vec::new(),
+        comparison: None,
+        sweep: Vec::new(),
+        findings: Vec::new(),
+        netlist_check: None,
+    }
+}
+
+/// Run the flows `opts` asks for on `design`; `progress` hears one line
+/// before each long step.
+pub fn synthesize(
+    design: &Design,
+    opts: &SynthOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Synthesis> {
+    let t = &opts.targets;
+    let mut scripts = Scripts::default();
+    let top = crate::rtl::generate(design)?.manifest.top;
+    let mut r = empty_report(design, top, opts.tools.clone(), opts.workload.describe());
+
+    if opts.whole_design {
+        progress(&format!(
+            "synth: {} ({}), whole design",
+            design.name(),
+            r.top
+        ));
+        let job = compare::job(design, t.ice40)?;
+        let one = std::slice::from_ref(&job);
+        if t.generic {
+            r.generic = Some(flow::generic(one, &mut scripts)?.remove(0).result);
+        }
+        if t.ice40 {
+            let mut area = flow::ice40(one, &mut scripts)?.remove(0).result;
+            fmax::place_design(design, &mut area)?;
+            r.ice40 = Some(area);
+        }
+        if let Some(lib) = &t.liberty {
+            r.liberty = Some(flow::liberty(one, lib, &mut scripts)?.remove(0).result);
+        }
+    }
+
+    if t.generic || t.ice40 {
+        progress("synth: the PE against mac8x8 and mac4x8");
+        let kinds = [design.pe().kind(), PeKind::Mac8x8, PeKind::Mac4x8];
+        let mut costs = compare::cost_pes(
+            design,
+            &kinds,
+            &opts.workload,
+            t.ice40,
+            t.ice40,
+            &mut scripts,
+        )?;
+        let mac4 = costs.pop().expect("three costs");
+        let mac8 = costs.pop().expect("three costs");
+        let pe = costs.pop().expect("three costs");
+        r.comparison = Some(report::compare(&pe, &mac8, &mac4));
+        r.pe = Some(pe);
+        r.baselines = vec![mac8, mac4];
+    }
+
+    let mut netlist_passed = true;
+    if t.generic && opts.netlist_check {
+        progress("synth: co-simulating the PE's gate netlist against the model");
+        let check = netcheck::check_pe(design)?;
+        netlist_passed = check.passed;
+        r.netlist_check = Some(check.summary);
+    }
+    Ok(Synthesis {
+        report: r,
+        scripts,
+        netlist_passed,
+        swept: false,
+    })
+}
+
+impl Synthesis {
+    /// Add a sweep's costs (priced with [`compare::cost_pes`] here, or
+    /// gathered from cluster tasks) and the findings they support.
+    pub fn add_sweep(&mut self, sweep: Vec<PeCost>) {
+        self.report.findings = report::findings(&sweep);
+        self.report.sweep = sweep;
+        self.swept = true;
+    }
+
+    /// The reports folder's files: synth.json, synth.md, the Yosys scripts
+    /// that ran and, after a sweep, pareto.svg.
+    pub fn files(&self, design: &Design) -> FileSet {
+        let mut files = FileSet::default();
+        if self.swept {
+            files.add("pareto.svg", pareto(design, &self.report.sweep));
+        }
+        files.add("synth.json", self.report.to_json());
+        files.add("synth.md", self.report.to_markdown());
+        for (name, s) in [
+            ("generic", &self.scripts.generic),
+            ("ice40", &self.scripts.ice40),
+            ("liberty", &self.scripts.liberty),
+        ] {
+            if let Some(s) = s {
+                files.add(flow::script_name(name), s.clone());
+            }
+        }
+        files
+    }
+}
+
+/// The Pareto plot of a sweep.
+pub fn pareto(design: &Design, sweep: &[PeCost]) -> String {
+    plot::pareto_svg(
+        &format!(
+            "PE area vs SQNR (acc {} bits, pipeline {})",
+            design.pe().acc_bits(),
+            design.pe().pipeline().stages()
+        ),
+        sweep,
+    )
+}
+
+/// The report of a sweep gathered from its tasks' results (`gather`): the
+/// sweep table and findings of the local run, nothing else synthesized.
+pub fn sweep_report(design: &Design, jobs: &crate::sweep::Jobs, sweep: Vec<PeCost>) -> SynthReport {
+    let workload = match &jobs.acts {
+        None => Workload::ReluLike.describe(),
+        Some(p) => format!("activations from {}", p.display()),
+    };
+    let tools = ToolVersions {
+        yosys: jobs.tools.clone(),
+        nextpnr_ice40: None,
+    };
+    let mut r = empty_report(design, format!("{}_top", design.name()), tools, workload);
+    r.findings = report::findings(&sweep);
+    r.sweep = sweep;
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(yaml: &str) -> SynthReport {
+        let d = Design::from_yaml(yaml).unwrap();
+        let tools = ToolVersions {
+            yosys: "Yosys test".into(),
+            nextpnr_ice40: None,
+        };
+        empty_report(&d, "t_top".into(), tools, "w".into())
+    }
+
+    /// The report's throughput is the design's: rows (or lanes) times the
+    /// PE's activations per cycle, the same number the cycle model and the
+    /// HCM array model use per PE.
+    #[test]
+    fn report_carries_the_designs_activations_per_cycle() {
+        let r = report("name: t\npe: {stc: true}\narray: {kind: systolic, rows: 2, cols: 3}");
+        assert_eq!((r.activations_per_cycle, r.pe_count), (8, 6));
+        let r = report("name: t\npe: {kind: mac8x8}\narray: {kind: dot, lanes: 5}");
+        assert_eq!((r.activations_per_cycle, r.pe_count), (5, 5));
+        let r = report("name: t\narray: {kind: single}");
+        assert_eq!((r.activations_per_cycle, r.pe_count), (2, 1));
+        for yaml in [
+            "name: t\npe: {stc: true}\narray: {kind: single}",
+            "name: t\npe: {kind: mac4x8}\narray: {kind: single}",
+            "name: t\npe: {kind: mac8x8}\narray: {kind: single}",
+        ] {
+            let d = Design::from_yaml(yaml).unwrap();
+            let arch = crate::hcm::arch::ArrayModel::from_design(&d);
+            let timing = crate::cycles::Timing::of(&d);
+            assert_eq!(arch.pe.macs_per_cycle, d.activations_per_cycle(), "{yaml}");
+            assert_eq!(timing.k_per_step, u64::from(d.activations_per_cycle()));
+        }
+    }
+}

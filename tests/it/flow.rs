@@ -1,0 +1,37 @@
+//! `sparqgen run`: generate, verify (called as a library function with
+//! verify's defaults), the model and the PE report, in one command.
+
+use crate::util::write;
+use crate::verify::sparqgen;
+use sparqgen::tools::Tool;
+
+#[test]
+#[ignore = "full tier (Verilator, Yosys): scripts/test.sh runs it"]
+fn run_generates_verifies_and_prices_one_design() {
+    crate::util::need(&[Tool::Verilator, Tool::Yosys]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "pe.yaml", "name: run_pe\narray: {kind: single}\n");
+    let r = sparqgen(&["run", "pe.yaml"], d);
+    let out = r.stdout();
+    assert_eq!(r.code(), 0, "{out}\n{}", r.stderr());
+    // verify ran on the folder just written, with verify's defaults
+    assert!(out.contains("rtl: wrote rtl_out/run_pe/"), "{out}");
+    assert!(
+        out.contains("PASS: every output matched the model"),
+        "{out}"
+    );
+    let verify_at = out.find("PASS: every output").unwrap();
+    let model_at = out.find("model: GEMM").expect("the model ran");
+    assert!(verify_at < model_at, "verify runs before the model: {out}");
+    // then the PE report, written beside the RTL
+    assert!(
+        out.contains("synth: the PE against mac8x8 and mac4x8"),
+        "{out}"
+    );
+    for f in ["synth.json", "synth.md", "synth_generic.ys"] {
+        assert!(d.join("rtl_out/run_pe/reports").join(f).is_file(), "{f}");
+    }
+    // a pass leaves no failure report behind
+    assert!(!d.join("sparqgen-verify").exists());
+}
