@@ -6,7 +6,6 @@
 //! folders are clear errors.
 
 use crate::util::{run, write};
-use rayon::prelude::*;
 use sparqgen::arith::{stc_pairs, wrap_signed, Model, Tensor};
 use sparqgen::config::{ArrayShape, Design, PeKind};
 use sparqgen::rtl::{self, Direction, Manifest};
@@ -214,14 +213,11 @@ fn whole_matrix_is_lint_clean_and_synthesizes() {
         .iter()
         .map(|d| generate_into(dir.path(), d))
         .collect();
-    let errors: Vec<String> = generated
-        .par_iter()
-        .flat_map(|(m, folder)| {
-            let mut e = lint(m, folder);
-            e.extend(synth(m, folder));
-            e
-        })
-        .collect();
+    let errors: Vec<String> = crate::util::flat_map(&generated, |(m, folder)| {
+        let mut e = lint(m, folder);
+        e.extend(synth(m, folder));
+        e
+    });
     assert!(
         errors.is_empty(),
         "{} problems in {} designs:\n{}",
@@ -644,7 +640,7 @@ fn pe_datapath_matches_model_for_every_pair() {
         .into_iter()
         .filter(|d| d.pe().pipeline().stages() == 0)
         .collect();
-    designs.par_iter().for_each(|d| {
+    crate::util::each(&designs, |d| {
         let exhaustive = match &d.pe().kind() {
             PeKind::Sparq(s) => !s.stc,
             PeKind::Mac8x8 => true,
@@ -677,12 +673,12 @@ fn pipelined_pes_and_narrow_accumulators_match_model() {
         "name: w3\npe: {kind: mac4x8, acc_bits: 13, pipeline: 2}\narray: {kind: single}",
         "name: w4\npe: {stc: true, acc_bits: 17}\narray: {kind: single}",
     ];
-    designs
-        .par_iter()
-        .for_each(|d| check_accumulating(dir.path(), d, 1024, false, 8));
-    wraps
-        .par_iter()
-        .for_each(|y| check_accumulating(dir.path(), &design(y), 4096, false, 4096));
+    crate::util::each(&designs, |d| {
+        check_accumulating(dir.path(), d, 1024, false, 8)
+    });
+    crate::util::each(&wraps, |y| {
+        check_accumulating(dir.path(), &design(y), 4096, false, 4096)
+    });
 }
 
 /// Dot units (1, 3, 4 lanes) against the model's GEMM of each cycle.
@@ -713,9 +709,9 @@ fn dot_units_match_model() {
         }
     }
     designs.push(design(NARROW_DOT));
-    designs
-        .par_iter()
-        .for_each(|d| check_accumulating(dir.path(), d, 2048, false, 8));
+    crate::util::each(&designs, |d| {
+        check_accumulating(dir.path(), d, 2048, false, 8)
+    });
 }
 
 /// Systolic arrays: skew, flush and drain per the contract, tiles back to
@@ -742,9 +738,7 @@ fn systolic_arrays_match_model() {
             )));
         }
     }
-    designs
-        .par_iter()
-        .for_each(|d| check_systolic(dir.path(), d, &[1, 7, 3, 16]));
+    crate::util::each(&designs, |d| check_systolic(dir.path(), d, &[1, 7, 3, 16]));
 }
 
 // ---------------------------------------------------------------------------
