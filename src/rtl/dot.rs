@@ -1,6 +1,7 @@
 //! `N_dot_unit`: L lanes into an adder tree and one accumulator.
 
 use super::manifest::{act_meaning, wgt_meaning};
+use super::params::{top_params, ParamRange};
 use super::plan::{adder_tree, tree_bits, PePlan, TreeLevel};
 use super::{render as render_t, Header, RtlError};
 use crate::config::Design;
@@ -19,6 +20,7 @@ struct DotV<'a> {
     tree_bits: u32,
     act_meaning: &'static str,
     wgt_meaning: &'static str,
+    guards: Vec<ParamRange>,
 }
 
 pub(crate) fn render(design: &Design, plan: &PePlan, lanes: u32) -> Result<String, RtlError> {
@@ -43,6 +45,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan, lanes: u32) -> Result<Strin
             tree_bits: tree_bits(lanes, plan.sum_bits, cap),
             act_meaning: act_meaning(&design.pe.kind),
             wgt_meaning: wgt_meaning(&design.pe.kind),
+            guards: top_params(design, plan),
         },
     )
 }

@@ -14,6 +14,7 @@ mod dot;
 pub mod fusesoc;
 pub mod manifest;
 mod pair_mul;
+pub mod params;
 mod pe;
 pub mod plan;
 mod readme;

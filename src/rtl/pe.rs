@@ -4,6 +4,7 @@
 //! once, at its edge).
 
 use super::manifest::{act_meaning, wgt_meaning};
+use super::params::{pe_params, ParamRange};
 use super::plan::{ActCode, PePlan};
 use super::{render as render_t, Header, RtlError};
 use crate::config::Design;
@@ -23,6 +24,7 @@ struct PeV<'a> {
     code_in: Option<&'a ActCode>,
     act_meaning: &'static str,
     wgt_meaning: &'static str,
+    guards: Vec<ParamRange>,
 }
 
 pub(crate) fn render(design: &Design, plan: &PePlan, drain: bool) -> Result<String, RtlError> {
@@ -47,6 +49,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan, drain: bool) -> Result<Stri
             code_in: if drain { plan.act_code.as_ref() } else { None },
             act_meaning: act_meaning(&design.pe.kind),
             wgt_meaning: wgt_meaning(&design.pe.kind),
+            guards: pe_params(design, plan),
         },
     )
 }

@@ -1,6 +1,7 @@
 //! `N_systolic_array`: rows x cols output-stationary PEs with internal skew
 //! and a drain path.
 
+use super::params::{top_params, ParamRange};
 use super::plan::PePlan;
 use super::{render as render_t, Header, RtlError};
 use crate::config::Design;
@@ -16,6 +17,7 @@ struct SystolicV<'a> {
     plan: &'a PePlan,
     rows: u32,
     cols: u32,
+    guards: Vec<ParamRange>,
 }
 
 pub(crate) fn render(
@@ -41,6 +43,7 @@ pub(crate) fn render(
             plan,
             rows,
             cols,
+            guards: top_params(design, plan),
         },
     )
 }

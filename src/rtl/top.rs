@@ -1,6 +1,7 @@
 //! `N_top`: the design's top module, the ports of verif/INTERFACE.md.
 
 use super::manifest::{act_meaning, wgt_meaning};
+use super::params::{top_params, ParamRange};
 use super::plan::PePlan;
 use super::{render as render_t, Header, RtlError};
 use crate::config::{ArrayShape as Shape, Design};
@@ -16,6 +17,7 @@ struct TopV<'a> {
     shape: Shape,
     act_meaning: &'static str,
     wgt_meaning: &'static str,
+    guards: Vec<ParamRange>,
 }
 
 pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError> {
@@ -43,6 +45,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError>
             shape: design.array,
             act_meaning: act_meaning(&design.pe.kind),
             wgt_meaning: wgt_meaning(&design.pe.kind),
+            guards: top_params(design, plan),
         },
     )
 }

@@ -26,6 +26,7 @@ module [[ module ]] #(
   localparam integer WgtBits  = [[ plan.wgt_bits ]];
   localparam integer SumBits  = [[ plan.sum_bits ]];  // one lane's product sum, signed
   localparam integer TreeBits = [[ tree_bits ]];  // the adder tree's result, signed
+[%- include "rtl/guard.v" %]
 
   genvar l;
 

@@ -35,6 +35,7 @@ module [[ module ]] #(
 );
 
   localparam integer SumBits = [[ plan.sum_bits ]];  // one cycle's product sum, signed
+[%- include "rtl/guard.v" %]
 
 [%- let ind = "  " %]
 [%- let sfx = "_d" %]

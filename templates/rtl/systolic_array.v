@@ -43,6 +43,7 @@ module [[ module ]] #(
 [%- endmatch %]
   localparam integer WgtBits = [[ plan.wgt_bits ]];
   localparam integer Diags   = Rows + Cols - 1;
+[%- include "rtl/guard.v" %]
 
   genvar r, c, i;
 

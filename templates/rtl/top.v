@@ -25,6 +25,7 @@ module [[ module ]] #(
   input  wire [Cols*[[ plan.wgt_bits ]]-1:0]      wgt_i,    // column c: wgt_i[c*[[ plan.wgt_bits ]] +: [[ plan.wgt_bits ]]] = [[ wgt_meaning ]]
   output wire [Rows*AccBits-1:0] res_o     // row r: accumulator of PE (r, Cols-1)
 );
+[%- include "rtl/guard.v" %]
 
   [[ inner_module ]] #(
     .Rows    (Rows),
@@ -45,6 +46,7 @@ module [[ module ]] #(
   input  wire [ [[- lanes * plan.wgt_bits - 1 ]]:0]           wgt_i,    // lane l: wgt_i[l*[[ plan.wgt_bits ]] +: [[ plan.wgt_bits ]]] = [[ wgt_meaning ]]
   output wire [AccBits-1:0]      acc_o     // accumulator, two's complement
 );
+[%- include "rtl/guard.v" %]
 
   [[ inner_module ]] #(
     .AccBits (AccBits)
@@ -62,6 +64,7 @@ module [[ module ]] #(
   input  wire [ [[- plan.wgt_bits - 1 ]]:0]           wgt_i,    // [[ wgt_meaning ]]
   output wire [AccBits-1:0]      acc_o     // accumulator, two's complement
 );
+[%- include "rtl/guard.v" %]
 
   [[ inner_module ]] #(
     .AccBits (AccBits)

@@ -11,6 +11,7 @@ mod net;
 mod net_rtl;
 mod prove;
 mod robust;
+mod rtl_params;
 mod slurm;
 mod snapshot;
 mod synth;

@@ -29,6 +29,14 @@ module snap_dot3_dot_unit #(
   localparam integer SumBits  = 13;  // one lane's product sum, signed
   localparam integer TreeBits = 15;  // the adder tree's result, signed
 
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 15 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_15_to_48 u_param_error ();
+    end
+  endgenerate
+
   genvar l;
 
   // Stage A control: no register (pipeline < 2).

@@ -19,6 +19,14 @@ module snap_dot3_top #(
   output wire [AccBits-1:0]      acc_o     // accumulator, two's complement
 );
 
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 15 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_15_to_48 u_param_error ();
+    end
+  endgenerate
+
   snap_dot3_dot_unit #(
     .AccBits (AccBits)
   ) u_dot (

@@ -25,6 +25,14 @@ module snap_pe5_pe #(
 
   localparam integer SumBits = 17;  // one cycle's product sum, signed
 
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 17 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_17_to_48 u_param_error ();
+    end
+  endgenerate
+
   // Decode.
   wire [3:0] c1_d;
   wire [4:0] s1_d;

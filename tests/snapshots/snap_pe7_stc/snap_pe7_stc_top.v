@@ -19,6 +19,14 @@ module snap_pe7_stc_top #(
   output wire [AccBits-1:0]      acc_o     // accumulator, two's complement
 );
 
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 17 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_17_to_48 u_param_error ();
+    end
+  endgenerate
+
   snap_pe7_stc_pe #(
     .AccBits (AccBits)
   ) u_pe (

@@ -29,6 +29,14 @@ module snap_sa2x3_pe #(
 
   localparam integer SumBits = 17;  // one cycle's product sum, signed
 
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 17 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_17_to_48 u_param_error ();
+    end
+  endgenerate
+
   // The activations arrive decoded: code_i is N_decode's output for this
   // row, {swap2, swap1, s2, c2, s1, c1}.
   wire [2:0] c1_d = code_i[2:0];
