@@ -38,7 +38,6 @@ module [[ module ]] #(
   generate
     for (l = 0; l < Lanes; l = l + 1) begin : gen_lane
 [%- let ind = "      " %]
-[%- let sfx = "_d" %]
 [%- let dec_act = "act_i[l*ActBits +: ActBits]" %]
 [%- let dec_wgt = "wgt_i[l*WgtBits +: WgtBits]" %]
 [%- include "rtl/decode_inst.v" %]

@@ -38,7 +38,6 @@ module [[ module ]] #(
 [%- include "rtl/guard.v" %]
 
 [%- let ind = "  " %]
-[%- let sfx = "_d" %]
 [%- let dec_act = "act_i" %]
 [%- let dec_wgt = "wgt_i" %]
 [%- match code_in %]
@@ -47,7 +46,7 @@ module [[ module ]] #(
   // The activations arrive decoded: code_i is N_decode's output for this
   // row, {[% for f in code.fields.iter().rev() %][[ f.name ]][% if !loop.last %], [% endif %][% endfor %]}.
 [%- for f in code.fields %]
-  wire [[ f.range() ]][[ f.name ]]_d = code_i[[ f.select() ]];
+  wire [[ f.range() ]][[ f.name ]]_dec = code_i[[ f.select() ]];
 [%- endfor %]
 [%- when None %]
 

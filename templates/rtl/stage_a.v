@@ -1,6 +1,6 @@
 [#- Stage A of a PE or a dot lane: with pipeline 2 the multipliers'
     operands are registered after the decode. The caller sets `ind` (the
-    indentation); `<operand>_d` enter, `<operand>_a` leave. valid/clear
+    indentation); `<operand>_dec` enter, `<operand>_a` leave. valid/clear
     travel through stage_a_ctrl.v. #]
 
 [[ ind ]]// The multipliers' operands[% if plan.pipeline >= 2 %], registered[% endif %].
@@ -18,7 +18,7 @@
 [%- endfor %]
 [[ ind ]]  end else begin
 [%- for o in plan.operands %]
-[[ ind ]]    [[ o.name ]]_q <= [[ o.name ]]_d;
+[[ ind ]]    [[ o.name ]]_q <= [[ o.name ]]_dec;
 [%- endfor %]
 [[ ind ]]  end
 [[ ind ]]end
@@ -27,6 +27,6 @@
 [%- endfor %]
 [%- else %]
 [%- for o in plan.operands %]
-[[ ind ]]assign [[ o.name ]]_a = [[ o.name ]]_d;
+[[ ind ]]assign [[ o.name ]]_a = [[ o.name ]]_dec;
 [%- endfor %]
 [%- endif %]

@@ -79,11 +79,10 @@ module [[ module ]] #(
 [%- match plan.act_code %]
 [%- when Some(code) %]
 [%- let ind = "      " %]
-[%- let sfx = "" %]
 [%- let dec_act = "act_i[r*ActBits +: ActBits]" %]
 [%- let dec_wgt = "" %]
 [%- include "rtl/decode_inst.v" %]
-      assign chain[RowBits-1:0] = {[% for f in code.fields.iter().rev() %][[ f.name ]][% if !loop.last %], [% endif %][% endfor %]};
+      assign chain[RowBits-1:0] = {[% for f in code.fields.iter().rev() %][[ f.name ]]_dec[% if !loop.last %], [% endif %][% endfor %]};
 [%- when None %]
       assign chain[RowBits-1:0] = act_i[r*ActBits +: ActBits];
 [%- endmatch %]

@@ -49,17 +49,17 @@ module snap_dot3_dot_unit #(
   wire [Lanes*SumBits-1:0] lvl0_sum;
   generate
     for (l = 0; l < Lanes; l = l + 1) begin : gen_lane
-      wire [3:0] c1_d;
-      wire [7:0] w1_d;
-      wire [3:0] c2_d;
-      wire [7:0] w2_d;
+      wire [3:0] c1_dec;
+      wire [7:0] w1_dec;
+      wire [3:0] c2_dec;
+      wire [7:0] w2_dec;
       snap_dot3_decode u_decode (
         .act_i (act_i[l*ActBits +: ActBits]),
         .wgt_i (wgt_i[l*WgtBits +: WgtBits]),
-        .c1_o  (c1_d),
-        .w1_o  (w1_d),
-        .c2_o  (c2_d),
-        .w2_o  (w2_d)
+        .c1_o  (c1_dec),
+        .w1_o  (w1_dec),
+        .c2_o  (c2_dec),
+        .w2_o  (w2_dec)
       );
 
       // The multipliers' operands.
@@ -67,10 +67,10 @@ module snap_dot3_dot_unit #(
       wire [7:0] w1_a;
       wire [3:0] c2_a;
       wire [7:0] w2_a;
-      assign c1_a = c1_d;
-      assign w1_a = w1_d;
-      assign c2_a = c2_d;
-      assign w2_a = w2_d;
+      assign c1_a = c1_dec;
+      assign w1_a = w1_dec;
+      assign c2_a = c2_dec;
+      assign w2_a = w2_dec;
       snap_dot3_pair_mul u_pair_mul (
         .c1_i  (c1_a),
         .w1_i  (w1_a),

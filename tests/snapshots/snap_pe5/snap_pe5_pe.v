@@ -34,26 +34,26 @@ module snap_pe5_pe #(
   endgenerate
 
   // Decode.
-  wire [3:0] c1_d;
-  wire [4:0] s1_d;
-  wire [3:0] c2_d;
-  wire [4:0] s2_d;
-  wire swap1_d;
-  wire swap2_d;
+  wire [3:0] c1_dec;
+  wire [4:0] s1_dec;
+  wire [3:0] c2_dec;
+  wire [4:0] s2_dec;
+  wire swap1_dec;
+  wire swap2_dec;
   snap_pe5_decode u_decode (
     .act_i   (act_i),
-    .c1_o (c1_d),
-    .s1_o (s1_d),
-    .c2_o (c2_d),
-    .s2_o (s2_d),
-    .swap1_o (swap1_d),
-    .swap2_o (swap2_d)
+    .c1_o (c1_dec),
+    .s1_o (s1_dec),
+    .c2_o (c2_dec),
+    .s2_o (s2_dec),
+    .swap1_o (swap1_dec),
+    .swap2_o (swap2_dec)
   );
 
   // Weights: on vSPARQ's wide path both multipliers take the lone
   // activation's weight.
-  wire [7:0] w1_d = swap1_d ? wgt_i[15:8] : wgt_i[7:0];
-  wire [7:0] w2_d = swap2_d ? wgt_i[7:0] : wgt_i[15:8];
+  wire [7:0] w1_dec = swap1_dec ? wgt_i[15:8] : wgt_i[7:0];
+  wire [7:0] w2_dec = swap2_dec ? wgt_i[7:0] : wgt_i[15:8];
 
   // Stage A: no register (pipeline < 2).
   wire valid_a;
@@ -68,12 +68,12 @@ module snap_pe5_pe #(
   wire [3:0] c2_a;
   wire [4:0] s2_a;
   wire [7:0] w2_a;
-  assign c1_a = c1_d;
-  assign s1_a = s1_d;
-  assign w1_a = w1_d;
-  assign c2_a = c2_d;
-  assign s2_a = s2_d;
-  assign w2_a = w2_d;
+  assign c1_a = c1_dec;
+  assign s1_a = s1_dec;
+  assign w1_a = w1_dec;
+  assign c2_a = c2_dec;
+  assign s2_a = s2_dec;
+  assign w2_a = w2_dec;
 
   // Multipliers.
   wire [SumBits-1:0] sum_a;

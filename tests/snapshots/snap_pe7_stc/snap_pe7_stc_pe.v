@@ -34,21 +34,21 @@ module snap_pe7_stc_pe #(
   endgenerate
 
   // Decode.
-  wire [1:0] c1_d;
-  wire [6:0] s1_d;
-  wire [7:0] w1_d;
-  wire [1:0] c2_d;
-  wire [6:0] s2_d;
-  wire [7:0] w2_d;
+  wire [1:0] c1_dec;
+  wire [6:0] s1_dec;
+  wire [7:0] w1_dec;
+  wire [1:0] c2_dec;
+  wire [6:0] s2_dec;
+  wire [7:0] w2_dec;
   snap_pe7_stc_decode u_decode (
     .act_i (act_i),
     .wgt_i (wgt_i),
-    .c1_o  (c1_d),
-    .s1_o  (s1_d),
-    .w1_o  (w1_d),
-    .c2_o  (c2_d),
-    .s2_o  (s2_d),
-    .w2_o  (w2_d)
+    .c1_o  (c1_dec),
+    .s1_o  (s1_dec),
+    .w1_o  (w1_dec),
+    .c2_o  (c2_dec),
+    .s2_o  (s2_dec),
+    .w2_o  (w2_dec)
   );
 
   // Stage A: the multipliers' operands are registered (pipeline 2).
@@ -90,12 +90,12 @@ module snap_pe7_stc_pe #(
       s2_q <= 7'd0;
       w2_q <= 8'd0;
     end else begin
-      c1_q <= c1_d;
-      s1_q <= s1_d;
-      w1_q <= w1_d;
-      c2_q <= c2_d;
-      s2_q <= s2_d;
-      w2_q <= w2_d;
+      c1_q <= c1_dec;
+      s1_q <= s1_dec;
+      w1_q <= w1_dec;
+      c2_q <= c2_dec;
+      s2_q <= s2_dec;
+      w2_q <= w2_dec;
     end
   end
   assign c1_a = c1_q;

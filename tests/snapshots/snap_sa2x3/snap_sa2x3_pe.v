@@ -39,17 +39,17 @@ module snap_sa2x3_pe #(
 
   // The activations arrive decoded: code_i is N_decode's output for this
   // row, {swap2, swap1, s2, c2, s1, c1}.
-  wire [2:0] c1_d = code_i[2:0];
-  wire [5:0] s1_d = code_i[8:3];
-  wire [2:0] c2_d = code_i[11:9];
-  wire [5:0] s2_d = code_i[17:12];
-  wire swap1_d = code_i[18];
-  wire swap2_d = code_i[19];
+  wire [2:0] c1_dec = code_i[2:0];
+  wire [5:0] s1_dec = code_i[8:3];
+  wire [2:0] c2_dec = code_i[11:9];
+  wire [5:0] s2_dec = code_i[17:12];
+  wire swap1_dec = code_i[18];
+  wire swap2_dec = code_i[19];
 
   // Weights: on vSPARQ's wide path both multipliers take the lone
   // activation's weight.
-  wire [7:0] w1_d = swap1_d ? wgt_i[15:8] : wgt_i[7:0];
-  wire [7:0] w2_d = swap2_d ? wgt_i[7:0] : wgt_i[15:8];
+  wire [7:0] w1_dec = swap1_dec ? wgt_i[15:8] : wgt_i[7:0];
+  wire [7:0] w2_dec = swap2_dec ? wgt_i[7:0] : wgt_i[15:8];
 
   // Stage A: no register (pipeline < 2).
   wire valid_a;
@@ -64,12 +64,12 @@ module snap_sa2x3_pe #(
   wire [2:0] c2_a;
   wire [5:0] s2_a;
   wire [7:0] w2_a;
-  assign c1_a = c1_d;
-  assign s1_a = s1_d;
-  assign w1_a = w1_d;
-  assign c2_a = c2_d;
-  assign s2_a = s2_d;
-  assign w2_a = w2_d;
+  assign c1_a = c1_dec;
+  assign s1_a = s1_dec;
+  assign w1_a = w1_dec;
+  assign c2_a = c2_dec;
+  assign s2_a = s2_dec;
+  assign w2_a = w2_dec;
 
   // Multipliers.
   wire [SumBits-1:0] sum_a;
