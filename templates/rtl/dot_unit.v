@@ -30,7 +30,7 @@ module [[ module ]] #(
 
   genvar l;
 
-  // Stage A control: [% if plan.pipeline >= 2 %]registered with the lanes' operands (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
+  // Stage A control: [% if plan.stage_a() %]registered with the lanes' operands (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
 [%- include "rtl/stage_a_ctrl.v" %]
 
   // Lanes.
@@ -51,7 +51,7 @@ module [[ module ]] #(
 [%- include "rtl/stage_a.v" %]
       [[ mul_module ]] u_pair_mul (
 [%- for o in plan.operands %]
-        .[[ o.name ]]_i  ([[ o.name ]]_a),
+        .[[ o.name ]]_i  ([[ plan.operand_a(o.name) ]]),
 [%- endfor %]
         .sum_o (lvl0_sum[l*SumBits +: SumBits])
       );

@@ -60,7 +60,7 @@ module [[ module ]] #(
 [%- when None %]
 [%- endmatch %]
 
-  // Stage A: [% if plan.pipeline >= 2 %]the multipliers' operands are registered (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
+  // Stage A: [% if plan.stage_a() %]the multipliers' operands are registered (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
 [%- include "rtl/stage_a_ctrl.v" %]
 [%- include "rtl/stage_a.v" %]
 
@@ -68,7 +68,7 @@ module [[ module ]] #(
   wire [SumBits-1:0] sum_a;
   [[ mul_module ]] u_pair_mul (
 [%- for o in plan.operands %]
-    .[[ o.name ]]_i  ([[ o.name ]]_a),
+    .[[ o.name ]]_i  ([[ plan.operand_a(o.name) ]]),
 [%- endfor %]
     .sum_o (sum_a)
   );

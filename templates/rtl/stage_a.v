@@ -1,13 +1,11 @@
 [#- Stage A of a PE or a dot lane: with pipeline 2 the multipliers'
-    operands are registered after the decode. The caller sets `ind` (the
-    indentation); `<operand>_dec` enter, `<operand>_a` leave. valid/clear
-    travel through stage_a_ctrl.v. #]
+    operands `<operand>_dec` are registered as `<operand>_q`; the caller
+    sets `ind` (the indentation). Without the register the multipliers take
+    `<operand>_dec` (plan.operand_a names the signal either way).
+    valid/clear travel through stage_a_ctrl.v. #]
+[%- if plan.stage_a() %]
 
-[[ ind ]]// The multipliers' operands[% if plan.pipeline >= 2 %], registered[% endif %].
-[%- for o in plan.operands %]
-[[ ind ]]wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_a;
-[%- endfor %]
-[%- if plan.pipeline >= 2 %]
+[[ ind ]]// The multipliers' operands, registered.
 [%- for o in plan.operands %]
 [[ ind ]]reg  [ [[- o.bits - 1 ]]:0] [[ o.name ]]_q;
 [%- endfor %]
@@ -22,11 +20,4 @@
 [%- endfor %]
 [[ ind ]]  end
 [[ ind ]]end
-[%- for o in plan.operands %]
-[[ ind ]]assign [[ o.name ]]_a = [[ o.name ]]_q;
-[%- endfor %]
-[%- else %]
-[%- for o in plan.operands %]
-[[ ind ]]assign [[ o.name ]]_a = [[ o.name ]]_dec;
-[%- endfor %]
 [%- endif %]
