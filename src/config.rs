@@ -58,6 +58,7 @@ pub struct RawPe {
     pub stc: Option<bool>,
     pub acc_bits: Option<u32>,
     pub pipeline: Option<u32>,
+    pub datapath_reset: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -399,6 +400,16 @@ pub struct Pe {
     pub kind: PeKind,
     pub acc_bits: u32,
     pub pipeline: Pipeline,
+    /// Datapath flip-flops (pipeline operand and sum registers, a systolic
+    /// array's activation and weight skew registers) have the reset. False
+    /// drops it for ASIC area; accumulators and valid/clear keep theirs.
+    /// Serialized only when false, so designs without it hash as before.
+    #[serde(skip_serializing_if = "is_true")]
+    pub datapath_reset: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// How PEs are arranged.
@@ -577,11 +588,14 @@ impl Design {
             ));
         }
         out.push_str(&format!(
-            "  acc_bits: {}\n  pipeline: {}\narray:\n  kind: {}\n",
+            "  acc_bits: {}\n  pipeline: {}\n",
             self.pe.acc_bits,
             self.pe.pipeline.stages(),
-            self.array.name()
         ));
+        if !self.pe.datapath_reset {
+            out.push_str("  datapath_reset: false\n");
+        }
+        out.push_str(&format!("array:\n  kind: {}\n", self.array.name()));
         match self.array {
             ArrayShape::Systolic { rows, cols } => {
                 out.push_str(&format!("  rows: {rows}\n  cols: {cols}\n"))
@@ -681,10 +695,12 @@ fn validate_pe(raw: RawPe) -> Result<Pe, DesignError> {
     }
     let pipeline =
         Pipeline::try_from(raw.pipeline.unwrap_or(0)).map_err(|m| field_err("pe.pipeline", m))?;
+    let datapath_reset = raw.datapath_reset.unwrap_or(true);
     Ok(Pe {
         kind,
         acc_bits,
         pipeline,
+        datapath_reset,
     })
 }
 

@@ -440,6 +440,9 @@ pub struct PePlan {
     pub sum_bits: u32,
     pub acc_bits: u32,
     pub pipeline: u32,
+    /// Datapath registers (pipeline operands and sums, systolic skew) have
+    /// the reset; accumulators and valid/clear always do.
+    pub datapath_reset: bool,
     pub operands: Vec<Operand>,
     pub mults: Vec<Mult>,
     pub decode: Decode,
@@ -504,6 +507,7 @@ impl PePlan {
             sum_bits,
             acc_bits: design.pe.acc_bits,
             pipeline: design.pe.pipeline.stages(),
+            datapath_reset: design.pe.datapath_reset,
             operands,
             mults,
             decode,

@@ -3,7 +3,8 @@
     stage A, registered as `<acc_src>_b_q` with pipeline >= 1, and
     sign-extended as `<acc_src>_ext`), `acc_width` (its width parameter),
     `stage_what` (what stage B registers, for its comment) and `drain` (the
-    systolic drain path). #]
+    systolic drain path). Without plan.datapath_reset the sum's register
+    has no reset (valid_b_q says whether it holds anything). #]
 
   // Stage B: [% if plan.stage_b() %]the [[ stage_what ]] is registered (pipeline >= 1).[% else %]no register (pipeline 0).[% endif %]
 [%- if plan.stage_b() %]
@@ -11,6 +12,20 @@
   reg  [[ range ]] [[ acc_src ]]_b_q;
   reg  [% for _ in 0..range.len() %] [% endfor %] valid_b_q;
   reg  [% for _ in 0..range.len() %] [% endfor %] clear_b_q;
+[%- if !plan.datapath_reset %]
+  always @(posedge clk_i) begin  // datapath: no reset
+    [[ acc_src ]]_b_q <= [[ acc_src ]]_a;
+  end
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      valid_b_q <= 1'b0;
+      clear_b_q <= 1'b0;
+    end else begin
+      valid_b_q <= [[ plan.ctl_a("valid") ]];
+      clear_b_q <= [[ plan.ctl_a("clear") ]];
+    end
+  end
+[%- else %]
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       [[ acc_src ]]_b_q[% for _ in acc_src.len()..5 %] [% endfor %] <= {[[ acc_width ]]{1'b0}};
@@ -22,6 +37,7 @@
       clear_b_q <= [[ plan.ctl_a("clear") ]];
     end
   end
+[%- endif %]
 [%- endif %]
 [%- let src_b = plan.sum_b(acc_src) %]
 [%- let valid_b = plan.ctl_b("valid") %]

@@ -88,6 +88,7 @@ module [[ module ]] #(
 [%- endmatch %]
       for (i = 1; i < r + Cols; i = i + 1) begin : gen_stage
         reg [RowBits-1:0] act_q;
+[%- if plan.datapath_reset %]
         always @(posedge clk_i or negedge rst_ni) begin
           if (!rst_ni) begin
             act_q <= {RowBits{1'b0}};
@@ -95,6 +96,11 @@ module [[ module ]] #(
             act_q <= chain[(i-1)*RowBits +: RowBits];
           end
         end
+[%- else %]
+        always @(posedge clk_i) begin  // datapath: no reset
+          act_q <= chain[(i-1)*RowBits +: RowBits];
+        end
+[%- endif %]
         assign chain[i*RowBits +: RowBits] = act_q;
       end
       for (c = 0; c < Cols; c = c + 1) begin : gen_tap
@@ -112,6 +118,7 @@ module [[ module ]] #(
       assign chain[WgtBits-1:0] = wgt_i[c*WgtBits +: WgtBits];
       for (i = 1; i < c + Rows; i = i + 1) begin : gen_stage
         reg [WgtBits-1:0] wgt_q;
+[%- if plan.datapath_reset %]
         always @(posedge clk_i or negedge rst_ni) begin
           if (!rst_ni) begin
             wgt_q <= {WgtBits{1'b0}};
@@ -119,6 +126,11 @@ module [[ module ]] #(
             wgt_q <= chain[(i-1)*WgtBits +: WgtBits];
           end
         end
+[%- else %]
+        always @(posedge clk_i) begin  // datapath: no reset
+          wgt_q <= chain[(i-1)*WgtBits +: WgtBits];
+        end
+[%- endif %]
         assign chain[i*WgtBits +: WgtBits] = wgt_q;
       end
       for (r = 0; r < Rows; r = r + 1) begin : gen_tap

@@ -63,6 +63,7 @@ fn every_gemm_case_matches() {
                 kind: PeKind::Sparq(case.arith),
                 acc_bits: 32,
                 pipeline: 0u32.try_into().unwrap(),
+                datapath_reset: true,
             },
             array: ArrayShape::Single,
         };

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per topic (ripgrep's layout).
 
 mod cli_model;
+mod datapath_reset;
 mod fusesoc;
 mod generate;
 mod golden;
