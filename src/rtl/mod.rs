@@ -8,6 +8,7 @@
 //! `generate` is pure (design -> strings); [`Generated::write`] writes the
 //! folder atomically. The port contract is verif/INTERFACE.md.
 
+pub mod align;
 pub mod constraints;
 mod decode;
 mod dot;
@@ -18,6 +19,7 @@ pub mod params;
 mod pe;
 pub mod plan;
 mod readme;
+mod stages;
 mod systolic;
 pub mod testbench;
 mod top;

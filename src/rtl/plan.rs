@@ -519,59 +519,6 @@ impl PePlan {
     pub fn operand_bits(&self) -> u32 {
         self.operands.iter().map(|o| o.bits).sum()
     }
-
-    /// Pipeline 2: the multipliers' operands (and valid/clear) are
-    /// registered after the decode (stage A).
-    pub fn stage_a(&self) -> bool {
-        self.pipeline >= 2
-    }
-
-    /// Pipeline >= 1: the product sum (and valid/clear) is registered
-    /// before the accumulator (stage B).
-    pub fn stage_b(&self) -> bool {
-        self.pipeline >= 1
-    }
-
-    /// The signal the multipliers take for operand `op`: its stage-A
-    /// register `<op>_q`, or the decoded `<op>_dec` itself (no pass-through
-    /// wire at pipeline < 2).
-    pub fn operand_a(&self, op: &str) -> String {
-        if self.stage_a() {
-            format!("{op}_q")
-        } else {
-            format!("{op}_dec")
-        }
-    }
-
-    /// Control `sig` (`valid`, `clear`) as the multipliers' stage sees it:
-    /// `<sig>_a_q` or the port `<sig>_i`.
-    pub fn ctl_a(&self, sig: &str) -> String {
-        if self.stage_a() {
-            format!("{sig}_a_q")
-        } else {
-            format!("{sig}_i")
-        }
-    }
-
-    /// Control `sig` as the accumulator sees it: `<sig>_b_q` or
-    /// [`PePlan::ctl_a`].
-    pub fn ctl_b(&self, sig: &str) -> String {
-        if self.stage_b() {
-            format!("{sig}_b_q")
-        } else {
-            self.ctl_a(sig)
-        }
-    }
-
-    /// The sum `stem` (`sum`, `tree`) as the accumulator sees it: its
-    /// stage-B register `<stem>_b_q`, or `<stem>_a` from the multipliers.
-    pub fn sum_b(&self, stem: &str) -> String {
-        if self.stage_b() {
-            format!("{stem}_b_q")
-        } else {
-            format!("{stem}_a")
-        }
-    }
 }
 
 fn operand(name: &str, bits: u32, meaning: &str) -> Operand {

@@ -16,30 +16,13 @@
 module [[ module ]] #(
   parameter integer AccBits = [[ plan.acc_bits ]]  // accumulator width, at least [[ plan.sum_bits ]]
 ) (
-  input  wire               clk_i,
-  input  wire               rst_ni,       // asynchronous, active low
-  input  wire               valid_i,      // this cycle's operands are real
-  input  wire               clear_i,      // start a new output
-[%- if drain %]
-  input  wire               drain_i,      // shift: load drain_acc_i
-  input  wire [AccBits-1:0] drain_acc_i,  // left neighbour's accumulator
-[%- endif %]
-[%- match code_in %]
-[%- when Some(code) %]
-  input  wire [ [[- code.bits - 1 ]]:0]        code_i,       // the row's activations, decoded at the array's edge
-[%- when None %]
-  input  wire [ [[- plan.act_bits - 1 ]]:0]        act_i,        // [[ act_meaning ]]
-[%- endmatch %]
-  input  wire [ [[- plan.wgt_bits - 1 ]]:0]        wgt_i,        // [[ wgt_meaning ]]
-  output wire [AccBits-1:0] acc_o         // accumulator, two's complement
+[%- include "rtl/ports.v" %]
 );
 
   localparam integer SumBits = [[ plan.sum_bits ]];  // one cycle's product sum, signed
 [%- include "rtl/guard.v" %]
 
 [%- let ind = "  " %]
-[%- let dec_act = "act_i" %]
-[%- let dec_wgt = "wgt_i" %]
 [%- match code_in %]
 [%- when Some(code) %]
 
@@ -51,6 +34,7 @@ module [[ module ]] #(
 [%- when None %]
 
   // Decode.
+[%- let dec_conns = plan.decode_conns("act_i", "wgt_i") %]
 [%- include "rtl/decode_inst.v" %]
 [%- endmatch %]
 [%- match plan.act_code %]
@@ -67,10 +51,8 @@ module [[ module ]] #(
   // Multipliers.
   wire [SumBits-1:0] sum_a;
   [[ mul_module ]] u_pair_mul (
-[%- for o in plan.operands %]
-    .[[ o.name ]]_i  ([[ plan.operand_a(o.name) ]]),
-[%- endfor %]
-    .sum_o (sum_a)
+[%- let conns = plan.mul_conns("sum_a") %]
+[%- include "rtl/conns.v" %]
   );
 
 [%- let acc_src = "sum" %]

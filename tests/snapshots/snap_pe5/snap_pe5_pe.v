@@ -15,12 +15,12 @@ module snap_pe5_pe #(
   parameter integer AccBits = 24  // accumulator width, at least 17
 ) (
   input  wire               clk_i,
-  input  wire               rst_ni,       // asynchronous, active low
-  input  wire               valid_i,      // this cycle's operands are real
-  input  wire               clear_i,      // start a new output
-  input  wire [15:0]        act_i,        // {a2, a1}: a pair of u8 activations
-  input  wire [15:0]        wgt_i,        // {b2, b1}: a pair of s8 weights
-  output wire [AccBits-1:0] acc_o         // accumulator, two's complement
+  input  wire               rst_ni,   // asynchronous, active low
+  input  wire               valid_i,  // this cycle's operands are real
+  input  wire               clear_i,  // start a new output
+  input  wire [15:0]        act_i,    // {a2, a1}: a pair of u8 activations
+  input  wire [15:0]        wgt_i,    // {b2, b1}: a pair of s8 weights
+  output wire [AccBits-1:0] acc_o     // accumulator, two's complement
 );
 
   localparam integer SumBits = 17;  // one cycle's product sum, signed
@@ -42,10 +42,10 @@ module snap_pe5_pe #(
   wire swap2_dec;
   snap_pe5_decode u_decode (
     .act_i   (act_i),
-    .c1_o (c1_dec),
-    .s1_o (s1_dec),
-    .c2_o (c2_dec),
-    .s2_o (s2_dec),
+    .c1_o    (c1_dec),
+    .s1_o    (s1_dec),
+    .c2_o    (c2_dec),
+    .s2_o    (s2_dec),
     .swap1_o (swap1_dec),
     .swap2_o (swap2_dec)
   );

@@ -15,12 +15,12 @@ module snap_pe7_stc_pe #(
   parameter integer AccBits = 20  // accumulator width, at least 17
 ) (
   input  wire               clk_i,
-  input  wire               rst_ni,       // asynchronous, active low
-  input  wire               valid_i,      // this cycle's operands are real
-  input  wire               clear_i,      // start a new output
-  input  wire [31:0]        act_i,        // {a3, a2, a1, a0}: a group of four u8 activations
-  input  wire [19:0]        wgt_i,        // {idx2, idx1, b2, b1}: two s8 weights and their 2-bit positions in the group
-  output wire [AccBits-1:0] acc_o         // accumulator, two's complement
+  input  wire               rst_ni,   // asynchronous, active low
+  input  wire               valid_i,  // this cycle's operands are real
+  input  wire               clear_i,  // start a new output
+  input  wire [31:0]        act_i,    // {a3, a2, a1, a0}: a group of four u8 activations
+  input  wire [19:0]        wgt_i,    // {idx2, idx1, b2, b1}: two s8 weights and their 2-bit positions in the group
+  output wire [AccBits-1:0] acc_o     // accumulator, two's complement
 );
 
   localparam integer SumBits = 17;  // one cycle's product sum, signed

@@ -90,10 +90,10 @@ module snap_sa2x3_systolic_array #(
       wire swap2_dec;
       snap_sa2x3_decode u_decode (
         .act_i   (act_i[r*ActBits +: ActBits]),
-        .c1_o (c1_dec),
-        .s1_o (s1_dec),
-        .c2_o (c2_dec),
-        .s2_o (s2_dec),
+        .c1_o    (c1_dec),
+        .s1_o    (s1_dec),
+        .c2_o    (c2_dec),
+        .s2_o    (s2_dec),
         .swap1_o (swap1_dec),
         .swap2_o (swap2_dec)
       );
