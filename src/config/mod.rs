@@ -142,12 +142,12 @@ impl Design {
 
     /// This design with another PE kind, same accumulator and pipeline.
     pub fn with_kind(&self, kind: PeKind) -> Result<Design, DesignError> {
-        self.with_pe(Pe::new(kind, self.pe.acc_bits(), self.pe.pipeline())?)
+        self.with_pe(self.pe.with_kind(kind))
     }
 
     /// This design with another accumulator width.
     pub fn with_acc_bits(&self, acc_bits: u32) -> Result<Design, DesignError> {
-        self.with_pe(Pe::new(self.pe.kind(), acc_bits, self.pe.pipeline())?)
+        self.with_pe(self.pe.with_acc_bits(acc_bits)?)
     }
 
     /// This design with another arrangement of its PEs.
@@ -266,11 +266,14 @@ impl Design {
             ));
         }
         out.push_str(&format!(
-            "  acc_bits: {}\n  pipeline: {}\narray:\n  kind: {}\n",
+            "  acc_bits: {}\n  pipeline: {}\n",
             self.pe.acc_bits(),
             self.pe.pipeline().stages(),
-            self.array.name()
         ));
+        if !self.pe.datapath_reset() {
+            out.push_str("  datapath_reset: false\n");
+        }
+        out.push_str(&format!("array:\n  kind: {}\n", self.array.name()));
         match self.array {
             ArrayShape::Systolic { rows, cols } => {
                 out.push_str(&format!("  rows: {rows}\n  cols: {cols}\n"))

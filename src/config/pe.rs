@@ -165,6 +165,16 @@ pub struct Pe {
     kind: PeKind,
     acc_bits: u32,
     pipeline: Pipeline,
+    /// Datapath flip-flops (pipeline operand and sum registers, a systolic
+    /// array's activation and weight skew registers) have the reset. False
+    /// drops it for ASIC area; accumulators and valid/clear keep theirs.
+    /// Serialized only when false, so designs without it hash as before.
+    #[serde(skip_serializing_if = "is_true")]
+    datapath_reset: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Pe {
@@ -185,7 +195,34 @@ impl Pe {
             kind,
             acc_bits,
             pipeline,
+            datapath_reset: true,
         })
+    }
+
+    /// This PE computing `kind`; the other fields stay.
+    pub fn with_kind(self, kind: PeKind) -> Pe {
+        Pe { kind, ..self }
+    }
+
+    /// This PE with another accumulator width (checked as in [`Pe::new`]).
+    pub fn with_acc_bits(self, acc_bits: u32) -> Result<Pe, DesignError> {
+        Ok(Pe {
+            acc_bits: Pe::new(self.kind, acc_bits, self.pipeline)?.acc_bits,
+            ..self
+        })
+    }
+
+    /// This PE with or without the reset on its datapath flip-flops.
+    pub fn with_datapath_reset(self, datapath_reset: bool) -> Pe {
+        Pe {
+            datapath_reset,
+            ..self
+        }
+    }
+
+    /// Whether datapath flip-flops have the reset (default true).
+    pub fn datapath_reset(&self) -> bool {
+        self.datapath_reset
     }
 
     /// What the PE computes.

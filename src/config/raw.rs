@@ -32,6 +32,7 @@ pub struct RawPe {
     pub stc: Option<bool>,
     pub acc_bits: Option<u32>,
     pub pipeline: Option<u32>,
+    pub datapath_reset: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -94,11 +95,12 @@ fn validate_pe(raw: RawPe) -> Result<Pe, DesignError> {
         }
     };
     let pipeline = Pipeline::new(raw.pipeline.unwrap_or(0))?;
-    Pe::new(
+    let pe = Pe::new(
         kind,
         raw.acc_bits.unwrap_or(limits::DEFAULT_ACC_BITS),
         pipeline,
-    )
+    )?;
+    Ok(pe.with_datapath_reset(raw.datapath_reset.unwrap_or(true)))
 }
 
 fn validate_sparq(raw: &RawPe) -> Result<SparqArith, DesignError> {

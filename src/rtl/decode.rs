@@ -2,8 +2,9 @@
 //! operands (SPARQ: 2:4 selection, windows, vSPARQ routing; baselines: bit
 //! slices).
 
+use super::align::{self, conns, Conn, PortDecl, PortLine};
 use super::manifest::{act_meaning, wgt_meaning};
-use super::plan::{Decode, PePlan, SparqDecode};
+use super::plan::{Decode, PePlan, ShiftSource, SparqDecode};
 use super::{render as render_t, Header, RtlError};
 use crate::config::Design;
 use askama::Template;
@@ -14,6 +15,89 @@ struct DecodeSparqV<'a> {
     hdr: Header,
     module: String,
     d: &'a SparqDecode,
+    ports: Vec<PortLine>,
+}
+
+impl DecodeSparqV<'_> {
+    /// A window instance: activation in, code and one-hot select out.
+    fn window_conns(&self, a: &str, q: &str, sel: &str) -> Vec<Conn> {
+        conns([("a_i", a), ("q_o", q), ("sel_o", sel)])
+    }
+}
+
+/// One multiplier's one-hot shift port: `s<mult>_o`.
+fn shift_port(mult: u32, sources: &[ShiftSource]) -> PortDecl {
+    let amounts: Vec<String> = sources.iter().map(|x| x.amount.to_string()).collect();
+    PortDecl::output(
+        align::range(sources.len() as u32),
+        &format!("s{mult}_o"),
+        format!(
+            "multiplier {mult}: product shift, one-hot over {{{}}} (bit 0 first)",
+            amounts.join(", ")
+        ),
+    )
+    .reg()
+}
+
+/// The SPARQ decode's ports: the activations (and, 2:4, the weights), then
+/// per multiplier its code, shift and (2:4) weight, or (dense, pair
+/// sharing) which weight each multiplier takes.
+fn sparq_ports(d: &SparqDecode) -> Vec<PortDecl> {
+    let mut p = Vec::new();
+    if d.stc {
+        p.push(PortDecl::input(
+            "[31:0]",
+            "act_i",
+            "{a3, a2, a1, a0}: one group of four, unsigned",
+        ));
+        p.push(PortDecl::input(
+            "[19:0]",
+            "wgt_i",
+            "{idx2, idx1, b2, b1}: weights signed, idx 2 bits",
+        ));
+    } else {
+        p.push(PortDecl::input("[15:0]", "act_i", "{a2, a1}, unsigned"));
+    }
+    for (m, shifts) in [(1, &d.shift1), (2, &d.shift2)] {
+        p.push(
+            PortDecl::output(
+                align::range(d.n),
+                &format!("c{m}_o"),
+                format!("multiplier {m}: code (unsigned)"),
+            )
+            .reg(),
+        );
+        p.push(shift_port(m, shifts));
+        if d.stc {
+            p.push(
+                PortDecl::output(
+                    "[7:0]",
+                    &format!("w{m}_o"),
+                    format!("multiplier {m}: weight (signed)"),
+                )
+                .reg(),
+            );
+        }
+    }
+    if !d.stc && d.wide.is_some() {
+        p.push(
+            PortDecl::output(
+                "",
+                "swap1_o",
+                "multiplier 1 takes b2: a1 is zero, the lone activation is a2",
+            )
+            .reg(),
+        );
+        p.push(
+            PortDecl::output(
+                "",
+                "swap2_o",
+                "multiplier 2 takes b1: a2 is zero and a1 is not",
+            )
+            .reg(),
+        );
+    }
+    p
 }
 
 /// A baseline operand: `name = port[lsb +: bits]`.
@@ -31,6 +115,37 @@ struct DecodeMacV<'a> {
     module: String,
     plan: &'a PePlan,
     slices: Vec<Slice>,
+    ports: Vec<PortLine>,
+}
+
+/// A baseline decode's ports: the PE's operands in, the multipliers'
+/// operands out.
+fn mac_ports(plan: &PePlan) -> Vec<PortDecl> {
+    let one = plan.mults.len() == 1;
+    let mut p = vec![
+        PortDecl::input(
+            align::range(plan.act_bits),
+            "act_i",
+            if one {
+                "a, unsigned"
+            } else {
+                "{q2, q1}: 4-bit codes, unsigned"
+            },
+        ),
+        PortDecl::input(
+            align::range(plan.wgt_bits),
+            "wgt_i",
+            if one { "b, signed" } else { "{b2, b1}, signed" },
+        ),
+    ];
+    p.extend(plan.operands.iter().map(|o| {
+        PortDecl::output(
+            align::range(o.bits),
+            &format!("{}_o", o.name),
+            o.meaning.clone(),
+        )
+    }));
+    p
 }
 
 pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError> {
@@ -53,6 +168,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError>
                     ),
                     module,
                     d,
+                    ports: align::ports(&sparq_ports(d)),
                 },
             )
         }
@@ -85,6 +201,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError>
                     module,
                     plan,
                     slices,
+                    ports: align::ports(&mac_ports(plan)),
                 },
             )
         }

@@ -1,6 +1,8 @@
 //! `N_dot_unit`: L lanes into an adder tree and one accumulator.
 
+use super::align::{self, PortDecl, PortLine};
 use super::manifest::{act_meaning, wgt_meaning};
+use super::params::{top_params, ParamRange};
 use super::plan::{adder_tree, tree_bits, PePlan, TreeLevel};
 use super::{render as render_t, Header, RtlError};
 use crate::config::Design;
@@ -17,8 +19,29 @@ struct DotV<'a> {
     lanes: u32,
     levels: Vec<TreeLevel>,
     tree_bits: u32,
-    act_meaning: &'static str,
-    wgt_meaning: &'static str,
+    guards: Vec<ParamRange>,
+    ports: Vec<PortLine>,
+}
+
+fn ports(design: &Design, plan: &PePlan, lanes: u32) -> Vec<PortDecl> {
+    let kind = &design.pe().kind();
+    vec![
+        PortDecl::input("", "clk_i", ""),
+        PortDecl::input("", "rst_ni", "asynchronous, active low"),
+        PortDecl::input("", "valid_i", "this cycle's operands are real"),
+        PortDecl::input("", "clear_i", "start a new output"),
+        PortDecl::input(
+            align::range(lanes * plan.act_bits),
+            "act_i",
+            format!("{lanes} lanes x {}", act_meaning(kind)),
+        ),
+        PortDecl::input(
+            align::range(lanes * plan.wgt_bits),
+            "wgt_i",
+            format!("{lanes} lanes x {}", wgt_meaning(kind)),
+        ),
+        PortDecl::output("[AccBits-1:0]", "acc_o", "accumulator, two's complement"),
+    ]
 }
 
 pub(crate) fn render(design: &Design, plan: &PePlan, lanes: u32) -> Result<String, RtlError> {
@@ -41,8 +64,8 @@ pub(crate) fn render(design: &Design, plan: &PePlan, lanes: u32) -> Result<Strin
             lanes,
             levels: adder_tree(lanes, plan.sum_bits, cap),
             tree_bits: tree_bits(lanes, plan.sum_bits, cap),
-            act_meaning: act_meaning(&design.pe().kind()),
-            wgt_meaning: wgt_meaning(&design.pe().kind()),
+            guards: top_params(design, plan),
+            ports: align::ports(&ports(design, plan, lanes)),
         },
     )
 }

@@ -68,11 +68,17 @@ pub struct ArrayInfo {
     pub pe_count: u32,
 }
 
-/// A top-module parameter and its generated default.
+/// A top-module parameter, its generated default and the values the RTL
+/// accepts (an override outside `min..=max` stops elaboration).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Parameter {
     pub name: String,
     pub value: u32,
+    /// Absent (0) in manifests written before the range was recorded.
+    #[serde(default)]
+    pub min: u32,
+    #[serde(default)]
+    pub max: u32,
 }
 
 /// The contents of `manifest.yaml`.
@@ -125,21 +131,15 @@ impl Manifest {
         let name = &design.name();
         let top = format!("{name}_top");
         let files = modules.iter().map(|m| format!("{m}.v")).collect();
-        let mut parameters = Vec::new();
-        if let ArrayShape::Systolic { rows, cols } = design.array() {
-            parameters.push(Parameter {
-                name: "Rows".into(),
-                value: rows,
-            });
-            parameters.push(Parameter {
-                name: "Cols".into(),
-                value: cols,
-            });
-        }
-        parameters.push(Parameter {
-            name: "AccBits".into(),
-            value: design.pe().acc_bits(),
-        });
+        let parameters = super::params::top_params(design, plan)
+            .into_iter()
+            .map(|p| Parameter {
+                name: p.name.to_string(),
+                value: p.value,
+                min: p.min,
+                max: p.max,
+            })
+            .collect();
         Manifest {
             sparqgen_version: env!("CARGO_PKG_VERSION").to_string(),
             design_hash: design.hash(),

@@ -8,15 +8,18 @@
 //! `generate` is pure (design -> strings); [`Generated::write`] writes the
 //! folder atomically. The port contract is verif/INTERFACE.md.
 
+pub mod align;
 pub mod constraints;
 mod decode;
 mod dot;
 pub mod fusesoc;
 pub mod manifest;
 mod pair_mul;
+pub mod params;
 mod pe;
 pub mod plan;
 mod readme;
+mod stages;
 mod systolic;
 pub mod testbench;
 mod top;

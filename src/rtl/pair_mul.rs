@@ -1,5 +1,6 @@
 //! `N_pair_mul`: the multipliers and their sum (combinational).
 
+use super::align::{self, PortDecl, PortLine};
 use super::plan::PePlan;
 use super::{render as render_t, Header, RtlError};
 use crate::config::{Design, PeKind};
@@ -11,6 +12,29 @@ struct PairMulV<'a> {
     hdr: Header,
     module: String,
     plan: &'a PePlan,
+    ports: Vec<PortLine>,
+}
+
+/// The multipliers' operands in, their sum out.
+fn ports(plan: &PePlan) -> Vec<PortDecl> {
+    let mut p: Vec<PortDecl> = plan
+        .operands
+        .iter()
+        .map(|o| {
+            PortDecl::input(
+                align::range(o.bits),
+                &format!("{}_i", o.name),
+                o.meaning.clone(),
+            )
+        })
+        .collect();
+    let what = if plan.mults.len() == 1 {
+        "c1 * w1, signed"
+    } else {
+        "sum of both products, signed"
+    };
+    p.push(PortDecl::output(align::range(plan.sum_bits), "sum_o", what).reg());
+    p
 }
 
 pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError> {
@@ -28,6 +52,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError>
             hdr: Header::new(design, purpose),
             module: format!("{}_pair_mul", design.name()),
             plan,
+            ports: align::ports(&ports(plan)),
         },
     )
 }

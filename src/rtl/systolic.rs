@@ -1,6 +1,8 @@
 //! `N_systolic_array`: rows x cols output-stationary PEs with internal skew
 //! and a drain path.
 
+use super::align::{self, conns, Conn, PortDecl, PortLine};
+use super::params::{top_params, ParamRange};
 use super::plan::PePlan;
 use super::{render as render_t, Header, RtlError};
 use crate::config::Design;
@@ -16,6 +18,56 @@ struct SystolicV<'a> {
     plan: &'a PePlan,
     rows: u32,
     cols: u32,
+    guards: Vec<ParamRange>,
+    ports: Vec<PortLine>,
+    pe_params: Vec<Conn>,
+    pe_conns: Vec<Conn>,
+}
+
+fn ports(plan: &PePlan) -> Vec<PortDecl> {
+    let (a, w) = (plan.act_bits, plan.wgt_bits);
+    vec![
+        PortDecl::input("", "clk_i", ""),
+        PortDecl::input("", "rst_ni", "asynchronous, active low"),
+        PortDecl::input("", "valid_i", "this cycle's operands are real"),
+        PortDecl::input("", "clear_i", "start a new tile"),
+        PortDecl::input("", "drain_i", "shift the accumulators one column right"),
+        PortDecl::input(
+            format!("[Rows*{a}-1:0]"),
+            "act_i",
+            format!("row r: act_i[r*{a} +: {a}]"),
+        ),
+        PortDecl::input(
+            format!("[Cols*{w}-1:0]"),
+            "wgt_i",
+            format!("column c: wgt_i[c*{w} +: {w}]"),
+        ),
+        PortDecl::output(
+            "[Rows*AccBits-1:0]",
+            "res_o",
+            "row r: accumulator of PE (r, Cols-1)",
+        ),
+    ]
+}
+
+/// PE (r, c) inside the generate loops.
+fn pe_conns(plan: &PePlan) -> Vec<Conn> {
+    let act = if plan.act_code.is_some() {
+        "code_i"
+    } else {
+        "act_i"
+    };
+    conns([
+        ("clk_i", "clk_i"),
+        ("rst_ni", "rst_ni"),
+        ("valid_i", "valid_w[r+c]"),
+        ("clear_i", "clear_w[r+c]"),
+        ("drain_i", "drain_i"),
+        ("drain_acc_i", "left_acc"),
+        (act, "pe_act[(r*Cols+c)*RowBits +: RowBits]"),
+        ("wgt_i", "pe_wgt[(r*Cols+c)*WgtBits +: WgtBits]"),
+        ("acc_o", "pe_acc[(r*Cols+c)*AccBits +: AccBits]"),
+    ])
 }
 
 pub(crate) fn render(
@@ -41,6 +93,10 @@ pub(crate) fn render(
             plan,
             rows,
             cols,
+            guards: top_params(design, plan),
+            ports: align::ports(&ports(plan)),
+            pe_params: conns([("AccBits", "AccBits")]),
+            pe_conns: pe_conns(plan),
         },
     )
 }

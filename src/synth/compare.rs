@@ -4,7 +4,7 @@
 
 use super::flow::{self, GenericArea, Ice40Area, Job, Scripts};
 use crate::arith::{trim, ErrorStats, Model, Tensor};
-use crate::config::{ArrayShape, Design, Pe, PeKind, PlacementSet, Rounding, SparqArith, Window};
+use crate::config::{ArrayShape, Design, PeKind, PlacementSet, Rounding, SparqArith, Window};
 use crate::rtl;
 use crate::workload::{relu_like, weights, Rng};
 use anyhow::{bail, Context, Result};
@@ -185,8 +185,8 @@ impl Workload {
 
 /// A single-PE design with `kind`, the accumulator and pipeline of `base`.
 pub fn pe_design(base: &Design, kind: PeKind, name: &str) -> Result<Design> {
-    let pe = Pe::new(kind, base.pe().acc_bits(), base.pe().pipeline())?;
-    Design::new(name, pe, ArrayShape::Single).with_context(|| format!("derived design {name}"))
+    Design::new(name, base.pe().with_kind(kind), ArrayShape::Single)
+        .with_context(|| format!("derived design {name}"))
 }
 
 /// The synthesis job for a design's top.

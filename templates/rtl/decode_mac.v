@@ -10,11 +10,7 @@
 `default_nettype none
 
 module [[ module ]] (
-  input  wire [ [[- plan.act_bits - 1 ]]:0] act_i,  // [% if plan.mults.len() == 1 %]a, unsigned[% else %]{q2, q1}: 4-bit codes, unsigned[% endif %]
-  input  wire [ [[- plan.wgt_bits - 1 ]]:0] wgt_i,  // [% if plan.mults.len() == 1 %]b, signed[% else %]{b2, b1}, signed[% endif %]
-[%- for o in plan.operands %]
-  output wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_o[% if !loop.last %],[% else %] [% endif %]  // [[ o.meaning ]]
-[%- endfor %]
+[%- include "rtl/ports.v" %]
 );
 
 [%- for s in slices %]

@@ -24,30 +24,10 @@
 [%- endmatch %]
 
 `default_nettype none
+[%- let ind = "  " %]
 
 module [[ module ]] (
-[%- if d.stc %]
-  input  wire [31:0] act_i,  // {a3, a2, a1, a0}: one group of four, unsigned
-  input  wire [19:0] wgt_i,  // {idx2, idx1, b2, b1}: weights signed, idx 2 bits
-[%- else %]
-  input  wire [15:0] act_i,  // {a2, a1}, unsigned
-[%- endif %]
-  output reg  [ [[- d.n - 1 ]]:0] c1_o,  // multiplier 1: code (unsigned)
-  output reg  [ [[- d.shift1.len() - 1 ]]:0] s1_o,  // multiplier 1: product shift, one-hot over {[% for x in d.shift1 %][[ x.amount ]][% if !loop.last %], [% endif %][% endfor %]} (bit 0 first)
-[%- if d.stc %]
-  output reg  [7:0] w1_o,  // multiplier 1: weight (signed)
-[%- endif %]
-  output reg  [ [[- d.n - 1 ]]:0] c2_o,  // multiplier 2: code (unsigned)
-[%- if d.stc %]
-  output reg  [ [[- d.shift2.len() - 1 ]]:0] s2_o,  // multiplier 2: product shift, one-hot over {[% for x in d.shift2 %][[ x.amount ]][% if !loop.last %], [% endif %][% endfor %]} (bit 0 first)
-  output reg  [7:0] w2_o   // multiplier 2: weight (signed)
-[%- else if d.wide.is_some() %]
-  output reg  [ [[- d.shift2.len() - 1 ]]:0] s2_o,  // multiplier 2: product shift, one-hot over {[% for x in d.shift2 %][[ x.amount ]][% if !loop.last %], [% endif %][% endfor %]} (bit 0 first)
-  output reg        swap1_o,  // multiplier 1 takes b2: a1 is zero, the lone activation is a2
-  output reg        swap2_o   // multiplier 2 takes b1: a2 is zero and a1 is not
-[%- else %]
-  output reg  [ [[- d.shift2.len() - 1 ]]:0] s2_o   // multiplier 2: product shift, one-hot over {[% for x in d.shift2 %][[ x.amount ]][% if !loop.last %], [% endif %][% endfor %]} (bit 0 first)
-[%- endif %]
+[%- include "rtl/ports.v" %]
 );
 
 [%- if d.stc %]
@@ -101,14 +81,12 @@ module [[ module ]] (
   wire [ [[- d.window.count() - 1 ]]:0] sel1;
   wire [ [[- d.window.count() - 1 ]]:0] sel2;
   [[ d.window.module ]] u_window1 (
-    .a_i   (a1),
-    .q_o   (q1),
-    .sel_o (sel1)
+[%- let conns = window_conns("a1", "q1", "sel1") %]
+[%- include "rtl/conns.v" %]
   );
   [[ d.window.module ]] u_window2 (
-    .a_i   (a2),
-    .q_o   (q2),
-    .sel_o (sel2)
+[%- let conns = window_conns("a2", "q2", "sel2") %]
+[%- include "rtl/conns.v" %]
   );
 [%- match d.wide %]
 [%- when Some(wide) %]
@@ -119,9 +97,8 @@ module [[ module ]] (
   wire [ [[- 2 * d.n - 1 ]]:0] qw;
   wire [ [[- ww.count() - 1 ]]:0] wsel;
   [[ ww.module ]] u_wide_window (
-    .a_i   (lone_a),
-    .q_o   (qw),
-    .sel_o (wsel)
+[%- let conns = window_conns("lone_a", "qw", "wsel") %]
+[%- include "rtl/conns.v" %]
   );
 
   // Routing. Wide: the code's upper half on multiplier 1 (shift S + [[ d.n ]]),

@@ -12,13 +12,7 @@
 module [[ module ]] #(
   parameter integer AccBits = [[ plan.acc_bits ]]  // accumulator width, at least [[ tree_bits ]]
 ) (
-  input  wire               clk_i,
-  input  wire               rst_ni,   // asynchronous, active low
-  input  wire               valid_i,  // this cycle's operands are real
-  input  wire               clear_i,  // start a new output
-  input  wire [ [[- lanes * plan.act_bits - 1 ]]:0]        act_i,    // [[ lanes ]] lanes x [[ act_meaning ]]
-  input  wire [ [[- lanes * plan.wgt_bits - 1 ]]:0]        wgt_i,    // [[ lanes ]] lanes x [[ wgt_meaning ]]
-  output wire [AccBits-1:0] acc_o     // accumulator, two's complement
+[%- include "rtl/ports.v" %]
 );
 
   localparam integer Lanes    = [[ lanes ]];
@@ -26,10 +20,11 @@ module [[ module ]] #(
   localparam integer WgtBits  = [[ plan.wgt_bits ]];
   localparam integer SumBits  = [[ plan.sum_bits ]];  // one lane's product sum, signed
   localparam integer TreeBits = [[ tree_bits ]];  // the adder tree's result, signed
+[%- include "rtl/guard.v" %]
 
   genvar l;
 
-  // Stage A control: [% if plan.pipeline >= 2 %]registered with the lanes' operands (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
+  // Stage A control: [% if plan.stage_a() %]registered with the lanes' operands (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
 [%- include "rtl/stage_a_ctrl.v" %]
 
   // Lanes.
@@ -37,9 +32,7 @@ module [[ module ]] #(
   generate
     for (l = 0; l < Lanes; l = l + 1) begin : gen_lane
 [%- let ind = "      " %]
-[%- let sfx = "_d" %]
-[%- let dec_act = "act_i[l*ActBits +: ActBits]" %]
-[%- let dec_wgt = "wgt_i[l*WgtBits +: WgtBits]" %]
+[%- let dec_conns = plan.decode_conns("act_i[l*ActBits +: ActBits]", "wgt_i[l*WgtBits +: WgtBits]") %]
 [%- include "rtl/decode_inst.v" %]
 [%- match plan.act_code %]
 [%- when Some(code) %]
@@ -50,10 +43,8 @@ module [[ module ]] #(
 [%- endmatch %]
 [%- include "rtl/stage_a.v" %]
       [[ mul_module ]] u_pair_mul (
-[%- for o in plan.operands %]
-        .[[ o.name ]]_i  ([[ o.name ]]_a),
-[%- endfor %]
-        .sum_o (lvl0_sum[l*SumBits +: SumBits])
+[%- let conns = plan.mul_conns("lvl0_sum[l*SumBits +: SumBits]") %]
+[%- include "rtl/conns.v" %]
       );
     end
   endgenerate

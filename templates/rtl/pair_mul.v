@@ -12,10 +12,7 @@
 `default_nettype none
 
 module [[ module ]] (
-[%- for o in plan.operands %]
-  input  wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_i,  // [[ o.meaning ]]
-[%- endfor %]
-  output reg  [ [[- plan.sum_bits - 1 ]]:0] sum_o  // [% if plan.mults.len() == 1 %]c1 * w1[% else %]sum of both products[% endif %], signed
+[%- include "rtl/ports.v" %]
 );
 [%- for m in plan.mults %]
   reg signed [ [[- m.prod_bits - 1 ]]:0] prod[[ m.index ]];  // multiplier [[ m.index ]]

@@ -16,41 +16,25 @@
 module [[ module ]] #(
   parameter integer AccBits = [[ plan.acc_bits ]]  // accumulator width, at least [[ plan.sum_bits ]]
 ) (
-  input  wire               clk_i,
-  input  wire               rst_ni,       // asynchronous, active low
-  input  wire               valid_i,      // this cycle's operands are real
-  input  wire               clear_i,      // start a new output
-[%- if drain %]
-  input  wire               drain_i,      // shift: load drain_acc_i
-  input  wire [AccBits-1:0] drain_acc_i,  // left neighbour's accumulator
-[%- endif %]
-[%- match code_in %]
-[%- when Some(code) %]
-  input  wire [ [[- code.bits - 1 ]]:0]        code_i,       // the row's activations, decoded at the array's edge
-[%- when None %]
-  input  wire [ [[- plan.act_bits - 1 ]]:0]        act_i,        // [[ act_meaning ]]
-[%- endmatch %]
-  input  wire [ [[- plan.wgt_bits - 1 ]]:0]        wgt_i,        // [[ wgt_meaning ]]
-  output wire [AccBits-1:0] acc_o         // accumulator, two's complement
+[%- include "rtl/ports.v" %]
 );
 
   localparam integer SumBits = [[ plan.sum_bits ]];  // one cycle's product sum, signed
+[%- include "rtl/guard.v" %]
 
 [%- let ind = "  " %]
-[%- let sfx = "_d" %]
-[%- let dec_act = "act_i" %]
-[%- let dec_wgt = "wgt_i" %]
 [%- match code_in %]
 [%- when Some(code) %]
 
   // The activations arrive decoded: code_i is N_decode's output for this
   // row, {[% for f in code.fields.iter().rev() %][[ f.name ]][% if !loop.last %], [% endif %][% endfor %]}.
 [%- for f in code.fields %]
-  wire [[ f.range() ]][[ f.name ]]_d = code_i[[ f.select() ]];
+  wire [[ f.range() ]][[ f.name ]]_dec = code_i[[ f.select() ]];
 [%- endfor %]
 [%- when None %]
 
   // Decode.
+[%- let dec_conns = plan.decode_conns("act_i", "wgt_i") %]
 [%- include "rtl/decode_inst.v" %]
 [%- endmatch %]
 [%- match plan.act_code %]
@@ -60,17 +44,15 @@ module [[ module ]] #(
 [%- when None %]
 [%- endmatch %]
 
-  // Stage A: [% if plan.pipeline >= 2 %]the multipliers' operands are registered (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
+  // Stage A: [% if plan.stage_a() %]the multipliers' operands are registered (pipeline 2).[% else %]no register (pipeline < 2).[% endif %]
 [%- include "rtl/stage_a_ctrl.v" %]
 [%- include "rtl/stage_a.v" %]
 
   // Multipliers.
   wire [SumBits-1:0] sum_a;
   [[ mul_module ]] u_pair_mul (
-[%- for o in plan.operands %]
-    .[[ o.name ]]_i  ([[ o.name ]]_a),
-[%- endfor %]
-    .sum_o (sum_a)
+[%- let conns = plan.mul_conns("sum_a") %]
+[%- include "rtl/conns.v" %]
   );
 
 [%- let acc_src = "sum" %]

@@ -1,16 +1,23 @@
 [#- Stage A of a PE or a dot lane: with pipeline 2 the multipliers'
-    operands are registered after the decode. The caller sets `ind` (the
-    indentation); `<operand>_d` enter, `<operand>_a` leave. valid/clear
-    travel through stage_a_ctrl.v. #]
+    operands `<operand>_dec` are registered as `<operand>_q`; the caller
+    sets `ind` (the indentation). Without the register the multipliers take
+    `<operand>_dec` (plan.operand_a names the signal either way).
+    valid/clear travel through stage_a_ctrl.v; without
+    plan.datapath_reset the operand registers have no reset (valid_a_q
+    says whether they hold anything). #]
+[%- if plan.stage_a() %]
 
-[[ ind ]]// The multipliers' operands[% if plan.pipeline >= 2 %], registered[% endif %].
-[%- for o in plan.operands %]
-[[ ind ]]wire [ [[- o.bits - 1 ]]:0] [[ o.name ]]_a;
-[%- endfor %]
-[%- if plan.pipeline >= 2 %]
+[[ ind ]]// The multipliers' operands, registered[% if !plan.datapath_reset %] (datapath: no reset)[% endif %].
 [%- for o in plan.operands %]
 [[ ind ]]reg  [ [[- o.bits - 1 ]]:0] [[ o.name ]]_q;
 [%- endfor %]
+[%- if !plan.datapath_reset %]
+[[ ind ]]always @(posedge clk_i) begin
+[%- for o in plan.operands %]
+[[ ind ]]  [[ o.name ]]_q <= [[ o.name ]]_dec;
+[%- endfor %]
+[[ ind ]]end
+[%- else %]
 [[ ind ]]always @(posedge clk_i or negedge rst_ni) begin
 [[ ind ]]  if (!rst_ni) begin
 [%- for o in plan.operands %]
@@ -18,15 +25,9 @@
 [%- endfor %]
 [[ ind ]]  end else begin
 [%- for o in plan.operands %]
-[[ ind ]]    [[ o.name ]]_q <= [[ o.name ]]_d;
+[[ ind ]]    [[ o.name ]]_q <= [[ o.name ]]_dec;
 [%- endfor %]
 [[ ind ]]  end
 [[ ind ]]end
-[%- for o in plan.operands %]
-[[ ind ]]assign [[ o.name ]]_a = [[ o.name ]]_q;
-[%- endfor %]
-[%- else %]
-[%- for o in plan.operands %]
-[[ ind ]]assign [[ o.name ]]_a = [[ o.name ]]_d;
-[%- endfor %]
+[%- endif %]
 [%- endif %]

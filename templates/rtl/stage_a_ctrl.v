@@ -1,8 +1,8 @@
 [#- Stage A of valid_i/clear_i, shared by the PE and the dot unit: with
-    pipeline 2 they are registered with the operands (stage_a.v). #]
-  wire valid_a;
-  wire clear_a;
-[%- if plan.pipeline >= 2 %]
+    pipeline 2 they are registered with the operands (stage_a.v) as
+    valid_a_q/clear_a_q; otherwise the multipliers' stage reads valid_i and
+    clear_i (plan.ctl_a names the signal either way). #]
+[%- if plan.stage_a() %]
   reg  valid_a_q;
   reg  clear_a_q;
   always @(posedge clk_i or negedge rst_ni) begin
@@ -14,9 +14,4 @@
       clear_a_q <= clear_i;
     end
   end
-  assign valid_a = valid_a_q;
-  assign clear_a = clear_a_q;
-[%- else %]
-  assign valid_a = valid_i;
-  assign clear_a = clear_i;
 [%- endif %]

@@ -24,14 +24,7 @@ module [[ module ]] #(
   parameter integer Cols    = [[ cols ]],
   parameter integer AccBits = [[ plan.acc_bits ]]  // at least [[ plan.sum_bits ]]
 ) (
-  input  wire                    clk_i,
-  input  wire                    rst_ni,   // asynchronous, active low
-  input  wire                    valid_i,  // this cycle's operands are real
-  input  wire                    clear_i,  // start a new tile
-  input  wire                    drain_i,  // shift the accumulators one column right
-  input  wire [Rows*[[ plan.act_bits ]]-1:0]      act_i,    // row r: act_i[r*[[ plan.act_bits ]] +: [[ plan.act_bits ]]]
-  input  wire [Cols*[[ plan.wgt_bits ]]-1:0]      wgt_i,    // column c: wgt_i[c*[[ plan.wgt_bits ]] +: [[ plan.wgt_bits ]]]
-  output wire [Rows*AccBits-1:0] res_o     // row r: accumulator of PE (r, Cols-1)
+[%- include "rtl/ports.v" %]
 );
 
   localparam integer ActBits = [[ plan.act_bits ]];
@@ -43,6 +36,7 @@ module [[ module ]] #(
 [%- endmatch %]
   localparam integer WgtBits = [[ plan.wgt_bits ]];
   localparam integer Diags   = Rows + Cols - 1;
+[%- include "rtl/guard.v" %]
 
   genvar r, c, i;
 
@@ -78,16 +72,15 @@ module [[ module ]] #(
 [%- match plan.act_code %]
 [%- when Some(code) %]
 [%- let ind = "      " %]
-[%- let sfx = "" %]
-[%- let dec_act = "act_i[r*ActBits +: ActBits]" %]
-[%- let dec_wgt = "" %]
+[%- let dec_conns = plan.decode_conns("act_i[r*ActBits +: ActBits]", "") %]
 [%- include "rtl/decode_inst.v" %]
-      assign chain[RowBits-1:0] = {[% for f in code.fields.iter().rev() %][[ f.name ]][% if !loop.last %], [% endif %][% endfor %]};
+      assign chain[RowBits-1:0] = {[% for f in code.fields.iter().rev() %][[ f.name ]]_dec[% if !loop.last %], [% endif %][% endfor %]};
 [%- when None %]
       assign chain[RowBits-1:0] = act_i[r*ActBits +: ActBits];
 [%- endmatch %]
       for (i = 1; i < r + Cols; i = i + 1) begin : gen_stage
         reg [RowBits-1:0] act_q;
+[%- if plan.datapath_reset %]
         always @(posedge clk_i or negedge rst_ni) begin
           if (!rst_ni) begin
             act_q <= {RowBits{1'b0}};
@@ -95,6 +88,11 @@ module [[ module ]] #(
             act_q <= chain[(i-1)*RowBits +: RowBits];
           end
         end
+[%- else %]
+        always @(posedge clk_i) begin  // datapath: no reset
+          act_q <= chain[(i-1)*RowBits +: RowBits];
+        end
+[%- endif %]
         assign chain[i*RowBits +: RowBits] = act_q;
       end
       for (c = 0; c < Cols; c = c + 1) begin : gen_tap
@@ -112,6 +110,7 @@ module [[ module ]] #(
       assign chain[WgtBits-1:0] = wgt_i[c*WgtBits +: WgtBits];
       for (i = 1; i < c + Rows; i = i + 1) begin : gen_stage
         reg [WgtBits-1:0] wgt_q;
+[%- if plan.datapath_reset %]
         always @(posedge clk_i or negedge rst_ni) begin
           if (!rst_ni) begin
             wgt_q <= {WgtBits{1'b0}};
@@ -119,6 +118,11 @@ module [[ module ]] #(
             wgt_q <= chain[(i-1)*WgtBits +: WgtBits];
           end
         end
+[%- else %]
+        always @(posedge clk_i) begin  // datapath: no reset
+          wgt_q <= chain[(i-1)*WgtBits +: WgtBits];
+        end
+[%- endif %]
         assign chain[i*WgtBits +: WgtBits] = wgt_q;
       end
       for (r = 0; r < Rows; r = r + 1) begin : gen_tap
@@ -138,23 +142,13 @@ module [[ module ]] #(
         end else begin : gen_link
           assign left_acc = pe_acc[(r*Cols+c-1)*AccBits +: AccBits];
         end
+[%- let ind = "        " %]
         [[ pe_module ]] #(
-          .AccBits (AccBits)
+[%- let conns = pe_params %]
+[%- include "rtl/conns.v" %]
         ) u_pe (
-          .clk_i       (clk_i),
-          .rst_ni      (rst_ni),
-          .valid_i     (valid_w[r+c]),
-          .clear_i     (clear_w[r+c]),
-          .drain_i     (drain_i),
-          .drain_acc_i (left_acc),
-[%- match plan.act_code %]
-[%- when Some(code) %]
-          .code_i      (pe_act[(r*Cols+c)*RowBits +: RowBits]),
-[%- when None %]
-          .act_i       (pe_act[(r*Cols+c)*RowBits +: RowBits]),
-[%- endmatch %]
-          .wgt_i       (pe_wgt[(r*Cols+c)*WgtBits +: WgtBits]),
-          .acc_o       (pe_acc[(r*Cols+c)*AccBits +: AccBits])
+[%- let conns = pe_conns %]
+[%- include "rtl/conns.v" %]
         );
       end
       assign res_o[r*AccBits +: AccBits] = pe_acc[(r*Cols+Cols-1)*AccBits +: AccBits];

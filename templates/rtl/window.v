@@ -17,9 +17,7 @@
 `default_nettype none
 
 module [[ w.module ]] (
-  input  wire [7:0] a_i,    // activation, unsigned
-  output reg  [ [[- w.bits - 1 ]]:0] q_o,    // window code: a_i ~= q_o << s
-  output reg  [ [[- w.count() - 1 ]]:0] sel_o   // placement, one-hot (see above)
+[%- include "rtl/ports.v" %]
 );
 
   reg [ [[- w.count() - 2 ]]:0] fits;  // fits[k]: the k-th placement reaches the leading one

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per topic (ripgrep's layout).
 
 mod cli_model;
+mod datapath_reset;
 mod flow;
 mod fusesoc;
 mod generate;
@@ -12,6 +13,7 @@ mod net;
 mod net_rtl;
 mod prove;
 mod robust;
+mod rtl_params;
 mod slurm;
 mod snapshot;
 mod synth;

@@ -8,12 +8,12 @@
 `default_nettype none
 
 module snap_dot3_decode (
-  input  wire [7:0] act_i,  // {q2, q1}: 4-bit codes, unsigned
+  input  wire [7:0]  act_i,  // {q2, q1}: 4-bit codes, unsigned
   input  wire [15:0] wgt_i,  // {b2, b1}, signed
-  output wire [3:0] c1_o,  // 4-bit activation code q1 (unsigned)
-  output wire [7:0] w1_o,  // weight b1 (signed)
-  output wire [3:0] c2_o,  // 4-bit activation code q2 (unsigned)
-  output wire [7:0] w2_o   // weight b2 (signed)
+  output wire [3:0]  c1_o,   // 4-bit activation code q1 (unsigned)
+  output wire [7:0]  w1_o,   // weight b1 (signed)
+  output wire [3:0]  c2_o,   // 4-bit activation code q2 (unsigned)
+  output wire [7:0]  w2_o    // weight b2 (signed)
 );
   assign c1_o = act_i[3:0];
   assign w1_o = wgt_i[7:0];

@@ -29,45 +29,39 @@ module snap_dot3_dot_unit #(
   localparam integer SumBits  = 13;  // one lane's product sum, signed
   localparam integer TreeBits = 15;  // the adder tree's result, signed
 
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 15 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_15_to_48 u_param_error ();
+    end
+  endgenerate
+
   genvar l;
 
   // Stage A control: no register (pipeline < 2).
-  wire valid_a;
-  wire clear_a;
-  assign valid_a = valid_i;
-  assign clear_a = clear_i;
 
   // Lanes.
   wire [Lanes*SumBits-1:0] lvl0_sum;
   generate
     for (l = 0; l < Lanes; l = l + 1) begin : gen_lane
-      wire [3:0] c1_d;
-      wire [7:0] w1_d;
-      wire [3:0] c2_d;
-      wire [7:0] w2_d;
+      wire [3:0] c1_dec;
+      wire [7:0] w1_dec;
+      wire [3:0] c2_dec;
+      wire [7:0] w2_dec;
       snap_dot3_decode u_decode (
         .act_i (act_i[l*ActBits +: ActBits]),
         .wgt_i (wgt_i[l*WgtBits +: WgtBits]),
-        .c1_o  (c1_d),
-        .w1_o  (w1_d),
-        .c2_o  (c2_d),
-        .w2_o  (w2_d)
+        .c1_o  (c1_dec),
+        .w1_o  (w1_dec),
+        .c2_o  (c2_dec),
+        .w2_o  (w2_dec)
       );
-
-      // The multipliers' operands.
-      wire [3:0] c1_a;
-      wire [7:0] w1_a;
-      wire [3:0] c2_a;
-      wire [7:0] w2_a;
-      assign c1_a = c1_d;
-      assign w1_a = w1_d;
-      assign c2_a = c2_d;
-      assign w2_a = w2_d;
       snap_dot3_pair_mul u_pair_mul (
-        .c1_i  (c1_a),
-        .w1_i  (w1_a),
-        .c2_i  (c2_a),
-        .w2_i  (w2_a),
+        .c1_i  (c1_dec),
+        .w1_i  (w1_dec),
+        .c2_i  (c2_dec),
+        .w2_i  (w2_dec),
         .sum_o (lvl0_sum[l*SumBits +: SumBits])
       );
     end
@@ -109,21 +103,15 @@ module snap_dot3_dot_unit #(
   wire [TreeBits-1:0] tree_a = lvl2_sum;
 
   // Stage B: no register (pipeline 0).
-  wire [TreeBits-1:0] tree_b;
-  wire                valid_b;
-  wire                clear_b;
-  assign tree_b  = tree_a;
-  assign valid_b = valid_a;
-  assign clear_b = clear_a;
 
   // Accumulator.
-  wire [AccBits-1:0] tree_ext = {{(AccBits-TreeBits+1){tree_b[TreeBits-1]}}, tree_b[TreeBits-2:0]};
+  wire [AccBits-1:0] tree_ext = {{(AccBits-TreeBits+1){tree_a[TreeBits-1]}}, tree_a[TreeBits-2:0]};
   reg  [AccBits-1:0] acc_d;
   reg  [AccBits-1:0] acc_q;
   always @(*) begin
-    if (valid_b) begin
-      acc_d = clear_b ? tree_ext : acc_q + tree_ext;
-    end else if (clear_b) begin
+    if (valid_i) begin
+      acc_d = clear_i ? tree_ext : acc_q + tree_ext;
+    end else if (clear_i) begin
       acc_d = {AccBits{1'b0}};
     end else begin
       acc_d = acc_q;

@@ -10,11 +10,11 @@
 `default_nettype none
 
 module snap_dot3_pair_mul (
-  input  wire [3:0] c1_i,  // 4-bit activation code q1 (unsigned)
-  input  wire [7:0] w1_i,  // weight b1 (signed)
-  input  wire [3:0] c2_i,  // 4-bit activation code q2 (unsigned)
-  input  wire [7:0] w2_i,  // weight b2 (signed)
-  output reg  [12:0] sum_o  // sum of both products, signed
+  input  wire [3:0]  c1_i,   // 4-bit activation code q1 (unsigned)
+  input  wire [7:0]  w1_i,   // weight b1 (signed)
+  input  wire [3:0]  c2_i,   // 4-bit activation code q2 (unsigned)
+  input  wire [7:0]  w2_i,   // weight b2 (signed)
+  output reg  [12:0] sum_o   // sum of both products, signed
 );
   reg signed [11:0] prod1;  // multiplier 1
   reg        [11:0] term1;

@@ -10,14 +10,22 @@
 module snap_dot3_top #(
   parameter integer AccBits = 24
 ) (
-  input  wire                    clk_i,
-  input  wire                    rst_ni,   // asynchronous, active low
-  input  wire                    valid_i,  // this cycle's operands are real
-  input  wire                    clear_i,  // start a new output
-  input  wire [23:0]           act_i,    // lane l: act_i[l*8 +: 8] = {q2, q1}: two 4-bit activation codes
-  input  wire [47:0]           wgt_i,    // lane l: wgt_i[l*16 +: 16] = {b2, b1}: a pair of s8 weights
-  output wire [AccBits-1:0]      acc_o     // accumulator, two's complement
+  input  wire               clk_i,
+  input  wire               rst_ni,   // asynchronous, active low
+  input  wire               valid_i,  // this cycle's operands are real
+  input  wire               clear_i,  // start a new output
+  input  wire [23:0]        act_i,    // lane l: act_i[l*8 +: 8] = {q2, q1}: two 4-bit activation codes
+  input  wire [47:0]        wgt_i,    // lane l: wgt_i[l*16 +: 16] = {b2, b1}: a pair of s8 weights
+  output wire [AccBits-1:0] acc_o     // accumulator, two's complement
 );
+
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 15 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_15_to_48 u_param_error ();
+    end
+  endgenerate
 
   snap_dot3_dot_unit #(
     .AccBits (AccBits)

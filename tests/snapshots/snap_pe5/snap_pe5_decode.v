@@ -14,13 +14,13 @@
 `default_nettype none
 
 module snap_pe5_decode (
-  input  wire [15:0] act_i,  // {a2, a1}, unsigned
-  output reg  [3:0] c1_o,  // multiplier 1: code (unsigned)
-  output reg  [4:0] s1_o,  // multiplier 1: product shift, one-hot over {0, 1, 2, 3, 4} (bit 0 first)
-  output reg  [3:0] c2_o,  // multiplier 2: code (unsigned)
-  output reg  [4:0] s2_o,  // multiplier 2: product shift, one-hot over {0, 1, 2, 3, 4} (bit 0 first)
-  output reg        swap1_o,  // multiplier 1 takes b2: a1 is zero, the lone activation is a2
-  output reg        swap2_o   // multiplier 2 takes b1: a2 is zero and a1 is not
+  input  wire [15:0] act_i,    // {a2, a1}, unsigned
+  output reg  [3:0]  c1_o,     // multiplier 1: code (unsigned)
+  output reg  [4:0]  s1_o,     // multiplier 1: product shift, one-hot over {0, 1, 2, 3, 4} (bit 0 first)
+  output reg  [3:0]  c2_o,     // multiplier 2: code (unsigned)
+  output reg  [4:0]  s2_o,     // multiplier 2: product shift, one-hot over {0, 1, 2, 3, 4} (bit 0 first)
+  output reg         swap1_o,  // multiplier 1 takes b2: a1 is zero, the lone activation is a2
+  output reg         swap2_o   // multiplier 2 takes b1: a2 is zero and a1 is not
 );
   reg  [7:0] a1;
   reg  [7:0] a2;

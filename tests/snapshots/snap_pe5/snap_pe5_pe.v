@@ -15,86 +15,70 @@ module snap_pe5_pe #(
   parameter integer AccBits = 24  // accumulator width, at least 17
 ) (
   input  wire               clk_i,
-  input  wire               rst_ni,       // asynchronous, active low
-  input  wire               valid_i,      // this cycle's operands are real
-  input  wire               clear_i,      // start a new output
-  input  wire [15:0]        act_i,        // {a2, a1}: a pair of u8 activations
-  input  wire [15:0]        wgt_i,        // {b2, b1}: a pair of s8 weights
-  output wire [AccBits-1:0] acc_o         // accumulator, two's complement
+  input  wire               rst_ni,   // asynchronous, active low
+  input  wire               valid_i,  // this cycle's operands are real
+  input  wire               clear_i,  // start a new output
+  input  wire [15:0]        act_i,    // {a2, a1}: a pair of u8 activations
+  input  wire [15:0]        wgt_i,    // {b2, b1}: a pair of s8 weights
+  output wire [AccBits-1:0] acc_o     // accumulator, two's complement
 );
 
   localparam integer SumBits = 17;  // one cycle's product sum, signed
 
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 17 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_17_to_48 u_param_error ();
+    end
+  endgenerate
+
   // Decode.
-  wire [3:0] c1_d;
-  wire [4:0] s1_d;
-  wire [3:0] c2_d;
-  wire [4:0] s2_d;
-  wire swap1_d;
-  wire swap2_d;
+  wire [3:0] c1_dec;
+  wire [4:0] s1_dec;
+  wire [3:0] c2_dec;
+  wire [4:0] s2_dec;
+  wire swap1_dec;
+  wire swap2_dec;
   snap_pe5_decode u_decode (
     .act_i   (act_i),
-    .c1_o (c1_d),
-    .s1_o (s1_d),
-    .c2_o (c2_d),
-    .s2_o (s2_d),
-    .swap1_o (swap1_d),
-    .swap2_o (swap2_d)
+    .c1_o    (c1_dec),
+    .s1_o    (s1_dec),
+    .c2_o    (c2_dec),
+    .s2_o    (s2_dec),
+    .swap1_o (swap1_dec),
+    .swap2_o (swap2_dec)
   );
 
   // Weights: on vSPARQ's wide path both multipliers take the lone
   // activation's weight.
-  wire [7:0] w1_d = swap1_d ? wgt_i[15:8] : wgt_i[7:0];
-  wire [7:0] w2_d = swap2_d ? wgt_i[7:0] : wgt_i[15:8];
+  wire [7:0] w1_dec = swap1_dec ? wgt_i[15:8] : wgt_i[7:0];
+  wire [7:0] w2_dec = swap2_dec ? wgt_i[7:0] : wgt_i[15:8];
 
   // Stage A: no register (pipeline < 2).
-  wire valid_a;
-  wire clear_a;
-  assign valid_a = valid_i;
-  assign clear_a = clear_i;
-
-  // The multipliers' operands.
-  wire [3:0] c1_a;
-  wire [4:0] s1_a;
-  wire [7:0] w1_a;
-  wire [3:0] c2_a;
-  wire [4:0] s2_a;
-  wire [7:0] w2_a;
-  assign c1_a = c1_d;
-  assign s1_a = s1_d;
-  assign w1_a = w1_d;
-  assign c2_a = c2_d;
-  assign s2_a = s2_d;
-  assign w2_a = w2_d;
 
   // Multipliers.
   wire [SumBits-1:0] sum_a;
   snap_pe5_pair_mul u_pair_mul (
-    .c1_i  (c1_a),
-    .s1_i  (s1_a),
-    .w1_i  (w1_a),
-    .c2_i  (c2_a),
-    .s2_i  (s2_a),
-    .w2_i  (w2_a),
+    .c1_i  (c1_dec),
+    .s1_i  (s1_dec),
+    .w1_i  (w1_dec),
+    .c2_i  (c2_dec),
+    .s2_i  (s2_dec),
+    .w2_i  (w2_dec),
     .sum_o (sum_a)
   );
 
   // Stage B: no register (pipeline 0).
-  wire [SumBits-1:0] sum_b;
-  wire               valid_b;
-  wire               clear_b;
-  assign sum_b   = sum_a;
-  assign valid_b = valid_a;
-  assign clear_b = clear_a;
 
   // Accumulator.
-  wire [AccBits-1:0] sum_ext = {{(AccBits-SumBits+1){sum_b[SumBits-1]}}, sum_b[SumBits-2:0]};
+  wire [AccBits-1:0] sum_ext = {{(AccBits-SumBits+1){sum_a[SumBits-1]}}, sum_a[SumBits-2:0]};
   reg  [AccBits-1:0] acc_d;
   reg  [AccBits-1:0] acc_q;
   always @(*) begin
-    if (valid_b) begin
-      acc_d = clear_b ? sum_ext : acc_q + sum_ext;
-    end else if (clear_b) begin
+    if (valid_i) begin
+      acc_d = clear_i ? sum_ext : acc_q + sum_ext;
+    end else if (clear_i) begin
       acc_d = {AccBits{1'b0}};
     end else begin
       acc_d = acc_q;

@@ -10,14 +10,22 @@
 module snap_pe5_top #(
   parameter integer AccBits = 24
 ) (
-  input  wire                    clk_i,
-  input  wire                    rst_ni,   // asynchronous, active low
-  input  wire                    valid_i,  // this cycle's operands are real
-  input  wire                    clear_i,  // start a new output
-  input  wire [15:0]           act_i,    // {a2, a1}: a pair of u8 activations
-  input  wire [15:0]           wgt_i,    // {b2, b1}: a pair of s8 weights
-  output wire [AccBits-1:0]      acc_o     // accumulator, two's complement
+  input  wire               clk_i,
+  input  wire               rst_ni,   // asynchronous, active low
+  input  wire               valid_i,  // this cycle's operands are real
+  input  wire               clear_i,  // start a new output
+  input  wire [15:0]        act_i,    // {a2, a1}: a pair of u8 activations
+  input  wire [15:0]        wgt_i,    // {b2, b1}: a pair of s8 weights
+  output wire [AccBits-1:0] acc_o     // accumulator, two's complement
 );
+
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 17 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_17_to_48 u_param_error ();
+    end
+  endgenerate
 
   snap_pe5_pe #(
     .AccBits (AccBits)

@@ -17,12 +17,12 @@
 module snap_pe7_stc_decode (
   input  wire [31:0] act_i,  // {a3, a2, a1, a0}: one group of four, unsigned
   input  wire [19:0] wgt_i,  // {idx2, idx1, b2, b1}: weights signed, idx 2 bits
-  output reg  [1:0] c1_o,  // multiplier 1: code (unsigned)
-  output reg  [6:0] s1_o,  // multiplier 1: product shift, one-hot over {0, 1, 2, 3, 4, 5, 6} (bit 0 first)
-  output reg  [7:0] w1_o,  // multiplier 1: weight (signed)
-  output reg  [1:0] c2_o,  // multiplier 2: code (unsigned)
-  output reg  [6:0] s2_o,  // multiplier 2: product shift, one-hot over {0, 1, 2, 3, 4, 5, 6} (bit 0 first)
-  output reg  [7:0] w2_o   // multiplier 2: weight (signed)
+  output reg  [1:0]  c1_o,   // multiplier 1: code (unsigned)
+  output reg  [6:0]  s1_o,   // multiplier 1: product shift, one-hot over {0, 1, 2, 3, 4, 5, 6} (bit 0 first)
+  output reg  [7:0]  w1_o,   // multiplier 1: weight (signed)
+  output reg  [1:0]  c2_o,   // multiplier 2: code (unsigned)
+  output reg  [6:0]  s2_o,   // multiplier 2: product shift, one-hot over {0, 1, 2, 3, 4, 5, 6} (bit 0 first)
+  output reg  [7:0]  w2_o    // multiplier 2: weight (signed)
 );
   wire [7:0] b1 = wgt_i[7:0];
   wire [7:0] b2 = wgt_i[15:8];

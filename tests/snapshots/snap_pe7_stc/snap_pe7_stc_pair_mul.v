@@ -10,13 +10,13 @@
 `default_nettype none
 
 module snap_pe7_stc_pair_mul (
-  input  wire [1:0] c1_i,  // multiplier 1: window code (unsigned)
-  input  wire [6:0] s1_i,  // multiplier 1: product shift, one-hot
-  input  wire [7:0] w1_i,  // multiplier 1: weight (signed)
-  input  wire [1:0] c2_i,  // multiplier 2: window code (unsigned)
-  input  wire [6:0] s2_i,  // multiplier 2: product shift, one-hot
-  input  wire [7:0] w2_i,  // multiplier 2: weight (signed)
-  output reg  [16:0] sum_o  // sum of both products, signed
+  input  wire [1:0]  c1_i,   // multiplier 1: window code (unsigned)
+  input  wire [6:0]  s1_i,   // multiplier 1: product shift, one-hot
+  input  wire [7:0]  w1_i,   // multiplier 1: weight (signed)
+  input  wire [1:0]  c2_i,   // multiplier 2: window code (unsigned)
+  input  wire [6:0]  s2_i,   // multiplier 2: product shift, one-hot
+  input  wire [7:0]  w2_i,   // multiplier 2: weight (signed)
+  output reg  [16:0] sum_o   // sum of both products, signed
 );
   reg signed [9:0] prod1;  // multiplier 1
   reg        [15:0] prod1_ext;

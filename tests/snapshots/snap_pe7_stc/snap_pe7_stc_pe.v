@@ -15,37 +15,43 @@ module snap_pe7_stc_pe #(
   parameter integer AccBits = 20  // accumulator width, at least 17
 ) (
   input  wire               clk_i,
-  input  wire               rst_ni,       // asynchronous, active low
-  input  wire               valid_i,      // this cycle's operands are real
-  input  wire               clear_i,      // start a new output
-  input  wire [31:0]        act_i,        // {a3, a2, a1, a0}: a group of four u8 activations
-  input  wire [19:0]        wgt_i,        // {idx2, idx1, b2, b1}: two s8 weights and their 2-bit positions in the group
-  output wire [AccBits-1:0] acc_o         // accumulator, two's complement
+  input  wire               rst_ni,   // asynchronous, active low
+  input  wire               valid_i,  // this cycle's operands are real
+  input  wire               clear_i,  // start a new output
+  input  wire [31:0]        act_i,    // {a3, a2, a1, a0}: a group of four u8 activations
+  input  wire [19:0]        wgt_i,    // {idx2, idx1, b2, b1}: two s8 weights and their 2-bit positions in the group
+  output wire [AccBits-1:0] acc_o     // accumulator, two's complement
 );
 
   localparam integer SumBits = 17;  // one cycle's product sum, signed
 
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 17 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_17_to_48 u_param_error ();
+    end
+  endgenerate
+
   // Decode.
-  wire [1:0] c1_d;
-  wire [6:0] s1_d;
-  wire [7:0] w1_d;
-  wire [1:0] c2_d;
-  wire [6:0] s2_d;
-  wire [7:0] w2_d;
+  wire [1:0] c1_dec;
+  wire [6:0] s1_dec;
+  wire [7:0] w1_dec;
+  wire [1:0] c2_dec;
+  wire [6:0] s2_dec;
+  wire [7:0] w2_dec;
   snap_pe7_stc_decode u_decode (
     .act_i (act_i),
     .wgt_i (wgt_i),
-    .c1_o  (c1_d),
-    .s1_o  (s1_d),
-    .w1_o  (w1_d),
-    .c2_o  (c2_d),
-    .s2_o  (s2_d),
-    .w2_o  (w2_d)
+    .c1_o  (c1_dec),
+    .s1_o  (s1_dec),
+    .w1_o  (w1_dec),
+    .c2_o  (c2_dec),
+    .s2_o  (s2_dec),
+    .w2_o  (w2_dec)
   );
 
   // Stage A: the multipliers' operands are registered (pipeline 2).
-  wire valid_a;
-  wire clear_a;
   reg  valid_a_q;
   reg  clear_a_q;
   always @(posedge clk_i or negedge rst_ni) begin
@@ -57,16 +63,8 @@ module snap_pe7_stc_pe #(
       clear_a_q <= clear_i;
     end
   end
-  assign valid_a = valid_a_q;
-  assign clear_a = clear_a_q;
 
   // The multipliers' operands, registered.
-  wire [1:0] c1_a;
-  wire [6:0] s1_a;
-  wire [7:0] w1_a;
-  wire [1:0] c2_a;
-  wire [6:0] s2_a;
-  wire [7:0] w2_a;
   reg  [1:0] c1_q;
   reg  [6:0] s1_q;
   reg  [7:0] w1_q;
@@ -82,37 +80,28 @@ module snap_pe7_stc_pe #(
       s2_q <= 7'd0;
       w2_q <= 8'd0;
     end else begin
-      c1_q <= c1_d;
-      s1_q <= s1_d;
-      w1_q <= w1_d;
-      c2_q <= c2_d;
-      s2_q <= s2_d;
-      w2_q <= w2_d;
+      c1_q <= c1_dec;
+      s1_q <= s1_dec;
+      w1_q <= w1_dec;
+      c2_q <= c2_dec;
+      s2_q <= s2_dec;
+      w2_q <= w2_dec;
     end
   end
-  assign c1_a = c1_q;
-  assign s1_a = s1_q;
-  assign w1_a = w1_q;
-  assign c2_a = c2_q;
-  assign s2_a = s2_q;
-  assign w2_a = w2_q;
 
   // Multipliers.
   wire [SumBits-1:0] sum_a;
   snap_pe7_stc_pair_mul u_pair_mul (
-    .c1_i  (c1_a),
-    .s1_i  (s1_a),
-    .w1_i  (w1_a),
-    .c2_i  (c2_a),
-    .s2_i  (s2_a),
-    .w2_i  (w2_a),
+    .c1_i  (c1_q),
+    .s1_i  (s1_q),
+    .w1_i  (w1_q),
+    .c2_i  (c2_q),
+    .s2_i  (s2_q),
+    .w2_i  (w2_q),
     .sum_o (sum_a)
   );
 
   // Stage B: the product sum is registered (pipeline >= 1).
-  wire [SumBits-1:0] sum_b;
-  wire               valid_b;
-  wire               clear_b;
   reg  [SumBits-1:0] sum_b_q;
   reg                valid_b_q;
   reg                clear_b_q;
@@ -123,22 +112,19 @@ module snap_pe7_stc_pe #(
       clear_b_q <= 1'b0;
     end else begin
       sum_b_q   <= sum_a;
-      valid_b_q <= valid_a;
-      clear_b_q <= clear_a;
+      valid_b_q <= valid_a_q;
+      clear_b_q <= clear_a_q;
     end
   end
-  assign sum_b   = sum_b_q;
-  assign valid_b = valid_b_q;
-  assign clear_b = clear_b_q;
 
   // Accumulator.
-  wire [AccBits-1:0] sum_ext = {{(AccBits-SumBits+1){sum_b[SumBits-1]}}, sum_b[SumBits-2:0]};
+  wire [AccBits-1:0] sum_ext = {{(AccBits-SumBits+1){sum_b_q[SumBits-1]}}, sum_b_q[SumBits-2:0]};
   reg  [AccBits-1:0] acc_d;
   reg  [AccBits-1:0] acc_q;
   always @(*) begin
-    if (valid_b) begin
-      acc_d = clear_b ? sum_ext : acc_q + sum_ext;
-    end else if (clear_b) begin
+    if (valid_b_q) begin
+      acc_d = clear_b_q ? sum_ext : acc_q + sum_ext;
+    end else if (clear_b_q) begin
       acc_d = {AccBits{1'b0}};
     end else begin
       acc_d = acc_q;

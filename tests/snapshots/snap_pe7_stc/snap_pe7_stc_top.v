@@ -10,14 +10,22 @@
 module snap_pe7_stc_top #(
   parameter integer AccBits = 20
 ) (
-  input  wire                    clk_i,
-  input  wire                    rst_ni,   // asynchronous, active low
-  input  wire                    valid_i,  // this cycle's operands are real
-  input  wire                    clear_i,  // start a new output
-  input  wire [31:0]           act_i,    // {a3, a2, a1, a0}: a group of four u8 activations
-  input  wire [19:0]           wgt_i,    // {idx2, idx1, b2, b1}: two s8 weights and their 2-bit positions in the group
-  output wire [AccBits-1:0]      acc_o     // accumulator, two's complement
+  input  wire               clk_i,
+  input  wire               rst_ni,   // asynchronous, active low
+  input  wire               valid_i,  // this cycle's operands are real
+  input  wire               clear_i,  // start a new output
+  input  wire [31:0]        act_i,    // {a3, a2, a1, a0}: a group of four u8 activations
+  input  wire [19:0]        wgt_i,    // {idx2, idx1, b2, b1}: two s8 weights and their 2-bit positions in the group
+  output wire [AccBits-1:0] acc_o     // accumulator, two's complement
 );
+
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 17 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_17_to_48 u_param_error ();
+    end
+  endgenerate
 
   snap_pe7_stc_pe #(
     .AccBits (AccBits)

@@ -29,56 +29,43 @@ module snap_sa2x3_pe #(
 
   localparam integer SumBits = 17;  // one cycle's product sum, signed
 
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (AccBits < 17 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_17_to_48 u_param_error ();
+    end
+  endgenerate
+
   // The activations arrive decoded: code_i is N_decode's output for this
   // row, {swap2, swap1, s2, c2, s1, c1}.
-  wire [2:0] c1_d = code_i[2:0];
-  wire [5:0] s1_d = code_i[8:3];
-  wire [2:0] c2_d = code_i[11:9];
-  wire [5:0] s2_d = code_i[17:12];
-  wire swap1_d = code_i[18];
-  wire swap2_d = code_i[19];
+  wire [2:0] c1_dec = code_i[2:0];
+  wire [5:0] s1_dec = code_i[8:3];
+  wire [2:0] c2_dec = code_i[11:9];
+  wire [5:0] s2_dec = code_i[17:12];
+  wire swap1_dec = code_i[18];
+  wire swap2_dec = code_i[19];
 
   // Weights: on vSPARQ's wide path both multipliers take the lone
   // activation's weight.
-  wire [7:0] w1_d = swap1_d ? wgt_i[15:8] : wgt_i[7:0];
-  wire [7:0] w2_d = swap2_d ? wgt_i[7:0] : wgt_i[15:8];
+  wire [7:0] w1_dec = swap1_dec ? wgt_i[15:8] : wgt_i[7:0];
+  wire [7:0] w2_dec = swap2_dec ? wgt_i[7:0] : wgt_i[15:8];
 
   // Stage A: no register (pipeline < 2).
-  wire valid_a;
-  wire clear_a;
-  assign valid_a = valid_i;
-  assign clear_a = clear_i;
-
-  // The multipliers' operands.
-  wire [2:0] c1_a;
-  wire [5:0] s1_a;
-  wire [7:0] w1_a;
-  wire [2:0] c2_a;
-  wire [5:0] s2_a;
-  wire [7:0] w2_a;
-  assign c1_a = c1_d;
-  assign s1_a = s1_d;
-  assign w1_a = w1_d;
-  assign c2_a = c2_d;
-  assign s2_a = s2_d;
-  assign w2_a = w2_d;
 
   // Multipliers.
   wire [SumBits-1:0] sum_a;
   snap_sa2x3_pair_mul u_pair_mul (
-    .c1_i  (c1_a),
-    .s1_i  (s1_a),
-    .w1_i  (w1_a),
-    .c2_i  (c2_a),
-    .s2_i  (s2_a),
-    .w2_i  (w2_a),
+    .c1_i  (c1_dec),
+    .s1_i  (s1_dec),
+    .w1_i  (w1_dec),
+    .c2_i  (c2_dec),
+    .s2_i  (s2_dec),
+    .w2_i  (w2_dec),
     .sum_o (sum_a)
   );
 
   // Stage B: the product sum is registered (pipeline >= 1).
-  wire [SumBits-1:0] sum_b;
-  wire               valid_b;
-  wire               clear_b;
   reg  [SumBits-1:0] sum_b_q;
   reg                valid_b_q;
   reg                clear_b_q;
@@ -89,24 +76,21 @@ module snap_sa2x3_pe #(
       clear_b_q <= 1'b0;
     end else begin
       sum_b_q   <= sum_a;
-      valid_b_q <= valid_a;
-      clear_b_q <= clear_a;
+      valid_b_q <= valid_i;
+      clear_b_q <= clear_i;
     end
   end
-  assign sum_b   = sum_b_q;
-  assign valid_b = valid_b_q;
-  assign clear_b = clear_b_q;
 
   // Accumulator.
-  wire [AccBits-1:0] sum_ext = {{(AccBits-SumBits+1){sum_b[SumBits-1]}}, sum_b[SumBits-2:0]};
+  wire [AccBits-1:0] sum_ext = {{(AccBits-SumBits+1){sum_b_q[SumBits-1]}}, sum_b_q[SumBits-2:0]};
   reg  [AccBits-1:0] acc_d;
   reg  [AccBits-1:0] acc_q;
   always @(*) begin
     if (drain_i) begin
       acc_d = drain_acc_i;
-    end else if (valid_b) begin
-      acc_d = clear_b ? sum_ext : acc_q + sum_ext;
-    end else if (clear_b) begin
+    end else if (valid_b_q) begin
+      acc_d = clear_b_q ? sum_ext : acc_q + sum_ext;
+    end else if (clear_b_q) begin
       acc_d = {AccBits{1'b0}};
     end else begin
       acc_d = acc_q;

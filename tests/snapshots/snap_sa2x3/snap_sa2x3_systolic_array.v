@@ -37,6 +37,20 @@ module snap_sa2x3_systolic_array #(
   localparam integer WgtBits = 16;
   localparam integer Diags   = Rows + Cols - 1;
 
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (Rows < 1 || Rows > 64) begin : gen_check_rows
+      bad_parameter_Rows_must_be_1_to_64 u_param_error ();
+    end
+    if (Cols < 1 || Cols > 64) begin : gen_check_cols
+      bad_parameter_Cols_must_be_1_to_64 u_param_error ();
+    end
+    if (AccBits < 17 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_17_to_48 u_param_error ();
+    end
+  endgenerate
+
   genvar r, c, i;
 
   // Control: valid/clear delayed by r + c for PE (r, c).
@@ -68,22 +82,22 @@ module snap_sa2x3_systolic_array #(
   generate
     for (r = 0; r < Rows; r = r + 1) begin : gen_act_row
       wire [(r+Cols)*RowBits-1:0] chain;
-      wire [2:0] c1;
-      wire [5:0] s1;
-      wire [2:0] c2;
-      wire [5:0] s2;
-      wire swap1;
-      wire swap2;
+      wire [2:0] c1_dec;
+      wire [5:0] s1_dec;
+      wire [2:0] c2_dec;
+      wire [5:0] s2_dec;
+      wire swap1_dec;
+      wire swap2_dec;
       snap_sa2x3_decode u_decode (
         .act_i   (act_i[r*ActBits +: ActBits]),
-        .c1_o (c1),
-        .s1_o (s1),
-        .c2_o (c2),
-        .s2_o (s2),
-        .swap1_o (swap1),
-        .swap2_o (swap2)
+        .c1_o    (c1_dec),
+        .s1_o    (s1_dec),
+        .c2_o    (c2_dec),
+        .s2_o    (s2_dec),
+        .swap1_o (swap1_dec),
+        .swap2_o (swap2_dec)
       );
-      assign chain[RowBits-1:0] = {swap2, swap1, s2, c2, s1, c1};
+      assign chain[RowBits-1:0] = {swap2_dec, swap1_dec, s2_dec, c2_dec, s1_dec, c1_dec};
       for (i = 1; i < r + Cols; i = i + 1) begin : gen_stage
         reg [RowBits-1:0] act_q;
         always @(posedge clk_i or negedge rst_ni) begin

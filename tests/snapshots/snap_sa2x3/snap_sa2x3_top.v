@@ -22,6 +22,20 @@ module snap_sa2x3_top #(
   output wire [Rows*AccBits-1:0] res_o     // row r: accumulator of PE (r, Cols-1)
 );
 
+  // Parameter checks: a value out of range instantiates a module that does
+  // not exist, so elaboration stops with the rule as the missing name.
+  generate
+    if (Rows < 1 || Rows > 64) begin : gen_check_rows
+      bad_parameter_Rows_must_be_1_to_64 u_param_error ();
+    end
+    if (Cols < 1 || Cols > 64) begin : gen_check_cols
+      bad_parameter_Cols_must_be_1_to_64 u_param_error ();
+    end
+    if (AccBits < 17 || AccBits > 48) begin : gen_check_acc_bits
+      bad_parameter_AccBits_must_be_17_to_48 u_param_error ();
+    end
+  endgenerate
+
   snap_sa2x3_systolic_array #(
     .Rows    (Rows),
     .Cols    (Cols),
