@@ -284,7 +284,7 @@ fn every_kernel_agrees_with_the_reference_on_ragged_shapes() {
             .map(|_| {
                 let r = lcg(&mut seed);
                 // a third zeros (the wide path), the rest full range
-                if r % 3 == 0 {
+                if r.is_multiple_of(3) {
                     0
                 } else {
                     (r >> 8) as u8
