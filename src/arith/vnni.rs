@@ -115,6 +115,12 @@ pub fn gemm(trim: Trim, a: &View<u8>, b: &View<i8>, m: usize, n: usize, k: usize
                 let rows = cblk.len() / n;
                 for i0 in (0..rows).step_by(MR) {
                     let mr = (rows - i0).min(MR);
+                    // The next block's rows (in this task or the next
+                    // one) are fetched while this one computes: without it
+                    // the trim stalls on memory (5opt 225-295 GMAC/s on one
+                    // thread instead of 370).
+                    let end = ((r0 + i0 + 2 * MR) * k).min(a.data.len());
+                    prefetch(&a.data[((r0 + i0 + MR) * k).min(end)..end]);
                     let (ap, lda) = if in_place {
                         (a.data[(r0 + i0) * k..].as_ptr(), k)
                     } else {
@@ -139,6 +145,14 @@ pub fn gemm(trim: Trim, a: &View<u8>, b: &View<i8>, m: usize, n: usize, k: usize
             },
         );
     c
+}
+
+/// Ask for every cache line of `bytes` (a hint: no effect on results).
+fn prefetch(bytes: &[u8]) {
+    for line in bytes.chunks(64) {
+        // SAFETY: a prefetch of a valid address; SSE is baseline on x86_64.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8) };
+    }
 }
 
 /// Trim (or copy) `src` (k bytes) into `dst` (k rounded up to 4, the tail
