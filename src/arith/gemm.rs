@@ -380,6 +380,8 @@ pub enum Kernel {
     Vnni,
     /// AVX-512 VNNI bytes, A trimmed with scalar lookups (no VBMI).
     VnniScalarTrim,
+    /// AVX-VNNI bytes (`vpdpbusd` on ymm; CPUs without AVX-512), scalar trim.
+    AvxVnni,
     /// AVX2 int16 (`vpmaddwd`), scalar trim.
     Avx2,
     /// Portable Rust, scalar trim.
@@ -387,20 +389,39 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 4] = [
+    pub const ALL: [Kernel; 5] = [
         Kernel::Vnni,
         Kernel::VnniScalarTrim,
+        Kernel::AvxVnni,
         Kernel::Avx2,
         Kernel::Portable,
     ];
+
+    /// The name `bench model --kernel` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Vnni => "vnni",
+            Kernel::VnniScalarTrim => "vnni-scalar-trim",
+            Kernel::AvxVnni => "avx-vnni",
+            Kernel::Avx2 => "avx2",
+            Kernel::Portable => "portable",
+        }
+    }
+
+    /// The kernel called `name`.
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        Kernel::ALL.into_iter().find(|k| k.name() == name)
+    }
 
     /// True when this CPU can run the kernel.
     pub fn available(self) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
+            use super::vnni::Isa;
             match self {
-                Kernel::Vnni => super::vnni::available() && super::vnni::vbmi(),
-                Kernel::VnniScalarTrim => super::vnni::available(),
+                Kernel::Vnni => Isa::Avx512.available() && super::vnni::vbmi(),
+                Kernel::VnniScalarTrim => Isa::Avx512.available(),
+                Kernel::AvxVnni => Isa::AvxVnni.available(),
                 Kernel::Avx2 => std::is_x86_feature_detected!("avx2"),
                 Kernel::Portable => true,
             }
@@ -438,20 +459,22 @@ impl Model {
     ) -> Vec<i32> {
         #[cfg(target_arch = "x86_64")]
         {
-            use super::vnni::{gemm, Trim};
+            use super::vnni::{gemm, Isa, Trim};
             let trim = |vector: bool| match (&self.lut, self.table.is_identity()) {
                 (_, true) => Some(Trim::None),
                 (Some(l), false) if vector => Some(Trim::Vbmi(l)),
-                (Some(l), false) => Some(Trim::Scalar(l)),
+                (Some(_), false) => Some(Trim::Scalar(&self.table)),
                 (None, false) => None,
             };
-            let vector = match kernel {
-                Kernel::Vnni => Some(true),
-                Kernel::VnniScalarTrim => Some(false),
-                _ => None,
+            let (isa, vector) = match kernel {
+                Kernel::Vnni => (Isa::Avx512, true),
+                Kernel::VnniScalarTrim => (Isa::Avx512, false),
+                Kernel::AvxVnni => (Isa::AvxVnni, false),
+                Kernel::Avx2 | Kernel::Portable => (Isa::Avx512, false),
             };
-            if let Some(t) = vector.and_then(trim) {
-                return gemm(t, a, b, m, n, k);
+            let byte_kernel = !matches!(kernel, Kernel::Avx2 | Kernel::Portable);
+            if let Some(t) = trim(vector).filter(|_| byte_kernel) {
+                return gemm(isa, t, a, b, m, n, k);
             }
         }
         gemm_dense_i16(&self.table, kernel != Kernel::Portable, a, b, m, n, k)

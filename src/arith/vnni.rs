@@ -1,4 +1,5 @@
-//! The AVX-512 VNNI GEMM: `C = T(A) . B^T` with bytes, not int16.
+//! The VNNI byte GEMM (AVX-512 VNNI, or AVX-VNNI on ymm): `C = T(A) . B^T`
+//! with bytes, not int16.
 //!
 //! `vpdpbusd` multiplies unsigned bytes by signed bytes, adds each group of
 //! four products (every product fits 16 bits: 255 * -128 = -32,640) to an
@@ -7,38 +8,80 @@
 //! weights are int8, so the whole GEMM runs on bytes.
 //!
 //! Layout (the usual outer-product form, no horizontal sums):
-//! - B is packed once per GEMM into panels of up to 64 columns: for each
-//!   group of four k, the panel's columns side by side, four bytes each
-//!   (one zmm holds 16 columns x 4 k). Zero padding adds nothing.
+//! - B is packed once per GEMM into panels of up to 64 columns (16 on ymm):
+//!   for each group of four k, the panel's columns side by side, four bytes
+//!   each (one zmm holds 16 columns x 4 k). Zero padding adds nothing.
 //! - A stays row-major; four bytes of one row are broadcast to all 16
 //!   lanes. Rows that need trimming (SPARQ) or padding (K not a multiple
-//!   of 4) are trimmed [`MR`] at a time into a small per-task buffer right
+//!   of 4) are trimmed a tile's rows at a time into a small per-task buffer right
 //!   before the micro-kernel reads them (fused: A is read once, the
 //!   trimmed copy stays in L1). With AVX-512 VBMI the trim is two 256-byte
 //!   lookups per 64 activations ([`super::lut::SplitLut`]); without it, the
 //!   scalar lookup.
-//! - The micro-kernel keeps an [`MR`] x 4 tile of zmm accumulators (6 rows x
-//!   64 columns) live over all of K and stores straight into C (masked at
-//!   the right edge): no second pass over C.
+//! - The micro-kernel keeps a 6 x 4 tile of zmm accumulators (6 rows x 64
+//!   columns; 6 x 2 ymm = 6 x 16 on AVX-VNNI) live over all of K and stores
+//!   straight into C (masked at the right edge): no second pass over C.
+//!   The next tile's rows of A are prefetched meanwhile.
 
 use super::lut::SplitLut;
+use super::pair::PairTable;
 use super::tensor::View;
 use rayon::prelude::*;
 use std::arch::x86_64::*;
 
-/// Rows per micro-tile.
-pub const MR: usize = 6;
-/// Columns per B panel (4 zmm of 16 int32).
-pub const NC: usize = 64;
-/// Rows of C per parallel task (a multiple of [`MR`]).
-const ROWS_PER_TASK: usize = MR * 16;
-
-/// True when this CPU runs [`gemm`].
-pub fn available() -> bool {
-    std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512bw")
-        && std::is_x86_feature_detected!("avx512vnni")
+/// Which vectors run the byte GEMM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// AVX-512 VNNI: 32 zmm, a 6 x 64 tile (24 accumulators).
+    Avx512,
+    /// AVX-VNNI (`vpdpbusd` on ymm, CPUs without AVX-512): 16 ymm, a 6 x 16
+    /// tile (12 accumulators; 4 x 24 spilled one to the stack).
+    AvxVnni,
 }
+
+/// Tile geometry of an [`Isa`].
+struct Geometry {
+    /// Rows per micro-tile.
+    mr: usize,
+    /// Columns per B panel (a multiple of `lanes`).
+    nc: usize,
+    /// int32 lanes per vector.
+    lanes: usize,
+}
+
+impl Isa {
+    /// True when this CPU runs [`gemm`] on `self`.
+    pub fn available(self) -> bool {
+        match self {
+            Isa::Avx512 => {
+                std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
+                    && std::is_x86_feature_detected!("avx512vnni")
+            }
+            Isa::AvxVnni => {
+                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("avxvnni")
+            }
+        }
+    }
+
+    fn geometry(self) -> Geometry {
+        match self {
+            Isa::Avx512 => Geometry {
+                mr: 6,
+                nc: 64,
+                lanes: 16,
+            },
+            Isa::AvxVnni => Geometry {
+                mr: 6,
+                nc: 16,
+                lanes: 8,
+            },
+        }
+    }
+}
+
+/// Rows of C per parallel task (a multiple of every geometry's `mr`).
+const ROWS_PER_TASK: usize = 96;
 
 /// True when the trim runs as vector lookups (AVX-512 VBMI).
 pub fn vbmi() -> bool {
@@ -50,8 +93,8 @@ pub fn vbmi() -> bool {
 pub enum Trim<'a> {
     /// Every activation passes unchanged (the baselines).
     None,
-    /// Scalar lookups.
-    Scalar(&'a SplitLut),
+    /// Scalar lookups in the 64 Ki-entry pair table (one per pair).
+    Scalar(&'a PairTable),
     /// AVX-512 VBMI lookups (the caller checked [`vbmi`]).
     Vbmi(&'a SplitLut),
 }
@@ -64,13 +107,13 @@ struct PackedB {
 }
 
 impl PackedB {
-    fn new(b: &View<i8>, n: usize, k: usize) -> PackedB {
+    fn new(b: &View<i8>, n: usize, k: usize, geo: &Geometry) -> PackedB {
         let kg = k.div_ceil(4);
-        let mut data = vec![0i8; n.div_ceil(16) * 16 * kg * 4];
-        for j0 in (0..n).step_by(NC) {
-            let w = panel_width(n, j0);
+        let mut data = vec![0i8; n.div_ceil(geo.lanes) * geo.lanes * kg * 4];
+        for j0 in (0..n).step_by(geo.nc) {
+            let w = (n - j0).min(geo.nc).div_ceil(geo.lanes) * geo.lanes;
             let base = j0 * kg * 4;
-            for j in 0..(n - j0).min(NC) {
+            for j in 0..(n - j0).min(geo.nc) {
                 for (kk, &v) in b.row(j0 + j).iter().enumerate() {
                     data[base + ((kk / 4) * w + j) * 4 + kk % 4] = v;
                 }
@@ -85,42 +128,47 @@ impl PackedB {
     }
 }
 
-/// Padded width (a multiple of 16) of the panel at column `j0`.
-fn panel_width(n: usize, j0: usize) -> usize {
-    (n - j0).min(NC).div_ceil(16) * 16
-}
-
 /// `C = T(A) . B^T`, A: `m x k` u8, B: `n x k` i8, C: `m x n` i32. The
-/// caller checked [`available`] (and [`vbmi`] for [`Trim::Vbmi`]) and that
-/// `k * 255 * 128` fits i32.
-pub fn gemm(trim: Trim, a: &View<u8>, b: &View<i8>, m: usize, n: usize, k: usize) -> Vec<i32> {
-    assert!(available());
+/// caller checked that `k * 255 * 128` fits i32. Panics if the CPU lacks
+/// `isa` (or VBMI for [`Trim::Vbmi`]).
+pub fn gemm(
+    isa: Isa,
+    trim: Trim,
+    a: &View<u8>,
+    b: &View<i8>,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Vec<i32> {
+    assert!(isa.available());
     if let Trim::Vbmi(_) = trim {
-        assert!(vbmi());
+        assert!(vbmi() && isa == Isa::Avx512);
     }
+    let geo = isa.geometry();
+    let (mr_max, nc) = (geo.mr, geo.nc);
     let mut c = vec![0i32; m * n];
     if m == 0 || n == 0 || k == 0 {
         return c;
     }
-    let pb = PackedB::new(b, n, k);
+    let pb = PackedB::new(b, n, k, &geo);
     let kp = pb.kg * 4;
     // A is read in place when nothing changes it and rows need no padding.
     let in_place = matches!(trim, Trim::None) && k == kp;
     c.par_chunks_mut(ROWS_PER_TASK * n)
         .enumerate()
         .for_each_init(
-            || vec![0u8; if in_place { 0 } else { MR * kp }],
+            || vec![0u8; if in_place { 0 } else { mr_max * kp }],
             |buf, (t, cblk)| {
                 let r0 = t * ROWS_PER_TASK;
                 let rows = cblk.len() / n;
-                for i0 in (0..rows).step_by(MR) {
-                    let mr = (rows - i0).min(MR);
+                for i0 in (0..rows).step_by(mr_max) {
+                    let mr = (rows - i0).min(mr_max);
                     // The next block's rows (in this task or the next
                     // one) are fetched while this one computes: without it
                     // the trim stalls on memory (5opt 225-295 GMAC/s on one
                     // thread instead of 370).
-                    let end = ((r0 + i0 + 2 * MR) * k).min(a.data.len());
-                    prefetch(&a.data[((r0 + i0 + MR) * k).min(end)..end]);
+                    let end = ((r0 + i0 + 2 * mr_max) * k).min(a.data.len());
+                    prefetch(&a.data[((r0 + i0 + mr_max) * k).min(end)..end]);
                     let (ap, lda) = if in_place {
                         (a.data[(r0 + i0) * k..].as_ptr(), k)
                     } else {
@@ -132,14 +180,20 @@ pub fn gemm(trim: Trim, a: &View<u8>, b: &View<i8>, m: usize, n: usize, k: usize
                         (buf.as_ptr(), kp)
                     };
                     let crow = cblk[i0 * n..].as_mut_ptr();
-                    for j0 in (0..n).step_by(NC) {
-                        let cols = (n - j0).min(NC);
-                        // SAFETY: AVX-512 F/BW/VNNI were checked above; `ap`
-                        // holds `mr` rows of `lda >= 4 * kg` bytes, the
+                    for j0 in (0..n).step_by(nc) {
+                        let cols = (n - j0).min(nc);
+                        let (bp, cp) = (pb.panel(j0), crow.wrapping_add(j0));
+                        // SAFETY: the ISA's features were checked above;
+                        // `ap` holds `mr` rows of `lda >= 4 * kg` bytes, the
                         // panel `kg` groups of its width, and C `mr` rows of
-                        // `n` from `crow`, of which columns j0..j0+cols are
+                        // `n` from `cp`, of which columns 0..cols are
                         // written.
-                        unsafe { tile(mr, ap, lda, pb.panel(j0), pb.kg, crow.add(j0), n, cols) };
+                        unsafe {
+                            match isa {
+                                Isa::Avx512 => tile(mr, ap, lda, bp, pb.kg, cp, n, cols),
+                                Isa::AvxVnni => tile_avx(mr, ap, lda, bp, pb.kg, cp, n, cols),
+                            }
+                        };
                     }
                 }
             },
@@ -161,7 +215,7 @@ fn trim_row(trim: Trim, src: &[u8], dst: &mut [u8]) {
     let k = src.len();
     match trim {
         Trim::None => dst[..k].copy_from_slice(src),
-        Trim::Scalar(lut) => lut.apply_dense(src, &mut dst[..k]),
+        Trim::Scalar(table) => table.apply_dense(src, &mut dst[..k]),
         // SAFETY: the caller of `gemm` checked AVX-512 VBMI.
         Trim::Vbmi(lut) => unsafe { vbmi_trim(lut, src, dst) },
     }
@@ -172,8 +226,9 @@ fn trim_row(trim: Trim, src: &[u8], dst: &mut [u8]) {
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
 unsafe fn vbmi_trim(lut: &SplitLut, src: &[u8], dst: &mut [u8]) {
     let load = |t: &[u8; 256], i: usize| _mm512_loadu_si512(t[i * 64..].as_ptr() as *const _);
-    let nt = [0, 1, 2, 3].map(|i| load(&lut.narrow, i));
-    let wt = [0, 1, 2, 3].map(|i| load(&lut.wide, i));
+    let [narrow, wide] = &lut.by_partner_zero;
+    let nt = [0, 1, 2, 3].map(|i| load(narrow, i));
+    let wt = [0, 1, 2, 3].map(|i| load(wide, i));
     let look = |t: &[__m512i; 4], x: __m512i| {
         let lo = _mm512_permutex2var_epi8(t[0], x, t[1]);
         let hi = _mm512_permutex2var_epi8(t[2], x, t[3]);
@@ -195,7 +250,7 @@ unsafe fn vbmi_trim(lut: &SplitLut, src: &[u8], dst: &mut [u8]) {
     }
 }
 
-/// One `mr x cols` block of C (`mr <= MR`, `cols <= NC`).
+/// One `mr x cols` block of C (`mr <= 6`, `cols <= 64`).
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn tile(
@@ -257,6 +312,76 @@ unsafe fn micro<const M: usize, const NV: usize>(
             let left = cols - v * 16;
             let mask: u16 = if left >= 16 { !0 } else { (1u16 << left) - 1 };
             _mm512_mask_storeu_epi32(c.add(r * ldc + v * 16), mask, *cell);
+        }
+    }
+}
+
+/// One `mr x cols` block of C on ymm (`mr <= 6`, `cols <= 16`).
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,avxvnni")]
+unsafe fn tile_avx(
+    mr: usize,
+    a: *const u8,
+    lda: usize,
+    b: *const i8,
+    kg: usize,
+    c: *mut i32,
+    ldc: usize,
+    cols: usize,
+) {
+    macro_rules! go {
+        ($m:literal) => {
+            match cols.div_ceil(8) {
+                1 => micro_avx::<$m, 1>(a, lda, b, kg, c, ldc, cols),
+                _ => micro_avx::<$m, 2>(a, lda, b, kg, c, ldc, cols),
+            }
+        };
+    }
+    match mr {
+        1 => go!(1),
+        2 => go!(2),
+        3 => go!(3),
+        4 => go!(4),
+        5 => go!(5),
+        _ => go!(6),
+    }
+}
+
+/// The ymm micro-kernel: `M x (8 NV)` accumulators live over all of K.
+#[inline(always)]
+unsafe fn micro_avx<const M: usize, const NV: usize>(
+    a: *const u8,
+    lda: usize,
+    b: *const i8,
+    kg: usize,
+    c: *mut i32,
+    ldc: usize,
+    cols: usize,
+) {
+    let mut acc = [[_mm256_setzero_si256(); NV]; M];
+    for g in 0..kg {
+        let bp = b.add(g * NV * 32);
+        let bv: [__m256i; NV] =
+            std::array::from_fn(|v| _mm256_loadu_si256(bp.add(v * 32) as *const _));
+        for (r, row) in acc.iter_mut().enumerate() {
+            let x = (a.add(r * lda + 4 * g) as *const i32).read_unaligned();
+            let av = _mm256_set1_epi32(x);
+            for (cell, bw) in row.iter_mut().zip(&bv) {
+                *cell = _mm256_dpbusd_avx_epi32(*cell, av, *bw);
+            }
+        }
+    }
+    for (r, row) in acc.iter().enumerate() {
+        for (v, cell) in row.iter().enumerate() {
+            let left = cols - v * 8;
+            let dst = c.add(r * ldc + v * 8);
+            if left >= 8 {
+                _mm256_storeu_si256(dst as *mut __m256i, *cell);
+            } else {
+                let mut lanes = [0i32; 8];
+                _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, *cell);
+                std::ptr::copy_nonoverlapping(lanes.as_ptr(), dst, left);
+            }
         }
     }
 }
