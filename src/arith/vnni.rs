@@ -114,8 +114,16 @@ impl PackedB {
             let w = (n - j0).min(geo.nc).div_ceil(geo.lanes) * geo.lanes;
             let base = j0 * kg * 4;
             for j in 0..(n - j0).min(geo.nc) {
-                for (kk, &v) in b.row(j0 + j).iter().enumerate() {
-                    data[base + ((kk / 4) * w + j) * 4 + kk % 4] = v;
+                // four k at a time (a byte loop made packing cost as much
+                // as the GEMM for small M, e.g. a batch-1 network layer)
+                let (groups, tail) = b.row(j0 + j).as_chunks::<4>();
+                for (g, four) in groups.iter().enumerate() {
+                    let at = base + (g * w + j) * 4;
+                    data[at..at + 4].copy_from_slice(four);
+                }
+                if !tail.is_empty() {
+                    let at = base + (groups.len() * w + j) * 4;
+                    data[at..at + tail.len()].copy_from_slice(tail);
                 }
             }
         }
