@@ -1,6 +1,7 @@
 //! GEMM and convolution through a PE's arithmetic.
 
 use super::kernel::{dot_tile, padded_k, MR, NR};
+use super::lut::SplitLut;
 use super::pair::PairTable;
 use super::tensor::{MatI32, MatI8, MatU8, Tensor, View};
 use crate::config::{Design, PeKind};
@@ -94,6 +95,8 @@ pub fn checked_bytes(what: &'static str, dims: &[usize], elem: usize) -> Result<
 pub struct Model {
     kind: PeKind,
     table: PairTable,
+    /// The table split for the vector trim (dense designs).
+    lut: Option<SplitLut>,
     acc_bits: u32,
     exact_k_max: u64,
 }
@@ -104,9 +107,11 @@ pub const I32_EXACT_K_MAX: u64 = (i32::MAX as u64) / (255 * 128);
 
 impl Model {
     pub fn new(design: &Design) -> Model {
+        let table = PairTable::for_kind(&design.pe().kind());
         Model {
             kind: design.pe().kind(),
-            table: PairTable::for_kind(&design.pe().kind()),
+            lut: SplitLut::from_table(&table),
+            table,
             acc_bits: design.pe().acc_bits(),
             exact_k_max: design.exact_k_max(),
         }
@@ -117,9 +122,11 @@ impl Model {
     /// int32 output (co-simulation sums chunks of K exactly and applies the
     /// hardware's wrap itself).
     pub fn unwrapped(kind: &PeKind) -> Model {
+        let table = PairTable::for_kind(kind);
         Model {
             kind: *kind,
-            table: PairTable::for_kind(kind),
+            lut: SplitLut::from_table(&table),
+            table,
             acc_bits: crate::config::limits::ACC_BITS_MAX,
             exact_k_max: u64::MAX,
         }
@@ -128,9 +135,11 @@ impl Model {
     /// The exact int8 reference: every activation 0..=255 passes unchanged,
     /// sums in i32.
     pub fn exact() -> Model {
+        let table = PairTable::identity();
         Model {
             kind: PeKind::Mac8x8,
-            table: PairTable::identity(),
+            lut: SplitLut::from_table(&table),
+            table,
             acc_bits: 32,
             exact_k_max: I32_EXACT_K_MAX,
         }
@@ -194,6 +203,21 @@ impl Model {
 
     /// [`Model::gemm`] on borrowed data.
     pub fn gemm_view(&self, a: &View<u8>, b: &View<i8>) -> Result<MatI32, ArithError> {
+        self.gemm_with(Kernel::best(), a, b)
+    }
+
+    /// [`Model::gemm_view`] on a chosen kernel (tests hold every kernel this
+    /// CPU has to the same results). Panics if the CPU lacks `kernel`.
+    pub fn gemm_with(
+        &self,
+        kernel: Kernel,
+        a: &View<u8>,
+        b: &View<i8>,
+    ) -> Result<MatI32, ArithError> {
+        assert!(
+            kernel.available(),
+            "{kernel:?} needs a CPU feature this one lacks"
+        );
         let (m, k) = a.dims2().ok_or_else(|| ArithError::Shape {
             operand: "A",
             expected: "a 2-D M x K matrix".into(),
@@ -217,7 +241,7 @@ impl Model {
         let data = if self.stc() {
             gemm_stc(&self.table, a, b, m, n, k)?
         } else {
-            gemm_dense(&self.table, a, b, m, n, k)
+            self.gemm_dense(kernel, a, b, m, n, k)
         };
         Ok(Tensor::new(vec![m, n], data))
     }
@@ -363,10 +387,120 @@ fn round_up(x: usize, to: usize) -> usize {
     x.div_ceil(to) * to
 }
 
-/// Dense pairing `(k, k+1)`: the pair table depends on A alone, so A is
-/// trimmed block by block and the rest is an exact integer GEMM.
-fn gemm_dense(
+/// Which kernel runs a dense GEMM. Every kernel computes the same exact
+/// sums; [`Kernel::best`] is the fastest one this CPU has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// AVX-512 VNNI bytes (`vpdpbusd`), A trimmed with AVX-512 VBMI lookups.
+    Vnni,
+    /// AVX-512 VNNI bytes, A trimmed with scalar lookups (no VBMI).
+    VnniScalarTrim,
+    /// AVX-VNNI bytes (`vpdpbusd` on ymm; CPUs without AVX-512), scalar trim.
+    AvxVnni,
+    /// AVX2 int16 (`vpmaddwd`), scalar trim.
+    Avx2,
+    /// Portable Rust, scalar trim.
+    Portable,
+}
+
+impl Kernel {
+    pub const ALL: [Kernel; 5] = [
+        Kernel::Vnni,
+        Kernel::VnniScalarTrim,
+        Kernel::AvxVnni,
+        Kernel::Avx2,
+        Kernel::Portable,
+    ];
+
+    /// The name `bench model --kernel` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Vnni => "vnni",
+            Kernel::VnniScalarTrim => "vnni-scalar-trim",
+            Kernel::AvxVnni => "avx-vnni",
+            Kernel::Avx2 => "avx2",
+            Kernel::Portable => "portable",
+        }
+    }
+
+    /// The kernel called `name`.
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        Kernel::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// True when this CPU can run the kernel.
+    pub fn available(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use super::vnni::Isa;
+            match self {
+                Kernel::Vnni => Isa::Avx512.available() && super::vnni::vbmi(),
+                Kernel::VnniScalarTrim => Isa::Avx512.available(),
+                Kernel::AvxVnni => Isa::AvxVnni.available(),
+                Kernel::Avx2 => std::is_x86_feature_detected!("avx2"),
+                Kernel::Portable => true,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Kernel::Portable
+        }
+    }
+
+    /// The fastest available kernel.
+    pub fn best() -> Kernel {
+        use std::sync::OnceLock;
+        static BEST: OnceLock<Kernel> = OnceLock::new();
+        *BEST.get_or_init(|| {
+            Kernel::ALL
+                .into_iter()
+                .find(|k| k.available())
+                .unwrap_or(Kernel::Portable)
+        })
+    }
+}
+
+impl Model {
+    /// Dense pairing `(k, k+1)`: the pair table depends on A alone, so A is
+    /// trimmed row by row and the rest is an exact integer GEMM.
+    fn gemm_dense(
+        &self,
+        kernel: Kernel,
+        a: &View<u8>,
+        b: &View<i8>,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Vec<i32> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use super::vnni::{gemm, Isa, Trim};
+            let trim = |vector: bool| match (&self.lut, self.table.is_identity()) {
+                (_, true) => Some(Trim::None),
+                (Some(l), false) if vector => Some(Trim::Vbmi(l)),
+                (Some(_), false) => Some(Trim::Scalar(&self.table)),
+                (None, false) => None,
+            };
+            let (isa, vector) = match kernel {
+                Kernel::Vnni => (Isa::Avx512, true),
+                Kernel::VnniScalarTrim => (Isa::Avx512, false),
+                Kernel::AvxVnni => (Isa::AvxVnni, false),
+                Kernel::Avx2 | Kernel::Portable => (Isa::Avx512, false),
+            };
+            let byte_kernel = !matches!(kernel, Kernel::Avx2 | Kernel::Portable);
+            if let Some(t) = trim(vector).filter(|_| byte_kernel) {
+                return gemm(isa, t, a, b, m, n, k);
+            }
+        }
+        gemm_dense_i16(&self.table, kernel != Kernel::Portable, a, b, m, n, k)
+    }
+}
+
+/// Dense pairing through the int16 kernel (AVX2 when `simd`, else portable):
+/// the pair table trims A block by block.
+fn gemm_dense_i16(
     table: &PairTable,
+    simd: bool,
     a: &View<u8>,
     b: &View<i8>,
     m: usize,
@@ -406,7 +540,7 @@ fn gemm_dense(
                 }
             }
             let mut ct = vec![0i32; rp * np];
-            dot_tile(&aw, &bw, kp, rp, np, &mut ct);
+            dot_tile(simd, &aw, &bw, kp, rp, np, &mut ct);
             for r in 0..rows {
                 cblk[r * n..(r + 1) * n].copy_from_slice(&ct[r * np..r * np + n]);
             }

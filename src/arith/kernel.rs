@@ -3,9 +3,9 @@
 //! widened to i16 and padded to a multiple of [`KBLOCK`]. Sums are exact in
 //! i32 while `K * 255 * 128 < 2^31` (callers check it).
 //!
-//! AVX-512 VNNI (`vpdpwssd`, 32 products per instruction) when the CPU has
-//! it and the padded K is a multiple of 32, else AVX2 (`vpmaddwd`, 16), else
-//! a portable loop; tests hold all of them to the same results.
+//! AVX2 (`vpmaddwd`, 16 products per instruction) when asked for and the
+//! CPU has it, else a portable loop; tests hold both to the same results.
+//! CPUs with AVX-512 VNNI run the byte kernel in `vnni.rs` instead.
 
 /// K is padded to a multiple of this (zeros add nothing).
 pub const KBLOCK: usize = 16;
@@ -21,24 +21,15 @@ pub fn padded_k(k: usize) -> usize {
 
 /// `c[i*n + j] = dot(a[i], b[j])` for `a`: `m x kp`, `b`: `n x kp` (i16,
 /// row-major, `kp` a multiple of [`KBLOCK`]), `m` a multiple of [`MR`] and
-/// `n` a multiple of [`NR`].
-pub fn dot_tile(a: &[i16], b: &[i16], kp: usize, m: usize, n: usize, c: &mut [i32]) {
+/// `n` a multiple of [`NR`]. AVX2 when `simd` and the CPU has it.
+pub fn dot_tile(simd: bool, a: &[i16], b: &[i16], kp: usize, m: usize, n: usize, c: &mut [i32]) {
     assert_eq!(kp % KBLOCK, 0);
     assert_eq!(m % MR, 0);
     assert_eq!(n % NR, 0);
     assert!(a.len() >= m * kp && b.len() >= n * kp && c.len() >= m * n);
     #[cfg(target_arch = "x86_64")]
     {
-        if kp.is_multiple_of(2 * KBLOCK)
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512vnni")
-        {
-            // SAFETY: the CPU supports AVX-512 BW and VNNI (checked above);
-            // slice bounds were asserted, kp is a multiple of 32.
-            unsafe { avx512::dot_tile(a, b, kp, m, n, c) };
-            return;
-        }
-        if std::is_x86_feature_detected!("avx2") {
+        if simd && std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked above); slice bounds
             // were asserted.
             unsafe { avx2::dot_tile(a, b, kp, m, n, c) };
@@ -109,70 +100,12 @@ mod avx2 {
     }
 }
 
-/// AVX-512 VNNI: `vpdpwssd` (32 products summed into 16 int32 lanes per
-/// instruction, no saturation: the same exact sums as `vpmaddwd` + add).
-#[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use super::{KBLOCK, MR, NR};
-    use std::arch::x86_64::*;
-
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    pub unsafe fn dot_tile(a: &[i16], b: &[i16], kp: usize, m: usize, n: usize, c: &mut [i32]) {
-        // 32 vector registers: a 4 x 4 tile (16 accumulators live) when n
-        // allows it, else 4 x NR.
-        if n.is_multiple_of(2 * NR) {
-            tile::<{ 2 * NR }>(a, b, kp, m, n, c);
-        } else {
-            tile::<NR>(a, b, kp, m, n, c);
-        }
-    }
-
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    unsafe fn tile<const NB: usize>(
-        a: &[i16],
-        b: &[i16],
-        kp: usize,
-        m: usize,
-        n: usize,
-        c: &mut [i32],
-    ) {
-        let ap = a.as_ptr();
-        let bp = b.as_ptr();
-        for i0 in (0..m).step_by(MR) {
-            for j0 in (0..n).step_by(NB) {
-                let mut acc = [[_mm512_setzero_si512(); NB]; MR];
-                let mut k = 0;
-                while k < kp {
-                    let mut bv = [_mm512_setzero_si512(); NB];
-                    for (j, v) in bv.iter_mut().enumerate() {
-                        *v = _mm512_loadu_si512(bp.add((j0 + j) * kp + k) as *const __m512i);
-                    }
-                    for (i, row) in acc.iter_mut().enumerate() {
-                        let av = _mm512_loadu_si512(ap.add((i0 + i) * kp + k) as *const __m512i);
-                        for (j, cell) in row.iter_mut().enumerate() {
-                            *cell = _mm512_dpwssd_epi32(*cell, av, bv[j]);
-                        }
-                    }
-                    k += 2 * KBLOCK;
-                }
-                for (i, row) in acc.iter().enumerate() {
-                    for (j, cell) in row.iter().enumerate() {
-                        c[(i0 + i) * n + j0 + j] = _mm512_reduce_add_epi32(*cell);
-                    }
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn avx2_and_portable_agree_at_the_extremes_and_on_noise() {
-        // kp 64 runs the AVX-512 kernel where the CPU has it (n 8 its 4 x 4
-        // tile, n 6 its 4 x 2 one), kp 48 the AVX2 one.
         for (n, kp) in [(6, 64), (8, 64), (6, 48)] {
             agree(n, kp);
         }
@@ -193,7 +126,7 @@ mod tests {
         b[..kp].fill(-128);
         let mut c1 = vec![0; m * n];
         let mut c2 = vec![0; m * n];
-        dot_tile(&a, &b, kp, m, n, &mut c1);
+        dot_tile(true, &a, &b, kp, m, n, &mut c1);
         portable_dot_tile(&a, &b, kp, m, n, &mut c2);
         assert_eq!(c1, c2);
         assert_eq!(c1[0], kp as i32 * 255 * -128);

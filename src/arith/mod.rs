@@ -4,13 +4,18 @@
 pub mod accumulate;
 pub mod gemm;
 pub mod kernel;
+pub mod lut;
 pub mod pair;
 pub mod stats;
 pub mod tensor;
 pub mod trim;
+#[cfg(target_arch = "x86_64")]
+pub mod vnni;
 
 pub use accumulate::Accumulate;
-pub use gemm::{checked_bytes, stc_pairs, ArithError, Model, MAX_PADDING, MAX_TENSOR_BYTES};
+pub use gemm::{
+    checked_bytes, stc_pairs, ArithError, Kernel, Model, MAX_PADDING, MAX_TENSOR_BYTES,
+};
 pub use pair::{route_pair, sparq_pair, PairTable, Route};
 pub use stats::ErrorStats;
 pub use tensor::{MatI32, MatI8, MatU8, Tensor, View};

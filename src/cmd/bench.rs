@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use sparqgen::arith::{Model, Tensor};
+use sparqgen::arith::{Kernel, Model, Tensor};
 use sparqgen::config::{Design, PlacementSet, Rounding};
 use sparqgen::workload::{relu_like, weights, Rng};
 use std::time::Instant;
@@ -68,6 +68,11 @@ pub struct ModelBench {
     /// configuration's ratio to it.
     #[arg(long)]
     compare_ort: bool,
+    /// GEMM kernel: vnni (AVX-512 VNNI bytes, VBMI trim), vnni-scalar-trim,
+    /// avx-vnni (bytes on ymm), avx2 (int16), portable. Default: the
+    /// fastest this CPU has.
+    #[arg(long, value_parser = super::kernel)]
+    kernel: Option<Kernel>,
 }
 
 pub fn run(cmd: BenchCmd) -> Result<i32> {
@@ -93,15 +98,17 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
     let a = Tensor::new(vec![m, k], relu_like(m * k, b.zeros, &mut rng));
     let w = Tensor::new(vec![n, k], weights(n * k, &mut rng));
     let macs = m as f64 * k as f64 * n as f64;
+    let kernel = b.kernel.unwrap_or_else(Kernel::best);
     println!(
         "bench model: M={} K={} N={} ({:.2} GMAC per GEMM), {:.0}% zero activations, \
-         {} threads, best of {} per round",
+         {} threads, {} kernel, best of {} per round",
         b.m,
         b.k,
         b.n,
         macs / 1e9,
         b.zeros * 100.0,
         rayon::current_num_threads(),
+        kernel.name(),
         b.reps
     );
     let mut configs: Vec<(String, Model)> = Vec::new();
@@ -137,7 +144,7 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
             let mut best = f64::INFINITY;
             for _ in 0..reps {
                 let t = Instant::now();
-                let c = model.gemm(&a, &w)?;
+                let c = model.gemm_with(kernel, &a.view(), &w.view())?;
                 best = best.min(t.elapsed().as_secs_f64());
                 std::hint::black_box(c);
             }

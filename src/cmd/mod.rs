@@ -110,6 +110,30 @@ pub fn fraction(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
+/// A GEMM kernel this CPU can run, by name.
+pub fn kernel(s: &str) -> std::result::Result<sparqgen::arith::Kernel, String> {
+    use sparqgen::arith::Kernel;
+    let names = |f: fn(&Kernel) -> bool| {
+        Kernel::ALL
+            .iter()
+            .filter(|k| f(k))
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match Kernel::from_name(s) {
+        Some(k) if k.available() => Ok(k),
+        Some(_) => Err(format!(
+            "{s} needs a CPU feature this CPU lacks (available here: {})",
+            names(|k| k.available())
+        )),
+        None => Err(format!(
+            "{s} is not a kernel (allowed: {})",
+            names(|_| true)
+        )),
+    }
+}
+
 /// A design file, or the embedded default.
 #[derive(Args, Clone)]
 pub struct DesignArg {

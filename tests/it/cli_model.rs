@@ -179,3 +179,28 @@ fn bench_model_compare_ort_checks_ort_against_the_model() {
         assert!(out.contains("pip install onnxruntime onnx"), "{out}");
     }
 }
+
+/// `bench model --kernel` runs the named kernel, or refuses an unknown name
+/// with the allowed ones and exit 2.
+#[test]
+fn bench_model_kernel_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = [
+        "bench", "model", "--m", "40", "--k", "9", "--n", "5", "--reps", "1",
+    ];
+    let r = run(
+        &[&small[..], &["--kernel", "portable"]].concat(),
+        dir.path(),
+    );
+    assert_eq!(r.code(), 0, "{}{}", r.stdout(), r.stderr());
+    assert!(r.stdout().contains("portable kernel"), "{}", r.stdout());
+    let r = run(&[&small[..], &["--kernel", "sse9"]].concat(), dir.path());
+    assert_eq!(r.code(), 2);
+    assert!(
+        r.stderr().contains(
+            "sse9 is not a kernel (allowed: vnni, vnni-scalar-trim, avx-vnni, avx2, portable)"
+        ),
+        "{}",
+        r.stderr()
+    );
+}

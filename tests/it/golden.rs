@@ -1,6 +1,6 @@
 //! The model against every vector the SPARQ authors' kernel produced.
 
-use sparqgen::arith::{Model, PairTable};
+use sparqgen::arith::{Kernel, Model, PairTable};
 use sparqgen::config::{ArrayShape, Design, Pe, PeKind, Pipeline};
 use sparqgen::golden;
 
@@ -59,16 +59,21 @@ fn every_gemm_case_matches() {
     for case in &cases {
         let pe = Pe::new(PeKind::Sparq(case.arith), 32, Pipeline::new(0).unwrap()).unwrap();
         let design = Design::new("golden", pe, ArrayShape::Single).unwrap();
-        let c = Model::new(&design).gemm(&case.a, &case.b).unwrap();
-        assert_eq!(c.shape, case.c.shape);
-        for (i, (got, want)) in c.data.iter().zip(&case.c.data).enumerate() {
-            assert_eq!(
-                got, want,
-                "case {} {:?} output {i}",
-                case.index, case.config
-            );
+        // every kernel this CPU has, not only the fastest
+        for kernel in Kernel::ALL.into_iter().filter(|k| k.available()) {
+            let c = Model::new(&design)
+                .gemm_with(kernel, &case.a.view(), &case.b.view())
+                .unwrap();
+            assert_eq!(c.shape, case.c.shape);
+            for (i, (got, want)) in c.data.iter().zip(&case.c.data).enumerate() {
+                assert_eq!(
+                    got, want,
+                    "case {} {:?} output {i}, {kernel:?}",
+                    case.index, case.config
+                );
+            }
+            outputs += c.data.len();
         }
-        outputs += c.data.len();
     }
     assert!(outputs > 0);
 }

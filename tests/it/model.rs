@@ -1,6 +1,6 @@
 //! The model at its extremes and on convolutions.
 
-use sparqgen::arith::{sparq_pair, ArithError, Model, Tensor};
+use sparqgen::arith::{sparq_pair, ArithError, Kernel, Model, Tensor};
 use sparqgen::config::Design;
 
 fn design(yaml: &str) -> Design {
@@ -224,6 +224,93 @@ fn gemm_handles_awkward_shapes() {
                         + i32::from(h2) * i32::from(b2);
                 }
                 assert_eq!(c.data[i * n + j], acc, "m={m} n={n} k={k} at ({i},{j})");
+            }
+        }
+    }
+}
+
+/// `C = T(A) . B^T` by the pair rule, one output at a time: the reference
+/// every kernel is held to.
+fn reference(model: &Model, a: &Tensor<u8>, b: &Tensor<i8>) -> Vec<i32> {
+    let (m, k) = (a.shape[0], a.shape[1]);
+    let n = b.shape[0];
+    let mut c = vec![0i32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = 0i32;
+            for p in (0..k).step_by(2) {
+                let a2 = if p + 1 < k { a.data[i * k + p + 1] } else { 0 };
+                let b2 = if p + 1 < k { b.data[j * k + p + 1] } else { 0 };
+                let [h1, h2] = model.pair(a.data[i * k + p], a2);
+                acc += i32::from(h1) * i32::from(b.data[j * k + p]) + i32::from(h2) * i32::from(b2);
+            }
+            c[i * n + j] = acc;
+        }
+    }
+    c
+}
+
+#[test]
+fn every_kernel_agrees_with_the_reference_on_ragged_shapes() {
+    let kernels: Vec<Kernel> = Kernel::ALL.into_iter().filter(|k| k.available()).collect();
+    assert!(kernels.contains(&Kernel::Portable));
+    let mut models = vec![("exact".to_string(), Model::exact())];
+    for yaml in [
+        "pe: {placements: 5}",
+        "pe: {placements: 5, rounding: truncate, pair_sharing: false}",
+        "pe: {placements: 3, rounding: truncate}",
+        "pe: {placements: 2}",
+        "pe: {window_bits: 3, placements: 6}",
+        "pe: {window_bits: 2, placements: 7, rounding: truncate}",
+    ] {
+        models.push((yaml.to_string(), Model::new(&design(yaml))));
+    }
+    let mut seed = 11;
+    // M, N, K around the tiles (6 rows, 16/64 columns, 4/16/64 k), odd K,
+    // and the extremes 255 x -128 in the first row and column.
+    let shapes = [
+        (1, 1, 1),
+        (6, 16, 4),
+        (7, 17, 5),
+        (13, 65, 63),
+        (5, 64, 64),
+        (97, 3, 130),
+        (193, 80, 65),
+        (12, 129, 2),
+        (100, 48, 577),
+    ];
+    for (m, n, k) in shapes {
+        let mut a: Vec<u8> = (0..m * k)
+            .map(|_| {
+                let r = lcg(&mut seed);
+                // a third zeros (the wide path), the rest full range
+                if r.is_multiple_of(3) {
+                    0
+                } else {
+                    (r >> 8) as u8
+                }
+            })
+            .collect();
+        let mut b: Vec<i8> = (0..n * k)
+            .map(|_| (lcg(&mut seed) >> 16) as u8 as i8)
+            .collect();
+        a[..k].fill(255);
+        b[..k].fill(-128);
+        let (a, b) = (Tensor::new(vec![m, k], a), Tensor::new(vec![n, k], b));
+        for (name, model) in &models {
+            let want = reference(model, &a, &b);
+            for &kernel in &kernels {
+                let c = model.gemm_with(kernel, &a.view(), &b.view()).unwrap();
+                assert_eq!(c.shape, vec![m, n]);
+                if let Some(i) = (0..m * n).find(|&i| c.data[i] != want[i]) {
+                    panic!(
+                        "{kernel:?} {name} m={m} n={n} k={k}: C[{}][{}] = {}, want {}",
+                        i / n,
+                        i % n,
+                        c.data[i],
+                        want[i]
+                    );
+                }
             }
         }
     }

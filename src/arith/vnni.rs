@@ -1,0 +1,395 @@
+//! The VNNI byte GEMM (AVX-512 VNNI, or AVX-VNNI on ymm): `C = T(A) . B^T`
+//! with bytes, not int16.
+//!
+//! `vpdpbusd` multiplies unsigned bytes by signed bytes, adds each group of
+//! four products (every product fits 16 bits: 255 * -128 = -32,640) to an
+//! int32 lane, and does not saturate: the sums are exact, 64 products per
+//! instruction. Trimmed SPARQ activations are bytes (`q << s` <= 255) and
+//! weights are int8, so the whole GEMM runs on bytes.
+//!
+//! Layout (the usual outer-product form, no horizontal sums):
+//! - B is packed once per GEMM into panels of up to 64 columns (16 on ymm):
+//!   for each group of four k, the panel's columns side by side, four bytes
+//!   each (one zmm holds 16 columns x 4 k). Zero padding adds nothing.
+//! - A stays row-major; four bytes of one row are broadcast to all 16
+//!   lanes. Rows that need trimming (SPARQ) or padding (K not a multiple
+//!   of 4) are trimmed a tile's rows at a time into a small per-task buffer right
+//!   before the micro-kernel reads them (fused: A is read once, the
+//!   trimmed copy stays in L1). With AVX-512 VBMI the trim is two 256-byte
+//!   lookups per 64 activations ([`super::lut::SplitLut`]); without it, the
+//!   scalar lookup.
+//! - The micro-kernel keeps a 6 x 4 tile of zmm accumulators (6 rows x 64
+//!   columns; 6 x 2 ymm = 6 x 16 on AVX-VNNI) live over all of K and stores
+//!   straight into C (masked at the right edge): no second pass over C.
+//!   The next tile's rows of A are prefetched meanwhile.
+
+use super::lut::SplitLut;
+use super::pair::PairTable;
+use super::tensor::View;
+use rayon::prelude::*;
+use std::arch::x86_64::*;
+
+/// Which vectors run the byte GEMM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// AVX-512 VNNI: 32 zmm, a 6 x 64 tile (24 accumulators).
+    Avx512,
+    /// AVX-VNNI (`vpdpbusd` on ymm, CPUs without AVX-512): 16 ymm, a 6 x 16
+    /// tile (12 accumulators; 4 x 24 spilled one to the stack).
+    AvxVnni,
+}
+
+/// Tile geometry of an [`Isa`].
+struct Geometry {
+    /// Rows per micro-tile.
+    mr: usize,
+    /// Columns per B panel (a multiple of `lanes`).
+    nc: usize,
+    /// int32 lanes per vector.
+    lanes: usize,
+}
+
+impl Isa {
+    /// True when this CPU runs [`gemm`] on `self`.
+    pub fn available(self) -> bool {
+        match self {
+            Isa::Avx512 => {
+                std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
+                    && std::is_x86_feature_detected!("avx512vnni")
+            }
+            Isa::AvxVnni => {
+                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("avxvnni")
+            }
+        }
+    }
+
+    fn geometry(self) -> Geometry {
+        match self {
+            Isa::Avx512 => Geometry {
+                mr: 6,
+                nc: 64,
+                lanes: 16,
+            },
+            Isa::AvxVnni => Geometry {
+                mr: 6,
+                nc: 16,
+                lanes: 8,
+            },
+        }
+    }
+}
+
+/// Rows of C per parallel task (a multiple of every geometry's `mr`).
+const ROWS_PER_TASK: usize = 96;
+
+/// True when the trim runs as vector lookups (AVX-512 VBMI).
+pub fn vbmi() -> bool {
+    std::is_x86_feature_detected!("avx512vbmi")
+}
+
+/// How A's rows are trimmed before they are multiplied.
+#[derive(Clone, Copy)]
+pub enum Trim<'a> {
+    /// Every activation passes unchanged (the baselines).
+    None,
+    /// Scalar lookups in the 64 Ki-entry pair table (one per pair).
+    Scalar(&'a PairTable),
+    /// AVX-512 VBMI lookups (the caller checked [`vbmi`]).
+    Vbmi(&'a SplitLut),
+}
+
+/// B (`n x k`, int8) packed into panels; see the module docs.
+struct PackedB {
+    data: Vec<i8>,
+    /// Groups of four k.
+    kg: usize,
+}
+
+impl PackedB {
+    fn new(b: &View<i8>, n: usize, k: usize, geo: &Geometry) -> PackedB {
+        let kg = k.div_ceil(4);
+        let mut data = vec![0i8; n.div_ceil(geo.lanes) * geo.lanes * kg * 4];
+        for j0 in (0..n).step_by(geo.nc) {
+            let w = (n - j0).min(geo.nc).div_ceil(geo.lanes) * geo.lanes;
+            let base = j0 * kg * 4;
+            for j in 0..(n - j0).min(geo.nc) {
+                // four k at a time (a byte loop made packing cost as much
+                // as the GEMM for small M, e.g. a batch-1 network layer)
+                let (groups, tail) = b.row(j0 + j).as_chunks::<4>();
+                for (g, four) in groups.iter().enumerate() {
+                    let at = base + (g * w + j) * 4;
+                    data[at..at + 4].copy_from_slice(four);
+                }
+                if !tail.is_empty() {
+                    let at = base + (groups.len() * w + j) * 4;
+                    data[at..at + tail.len()].copy_from_slice(tail);
+                }
+            }
+        }
+        PackedB { data, kg }
+    }
+
+    /// Panel starting at column `j0`.
+    fn panel(&self, j0: usize) -> *const i8 {
+        self.data[j0 * self.kg * 4..].as_ptr()
+    }
+}
+
+/// `C = T(A) . B^T`, A: `m x k` u8, B: `n x k` i8, C: `m x n` i32. The
+/// caller checked that `k * 255 * 128` fits i32. Panics if the CPU lacks
+/// `isa` (or VBMI for [`Trim::Vbmi`]).
+pub fn gemm(
+    isa: Isa,
+    trim: Trim,
+    a: &View<u8>,
+    b: &View<i8>,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Vec<i32> {
+    assert!(isa.available());
+    if let Trim::Vbmi(_) = trim {
+        assert!(vbmi() && isa == Isa::Avx512);
+    }
+    let geo = isa.geometry();
+    let (mr_max, nc) = (geo.mr, geo.nc);
+    let mut c = vec![0i32; m * n];
+    if m == 0 || n == 0 || k == 0 {
+        return c;
+    }
+    let pb = PackedB::new(b, n, k, &geo);
+    let kp = pb.kg * 4;
+    // A is read in place when nothing changes it and rows need no padding.
+    let in_place = matches!(trim, Trim::None) && k == kp;
+    c.par_chunks_mut(ROWS_PER_TASK * n)
+        .enumerate()
+        .for_each_init(
+            || vec![0u8; if in_place { 0 } else { mr_max * kp }],
+            |buf, (t, cblk)| {
+                let r0 = t * ROWS_PER_TASK;
+                let rows = cblk.len() / n;
+                for i0 in (0..rows).step_by(mr_max) {
+                    let mr = (rows - i0).min(mr_max);
+                    // The next block's rows (in this task or the next
+                    // one) are fetched while this one computes: without it
+                    // the trim stalls on memory (5opt 225-295 GMAC/s on one
+                    // thread instead of 370).
+                    let end = ((r0 + i0 + 2 * mr_max) * k).min(a.data.len());
+                    prefetch(&a.data[((r0 + i0 + mr_max) * k).min(end)..end]);
+                    let (ap, lda) = if in_place {
+                        (a.data[(r0 + i0) * k..].as_ptr(), k)
+                    } else {
+                        for r in 0..mr {
+                            let src = a.row(r0 + i0 + r);
+                            let dst = &mut buf[r * kp..(r + 1) * kp];
+                            trim_row(trim, src, dst);
+                        }
+                        (buf.as_ptr(), kp)
+                    };
+                    let crow = cblk[i0 * n..].as_mut_ptr();
+                    for j0 in (0..n).step_by(nc) {
+                        let cols = (n - j0).min(nc);
+                        let (bp, cp) = (pb.panel(j0), crow.wrapping_add(j0));
+                        // SAFETY: the ISA's features were checked above;
+                        // `ap` holds `mr` rows of `lda >= 4 * kg` bytes, the
+                        // panel `kg` groups of its width, and C `mr` rows of
+                        // `n` from `cp`, of which columns 0..cols are
+                        // written.
+                        unsafe {
+                            match isa {
+                                Isa::Avx512 => tile(mr, ap, lda, bp, pb.kg, cp, n, cols),
+                                Isa::AvxVnni => tile_avx(mr, ap, lda, bp, pb.kg, cp, n, cols),
+                            }
+                        };
+                    }
+                }
+            },
+        );
+    c
+}
+
+/// Ask for every cache line of `bytes` (a hint: no effect on results).
+fn prefetch(bytes: &[u8]) {
+    for line in bytes.chunks(64) {
+        // SAFETY: a prefetch of a valid address; SSE is baseline on x86_64.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8) };
+    }
+}
+
+/// Trim (or copy) `src` (k bytes) into `dst` (k rounded up to 4, the tail
+/// zero: zero activations, so an odd K's last element pairs with a zero).
+fn trim_row(trim: Trim, src: &[u8], dst: &mut [u8]) {
+    let k = src.len();
+    match trim {
+        Trim::None => dst[..k].copy_from_slice(src),
+        Trim::Scalar(table) => table.apply_dense(src, &mut dst[..k]),
+        // SAFETY: the caller of `gemm` checked AVX-512 VBMI.
+        Trim::Vbmi(lut) => unsafe { vbmi_trim(lut, src, dst) },
+    }
+    dst[k..].fill(0);
+}
+
+/// Trim 64 activations at a time: `h = partner == 0 ? wide[a] : narrow[a]`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+unsafe fn vbmi_trim(lut: &SplitLut, src: &[u8], dst: &mut [u8]) {
+    let load = |t: &[u8; 256], i: usize| _mm512_loadu_si512(t[i * 64..].as_ptr() as *const _);
+    let [narrow, wide] = &lut.by_partner_zero;
+    let nt = [0, 1, 2, 3].map(|i| load(narrow, i));
+    let wt = [0, 1, 2, 3].map(|i| load(wide, i));
+    let look = |t: &[__m512i; 4], x: __m512i| {
+        let lo = _mm512_permutex2var_epi8(t[0], x, t[1]);
+        let hi = _mm512_permutex2var_epi8(t[2], x, t[3]);
+        _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), lo, hi)
+    };
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    let k = src.len();
+    let mut i = 0;
+    while i < k {
+        let left = k - i;
+        let mask: u64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
+        let x = _mm512_maskz_loadu_epi8(mask, src.as_ptr().add(i) as *const i8);
+        // Lanes past k read as zero: the zero partner of an odd tail.
+        let z = _mm512_cmpeq_epi8_mask(x, _mm512_setzero_si512());
+        let partner_zero = ((z >> 1) & EVEN) | ((z << 1) & !EVEN);
+        let h = _mm512_mask_blend_epi8(partner_zero, look(&nt, x), look(&wt, x));
+        _mm512_mask_storeu_epi8(dst.as_mut_ptr().add(i) as *mut i8, mask, h);
+        i += 64;
+    }
+}
+
+/// One `mr x cols` block of C (`mr <= 6`, `cols <= 64`).
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn tile(
+    mr: usize,
+    a: *const u8,
+    lda: usize,
+    b: *const i8,
+    kg: usize,
+    c: *mut i32,
+    ldc: usize,
+    cols: usize,
+) {
+    macro_rules! go {
+        ($m:literal) => {
+            match cols.div_ceil(16) {
+                1 => micro::<$m, 1>(a, lda, b, kg, c, ldc, cols),
+                2 => micro::<$m, 2>(a, lda, b, kg, c, ldc, cols),
+                3 => micro::<$m, 3>(a, lda, b, kg, c, ldc, cols),
+                _ => micro::<$m, 4>(a, lda, b, kg, c, ldc, cols),
+            }
+        };
+    }
+    match mr {
+        1 => go!(1),
+        2 => go!(2),
+        3 => go!(3),
+        4 => go!(4),
+        5 => go!(5),
+        _ => go!(6),
+    }
+}
+
+/// The micro-kernel: `M x (16 NV)` accumulators live over all of K.
+#[inline(always)]
+unsafe fn micro<const M: usize, const NV: usize>(
+    a: *const u8,
+    lda: usize,
+    b: *const i8,
+    kg: usize,
+    c: *mut i32,
+    ldc: usize,
+    cols: usize,
+) {
+    let mut acc = [[_mm512_setzero_si512(); NV]; M];
+    for g in 0..kg {
+        let bp = b.add(g * NV * 64);
+        let bv: [__m512i; NV] =
+            std::array::from_fn(|v| _mm512_loadu_si512(bp.add(v * 64) as *const _));
+        for (r, row) in acc.iter_mut().enumerate() {
+            let x = (a.add(r * lda + 4 * g) as *const i32).read_unaligned();
+            let av = _mm512_set1_epi32(x);
+            for (cell, bw) in row.iter_mut().zip(&bv) {
+                *cell = _mm512_dpbusd_epi32(*cell, av, *bw);
+            }
+        }
+    }
+    for (r, row) in acc.iter().enumerate() {
+        for (v, cell) in row.iter().enumerate() {
+            let left = cols - v * 16;
+            let mask: u16 = if left >= 16 { !0 } else { (1u16 << left) - 1 };
+            _mm512_mask_storeu_epi32(c.add(r * ldc + v * 16), mask, *cell);
+        }
+    }
+}
+
+/// One `mr x cols` block of C on ymm (`mr <= 6`, `cols <= 16`).
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,avxvnni")]
+unsafe fn tile_avx(
+    mr: usize,
+    a: *const u8,
+    lda: usize,
+    b: *const i8,
+    kg: usize,
+    c: *mut i32,
+    ldc: usize,
+    cols: usize,
+) {
+    macro_rules! go {
+        ($m:literal) => {
+            match cols.div_ceil(8) {
+                1 => micro_avx::<$m, 1>(a, lda, b, kg, c, ldc, cols),
+                _ => micro_avx::<$m, 2>(a, lda, b, kg, c, ldc, cols),
+            }
+        };
+    }
+    match mr {
+        1 => go!(1),
+        2 => go!(2),
+        3 => go!(3),
+        4 => go!(4),
+        5 => go!(5),
+        _ => go!(6),
+    }
+}
+
+/// The ymm micro-kernel: `M x (8 NV)` accumulators live over all of K.
+#[inline(always)]
+unsafe fn micro_avx<const M: usize, const NV: usize>(
+    a: *const u8,
+    lda: usize,
+    b: *const i8,
+    kg: usize,
+    c: *mut i32,
+    ldc: usize,
+    cols: usize,
+) {
+    let mut acc = [[_mm256_setzero_si256(); NV]; M];
+    for g in 0..kg {
+        let bp = b.add(g * NV * 32);
+        let bv: [__m256i; NV] =
+            std::array::from_fn(|v| _mm256_loadu_si256(bp.add(v * 32) as *const _));
+        for (r, row) in acc.iter_mut().enumerate() {
+            let x = (a.add(r * lda + 4 * g) as *const i32).read_unaligned();
+            let av = _mm256_set1_epi32(x);
+            for (cell, bw) in row.iter_mut().zip(&bv) {
+                *cell = _mm256_dpbusd_avx_epi32(*cell, av, *bw);
+            }
+        }
+    }
+    for (r, row) in acc.iter().enumerate() {
+        for (v, cell) in row.iter().enumerate() {
+            let left = cols - v * 8;
+            let dst = c.add(r * ldc + v * 8);
+            if left >= 8 {
+                _mm256_storeu_si256(dst as *mut __m256i, *cell);
+            } else {
+                let mut lanes = [0i32; 8];
+                _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, *cell);
+                std::ptr::copy_nonoverlapping(lanes.as_ptr(), dst, left);
+            }
+        }
+    }
+}
