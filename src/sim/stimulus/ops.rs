@@ -12,9 +12,21 @@ use crate::sim::layout::ctrl;
 /// Where a stream's operands come from.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum OpSource {
-    Sweep { first: u32, count: u32 },
-    Random { seed: u64, cycles: u32 },
-    Extreme { negative: bool, cycles: u32 },
+    /// Vectors `(first + t) * stride + (first + t) % stride` of the sweep
+    /// (stride 1: every vector; the variants per pair: one per pair).
+    Sweep {
+        first: u32,
+        count: u32,
+        stride: u32,
+    },
+    Random {
+        seed: u64,
+        cycles: u32,
+    },
+    Extreme {
+        negative: bool,
+        cycles: u32,
+    },
 }
 
 fn nonzero(v: u8) -> i8 {
@@ -197,10 +209,12 @@ impl MemberCtx {
             let mut sum = 0i64;
             for l in 0..lanes {
                 let (act, wgt) = match src {
-                    OpSource::Sweep { first, .. } => {
+                    OpSource::Sweep { first, stride, .. } => {
                         // lane l walks the whole space from its own offset
-                        let off = (u64::from(v_space) * l as u64 / lanes as u64) as u32;
-                        self.sweep_vector((first + t + off) % v_space)
+                        let space = v_space / stride;
+                        let off = (u64::from(space) * l as u64 / lanes as u64) as u32;
+                        let i = (first + t + off) % space;
+                        self.sweep_vector(i * stride + i % stride)
                     }
                     OpSource::Random { .. } => self.random_lane(&mut rng),
                     OpSource::Extreme { negative, .. } => self.extreme_lane(negative),
