@@ -185,7 +185,22 @@ impl MemberCtx {
             OpSource::Random { seed, cycles } => (cycles, Rng::new(seed)),
             OpSource::Extreme { cycles, .. } => (cycles, Rng::new(0)),
         };
-        let v_space = self.sweep_size();
+        // Sweeps: each lane walks the whole space from its own offset; the
+        // index advances by one per cycle (no division per vector).
+        let (stride, space) = match src {
+            OpSource::Sweep { stride, .. } => (stride, self.sweep_size() / stride),
+            _ => (1, 1),
+        };
+        debug_assert!(stride.is_power_of_two());
+        let mut sweep_at: Vec<u32> = (0..lanes)
+            .map(|l| match src {
+                OpSource::Sweep { first, .. } => {
+                    let off = (u64::from(space) * l as u64 / lanes as u64) as u32;
+                    ((u64::from(first) + u64::from(off)) % u64::from(space)) as u32
+                }
+                _ => 0,
+            })
+            .collect();
         seg.reserve(cycles as usize + delay as usize + 1);
         seg.reset_cycle();
         for t in 0..cycles {
@@ -209,12 +224,10 @@ impl MemberCtx {
             let mut sum = 0i64;
             for l in 0..lanes {
                 let (act, wgt) = match src {
-                    OpSource::Sweep { first, stride, .. } => {
-                        // lane l walks the whole space from its own offset
-                        let space = v_space / stride;
-                        let off = (u64::from(space) * l as u64 / lanes as u64) as u32;
-                        let i = (first + t + off) % space;
-                        self.sweep_vector(i * stride + i % stride)
+                    OpSource::Sweep { .. } => {
+                        let i = sweep_at[l];
+                        sweep_at[l] = if i + 1 == space { 0 } else { i + 1 };
+                        self.sweep_vector(i * stride + (i & (stride - 1)))
                     }
                     OpSource::Random { .. } => self.random_lane(&mut rng),
                     OpSource::Extreme { negative, .. } => self.extreme_lane(negative),
