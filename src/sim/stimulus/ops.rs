@@ -222,11 +222,11 @@ impl MemberCtx {
             }
             let cyc = seg.cycle(ctl);
             let mut sum = 0i64;
-            for l in 0..lanes {
+            for (l, at) in sweep_at.iter_mut().enumerate() {
                 let (act, wgt) = match src {
                     OpSource::Sweep { .. } => {
-                        let i = sweep_at[l];
-                        sweep_at[l] = if i + 1 == space { 0 } else { i + 1 };
+                        let i = *at;
+                        *at = if i + 1 == space { 0 } else { i + 1 };
                         self.sweep_vector(i * stride + (i & (stride - 1)))
                     }
                     OpSource::Random { .. } => self.random_lane(&mut rng),
