@@ -108,7 +108,7 @@ impl Layout {
 #[inline]
 pub fn put_bits(words: &mut [u32], lsb: u32, width: u32, value: u64) {
     debug_assert!(width <= 64);
-    if lsb % 32 == 0 && width <= 32 {
+    if lsb.is_multiple_of(32) && width <= 32 {
         // the common case: one lane's operand at the start of a word
         words[(lsb / 32) as usize] |= (value as u32) & mask32(width);
         return;

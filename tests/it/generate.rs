@@ -6,13 +6,13 @@
 //! folders are clear errors.
 
 use crate::util::{run, write};
-use sparqgen::arith::{stc_pairs, wrap_signed, Model, Tensor};
-use sparqgen::config::{ArrayShape, Design, PeKind};
+use sparqgen::config::Design;
 use sparqgen::rtl::{self, Direction, Manifest};
+use sparqgen::sim::layout::Layout;
+use sparqgen::sim::stimulus::{seed_of, MemberCtx, PlanOptions, Spec};
+use sparqgen::sim::{self, Dut, SimKind, VerifyOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const TB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/data/replay_tb.v");
 
 fn design(yaml: &str) -> Design {
     Design::from_yaml(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"))
@@ -228,432 +228,110 @@ fn whole_matrix_is_lint_clean_and_synthesizes() {
 }
 
 // ---------------------------------------------------------------------------
-// The datapath against the model, under Icarus.
+// The datapath against the model, under Icarus, through the library's
+// co-simulation (`sim::verify` with `SimKind::Icarus`): the same stimulus,
+// encodings and expected values as `sparqgen verify`.
 // ---------------------------------------------------------------------------
 
-/// Little-endian bit packer for wide port words.
-#[derive(Default, Clone)]
-struct Bits {
-    words: Vec<u64>,
-    len: u32,
+/// Co-simulate `designs` under Icarus, in two harnesses (one per core), and
+/// require every sampled output to match the model. Each design runs every
+/// activation pair once when `pairs` (one vector per pair: every (a1, a2)
+/// of a SPARQ PE, every (a, b) of mac8x8, every (q1, q2, b1) of mac4x8),
+/// then a `budget`-cycle share of its default plan: random valid/clear
+/// sequences, the accumulator past its wrap and GEMMs (systolic arrays:
+/// tiles, flush and drain).
+fn icarus_matches_model(designs: &[Design], pairs: bool, budget: u64) {
+    let half = designs.len().div_ceil(2).max(1);
+    std::thread::scope(|s| {
+        for group in designs.chunks(half) {
+            s.spawn(move || icarus_group(group, pairs, budget));
+        }
+    });
 }
 
-impl Bits {
-    fn push(&mut self, value: u64, bits: u32) {
-        for i in 0..bits {
-            let bit = (value >> i) & 1;
-            let (w, o) = ((self.len / 64) as usize, self.len % 64);
-            if w == self.words.len() {
-                self.words.push(0);
-            }
-            self.words[w] |= bit << o;
-            self.len += 1;
-        }
-    }
-
-    fn append(&mut self, other: &Bits) {
-        for i in 0..other.len {
-            let bit = (other.words[(i / 64) as usize] >> (i % 64)) & 1;
-            self.push(bit, 1);
-        }
-    }
-
-    /// Hex, most significant digit first, exactly `ceil(width / 4)` digits.
-    fn hex(&self, width: u32) -> String {
-        let digits = width.div_ceil(4);
-        (0..digits)
-            .rev()
-            .map(|d| {
-                let mut v = 0;
-                for b in 0..4 {
-                    let i = d * 4 + b;
-                    if i < self.len && (self.words[(i / 64) as usize] >> (i % 64)) & 1 == 1 {
-                        v |= 1 << b;
-                    }
-                }
-                char::from_digit(v, 16).unwrap()
-            })
-            .collect()
-    }
-}
-
-/// Deterministic generator for test data.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// An activation: zero a quarter of the time, else anything.
-    fn act(&mut self, max: u8) -> u8 {
-        if self.below(4) == 0 {
-            0
-        } else {
-            (self.below(u64::from(max) + 1)) as u8
-        }
-    }
-    fn weight(&mut self) -> i8 {
-        match self.below(8) {
-            0 => -128,
-            1 => 127,
-            2 => 0,
-            _ => self.next() as u8 as i8,
-        }
-    }
-}
-
-/// A seed per design, so that every design sees different data.
-fn seed_of(d: &Design) -> u64 {
-    u64::from_str_radix(&d.hash()[..15], 16).unwrap()
-}
-
-/// One PE cycle's operands as K-slices of A and B (`activations_per_cycle`
-/// long), packed per verif/INTERFACE.md.
-fn encode(kind: &PeKind, a: &[u8], b: &[i8]) -> (Bits, Bits) {
-    let (mut act, mut wgt) = (Bits::default(), Bits::default());
-    match kind {
-        PeKind::Sparq(s) if s.stc => {
-            for &x in a {
-                act.push(u64::from(x), 8);
-            }
-            let [(p1, b1), (p2, b2)] = stc_pairs(b, 0).unwrap()[0];
-            let idx = |p: usize| if p < 4 { p as u64 } else { 0 };
-            wgt.push(u64::from(b1 as u8), 8);
-            wgt.push(u64::from(b2 as u8), 8);
-            wgt.push(idx(p1), 2);
-            wgt.push(idx(p2), 2);
-        }
-        PeKind::Mac4x8 => {
-            for &x in a {
-                act.push(u64::from(x), 4);
-            }
-            for &x in b {
-                wgt.push(u64::from(x as u8), 8);
-            }
-        }
-        _ => {
-            for &x in a {
-                act.push(u64::from(x), 8);
-            }
-            for &x in b {
-                wgt.push(u64::from(x as u8), 8);
-            }
-        }
-    }
-    (act, wgt)
-}
-
-/// A 2:4 weight group: at most two non-zero weights at random positions.
-fn stc_group(rng: &mut Rng) -> Vec<i8> {
-    let mut g = vec![0i8; 4];
-    for _ in 0..rng.below(3) {
-        g[rng.below(4) as usize] = rng.weight();
-    }
-    g
-}
-
-/// Operands (A and B slices) of `count` PE cycles for one lane; dense SPARQ
-/// and mac8x8 start with every activation pair (a1, a2) (every (a, b) for
-/// mac8x8) when `exhaustive`.
-fn lane_operands(
-    d: &Design,
-    count: usize,
-    exhaustive: bool,
-    rng: &mut Rng,
-) -> Vec<(Vec<u8>, Vec<i8>)> {
-    let kind = &d.pe().kind();
-    let apc = kind.activations_per_cycle() as usize;
-    let max = kind.act_max();
-    let stc = matches!(kind, PeKind::Sparq(s) if s.stc);
-    let mut v = Vec::with_capacity(count);
-    if exhaustive {
-        for i in 0..65536u32 {
-            let (hi, lo) = ((i >> 8) as u8, i as u8);
-            v.push(match kind {
-                PeKind::Mac8x8 => (vec![hi], vec![lo as i8]),
-                _ => (vec![hi, lo], vec![rng.weight(), rng.weight()]),
-            });
-        }
-    }
-    while v.len() < count {
-        let a: Vec<u8> = (0..apc).map(|_| rng.act(max)).collect();
-        let b: Vec<i8> = if stc {
-            stc_group(rng)
-        } else {
-            (0..apc).map(|_| rng.weight()).collect()
-        };
-        v.push((a, b));
-    }
-    v
-}
-
-/// The model of `d`'s arithmetic with a 32-bit accumulator: per-cycle sums
-/// never wrap; the test wraps the running accumulator itself, per the
-/// contract.
-fn cycle_model(d: &Design) -> Model {
-    let wide = d.with_acc_bits(d.pe().acc_bits().max(32)).unwrap();
-    Model::new(&wide)
-}
-
-/// What the model says one cycle of `lanes` lanes adds: the GEMM of the
-/// cycle's K-slice (1 x K times (1 x K)^T).
-fn cycle_sum(model: &Model, lanes: &[(Vec<u8>, Vec<i8>)]) -> i64 {
-    let a: Vec<u8> = lanes.iter().flat_map(|(a, _)| a.clone()).collect();
-    let b: Vec<i8> = lanes.iter().flat_map(|(_, b)| b.clone()).collect();
-    let k = a.len();
-    let c = model
-        .gemm(&Tensor::new(vec![1, k], a), &Tensor::new(vec![1, k], b))
-        .unwrap();
-    i64::from(c.data[0])
-}
-
-/// A replay: per-cycle inputs and expected outputs.
-struct Replay {
-    act_bits: u32,
-    wgt_bits: u32,
-    out_bits: u32,
-    stim: Vec<String>,
-    expect: Vec<String>,
-    checks: usize,
-}
-
-impl Replay {
-    fn new(act_bits: u32, wgt_bits: u32, out_bits: u32) -> Replay {
-        Replay {
-            act_bits,
-            wgt_bits,
-            out_bits,
-            stim: Vec::new(),
-            expect: Vec::new(),
-            checks: 0,
-        }
-    }
-
-    fn cycle(&mut self, drain: bool, clear: bool, valid: bool, act: &Bits, wgt: &Bits) {
-        let mut w = Bits::default();
-        let mut act = act.clone();
-        let mut wgt = wgt.clone();
-        act.push(0, self.act_bits - act.len);
-        wgt.push(0, self.wgt_bits - wgt.len);
-        w.append(&act);
-        w.append(&wgt);
-        w.push(u64::from(valid), 1);
-        w.push(u64::from(clear), 1);
-        w.push(u64::from(drain), 1);
-        self.stim.push(w.hex(self.act_bits + self.wgt_bits + 3));
-        self.expect.push(Bits::default().hex(self.out_bits + 1));
-    }
-
-    /// Expect `out` after the rising edge of cycle `t`.
-    fn expect(&mut self, t: usize, out: &Bits) {
-        let mut w = out.clone();
-        w.push(1, 1);
-        self.expect[t] = w.hex(self.out_bits + 1);
-        self.checks += 1;
-    }
-
-    /// Compile with Icarus and run; panic with the first mismatches.
-    fn run(&self, m: &Manifest, folder: &Path, systolic: bool) {
-        let dir = folder.join("replay");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("stim.hex"), self.stim.join("\n") + "\n").unwrap();
-        std::fs::write(dir.join("expect.hex"), self.expect.join("\n") + "\n").unwrap();
-        let mut cmd = Command::new("iverilog");
-        cmd.args(["-g2005", "-o", "tb.vvp", "-s", "replay_tb"])
-            .arg(format!("-DTOP={}", m.top))
-            .arg(format!("-Preplay_tb.ActBits={}", self.act_bits))
-            .arg(format!("-Preplay_tb.WgtBits={}", self.wgt_bits))
-            .arg(format!("-Preplay_tb.OutBits={}", self.out_bits))
-            .arg(format!("-Preplay_tb.Cycles={}", self.stim.len()));
-        if systolic {
-            cmd.arg("-DSYSTOLIC");
-        }
-        cmd.arg(TB);
-        for f in &m.files {
-            cmd.arg(folder.join(f));
-        }
-        let (ok, text) = output_of(cmd.current_dir(&dir));
-        assert!(ok && text.is_empty(), "{}: iverilog: {text}", m.top);
-        let (ok, text) = output_of(Command::new("vvp").args(["-n", "tb.vvp"]).current_dir(&dir));
-        let want = format!(
-            "DONE cycles {} checked {} errors 0",
-            self.stim.len(),
-            self.checks
-        );
-        assert!(
-            ok && text.contains(&want),
-            "{} ({}): RTL differs from the model:\n{text}",
-            m.top,
-            m.design.to_yaml().replace('\n', "; ")
-        );
-    }
-}
-
-/// Single PE or dot unit: random valid/clear; the expected accumulator
-/// follows the contract (latency pipeline + 1, wrap modulo 2^acc_bits).
-fn check_accumulating(dir: &Path, d: &Design, count: usize, exhaustive: bool, clear_every: u64) {
-    let (m, folder) = generate_into(dir, d);
-    let model = cycle_model(d);
-    let lanes = match d.array() {
-        ArrayShape::Dot { lanes } => lanes as usize,
-        _ => 1,
-    };
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed_of(d) ^ count as u64);
-    let per_lane: Vec<Vec<(Vec<u8>, Vec<i8>)>> = (0..lanes)
-        .map(|_| lane_operands(d, count, exhaustive, &mut rng))
+fn icarus_group(designs: &[Design], pairs: bool, budget: u64) {
+    let duts: Vec<Dut> = designs
+        .iter()
+        .map(|d| Dut::generate(d).unwrap_or_else(|e| panic!("{}: {e}", d.name())))
         .collect();
-    let acc_bits = d.pe().acc_bits();
-    let latency = m.latency_cycles as usize - 1;
-    let mut replay = Replay::new(
-        m.pe.act_bits * lanes as u32,
-        m.pe.wgt_bits * lanes as u32,
-        acc_bits,
-    );
-    let mut acc = 0i64;
-    let mut accs = Vec::new();
-    for t in 0..count + latency {
-        if t < count {
-            let ops: Vec<(Vec<u8>, Vec<i8>)> = per_lane.iter().map(|l| l[t].clone()).collect();
-            let (mut act, mut wgt) = (Bits::default(), Bits::default());
-            for (a, b) in &ops {
-                let (x, y) = encode(&d.pe().kind(), a, b);
-                act.append(&x);
-                wgt.append(&y);
+    let layout = Layout::new(duts.iter().map(|d| &d.ports));
+    let plans: Vec<Vec<Spec>> = duts
+        .iter()
+        .zip(&layout.slots)
+        .enumerate()
+        .map(|(i, (dut, slot))| {
+            let ctx = MemberCtx::new(
+                &dut.design,
+                &dut.ports,
+                slot,
+                None,
+                seed_of(7, 16, i as u64),
+            );
+            let mut plan = Vec::new();
+            if pairs {
+                for first in (0..65_536).step_by(16_384) {
+                    plan.push(Spec::Pairs {
+                        first,
+                        count: 16_384,
+                    });
+                }
             }
-            let valid = rng.below(8) != 0;
-            let clear = rng.below(clear_every) == 0;
-            let sum = cycle_sum(&model, &ops);
-            acc = match (valid, clear) {
-                (true, true) => sum,
-                (true, false) => acc + sum,
-                (false, true) => 0,
-                (false, false) => acc,
-            };
-            acc = wrap_signed(acc, acc_bits);
-            accs.push(acc);
-            replay.cycle(false, clear, valid, &act, &wgt);
-        } else {
-            replay.cycle(false, false, false, &Bits::default(), &Bits::default());
-        }
-        let seen = if t >= latency { accs[t - latency] } else { 0 };
-        let mut out = Bits::default();
-        out.push(seen as u64, acc_bits);
-        replay.expect(t, &out);
-    }
-    replay.run(&m, &folder, false);
-}
-
-/// Systolic array: tiles of random GEMMs (M = rows, N = cols, K = steps x
-/// activations per cycle), each run, flushed and drained per the contract;
-/// every drained column is compared with the model's GEMM.
-fn check_systolic(dir: &Path, d: &Design, tiles: &[usize]) {
-    let (m, folder) = generate_into(dir, d);
-    let (rows, cols) = match d.array() {
-        ArrayShape::Systolic { rows, cols } => (rows as usize, cols as usize),
-        _ => unreachable!(),
-    };
-    let model = Model::new(d);
-    let kind = &d.pe().kind();
-    let apc = kind.activations_per_cycle() as usize;
-    let stc = matches!(kind, PeKind::Sparq(s) if s.stc);
-    let acc_bits = d.pe().acc_bits();
-    let flush = m.flush_cycles.unwrap() as usize;
-    let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ seed_of(d));
-    let mut replay = Replay::new(
-        m.pe.act_bits * rows as u32,
-        m.pe.wgt_bits * cols as u32,
-        acc_bits * rows as u32,
-    );
-    let zero = Bits::default();
-    for (tile, &steps) in tiles.iter().enumerate() {
-        let k = steps * apc;
-        let a: Vec<u8> = (0..rows * k).map(|_| rng.act(kind.act_max())).collect();
-        let b: Vec<i8> = if stc {
-            (0..cols * steps)
-                .flat_map(|_| stc_group(&mut rng))
-                .collect()
-        } else {
-            (0..cols * k).map(|_| rng.weight()).collect()
-        };
-        let c = model
-            .gemm(
-                &Tensor::new(vec![rows, k], a.clone()),
-                &Tensor::new(vec![cols, k], b.clone()),
+            let full = ctx.plan(&PlanOptions {
+                vectors: budget,
+                exhaustive: false,
+            });
+            plan.extend(ctx.subset(full, budget));
+            plan
+        })
+        .collect();
+    let o = sim::verify(
+        &duts,
+        &VerifyOptions {
+            sim: SimKind::Icarus,
+            plans: Some(plans),
+            vcd: false,
+            ..VerifyOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", designs[0].name()));
+    let details: Vec<String> = o
+        .details
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}: cycle {} out {} expected {} got {}\n{}",
+                d.design, d.spec, d.cycle, d.out, d.expected, d.actual, d.inputs
             )
-            .unwrap();
-        for s in 0..steps {
-            let (mut act, mut wgt) = (Bits::default(), Bits::default());
-            for r in 0..rows {
-                let ks = r * k + s * apc;
-                let (x, _) = encode(kind, &a[ks..ks + apc], &b[s * apc..s * apc + apc]);
-                act.append(&x);
-            }
-            for col in 0..cols {
-                let ks = col * k + s * apc;
-                let (_, y) = encode(kind, &a[s * apc..s * apc + apc], &b[ks..ks + apc]);
-                wgt.append(&y);
-            }
-            // the first tile starts with clear; later ones rely on the drain
-            // having left zeros
-            replay.cycle(false, s == 0 && tile % 2 == 0, true, &act, &wgt);
-        }
-        for _ in 0..flush {
-            replay.cycle(false, false, false, &zero, &zero);
-        }
-        let column = |j: usize| {
-            let mut out = Bits::default();
-            for r in 0..rows {
-                let v = if j < cols {
-                    wrap_signed(i64::from(c.data[r * cols + (cols - 1 - j)]), acc_bits)
-                } else {
-                    0
-                };
-                out.push(v as u64, acc_bits);
-            }
-            out
-        };
-        let t = replay.stim.len() - 1;
-        replay.expect(t, &column(0));
-        for j in 1..=cols {
-            replay.cycle(true, false, false, &zero, &zero);
-            let t = replay.stim.len() - 1;
-            replay.expect(t, &column(j));
-        }
+        })
+        .collect();
+    assert!(
+        o.passed(),
+        "{} mismatches:\n{}",
+        o.mismatches,
+        details.join("\n")
+    );
+    for m in &o.members {
+        assert!(
+            m.checks > 0 && m.mismatches == 0,
+            "{}: {} checks",
+            m.name,
+            m.checks
+        );
     }
-    replay.run(&m, &folder, true);
 }
 
-/// Every activation pair (a1, a2) of every dense SPARQ configuration (and
-/// every (a, b) of mac8x8) through a single PE at pipeline 0; 2:4 and
-/// mac4x8 on random operands.
+/// Every activation pair of every PE variant (placement set x rounding x
+/// sharing x 2:4, both baselines) through a single PE at pipeline 0, then
+/// random sequences and GEMMs.
 #[test]
 #[ignore = "full tier (Icarus): scripts/test.sh runs it"]
 fn pe_datapath_matches_model_for_every_pair() {
     crate::util::need(&[sparqgen::tools::Tool::Iverilog]);
-    let dir = tempfile::tempdir().unwrap();
     let designs: Vec<Design> = pe_variants("{kind: single}")
         .into_iter()
         .filter(|d| d.pe().pipeline().stages() == 0)
         .collect();
-    crate::util::each(&designs, |d| {
-        let exhaustive = match &d.pe().kind() {
-            PeKind::Sparq(s) => !s.stc,
-            PeKind::Mac8x8 => true,
-            PeKind::Mac4x8 => false,
-        };
-        check_accumulating(
-            dir.path(),
-            d,
-            if exhaustive { 65536 } else { 8192 },
-            exhaustive,
-            8,
-        );
-    });
+    icarus_matches_model(&designs, true, 4_000);
 }
 
 /// Pipelines 1 and 2 keep valid/clear with their operands; narrow
@@ -662,31 +340,26 @@ fn pe_datapath_matches_model_for_every_pair() {
 #[ignore = "full tier (Icarus): scripts/test.sh runs it"]
 fn pipelined_pes_and_narrow_accumulators_match_model() {
     crate::util::need(&[sparqgen::tools::Tool::Iverilog]);
-    let dir = tempfile::tempdir().unwrap();
-    let designs: Vec<Design> = pe_variants("{kind: single}")
+    let mut designs: Vec<Design> = pe_variants("{kind: single}")
         .into_iter()
         .filter(|d| d.pe().pipeline().stages() > 0)
         .collect();
-    let wraps = [
+    for y in [
         "name: w1\npe: {acc_bits: 17, pipeline: 1}\narray: {kind: single}",
         "name: w2\npe: {kind: mac8x8, acc_bits: 16}\narray: {kind: single}",
         "name: w3\npe: {kind: mac4x8, acc_bits: 13, pipeline: 2}\narray: {kind: single}",
         "name: w4\npe: {stc: true, acc_bits: 17}\narray: {kind: single}",
-    ];
-    crate::util::each(&designs, |d| {
-        check_accumulating(dir.path(), d, 1024, false, 8)
-    });
-    crate::util::each(&wraps, |y| {
-        check_accumulating(dir.path(), &design(y), 4096, false, 4096)
-    });
+    ] {
+        designs.push(design(y));
+    }
+    icarus_matches_model(&designs, false, 4_000);
 }
 
-/// Dot units (1, 3, 4 lanes) against the model's GEMM of each cycle.
+/// Dot units (1, 3, 4 lanes, and 17 lanes at the narrowest accumulator).
 #[test]
 #[ignore = "full tier (Icarus): scripts/test.sh runs it"]
 fn dot_units_match_model() {
     crate::util::need(&[sparqgen::tools::Tool::Iverilog]);
-    let dir = tempfile::tempdir().unwrap();
     let mut designs = Vec::new();
     for lanes in [1, 3, 4] {
         for (j, pe) in [
@@ -709,9 +382,7 @@ fn dot_units_match_model() {
         }
     }
     designs.push(design(NARROW_DOT));
-    crate::util::each(&designs, |d| {
-        check_accumulating(dir.path(), d, 2048, false, 8)
-    });
+    icarus_matches_model(&designs, false, 4_000);
 }
 
 /// Systolic arrays: skew, flush and drain per the contract, tiles back to
@@ -720,7 +391,6 @@ fn dot_units_match_model() {
 #[ignore = "full tier (Icarus): scripts/test.sh runs it"]
 fn systolic_arrays_match_model() {
     crate::util::need(&[sparqgen::tools::Tool::Iverilog]);
-    let dir = tempfile::tempdir().unwrap();
     let mut designs = Vec::new();
     for (r, c) in [(1, 1), (2, 3), (3, 2), (4, 4)] {
         for (j, pe) in [
@@ -738,7 +408,7 @@ fn systolic_arrays_match_model() {
             )));
         }
     }
-    crate::util::each(&designs, |d| check_systolic(dir.path(), d, &[1, 7, 3, 16]));
+    icarus_matches_model(&designs, false, 6_000);
 }
 
 // ---------------------------------------------------------------------------

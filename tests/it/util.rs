@@ -55,18 +55,8 @@ pub fn need(tools: &[sparqgen::tools::Tool]) {
     }
 }
 
-/// Run `f` on every item on threads of their own
-/// (`sparqgen::synth::fanout`), one per core: for blocking subprocess work
-/// (Verilator, Yosys, Icarus), which must not hold rayon's global pool
-/// while other tests in this binary need it for compute.
-pub fn each<T: Sync>(items: &[T], f: impl Fn(&T) + Sync) {
-    flat_map(items, |x| {
-        f(x);
-        Vec::<()>::new()
-    });
-}
-
-/// [`each`], collecting what every call returns, in the items' order.
+/// Runs `f` on every item on threads of their own (not rayon's pool, which
+/// compute needs), collecting what every call returns, in the items' order.
 pub fn flat_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Vec<R> + Sync) -> Vec<R> {
     let all = sparqgen::synth::fanout::run(items, |x| Ok::<_, std::convert::Infallible>(f(x)));
     all.unwrap_or_else(|e| match e {})

@@ -42,7 +42,7 @@ pub(super) fn describe_failure(c: &MemberCtx, spec: &Spec, seg: &Segment, f: &Fa
         }
     };
     match spec {
-        Spec::Sweep { .. } | Spec::Random { .. } | Spec::AccRun { .. } => {
+        Spec::Sweep { .. } | Spec::Pairs { .. } | Spec::Random { .. } | Spec::AccRun { .. } => {
             let delay = c.ports.sample_delay() as usize;
             let op = (f.cycle as usize).saturating_sub(delay);
             // operand cycles back to the last clear (at most 4 shown)

@@ -134,68 +134,107 @@ impl Iterator for Feeder<'_> {
     fn next(&mut self) -> Option<Batch<Meta>> {
         let t = Instant::now();
         let rec = 1 + self.layout.in_words as usize;
-        let mut words = Vec::with_capacity(self.batch_records as usize * rec);
+        let cap = self.batch_records as usize;
+        let mut words = Vec::with_capacity(cap * rec);
         let mut meta = Meta {
             checks: Vec::new(),
             counted: Vec::new(),
         };
-        let mut records = 0u32;
+        let mut records = 0usize;
         let mut samples = 0u32;
+        // `owed`: the previous record has checks, so this one samples.
+        // Checks get the index of the sample record that will hold them.
+        let mut owed = !self.carry.is_empty();
+        for mut p in self.carry.drain(..) {
+            p.sample = 0;
+            meta.checks.push(p);
+        }
         let members = self.ctxs.len();
         let mut live = vec![false; members];
-        let mut carry = std::mem::take(&mut self.carry);
-        while records < self.batch_records {
+        while records < cap {
             let mut any = false;
             for (m, l) in live.iter_mut().enumerate() {
                 *l = self.ready(m, &mut meta.counted);
                 any |= *l;
             }
-            if !any && carry.is_empty() {
+            if !any && !owed {
                 break;
             }
-            let base = words.len();
-            words.resize(base + rec, 0);
-            if !carry.is_empty() {
-                words[base] = flags::SAMPLE;
-                for mut p in carry.drain(..) {
-                    p.sample = samples;
-                    meta.checks.push(p);
+            // a run of records in which no live member changes segment
+            let mut run = if any { cap - records } else { 1 };
+            for (m, &l) in live.iter().enumerate() {
+                if l {
+                    let cur = &self.cursors[m];
+                    run = run.min(cur.seg.as_ref().expect("ready").cycles() - cur.pos);
                 }
-                samples += 1;
             }
+            let base = words.len();
+            words.resize(base + run * rec, 0);
             for (m, &l) in live.iter().enumerate() {
                 if !l {
                     continue;
                 }
-                let slot = &self.layout.slots[m];
-                let cur = &mut self.cursors[m];
+                let off = 1 + self.layout.slots[m].ctrl as usize;
+                let cur = &self.cursors[m];
                 let seg = cur.seg.as_ref().expect("ready");
-                let src = seg.cycle(cur.pos);
-                let dst = &mut words[base + 1 + slot.ctrl as usize..][..src.len()];
-                dst.copy_from_slice(src);
-                dst[0] &= ctrl::WIRE_MASK;
-                while let Some(c) = seg.checks.get(cur.check) {
-                    if c.cycle as usize != cur.pos {
-                        break;
-                    }
-                    carry.push(Pending {
-                        sample: 0,
-                        member: m as u16,
-                        out: c.out,
-                        expected: c.expected,
-                        spec: cur.spec as u32,
-                        cycle: c.cycle,
-                    });
-                    cur.check += 1;
+                let src = &seg.words[cur.pos * seg.wpc..(cur.pos + run) * seg.wpc];
+                for (i, cycle) in src.chunks_exact(seg.wpc).enumerate() {
+                    let dst = &mut words[base + i * rec + off..][..seg.wpc];
+                    dst.copy_from_slice(cycle);
+                    dst[0] &= ctrl::WIRE_MASK;
                 }
-                cur.pos += 1;
             }
-            records += 1;
+            for i in 0..run {
+                if owed {
+                    words[base + i * rec] = flags::SAMPLE;
+                    samples += 1;
+                    owed = false;
+                }
+                for (m, &l) in live.iter().enumerate() {
+                    if !l {
+                        continue;
+                    }
+                    let cur = &mut self.cursors[m];
+                    let seg = cur.seg.as_ref().expect("ready");
+                    let pos = cur.pos + i;
+                    while let Some(c) = seg.checks.get(cur.check) {
+                        if c.cycle as usize != pos {
+                            break;
+                        }
+                        meta.checks.push(Pending {
+                            sample: samples,
+                            member: m as u16,
+                            out: c.out,
+                            expected: c.expected,
+                            spec: cur.spec as u32,
+                            cycle: c.cycle,
+                        });
+                        cur.check += 1;
+                        owed = true;
+                    }
+                }
+            }
+            for (m, &l) in live.iter().enumerate() {
+                if l {
+                    self.cursors[m].pos += run;
+                }
+            }
+            records += run;
         }
-        self.carry = carry;
+        if owed {
+            // the last record's checks are sampled after the next batch's
+            // first record
+            let keep = meta
+                .checks
+                .iter()
+                .rposition(|p| p.sample != samples)
+                .map_or(0, |i| i + 1);
+            self.carry = meta.checks.split_off(keep);
+        }
         if records == 0 {
             return None;
         }
+        let records = records as u32;
         self.shared
             .fed
             .fetch_add(u64::from(records), Ordering::Relaxed);

@@ -128,6 +128,12 @@ impl MemberCtx {
             Spec::Sweep { first, count } => Ok(self.ops_segment(OpSource::Sweep {
                 first: *first,
                 count: *count,
+                stride: 1,
+            })),
+            Spec::Pairs { first, count } => Ok(self.ops_segment(OpSource::Sweep {
+                first: *first,
+                count: *count,
+                stride: self.sweep_size() / 65536,
             })),
             Spec::Random { seed, cycles } => Ok(self.ops_segment(OpSource::Random {
                 seed: *seed,

@@ -200,7 +200,7 @@ impl MemberCtx {
         let mut out = Vec::new();
         for s in full {
             let k = match s {
-                Spec::Sweep { .. } => 0,
+                Spec::Sweep { .. } | Spec::Pairs { .. } => 0,
                 Spec::Random { .. } => 1,
                 Spec::AccRun { .. } => 2,
                 Spec::Gemm(_) | Spec::Operands(_) => 3,
@@ -213,6 +213,10 @@ impl MemberCtx {
             let s = match s {
                 Spec::Sweep { first, count } => Spec::Sweep {
                     first: first * 7 % self.sweep_size(),
+                    count: count.min(room as u32),
+                },
+                Spec::Pairs { first, count } => Spec::Pairs {
+                    first,
                     count: count.min(room as u32),
                 },
                 Spec::Random { seed, cycles } => Spec::Random {

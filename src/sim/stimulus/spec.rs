@@ -58,6 +58,13 @@ pub enum Spec {
         first: u32,
         count: u32,
     },
+    /// Every activation pair once: pairs `first..first + count` of the
+    /// 65,536, one vector each (SPARQ: the sweep's weight variant rotates
+    /// with the pair); `clear_i` on every cycle. For slow simulators.
+    Pairs {
+        first: u32,
+        count: u32,
+    },
     /// Random operands with random `valid_i` / `clear_i`.
     Random {
         seed: u64,
@@ -85,6 +92,9 @@ impl Spec {
             Spec::Sweep { first, count } => {
                 format!("exhaustive sweep, vectors {first}..{}", first + count)
             }
+            Spec::Pairs { first, count } => {
+                format!("every activation pair, pairs {first}..{}", first + count)
+            }
             Spec::Random { seed, cycles } => {
                 format!("random valid/clear sequence of {cycles} cycles (seed {seed:#x})")
             }
@@ -111,7 +121,7 @@ impl Spec {
     /// Rough cycle count, for progress and budgets.
     pub fn cycles_estimate(&self, m: &MemberCtx) -> u64 {
         match self {
-            Spec::Sweep { count, .. } => u64::from(*count),
+            Spec::Sweep { count, .. } | Spec::Pairs { count, .. } => u64::from(*count),
             Spec::Random { cycles, .. } | Spec::AccRun { cycles, .. } => u64::from(*cycles),
             Spec::Gemm(g) => m.gemm_cycles(g.m, g.n, g.k),
             Spec::Operands(g) => m.gemm_cycles(g.a.shape[0], g.b.shape[0], g.a.shape[1]),

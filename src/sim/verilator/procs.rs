@@ -60,7 +60,7 @@ pub(super) fn split_by_size(dir: &Path, files: &[String], n: usize) -> Vec<Vec<S
             (len, f)
         })
         .collect();
-    sized.sort_by(|a, b| b.0.cmp(&a.0));
+    sized.sort_by_key(|s| std::cmp::Reverse(s.0));
     let total: u64 = sized.iter().map(|s| s.0).sum();
     // Small models are not worth a second parse of the Verilator headers.
     let n = n.min((total / 400_000 + 1) as usize).max(1);
