@@ -15,7 +15,7 @@ mod raw;
 mod shape;
 
 pub use arith::{PlacementSet, Rounding, Window};
-pub use pe::{Pe, PeKind, Pipeline, SparqArith};
+pub use pe::{Field, Pe, PeKind, Pipeline, SparqArith};
 pub use raw::{RawArray, RawDesign, RawPe, DEFAULT_NAME};
 pub use shape::ArrayShape;
 

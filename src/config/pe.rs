@@ -106,6 +106,62 @@ impl PeKind {
             self.products_per_cycle() * self.weight_code_bits(),
         )
     }
+
+    /// Where activation `i` sits in one lane's `act_i` slice: codes of
+    /// [`PeKind::act_code_bits`] each, activation 0 lowest.
+    pub fn act_field(&self, i: u32) -> Field {
+        let bits = self.act_code_bits();
+        Field {
+            lsb: i * bits,
+            bits,
+        }
+    }
+
+    /// Where weight `j`'s signed byte sits in one lane's `wgt_i` slice:
+    /// bytes, weight 0 lowest, for every kind.
+    pub fn wgt_field(j: u32) -> Field {
+        Field {
+            lsb: 8 * j,
+            bits: 8,
+        }
+    }
+
+    /// 2:4 SPARQ: where weight `j`'s index in the group of four sits, after
+    /// all the weight bytes. `None` for kinds without indices.
+    pub fn idx_field(&self, j: u32) -> Option<Field> {
+        let bits = self.weight_code_bits() - 8;
+        (bits > 0).then(|| Field {
+            lsb: 8 * self.products_per_cycle() + j * bits,
+            bits,
+        })
+    }
+}
+
+/// One operand's place in a lane's `act_i` / `wgt_i` slice: bits
+/// `lsb ..= lsb + bits - 1`. The generated Verilog's part selects and the
+/// co-simulation's packing both follow [`PeKind::act_field`],
+/// [`PeKind::wgt_field`] and [`PeKind::idx_field`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub lsb: u32,
+    pub bits: u32,
+}
+
+impl Field {
+    /// The field's highest bit.
+    pub fn msb(self) -> u32 {
+        self.lsb + self.bits - 1
+    }
+
+    /// The Verilog part select of the field in `bus`: `act_i[15:8]`.
+    pub fn select(self, bus: &str) -> String {
+        format!("{bus}[{}:{}]", self.msb(), self.lsb)
+    }
+
+    /// The field's value in `word`.
+    pub fn get(self, word: u32) -> u32 {
+        (word >> self.lsb) & ((1u32 << self.bits) - 1)
+    }
 }
 
 /// Register stages inside the PE.

@@ -6,7 +6,7 @@ use super::align::{self, conns, Conn, PortDecl, PortLine};
 use super::manifest::{act_meaning, wgt_meaning};
 use super::plan::{Decode, PePlan, ShiftSource, SparqDecode};
 use super::{render as render_t, Header, RtlError};
-use crate::config::Design;
+use crate::config::{Design, PeKind};
 use askama::Template;
 
 #[derive(Template)]
@@ -15,10 +15,28 @@ struct DecodeSparqV<'a> {
     hdr: Header,
     module: String,
     d: &'a SparqDecode,
+    kind: PeKind,
     ports: Vec<PortLine>,
 }
 
 impl DecodeSparqV<'_> {
+    /// Activation `i`'s part select of `act_i` ([`PeKind::act_field`]).
+    fn act(&self, i: u32) -> String {
+        self.kind.act_field(i).select("act_i")
+    }
+
+    /// Weight `j`'s byte in `wgt_i` ([`PeKind::wgt_field`]).
+    fn wgt(&self, j: u32) -> String {
+        PeKind::wgt_field(j).select("wgt_i")
+    }
+
+    /// 2:4: weight `j`'s index in `wgt_i` ([`PeKind::idx_field`]).
+    fn idx(&self, j: u32) -> String {
+        self.kind
+            .idx_field(j)
+            .map_or_else(String::new, |f| f.select("wgt_i"))
+    }
+
     /// A window instance: activation in, code and one-hot select out.
     fn window_conns(&self, a: &str, q: &str, sel: &str) -> Vec<Conn> {
         conns([("a_i", a), ("q_o", q), ("sel_o", sel)])
@@ -42,21 +60,25 @@ fn shift_port(mult: u32, sources: &[ShiftSource]) -> PortDecl {
 /// The SPARQ decode's ports: the activations (and, 2:4, the weights), then
 /// per multiplier its code, shift and (2:4) weight, or (dense, pair
 /// sharing) which weight each multiplier takes.
-fn sparq_ports(d: &SparqDecode) -> Vec<PortDecl> {
+fn sparq_ports(d: &SparqDecode, plan: &PePlan) -> Vec<PortDecl> {
     let mut p = Vec::new();
     if d.stc {
         p.push(PortDecl::input(
-            "[31:0]",
+            align::range(plan.act_bits),
             "act_i",
             "{a3, a2, a1, a0}: one group of four, unsigned",
         ));
         p.push(PortDecl::input(
-            "[19:0]",
+            align::range(plan.wgt_bits),
             "wgt_i",
             "{idx2, idx1, b2, b1}: weights signed, idx 2 bits",
         ));
     } else {
-        p.push(PortDecl::input("[15:0]", "act_i", "{a2, a1}, unsigned"));
+        p.push(PortDecl::input(
+            align::range(plan.act_bits),
+            "act_i",
+            "{a2, a1}, unsigned",
+        ));
     }
     for (m, shifts) in [(1, &d.shift1), (2, &d.shift2)] {
         p.push(
@@ -168,7 +190,8 @@ pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError>
                     ),
                     module,
                     d,
-                    ports: align::ports(&sparq_ports(d)),
+                    kind: design.pe().kind(),
+                    ports: align::ports(&sparq_ports(d, plan)),
                 },
             )
         }

@@ -227,6 +227,50 @@ mod tests {
         Design::from_yaml(yaml).unwrap()
     }
 
+    /// Every operand lands where the design's one layout puts it
+    /// ([`PeKind::act_field`], [`PeKind::wgt_field`], [`PeKind::idx_field`]),
+    /// the same part selects the generated decode reads.
+    #[test]
+    fn operands_sit_at_the_fields_the_rtl_reads() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for yaml in [
+            "pe: {kind: sparq}",
+            "pe: {kind: sparq, stc: true}",
+            "pe: {kind: mac8x8}",
+            "pe: {kind: mac4x8}",
+        ] {
+            let d = design(yaml);
+            let kind = d.pe().kind();
+            let enc = Encoding::of(&d);
+            for _ in 0..1000 {
+                let mask = (1u32 << kind.act_code_bits()) - 1;
+                let l = LaneOps {
+                    acts: std::array::from_fn(|_| (next() as u32 & mask) as u8),
+                    wgts: std::array::from_fn(|_| next() as u8 as i8),
+                    idx: std::array::from_fn(|_| (next() & 3) as u8),
+                };
+                let (act, wgt) = enc.pack(&l);
+                for i in 0..kind.activations_per_cycle() {
+                    let got = kind.act_field(i).get(act);
+                    assert_eq!(got, u32::from(l.acts[i as usize]), "{yaml} a{i}");
+                }
+                for j in 0..kind.products_per_cycle() {
+                    let got = PeKind::wgt_field(j).get(wgt);
+                    assert_eq!(got, u32::from(l.wgts[j as usize] as u8), "{yaml} b{j}");
+                    if let Some(f) = kind.idx_field(j) {
+                        assert_eq!(f.get(wgt), u32::from(l.idx[j as usize]), "{yaml} idx{j}");
+                    }
+                }
+            }
+        }
+    }
+
     /// The words the encoding packs fill the lane widths of the design's
     /// one definition ([`PeKind::lane_bits`]) exactly: the top bit is used,
     /// nothing lands above it.

@@ -31,8 +31,8 @@ module [[ module ]] (
 );
 
 [%- if d.stc %]
-  wire [7:0] b1 = wgt_i[7:0];
-  wire [7:0] b2 = wgt_i[15:8];
+  wire [7:0] b1 = [[ wgt(0) ]];
+  wire [7:0] b2 = [[ wgt(1) ]];
 [%- endif %]
   reg  [7:0] a1;
   reg  [7:0] a2;
@@ -53,17 +53,17 @@ module [[ module ]] (
 [%- if d.stc %]
     // Slots: the activation at each non-zero weight's position; a zero
     // weight is a missing member (activation 0).
-    hot1 = 4'b0001 << wgt_i[17:16];
-    hot2 = 4'b0001 << wgt_i[19:18];
-    a1 = ({8{hot1[0]}} & act_i[7:0]) | ({8{hot1[1]}} & act_i[15:8])
-       | ({8{hot1[2]}} & act_i[23:16]) | ({8{hot1[3]}} & act_i[31:24]);
-    a2 = ({8{hot2[0]}} & act_i[7:0]) | ({8{hot2[1]}} & act_i[15:8])
-       | ({8{hot2[2]}} & act_i[23:16]) | ({8{hot2[3]}} & act_i[31:24]);
+    hot1 = 4'b0001 << [[ idx(0) ]];
+    hot2 = 4'b0001 << [[ idx(1) ]];
+    a1 = ({8{hot1[0]}} & [[ act(0) ]]) | ({8{hot1[1]}} & [[ act(1) ]])
+       | ({8{hot1[2]}} & [[ act(2) ]]) | ({8{hot1[3]}} & [[ act(3) ]]);
+    a2 = ({8{hot2[0]}} & [[ act(0) ]]) | ({8{hot2[1]}} & [[ act(1) ]])
+       | ({8{hot2[2]}} & [[ act(2) ]]) | ({8{hot2[3]}} & [[ act(3) ]]);
     if (b1 == 8'd0) a1 = 8'd0;
     if (b2 == 8'd0) a2 = 8'd0;
 [%- else %]
-    a1 = act_i[7:0];
-    a2 = act_i[15:8];
+    a1 = [[ act(0) ]];
+    a2 = [[ act(1) ]];
 [%- endif %]
 [%- if d.wide.is_some() %]
     // vSPARQ: a zero activation frees its multiplier for the partner.

@@ -6,11 +6,11 @@
 
 [[ ind ]]// Weights: on vSPARQ's wide path both multipliers take the lone
 [[ ind ]]// activation's weight.
-[[ ind ]]wire [7:0] w1_dec = swap1_dec ? [[ wgt ]][15:8] : [[ wgt ]][7:0];
-[[ ind ]]wire [7:0] w2_dec = swap2_dec ? [[ wgt ]][7:0] : [[ wgt ]][15:8];
+[[ ind ]]wire [7:0] w1_dec = swap1_dec ? [[ code.wgt(wgt, 1) ]] : [[ code.wgt(wgt, 0) ]];
+[[ ind ]]wire [7:0] w2_dec = swap2_dec ? [[ code.wgt(wgt, 0) ]] : [[ code.wgt(wgt, 1) ]];
 [%- else %]
 
 [[ ind ]]// Weights: each multiplier takes its own.
-[[ ind ]]wire [7:0] w1_dec = [[ wgt ]][7:0];
-[[ ind ]]wire [7:0] w2_dec = [[ wgt ]][15:8];
+[[ ind ]]wire [7:0] w1_dec = [[ code.wgt(wgt, 0) ]];
+[[ ind ]]wire [7:0] w2_dec = [[ code.wgt(wgt, 1) ]];
 [%- endif %]

@@ -3,7 +3,7 @@
 
 use super::window::WindowPlan;
 use super::{operand, Decode, Mult, Operand, OPERAND_BITS};
-use crate::config::SparqArith;
+use crate::config::{PeKind, SparqArith};
 
 /// The vSPARQ wide path of a SPARQ PE with pair sharing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +159,14 @@ pub struct ActCode {
     pub bits: u32,
     /// `swap1`/`swap2` are present (pair sharing).
     pub route: bool,
+}
+
+impl ActCode {
+    /// Weight `j`'s byte in `bus` ([`PeKind::wgt_field`]): the weights
+    /// are routed after the code, in every PE.
+    pub fn wgt(&self, bus: &str, j: u32) -> String {
+        PeKind::wgt_field(j).select(bus)
+    }
 }
 
 impl CodeField {
