@@ -136,7 +136,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         )?;
         return super::sweep::emit_only(dir, &jobs, &args.cluster);
     }
-    let dest = args.out.join(&design.name()).join(rtl::REPORTS_DIR);
+    let dest = args.out.join(design.name()).join(rtl::REPORTS_DIR);
     let out_opts = DirOptions {
         force: args.force,
         keep: &[],

@@ -201,7 +201,7 @@ fn fusesoc_lints_and_simulates_generated_designs() {
     for yaml in DESIGNS {
         let (m, folder) = generate(dir.path(), yaml, &[]);
         let f = m.flows.as_ref().unwrap();
-        let build = dir.path().join("build").join(&m.design.name());
+        let build = dir.path().join("build").join(m.design.name());
         let (ok, text) = fusesoc(&folder, &build, "lint", &f.vlnv);
         assert!(ok, "{}: fusesoc lint failed:\n{text}", m.design.name());
         assert!(!text.contains("%Warning"), "{}: {text}", m.design.name());

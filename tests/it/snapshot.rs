@@ -54,7 +54,7 @@ fn first_difference(want: &str, got: &str) -> String {
 fn check(yaml: &str) {
     let design = Design::from_yaml(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
     let generated = rtl::generate(&design).unwrap();
-    let dir = root().join(&design.name());
+    let dir = root().join(design.name());
     if bless() {
         let _ = std::fs::remove_dir_all(&dir);
         for (rel, text) in &generated.files.files {

@@ -66,7 +66,7 @@ pub fn verify(duts: &[Dut], opts: &VerifyOptions) -> Result<Outcome, SimError> {
                 &d.ports,
                 slot,
                 opts.golden.clone(),
-                super::stimulus::seed_of(opts.seed, 0xd5, hash_name(&d.design.name())),
+                super::stimulus::seed_of(opts.seed, 0xd5, hash_name(d.design.name())),
             )
         })
         .collect();
