@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 /// The golden folder: `$SPARQGEN_GOLDEN`, else the repository's own
 /// `golden/` (see `golden/README.md` for where the vectors came from).
 pub fn default_dir() -> PathBuf {
-    std::env::var_os("SPARQGEN_GOLDEN")
-        .map(PathBuf::from)
+    crate::settings::get()
+        .golden
+        .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("golden"))
 }
 

@@ -15,6 +15,7 @@ pub mod output;
 pub mod process;
 pub mod prove;
 pub mod rtl;
+pub mod settings;
 pub mod sim;
 pub mod svg;
 pub mod sweep;

@@ -339,7 +339,7 @@ fn bench_run(dut: &Dut, specs: Vec<Spec>) -> Result<Outcome> {
         ..VerifyOptions::default()
     };
     let o = sparqgen::sim::verify(std::slice::from_ref(dut), &opts)?;
-    if std::env::var_os("SPARQGEN_BENCH_DEBUG").is_some() {
+    if sparqgen::settings::get().bench_debug {
         eprintln!(
             "  run {:.3} s, feed {:.3} s, check {:.3} s, sim cpu {:?} s",
             o.run_secs, o.feed_secs, o.check_secs, o.sim_cpu_secs

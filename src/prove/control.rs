@@ -259,7 +259,7 @@ pub(super) fn sat(
     .render()
     .context("rendering the control script")?;
     let log = yosys::run_script_timeout(&script, &dir, super::netlist::TIMEOUT)?;
-    if std::env::var_os("SPARQGEN_PROVE_DEBUG").is_some() {
+    if crate::settings::get().prove_debug {
         eprintln!("{log}");
     }
     if log.contains("SAT proof finished - no model found: SUCCESS!") {

@@ -85,8 +85,8 @@ impl Flows {
             pcf: format!("{n}_ice40.pcf"),
             testbench: testbench::file_name(design),
             testbench_top: testbench::module_name(design),
-            ice40_wrapper: format!("fpga/{n}_top_fmax_wrap.v"),
-            ice40_top: format!("{n}_top_fmax_wrap"),
+            ice40_wrapper: format!("fpga/{}_fmax_wrap.v", super::top_module(design)),
+            ice40_top: format!("{}_fmax_wrap", super::top_module(design)),
         }
     }
 

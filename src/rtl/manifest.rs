@@ -128,8 +128,7 @@ impl Manifest {
     /// The manifest of `design` without its content hash (filled in once
     /// the files are rendered).
     pub(crate) fn new(design: &Design, plan: &PePlan, modules: Vec<String>) -> Manifest {
-        let name = &design.name();
-        let top = format!("{name}_top");
+        let top = super::top_module(design);
         let files = modules.iter().map(|m| format!("{m}.v")).collect();
         let parameters = super::params::top_params(design, plan)
             .into_iter()
@@ -155,7 +154,7 @@ impl Manifest {
             ports: top_ports(design, plan),
             modules,
             files,
-            filelist: format!("{name}.f"),
+            filelist: format!("{}.f", design.name()),
             readme: "README.md".to_string(),
             flows: None,
         }

@@ -142,6 +142,12 @@ pub fn ports(design: &Design) -> Vec<Port> {
     manifest::top_ports(design, &PePlan::new(design))
 }
 
+/// The name of a design's top module, `N_top`: the one definition that
+/// the RTL, its manifest, the flows and the synthesis reports share.
+pub fn top_module(design: &Design) -> String {
+    format!("{}_top", design.name())
+}
+
 /// The module names of a design, leaves first, the top last.
 pub fn module_names(design: &Design) -> Vec<String> {
     let n = &design.name();
@@ -162,7 +168,7 @@ pub fn module_names(design: &Design) -> Vec<String> {
         }
         ArrayShape::Dot { .. } => m.push(format!("{n}_dot_unit")),
     }
-    m.push(format!("{n}_top"));
+    m.push(top_module(design));
     m
 }
 
@@ -204,7 +210,7 @@ pub fn generate_with(design: &Design, opts: &FlowOptions) -> Result<Generated, R
             push(&format!("{n}_dot_unit"), dot::render(design, &plan, lanes)?)
         }
     }
-    push(&format!("{n}_top"), top::render(design, &plan)?);
+    push(&top_module(design), top::render(design, &plan)?);
     debug_assert_eq!(
         verilog.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(),
         manifest.files

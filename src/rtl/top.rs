@@ -100,7 +100,7 @@ pub(crate) fn render(design: &Design, plan: &PePlan) -> Result<String, RtlError>
                     super::kind_title(&design.pe().kind())
                 ),
             ),
-            module: format!("{n}_top"),
+            module: super::top_module(design),
             inner_module: format!("{n}_{inner}"),
             plan,
             shape: design.array(),

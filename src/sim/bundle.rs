@@ -4,7 +4,7 @@
 
 use super::layout::{ctrl, Layout};
 use super::source::Dut;
-use super::verilator::{BuildInputs, Profile};
+use super::verilator::{BuildInputs, Profile, Tuning};
 use crate::config::hex_sha256;
 use askama::Template;
 use std::path::PathBuf;
@@ -163,7 +163,7 @@ impl Bundle {
     }
 
     /// What a Verilator build of this bundle needs.
-    pub fn build_inputs(&self, trace: bool, profile: Profile) -> BuildInputs {
+    pub fn build_inputs(&self, trace: bool, profile: Profile, tuning: &Tuning) -> BuildInputs {
         BuildInputs {
             label: self.names.clone(),
             sources: self.sources.clone(),
@@ -173,6 +173,7 @@ impl Bundle {
             trace,
             profile,
             large: self.pe_count > 16,
+            tuning: tuning.clone(),
         }
     }
 }

@@ -16,25 +16,16 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 /// The variable that places the cache.
 pub const VAR: &str = "SPARQGEN_CACHE";
 /// Its deprecated alias (read only when [`VAR`] is unset).
 pub const DEPRECATED_VAR: &str = "SPARQGEN_CACHE_DIR";
 
-/// The cache root of this process: the environment is read once, on first
-/// use (see the module documentation for the order).
+/// The cache root of this process, from the environment read once
+/// ([`crate::settings`]; see the module documentation for the order).
 pub fn root() -> PathBuf {
-    static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    ROOT.get_or_init(|| {
-        let (root, warning) = resolve(|name| std::env::var_os(name));
-        if let Some(w) = warning {
-            eprintln!("{w}");
-        }
-        root
-    })
-    .clone()
+    crate::settings::get().cache.clone()
 }
 
 /// The cache root from the variables `var` returns, and the warning to

@@ -211,7 +211,7 @@ pub fn sweep_report(design: &Design, jobs: &crate::sweep::Jobs, sweep: Vec<PeCos
         yosys: jobs.tools.clone(),
         nextpnr_ice40: None,
     };
-    let mut r = empty_report(design, format!("{}_top", design.name()), tools, workload);
+    let mut r = empty_report(design, crate::rtl::top_module(design), tools, workload);
     r.findings = report::findings(&sweep);
     r.sweep = sweep;
     r

@@ -334,7 +334,11 @@ fn concurrent_builds_of_one_configuration_share_the_cache() {
     .unwrap();
     let dut = Dut::generate(&d).unwrap();
     let bundle = sim::bundle::Bundle::new(std::slice::from_ref(&dut));
-    let inputs = bundle.build_inputs(false, sim::verilator::Profile::Build);
+    let inputs = bundle.build_inputs(
+        false,
+        sim::verilator::Profile::Build,
+        &sim::verilator::Tuning::default(),
+    );
     let root = cache_dir();
     let built: Vec<sim::verilator::Built> = std::thread::scope(|s| {
         let a = s.spawn(|| sim::verilator::build(&inputs, &root).unwrap());

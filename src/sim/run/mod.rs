@@ -88,7 +88,10 @@ fn build_harness(
 ) -> Result<(Backend, BuildSummary, Option<IcarusBuild>), SimError> {
     Ok(match opts.sim {
         SimKind::Verilator => {
-            let b = verilator::build(&bundle.build_inputs(false, opts.profile), &cache_root(opts))?;
+            let b = verilator::build(
+                &bundle.build_inputs(false, opts.profile, &opts.tuning),
+                &cache_root(opts),
+            )?;
             let summary = BuildSummary {
                 sim: "verilator",
                 cached: b.cached,

@@ -56,6 +56,9 @@ pub struct VerifyOptions {
     pub cache_dir: Option<PathBuf>,
     /// Optimize the Verilator build for build time or simulation speed.
     pub profile: verilator::Profile,
+    /// Build jobs, g++ and Verilator overrides (default: from the
+    /// environment, [`crate::settings`]).
+    pub tuning: verilator::Tuning,
 }
 
 impl Default for VerifyOptions {
@@ -76,6 +79,7 @@ impl Default for VerifyOptions {
             plans: None,
             cache_dir: None,
             profile: verilator::Profile::Build,
+            tuning: verilator::Tuning::default(),
         }
     }
 }

@@ -21,7 +21,10 @@ pub(super) fn trace_window(
 ) -> Result<String, SimError> {
     let (backend, _keep) = match opts.sim {
         SimKind::Verilator => {
-            let b = verilator::build(&bundle.build_inputs(true, opts.profile), &cache_root(opts))?;
+            let b = verilator::build(
+                &bundle.build_inputs(true, opts.profile, &opts.tuning),
+                &cache_root(opts),
+            )?;
             (Backend::Verilator { exe: b.exe }, None)
         }
         SimKind::Icarus => {

@@ -14,7 +14,7 @@ use std::time::Instant;
 mod procs;
 mod toolchain;
 
-use procs::{excerpt, io, jobs, mk_list, run_parallel, split_by_size, user_paths};
+use procs::{excerpt, io, mk_list, run_parallel, split_by_size, user_paths};
 use toolchain::CXX_COMMON;
 pub use toolchain::{toolchain, Toolchain};
 
@@ -40,6 +40,42 @@ pub struct BuildInputs {
     /// Many PEs: keep modules as C++ classes instead of flattening them
     /// (with [`Profile::Run`]).
     pub large: bool,
+    /// Overrides from the environment (see [`Tuning::from_settings`]).
+    pub tuning: Tuning,
+}
+
+/// How a build may be tuned from outside: compile jobs, the model's g++
+/// optimization, extra Verilator flags (experiments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tuning {
+    /// Parallel compile jobs (at least 1).
+    pub jobs: usize,
+    /// Replaces the profile's g++ optimization when set.
+    pub sim_opt: Option<String>,
+    /// Appended to the profile's Verilator flags.
+    pub verilator_flags: Vec<String>,
+}
+
+impl Tuning {
+    /// `SPARQGEN_BUILD_JOBS` (else the available cores),
+    /// `SPARQGEN_SIM_OPT` and `SPARQGEN_VERILATOR_FLAGS`.
+    pub fn from_settings(s: &crate::settings::Settings) -> Tuning {
+        Tuning {
+            jobs: s
+                .build_jobs
+                .or_else(|| std::thread::available_parallelism().ok())
+                .map_or(1, |n| n.get()),
+            sim_opt: s.sim_opt.clone(),
+            verilator_flags: s.verilator_flags.clone(),
+        }
+    }
+}
+
+impl Default for Tuning {
+    /// The process's settings ([`crate::settings::get`]).
+    fn default() -> Self {
+        Tuning::from_settings(crate::settings::get())
+    }
 }
 
 /// A compiled harness.
@@ -69,33 +105,28 @@ pub enum Profile {
     Run,
 }
 
-/// g++ optimization of the model; `SPARQGEN_SIM_OPT` overrides it.
-fn model_opt(profile: Profile) -> String {
-    std::env::var("SPARQGEN_SIM_OPT")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| {
-            match profile {
-                Profile::Build => "-O1",
-                Profile::Run => "-O2",
-            }
-            .to_string()
-        })
+/// g++ optimization of the model; [`Tuning::sim_opt`] overrides it.
+fn model_opt(profile: Profile, tuning: &Tuning) -> String {
+    tuning.sim_opt.clone().unwrap_or_else(|| {
+        match profile {
+            Profile::Build => "-O1",
+            Profile::Run => "-O2",
+        }
+        .to_string()
+    })
 }
 
-/// Verilator flags of a profile, plus `SPARQGEN_VERILATOR_FLAGS`
+/// Verilator flags of a profile, plus [`Tuning::verilator_flags`]
 /// (experiments). For large arrays `--inline-mult 1` keeps each PE a C++
 /// class of its own instead of flattening the array: a 16x16 array's `-O2`
 /// build drops from minutes to under one at about the same simulation
 /// speed (a single PE runs faster flattened).
-fn extra_verilator_flags(profile: Profile, large: bool) -> Vec<String> {
+fn extra_verilator_flags(profile: Profile, large: bool, tuning: &Tuning) -> Vec<String> {
     let mut v: Vec<String> = match profile {
         Profile::Run if large => vec!["--inline-mult".into(), "1".into()],
         _ => Vec::new(),
     };
-    if let Ok(s) = std::env::var("SPARQGEN_VERILATOR_FLAGS") {
-        v.extend(s.split_whitespace().map(str::to_string));
-    }
+    v.extend(tuning.verilator_flags.iter().cloned());
     v
 }
 
@@ -131,8 +162,8 @@ pub fn key(tc: &Toolchain, inputs: &BuildInputs) -> String {
     add(tc.cxx_version.as_bytes());
     add(format!(
         "{VERILATOR_FLAGS:?}{:?}{CXX_COMMON:?}{}",
-        extra_verilator_flags(inputs.profile, inputs.large),
-        model_opt(inputs.profile)
+        extra_verilator_flags(inputs.profile, inputs.large, &inputs.tuning),
+        model_opt(inputs.profile, &inputs.tuning)
     )
     .as_bytes());
     add(&[u8::from(inputs.trace)]);
@@ -169,8 +200,9 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
          about 3 minutes and 2.6 GB)...",
         inputs.label
     );
-    let opt = model_opt(inputs.profile);
-    let runtime = tc.runtime(&root, inputs.trace, &opt)?;
+    let opt = model_opt(inputs.profile, &inputs.tuning);
+    let jobs = inputs.tuning.jobs.max(1);
+    let runtime = tc.runtime(&root, inputs.trace, &opt, jobs)?;
     let stage = cache::staging(&dest).map_err(|e| io(&dest, e))?;
     let dir = stage.path();
     let src = dir.join("src");
@@ -197,7 +229,11 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
     let t = Instant::now();
     let mut cmd = Command::new("verilator");
     cmd.args(VERILATOR_FLAGS)
-        .args(extra_verilator_flags(inputs.profile, inputs.large))
+        .args(extra_verilator_flags(
+            inputs.profile,
+            inputs.large,
+            &inputs.tuning,
+        ))
         .arg("-Mdir")
         .arg(&obj);
     if inputs.trace {
@@ -246,7 +282,7 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
         .into_iter()
         .chain(mk_list(&classes, "VM_SUPPORT_SLOW"))
         .collect();
-    let groups = split_by_size(&obj, &fast, jobs().max(1));
+    let groups = split_by_size(&obj, &fast, jobs);
     let mut units: Vec<(String, String, Vec<String>)> = Vec::new();
     for (i, g) in groups.into_iter().enumerate() {
         units.push((format!("fast_{i}"), opt.clone(), g));
@@ -281,13 +317,13 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
         objs.push(o_file);
     }
     let build_log = dir.join("build.log");
-    run_parallel(cmds, &build_log, &inputs.label)?;
+    run_parallel(cmds, &build_log, &inputs.label, jobs)?;
     let mut link = Command::new(&tc.cxx);
     link.args(&objs)
         .args(&runtime.objs)
         .args(["-pthread", "-lpthread", "-latomic", "-o"])
         .arg(dir.join("harness"));
-    run_parallel(vec![("link".into(), link)], &build_log, &inputs.label)?;
+    run_parallel(vec![("link".into(), link)], &build_log, &inputs.label, jobs)?;
     let compile_secs = t.elapsed().as_secs_f64();
     // The generated C++ and objects are large and no longer needed.
     let _ = std::fs::remove_dir_all(&obj);
@@ -325,5 +361,36 @@ fn cached(exe: PathBuf, key: String) -> Built {
         compile_secs: 0.0,
         total_secs: 0.0,
         warnings: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuning_overrides_the_profile() {
+        let none = Tuning {
+            jobs: 1,
+            sim_opt: None,
+            verilator_flags: Vec::new(),
+        };
+        assert_eq!(model_opt(Profile::Build, &none), "-O1");
+        assert_eq!(model_opt(Profile::Run, &none), "-O2");
+        assert!(extra_verilator_flags(Profile::Build, true, &none).is_empty());
+        assert_eq!(
+            extra_verilator_flags(Profile::Run, true, &none),
+            ["--inline-mult", "1"]
+        );
+        let set = Tuning {
+            sim_opt: Some("-O3".into()),
+            verilator_flags: vec!["--x-assign".into(), "0".into()],
+            ..none
+        };
+        assert_eq!(model_opt(Profile::Build, &set), "-O3");
+        assert_eq!(
+            extra_verilator_flags(Profile::Run, true, &set),
+            ["--inline-mult", "1", "--x-assign", "0"]
+        );
     }
 }

@@ -5,19 +5,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// Parallel compile jobs: `SPARQGEN_BUILD_JOBS`, else the available cores.
-pub(super) fn jobs() -> usize {
-    std::env::var("SPARQGEN_BUILD_JOBS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-}
-
 pub(super) fn io(path: &Path, e: std::io::Error) -> SimError {
     SimError::Io {
         what: path.display().to_string(),
@@ -77,14 +64,15 @@ pub(super) fn split_by_size(dir: &Path, files: &[String], n: usize) -> Vec<Vec<S
         .collect()
 }
 
-/// Run compile commands, at most [`jobs`] at a time; on failure, an error
+/// Run compile commands, at most `jobs` at a time; on failure, an error
 /// with the failing command's output.
 pub(super) fn run_parallel(
     cmds: Vec<(String, Command)>,
     log: &Path,
     label: &str,
+    jobs: usize,
 ) -> Result<(), SimError> {
-    let max = jobs();
+    let max = jobs.max(1);
     let mut pending = cmds.into_iter();
     let mut running: Vec<(String, std::process::Child, Command, Instant)> = Vec::new();
     let mut text = String::new();

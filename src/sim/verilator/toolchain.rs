@@ -61,10 +61,7 @@ fn find_toolchain() -> Result<Toolchain, SimError> {
                       verilated.h) were not found; reinstall it with: apt-get install -y --reinstall verilator"
                 .into(),
         })?;
-    let cxx = std::env::var("CXX")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "g++".into());
+    let cxx = crate::settings::get().cxx.clone();
     let cxx_version =
         crate::process::output_within(Command::new(&cxx).arg("--version"), crate::process::PROBE)
             .ok()
@@ -114,6 +111,7 @@ impl Toolchain {
         cache_root: &Path,
         trace: bool,
         opt: &str,
+        jobs: usize,
     ) -> Result<Runtime, SimError> {
         let names: &[&str] = if trace {
             &["verilated", "verilated_threads", "verilated_vcd_c"]
@@ -178,6 +176,7 @@ impl Toolchain {
             cmds,
             &stage.path().join("build.log"),
             "the Verilator runtime",
+            jobs,
         )?;
         if dest.exists() {
             let _ = std::fs::remove_dir_all(&dest);
