@@ -27,8 +27,8 @@ const MUTATIONS: &[(&str, &str, &str, &str)] = &[
     (
         "mux inputs swapped: multiplier 1 takes the wrong weight of the pair",
         "mut_pe_pe.v",
-        "wire [7:0] w1_d = swap1_d ? wgt_i[15:8] : wgt_i[7:0];",
-        "wire [7:0] w1_d = swap1_d ? wgt_i[7:0] : wgt_i[15:8];",
+        "wire [7:0] w1_dec = swap1_dec ? wgt_i[15:8] : wgt_i[7:0];",
+        "wire [7:0] w1_dec = swap1_dec ? wgt_i[7:0] : wgt_i[15:8];",
     ),
     (
         "shift changed: multiplier 1's product at shift 2 is shifted by 1",
@@ -45,8 +45,8 @@ const MUTATIONS: &[(&str, &str, &str, &str)] = &[
     (
         "accumulator subtracts instead of adding",
         "mut_pe_pe.v",
-        "acc_d = clear_b ? sum_ext : acc_q + sum_ext;",
-        "acc_d = clear_b ? sum_ext : acc_q - sum_ext;",
+        "acc_d = clear_i ? sum_ext : acc_q + sum_ext;",
+        "acc_d = clear_i ? sum_ext : acc_q - sum_ext;",
     ),
 ];
 

@@ -224,13 +224,13 @@ fn a_broken_accumulator_is_caught_with_layer_and_tile() {
     crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let design = sa8();
     let mut dut = Dut::generate(&design).unwrap();
-    let from = "acc_d = clear_b ? sum_ext : acc_q + sum_ext;";
+    let from = "acc_d = clear_i ? sum_ext : acc_q + sum_ext;";
     let mut hit = false;
     for (_, text) in dut.sources.iter_mut() {
         let s = String::from_utf8(text.clone()).unwrap();
         if s.contains(from) {
             *text = s
-                .replace(from, "acc_d = clear_b ? sum_ext : acc_q - sum_ext;")
+                .replace(from, "acc_d = clear_i ? sum_ext : acc_q - sum_ext;")
                 .into_bytes();
             hit = true;
         }
@@ -573,11 +573,11 @@ fn an_edited_folder_fails_net_rtl_with_exit_1() {
     assert_eq!(r.code(), 0, "{}", r.stderr());
     let pe = dir.path().join("out/sparq_sa8x8/sparq_sa8x8_pe.v");
     let text = std::fs::read_to_string(&pe).unwrap();
-    let from = "acc_d = clear_b ? sum_ext : acc_q + sum_ext;";
+    let from = "acc_d = clear_i ? sum_ext : acc_q + sum_ext;";
     assert!(text.contains(from));
     std::fs::write(
         &pe,
-        text.replace(from, "acc_d = clear_b ? sum_ext : acc_q - sum_ext;"),
+        text.replace(from, "acc_d = clear_i ? sum_ext : acc_q - sum_ext;"),
     )
     .unwrap();
     let r = net(dir.path());

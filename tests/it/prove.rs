@@ -89,8 +89,8 @@ const MUTANTS: &[(&str, &str, &str, &str, &str)] = &[
         HELD_OUT_PE,
         "multiplier 2 takes weight b1",
         "h_pe_pe.v",
-        "w2_d = wgt_i[15:8]",
-        "w2_d = wgt_i[7:0]",
+        "w2_dec = wgt_i[15:8]",
+        "w2_dec = wgt_i[7:0]",
     ),
     (
         HELD_OUT_PE,
@@ -145,8 +145,8 @@ const MUTANTS: &[(&str, &str, &str, &str, &str)] = &[
         HELD_OUT_BASE,
         "clear travels as valid through the pipeline stage",
         "h_base_pe.v",
-        "clear_b_q <= clear_a;",
-        "clear_b_q <= valid_a;",
+        "clear_b_q <= clear_i;",
+        "clear_b_q <= valid_i;",
     ),
 ];
 
@@ -306,8 +306,8 @@ fn a_bsparq_counterexample_replays_too() {
         dir.path(),
         HELD_OUT_PE,
         "h_pe_pe.v",
-        "w2_d = wgt_i[15:8]",
-        "w2_d = wgt_i[7:0]",
+        "w2_dec = wgt_i[15:8]",
+        "w2_dec = wgt_i[7:0]",
     );
     let r = prove(&["--rtl", &folder], dir.path());
     assert_eq!(r.code(), 1, "{}{}", r.stdout(), r.stderr());
