@@ -54,6 +54,8 @@ struct TestbenchV<'a> {
     has_drain: bool,
     cycles: Vec<Cycle>,
     checks: Vec<CheckRow>,
+    /// The DUT's connections: every port to the bench's signal of its name.
+    dut_conns: Vec<super::align::Conn>,
 }
 
 /// `bits` bits of little-endian `words` as Verilog hex digits.
@@ -175,6 +177,9 @@ pub fn render(design: &Design, m: &Manifest) -> Result<String, RtlError> {
             has_drain: ports.has_drain,
             cycles,
             checks,
+            dut_conns: super::align::conns(
+                m.ports.iter().map(|p| (p.name.as_str(), p.name.clone())),
+            ),
         },
     )
 }

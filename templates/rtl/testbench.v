@@ -42,16 +42,9 @@ module [[ module ]];
   integer                errors;
 
   [[ top ]] u_dut (
-    .clk_i   (clk_i),
-    .rst_ni  (rst_ni),
-    .valid_i (valid_i),
-    .clear_i (clear_i),
-[%- if has_drain %]
-    .drain_i (drain_i),
-[%- endif %]
-    .act_i   (act_i),
-    .wgt_i   (wgt_i),
-    .[[ out_port ]]   ([[ out_port ]])
+[%- let ind = "  " %]
+[%- let conns = dut_conns %]
+[%- include "rtl/conns.v" %]
   );
 
   initial begin
