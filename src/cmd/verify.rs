@@ -231,15 +231,25 @@ pub struct VerifyBench {
     /// K of the GEMM on the array (M = N = 4 * size).
     #[arg(long, default_value_t = 8192)]
     pub k: usize,
+    /// Harness processes run at once, each on its share of the specs
+    /// (default: the machine's cores). Every output is still checked.
+    #[arg(long)]
+    pub shards: Option<usize>,
 }
 
 pub fn bench(b: &VerifyBench) -> Result<i32> {
     if b.size == 0 || b.k == 0 {
         bail!("--size and --k must be at least 1");
     }
+    let shards = match b.shards {
+        Some(0) => bail!("--shards must be at least 1"),
+        Some(n) => n.min(64),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     println!(
         "bench verify: Verilator co-simulation against the model, harness builds excluded \
-         (cached by content hash); 'per core' is the simulator process's own CPU time"
+         (cached by content hash); {shards} harness process(es) at once, each on its share \
+         of the specs; 'per core' is the simulator processes' own CPU time"
     );
     // 1. a single PE: exhaustive sweeps, one pair-vector per cycle
     let pe = Design::from_yaml("name: bench_pe\narray: {kind: single}")?;
@@ -257,16 +267,16 @@ pub fn bench(b: &VerifyBench) -> Result<i32> {
             left -= u64::from(count);
         }
     }
-    let o = bench_run(&dut, specs)?;
-    let v = o.vectors() as f64;
+    let o = bench_sharded(&dut, specs, shards)?;
+    let v = o.vectors as f64;
     println!(
         "single PE ({}): {} pair-vectors in {:.2} s: {}pair-vectors/s wall{}, {} mismatches \
          (target: 20 M pair-vectors/s wall)",
         sparqgen::sim::describe(&pe),
-        report::thousands(o.vectors()),
-        o.run_secs,
-        report::si(v / o.run_secs.max(1e-9)),
-        per_core(&o, v, "pair-vectors/s"),
+        report::thousands(o.vectors),
+        o.wall_secs,
+        report::si(v / o.wall_secs.max(1e-9)),
+        per_core(o.sim_cpu_secs, v, "pair-vectors/s"),
         o.mismatches
     );
     // 2. a systolic array: one GEMM tiled over it, then the same GEMM on a
@@ -280,21 +290,21 @@ pub fn bench(b: &VerifyBench) -> Result<i32> {
             b.size
         ))?;
         let dut = Dut::generate(&sa)?;
-        let o = bench_run(&dut, tile_specs(b.size as usize, mn, b.k))?;
-        let macs = o.macs() as f64;
-        let rate = macs / o.run_secs.max(1e-9);
+        let o = bench_sharded(&dut, tile_specs(b.size as usize, mn, b.k), shards)?;
+        let macs = o.macs as f64;
+        let rate = macs / o.wall_secs.max(1e-9);
         println!(
             "{0}x{0} systolic array ({1}): GEMM {mn}x{2} . ({mn}x{2})^T = {3} MACs in {4} cycles, \
              {5:.2} s: {6}MAC/s wall{7}, {8}cycles/s, {9} mismatches",
             b.size,
             sparqgen::sim::describe(&sa),
             b.k,
-            report::thousands(o.macs()),
+            report::thousands(o.macs),
             report::thousands(o.cycles),
-            o.run_secs,
+            o.wall_secs,
             report::si(rate),
-            per_core(&o, macs, "MAC/s"),
-            report::si(o.cycles as f64 / o.run_secs.max(1e-9)),
+            per_core(o.sim_cpu_secs, macs, "MAC/s"),
+            report::si(o.cycles as f64 / o.wall_secs.max(1e-9)),
             o.mismatches
         );
         failed |= o.mismatches > 0;
@@ -331,7 +341,66 @@ fn tile_specs(size: usize, mn: usize, k: usize) -> Vec<Spec> {
         .collect()
 }
 
-fn bench_run(dut: &Dut, specs: Vec<Spec>) -> Result<Outcome> {
+/// A benchmark part's totals over its shards.
+struct Sharded {
+    vectors: u64,
+    macs: u64,
+    cycles: u64,
+    mismatches: u64,
+    /// From the first shard's start to the last one's end.
+    wall_secs: f64,
+    /// Summed over the shards' simulator processes.
+    sim_cpu_secs: Option<f64>,
+}
+
+/// Run `specs` as `shards` harness processes at once (specs dealt round
+/// robin), after a first spec alone that builds or finds the harness, so
+/// that the wall time is the runs' and not the build's.
+fn bench_sharded(dut: &Dut, specs: Vec<Spec>, shards: usize) -> Result<Sharded> {
+    let first = specs
+        .first()
+        .cloned()
+        .context("a benchmark part has no specs")?;
+    bench_run(dut, vec![first], true)?;
+    let mut parts: Vec<Vec<Spec>> = vec![Vec::new(); shards.min(specs.len())];
+    let n = parts.len();
+    for (i, s) in specs.into_iter().enumerate() {
+        parts[i % n].push(s);
+    }
+    let start = std::time::Instant::now();
+    let outcomes: Vec<Result<Outcome>> = std::thread::scope(|scope| {
+        let runs: Vec<_> = parts
+            .into_iter()
+            .map(|p| scope.spawn(move || bench_run(dut, p, false)))
+            .collect();
+        runs.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| bail!("a benchmark shard panicked"))
+            })
+            .collect()
+    });
+    let wall_secs = start.elapsed().as_secs_f64();
+    let mut t = Sharded {
+        vectors: 0,
+        macs: 0,
+        cycles: 0,
+        mismatches: 0,
+        wall_secs,
+        sim_cpu_secs: Some(0.0),
+    };
+    for o in outcomes {
+        let o = o?;
+        t.vectors += o.vectors();
+        t.macs += o.macs();
+        t.cycles += o.cycles;
+        t.mismatches += o.mismatches;
+        t.sim_cpu_secs = t.sim_cpu_secs.zip(o.sim_cpu_secs).map(|(a, b)| a + b);
+    }
+    Ok(t)
+}
+
+fn bench_run(dut: &Dut, specs: Vec<Spec>, announce: bool) -> Result<Outcome> {
     let opts = VerifyOptions {
         plans: Some(vec![specs]),
         vcd: false,
@@ -346,6 +415,9 @@ fn bench_run(dut: &Dut, specs: Vec<Spec>) -> Result<Outcome> {
         );
     }
     let b = &o.build;
+    if !announce {
+        return Ok(o);
+    }
     println!(
         "  {}: harness {}",
         dut.design.name(),
@@ -361,8 +433,8 @@ fn bench_run(dut: &Dut, specs: Vec<Spec>) -> Result<Outcome> {
     Ok(o)
 }
 
-fn per_core(o: &Outcome, units: f64, what: &str) -> String {
-    match o.sim_cpu_secs.filter(|&c| c > 0.0) {
+fn per_core(sim_cpu_secs: Option<f64>, units: f64, what: &str) -> String {
+    match sim_cpu_secs.filter(|&c| c > 0.0) {
         Some(cpu) => format!(" ({}{what} per simulator core)", report::si(units / cpu)),
         None => String::new(),
     }
