@@ -189,6 +189,50 @@ pub fn pe_design(base: &Design, kind: PeKind, name: &str) -> Result<Design> {
         .with_context(|| format!("derived design {name}"))
 }
 
+/// The whole of `base` (its generic area `this`) and the same shape built
+/// of mac8x8 and of mac4x8 PEs with its accumulator and pipeline, each
+/// priced per activation per cycle ([`Design::activations_per_cycle`]):
+/// what a user builds, where a systolic array shares the SPARQ decode per
+/// row.
+pub fn cost_arrays(
+    base: &Design,
+    this: &GenericArea,
+    scripts: &mut Scripts,
+) -> Result<Vec<super::report::ArrayCost>> {
+    let cost = |d: &Design, transistors: u64| {
+        let acts = d.activations_per_cycle();
+        super::report::ArrayCost {
+            pe: d.pe().kind().label(),
+            design_hash: d.hash(),
+            activations_per_cycle: acts,
+            transistors,
+            transistors_per_activation: transistors as f64 / f64::from(acts),
+        }
+    };
+    let designs: Vec<Design> = [PeKind::Mac8x8, PeKind::Mac4x8]
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| {
+            base.with_kind(k)
+                .and_then(|d| d.with_name(&format!("{}_arr{i}", base.name())))
+                .with_context(|| format!("the {} baseline array", k.label()))
+        })
+        .collect::<Result<_>>()?;
+    let jobs: Vec<Job> = designs
+        .iter()
+        .map(|d| job(d, false))
+        .collect::<Result<_>>()?;
+    let areas = flow::generic(&jobs, scripts)?;
+    let mut out = vec![cost(base, this.transistors)];
+    out.extend(
+        designs
+            .iter()
+            .zip(areas)
+            .map(|(d, a)| cost(d, a.result.transistors)),
+    );
+    Ok(out)
+}
+
 /// The synthesis job for a design's top.
 pub fn job(design: &Design, netlist: bool) -> Result<Job> {
     let g = rtl::generate(design)?;

@@ -49,12 +49,43 @@ pub struct SynthReport {
     pub pe: Option<PeCost>,
     pub baselines: Vec<PeCost>,
     pub comparison: Option<Comparison>,
+    /// Arrays and dot units: the whole design against the same shape built
+    /// of mac8x8 and of mac4x8 PEs (generic flow; this design first).
+    pub arrays: Vec<ArrayCost>,
+    /// The array comparison in words.
+    pub array_comparison: Option<String>,
     /// `--sweep`: every PE variant.
     pub sweep: Vec<PeCost>,
     /// Statements the sweep supports or contradicts, in words.
     pub findings: Vec<String>,
     /// Post-synthesis check of the PE netlist, when run.
     pub netlist_check: Option<String>,
+}
+
+/// One whole array's generic cost at its activation throughput.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArrayCost {
+    /// The PE's label ([`crate::config::PeKind::label`]).
+    pub pe: String,
+    pub design_hash: String,
+    /// Activations the whole array consumes per cycle.
+    pub activations_per_cycle: u32,
+    pub transistors: u64,
+    pub transistors_per_activation: f64,
+}
+
+/// `this` array against the baselines' arrays of the same shape, in words.
+pub fn compare_arrays(this: &ArrayCost, mac8: &ArrayCost, mac4: &ArrayCost) -> String {
+    format!(
+        "{}: {:.0} transistors per activation per cycle, {:.2}x the mac8x8 array's {:.0} \
+         and {:.2}x the mac4x8 array's {:.0}",
+        this.pe,
+        this.transistors_per_activation,
+        this.transistors_per_activation / mac8.transistors_per_activation,
+        mac8.transistors_per_activation,
+        this.transistors_per_activation / mac4.transistors_per_activation,
+        mac4.transistors_per_activation
+    )
 }
 
 /// Build the comparison of `pe` against the baselines.

@@ -8,7 +8,7 @@ use super::compare::{self, PeCost, Workload};
 use super::flow::{self, Scripts};
 use super::report::{self, SynthReport, ToolVersions};
 use super::{fmax, netcheck, plot};
-use crate::config::{Design, PeKind};
+use crate::config::{ArrayShape, Design, PeKind};
 use crate::output::FileSet;
 use crate::tools::{self, Tool};
 use anyhow::Result;
@@ -84,6 +84,8 @@ fn empty_report(
         pe: None,
         baselines: Vec::new(),
         comparison: None,
+        arrays: Vec::new(),
+        array_comparison: None,
         sweep: Vec::new(),
         findings: Vec::new(),
         netlist_check: None,
@@ -121,6 +123,16 @@ pub fn synthesize(
         if let Some(lib) = &t.liberty {
             r.liberty = Some(flow::liberty(one, lib, &mut scripts)?.remove(0).result);
         }
+    }
+
+    if let (Some(g), false) = (&r.generic, design.array() == ArrayShape::Single) {
+        progress(&format!(
+            "synth: the {} against mac8x8 and mac4x8 {0}s of the same shape",
+            design.array().name()
+        ));
+        let arrays = compare::cost_arrays(design, g, &mut scripts)?;
+        r.array_comparison = Some(report::compare_arrays(&arrays[0], &arrays[1], &arrays[2]));
+        r.arrays = arrays;
     }
 
     if t.generic || t.ice40 {

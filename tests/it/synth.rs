@@ -62,6 +62,60 @@ fn json_report_of_a_single_pe_has_the_contract_fields() {
     );
 }
 
+/// An array is priced against the same shape built of each baseline, per
+/// activation per cycle of the whole design; a single PE has no such table.
+#[test]
+#[ignore = "full tier (Yosys): scripts/test.sh runs it"]
+fn an_array_is_compared_with_baseline_arrays_of_its_shape() {
+    crate::util::need(&[sparqgen::tools::Tool::Yosys]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let yaml = "name: dot_arr\npe: {acc_bits: 20}\narray: {kind: dot, lanes: 2}\n";
+    write(d, "d.yaml", yaml);
+    let args = ["synth", "d.yaml", "--json", "--target", "generic"];
+    let r = run(
+        &[&args[..], &["--no-netlist-check", "-o", "out"]].concat(),
+        d,
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    let arrays = v["arrays"].as_array().expect("an arrays table");
+    let labels: Vec<&str> = arrays.iter().map(|a| a["pe"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["sparq 5opt round", "mac8x8", "mac4x8"]);
+    // the design's own row is the whole design's generic area
+    assert_eq!(arrays[0]["transistors"], v["generic"]["transistors"]);
+    assert_eq!(arrays[0]["activations_per_cycle"], 4);
+    assert_eq!(arrays[1]["activations_per_cycle"], 2);
+    for a in arrays {
+        let per = a["transistors"].as_f64().unwrap() / a["activations_per_cycle"].as_f64().unwrap();
+        assert!((a["transistors_per_activation"].as_f64().unwrap() - per).abs() < 1e-6);
+        assert!(a["transistors"].as_u64().unwrap() > 1000, "{a}");
+    }
+    let text = v["array_comparison"].as_str().unwrap();
+    assert!(text.contains("the mac4x8 array's"), "{text}");
+    let md = std::fs::read_to_string(d.join("out/dot_arr/reports/synth.md")).unwrap();
+    assert!(md.contains("baseline arrays of the same shape"), "{md}");
+
+    write(d, "pe.yaml", "name: pe_arr\narray: {kind: single}\n");
+    let r = run(
+        &[
+            "synth",
+            "pe.yaml",
+            "--json",
+            "--target",
+            "generic",
+            "--no-netlist-check",
+            "-o",
+            "out",
+        ],
+        d,
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    assert_eq!(v["arrays"].as_array().map(Vec::len), Some(0));
+    assert!(v["array_comparison"].is_null());
+}
+
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn liberty_flow_reports_library_area() {
