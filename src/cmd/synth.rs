@@ -62,6 +62,10 @@ pub struct SynthArgs {
     /// against the model under Verilator).
     #[arg(long)]
     no_netlist_check: bool,
+    /// The main job: with --pe-only, also price a 4x4 array of the PE
+    /// against baseline arrays (not a flag: `run` sets it).
+    #[arg(skip)]
+    array_sample: bool,
     /// Replace the output folder even if sparqgen did not write it or its
     /// files were changed since (by default sparqgen refuses, exit 2).
     #[arg(long)]
@@ -84,6 +88,7 @@ impl SynthArgs {
             out: PathBuf::from("rtl_out"),
             pe_only: true,
             no_netlist_check: false,
+            array_sample: true,
             force,
             cluster: Default::default(),
         }
@@ -153,6 +158,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         workload,
         whole_design: !args.pe_only,
         netlist_check: !args.no_netlist_check,
+        array_sample: args.array_sample,
     };
     let mut s = synth::run::synthesize(&design, &opts, &mut |msg| say(args.json, msg))?;
 

@@ -24,6 +24,15 @@ impl ArrayShape {
         }
     }
 
+    /// `8x8 systolic`, `dot x16`, `single PE`: the shape in reports.
+    pub fn describe(&self) -> String {
+        match *self {
+            ArrayShape::Systolic { rows, cols } => format!("{rows}x{cols} systolic"),
+            ArrayShape::Dot { lanes } => format!("dot x{lanes}"),
+            ArrayShape::Single => "single PE".to_string(),
+        }
+    }
+
     /// Number of PEs (lanes for a dot unit).
     pub fn pe_count(&self) -> u32 {
         match *self {

@@ -113,13 +113,8 @@ impl TopPorts {
 
 /// Short label of a design for tables: `name (kind, shape)`.
 pub fn describe(design: &Design) -> String {
-    use crate::config::ArrayShape;
     let pe = design.pe().kind().label();
-    let shape = match design.array() {
-        ArrayShape::Systolic { rows, cols } => format!("{rows}x{cols} systolic"),
-        ArrayShape::Dot { lanes } => format!("dot x{lanes}"),
-        ArrayShape::Single => "single PE".to_string(),
-    };
+    let shape = design.array().describe();
     format!(
         "{pe}, {shape}, acc {} bits, pipeline {}",
         design.pe().acc_bits(),

@@ -196,20 +196,21 @@ pub fn pe_design(base: &Design, kind: PeKind, name: &str) -> Result<Design> {
 /// row.
 pub fn cost_arrays(
     base: &Design,
-    this: &GenericArea,
+    this: Option<&GenericArea>,
     scripts: &mut Scripts,
 ) -> Result<Vec<super::report::ArrayCost>> {
     let cost = |d: &Design, transistors: u64| {
         let acts = d.activations_per_cycle();
         super::report::ArrayCost {
             pe: d.pe().kind().label(),
+            shape: d.array().describe(),
             design_hash: d.hash(),
             activations_per_cycle: acts,
             transistors,
             transistors_per_activation: transistors as f64 / f64::from(acts),
         }
     };
-    let designs: Vec<Design> = [PeKind::Mac8x8, PeKind::Mac4x8]
+    let mut designs: Vec<Design> = [PeKind::Mac8x8, PeKind::Mac4x8]
         .into_iter()
         .enumerate()
         .map(|(i, k)| {
@@ -222,15 +223,20 @@ pub fn cost_arrays(
         .iter()
         .map(|d| job(d, false))
         .collect::<Result<_>>()?;
-    let areas = flow::generic(&jobs, scripts)?;
-    let mut out = vec![cost(base, this.transistors)];
-    out.extend(
-        designs
-            .iter()
-            .zip(areas)
-            .map(|(d, a)| cost(d, a.result.transistors)),
-    );
-    Ok(out)
+    let mut jobs = jobs;
+    if this.is_none() {
+        designs.insert(0, base.clone());
+        jobs.insert(0, job(base, false)?);
+    }
+    let mut areas: Vec<u64> = flow::generic(&jobs, scripts)?
+        .into_iter()
+        .map(|a| a.result.transistors)
+        .collect();
+    if let Some(g) = this {
+        designs.insert(0, base.clone());
+        areas.insert(0, g.transistors);
+    }
+    Ok(designs.iter().zip(areas).map(|(d, t)| cost(d, t)).collect())
 }
 
 /// The synthesis job for a design's top.

@@ -54,6 +54,9 @@ pub struct SynthReport {
     pub arrays: Vec<ArrayCost>,
     /// The array comparison in words.
     pub array_comparison: Option<String>,
+    /// The arrays' first row is a sample array of the design's PE
+    /// ([`super::run::SAMPLE_ARRAY`]), not the design itself.
+    pub array_sampled: bool,
     /// `--sweep`: every PE variant.
     pub sweep: Vec<PeCost>,
     /// Statements the sweep supports or contradicts, in words.
@@ -67,6 +70,8 @@ pub struct SynthReport {
 pub struct ArrayCost {
     /// The PE's label ([`crate::config::PeKind::label`]).
     pub pe: String,
+    /// `4x4 systolic`, `16-lane dot`.
+    pub shape: String,
     pub design_hash: String,
     /// Activations the whole array consumes per cycle.
     pub activations_per_cycle: u32,

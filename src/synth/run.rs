@@ -50,7 +50,15 @@ pub struct SynthOptions {
     /// Co-simulate (and prove) the PE's gate netlist against the model;
     /// needs the generic target.
     pub netlist_check: bool,
+    /// When the whole design is not an array synthesized here (a single
+    /// PE, or `whole_design` off), price a 4x4 systolic array of the
+    /// design's PE against baseline 4x4 arrays instead (the main job).
+    pub array_sample: bool,
 }
+
+/// The array the main job prices when it does not synthesize the design's
+/// own: small enough for a minute, large enough to share the row decode.
+pub const SAMPLE_ARRAY: ArrayShape = ArrayShape::Systolic { rows: 4, cols: 4 };
 
 /// A finished run: the report and the Yosys scripts it ran.
 pub struct Synthesis {
@@ -86,6 +94,7 @@ fn empty_report(
         comparison: None,
         arrays: Vec::new(),
         array_comparison: None,
+        array_sampled: false,
         sweep: Vec::new(),
         findings: Vec::new(),
         netlist_check: None,
@@ -125,13 +134,25 @@ pub fn synthesize(
         }
     }
 
-    if let (Some(g), false) = (&r.generic, design.array() == ArrayShape::Single) {
+    let whole_is_array = r.generic.is_some() && design.array() != ArrayShape::Single;
+    if whole_is_array || (t.generic && opts.array_sample) {
+        let sample;
+        let (array, area) = match &r.generic {
+            Some(g) if whole_is_array => (design, Some(g)),
+            _ => {
+                sample = design
+                    .with_array(SAMPLE_ARRAY)
+                    .and_then(|d| d.with_name(&format!("{}_arr", design.name())))?;
+                (&sample, None)
+            }
+        };
         progress(&format!(
-            "synth: the {} against mac8x8 and mac4x8 {0}s of the same shape",
-            design.array().name()
+            "synth: the {} against mac8x8 and mac4x8 arrays of the same shape",
+            array.array().describe()
         ));
-        let arrays = compare::cost_arrays(design, g, &mut scripts)?;
+        let arrays = compare::cost_arrays(array, area, &mut scripts)?;
         r.array_comparison = Some(report::compare_arrays(&arrays[0], &arrays[1], &arrays[2]));
+        r.array_sampled = !whole_is_array;
         r.arrays = arrays;
     }
 

@@ -32,6 +32,18 @@ fn run_generates_verifies_and_prices_one_design() {
     for f in ["synth.json", "synth.md", "synth_generic.ys"] {
         assert!(d.join("rtl_out/run_pe/reports").join(f).is_file(), "{f}");
     }
+    // and, beside the single PEs, a 4x4 array of the PE against baseline
+    // arrays (what a user builds: the decode shared per row)
+    let json = std::fs::read_to_string(d.join("rtl_out/run_pe/reports/synth.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["array_sampled"], true, "{v}");
+    let shapes: Vec<&str> = v["arrays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["shape"].as_str().unwrap())
+        .collect();
+    assert_eq!(shapes, ["4x4 systolic"; 3]);
     // a pass leaves no failure report behind
     assert!(!d.join("sparqgen-verify").exists());
 }

@@ -95,6 +95,7 @@ fn an_array_is_compared_with_baseline_arrays_of_its_shape() {
     assert!(text.contains("the mac4x8 array's"), "{text}");
     let md = std::fs::read_to_string(d.join("out/dot_arr/reports/synth.md")).unwrap();
     assert!(md.contains("baseline arrays of the same shape"), "{md}");
+    assert_eq!(arrays[0]["shape"], "dot x2");
 
     write(d, "pe.yaml", "name: pe_arr\narray: {kind: single}\n");
     let r = run(
