@@ -107,13 +107,24 @@ pub const I32_EXACT_K_MAX: u64 = (i32::MAX as u64) / (255 * 128);
 
 impl Model {
     pub fn new(design: &Design) -> Model {
-        let table = PairTable::for_kind(&design.pe().kind());
+        let kind = design.pe().kind();
+        Model::assemble(
+            kind,
+            PairTable::for_kind(&kind),
+            design.pe().acc_bits(),
+            design.exact_k_max(),
+        )
+    }
+
+    /// The one place a model is put together: its table and, when the
+    /// table splits, the vector trim's lookup.
+    fn assemble(kind: PeKind, table: PairTable, acc_bits: u32, exact_k_max: u64) -> Model {
         Model {
-            kind: design.pe().kind(),
+            kind,
             lut: SplitLut::from_table(&table),
             table,
-            acc_bits: design.pe().acc_bits(),
-            exact_k_max: design.exact_k_max(),
+            acc_bits,
+            exact_k_max,
         }
     }
 
@@ -122,27 +133,18 @@ impl Model {
     /// int32 output (co-simulation sums chunks of K exactly and applies the
     /// hardware's wrap itself).
     pub fn unwrapped(kind: &PeKind) -> Model {
-        let table = PairTable::for_kind(kind);
-        Model {
-            kind: *kind,
-            lut: SplitLut::from_table(&table),
-            table,
-            acc_bits: crate::config::limits::ACC_BITS_MAX,
-            exact_k_max: u64::MAX,
-        }
+        Model::assemble(
+            *kind,
+            PairTable::for_kind(kind),
+            crate::config::limits::ACC_BITS_MAX,
+            u64::MAX,
+        )
     }
 
     /// The exact int8 reference: every activation 0..=255 passes unchanged,
     /// sums in i32.
     pub fn exact() -> Model {
-        let table = PairTable::identity();
-        Model {
-            kind: PeKind::Mac8x8,
-            lut: SplitLut::from_table(&table),
-            table,
-            acc_bits: 32,
-            exact_k_max: I32_EXACT_K_MAX,
-        }
+        Model::assemble(PeKind::Mac8x8, PairTable::identity(), 32, I32_EXACT_K_MAX)
     }
 
     pub fn kind(&self) -> &PeKind {

@@ -233,23 +233,30 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
+/// `acc_bits` if the schema allows it (`2..=ACC_BITS_MAX`; whether it holds
+/// one cycle's sum depends on the array, which `Design::new` checks).
+fn check_acc_bits(acc_bits: u32) -> Result<u32, DesignError> {
+    if (2..=limits::ACC_BITS_MAX).contains(&acc_bits) {
+        Ok(acc_bits)
+    } else {
+        Err(field_err(
+            "pe.acc_bits",
+            format!(
+                "{acc_bits} is not allowed (allowed: enough for one cycle's sum ..= {})",
+                limits::ACC_BITS_MAX
+            ),
+        ))
+    }
+}
+
 impl Pe {
     /// A PE, or the error naming `pe.acc_bits` when the width is outside
     /// `2..=ACC_BITS_MAX` (whether it is wide enough for one cycle's sum
     /// depends on the array; [`Design::new`](super::Design::new) checks that).
     pub fn new(kind: PeKind, acc_bits: u32, pipeline: Pipeline) -> Result<Pe, DesignError> {
-        if !(2..=limits::ACC_BITS_MAX).contains(&acc_bits) {
-            return Err(field_err(
-                "pe.acc_bits",
-                format!(
-                    "{acc_bits} is not allowed (allowed: enough for one cycle's sum ..= {})",
-                    limits::ACC_BITS_MAX
-                ),
-            ));
-        }
         Ok(Pe {
             kind,
-            acc_bits,
+            acc_bits: check_acc_bits(acc_bits)?,
             pipeline,
             datapath_reset: true,
         })
@@ -263,7 +270,7 @@ impl Pe {
     /// This PE with another accumulator width (checked as in [`Pe::new`]).
     pub fn with_acc_bits(self, acc_bits: u32) -> Result<Pe, DesignError> {
         Ok(Pe {
-            acc_bits: Pe::new(self.kind, acc_bits, self.pipeline)?.acc_bits,
+            acc_bits: check_acc_bits(acc_bits)?,
             ..self
         })
     }

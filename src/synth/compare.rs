@@ -210,32 +210,24 @@ pub fn cost_arrays(
             transistors_per_activation: transistors as f64 / f64::from(acts),
         }
     };
-    let mut designs: Vec<Design> = [PeKind::Mac8x8, PeKind::Mac4x8]
-        .into_iter()
-        .enumerate()
-        .map(|(i, k)| {
+    let mut designs = vec![base.clone()];
+    for (i, k) in [PeKind::Mac8x8, PeKind::Mac4x8].into_iter().enumerate() {
+        designs.push(
             base.with_kind(k)
                 .and_then(|d| d.with_name(&format!("{}_arr{i}", base.name())))
-                .with_context(|| format!("the {} baseline array", k.label()))
-        })
-        .collect::<Result<_>>()?;
-    let jobs: Vec<Job> = designs
+                .with_context(|| format!("the {} baseline array", k.label()))?,
+        );
+    }
+    // the design itself is synthesized here only when its area is not given
+    let known: Vec<u64> = this.map(|g| g.transistors).into_iter().collect();
+    let jobs: Vec<Job> = designs[known.len()..]
         .iter()
         .map(|d| job(d, false))
         .collect::<Result<_>>()?;
-    let mut jobs = jobs;
-    if this.is_none() {
-        designs.insert(0, base.clone());
-        jobs.insert(0, job(base, false)?);
-    }
-    let mut areas: Vec<u64> = flow::generic(&jobs, scripts)?
+    let areas = flow::generic(&jobs, scripts)?
         .into_iter()
-        .map(|a| a.result.transistors)
-        .collect();
-    if let Some(g) = this {
-        designs.insert(0, base.clone());
-        areas.insert(0, g.transistors);
-    }
+        .map(|a| a.result.transistors);
+    let areas: Vec<u64> = known.into_iter().chain(areas).collect();
     Ok(designs.iter().zip(areas).map(|(d, t)| cost(d, t)).collect())
 }
 
