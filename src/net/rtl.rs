@@ -123,9 +123,6 @@ impl RtlEngine {
     /// On given RTL (a folder `sparqgen generate` wrote, maybe edited).
     pub fn with_dut(dut: Dut, layers: &[MacLayer], opts: RtlOptions) -> Self {
         let design = &dut.design.clone();
-        let wide_design = design
-            .with_acc_bits(crate::config::limits::ACC_BITS_MAX)
-            .expect("the widest accumulator holds any design's cycle sum");
         RtlEngine {
             model: DesignEngine::new(design, layers),
             layers: layers
@@ -139,7 +136,7 @@ impl RtlEngine {
             timing: Timing::of(design),
             design: design.clone(),
             dut,
-            wide: Model::new(&wide_design),
+            wide: Model::unwrapped(&design.pe().kind()),
             opts,
             calls: vec![0; layers.len()],
             chosen: vec![Vec::new(); layers.len()],
