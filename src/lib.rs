@@ -4,10 +4,13 @@
 //! moves tensors in and out.
 
 pub mod arith;
+pub mod cache;
 pub mod config;
 pub mod cycles;
 pub mod golden;
+pub mod hash;
 pub mod hcm;
+pub mod flows;
 pub mod input;
 pub mod net;
 pub mod npy;
@@ -18,6 +21,7 @@ pub mod rtl;
 pub mod settings;
 pub mod sim;
 pub mod svg;
+pub mod tensor;
 pub mod sweep;
 pub mod synth;
 pub mod tools;

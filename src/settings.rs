@@ -30,7 +30,7 @@ use std::sync::OnceLock;
 /// Every environment setting of the process, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// The cache root (see [`crate::sim::cache`]).
+    /// The cache root (see [`crate::cache`]).
     pub cache: PathBuf,
     /// `SPARQGEN_GOLDEN`: the golden folder, when set.
     pub golden: Option<PathBuf>,
@@ -75,7 +75,7 @@ impl Settings {
     /// value that was ignored or is deprecated.
     pub fn from_vars(var: impl Fn(&str) -> Option<OsString>) -> (Settings, Vec<String>) {
         let mut warnings = Vec::new();
-        let (cache, cache_warning) = crate::sim::cache::resolve(&var);
+        let (cache, cache_warning) = crate::cache::resolve(&var);
         warnings.extend(cache_warning);
         let set = |name: &str| var(name).is_some();
         let nonempty = |name: &str| var(name).filter(|v| !v.is_empty());

@@ -7,7 +7,7 @@ pub mod kernel;
 pub mod lut;
 pub mod pair;
 pub mod stats;
-pub mod tensor;
+pub use crate::tensor;
 pub mod trim;
 #[cfg(target_arch = "x86_64")]
 pub mod vnni;
@@ -18,7 +18,7 @@ pub use gemm::{
 };
 pub use pair::{route_pair, sparq_pair, PairTable, Route};
 pub use stats::ErrorStats;
-pub use tensor::{MatI32, MatI8, MatU8, Tensor, View};
+pub use crate::tensor::{MatI32, MatI8, MatU8, Tensor, View};
 pub use trim::{trim, Trimmed};
 
 /// Reduce `v` to a two's-complement number of `bits` bits, as an

@@ -212,7 +212,6 @@ fn peak_rss_bytes() -> Option<u64> {
 }
 
 fn bench_generate(b: &GenerateBench) -> Result<i32> {
-    use sparqgen::rtl;
     let dir = tempfile::tempdir()?;
     println!("bench generate: best of {}", b.reps);
     for yaml in [
@@ -232,7 +231,7 @@ fn bench_generate(b: &GenerateBench) -> Result<i32> {
         let (mut bytes, mut files) = (0, 0);
         for _ in 0..b.reps.max(1) {
             let t = Instant::now();
-            let g = rtl::generate(&design)?;
+            let g = sparqgen::flows::generate(&design)?;
             render = render.min(t.elapsed().as_secs_f64());
             g.write(dir.path(), false)?;
             total = total.min(t.elapsed().as_secs_f64());

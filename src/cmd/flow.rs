@@ -14,7 +14,7 @@ pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
     let design = &super::load_design(design_path)?;
     println!("design {} (hash {})", design.name(), design.short_hash());
     print!("{}", indent(&design.to_yaml()));
-    let generated = sparqgen::rtl::generate(design)?;
+    let generated = sparqgen::flows::generate(design)?;
     let folder = generated.write(Path::new("rtl_out"), force)?;
     println!(
         "rtl: wrote {}/ (top {}, latency {} cycles)",

@@ -31,7 +31,7 @@ pub struct GenerateArgs {
 pub fn run(args: &GenerateArgs) -> Result<i32> {
     let design = super::load_design(args.design.as_deref())?;
     let flows = rtl::FlowOptions::with_clock_mhz(args.clock_mhz).map_err(anyhow::Error::msg)?;
-    let generated = rtl::generate_with(&design, &flows)?;
+    let generated = sparqgen::flows::generate_with(&design, &flows)?;
     let dest = generated.write(&args.out, args.force).with_context(|| {
         format!(
             "cannot write the design into output folder {}",

@@ -20,7 +20,7 @@ pub use raw::{RawArray, RawDesign, RawPe, DEFAULT_NAME};
 pub use shape::ArrayShape;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+pub use crate::hash::hex_sha256;
 use std::path::Path;
 
 /// The embedded default design: SPARQ, 4-bit window, 5opt, round half even,
@@ -285,11 +285,6 @@ impl Design {
     }
 }
 
-/// Hex SHA-256 of bytes.
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Bits of a two's-complement number that holds every value in
 /// `-max_abs..=max_abs`.

@@ -8,7 +8,7 @@
 //! Results are cached by the hash of the templates, the flow and the Yosys
 //! version, so reports do not re-synthesize (see [`cache_dir`]).
 
-use crate::config::hex_sha256;
+use crate::hash::hex_sha256;
 use crate::output::{write_dir, DirOptions, FileSet};
 use crate::synth::yosys::{self, YosysError};
 use askama::Template;
@@ -221,10 +221,10 @@ pub fn render(flatten: bool) -> Result<FileSet, FitError> {
 }
 
 /// Where fits are cached: the `hcm-fit` folder of the sparqgen cache
-/// ([`crate::sim::cache::root`]: `$SPARQGEN_CACHE`, else
+/// ([`crate::cache::root`]: `$SPARQGEN_CACHE`, else
 /// `$XDG_CACHE_HOME/sparqgen`, else `~/.cache/sparqgen`).
 pub fn cache_dir() -> PathBuf {
-    crate::sim::cache::root().join("hcm-fit")
+    crate::cache::root().join("hcm-fit")
 }
 
 /// The cache file for this reference definition and Yosys version.

@@ -3,7 +3,7 @@
 //! [`MARKER`] (the format `sha256sum -c` reads).
 
 use super::FileSet;
-use crate::config::hex_sha256;
+use crate::hash::hex_sha256;
 use std::collections::BTreeMap;
 use std::path::Path;
 

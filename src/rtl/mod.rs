@@ -2,8 +2,10 @@
 //! the Verilog"), from one validated [`Design`]: askama templates under
 //! `templates/rtl/`, one module per file, every module name prefixed with
 //! the design name, plus a filelist, a README for the hardware engineer, a
-//! machine-readable [`Manifest`] and the files of downstream flows (FuseSoC
-//! core, SDC and PCF constraints, self-checking testbench: [`fusesoc`]).
+//! machine-readable [`Manifest`] that also names the files of downstream
+//! flows ([`Flows`]: FuseSoC core, SDC and PCF constraints, self-checking
+//! testbench), which `crate::flows::generate` renders and adds: they need
+//! the simulator and synthesis, and this module imports neither.
 //!
 //! `generate` is pure (design -> strings); [`Generated::write`] writes the
 //! folder atomically. The port contract is verif/INTERFACE.md.
@@ -12,7 +14,7 @@ pub mod align;
 pub mod constraints;
 mod decode;
 mod dot;
-pub mod fusesoc;
+pub mod flow_files;
 pub mod manifest;
 mod pair_mul;
 pub mod params;
@@ -21,11 +23,10 @@ pub mod plan;
 mod readme;
 mod stages;
 mod systolic;
-pub mod testbench;
 mod top;
 mod window;
 
-pub use fusesoc::{FlowOptions, Flows};
+pub use flow_files::{FlowOptions, Flows};
 pub use manifest::{
     content_hash, pe_info, ArrayInfo, Direction, Manifest, Parameter, PeInfo, Port, MANIFEST_FILE,
 };
@@ -122,6 +123,15 @@ impl Generated {
             .collect()
     }
 
+    /// The same folder with `extra` files added after the others (before
+    /// `manifest.yaml`), the manifest's content hash taken over them too.
+    pub fn with_files(self, design: &Design, extra: FileSet) -> Result<Generated, RtlError> {
+        let mut files = self.files;
+        files.files.retain(|(p, _)| p != Path::new(MANIFEST_FILE));
+        files.files.extend(extra.files);
+        seal(design, self.manifest, files)
+    }
+
     /// Write the folder `out_dir/<name>/` atomically; returns its path. An
     /// older folder is replaced only if sparqgen wrote it and nobody changed
     /// it since (or `force`); its `reports/` (from `synth`) is kept.
@@ -172,14 +182,15 @@ pub fn module_names(design: &Design) -> Vec<String> {
     m
 }
 
-/// Generate every file of `design`'s folder (flow files with the default
-/// [`FlowOptions`]).
+/// Generate `design`'s Verilog, filelist, README and manifest (flow files
+/// named with the default [`FlowOptions`], not rendered: the whole folder
+/// is `crate::flows::generate`).
 pub fn generate(design: &Design) -> Result<Generated, RtlError> {
     generate_with(design, &FlowOptions::default())
 }
 
-/// Generate every file of `design`'s folder; `opts` shapes the flow files
-/// (FuseSoC core, constraints).
+/// Generate `design`'s Verilog, filelist, README and manifest; `opts`
+/// shapes what the manifest and README say of the flow files.
 pub fn generate_with(design: &Design, opts: &FlowOptions) -> Result<Generated, RtlError> {
     let plan = PePlan::new(design);
     let modules = module_names(design);
@@ -224,7 +235,11 @@ pub fn generate_with(design: &Design, opts: &FlowOptions) -> Result<Generated, R
     }
     files.add(manifest.filelist.clone(), filelist);
     files.add(manifest.readme.clone(), readme);
-    fusesoc::add_files(design, &manifest, &mut files)?;
+    seal(design, manifest, files)
+}
+
+/// Hash `files` into the manifest and add `manifest.yaml` last.
+fn seal(design: &Design, mut manifest: Manifest, mut files: FileSet) -> Result<Generated, RtlError> {
     manifest.content_hash = content_hash(
         files
             .files

@@ -5,7 +5,7 @@
 use super::layout::{ctrl, Layout};
 use super::source::Dut;
 use super::verilator::{BuildInputs, Profile, Tuning};
-use crate::config::hex_sha256;
+use crate::hash::hex_sha256;
 use askama::Template;
 use std::path::PathBuf;
 

@@ -10,7 +10,7 @@
 //! |--------|-------|
 //! | [`layout`] | where each design sits in the harness buses |
 //! | [`bundle`] | the harness top, the C++ adapter, the Icarus bench (askama) |
-//! | [`cache`], [`verilator`], [`icarus`] | building harnesses |
+//! | [`crate::cache`], [`verilator`], [`icarus`] | building harnesses |
 //! | [`harness`] | streaming batches through a simulator process |
 //! | [`encode`] | operand encodings of INTERFACE.md, one lane's product by the model |
 //! | [`stimulus`] | test plans and the segments of cycles they expand to |
@@ -18,7 +18,6 @@
 //! | [`source`] | designs under test: generated, or read from a folder |
 
 pub mod bundle;
-pub mod cache;
 pub mod encode;
 pub mod harness;
 pub mod icarus;

@@ -5,14 +5,13 @@
 
 use crate::util::{run, write};
 use sparqgen::config::Design;
-use sparqgen::rtl;
 
 fn design(yaml: &str) -> Design {
     Design::from_yaml(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"))
 }
 
 fn text(d: &Design, file: &str) -> String {
-    let g = rtl::generate(d).unwrap();
+    let g = sparqgen::flows::generate(d).unwrap();
     String::from_utf8(g.files.get(file).unwrap().to_vec()).unwrap()
 }
 
@@ -26,8 +25,8 @@ fn the_default_keeps_every_reset_and_the_design_hash() {
     assert_eq!(omitted, explicit);
     assert_eq!(omitted.hash(), explicit.hash());
     assert!(!omitted.canonical_json().contains("datapath_reset"));
-    let a = rtl::generate(&omitted).unwrap();
-    let b = rtl::generate(&explicit).unwrap();
+    let a = sparqgen::flows::generate(&omitted).unwrap();
+    let b = sparqgen::flows::generate(&explicit).unwrap();
     assert_eq!(a.files.files, b.files.files);
     let pe = text(&omitted, "dr_pe.v");
     assert!(!pe.contains("no reset"), "{pe}");

@@ -6,7 +6,7 @@
 
 use crate::util::{need, run, write};
 use sparqgen::config::Design;
-use sparqgen::rtl::{self, Manifest};
+use sparqgen::rtl::Manifest;
 use sparqgen::tools::Tool;
 use std::path::Path;
 use std::process::Command;
@@ -141,7 +141,7 @@ fn a_bad_clock_is_a_usage_error_and_writes_nothing() {
 #[test]
 fn the_library_generates_the_default_clock() {
     let d = Design::from_yaml("name: fz_lib\narray: {kind: single}\n").unwrap();
-    let g = rtl::generate(&d).unwrap();
+    let g = sparqgen::flows::generate(&d).unwrap();
     let f = g.manifest.flows.as_ref().unwrap();
     assert_eq!(f.clock_khz, 100_000);
     let sdc = String::from_utf8(g.files.get(&f.sdc).unwrap().to_vec()).unwrap();

@@ -84,7 +84,7 @@ const NARROW_DOT: &str =
     "name: dot17n\npe: {kind: mac4x8, acc_bits: 17}\narray: {kind: dot, lanes: 17}";
 
 fn generate_into(dir: &Path, d: &Design) -> (Manifest, PathBuf) {
-    let g = rtl::generate(d).unwrap_or_else(|e| panic!("{}: {e}", d.name()));
+    let g = sparqgen::flows::generate(d).unwrap_or_else(|e| panic!("{}: {e}", d.name()));
     let folder = g.write(dir, false).unwrap();
     (g.manifest, folder)
 }
@@ -420,12 +420,12 @@ fn systolic_arrays_match_model() {
 #[test]
 fn output_is_byte_stable_and_hash_tracks_content() {
     let a = design("name: x\npe: {pipeline: 1}\narray: {kind: systolic, rows: 2, cols: 3}");
-    let g1 = rtl::generate(&a).unwrap();
-    let g2 = rtl::generate(&a).unwrap();
+    let g1 = sparqgen::flows::generate(&a).unwrap();
+    let g2 = sparqgen::flows::generate(&a).unwrap();
     assert_eq!(g1.files.files, g2.files.files);
     // a different design changes content and hash; same content, same hash
     let b = design("name: x\npe: {pipeline: 2}\narray: {kind: systolic, rows: 2, cols: 3}");
-    let g3 = rtl::generate(&b).unwrap();
+    let g3 = sparqgen::flows::generate(&b).unwrap();
     assert_ne!(g1.manifest.content_hash, g3.manifest.content_hash);
     // the hash is over exactly the listed files
     let hashed: Vec<(String, Vec<u8>)> = g1
@@ -516,7 +516,7 @@ fn example_configs_generate() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
             let d = Design::from_path(&path).unwrap();
-            rtl::generate(&d).unwrap();
+            sparqgen::flows::generate(&d).unwrap();
             n += 1;
         }
     }
@@ -621,7 +621,7 @@ fn cli_generate_reports_an_unwritable_folder() {
 #[test]
 fn dense_sparq_arrays_decode_each_row_once() {
     let text = |d: &Design, module: &str| -> String {
-        let g = rtl::generate(d).unwrap();
+        let g = sparqgen::flows::generate(d).unwrap();
         String::from_utf8(g.files.get(&format!("{module}.v")).unwrap().to_vec()).unwrap()
     };
     for pe in [

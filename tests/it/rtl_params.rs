@@ -5,14 +5,14 @@
 //! range's ends still lint clean.
 
 use sparqgen::config::Design;
-use sparqgen::rtl::{self, Manifest};
+use sparqgen::rtl::Manifest;
 use sparqgen::tools::Tool;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn generate_into(dir: &Path, yaml: &str) -> (Manifest, PathBuf) {
     let d = Design::from_yaml(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
-    let g = rtl::generate(&d).unwrap();
+    let g = sparqgen::flows::generate(&d).unwrap();
     let folder = g.write(dir, false).unwrap();
     (g.manifest, folder)
 }

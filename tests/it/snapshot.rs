@@ -5,7 +5,6 @@
 //! rewrites them after a deliberate change.
 
 use sparqgen::config::Design;
-use sparqgen::rtl;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +52,7 @@ fn first_difference(want: &str, got: &str) -> String {
 
 fn check(yaml: &str) {
     let design = Design::from_yaml(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
-    let generated = rtl::generate(&design).unwrap();
+    let generated = sparqgen::flows::generate(&design).unwrap();
     let dir = root().join(design.name());
     if bless() {
         let _ = std::fs::remove_dir_all(&dir);

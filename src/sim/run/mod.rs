@@ -270,7 +270,7 @@ fn report_failures(
 }
 
 fn cache_root(opts: &VerifyOptions) -> PathBuf {
-    opts.cache_dir.clone().unwrap_or_else(super::cache::root)
+    opts.cache_dir.clone().unwrap_or_else(crate::cache::root)
 }
 
 fn plan_for(c: &MemberCtx, opts: &VerifyOptions) -> Vec<Spec> {

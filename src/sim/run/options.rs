@@ -52,7 +52,7 @@ pub struct VerifyOptions {
     /// Run these specs (one list per design) instead of the default plans
     /// (benchmarks, focused tests).
     pub plans: Option<Vec<Vec<Spec>>>,
-    /// The build cache (default: [`super::cache::root`]).
+    /// The build cache (default: [`crate::cache::root`]).
     pub cache_dir: Option<PathBuf>,
     /// Optimize the Verilator build for build time or simulation speed.
     pub profile: verilator::Profile,

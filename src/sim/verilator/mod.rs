@@ -2,11 +2,11 @@
 //! g++ compiles it directly (no make): the Verilator runtime
 //! (`verilated.cpp`, ...) once per tool version into the cache, the model in
 //! a few translation units in parallel, the driver with the model's slow
-//! code. The result is cached by content hash (see [`super::cache`]).
+//! code. The result is cached by content hash (see [`crate::cache`]).
 
-use super::cache;
+use crate::cache;
 use super::SimError;
-use crate::config::hex_sha256;
+use crate::hash::hex_sha256;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;

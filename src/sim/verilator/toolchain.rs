@@ -2,8 +2,9 @@
 //! and the Verilator runtime it compiles once into the cache.
 
 use super::procs::{io, run_parallel};
-use crate::config::hex_sha256;
-use crate::sim::{cache, SimError};
+use crate::hash::hex_sha256;
+use crate::cache;
+use crate::sim::SimError;
 use crate::tools::{self, Tool};
 use std::path::{Path, PathBuf};
 use std::process::Command;

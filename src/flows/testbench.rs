@@ -5,23 +5,12 @@
 //! valid/clear sequence (single PE, dot unit) and one GEMM tile, each
 //! opening with a reset.
 
-use super::manifest::Manifest;
-use super::{render as render_t, RtlError};
 use crate::config::{ArrayShape, Design};
+use crate::rtl::{render as render_t, Manifest, RtlError};
 use crate::sim::layout::{ctrl, words, Layout};
 use crate::sim::source::ports_of;
 use crate::sim::stimulus::{ActDist, GemmSpec, MemberCtx, Segment, Spec, WgtDist};
 use askama::Template;
-
-/// The testbench's path inside the generated folder.
-pub fn file_name(design: &Design) -> String {
-    format!("tb/{}_tb.v", design.name())
-}
-
-/// The testbench's module name.
-pub fn module_name(design: &Design) -> String {
-    format!("{}_tb", design.name())
-}
 
 /// Seed of the testbench's vectors (fixed: the file is byte-stable).
 const SEED: u64 = 0x5ba7_9e11;
@@ -55,7 +44,7 @@ struct TestbenchV<'a> {
     cycles: Vec<Cycle>,
     checks: Vec<CheckRow>,
     /// The DUT's connections: every port to the bench's signal of its name.
-    dut_conns: Vec<super::align::Conn>,
+    dut_conns: Vec<crate::rtl::align::Conn>,
 }
 
 /// `bits` bits of little-endian `words` as Verilog hex digits.
@@ -166,7 +155,7 @@ pub fn render(design: &Design, m: &Manifest) -> Result<String, RtlError> {
         &TestbenchV {
             design: design.name(),
             hash: design.short_hash(),
-            module: module_name(design),
+            module: crate::rtl::flow_files::testbench_module(design),
             top: &m.top,
             what,
             act_bits: ports.act_bits,
@@ -177,7 +166,7 @@ pub fn render(design: &Design, m: &Manifest) -> Result<String, RtlError> {
             has_drain: ports.has_drain,
             cycles,
             checks,
-            dut_conns: super::align::conns(
+            dut_conns: crate::rtl::align::conns(
                 m.ports.iter().map(|p| (p.name.as_str(), p.name.clone())),
             ),
         },
