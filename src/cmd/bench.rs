@@ -80,6 +80,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
         BenchCmd::Model(b) => bench_model(&b),
         BenchCmd::Generate(b) => bench_generate(&b),
         BenchCmd::Verify(b) => super::verify::bench(&b),
+        BenchCmd::Net(b) if b.rtl => super::net_rtl::bench(&b.digits),
         BenchCmd::Net(b) => super::net::bench(&b),
         BenchCmd::Prove(b) => super::prove::bench(&b),
     }

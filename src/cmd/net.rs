@@ -149,39 +149,8 @@ pub fn run_design(
     if record {
         engine.record_inputs();
     }
-    let y = run_batches(plan, x, batch, bar, &mut engine)?;
+    let y = net::run_batches(plan, x, batch, bar, &mut engine)?;
     Ok((y, engine))
-}
-
-/// Run `plan` on every image of `x` in batches through `engine`.
-pub fn run_batches(
-    plan: &Plan,
-    x: &Tensor<f32>,
-    batch: usize,
-    bar: Option<&indicatif::ProgressBar>,
-    engine: &mut dyn net::MacEngine,
-) -> Result<Tensor<f32>> {
-    let n = x.shape[0];
-    let per: usize = x.shape[1..].iter().product();
-    let mut out: Option<Tensor<f32>> = None;
-    for start in (0..n).step_by(batch.max(1)) {
-        let end = (start + batch.max(1)).min(n);
-        let mut shape = x.shape.clone();
-        shape[0] = end - start;
-        let xb = Tensor::new(shape, x.data[start * per..end * per].to_vec());
-        let y = plan.run(&xb, engine)?;
-        match &mut out {
-            None => out = Some(y),
-            Some(o) => {
-                o.shape[0] += y.shape[0];
-                o.data.extend_from_slice(&y.data);
-            }
-        }
-        if let Some(b) = bar {
-            b.inc((end - start) as u64);
-        }
-    }
-    Ok(out.expect("at least one image"))
 }
 
 fn progress(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
@@ -291,7 +260,7 @@ pub fn run(args: &NetArgs) -> Result<i32> {
             if record {
                 e.model.record_inputs();
             }
-            let y = run_batches(&plan, &x, args.batch, bar.as_ref(), &mut e)
+            let y = net::run_batches(&plan, &x, args.batch, bar.as_ref(), &mut e)
                 .with_context(|| format!("design {} on its RTL", d.name()))?;
             let timing = e.timing;
             (y, e.model, Some((e.layers, timing)))
@@ -459,7 +428,7 @@ pub struct NetBench {
         value_name = "MODEL.onnx",
         default_value = "networks/digits/digits_int8.onnx"
     )]
-    digits: PathBuf,
+    pub digits: PathBuf,
     /// Timed ResNet-18 images per design (batch 1).
     #[arg(long, default_value_t = 3)]
     reps: usize,
@@ -469,7 +438,7 @@ pub struct NetBench {
     /// Instead: simulated MAC/s of `net --rtl` on a generated 16x16 SPARQ
     /// array (digits, every tile; ResNet-18, sampled tiles).
     #[arg(long)]
-    rtl: bool,
+    pub rtl: bool,
 }
 
 fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
@@ -484,9 +453,6 @@ fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
 }
 
 pub fn bench(b: &NetBench) -> Result<i32> {
-    if b.rtl {
-        return super::net_rtl::bench(&b.digits);
-    }
     let designs = [builtin("mac8x8"), Design::default_design()];
     if b.digits.exists() {
         let plan = net::load(&b.digits)?;

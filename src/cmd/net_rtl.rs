@@ -248,10 +248,10 @@ pub fn bench(digits: &std::path::Path) -> anyhow::Result<i32> {
             [&[1usize][..], &x.shape[1..]].concat(),
             x.data[..x.data.len() / x.shape[0]].to_vec(),
         );
-        super::net::run_batches(&plan, &warm, 1, None, &mut e)?;
+        sparqgen::net::run_batches(&plan, &warm, 1, None, &mut e)?;
         let mut e = RtlEngine::new(&d, &plan.layers, RtlOptions::default())?;
         let t = std::time::Instant::now();
-        super::net::run_batches(&plan, &x, 64, None, &mut e)?;
+        sparqgen::net::run_batches(&plan, &x, 64, None, &mut e)?;
         line(
             &format!("digits, {} images, every tile", x.shape[0]),
             &e,
@@ -273,7 +273,7 @@ pub fn bench(digits: &std::path::Path) -> anyhow::Result<i32> {
     };
     let mut e = RtlEngine::new(&d, &plan.layers, opts)?;
     let t = std::time::Instant::now();
-    super::net::run_batches(&plan, &x, 1, None, &mut e)?;
+    sparqgen::net::run_batches(&plan, &x, 1, None, &mut e)?;
     line(
         "ResNet-18-shaped int8 graph, 64 random tiles per layer (seed 1)",
         &e,

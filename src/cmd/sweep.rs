@@ -210,13 +210,13 @@ pub fn gather(a: &GatherArgs) -> Result<i32> {
     let jobs = Jobs::read(&a.dir)?;
     let design = jobs.base_design()?;
     let (costs, missing) = sweep::gather(&a.dir)?;
-    let report = sparqgen::synth::run::sweep_report(&design, &jobs, costs);
+    let report = sparqgen::flows::synth::sweep_report(&design, &jobs, costs);
     for (name, text) in [
         ("sweep.json", report.to_json()),
         ("sweep.md", report.to_markdown()),
         (
             "pareto.svg",
-            sparqgen::synth::run::pareto(&design, &report.sweep),
+            sparqgen::flows::synth::pareto(&design, &report.sweep),
         ),
     ] {
         sparqgen::output::write_file(&a.dir.join(name), text.as_bytes())?;

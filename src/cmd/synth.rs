@@ -5,11 +5,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use sparqgen::output::{check_replaceable, write_dir, DirOptions};
 use sparqgen::rtl;
+use sparqgen::flows::synth::{SynthOptions, Targets};
 use sparqgen::synth::{
-    self,
     compare::{self, Workload},
     report::ToolVersions,
-    run::{SynthOptions, Targets},
 };
 use std::path::PathBuf;
 
@@ -160,7 +159,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         netlist_check: !args.no_netlist_check,
         array_sample: args.array_sample,
     };
-    let mut s = synth::run::synthesize(&design, &opts, &mut |msg| say(args.json, msg))?;
+    let mut s = sparqgen::flows::synth::synthesize(&design, &opts, &mut |msg| say(args.json, msg))?;
 
     if args.sweep {
         say(

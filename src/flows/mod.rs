@@ -6,8 +6,15 @@
 //! - [`generate`]: the whole generated folder (the Verilog from `rtl`, and
 //!   the FuseSoC core, constraints, self-checking testbench and Fmax
 //!   wrapper, which need `sim` and `synth`).
+//! - [`synth`]: `sparqgen synth` as a library call (the design's area, the
+//!   PE against the baselines, the sweep's costs in the report, the array
+//!   sample and its cycle model).
+//! - [`gates`]: the PE's gate netlist co-simulated against the model and
+//!   proven equal to it.
 
+pub mod gates;
 pub mod generate;
+pub mod synth;
 mod testbench;
 
 pub use generate::{generate, generate_with};

@@ -20,6 +20,7 @@ pub use lower::{Lowered, MacEngine, MacKind, MacLayer};
 pub use measure::{DesignEngine, LayerStats};
 pub use plan::Plan;
 
+use crate::arith::Tensor;
 use std::path::Path;
 
 /// Why a model or its input cannot be run.
@@ -63,4 +64,35 @@ pub fn load(path: &Path) -> Result<Plan, NetError> {
 pub fn load_bytes(bytes: &[u8], name: &str) -> Result<Plan, NetError> {
     let graph = onnx::read_bytes(bytes, name)?;
     plan::build(name, &graph)
+}
+
+/// Run `plan` on every image of `x` in batches through `engine`.
+pub fn run_batches(
+    plan: &Plan,
+    x: &Tensor<f32>,
+    batch: usize,
+    bar: Option<&indicatif::ProgressBar>,
+    engine: &mut dyn MacEngine,
+) -> anyhow::Result<Tensor<f32>> {
+    let n = x.shape[0];
+    let per: usize = x.shape[1..].iter().product();
+    let mut out: Option<Tensor<f32>> = None;
+    for start in (0..n).step_by(batch.max(1)) {
+        let end = (start + batch.max(1)).min(n);
+        let mut shape = x.shape.clone();
+        shape[0] = end - start;
+        let xb = Tensor::new(shape, x.data[start * per..end * per].to_vec());
+        let y = plan.run(&xb, engine)?;
+        match &mut out {
+            None => out = Some(y),
+            Some(o) => {
+                o.shape[0] += y.shape[0];
+                o.data.extend_from_slice(&y.data);
+            }
+        }
+        if let Some(b) = bar {
+            b.inc((end - start) as u64);
+        }
+    }
+    Ok(out.expect("at least one image"))
 }

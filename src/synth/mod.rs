@@ -5,8 +5,6 @@ pub mod compare;
 pub mod fanout;
 pub mod flow;
 pub mod fmax;
-pub mod netcheck;
 pub mod plot;
 pub mod report;
-pub mod run;
 pub mod yosys;

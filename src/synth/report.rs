@@ -4,6 +4,8 @@
 use super::compare::PeCost;
 use super::flow::{GenericArea, Ice40Area, LibertyArea};
 use crate::config::{PeKind, PlacementSet, Rounding, SparqArith};
+use crate::tools::{self, Tool};
+use anyhow::Result;
 use askama::Template;
 use serde::Serialize;
 
@@ -55,7 +57,7 @@ pub struct SynthReport {
     /// The array comparison in words.
     pub array_comparison: Option<String>,
     /// The arrays' first row is a sample array of the design's PE
-    /// ([`super::run::SAMPLE_ARRAY`]), not the design itself.
+    /// ([`crate::flows::synth::SAMPLE_ARRAY`]), not the design itself.
     pub array_sampled: bool,
     /// `--sweep`: every PE variant.
     pub sweep: Vec<PeCost>,
@@ -244,5 +246,17 @@ impl SynthReport {
         Markdown { r: self }
             .render()
             .expect("the report template renders")
+    }
+}
+
+impl ToolVersions {
+    /// Yosys (needed: its install command when missing) and nextpnr-ice40
+    /// (optional: without it iCE40 results carry no Fmax).
+    pub fn find() -> Result<ToolVersions> {
+        let yosys = tools::find(Tool::Yosys)?;
+        Ok(ToolVersions {
+            yosys: yosys.version,
+            nextpnr_ice40: tools::find(Tool::NextpnrIce40).ok().map(|n| n.version),
+        })
     }
 }

@@ -4,27 +4,15 @@
 //! arguments into [`SynthOptions`], prints progress and writes the files
 //! [`Synthesis::files`] returns.
 
-use super::compare::{self, PeCost, Workload};
-use super::flow::{self, Scripts};
-use super::report::{self, SynthReport, ToolVersions};
-use super::{fmax, netcheck, plot};
+use super::gates as netcheck;
+use crate::synth::compare::{self, PeCost, Workload};
+use crate::synth::flow::{self, Scripts};
+use crate::synth::report::{self, SynthReport, ToolVersions};
+use crate::synth::{fmax, plot};
 use crate::config::{ArrayShape, Design, PeKind};
 use crate::output::FileSet;
-use crate::tools::{self, Tool};
 use anyhow::Result;
 use std::path::PathBuf;
-
-impl ToolVersions {
-    /// Yosys (needed: its install command when missing) and nextpnr-ice40
-    /// (optional: without it iCE40 results carry no Fmax).
-    pub fn find() -> Result<ToolVersions> {
-        let yosys = tools::find(Tool::Yosys)?;
-        Ok(ToolVersions {
-            yosys: yosys.version,
-            nextpnr_ice40: tools::find(Tool::NextpnrIce40).ok().map(|n| n.version),
-        })
-    }
-}
 
 /// Which flows to run.
 #[derive(Debug, Clone, Default)]

@@ -4,8 +4,8 @@
 //! simulates is caught; and the same netlist is proven equal to the model
 //! for every input (`prove`).
 
-use super::compare::{job, pe_design};
-use super::flow::{self, Scripts};
+use crate::synth::compare::{job, pe_design};
+use crate::synth::flow::{self, Scripts};
 use crate::config::Design;
 use crate::rtl;
 use crate::sim::{self, source::ports_of, Dut, VerifyOptions};
