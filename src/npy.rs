@@ -5,7 +5,7 @@
 //! of activations in 0..=255 is accepted, a float32 one is not). Writes
 //! version 1.0.
 
-use crate::arith::Tensor;
+use crate::tensor::Tensor;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,6 @@ mod generate;
 mod hcm;
 mod model;
 mod net;
-mod net_rtl;
 mod prove;
 mod sweep;
 mod synth;

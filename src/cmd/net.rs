@@ -76,7 +76,7 @@ struct LayerReport {
     wide_pair_share: Option<f64>,
     /// With --rtl: the layer on the generated RTL.
     #[serde(skip_serializing_if = "Option::is_none")]
-    rtl: Option<super::net_rtl::RtlReport>,
+    rtl: Option<net::rtl_report::RtlReport>,
 }
 
 #[derive(Serialize)]
@@ -91,7 +91,7 @@ struct DesignReport {
     layers: Vec<LayerReport>,
     /// With --rtl: the seed of --rtl-sample and the array's timing.
     #[serde(skip_serializing_if = "Option::is_none")]
-    rtl: Option<super::net_rtl::RtlSummary>,
+    rtl: Option<net::rtl_report::RtlSummary>,
 }
 
 #[derive(Serialize)]
@@ -305,15 +305,15 @@ pub fn run(args: &NetArgs) -> Result<i32> {
                 wide_pair_share: (l.pairs > 0).then(|| l.wide_share()),
                 rtl: rtl
                     .as_ref()
-                    .map(|(r, t)| super::net_rtl::RtlReport::of(&r[i], t)),
+                    .map(|(r, t)| net::rtl_report::RtlReport::of(&r[i], t)),
             })
             .collect();
         let rtl_summary = rtl.as_ref().map(|(r, t)| {
             rtl_mismatches += r.iter().map(|l| l.mismatches).sum::<u64>();
-            super::net_rtl::RtlSummary::of(d, t, args.rtl_sample, args.rtl_seed)
+            net::rtl_report::RtlSummary::of(d, t, args.rtl_sample, args.rtl_seed)
         });
         if let Some((r, _)) = &rtl {
-            super::net_rtl::print_mismatches(d, r);
+            eprint!("{}", net::rtl_report::mismatches(d, r));
         }
         reports.push(DesignReport {
             design: d.name().to_string(),
@@ -412,7 +412,7 @@ fn print_text(r: &Report, layers: usize) {
                 .iter()
                 .filter_map(|l| l.rtl.as_ref().map(|x| (l.name.as_str(), x)))
                 .collect();
-            super::net_rtl::print_table(r, &rows);
+            print!("{}", net::rtl_report::table(r, &rows));
         }
     }
     if r.designs.len() > 1 {

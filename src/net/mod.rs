@@ -12,6 +12,7 @@ pub mod onnx;
 pub mod ops;
 pub mod plan;
 pub mod rtl;
+pub mod rtl_report;
 pub mod shapes;
 pub mod synthetic;
 pub mod value;

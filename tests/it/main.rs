@@ -7,6 +7,7 @@ mod fusesoc;
 mod generate;
 mod golden;
 mod hcm;
+mod layers;
 mod model;
 mod mutation;
 mod net;

@@ -1,10 +1,12 @@
 //! `net --rtl` reports: per MAC layer the RTL's verdict, the measured and
-//! predicted cycles, the utilization and where the array wastes cycles.
+//! predicted cycles, the utilization and where the array wastes cycles, as
+//! JSON and as the text tables `sparqgen net` prints.
 
+use super::rtl::LayerRtl;
+use crate::config::Design;
+use crate::cycles::{Dataflow, Timing};
 use serde::Serialize;
-use sparqgen::config::Design;
-use sparqgen::cycles::{Dataflow, Timing};
-use sparqgen::net::rtl::LayerRtl;
+use std::fmt::Write;
 
 #[derive(Serialize)]
 pub struct Waste {
@@ -123,7 +125,7 @@ impl RtlSummary {
             pes: t.pes(),
             sample,
             seed: sample.map(|_| seed),
-            array: sparqgen::sim::describe(d),
+            array: crate::sim::describe(d),
         }
     }
 }
@@ -142,8 +144,11 @@ fn dataflow_text(t: &Timing) -> String {
     }
 }
 
-pub fn print_table(s: &RtlSummary, rows: &[(&str, &RtlReport)]) {
-    println!(
+/// The per-layer table of `net --rtl`.
+pub fn table(s: &RtlSummary, rows: &[(&str, &RtlReport)]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "  on the RTL ({}; {}){}:",
         s.array,
         dataflow_text(&s.timing),
@@ -152,7 +157,8 @@ pub fn print_table(s: &RtlSummary, rows: &[(&str, &RtlReport)]) {
             _ => ", every tile".to_string(),
         }
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  {:<16} {:>12} {:>10} {:>12} {:>12} {:>7} {:>7}  wasted slots",
         "layer", "tiles run", "mismatch", "cycles", "predicted", "error", "util"
     );
@@ -169,7 +175,8 @@ pub fn print_table(s: &RtlSummary, rows: &[(&str, &RtlReport)]) {
                 }
             })
             .collect();
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<16} {:>12} {:>10} {:>12} {:>12} {:>6.1}% {:>6.1}%  {}",
             name,
             format!("{}/{}", r.tiles_run, r.tiles),
@@ -184,13 +191,15 @@ pub fn print_table(s: &RtlSummary, rows: &[(&str, &RtlReport)]) {
                 waste.join(", ")
             }
         );
-    }
+    }    out
 }
 
-/// The first failing outputs of every layer, on stderr.
-pub fn print_mismatches(d: &Design, layers: &[LayerRtl]) {
+/// The first failing outputs of every layer (for stderr).
+pub fn mismatches(d: &Design, layers: &[LayerRtl]) -> String {
+    let mut out = String::new();
     for l in layers.iter().filter(|l| l.mismatches > 0) {
-        eprintln!(
+        let _ = writeln!(
+            out,
             "design {}: layer {} ({}): {} of {} outputs of the RTL differ from the model",
             d.name(),
             l.name,
@@ -199,85 +208,7 @@ pub fn print_mismatches(d: &Design, layers: &[LayerRtl]) {
             l.checks
         );
         for det in &l.details {
-            eprintln!("  {}", det.replace('\n', "\n    "));
+            let _ = writeln!(out, "  {}", det.replace('\n', "\n    "));
         }
-    }
-}
-
-/// `bench net --rtl`: MACs simulated per second of simulator time (the
-/// harness streaming segments through Verilator and checking every
-/// output; builds excluded, they are cached) on a 16x16 SPARQ array.
-pub fn bench(digits: &std::path::Path) -> anyhow::Result<i32> {
-    use sparqgen::net::rtl::{RtlEngine, RtlOptions};
-    let d = Design::from_yaml(
-        "name: bench_net_sa16\npe: {kind: sparq}\narray: {kind: systolic, rows: 16, cols: 16}\n",
-    )?;
-    println!(
-        "bench net --rtl: {} (harness builds cached and excluded; MAC/s = MACs run / \
-         simulator seconds)",
-        sparqgen::sim::describe(&d)
-    );
-    let mut bad = 0;
-    let mut line = |what: &str, e: &RtlEngine, wall: f64| {
-        let macs: u64 = e.layers.iter().map(|l| l.macs).sum();
-        let cycles: u64 = e.layers.iter().map(|l| l.cycles).sum();
-        let sim: f64 = e.layers.iter().map(|l| l.sim_secs).sum();
-        let cpu: f64 = e.layers.iter().map(|l| l.sim_cpu_secs).sum();
-        bad += e.mismatches();
-        println!(
-            "bench net --rtl: {what}: {} MACs in {} cycles, {:.2} s simulating ({:.2} s wall, \
-             simulator CPU {:.2} s): {:.1} M MAC/s simulated ({:.1} M MAC/s per simulator \
-             core), {:.2} M cycles/s, {} mismatches (target: 50 M MAC/s)",
-            macs,
-            cycles,
-            sim,
-            wall,
-            cpu,
-            macs as f64 / sim.max(1e-9) / 1e6,
-            macs as f64 / cpu.max(1e-9) / 1e6,
-            cycles as f64 / sim.max(1e-9) / 1e6,
-            e.mismatches()
-        );
-    };
-    if digits.exists() {
-        let plan = sparqgen::net::load(digits)?;
-        let x = sparqgen::npy::read_f32(&digits.with_file_name("x_test.npy"), "x_test")?;
-        let mut e = RtlEngine::new(&d, &plan.layers, RtlOptions::default())?;
-        // warm-up: build (or find) the harness on a few images
-        let warm = sparqgen::arith::Tensor::new(
-            [&[1usize][..], &x.shape[1..]].concat(),
-            x.data[..x.data.len() / x.shape[0]].to_vec(),
-        );
-        sparqgen::net::run_batches(&plan, &warm, 1, None, &mut e)?;
-        let mut e = RtlEngine::new(&d, &plan.layers, RtlOptions::default())?;
-        let t = std::time::Instant::now();
-        sparqgen::net::run_batches(&plan, &x, 64, None, &mut e)?;
-        line(
-            &format!("digits, {} images, every tile", x.shape[0]),
-            &e,
-            t.elapsed().as_secs_f64(),
-        );
-    }
-    let plan = sparqgen::net::load_bytes(&sparqgen::net::synthetic::resnet18_int8(1), "resnet18")?;
-    let mut rng = sparqgen::workload::Rng::new(7);
-    let x = sparqgen::arith::Tensor::new(
-        vec![1, 3, 224, 224],
-        (0..3 * 224 * 224)
-            .map(|_| (rng.unit() * 4.0) as f32)
-            .collect(),
-    );
-    let opts = RtlOptions {
-        sample: Some(64),
-        seed: 1,
-        ..RtlOptions::default()
-    };
-    let mut e = RtlEngine::new(&d, &plan.layers, opts)?;
-    let t = std::time::Instant::now();
-    sparqgen::net::run_batches(&plan, &x, 1, None, &mut e)?;
-    line(
-        "ResNet-18-shaped int8 graph, 64 random tiles per layer (seed 1)",
-        &e,
-        t.elapsed().as_secs_f64(),
-    );
-    Ok(if bad == 0 { 0 } else { 1 })
+    }    out
 }
