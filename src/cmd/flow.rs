@@ -4,11 +4,8 @@
 //! against the baselines with Yosys.
 
 use anyhow::{Context, Result};
-use sparqgen::arith::{ErrorStats, Model, Tensor};
 use sparqgen::sim::{Dut, VerifyOptions};
-use sparqgen::workload::{relu_like, weights, Rng};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
     let design = &super::load_design(design_path)?;
@@ -43,29 +40,14 @@ pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
     if code != 0 {
         return Ok(code);
     }
-    // model: a 3x3x64 convolution's GEMM at 28x28 (M=784, K=576, N=64)
-    let (m, k, n) = (784, 576, 64);
-    let mut rng = Rng::new(1);
-    let act_max = design.pe().kind().act_max();
-    let acts: Vec<u8> = relu_like(m * k, 0.5, &mut rng)
-        .into_iter()
-        .map(|v| if act_max < 255 { v >> 4 } else { v })
-        .collect();
-    let a = Tensor::new(vec![m, k], acts);
-    let b = Tensor::new(vec![n, k], weights(n * k, &mut rng));
-    let t = Instant::now();
-    let c = Model::new(design).gemm(&a, &b)?;
-    let secs = t.elapsed().as_secs_f64();
-    let exact = Model::exact().gemm(&a, &b)?;
+    let s = sparqgen::flows::main_job::model_sample(design)?;
+    let (m, k, n) = (s.m, s.k, s.n);
     println!(
         "model: GEMM {m}x{k} . ({n}x{k})^T, 50% zero ReLU-like activations: {:.2} ms ({:.2} GMAC/s)",
-        secs * 1e3,
-        (m * k * n) as f64 / secs / 1e9
+        s.secs * 1e3,
+        s.gmacs()
     );
-    println!(
-        "model: vs exact int8: {}",
-        ErrorStats::compare(&exact.data, &c.data)
-    );
+    println!("model: vs exact int8: {}", s.stats);
     super::synth::run(super::synth::SynthArgs::pe_report(
         design_path.map(Path::to_path_buf),
         force,

@@ -9,11 +9,14 @@
 //! - [`synth`]: `sparqgen synth` as a library call (the design's area, the
 //!   PE against the baselines, the sweep's costs in the report, the array
 //!   sample and its cycle model).
+//! - [`main_job`]: the model's part of `sparqgen run` (a sample GEMM's
+//!   speed and error against exact int8).
 //! - [`gates`]: the PE's gate netlist co-simulated against the model and
 //!   proven equal to it.
 
 pub mod gates;
 pub mod generate;
+pub mod main_job;
 pub mod synth;
 mod testbench;
 
