@@ -2,8 +2,9 @@
 //
 // [[ lanes ]] lanes, each a PE datapath without accumulator (decode, [% if plan.pipeline >= 2 %]register, [% endif %]multipliers),
 // into an adder tree and one accumulator that adds the sum of all lane
-// products per valid cycle. Pipeline [[ plan.pipeline ]]: latency [[ plan.pipeline + 1 ]] edges from operands to acc_o;
-// valid_i and clear_i travel with the operands.
+// products per valid cycle. Pipeline [[ plan.pipeline ]]: the operands' sum is in acc_o
+// after [[ plan.latency_text() ]]; valid_i and clear_i travel with
+// the operands.
 // Lane l is act_i[l*[[ plan.act_bits ]] +: [[ plan.act_bits ]]], wgt_i[l*[[ plan.wgt_bits ]] +: [[ plan.wgt_bits ]]]. The lane count is structure
 // (the adder tree is generated for it); widths are parameters.
 

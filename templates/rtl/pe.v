@@ -1,9 +1,9 @@
 [%- include "rtl/header.v" %]
 //
 // Per cycle: decode -> [% if plan.pipeline >= 2 %]register -> [% endif %]multipliers -> [% if plan.pipeline >= 1 %]register -> [% endif %]accumulate.
-// Pipeline [[ plan.pipeline ]]: the product of the operands presented at cycle t is in acc_o
-// after the rising edge of cycle t + [[ plan.pipeline ]] (latency [[ plan.pipeline + 1 ]] edges); valid_i and
-// clear_i travel with the operands.
+// Pipeline [[ plan.pipeline ]]: the product of the operands presented in a cycle is in acc_o
+// after [[ plan.latency_text() ]]; valid_i and clear_i travel with
+// the operands.
 // Accumulate: with valid, acc <= clear ? product : acc + product; without
 // valid, clear loads 0. The accumulator wraps modulo 2^AccBits.
 [%- if drain %]

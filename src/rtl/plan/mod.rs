@@ -137,6 +137,22 @@ pub struct PePlan {
 }
 
 impl PePlan {
+    /// When a product reaches the accumulator, as the generated comments
+    /// say it: "the next rising edge (latency 1 cycle)" at pipeline 0.
+    pub fn latency_text(&self) -> String {
+        let edge = match self.pipeline {
+            0 => "next".to_string(),
+            1 => "second".to_string(),
+            2 => "third".to_string(),
+            p => format!("{}th", p + 1),
+        };
+        let cycles = self.pipeline + 1;
+        format!(
+            "the {edge} rising edge (latency {cycles} cycle{})",
+            if cycles == 1 { "" } else { "s" }
+        )
+    }
+
     pub fn new(design: &Design) -> PePlan {
         let name = &design.name();
         let (act_bits, wgt_bits) = design.pe().kind().lane_bits();

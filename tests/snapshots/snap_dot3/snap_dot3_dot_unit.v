@@ -4,8 +4,9 @@
 //
 // 3 lanes, each a PE datapath without accumulator (decode, multipliers),
 // into an adder tree and one accumulator that adds the sum of all lane
-// products per valid cycle. Pipeline 0: latency 1 edges from operands to acc_o;
-// valid_i and clear_i travel with the operands.
+// products per valid cycle. Pipeline 0: the operands' sum is in acc_o
+// after the next rising edge (latency 1 cycle); valid_i and clear_i travel with
+// the operands.
 // Lane l is act_i[l*8 +: 8], wgt_i[l*16 +: 16]. The lane count is structure
 // (the adder tree is generated for it); widths are parameters.
 

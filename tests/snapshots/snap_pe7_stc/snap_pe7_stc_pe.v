@@ -3,9 +3,9 @@
 // regenerate with `sparqgen generate` from the design in manifest.yaml.
 //
 // Per cycle: decode -> register -> multipliers -> register -> accumulate.
-// Pipeline 2: the product of the operands presented at cycle t is in acc_o
-// after the rising edge of cycle t + 2 (latency 3 edges); valid_i and
-// clear_i travel with the operands.
+// Pipeline 2: the product of the operands presented in a cycle is in acc_o
+// after the third rising edge (latency 3 cycles); valid_i and clear_i travel with
+// the operands.
 // Accumulate: with valid, acc <= clear ? product : acc + product; without
 // valid, clear loads 0. The accumulator wraps modulo 2^AccBits.
 

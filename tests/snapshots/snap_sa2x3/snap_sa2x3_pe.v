@@ -3,9 +3,9 @@
 // regenerate with `sparqgen generate` from the design in manifest.yaml.
 //
 // Per cycle: decode -> multipliers -> register -> accumulate.
-// Pipeline 1: the product of the operands presented at cycle t is in acc_o
-// after the rising edge of cycle t + 1 (latency 2 edges); valid_i and
-// clear_i travel with the operands.
+// Pipeline 1: the product of the operands presented in a cycle is in acc_o
+// after the second rising edge (latency 2 cycles); valid_i and clear_i travel with
+// the operands.
 // Accumulate: with valid, acc <= clear ? product : acc + product; without
 // valid, clear loads 0. The accumulator wraps modulo 2^AccBits.
 // Drain (systolic arrays): drain_i loads drain_acc_i, the left neighbour's
