@@ -1,22 +1,36 @@
 //! sparqgen's command line: parse, load the validated design, dispatch.
 //! Exit codes: 0 success, 1 a check failed (a mismatch), 2 usage or I/O error.
 
+#[macro_use]
+extern crate sparqgen;
+
 mod cmd;
 
 use clap::Parser;
 
 fn main() {
-    // A closed stdout (`sparqgen check | head -1`) ends the process quietly,
-    // as it does for other Unix tools, instead of a panic in println!.
-    // SAFETY: called before any other thread exists; SIG_DFL is always valid.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-    let cli = cmd::Cli::parse();
+    // SIGPIPE stays ignored (Rust's default): a harness that dies while we
+    // feed it is an error we report, not a signal that kills sparqgen
+    // silently; a closed stdout ends the run quietly through the one
+    // writer every command prints with (`sparqgen::output::stdio`).
+    let cli = match cmd::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap's --help/--version go to stdout, usage errors to stderr
+            let code = e.exit_code();
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                errout!("{text}");
+            } else {
+                out!("{text}");
+            }
+            std::process::exit(code);
+        }
+    };
     match cmd::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("error: {}", message(&e));
+            errln!("error: {}", message(&e));
             std::process::exit(2);
         }
     }

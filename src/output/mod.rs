@@ -15,6 +15,7 @@
 mod dir;
 mod file;
 mod guard;
+pub mod stdio;
 
 pub use dir::{check_replaceable, write_dir, DirOptions};
 pub use file::write_file;
