@@ -64,7 +64,7 @@ pub fn get() -> &'static Settings {
     SETTINGS.get_or_init(|| {
         let (settings, warnings) = Settings::from_vars(|name| std::env::var_os(name));
         for w in warnings {
-            eprintln!("{w}");
+            crate::errln!("{w}");
         }
         settings
     })

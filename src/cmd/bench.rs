@@ -100,7 +100,7 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
     let w = Tensor::new(vec![n, k], weights(n * k, &mut rng));
     let macs = m as f64 * k as f64 * n as f64;
     let kernel = b.kernel.unwrap_or_else(Kernel::best);
-    println!(
+    outln!(
         "bench model: M={} K={} N={} ({:.2} GMAC per GEMM), {:.0}% zero activations, \
          {} threads, {} kernel, best of {} per round",
         b.m,
@@ -156,7 +156,7 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
     let best = |t: &[f64]| t.iter().cloned().fold(f64::INFINITY, f64::min);
     let ort_best = (!times[0].is_empty()).then(|| best(&times[0]));
     if let Some(tb) = ort_best {
-        println!(
+        outln!(
             "ORT MatMulInteger u8xu8  {:8.2} ms  {:6.2} GMAC/s  ({threads} threads, \
              best of {rounds} rounds x {reps})",
             tb * 1e3,
@@ -165,7 +165,7 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
     }
     for (i, (label, _)) in configs.iter().enumerate() {
         let t = best(&times[i + 1]);
-        print!("{label}  {:8.2} ms  {:6.2} GMAC/s", t * 1e3, macs / t / 1e9);
+        out!("{label}  {:8.2} ms  {:6.2} GMAC/s", t * 1e3, macs / t / 1e9);
         if let Some(tb) = ort_best {
             // Per-round ratios: each pair ran back to back.
             let mut per_round: Vec<f64> = times[0]
@@ -174,23 +174,23 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
                 .map(|(o, s)| o / s)
                 .collect();
             per_round.sort_by(f64::total_cmp);
-            print!(
+            out!(
                 "  {:5.2}x ORT (best), {:5.2}x median round",
                 tb / t,
                 median(&per_round)
             );
         }
-        println!();
+        outln!();
     }
     let io_bytes = a.data.len() + w.data.len() + m * n * 4;
     match peak_rss_bytes() {
-        Some(peak) => println!(
+        Some(peak) => outln!(
             "memory: peak RSS {:.1} MB for inputs + output of {:.1} MB ({:.2}x, whole process)",
             peak as f64 / 1e6,
             io_bytes as f64 / 1e6,
             peak as f64 / io_bytes as f64
         ),
-        None => println!("memory: peak RSS not available on this OS"),
+        None => outln!("memory: peak RSS not available on this OS"),
     }
     Ok(0)
 }
@@ -214,7 +214,7 @@ fn peak_rss_bytes() -> Option<u64> {
 
 fn bench_generate(b: &GenerateBench) -> Result<i32> {
     let dir = tempfile::tempdir()?;
-    println!("bench generate: best of {}", b.reps);
+    outln!("bench generate: best of {}", b.reps);
     for yaml in [
         format!(
             "name: sparq_sa{0}x{0}\narray: {{kind: systolic, rows: {0}, cols: {0}}}",
@@ -239,7 +239,7 @@ fn bench_generate(b: &GenerateBench) -> Result<i32> {
             bytes = g.files.files.iter().map(|(_, c)| c.len()).sum();
             files = g.files.files.len();
         }
-        println!(
+        outln!(
             "{:<20} {:8.3} ms render  {:8.3} ms render + write  ({} files, {} bytes)",
             design.name(),
             render * 1e3,
@@ -259,7 +259,7 @@ fn bench_net_rtl(digits: &std::path::Path) -> anyhow::Result<i32> {
     let d = Design::from_yaml(
         "name: bench_net_sa16\npe: {kind: sparq}\narray: {kind: systolic, rows: 16, cols: 16}\n",
     )?;
-    println!(
+    outln!(
         "bench net --rtl: {} (harness builds cached and excluded; MAC/s = MACs run / \
          simulator seconds)",
         sparqgen::sim::describe(&d)
@@ -271,7 +271,7 @@ fn bench_net_rtl(digits: &std::path::Path) -> anyhow::Result<i32> {
         let sim: f64 = e.layers.iter().map(|l| l.sim_secs).sum();
         let cpu: f64 = e.layers.iter().map(|l| l.sim_cpu_secs).sum();
         bad += e.mismatches();
-        println!(
+        outln!(
             "bench net --rtl: {what}: {} MACs in {} cycles, {:.2} s simulating ({:.2} s wall, \
              simulator CPU {:.2} s): {:.1} M MAC/s simulated ({:.1} M MAC/s per simulator \
              core), {:.2} M cycles/s, {} mismatches (target: 50 M MAC/s)",

@@ -51,7 +51,7 @@ impl Ort {
     /// onnxruntime is missing.
     pub fn start(a: &Tensor<u8>, w: &Tensor<i8>, threads: usize) -> Result<Option<Ort>> {
         if !available() {
-            println!(
+            outln!(
                 "ORT: python3 cannot import onnxruntime and onnx; comparison skipped \
                  (install: {INSTALL})"
             );
@@ -114,7 +114,7 @@ impl Ort {
                 ours.data.len()
             );
         }
-        println!(
+        outln!(
             "ORT check: MatMulInteger u8 x u8 equals the exact int8 model on all {} outputs \
              (weights in 0..=127)",
             ours.data.len()

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
     let design = &super::load_design(design_path)?;
-    println!("design {} (hash {})", design.name(), design.short_hash());
-    print!("{}", indent(&design.to_yaml()));
+    outln!("design {} (hash {})", design.name(), design.short_hash());
+    out!("{}", indent(&design.to_yaml()));
     let generated = sparqgen::flows::generate(design)?;
     let folder = generated.write(Path::new("rtl_out"), force)?;
-    println!(
+    outln!(
         "rtl: wrote {}/ (top {}, latency {} cycles)",
         folder.display(),
         generated.manifest.top,
@@ -29,7 +29,7 @@ pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
         ..VerifyOptions::default()
     };
     let outcome = sparqgen::sim::verify(std::slice::from_ref(&dut), &opts)?;
-    print!("{}", sparqgen::sim::report::summary(&outcome));
+    out!("{}", sparqgen::sim::report::summary(&outcome));
     let reproduce = format!(
         "sparqgen verify --rtl {} --seed {} --vectors {}",
         folder.display(),
@@ -42,12 +42,12 @@ pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
     }
     let s = sparqgen::flows::main_job::model_sample(design)?;
     let (m, k, n) = (s.m, s.k, s.n);
-    println!(
+    outln!(
         "model: GEMM {m}x{k} . ({n}x{k})^T, 50% zero ReLU-like activations: {:.2} ms ({:.2} GMAC/s)",
         s.secs * 1e3,
         s.gmacs()
     );
-    println!("model: vs exact int8: {}", s.stats);
+    outln!("model: vs exact int8: {}", s.stats);
     super::synth::run(super::synth::SynthArgs::pe_report(
         design_path.map(Path::to_path_buf),
         force,

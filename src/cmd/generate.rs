@@ -39,7 +39,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         )
     })?;
     let m = &generated.manifest;
-    println!(
+    outln!(
         "wrote {}/ ({} files; top {}, latency {} cycles{}; content hash {})",
         dest.display(),
         generated.files.files.len(),

@@ -104,11 +104,15 @@ struct ReportArgs {
     synth_json: Option<PathBuf>,
 }
 
+/// The highest clock `--clock-mhz` takes: 100 GHz, far past any array, and
+/// low enough that every rate and time computed from it stays finite.
+const MAX_CLOCK_MHZ: f64 = 100_000.0;
+
 /// The clock the array runs at, when the user names one: (MHz, where from).
 fn clock_override(a: &ReportArgs) -> Result<Option<(f64, String)>> {
     if let Some(mhz) = a.clock_mhz {
-        if !(mhz.is_finite() && mhz > 0.0) {
-            bail!("--clock-mhz {mhz} is not allowed (must be > 0)");
+        if !(mhz.is_finite() && mhz > 0.0 && mhz <= MAX_CLOCK_MHZ) {
+            bail!("--clock-mhz {mhz:?} is not allowed (allowed: > 0 and at most {MAX_CLOCK_MHZ} MHz)");
         }
         return Ok(Some((mhz, "--clock-mhz".to_string())));
     }
@@ -145,15 +149,15 @@ fn run_fit(a: FitArgs) -> Result<i32> {
     };
     let f = fit::fit(&opts).context("hcm fit")?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&f)?);
+        outln!("{}", serde_json::to_string_pretty(&f)?);
     } else {
-        print!("{}", hcm::report::fit_text(&f));
+        out!("{}", hcm::report::fit_text(&f));
         if let Some(out) = &a.out {
-            println!("wrote {}", out.display());
+            outln!("wrote {}", out.display());
         }
     }
     if f.r2_bops < R2_MIN {
-        eprintln!(
+        errln!(
             "hcm fit: area vs BOPS R^2 = {:.5} is below {R2_MIN}: area does not follow BOPS here",
             f.r2_bops
         );
@@ -189,7 +193,7 @@ fn run_report(a: ReportArgs) -> Result<i32> {
         AreaModel::Fit => {
             let opts = fit::FitOptions::default();
             if !fit::is_cached(&opts) {
-                eprintln!(
+                errln!(
                     "hcm: no cached area fit yet; synthesizing the reference PE with Yosys once \
                      (cached in {})",
                     fit::cache_dir().display()
@@ -211,11 +215,11 @@ fn run_report(a: ReportArgs) -> Result<i32> {
         write_file(p, svg.as_bytes())?;
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", hcm::report::text(&report));
+        out!("{}", hcm::report::text(&report));
         if let Some(p) = &a.plot {
-            println!("plot:      wrote {}", p.display());
+            outln!("plot:      wrote {}", p.display());
         }
     }
     Ok(0)

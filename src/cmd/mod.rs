@@ -171,9 +171,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Prove(p) => prove::run(&p),
         Command::Check(d) => {
             let design = d.load()?;
-            print!("{}", design.to_yaml());
-            println!("# hash: {}", design.hash());
-            println!(
+            out!("{}", design.to_yaml());
+            outln!("# hash: {}", design.hash());
+            outln!(
                 "# accumulator: {} bits, exact for K <= {} (wraps modulo 2^{} beyond)",
                 design.pe().acc_bits(),
                 design.exact_k_max(),

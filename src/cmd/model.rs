@@ -72,7 +72,7 @@ fn describe(design: &sparqgen::config::Design) -> String {
 }
 
 fn print_stats(exact: &[i32], approx: &[i32]) {
-    println!("vs exact int8: {}", ErrorStats::compare(exact, approx));
+    outln!("vs exact int8: {}", ErrorStats::compare(exact, approx));
 }
 
 pub fn run(cmd: ModelCmd) -> Result<i32> {
@@ -88,7 +88,7 @@ pub fn run(cmd: ModelCmd) -> Result<i32> {
             npy::write(&g.out, &c)?;
             let (m, k) = a.dims2().unwrap_or_default();
             let n = c.shape[1];
-            println!(
+            outln!(
                 "gemm {m}x{k} . ({n}x{k})^T on {}: {:.3} ms, wrote {} ({m}x{n} int32)",
                 describe(&design),
                 secs * 1e3,
@@ -111,7 +111,7 @@ pub fn run(cmd: ModelCmd) -> Result<i32> {
                 .context("model conv")?;
             let secs = t.elapsed().as_secs_f64();
             npy::write(&cv.out, &y)?;
-            println!(
+            outln!(
                 "conv {:?} * {:?} stride {} padding {} on {}: {:.3} ms, wrote {} {:?} int32",
                 x.shape,
                 w.shape,

@@ -313,7 +313,7 @@ pub fn run(args: &NetArgs) -> Result<i32> {
             net::rtl_report::RtlSummary::of(d, t, args.rtl_sample, args.rtl_seed)
         });
         if let Some((r, _)) = &rtl {
-            eprint!("{}", net::rtl_report::mismatches(d, r));
+            errout!("{}", net::rtl_report::mismatches(d, r));
         }
         reports.push(DesignReport {
             design: d.name().to_string(),
@@ -336,12 +336,12 @@ pub fn run(args: &NetArgs) -> Result<i32> {
         designs: reports,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_text(&report, plan.layers.len());
     }
     if rtl_mismatches > 0 {
-        eprintln!("net --rtl: {rtl_mismatches} outputs of the RTL differ from the model");
+        errln!("net --rtl: {rtl_mismatches} outputs of the RTL differ from the model");
         return Ok(1);
     }
     Ok(0)
@@ -358,11 +358,11 @@ fn mean_sqnr(d: &DesignReport) -> Option<f64> {
 }
 
 fn print_summary(r: &Report) {
-    println!();
-    println!("| design | PE | top-1 | top-1 = exact int8 | SQNR dB (MAC-weighted) | images/s |");
-    println!("|---|---|---|---|---|---|");
+    outln!();
+    outln!("| design | PE | top-1 | top-1 = exact int8 | SQNR dB (MAC-weighted) | images/s |");
+    outln!("|---|---|---|---|---|---|");
     for d in &r.designs {
-        println!(
+        outln!(
             "| {} | {} | {} | {:.1} % | {} | {:.0} |",
             d.design,
             d.pe,
@@ -375,7 +375,7 @@ fn print_summary(r: &Report) {
 }
 
 fn print_text(r: &Report, layers: usize) {
-    println!(
+    outln!(
         "net: {}: {} MAC layers, {} images",
         r.model, layers, r.images
     );
@@ -383,7 +383,7 @@ fn print_text(r: &Report, layers: usize) {
         let top1 = d.top1.map_or("n/a (no --labels)".to_string(), |t| {
             format!("{:.2} %", t * 100.0)
         });
-        println!(
+        outln!(
             "design {} ({}): top-1 {}, top-1 agrees with exact int8 on {:.2} %, {:.3} s, {:.0} images/s",
             d.design,
             d.pe,
@@ -392,7 +392,7 @@ fn print_text(r: &Report, layers: usize) {
             d.wall_s,
             d.images_per_s
         );
-        println!(
+        outln!(
             "  {:<16} {:<12} {:>12} {:>10} {:>11}",
             "layer", "op", "MACs/image", "SQNR dB", "wide pairs"
         );
@@ -401,7 +401,7 @@ fn print_text(r: &Report, layers: usize) {
             let wide = l
                 .wide_pair_share
                 .map_or("-".to_string(), |v| format!("{:.1} %", v * 100.0));
-            println!(
+            outln!(
                 "  {:<16} {:<12} {:>12} {:>10} {:>11}",
                 l.name, l.op, l.macs, sq, wide
             );
@@ -412,7 +412,7 @@ fn print_text(r: &Report, layers: usize) {
                 .iter()
                 .filter_map(|l| l.rtl.as_ref().map(|x| (l.name.as_str(), x)))
                 .collect();
-            print!("{}", net::rtl_report::table(r, &rows));
+            out!("{}", net::rtl_report::table(r, &rows));
         }
     }
     if r.designs.len() > 1 {
@@ -442,7 +442,7 @@ pub struct NetBench {
 }
 
 fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
-    println!(
+    outln!(
         "bench net: {what} {} ({}): {images} images in {:.3} s, {:.1} images/s, {:.2} GMAC/s",
         d.name(),
         d.pe().kind().label(),
@@ -470,7 +470,7 @@ pub fn bench(b: &NetBench) -> Result<i32> {
             );
         }
     } else {
-        println!(
+        outln!(
             "bench net: {} not found, digits skipped",
             b.digits.display()
         );
@@ -481,7 +481,7 @@ pub fn bench(b: &NetBench) -> Result<i32> {
         std::fs::write(p, &bytes).with_context(|| format!("write {}", p.display()))?;
     }
     let plan = net::load_bytes(&bytes, "resnet18_int8")?;
-    println!(
+    outln!(
         "bench net: ResNet-18-shaped int8 graph built and imported in {:.2} s",
         t.elapsed().as_secs_f64()
     );

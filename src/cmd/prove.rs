@@ -82,24 +82,33 @@ pub fn run(args: &ProveArgs) -> Result<i32> {
     for (t, arg) in targets(args)? {
         let r = prove::prove(&t, opts)?;
         if !args.json {
-            print!("{}", r.text());
+            out!("{}", r.text());
         }
         if !r.passed() {
-            if let Some(path) = write_replay(&r, &args.report_dir)? {
-                let msg = format!(
-                    "  replay in simulation: sparqgen verify {}--golden {}",
-                    if arg.is_empty() {
-                        String::new()
+            // The verdict is never lost to an unwritable report folder: the
+            // replay file is a convenience, its failure a warning.
+            match write_replay(&r, &args.report_dir) {
+                Ok(Some(path)) => {
+                    let msg = format!(
+                        "  replay in simulation: sparqgen verify {}--golden {}",
+                        if arg.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{arg} ")
+                        },
+                        path.display()
+                    );
+                    if args.json {
+                        errln!("{msg}");
                     } else {
-                        format!("{arg} ")
-                    },
-                    path.display()
-                );
-                if args.json {
-                    eprintln!("{msg}");
-                } else {
-                    println!("{msg}");
+                        outln!("{msg}");
+                    }
                 }
+                Ok(None) => {}
+                Err(e) => errln!(
+                    "warning: the counterexample was not saved for replay ({e:#}); \
+                     the verdict stands"
+                ),
             }
         }
         reports.push(r);
@@ -110,7 +119,7 @@ pub fn run(args: &ProveArgs) -> Result<i32> {
             "proven": proven,
             "designs": reports.iter().map(Report::json).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     }
     Ok(if proven { 0 } else { 1 })
 }
@@ -137,7 +146,7 @@ pub fn bench(b: &ProveBench) -> Result<i32> {
     for d in prove::variants()? {
         let t = Target::generate(&d)?;
         let r = prove::prove(&t, opts)?;
-        println!(
+        outln!(
             "{:<44} {:>7.2} s  {:>3} cases {:>6} classes  {}",
             r.pe,
             r.seconds,
@@ -147,7 +156,7 @@ pub fn bench(b: &ProveBench) -> Result<i32> {
         );
         failed += usize::from(!r.passed());
     }
-    println!("total {:.1} s", all.elapsed().as_secs_f64());
+    outln!("total {:.1} s", all.elapsed().as_secs_f64());
     if failed > 0 {
         bail!("{failed} variants were not proven");
     }

@@ -89,7 +89,7 @@ pub fn write_jobs(
 pub fn emit_only(dir: &Path, jobs: &Jobs, c: &ClusterArgs) -> Result<i32> {
     let dir = std::path::absolute(dir)?;
     let todo = slurm::emit(&dir, jobs, &c.cluster.options())?;
-    println!(
+    outln!(
         "wrote {}/{} and {} ({} of {} variants to run, {} finished results reused)",
         dir.display(),
         sweep::JOBS_FILE,
@@ -98,13 +98,13 @@ pub fn emit_only(dir: &Path, jobs: &Jobs, c: &ClusterArgs) -> Result<i32> {
         jobs.variants.len(),
         jobs.variants.len() - todo.len()
     );
-    println!("submit:  sbatch {}", dir.join(slurm::SCRIPT).display());
-    println!(
+    outln!("submit:  sbatch {}", dir.join(slurm::SCRIPT).display());
+    outln!(
         "or run:  sparqgen sweep-task {} INDEX   (INDEX in {:?})",
         dir.display(),
         todo
     );
-    println!("then:    sparqgen gather {}", dir.display());
+    outln!("then:    sparqgen gather {}", dir.display());
     Ok(0)
 }
 
@@ -160,7 +160,7 @@ pub fn costs(
 fn submit_and_wait(dir: &Path, jobs: &Jobs, c: &SlurmArgs, quiet: bool) -> Result<()> {
     let todo = slurm::emit(dir, jobs, &c.options())?;
     if !quiet {
-        eprintln!(
+        errln!(
             "slurm: {} of {} tasks to run ({} finished results reused), jobs in {}",
             todo.len(),
             jobs.task_count(),
@@ -171,7 +171,7 @@ fn submit_and_wait(dir: &Path, jobs: &Jobs, c: &SlurmArgs, quiet: bool) -> Resul
     if !todo.is_empty() {
         let id = slurm::submit(dir)?;
         if !quiet {
-            eprintln!("slurm: submitted array job {id}");
+            errln!("slurm: submitted array job {id}");
         }
         slurm::wait(dir, jobs, &id, quiet)?;
     }
@@ -222,14 +222,14 @@ pub fn gather(a: &GatherArgs) -> Result<i32> {
         sparqgen::output::write_file(&a.dir.join(name), text.as_bytes())?;
     }
     if a.json {
-        println!("{}", report.to_json());
+        outln!("{}", report.to_json());
     } else {
-        print!("{}", report.to_markdown());
+        out!("{}", report.to_markdown());
     }
     if missing.is_empty() {
         Ok(0)
     } else {
-        eprintln!("{}", missing_text(&missing));
+        errln!("{}", missing_text(&missing));
         Ok(1)
     }
 }
@@ -245,7 +245,7 @@ pub struct TaskArgs {
 /// `sparqgen sweep-task DIR INDEX`: price one variant, write its result.
 pub fn task(a: &TaskArgs) -> Result<i32> {
     let out = sweep::run_task(&a.dir, a.index)?;
-    println!("wrote {}", out.display());
+    outln!("wrote {}", out.display());
     Ok(0)
 }
 
@@ -273,16 +273,16 @@ pub fn regression(
     let (done, missing) = sweep::gather_commands(&dir)?;
     let failed: Vec<_> = done.iter().filter(|r| r.code != 0).collect();
     for r in &done {
-        println!(
+        outln!(
             "{:<28} {}",
             r.name,
             if r.code == 0 { "PASS" } else { "FAIL" }
         );
     }
     if !missing.is_empty() {
-        eprintln!("{}", missing_text(&missing));
+        errln!("{}", missing_text(&missing));
     }
-    println!(
+    outln!(
         "{command} on Slurm: {} passed, {} failed, {} without a result (logs in {})",
         done.len() - failed.len(),
         failed.len(),

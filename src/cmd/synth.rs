@@ -96,9 +96,9 @@ impl SynthArgs {
 
 fn say(json: bool, msg: &str) {
     if json {
-        eprintln!("{msg}");
+        errln!("{msg}");
     } else {
-        println!("{msg}");
+        outln!("{msg}");
     }
 }
 
@@ -189,10 +189,10 @@ pub fn run(args: SynthArgs) -> Result<i32> {
     write_dir(&dest, &s.files(&design), &out_opts)
         .with_context(|| format!("cannot write reports to {}", dest.display()))?;
     if args.json {
-        println!("{}", s.report.to_json());
+        outln!("{}", s.report.to_json());
     } else {
-        print!("{}", s.report.to_markdown());
-        println!("\nreports: {}", dest.display());
+        out!("{}", s.report.to_markdown());
+        outln!("\nreports: {}", dest.display());
     }
     Ok(if s.netlist_passed { 0 } else { 1 })
 }

@@ -57,7 +57,8 @@ pub struct VerifyArgs {
     #[arg(long, value_enum, default_value = "verilator")]
     pub sim: Sim,
     /// Cycle budget per design under Icarus.
-    #[arg(long, default_value_t = 40_000, value_name = "N")]
+    #[arg(long, default_value_t = 40_000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub icarus_cycles: u64,
     /// Skip the exhaustive sweep of every activation pair.
     #[arg(long)]
@@ -97,7 +98,7 @@ pub fn run(args: &VerifyArgs) -> Result<i32> {
         let dut =
             Dut::from_folder(folder).with_context(|| format!("--rtl {}", folder.display()))?;
         if dut.edited() {
-            eprintln!(
+            errln!(
                 "note: {} was edited after generation; verifying the files as they are",
                 folder.display()
             );
@@ -125,18 +126,18 @@ pub fn run(args: &VerifyArgs) -> Result<i32> {
         ..VerifyOptions::default()
     };
     let outcome = sparqgen::sim::verify(&duts, &opts)?;
-    print!("{}", report::summary(&outcome));
+    out!("{}", report::summary(&outcome));
     finish(&outcome, &reproduce(args), &args.report_dir)
 }
 
 /// Print PASS, or the failure report (also written into `dir`); the exit code.
 pub fn finish(outcome: &Outcome, reproduce: &str, dir: &Path) -> Result<i32> {
     if outcome.passed() {
-        println!("PASS: every output matched the model");
+        outln!("PASS: every output matched the model");
         return Ok(0);
     }
     let text = report::failure(outcome, reproduce);
-    print!("{text}");
+    out!("{text}");
     if let Some(first) = outcome.details.first() {
         let path = dir.join(format!("{}_seed{}.txt", first.design, outcome.seed));
         let full = format!("{}{text}", report::summary(outcome));
@@ -144,8 +145,8 @@ pub fn finish(outcome: &Outcome, reproduce: &str, dir: &Path) -> Result<i32> {
             .map_err(anyhow::Error::from)
             .and_then(|_| Ok(sparqgen::output::write_file(&path, full.as_bytes())?));
         match written {
-            Ok(()) => println!("report: {}", path.display()),
-            Err(e) => eprintln!("warning: cannot write {}: {e}", path.display()),
+            Ok(()) => outln!("report: {}", path.display()),
+            Err(e) => errln!("warning: cannot write {}: {e}", path.display()),
         }
     }
     Ok(1)
@@ -246,7 +247,7 @@ pub fn bench(b: &VerifyBench) -> Result<i32> {
         Some(n) => n.min(64),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    println!(
+    outln!(
         "bench verify: Verilator co-simulation against the model, harness builds excluded \
          (cached by content hash); {shards} harness process(es) at once, each on its share \
          of the specs; 'per core' is the simulator processes' own CPU time"
@@ -269,7 +270,7 @@ pub fn bench(b: &VerifyBench) -> Result<i32> {
     }
     let o = bench_sharded(&dut, specs, shards)?;
     let v = o.vectors as f64;
-    println!(
+    outln!(
         "single PE ({}): {} pair-vectors in {:.2} s: {}pair-vectors/s wall{}, {} mismatches \
          (target: 20 M pair-vectors/s wall)",
         sparqgen::sim::describe(&pe),
@@ -293,7 +294,7 @@ pub fn bench(b: &VerifyBench) -> Result<i32> {
         let o = bench_sharded(&dut, tile_specs(b.size as usize, mn, b.k), shards)?;
         let macs = o.macs as f64;
         let rate = macs / o.wall_secs.max(1e-9);
-        println!(
+        outln!(
             "{0}x{0} systolic array ({1}): GEMM {mn}x{2} . ({mn}x{2})^T = {3} MACs in {4} cycles, \
              {5:.2} s: {6}MAC/s wall{7}, {8}cycles/s, {9} mismatches",
             b.size,
@@ -310,7 +311,7 @@ pub fn bench(b: &VerifyBench) -> Result<i32> {
         failed |= o.mismatches > 0;
         rates.push(rate);
     }
-    println!(
+    outln!(
         "SPARQ array / mac8x8 array (same run, same harness): {:.2}x the MAC/s \
          (target for 16x16 SPARQ: 200 M MAC/s wall)",
         rates[0] / rates[1].max(1e-9)
@@ -409,7 +410,7 @@ fn bench_run(dut: &Dut, specs: Vec<Spec>, announce: bool) -> Result<Outcome> {
     };
     let o = sparqgen::sim::verify(std::slice::from_ref(dut), &opts)?;
     if sparqgen::settings::get().bench_debug {
-        eprintln!(
+        errln!(
             "  run {:.3} s, feed {:.3} s, check {:.3} s, sim cpu {:?} s",
             o.run_secs, o.feed_secs, o.check_secs, o.sim_cpu_secs
         );
@@ -418,7 +419,7 @@ fn bench_run(dut: &Dut, specs: Vec<Spec>, announce: bool) -> Result<Outcome> {
     if !announce {
         return Ok(o);
     }
-    println!(
+    outln!(
         "  {}: harness {}",
         dut.design.name(),
         if b.cached {

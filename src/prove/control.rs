@@ -260,7 +260,7 @@ pub(super) fn sat(
     .context("rendering the control script")?;
     let log = yosys::run_script_timeout(&script, &dir, super::netlist::TIMEOUT)?;
     if crate::settings::get().prove_debug {
-        eprintln!("{log}");
+        crate::errln!("{log}");
     }
     if log.contains("SAT proof finished - no model found: SUCCESS!") {
         return Ok(None);

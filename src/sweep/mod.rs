@@ -88,6 +88,13 @@ impl Jobs {
                 env!("CARGO_PKG_VERSION")
             );
         }
+        if jobs.task_count() == 0 {
+            bail!(
+                "{}: \"variants\" and \"commands\" are both empty: a job folder has at \
+                 least one task (write the jobs again with `sparqgen synth --sweep --emit-jobs`)",
+                path.display()
+            );
+        }
         Ok(jobs)
     }
 

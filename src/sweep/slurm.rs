@@ -49,7 +49,7 @@ pub fn script(dir: &Path, tasks: &[usize], exe: &Path, opts: &SlurmOptions) -> S
     s.push_str("#SBATCH --job-name=sparqgen-sweep\n");
     s.push_str(&format!("#SBATCH --array={}\n", array_spec(tasks)));
     s.push_str(&format!(
-        "#SBATCH --output={}/task_%a.log\n",
+        "#SBATCH --output=\"{}/task_%a.log\"\n",
         dir.join(LOGS_DIR).display()
     ));
     s.push_str("#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n");
@@ -136,7 +136,7 @@ pub fn wait(dir: &Path, jobs: &Jobs, id: &str, quiet: bool) -> Result<()> {
         failures = 0;
         let done = total - jobs.missing(dir)?.len();
         if !quiet && done != last {
-            eprintln!(
+            crate::errln!(
                 "slurm: job {id}: {done}/{total} results after {:.0} s",
                 start.elapsed().as_secs_f64()
             );

@@ -427,3 +427,109 @@ fn messages_say_what_happened_once() {
         r.stderr()
     );
 }
+
+/// Every command that prints, with its stdout on a full device: one line
+/// on stderr and exit 2, never a panic (exit 101).
+#[test]
+fn full_stdout_is_exit_2_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["check"],
+        vec!["--help"],
+        vec!["hcm", "--help"],
+        vec!["hcm", "resnet18"],
+        vec!["model", "--help"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = bin()
+            .args(&args)
+            .current_dir(dir.path())
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write to standard output"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn out_of_range_numbers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (args, says) in [
+        (
+            vec!["hcm", "resnet18", "--clock-mhz", "1e308"],
+            "--clock-mhz 1e308 is not allowed",
+        ),
+        (vec!["verify", "--icarus-cycles", "0"], "--icarus-cycles"),
+    ] {
+        let r = run(&args, d);
+        assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr());
+        assert!(r.stderr().contains(says), "{args:?}: {}", r.stderr());
+        assert!(!r.stdout().contains("inf") && !r.stdout().contains("NaN"));
+    }
+}
+
+#[test]
+fn gather_refuses_a_job_folder_without_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let jobs = serde_json::json!({
+        "sparqgen_version": env!("CARGO_PKG_VERSION"),
+        "base": "name: x\n",
+        "ice40": false,
+        "acts": null,
+        "tools": "yosys 0.23",
+        "variants": [],
+    });
+    std::fs::create_dir_all(d.join("jobs")).unwrap();
+    write(d, "jobs/jobs.json", &jobs.to_string());
+    let r = run(&["gather", "jobs"], d);
+    assert_eq!(r.code(), 2, "{}\n{}", r.stdout(), r.stderr());
+    assert!(r.stderr().contains("both empty"), "{}", r.stderr());
+}
+
+/// A cached harness that dies at start (a corrupt cache, a broken
+/// toolchain upgrade) is reported with the simulator's last words and exit
+/// 2, not a silent exit 141 from SIGPIPE.
+#[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
+fn a_harness_that_dies_at_start_is_reported() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cache = d.join("cache");
+    write(d, "d.yaml", SINGLE);
+    let verify = |d: &Path| {
+        bin()
+            .args(["verify", "d.yaml", "--vectors", "200", "--quick", "--no-vcd"])
+            .env("SPARQGEN_CACHE", &cache)
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let first = verify(d);
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    let mut harnesses = 0;
+    for e in std::fs::read_dir(&cache).unwrap() {
+        let exe = e.unwrap().path().join("harness");
+        if exe.is_file() {
+            std::fs::write(&exe, "#!/bin/sh\necho 'harness: bad cache' >&2\nkill -SEGV $$\n").unwrap();
+            harnesses += 1;
+        }
+    }
+    assert!(harnesses > 0, "no cached harness under {}", cache.display());
+    let out = verify(d);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("did not start") && err.contains("bad cache"), "{err}");
+}

@@ -195,7 +195,7 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
         return Ok(cached(exe, key));
     }
     // Builds of large arrays take minutes: say so before, and when done.
-    eprintln!(
+    crate::errln!(
         "sim: building the Verilator harness for {} (not cached yet; a 64x64 array takes \
          about 3 minutes and 2.6 GB)...",
         inputs.label
@@ -338,7 +338,7 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
         let _ = std::fs::remove_dir_all(&dest);
     }
     cache::publish(stage, &dest).map_err(|e| io(&dest, e))?;
-    eprintln!(
+    crate::errln!(
         "sim: built in {total_secs:.1} s (Verilator {verilate_secs:.1} s, C++ {compile_secs:.1} s)"
     );
     Ok(Built {
