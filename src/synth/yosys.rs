@@ -62,6 +62,36 @@ pub fn run_script(script: &str, workdir: &Path) -> Result<String, YosysError> {
     run_script_timeout(script, workdir, DEFAULT_TIMEOUT)
 }
 
+/// Copy a failed run's script and logs out of `workdir` (usually a
+/// temporary folder that is deleted when the error propagates) into a
+/// folder that stays, so the paths the error names still exist when the
+/// user reads them. Returns the script's and the log's paths (the
+/// originals if the copy fails).
+fn keep_for_user(workdir: &Path, files: &[&str], name: &str) -> (String, String) {
+    let kept = tempfile::Builder::new()
+        .prefix("sparqgen-yosys-failed-")
+        .tempdir()
+        .map(|d| d.keep());
+    let dir = match kept {
+        Ok(dir) if files.iter().all(|f| {
+            !workdir.join(f).exists() || std::fs::copy(workdir.join(f), dir.join(f)).is_ok()
+        }) =>
+        {
+            dir
+        }
+        _ => workdir.to_path_buf(),
+    };
+    let log = if name == "run" {
+        "yosys.log".to_string()
+    } else {
+        format!("{name}.log")
+    };
+    (
+        dir.join(format!("{name}.ys")).display().to_string(),
+        dir.join(log).display().to_string(),
+    )
+}
+
 /// [`run_script`] with a time limit of its own.
 pub fn run_script_timeout(
     script: &str,
@@ -108,10 +138,11 @@ pub fn run_script_as(
         if start.elapsed() > timeout {
             let _ = child.kill();
             let _ = child.wait();
+            let (script, log) = keep_for_user(workdir, &[&script_name, &log_name], name);
             return Err(YosysError::Timeout {
                 seconds: timeout.as_secs(),
-                script: script_path.display().to_string(),
-                log: log_path.display().to_string(),
+                script,
+                log,
             });
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -126,13 +157,18 @@ pub fn run_script_as(
             .map(|l| l.trim().to_string())
             .or_else(|| stderr.lines().last().map(|l| l.trim().to_string()))
             .unwrap_or_else(|| "no error message".to_string());
+        let (script, log) = keep_for_user(
+            workdir,
+            &[&script_name, &log_name, &format!("{name}.stderr")],
+            name,
+        );
         return Err(YosysError::Failed {
             code: status
                 .code()
                 .map_or("by a signal".to_string(), |c| c.to_string()),
-            script: script_path.display().to_string(),
+            script,
             message,
-            log: log_path.display().to_string(),
+            log,
         });
     }
     Ok(log)

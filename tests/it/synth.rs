@@ -258,3 +258,32 @@ fn a_pe_costs_the_same_alone_and_after_others() {
     let mac8 = price(&[PeKind::Mac8x8]);
     assert_eq!(mac8[0], after[1], "mac8x8 alone vs after the SPARQ PE");
 }
+
+/// A Yosys failure names a script and a log that still exist when the user
+/// reads the message (the work folder itself is temporary).
+#[test]
+#[ignore = "full tier (Yosys): scripts/test.sh runs it"]
+fn a_yosys_failure_points_at_logs_that_exist() {
+    crate::util::need(&[sparqgen::tools::Tool::Yosys]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "d.yaml", "name: t\npe: {kind: mac8x8}\narray: {kind: single}\n");
+    // a library with no flip-flops: dfflibmap cannot map the accumulator
+    write(d, "bad.lib", "library(x) { }\n");
+    let r = run(
+        &["synth", "d.yaml", "--target", "liberty", "--liberty", "bad.lib", "-o", "out"],
+        d,
+    );
+    assert_eq!(r.code(), 2, "{}\n{}", r.stdout(), r.stderr());
+    let err = r.stderr();
+    let log = err
+        .split("(full log: ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .unwrap_or_else(|| panic!("no log path in: {err}"));
+    let log = std::path::Path::new(log);
+    assert!(log.is_file(), "{} does not exist: {err}", log.display());
+    let text = std::fs::read_to_string(log).unwrap();
+    assert!(text.contains("ERROR"), "{text}");
+    let _ = std::fs::remove_dir_all(log.parent().unwrap());
+}
