@@ -97,8 +97,13 @@ impl PyDesign {
     #[pyo3(signature = (design=None))]
     fn new(py: Python<'_>, design: Option<&Bound<'_, PyAny>>) -> PyResult<PyDesign> {
         let design = match design {
-            Some(o) if !o.is_none() => load(py, o)?,
-            _ => Design::default_design(),
+            // Design(Design(...)) is the same design (what `design=` takes)
+            Some(o) => match o.downcast::<PyDesign>() {
+                Ok(d) => d.get().design.clone(),
+                Err(_) if o.is_none() => Design::default_design(),
+                Err(_) => load(py, o)?,
+            },
+            None => Design::default_design(),
         };
         Ok(PyDesign::from_design(design))
     }
@@ -131,6 +136,14 @@ impl PyDesign {
     #[getter]
     fn exact_k_max(&self) -> u64 {
         self.design.exact_k_max()
+    }
+
+    /// Pickling: a design is its validated YAML (the model is rebuilt).
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        let cls = slf.get_type().into_any();
+        Ok((cls, (slf.get().design.to_yaml(),)))
     }
 
     fn __repr__(&self) -> String {

@@ -78,6 +78,11 @@ where
         let ro = arr.downcast::<PyArrayDyn<T>>()?.readonly();
         return Ok(Operand::Borrowed(ro, shape));
     }
+    // The copy is checked against the model's tensor limit before it is
+    // allocated: a broadcast view (`np.broadcast_to`, zero strides) can be
+    // tiny in memory and petabytes as a contiguous copy.
+    sparqgen::arith::checked_bytes("the operand's contiguous copy", &shape, std::mem::size_of::<T>())
+        .map_err(|e| PyValueError::new_err(format!("{arg}: {e}")))?;
     let native = dt.is_native_byteorder().unwrap_or(true);
     let data = match (dt.kind(), dt.itemsize(), native) {
         (b'u', 1, _) => convert::<u8, T>(&arr, arg, what)?,

@@ -192,10 +192,47 @@ impl Manifest {
                 "cannot read it ({e}); is this a folder written by `sparqgen generate`?"
             ),
         })?;
-        serde_yaml::from_str(&text).map_err(|e| RtlError::Manifest {
+        let m: Manifest = serde_yaml::from_str(&text).map_err(|e| RtlError::Manifest {
             path: path.display().to_string(),
             message: e.to_string(),
-        })
+        })?;
+        if let Some(field) = m.edited_field() {
+            return Err(RtlError::Manifest {
+                path: folder.display().to_string(),
+                message: format!(
+                    "{MANIFEST_FILE} was edited after generation: its `{field}` is not what its design \
+                     generates (design_hash {}). The design and ports are read from it, so \
+                     a mismatch would wrongly blame the RTL; regenerate the folder with \
+                     `sparqgen generate` (edits to the Verilog files themselves are fine)",
+                    &m.design_hash[..m.design_hash.len().min(12)]
+                ),
+            });
+        }
+        Ok(m)
+    }
+
+    /// The first field that differs from what the manifest's own design
+    /// generates (its hash, ports, parameters, timing, files), if any: an
+    /// edit that the folder's `.sparqgen-sha256` would show, caught even
+    /// when that file is gone.
+    pub fn edited_field(&self) -> Option<&'static str> {
+        let d = &self.design;
+        if d.hash() != self.design_hash {
+            return Some("design");
+        }
+        let fresh = Manifest::new(d, &PePlan::new(d), super::module_names(d));
+        let same = [
+            ("top", self.top == fresh.top),
+            ("pe", self.pe == fresh.pe),
+            ("array", self.array == fresh.array),
+            ("latency_cycles", self.latency_cycles == fresh.latency_cycles),
+            ("flush_cycles", self.flush_cycles == fresh.flush_cycles),
+            ("drain_cycles", self.drain_cycles == fresh.drain_cycles),
+            ("parameters", self.parameters == fresh.parameters),
+            ("ports", self.ports == fresh.ports),
+            ("modules", self.modules == fresh.modules),
+        ];
+        same.into_iter().find(|(_, ok)| !ok).map(|(f, _)| f)
     }
 
     /// Check that the files in `folder` are the ones this manifest was

@@ -426,6 +426,27 @@ fn messages_say_what_happened_once() {
         "{}",
         r.stderr()
     );
+    // the same without the folder's .sparqgen-sha256: the manifest's own
+    // design shows the edit, for verify and for prove
+    std::fs::remove_file(d.join("gen/src/.sparqgen-sha256")).unwrap();
+    for (args, field) in [
+        (vec!["verify", "--rtl", "gen/src", "--quick"], "latency_cycles"),
+        (vec!["prove", "--rtl", "gen/src"], "latency_cycles"),
+    ] {
+        let r = run(&args, d);
+        assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr());
+        assert!(
+            r.stderr().contains("manifest.yaml was edited after generation")
+                && r.stderr().contains(field),
+            "{args:?}: {}",
+            r.stderr()
+        );
+    }
+    let text = std::fs::read_to_string(&m).unwrap();
+    std::fs::write(&m, text.replace("latency_cycles: 2", "latency_cycles: 1").replace("pipeline: 0", "pipeline: 1")).unwrap();
+    let r = run(&["prove", "--rtl", "gen/src"], d);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("its `design`"), "{}", r.stderr());
 }
 
 /// Every command that prints, with its stdout on a full device: one line

@@ -209,3 +209,24 @@ def test_edge_shapes_and_readonly_input():
     np.testing.assert_array_equal(sparqgen.gemm(r, b), np.full((2, 3), 5))
     with pytest.raises(ValueError, match=r"dtype '\|b1' \(bool\) is not allowed"):
         sparqgen.gemm(r.astype(bool), b)
+
+
+def test_a_design_of_a_design_and_pickling():
+    import pickle
+
+    d = sparqgen.Design({"pe": {"kind": "mac8x8"}, "array": {"kind": "single"}})
+    same = sparqgen.Design(d)
+    assert same.hash == d.hash and same.kind == "mac8x8"
+    back = pickle.loads(pickle.dumps(d))
+    assert back.hash == d.hash and back.yaml == d.yaml
+    a = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    b = np.ones((2, 4), dtype=np.int8)
+    assert np.array_equal(sparqgen.gemm(a, b, design=back), sparqgen.gemm(a, b, design=d))
+
+
+def test_a_huge_broadcast_operand_is_refused_before_copying():
+    # 2^20 x 2^16 uint8 view of one row: 64 GiB as a contiguous copy
+    a = np.broadcast_to(np.zeros((1, 1 << 16), dtype=np.int64), (1 << 20, 1 << 16))
+    b = np.ones((2, 1 << 16), dtype=np.int8)
+    with pytest.raises(ValueError, match="GiB|too large|limit"):
+        sparqgen.gemm(a, b)
