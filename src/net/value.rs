@@ -112,6 +112,20 @@ pub enum Value {
     /// The sum of two quantized tensors, kept until a QuantizeLinear
     /// requantizes it the way ONNX Runtime's QLinearAdd does.
     SumQ(Box<QTensor>, Box<QTensor>),
+    /// Window averages of a quantized tensor as ONNX Runtime's
+    /// QLinearAveragePool forms them (f32 sum of the dequantized values,
+    /// divided by the count), kept until a QuantizeLinear rounds them its
+    /// way: `nearbyint(y / scale + zp)`.
+    PoolQ(Tensor<f32>),
+    /// Per image and channel `sum(q) - zp * count` over the whole plane,
+    /// with the input scale and the count: ONNX Runtime's
+    /// QLinearGlobalAveragePool requantizes it with the multiplier
+    /// `x_scale / (y_scale * count)`.
+    GlobalQ {
+        acc: Tensor<i32>,
+        scale: f32,
+        count: usize,
+    },
 }
 
 impl Value {
@@ -121,6 +135,8 @@ impl Value {
             Value::Acc(a) => &a.t.shape,
             Value::Float(f) => &f.shape,
             Value::SumQ(a, _) => &a.t.shape,
+            Value::PoolQ(f) => &f.shape,
+            Value::GlobalQ { acc, .. } => &acc.shape,
         }
     }
 
@@ -134,6 +150,14 @@ impl Value {
                 let data = fa.data.iter().zip(&fb.data).map(|(x, y)| x + y).collect();
                 Tensor::new(fa.shape, data)
             }
+            Value::PoolQ(f) => f.clone(),
+            Value::GlobalQ { acc, scale, count } => Tensor::new(
+                acc.shape.clone(),
+                acc.data
+                    .iter()
+                    .map(|&a| a as f32 * scale / *count as f32)
+                    .collect(),
+            ),
         }
     }
 
@@ -143,6 +167,39 @@ impl Value {
             Value::Quant(q) if q.scale == scale && q.zp == zp => q,
             Value::Acc(a) => a.requantize(scale, zp),
             Value::SumQ(a, b) => qlinear_add(&a, &b, scale, zp),
+            Value::PoolQ(f) => {
+                let z = zp as f32;
+                let data = f
+                    .data
+                    .iter()
+                    .map(|&y| {
+                        let v = round_half_even(y / scale + z);
+                        if v.is_nan() {
+                            0
+                        } else {
+                            (v as i64).clamp(0, 255) as u8
+                        }
+                    })
+                    .collect();
+                QTensor {
+                    t: Tensor::new(f.shape, data),
+                    scale,
+                    zp,
+                }
+            }
+            Value::GlobalQ {
+                acc,
+                scale: xs,
+                count,
+            } => {
+                let mult = xs / (scale * count as f32);
+                let data = acc.data.iter().map(|&a| requant(a, mult, zp)).collect();
+                QTensor {
+                    t: Tensor::new(acc.shape, data),
+                    scale,
+                    zp,
+                }
+            }
             other => {
                 let f = other.to_float();
                 let data = f.data.iter().map(|&x| quantize(x, scale, zp)).collect();
