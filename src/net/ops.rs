@@ -532,8 +532,10 @@ pub fn softmax(v: &Value, axis: i64, legacy: bool) -> Result<Value, String> {
                 f.data[idx(j)] = e;
                 sum += e;
             }
+            // as ONNX Runtime (MLAS): one reciprocal, then products
+            let r = 1.0 / sum;
             for j in 0..len {
-                f.data[idx(j)] /= sum;
+                f.data[idx(j)] *= r;
             }
         }
     }
