@@ -277,7 +277,7 @@ impl Plan {
                 }
                 s(ops::concat(parts, *axis))?
             }
-            Op::Softmax { axis, legacy } => s(ops::softmax(&first, *axis, *legacy))?,
+            Op::Softmax { axis, legacy } => s(ops::softmax_q(first, *axis, *legacy))?,
             Op::Identity => first,
             Op::ConstU8(_) => unreachable!("handled above"),
         })

@@ -512,8 +512,26 @@ pub fn concat(vs: Vec<Value>, axis: i64) -> Result<Value, String> {
 /// Softmax along `axis`; `legacy` (opset < 13): over every axis from
 /// `axis` on, the input seen as 2-D.
 pub fn softmax(v: &Value, axis: i64, legacy: bool) -> Result<Value, String> {
+    let a = axis_of(axis, v.shape().len())?;
+    softmax_float(v, a, legacy)
+}
+
+/// Softmax on a quantized input: as ONNX Runtime's QLinearSoftmax when a
+/// QuantizeLinear follows ([`Value::SoftQ`]).
+pub fn softmax_q(v: Value, axis: i64, legacy: bool) -> Result<Value, String> {
+    let a = axis_of(axis, v.shape().len())?;
+    match v {
+        Value::Quant(q) => Ok(Value::SoftQ {
+            q: Box::new(q),
+            axis: a,
+            legacy,
+        }),
+        other => softmax_float(&other, a, legacy),
+    }
+}
+
+fn softmax_float(v: &Value, a: usize, legacy: bool) -> Result<Value, String> {
     let mut f = v.to_float();
-    let a = axis_of(axis, f.shape.len())?;
     let (len, inner) = if legacy {
         (f.shape[a..].iter().product(), 1)
     } else {

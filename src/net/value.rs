@@ -126,6 +126,14 @@ pub enum Value {
         scale: f32,
         count: usize,
     },
+    /// Softmax of a quantized tensor, kept until a QuantizeLinear
+    /// requantizes it as ONNX Runtime's QLinearSoftmax does (what it fuses
+    /// DequantizeLinear -> Softmax -> QuantizeLinear into).
+    SoftQ {
+        q: Box<QTensor>,
+        axis: usize,
+        legacy: bool,
+    },
 }
 
 impl Value {
@@ -137,6 +145,7 @@ impl Value {
             Value::SumQ(a, _) => &a.t.shape,
             Value::PoolQ(f) => &f.shape,
             Value::GlobalQ { acc, .. } => &acc.shape,
+            Value::SoftQ { q, .. } => &q.t.shape,
         }
     }
 
@@ -151,6 +160,12 @@ impl Value {
                 Tensor::new(fa.shape, data)
             }
             Value::PoolQ(f) => f.clone(),
+            Value::SoftQ { q, axis, legacy } => {
+                match super::ops::softmax(&Value::Quant((**q).clone()), *axis as i64, *legacy) {
+                    Ok(v) => v.to_float(),
+                    Err(_) => unreachable!("the axis was checked when the value was made"),
+                }
+            }
             Value::GlobalQ { acc, scale, count } => Tensor::new(
                 acc.shape.clone(),
                 acc.data
@@ -167,6 +182,7 @@ impl Value {
             Value::Quant(q) if q.scale == scale && q.zp == zp => q,
             Value::Acc(a) => a.requantize(scale, zp),
             Value::SumQ(a, b) => qlinear_add(&a, &b, scale, zp),
+            Value::SoftQ { q, axis, legacy } => qlinear_softmax(&q, axis, legacy, scale, zp),
             Value::PoolQ(f) => {
                 let z = zp as f32;
                 let data = f
@@ -210,6 +226,48 @@ impl Value {
                 }
             }
         }
+    }
+}
+
+/// Softmax on uint8 codes as ONNX Runtime's QLinearSoftmax: a 256-entry
+/// f32 table `exp((i - 255 + shift) * x_scale)` (computed in f64, `shift`
+/// keeping the row sum finite), each row read shifted so that its maximum
+/// lands on entry 255, summed in f32, and
+/// `nearbyint(e * floor(1 / y_scale) / sum) + zp` saturated. The input zero
+/// point cancels. `legacy` (opset < 13): rows are everything from `axis` on.
+pub fn qlinear_softmax(q: &QTensor, axis: usize, legacy: bool, y_scale: f32, zp: i32) -> QTensor {
+    let s = &q.t.shape;
+    let (len, inner) = if legacy {
+        (s[axis..].iter().product::<usize>(), 1)
+    } else {
+        (s[axis], s[axis + 1..].iter().product::<usize>())
+    };
+    let outer: usize = s[..axis].iter().product();
+    let d = len.max(1);
+    let shift = ((f32::MAX / d as f32) as f64).ln();
+    let shift = (shift - 5.0).max(0.0) / f64::from(q.scale);
+    let table: Vec<f32> = (0..256)
+        .map(|i| ((f64::from(i) - 255.0 + shift) * f64::from(q.scale)).exp() as f32)
+        .collect();
+    let ys = (1.0f32 / y_scale).floor();
+    let mut out = vec![0u8; q.t.data.len()];
+    for o in 0..outer {
+        for i in 0..inner {
+            let idx = |j: usize| (o * len + j) * inner + i;
+            let xmax = (0..len).map(|j| q.t.data[idx(j)]).max().unwrap_or(0);
+            let e = |j: usize| table[255 - usize::from(xmax) + usize::from(q.t.data[idx(j)])];
+            let sum = (0..len).fold(0.0f32, |a, j| a + e(j));
+            for j in 0..len {
+                let v = round_half_even(e(j) * ys / sum);
+                let v = if v.is_nan() { 0 } else { v as i64 };
+                out[idx(j)] = (v.max(0) + i64::from(zp)).clamp(0, 255) as u8;
+            }
+        }
+    }
+    QTensor {
+        t: Tensor::new(s.clone(), out),
+        scale: y_scale,
+        zp,
     }
 }
 
