@@ -433,6 +433,14 @@ pub fn run(args: &NetArgs) -> Result<i32> {
     }
     if let (Some(path), Some(y)) = (&args.out, &first_out) {
         npy::write_f32(path, y)?;
+        if plan.output.elem_type == sparqgen::net::onnx::UINT8 && !args.json {
+            eprintln!(
+                "note: the graph's output {:?} is uint8 codes; --out {} holds them dequantized \
+                 (float32, (q - zero point) * scale of the last QuantizeLinear)",
+                plan.output.name,
+                path.display()
+            );
+        }
     }
     let report = Report {
         model: args.model.display().to_string(),

@@ -264,6 +264,17 @@ impl Plan {
                 all.append(&mut args);
                 s(ops::concat(all, *axis))?
             }
+            Op::QLinearSoftmax { axis, legacy, x, y } => {
+                let Value::Quant(q) = first else {
+                    return Err(anyhow!("the input must be a uint8 tensor"));
+                };
+                let v = Value::Quant(QTensor {
+                    scale: x.0,
+                    zp: x.1,
+                    ..q
+                });
+                Value::Quant(s(ops::softmax_q(v, *axis, *legacy))?.quantize(y.0, y.1))
+            }
             Op::QLinearConcat { axis, xs, y } => {
                 let mut all = vec![first];
                 all.append(&mut args);

@@ -61,6 +61,13 @@ pub enum Op {
     Concat {
         axis: i64,
     },
+    /// com.microsoft QLinearSoftmax (attribute `opset` < 13: legacy rows).
+    QLinearSoftmax {
+        axis: i64,
+        legacy: bool,
+        x: (f32, i32),
+        y: (f32, i32),
+    },
     /// com.microsoft QLinearConcat: each input's quantization, the output's.
     QLinearConcat {
         axis: i64,
@@ -441,6 +448,23 @@ impl<'g> Builder<'g> {
                     },
                     inputs,
                 )
+            }
+            "QLinearSoftmax" => {
+                let opset = match n.attrs.get("opset") {
+                    Some(onnx::Attr::Int(v)) => *v,
+                    _ => {
+                        return Err(unsupported(
+                            n,
+                            "attribute opset is missing (it is required)",
+                        ))
+                    }
+                };
+                let legacy = opset < 13;
+                let axis = n.int("axis", if legacy { 1 } else { -1 });
+                let x = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+                let y = (self.scalar_f32(n, 3)?, self.act_zp(n, 4)?);
+                let xs = self.dynamic(n, 0)?;
+                self.push(n, Op::QLinearSoftmax { axis, legacy, x, y }, vec![xs])
             }
             "QLinearConcat" => {
                 let axis = n
