@@ -188,6 +188,8 @@ pub fn elem_type_name(t: i32) -> &'static str {
         22 => "int4",
         23 => "float4e2m1",
         24 => "float8e8m0",
+        25 => "uint2",
+        26 => "int2",
         _ => "an unknown type",
     }
 }

@@ -666,12 +666,6 @@ pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
     for n in &b.graph.nodes {
         b.node(n)?;
     }
-    if b.layers.is_empty() {
-        return Err(NetError::Model {
-            path: path.to_string(),
-            why: "the graph has no Conv, Gemm or MatMul layer".into(),
-        });
-    }
     let output_slot = match b.kinds.get(&output.name) {
         Some(Kind::Slot(s)) => *s,
         _ => {

@@ -145,10 +145,14 @@ def sparqgen(cli, tmp: Path, model, x, extra=()):
     return r, y
 
 
-def check(cli, tmp, model, x, extra=(), ort_ok=True, per_image=False, ulps=0):
+def check(cli, tmp, model, x, extra=(), ort_ok=True, per_image=False, ulps=0, chunk=None):
     """The rule. Returns "exact" or "refused" (for tables). `ulps`: float
     outputs of Softmax may differ from ONNX Runtime's by that many units in
-    the last place (MLAS computes exp with its own polynomial, per CPU)."""
+    the last place (MLAS computes exp with its own polynomial, per CPU).
+    `per_image`/`chunk`: ORT runs the images one (or `chunk`) at a time, as
+    a graph with a declared batch takes them."""
+    if per_image:
+        chunk = 1
     r, y = sparqgen(cli, tmp, model, x, extra)
     err = r.stderr.strip()
     assert "panicked" not in err and "RUST_BACKTRACE" not in err, err
@@ -159,8 +163,8 @@ def check(cli, tmp, model, x, extra=(), ort_ok=True, per_image=False, ulps=0):
         return "refused"
     if not ort_ok:
         raise AssertionError(f"sparqgen ran a model it should refuse: {r.stdout}")
-    if per_image:
-        outs = [ort_run(model, x[i : i + 1]) for i in range(x.shape[0])]
+    if chunk:
+        outs = [ort_run(model, x[i : i + chunk]) for i in range(0, x.shape[0], chunk)]
         assert all(e is None for _, e in outs), f"sparqgen ran, ORT refused: {outs[0][1]}"
         want = np.concatenate([o for o, _ in outs])
     else:

@@ -285,3 +285,97 @@ def test_labels_outside_the_classes_and_batch_zero_are_refused(cli, tmp_path):
     assert r.returncode == 2 and "outside the model's 48 classes" in r.stderr, r.stderr
     r, _ = sparqgen(cli, tmp_path, m, images(), extra=("--batch", "0"))
     assert r.returncode == 2 and "--batch 0" in r.stderr, r.stderr
+
+
+def test_hcm_refuses_an_empty_activation_file(cli, tmp_path, root):
+    import subprocess
+
+    g = G()
+    y = conv(g, "x", pads=[1, 1, 1, 1])
+    g.nodes[-3].name = "c1"
+    out = g.q(y, YS, YZ)
+    import onnx
+
+    onnx.save(g.model([1, 2, 6, 6], out), tmp_path / "m.onnx")
+    (tmp_path / "acts").mkdir()
+    np.save(tmp_path / "acts" / "c1.npy", np.zeros((0, 2, 6, 6), np.uint8))
+    r = subprocess.run(
+        [str(cli), "hcm", str(tmp_path / "m.onnx"), "--acts", str(tmp_path / "acts"),
+         "--design", str(root / "configs" / "default.yaml"), "--area-model", "none"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert r.returncode == 2 and "holds no images" in r.stderr, r.stderr
+
+
+def random_model(seed):
+    """A conv and a tail op with attributes drawn from valid and invalid
+    values alike; returns (model, images, extra CLI flags)."""
+    rng = np.random.default_rng(seed)
+    pick = lambda xs: xs[rng.integers(len(xs))]  # noqa: E731
+    opset = int(pick([11, 12, 13, 17, 19, 21]))
+    c, h, w = int(pick([1, 2, 4])), int(pick([1, 2, 5, 7])), int(pick([1, 3, 6]))
+    k = (int(pick([1, 2, 3, 4])), int(pick([1, 2, 3])))
+    attrs = {}
+    if rng.random() < 0.6:
+        attrs["strides"] = [int(pick([-1, 0, 1, 2, 3])), int(pick([1, 2]))]
+    if rng.random() < 0.6:
+        attrs["pads"] = [int(pick([-1, 0, 1, 2, 5])) for _ in range(4)]
+    if rng.random() < 0.3:
+        attrs["group"] = int(pick([0, 1, 2, c]))
+    if rng.random() < 0.2:
+        attrs["kernel_shape"] = [int(pick([1, 2, 3])), k[1]]
+    g = G()
+    cout = 2 * int(pick([1, 2]))
+    group = attrs.get("group", 1)
+    cin_w = c // group if group and c % max(group, 1) == 0 else c
+    wq = g.wdq(rng.integers(-127, 128, (cout, cin_w, *k)), np.float32(0.01))
+    y = g.node("Conv", [g.qdq("x", XS, int(pick([0, 7, 128]))), wq], **attrs)
+    y = g.qdq(y, YS, int(pick([0, 100, 255])))
+    tail = pick(["pool", "avg", "softmax", "flatten", "concat", "reshape", "clip", "gap", "none"])
+    if tail in ("pool", "avg"):
+        pa = {"kernel_shape": [int(pick([0, 1, 2, 3])), int(pick([1, 2]))]}
+        if rng.random() < 0.5:
+            pa["pads"] = [int(pick([-1, 0, 1, 2])) for _ in range(4)]
+        if rng.random() < 0.5:
+            pa["strides"] = [int(pick([0, 1, 2])), 1]
+        if tail == "avg":
+            pa["count_include_pad"] = int(pick([0, 1]))
+        y = g.node("MaxPool" if tail == "pool" else "AveragePool", [y], **pa)
+    elif tail == "softmax":
+        y = g.node("Softmax", [y], axis=int(pick([-4, -1, 0, 1, 2, 3, 4])))
+    elif tail == "flatten":
+        y = g.node("Flatten", [y], axis=int(pick([-5, -1, 0, 1, 2, 4, 5])))
+    elif tail == "concat":
+        y = g.node("Concat", [y, y], axis=int(pick([-4, 0, 1, 3, 4])))
+    elif tail == "reshape":
+        shape = [int(pick([-2, -1, 0, 1, 2, 6])) for _ in range(int(pick([1, 2, 3])))]
+        y = g.node("Reshape", [y, g.init(np.array(shape, np.int64))],
+                   **({"allowzero": int(pick([0, 1]))} if opset >= 14 else {}))
+    elif tail == "clip":
+        y = g.node("Clip", [y, g.init(np.float32(rng.uniform(-1, 3))), g.init(np.float32(rng.uniform(-1, 3)))])
+    elif tail == "gap":
+        y = g.node("GlobalAveragePool", [y])
+    out = g.q(y, YS, int(pick([0, 3, 128])))
+    declared = [None, 1, 2][int(rng.integers(3))] if rng.random() < 0.3 else None
+    m = g.model([declared, c, h, w], out, opset=opset)
+    n = int(pick([1, 2, 3, 4]))
+    x = rng.uniform(-0.5, 3.0, (n, c, h, w)).astype(np.float32)
+    return m, x, ("--batch", str(int(pick([1, 2, 3]))))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_hostile_models_equal_ort_or_are_refused(cli, tmp_path, seed):
+    m, x, extra = random_model(seed)
+    declared = m.graph.input[0].type.tensor_type.shape.dim[0].dim_value
+    got = check(cli, tmp_path, m, x, extra=extra, ulps=16, chunk=declared or None)
+    OUTCOMES[seed] = got
+
+
+OUTCOMES = {}
+
+
+def test_random_hostile_models_run_some_and_refuse_some():
+    # the generator is not vacuous: both outcomes occur (runs after the above)
+    if len(OUTCOMES) == 60:
+        vals = list(OUTCOMES.values())
+        assert vals.count("exact") >= 10 and vals.count("refused") >= 10, vals
