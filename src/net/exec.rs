@@ -44,6 +44,12 @@ impl Plan {
         if x.shape.is_empty() || x.shape[0] == 0 {
             return Err(NetError::Input("the input holds no images".into()));
         }
+        if x.shape.contains(&0) {
+            return Err(NetError::Input(format!(
+                "input shape {:?} has a zero-size dimension",
+                x.shape
+            )));
+        }
         if let Some(Some(b)) = io.dims.first() {
             if x.shape[0] % b != 0 {
                 return Err(NetError::Input(format!(

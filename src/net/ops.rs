@@ -328,6 +328,8 @@ fn expand(q: QTensor, shape: &[usize]) -> QTensor {
 /// Two uint8 tensors brought to their common shape.
 pub fn broadcast_pair(a: QTensor, b: QTensor) -> Result<(QTensor, QTensor), String> {
     let shape = broadcast_shape(&a.t.shape, &b.t.shape)?;
+    // expand() builds f32 copies of the full shape
+    crate::arith::checked_bytes("the broadcast operands", &shape, 4).map_err(|e| e.to_string())?;
     Ok((expand(a, &shape), expand(b, &shape)))
 }
 

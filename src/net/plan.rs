@@ -438,6 +438,9 @@ impl<'g> Builder<'g> {
                 self.unary(n, Op::Reshape { shape })
             }
             "Concat" => {
+                if n.inputs.is_empty() {
+                    return Err(unsupported(n, "no inputs (Concat takes at least one)"));
+                }
                 let inputs = (0..n.inputs.len())
                     .map(|i| self.dynamic(n, i))
                     .collect::<Result<Vec<_>, _>>()?;

@@ -128,7 +128,7 @@ pub fn step_shapes(plan: &Plan, input: &[usize]) -> Result<Vec<Vec<usize>>, NetE
                             .ok_or_else(|| err(format!("kernel does not fit {h}x{w}")))?;
                         vec![n, l.out_channels, ho, wo]
                     }
-                    MacKind::Dense => vec![x[0], l.out_channels],
+                    MacKind::Dense => vec![x.first().copied().unwrap_or(1), l.out_channels],
                 }
             }
             Op::MaxPool(p) | Op::AveragePool(p) | Op::QLinearPool { pool: Some(p), .. } => {
