@@ -277,6 +277,7 @@ impl<'g> Builder<'g> {
                 format!("domain {:?} is not supported", n.domain),
             ));
         }
+        check_attr_types(n)?;
         match n.op.as_str() {
             "QuantizeLinear" => {
                 let dt = n.int("output_dtype", 0);
@@ -623,6 +624,49 @@ impl<'g> Builder<'g> {
         };
         self.push(n, op, vec![x])
     }
+}
+
+/// Attributes the importer reads must have the type the ONNX spec gives
+/// them (ONNX Runtime refuses a mismatch; reading a default instead would
+/// silently run another model).
+fn check_attr_types(n: &Node) -> Result<(), NetError> {
+    use onnx::Attr;
+    const INT: &[&str] = &[
+        "group",
+        "axis",
+        "count_include_pad",
+        "ceil_mode",
+        "transA",
+        "transB",
+        "allowzero",
+        "output_dtype",
+        "block_size",
+        "opset",
+        "channels_last",
+        "storage_order",
+        "saturate",
+    ];
+    const INTS: &[&str] = &["strides", "pads", "dilations", "kernel_shape"];
+    const FLOAT: &[&str] = &["alpha", "beta", "min", "max"];
+    for (key, v) in &n.attrs {
+        let want = if INT.contains(&key.as_str()) {
+            matches!(v, Attr::Int(_)).then_some(()).ok_or("an integer")
+        } else if INTS.contains(&key.as_str()) {
+            matches!(v, Attr::Ints(_))
+                .then_some(())
+                .ok_or("a list of integers")
+        } else if FLOAT.contains(&key.as_str()) {
+            matches!(v, Attr::Float(_)).then_some(()).ok_or("a float")
+        } else if key == "auto_pad" {
+            matches!(v, Attr::Str(_)).then_some(()).ok_or("a string")
+        } else {
+            Ok(())
+        };
+        if let Err(what) = want {
+            return Err(unsupported(n, format!("attribute {key} must be {what}")));
+        }
+    }
+    Ok(())
 }
 
 /// Import a graph read from `path`.

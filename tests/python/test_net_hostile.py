@@ -74,6 +74,22 @@ def test_invalid_or_huge_conv_attributes_are_refused(cli, tmp_path, attrs):
     assert run_conv(tmp_path, cli, **attrs) == "refused"
 
 
+@pytest.mark.parametrize(
+    "key,value",
+    [("group", [1]), ("strides", 1), ("pads", 0), ("kernel_shape", 3), ("auto_pad", 1)],
+    ids=str,
+)
+def test_attributes_of_the_wrong_type_are_refused(cli, tmp_path, key, value):
+    from netcheck import sparqgen
+
+    g = G()
+    out = g.q(conv(g, "x"), YS, YZ)
+    conv_node = next(n for n in g.nodes if n.op_type == "Conv")
+    conv_node.attribute.append(helper.make_attribute(key, value))
+    r, _ = sparqgen(cli, tmp_path, g.model([None, 2, 6, 6], out), images())
+    assert r.returncode == 2 and f"attribute {key} must be" in r.stderr, r.stderr
+
+
 def test_kernel_larger_than_the_padded_input_is_named(cli, tmp_path):
     x = images(h=2, w=2)
     g = G()
