@@ -107,3 +107,68 @@ def test_quantize_static_equals_ort(cli, tmp_path, kind, fmt, per_channel, reduc
     got = check(cli, tmp_path / "run", m, X, ulps=16 if kind == "convs" else 0)
     RESULTS[(kind, fmt, per_channel, reduce_range, opset)] = got
     assert got == "exact", f"sparqgen refuses a quantize_static model of {kind}"
+
+
+def random_float_model(seed):
+    """One Conv (random kernel, groups, strides, asymmetric pads) and a random
+    tail op; the images to calibrate and run."""
+    rng = np.random.default_rng(seed)
+    c, h, wd = int(rng.choice([1, 3, 4])), int(rng.integers(4, 10)), int(rng.integers(4, 10))
+    x = rng.uniform(-1, 2, (4, c, h, wd)).astype(np.float32)
+    inits = []
+
+    def init(n, a):
+        inits.append(numpy_helper.from_array(np.asarray(a, np.float32), n))
+        return n
+
+    k, g = int(rng.choice([1, 2, 3])), int(rng.choice([1, c]))
+    co = int(rng.choice([2, 4])) * g
+    nodes = [helper.make_node(
+        "Conv", ["x", init("w", rng.normal(0, 0.3, (co, c // g, k, k))), init("b", rng.normal(0, 0.3, co))],
+        ["c"], group=g, pads=[int(v) for v in rng.integers(0, 3, 4)],
+        strides=[int(v) for v in rng.integers(1, 3, 2)])]
+    tail = str(rng.choice(["relu", "avg", "max", "gap", "clip", "softmax", "add"]))
+    mk = lambda op, ins, **a: nodes.append(helper.make_node(op, ins, ["t"], **a))  # noqa: E731
+    if tail == "relu":
+        mk("Relu", ["c"])
+    elif tail == "avg":
+        mk("AveragePool", ["c"], kernel_shape=[2, 2], pads=[int(v) for v in rng.integers(0, 2, 4)],
+           count_include_pad=int(rng.integers(2)))
+    elif tail == "max":
+        mk("MaxPool", ["c"], kernel_shape=[2, 2], strides=[2, 2])
+    elif tail == "gap":
+        mk("GlobalAveragePool", ["c"])
+    elif tail == "clip":
+        mk("Clip", ["c", init("lo", 0.0), init("hi", rng.uniform(0.5, 3))])
+    elif tail == "softmax":
+        mk("Softmax", ["c"], axis=1)
+    else:
+        mk("Add", ["c", "c"])
+    opset = int(rng.choice([13, 17, 21]))
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, c, h, wd])],
+        [helper.make_tensor_value_info("t", TensorProto.FLOAT, None)], inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8 if opset < 21 else 10
+    opts = dict(
+        quant_format=QuantFormat.QDQ if rng.integers(2) else QuantFormat.QOperator,
+        per_channel=bool(rng.integers(2)), reduce_range=bool(rng.integers(2)),
+    )
+    return m, x, opts
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_quantize_static_models_equal_ort(cli, tmp_path, seed):
+    m, x, opts = random_float_model(seed)
+    onnx.save(m, tmp_path / "f.onnx")
+
+    class R(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"x": x[i : i + 1]} for i in range(x.shape[0])])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    quantize_static(str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx"), R(),
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, **opts)
+    assert check(cli, tmp_path / "run", onnx.load(tmp_path / "q.onnx"), x, ulps=16) == "exact"
