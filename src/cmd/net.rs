@@ -38,7 +38,9 @@ pub struct NetArgs {
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
     /// Write each MAC layer's uint8 input activations (first design, every
-    /// image) to DIR/<layer>.npy, the files `hcm MODEL.onnx --acts DIR` reads.
+    /// image) to DIR/<layer>.npy, the files `hcm MODEL.onnx --acts DIR` reads
+    /// (<layer>: the node name with `_` as `__` and any byte other than
+    /// letters, digits, `-` and `.` as `_XX` in hex, so names never collide).
     #[arg(long, value_name = "DIR")]
     pub acts: Option<PathBuf>,
     /// Replace the --acts folder even if sparqgen did not write it or its
@@ -70,13 +72,44 @@ struct LayerReport {
     op: String,
     /// MACs per image.
     macs: u64,
-    /// Against exact int8 products on the same activations; null when exact.
-    sqnr_db: Option<f64>,
+    /// Against exact int8 products on the same activations; null when
+    /// exact, the string "-inf" when the exact products are all 0 but the
+    /// design's are not (no signal).
+    sqnr_db: Option<Sqnr>,
     /// Activation pairs with exactly one zero; null for designs without vSPARQ.
     wide_pair_share: Option<f64>,
     /// With --rtl: the layer on the generated RTL.
     #[serde(skip_serializing_if = "Option::is_none")]
     rtl: Option<net::rtl_report::RtlReport>,
+}
+
+/// A layer's SQNR: dB, or no signal at all (exact sum 0, error not 0).
+#[derive(Serialize, Clone, Copy)]
+#[serde(untagged)]
+enum Sqnr {
+    Db(f64),
+    NoSignal(&'static str),
+}
+
+impl Sqnr {
+    /// None when exact.
+    fn of(db: f64) -> Option<Sqnr> {
+        if db.is_finite() {
+            Some(Sqnr::Db(db))
+        } else if db < 0.0 || db.is_nan() {
+            Some(Sqnr::NoSignal("-inf"))
+        } else {
+            None
+        }
+    }
+
+    fn text(s: Option<Sqnr>, digits: usize) -> String {
+        match s {
+            None => "exact".into(),
+            Some(Sqnr::Db(v)) => format!("{v:.digits$}"),
+            Some(Sqnr::NoSignal(_)) => "-inf (no signal)".into(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -170,9 +203,16 @@ fn progress(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
 /// that is renamed into place.
 fn write_acts(dir: &Path, plan: &Plan, inputs: Vec<Option<Tensor<u8>>>, force: bool) -> Result<()> {
     let mut set = sparqgen::output::FileSet::default();
+    let mut seen = std::collections::HashMap::new();
     for (l, t) in plan.layers.iter().zip(inputs) {
+        let name = net::shapes::layer_name(&l.name);
+        if let Some(other) = seen.insert(name.clone(), l.name.clone()) {
+            bail!(
+                "--acts: two MAC layers are both named {other:?}; their activation files \
+                 would overwrite each other (give the nodes unique names)"
+            );
+        }
         if let Some(t) = t {
-            let name = net::shapes::layer_name(&l.name);
             set.add(format!("{name}.npy"), npy::to_bytes(&t));
         }
     }
@@ -186,10 +226,30 @@ fn read_labels(path: &Path, n: usize) -> Result<Vec<i64>> {
     if t.data.len() != n {
         bail!("{}: {} labels for {n} images", path.display(), t.data.len());
     }
+    if let Some(v) = t.data.iter().find(|&&v| v < 0) {
+        bail!("{}: label {v} is not a class (0 or more)", path.display());
+    }
     Ok(t.data.iter().map(|&v| i64::from(v)).collect())
 }
 
+/// Every label must name one of the output's classes.
+fn check_labels(labels: &[i64], y: &Tensor<f32>, path: &Path) -> Result<()> {
+    let rows = y.shape.first().copied().unwrap_or(0).max(1);
+    let classes = y.data.len() / rows;
+    if let Some(v) = labels.iter().find(|&&v| v >= classes as i64) {
+        bail!(
+            "{}: label {v} is outside the model's {classes} classes (0..={})",
+            path.display(),
+            classes.saturating_sub(1)
+        );
+    }
+    Ok(())
+}
+
 pub fn run(args: &NetArgs) -> Result<i32> {
+    if args.batch == 0 {
+        bail!("--batch 0 is not allowed (images per batch: at least 1)");
+    }
     let plan = net::load(&args.model)?;
     let x = npy::read_f32(&args.input, "the network input")?;
     plan.check_input(&x)?;
@@ -270,6 +330,9 @@ pub fn run(args: &NetArgs) -> Result<i32> {
             (y, e, None)
         };
         let secs = t.elapsed().as_secs_f64();
+        if let (Some(l), Some(p)) = (&labels, &args.labels) {
+            check_labels(l, &y, p)?;
+        }
         if let (Some(dir), Some(inputs)) = (&args.acts, engine.inputs.take()) {
             write_acts(dir, &plan, inputs, args.force)?;
         }
@@ -301,7 +364,7 @@ pub fn run(args: &NetArgs) -> Result<i32> {
                 name: l.name.clone(),
                 op: l.op.clone(),
                 macs: l.macs / n as u64,
-                sqnr_db: Some(l.sqnr_db()).filter(|v| v.is_finite()),
+                sqnr_db: Sqnr::of(l.sqnr_db()),
                 wide_pair_share: (l.pairs > 0).then(|| l.wide_share()),
                 rtl: rtl
                     .as_ref()
@@ -329,6 +392,14 @@ pub fn run(args: &NetArgs) -> Result<i32> {
     }
     if let (Some(path), Some(y)) = (&args.out, &first_out) {
         npy::write_f32(path, y)?;
+        if plan.output.elem_type == sparqgen::net::onnx::UINT8 && !args.json {
+            errln!(
+                "note: the graph's output {:?} is uint8 codes; --out {} holds them dequantized \
+                 (float32, (q - zero point) * scale of the last QuantizeLinear)",
+                plan.output.name,
+                path.display()
+            );
+        }
     }
     let report = Report {
         model: args.model.display().to_string(),
@@ -347,14 +418,24 @@ pub fn run(args: &NetArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Per design: the mean over MAC layers of the SQNR (dB), weighted by MACs.
-fn mean_sqnr(d: &DesignReport) -> Option<f64> {
+/// Per design: the mean over MAC layers of the SQNR (dB), weighted by MACs
+/// (exact layers count as infinite, layers without signal as -inf).
+fn mean_sqnr(d: &DesignReport) -> Option<Sqnr> {
     let (mut num, mut den) = (0.0, 0.0);
     for l in &d.layers {
-        num += l.sqnr_db? * l.macs as f64;
+        let db = match l.sqnr_db {
+            None => f64::INFINITY,
+            Some(Sqnr::Db(v)) => v,
+            Some(Sqnr::NoSignal(_)) => f64::NEG_INFINITY,
+        };
+        num += db * l.macs as f64;
         den += l.macs as f64;
     }
-    (den > 0.0).then(|| num / den)
+    if den > 0.0 {
+        Sqnr::of(num / den)
+    } else {
+        None
+    }
 }
 
 fn print_summary(r: &Report) {
@@ -368,7 +449,7 @@ fn print_summary(r: &Report) {
             d.pe,
             d.top1.map_or("-".into(), |t| format!("{:.1} %", t * 100.0)),
             d.agreement * 100.0,
-            mean_sqnr(d).map_or("exact".into(), |v| format!("{v:.1}")),
+            Sqnr::text(mean_sqnr(d), 1),
             d.images_per_s
         );
     }
@@ -397,7 +478,7 @@ fn print_text(r: &Report, layers: usize) {
             "layer", "op", "MACs/image", "SQNR dB", "wide pairs"
         );
         for l in &d.layers {
-            let sq = l.sqnr_db.map_or("exact".to_string(), |v| format!("{v:.2}"));
+            let sq = Sqnr::text(l.sqnr_db, 2);
             let wide = l
                 .wide_pair_share
                 .map_or("-".to_string(), |v| format!("{:.1} %", v * 100.0));

@@ -121,6 +121,12 @@ pub enum ActsError {
         want: Shape,
         fc: String,
     },
+    #[error("{path}: holds no images (shape {got:?}); activations of layer {layer} must come from at least one image")]
+    Empty {
+        path: String,
+        layer: String,
+        got: Vec<usize>,
+    },
 }
 
 /// Read an unsigned 8-bit tensor of any rank (1 to 6 dimensions).
@@ -156,6 +162,13 @@ pub fn measure(path: &Path, layer: &Layer) -> Result<PairStats, ActsError> {
             String::new()
         },
     })?;
+    if dims[0] == 0 || t.data.is_empty() {
+        return Err(ActsError::Empty {
+            path: path.display().to_string(),
+            layer: layer.name.clone(),
+            got: t.shape.clone(),
+        });
+    }
     Ok(pair_stats(&t.data, dims, PairAxis::for_layer(layer)))
 }
 

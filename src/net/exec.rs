@@ -44,7 +44,76 @@ impl Plan {
         if x.shape.is_empty() || x.shape[0] == 0 {
             return Err(NetError::Input("the input holds no images".into()));
         }
+        if x.shape.contains(&0) {
+            return Err(NetError::Input(format!(
+                "input shape {:?} has a zero-size dimension",
+                x.shape
+            )));
+        }
+        if let Some(Some(b)) = io.dims.first() {
+            if x.shape[0] % b != 0 {
+                return Err(NetError::Input(format!(
+                    "the graph's input {:?} declares a batch of {b}; {} images is not a multiple \
+                     of it (sparqgen runs the images {b} at a time)",
+                    io.name, x.shape[0]
+                )));
+            }
+        }
         Ok(())
+    }
+
+    /// Images per run for an input of `shape`: the graph's declared batch
+    /// when it is fixed; every image at once when the graph mixes images
+    /// (an op along the batch axis, or a shape whose first dimension is not
+    /// the batch), so that splitting cannot change the answer; else
+    /// `requested`.
+    pub fn batch_size(&self, shape: &[usize], requested: usize) -> usize {
+        if let Some(Some(b)) = self.input.dims.first() {
+            return *b;
+        }
+        if self.mixes_batch(shape) {
+            return shape.first().copied().unwrap_or(1).max(1);
+        }
+        requested.max(1)
+    }
+
+    /// Whether images of one run influence each other's results.
+    pub fn mixes_batch(&self, shape: &[usize]) -> bool {
+        if shape.is_empty() {
+            return true;
+        }
+        let with = |b: usize| {
+            let mut s = shape.to_vec();
+            s[0] = b;
+            super::shapes::step_shapes(self, &s)
+        };
+        let (Ok(one), Ok(two)) = (with(1), with(2)) else {
+            return true;
+        };
+        for ((st, a), b) in self.steps.iter().zip(&one).zip(&two) {
+            if matches!(st.op, Op::ConstU8(_)) {
+                continue;
+            }
+            if a.is_empty() || b.len() != a.len() || a[0] != 1 || b[0] != 2 || a[1..] != b[1..] {
+                return true;
+            }
+            let rank = a.len() as i64;
+            let axis0 = |axis: i64| axis == 0 || axis == -rank;
+            let mixes = match &st.op {
+                Op::Concat { axis }
+                | Op::QLinearConcat { axis, .. }
+                | Op::Softmax { axis, .. }
+                | Op::Flatten { axis } => axis0(*axis),
+                Op::AddConst(c) => {
+                    c.shape.len() >= a.len() && c.shape[c.shape.len() - a.len()] != 1
+                }
+                _ => false,
+            };
+            if mixes {
+                return true;
+            }
+        }
+        false
     }
 
     /// Run the network on `x` (float32, batch first); returns the first
@@ -114,9 +183,7 @@ impl Plan {
                     super::lower::MacKind::Dense => 2,
                 };
                 let sh = &q.t.shape;
-                let ok = sh.len() == want_rank
-                    && sh[1] == l.in_channels
-                    && (want_rank == 2 || l.out_hw(sh[2], sh[3]).is_some());
+                let ok = sh.len() == want_rank && sh[1] == l.in_channels;
                 if !ok {
                     return Err(anyhow!(
                         "input shape {sh:?} does not fit the layer ({} input channels{})",
@@ -127,6 +194,23 @@ impl Plan {
                             ", N x K"
                         }
                     ));
+                }
+                if let super::lower::MacKind::Conv { kh, kw, pads, .. } = l.kind {
+                    let (ho, wo) = l.out_hw(sh[2], sh[3]).ok_or_else(|| {
+                        anyhow!(
+                            "the kernel {kh} x {kw} is larger than the padded input {} x {} \
+                             (input {} x {}, pads {pads:?})",
+                            sh[2] + pads[0] + pads[2],
+                            sh[3] + pads[1] + pads[3],
+                            sh[2],
+                            sh[3]
+                        )
+                    })?;
+                    // the im2col and the accumulators, before anything is allocated
+                    let rows = [sh[0], ho, wo, l.k()];
+                    crate::arith::checked_bytes("the layer's im2col", &rows, 1)?;
+                    let out = [sh[0], l.out_channels, ho, wo];
+                    crate::arith::checked_bytes("the layer's output", &out, 4)?;
                 }
                 let acc = l.run(*layer, &q.t, xz.clamp(0, 255) as u8, engine)?;
                 let a = AccTensor {
@@ -186,7 +270,31 @@ impl Plan {
                 all.append(&mut args);
                 s(ops::concat(all, *axis))?
             }
-            Op::Softmax { axis } => s(ops::softmax(&first, *axis))?,
+            Op::QLinearSoftmax { axis, legacy, x, y } => {
+                let Value::Quant(q) = first else {
+                    return Err(anyhow!("the input must be a uint8 tensor"));
+                };
+                let v = Value::Quant(QTensor {
+                    scale: x.0,
+                    zp: x.1,
+                    ..q
+                });
+                Value::Quant(s(ops::softmax_q(v, *axis, *legacy))?.quantize(y.0, y.1))
+            }
+            Op::QLinearConcat { axis, xs, y } => {
+                let mut all = vec![first];
+                all.append(&mut args);
+                let mut parts = Vec::with_capacity(all.len());
+                for (v, &(scale, zp)) in all.into_iter().zip(xs) {
+                    let Value::Quant(q) = v else {
+                        return Err(anyhow!("QLinearConcat inputs must be uint8 tensors"));
+                    };
+                    let q = Value::Quant(QTensor { scale, zp, ..q });
+                    parts.push(Value::Quant(q.quantize(y.0, y.1)));
+                }
+                s(ops::concat(parts, *axis))?
+            }
+            Op::Softmax { axis, legacy } => s(ops::softmax_q(first, *axis, *legacy))?,
             Op::Identity => first,
             Op::ConstU8(_) => unreachable!("handled above"),
         })

@@ -16,6 +16,7 @@ fn weights(
     scale: &[f32],
     zp: &[i64],
     out_axis: usize,
+    axis: Option<i64>,
 ) -> Result<(Vec<i8>, Vec<f32>), NetError> {
     let w = match &q.data {
         ConstData::I8(v) => v.clone(),
@@ -43,14 +44,44 @@ fn weights(
         });
     }
     let out = q.dims[out_axis];
+    if zp.len() != scale.len() {
+        return Err(unsupported(
+            n,
+            format!(
+                "{} weight zero points for {} weight scales (the two must have one shape)",
+                zp.len(),
+                scale.len()
+            ),
+        ));
+    }
+    if let Some(s) = scale.iter().find(|s| !s.is_finite() || **s <= 0.0) {
+        return Err(unsupported(
+            n,
+            format!("weight scale {s} is not allowed (a positive finite number)"),
+        ));
+    }
     let scales = match scale.len() {
         1 => vec![scale[0]; out],
-        l if l == out => scale.to_vec(),
         l => {
-            return Err(unsupported(
-                n,
-                format!("{l} weight scales for {out} output channels"),
-            ))
+            let rank = q.dims.len() as i64;
+            let ax = axis.map(|a| if a < 0 { a + rank } else { a });
+            if let Some(a) = ax.filter(|&a| a != out_axis as i64) {
+                return Err(unsupported(
+                    n,
+                    format!(
+                        "{l} weight scales on axis {a} of the weights {:?}; per-channel scales \
+                         must run along the output channels (axis {out_axis})",
+                        q.dims
+                    ),
+                ));
+            }
+            if l != out {
+                return Err(unsupported(
+                    n,
+                    format!("{l} weight scales for {out} output channels (1 or {out} allowed)"),
+                ));
+            }
+            scale.to_vec()
         }
     };
     Ok((w, scales))
@@ -89,7 +120,14 @@ pub(super) fn mac_layer(
     scale: &[f32],
     zp: &[i64],
     bias: Option<&Const>,
+    axis: Option<i64>,
 ) -> Result<MacLayer, NetError> {
+    if q.dims.contains(&0) {
+        return Err(unsupported(
+            n,
+            format!("the weights {:?} have a zero-size dimension", q.dims),
+        ));
+    }
     let is_conv = n.op.ends_with("Conv");
     if is_conv {
         let [o, cg, kh, kw] = match q.dims[..] {
@@ -104,26 +142,29 @@ pub(super) fn mac_layer(
                 ))
             }
         };
-        if n.ints("dilations")
-            .is_some_and(|d| d.iter().any(|&v| v != 1))
-        {
-            return Err(unsupported(n, "dilations other than 1"));
+        if let Some(k) = n.ints("kernel_shape") {
+            if k.len() != 2 || k[0] != kh as i64 || k[1] != kw as i64 {
+                return Err(unsupported(
+                    n,
+                    format!(
+                        "kernel_shape {k:?} contradicts the weights {:?} (kernel {kh} x {kw})",
+                        q.dims
+                    ),
+                ));
+            }
         }
-        if n.string("auto_pad")
-            .is_some_and(|a| a != "NOTSET" && a != "VALID")
-        {
-            return Err(unsupported(n, "auto_pad SAME_*; export with explicit pads"));
-        }
-        let groups = n.int("group", 1).max(1) as usize;
-        let stride = n.ints("strides").unwrap_or(vec![1, 1]);
-        let pads = n.ints("pads").unwrap_or(vec![0; 4]);
-        if stride.len() != 2 || pads.len() != 4 || o % groups != 0 {
+        let (stride, pads) = super::ops::strides_pads(n)?;
+        let group = n.int("group", 1);
+        if group < 1 || o % group as usize != 0 {
             return Err(unsupported(
                 n,
-                "strides/pads/group do not describe a 2-D convolution",
+                format!(
+                    "group {group} is not allowed (at least 1, dividing the {o} output channels)"
+                ),
             ));
         }
-        let (w, w_scale) = weights(path, n, q, scale, zp, 0)?;
+        let groups = group as usize;
+        let (w, w_scale) = weights(path, n, q, scale, zp, 0, axis)?;
         let og = o / groups;
         let k = kh * kw * cg;
         let mut mats = Vec::with_capacity(groups);
@@ -141,15 +182,14 @@ pub(super) fn mac_layer(
             }
             mats.push(Tensor::new(vec![og, k], m));
         }
-        let u = |v: i64| v.max(0) as usize;
         return Ok(MacLayer {
             name: n.name.clone(),
             op: n.op.clone(),
             kind: MacKind::Conv {
                 kh,
                 kw,
-                stride: [u(stride[0]).max(1), u(stride[1]).max(1)],
-                pads: [u(pads[0]), u(pads[1]), u(pads[2]), u(pads[3])],
+                stride,
+                pads,
                 groups,
             },
             in_channels: cg * groups,
@@ -172,7 +212,7 @@ pub(super) fn mac_layer(
     }
     let trans_b = n.op.ends_with("Gemm") && n.int("transB", 0) != 0;
     let (nout, k, out_axis) = if trans_b { (r, c, 0) } else { (c, r, 1) };
-    let (w, w_scale) = weights(path, n, q, scale, zp, out_axis)?;
+    let (w, w_scale) = weights(path, n, q, scale, zp, out_axis, axis)?;
     let m: Vec<i8> = if trans_b {
         w
     } else {

@@ -77,6 +77,7 @@ pub fn run_batches(
 ) -> anyhow::Result<Tensor<f32>> {
     let n = x.shape[0];
     let per: usize = x.shape[1..].iter().product();
+    let batch = plan.batch_size(&x.shape, batch);
     let mut out: Option<Tensor<f32>> = None;
     for start in (0..n).step_by(batch.max(1)) {
         let end = (start + batch.max(1)).min(n);
@@ -84,6 +85,15 @@ pub fn run_batches(
         shape[0] = end - start;
         let xb = Tensor::new(shape, x.data[start * per..end * per].to_vec());
         let y = plan.run(&xb, engine)?;
+        if batch < n && y.shape.first() != Some(&(end - start)) {
+            anyhow::bail!(
+                "the graph's output {:?} has shape {:?} for {} images; sparqgen needs the \
+                 images along its first axis",
+                plan.output.name,
+                y.shape,
+                end - start
+            );
+        }
         match &mut out {
             None => out = Some(y),
             Some(o) => {

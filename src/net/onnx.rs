@@ -149,23 +149,48 @@ pub struct Io {
 
 #[derive(Debug, Clone)]
 pub struct Graph {
+    /// The default-domain opset the model imports (attribute semantics
+    /// such as Softmax's depend on it).
+    pub opset: i64,
+    /// Nodes in topological order.
     pub nodes: Vec<Node>,
     pub consts: HashMap<String, Const>,
     pub inputs: Vec<Io>,
     pub outputs: Vec<Io>,
 }
 
+/// The name of an ONNX element type (TensorProto.DataType), every one the
+/// standard defines.
 pub fn elem_type_name(t: i32) -> &'static str {
     match t {
+        0 => "undefined",
         FLOAT => "float32",
         UINT8 => "uint8",
         INT8 => "int8",
+        4 => "uint16",
+        5 => "int16",
         INT32 => "int32",
         INT64 => "int64",
-        DOUBLE => "float64",
+        8 => "string",
+        9 => "bool",
         10 => "float16",
+        DOUBLE => "float64",
+        12 => "uint32",
+        13 => "uint64",
+        14 => "complex64",
+        15 => "complex128",
         16 => "bfloat16",
-        _ => "another type",
+        17 => "float8e4m3fn",
+        18 => "float8e4m3fnuz",
+        19 => "float8e5m2",
+        20 => "float8e5m2fnuz",
+        21 => "uint4",
+        22 => "int4",
+        23 => "float4e2m1",
+        24 => "float8e8m0",
+        25 => "uint2",
+        26 => "int2",
+        _ => "an unknown type",
     }
 }
 
@@ -336,10 +361,104 @@ pub fn read_bytes(bytes: &[u8], p: &str) -> Result<Graph, NetError> {
         .map(io)
         .collect();
     let outputs = g.output.iter().map(io).collect();
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map_or(0, |o| o.version);
+    if opset < 1 {
+        return Err(NetError::Model {
+            path: p.clone(),
+            why: "the model imports no default-domain opset (opset_import)".into(),
+        });
+    }
+    let sources: Vec<&str> = g
+        .input
+        .iter()
+        .map(|v| v.name.as_str())
+        .chain(consts.keys().map(String::as_str))
+        .collect();
+    let nodes = topo_sort(nodes, &sources).map_err(|why| NetError::Model {
+        path: p.clone(),
+        why,
+    })?;
     Ok(Graph {
+        opset,
         nodes,
         consts,
         inputs,
         outputs,
     })
+}
+
+/// `nodes` in an order where every node follows the producers of its
+/// inputs (ONNX Runtime accepts a valid graph in any order). A tensor
+/// produced twice, or a cycle, is an error naming the tensor or the nodes.
+fn topo_sort(nodes: Vec<Node>, sources: &[&str]) -> Result<Vec<Node>, String> {
+    let mut producer: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in nodes.iter().enumerate() {
+        for o in n.outputs.iter().filter(|o| !o.is_empty()) {
+            if sources.contains(&o.as_str()) {
+                return Err(format!(
+                    "tensor {o:?} is produced by node {:?} but is also a graph input or \
+                     initializer (each tensor has one producer)",
+                    n.name
+                ));
+            }
+            if let Some(&j) = producer.get(o.as_str()) {
+                return Err(format!(
+                    "tensor {o:?} is produced by two nodes, {:?} and {:?} (each tensor has \
+                     one producer)",
+                    nodes[j].name, n.name
+                ));
+            }
+            producer.insert(o, i);
+        }
+    }
+    // Kahn's algorithm, stable: among ready nodes the earliest in the file
+    let deps: Vec<Vec<usize>> = nodes
+        .iter()
+        .map(|n| {
+            let mut d: Vec<usize> = n
+                .inputs
+                .iter()
+                .filter_map(|x| producer.get(x.as_str()).copied())
+                .collect();
+            d.sort_unstable();
+            d.dedup();
+            d
+        })
+        .collect();
+    let mut users: Vec<Vec<usize>> = vec![vec![]; nodes.len()];
+    for (i, d) in deps.iter().enumerate() {
+        for &j in d {
+            users[j].push(i);
+        }
+    }
+    let mut missing: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..nodes.len()).filter(|&i| missing[i] == 0).collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for &u in &users[i] {
+            missing[u] -= 1;
+            if missing[u] == 0 {
+                ready.insert(u);
+            }
+        }
+    }
+    if order.len() < nodes.len() {
+        let stuck: Vec<String> = (0..nodes.len())
+            .filter(|&i| missing[i] > 0)
+            .take(4)
+            .map(|i| format!("{:?}", nodes[i].name))
+            .collect();
+        return Err(format!(
+            "the graph has a cycle through node(s) {} (an ONNX graph is acyclic)",
+            stuck.join(", ")
+        ));
+    }
+    let mut slots: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
+    Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
 }

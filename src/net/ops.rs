@@ -18,43 +18,112 @@ pub struct Pool {
     pub count_include_pad: bool,
 }
 
+/// A 2-D window's strides and pads from a node's attributes, validated as
+/// the ONNX spec defines them: strides at least 1, pads at least 0,
+/// dilations 1, auto_pad NOTSET or VALID (which means no padding).
+pub fn strides_pads(n: &Node) -> Result<([usize; 2], [usize; 4]), NetError> {
+    let bad = |why: String| NetError::Unsupported {
+        node: n.name.clone(),
+        op: n.op.clone(),
+        why,
+    };
+    let attr_len = |key: &str, want: usize, default: i64| -> Result<Vec<i64>, NetError> {
+        match n.attrs.get(key) {
+            None => Ok(vec![default; want]),
+            Some(super::onnx::Attr::Ints(v)) if v.len() == want => Ok(v.clone()),
+            Some(super::onnx::Attr::Ints(v)) => Err(bad(format!(
+                "{key} has {} values; a 2-D window takes {want}",
+                v.len()
+            ))),
+            Some(_) => Err(bad(format!("attribute {key} must be a list of integers"))),
+        }
+    };
+    let s = attr_len("strides", 2, 1)?;
+    if let Some(v) = s.iter().find(|&&v| v < 1) {
+        return Err(bad(format!(
+            "strides {s:?}: stride {v} is not allowed (at least 1)"
+        )));
+    }
+    let d = attr_len("dilations", 2, 1)?;
+    if d.iter().any(|&v| v != 1) {
+        return Err(bad(format!(
+            "dilations {d:?}: only dilations 1 are supported"
+        )));
+    }
+    let mut p = attr_len("pads", 4, 0)?;
+    if let Some(v) = p.iter().find(|&&v| v < 0) {
+        return Err(bad(format!(
+            "pads {p:?}: pad {v} is not allowed (at least 0)"
+        )));
+    }
+    match n.string("auto_pad").unwrap_or("NOTSET") {
+        "NOTSET" | "" => {}
+        "VALID" => p = vec![0; 4],
+        "SAME_UPPER" | "SAME_LOWER" => {
+            return Err(bad(
+                "auto_pad SAME_UPPER/SAME_LOWER is not supported; export with explicit pads".into(),
+            ))
+        }
+        other => {
+            return Err(bad(format!(
+                "auto_pad {other:?} is not allowed (NOTSET, VALID, SAME_UPPER or SAME_LOWER)"
+            )))
+        }
+    }
+    let limit = crate::arith::MAX_PADDING as i64;
+    if let Some(v) = p.iter().find(|&&v| v > limit) {
+        return Err(bad(format!(
+            "pad {v} is larger than sparqgen allows (at most {limit})"
+        )));
+    }
+    let u = |v: i64| v as usize; // checked non-negative above
+    Ok(([u(s[0]), u(s[1])], [u(p[0]), u(p[1]), u(p[2]), u(p[3])]))
+}
+
 impl Pool {
     pub fn from_node(n: &Node) -> Result<Pool, NetError> {
-        let bad = |why: &str| NetError::Unsupported {
+        let bad = |why: String| NetError::Unsupported {
             node: n.name.clone(),
             op: n.op.clone(),
-            why: why.to_string(),
+            why,
         };
         let k = n
             .ints("kernel_shape")
-            .ok_or_else(|| bad("kernel_shape is missing"))?;
+            .ok_or_else(|| bad("kernel_shape is missing (it is required)".into()))?;
         if k.len() != 2 {
-            return Err(bad("only 2-D pooling is supported"));
+            return Err(bad(format!(
+                "kernel_shape {k:?}: only 2-D pooling is supported"
+            )));
+        }
+        if let Some(v) = k.iter().find(|&&v| v < 1) {
+            return Err(bad(format!(
+                "kernel_shape {k:?}: size {v} is not allowed (at least 1)"
+            )));
         }
         if n.int("ceil_mode", 0) != 0 {
-            return Err(bad("ceil_mode = 1 is not supported"));
+            return Err(bad("ceil_mode = 1 is not supported".into()));
         }
-        if n.ints("dilations")
-            .is_some_and(|d| d.iter().any(|&v| v != 1))
-        {
-            return Err(bad("dilations other than 1"));
+        let cip = n.int("count_include_pad", 0);
+        if cip != 0 && cip != 1 {
+            return Err(bad(format!(
+                "count_include_pad {cip} is not allowed (0 or 1)"
+            )));
         }
-        if n.string("auto_pad")
-            .is_some_and(|a| a != "NOTSET" && a != "VALID")
-        {
-            return Err(bad("auto_pad SAME_*; export with explicit pads"));
+        let (stride, pads) = strides_pads(n)?;
+        let kernel = [k[0] as usize, k[1] as usize];
+        for (i, &p) in pads.iter().enumerate() {
+            if p >= kernel[i % 2] {
+                return Err(bad(format!(
+                    "pads {pads:?}: each pad must be smaller than the kernel {kernel:?} \
+                     (ONNX Runtime refuses it too)"
+                )));
+            }
         }
-        let s = n.ints("strides").unwrap_or(vec![1, 1]);
-        let p = n.ints("pads").unwrap_or(vec![0; 4]);
-        if s.len() != 2 || p.len() != 4 {
-            return Err(bad("strides/pads do not describe 2-D pooling"));
-        }
-        let u = |v: i64| v.max(0) as usize;
         Ok(Pool {
-            kernel: [u(k[0]).max(1), u(k[1]).max(1)],
-            stride: [u(s[0]).max(1), u(s[1]).max(1)],
-            pads: [u(p[0]), u(p[1]), u(p[2]), u(p[3])],
-            count_include_pad: n.int("count_include_pad", 0) != 0,
+            kernel,
+            stride,
+            pads,
+            count_include_pad: cip != 0,
         })
     }
 
@@ -123,35 +192,24 @@ pub fn max_pool(v: &Value, p: &Pool) -> Result<Value, String> {
     })
 }
 
-/// Average pooling as ONNX defines it on real values (the QDQ form: the
-/// input dequantized to f32, summed in order, divided by the count).
+/// Average pooling. On a quantized input, as ONNX Runtime runs it (it fuses
+/// DequantizeLinear -> AveragePool -> QuantizeLinear into
+/// QLinearAveragePool): the f32 sum of the dequantized values in window
+/// order, divided by the count, rounded by the QuantizeLinear after it as
+/// `nearbyint(y / scale + zp)` ([`Value::PoolQ`]). Otherwise on real values.
 pub fn avg_pool(v: &Value, p: &Pool) -> Result<Value, String> {
-    Ok(Value::Float(p.map(&v.to_float(), |it, count| {
-        it.sum::<f32>() / count.max(1) as f32
-    })?))
-}
-
-/// Average pooling on the integers (`sum(q - zp) / count`, then scaled):
-/// ONNX Runtime's QLinearAveragePool.
-pub fn qlinear_avg_pool(v: &Value, p: &Pool) -> Result<Value, String> {
+    let avg = p.map(&v.to_float(), |it, count| {
+        it.fold(0.0f32, |a, x| a + x) / count.max(1) as f32
+    })?;
     Ok(match v {
-        Value::Quant(q) => {
-            let zp = q.zp;
-            let avg = p.map(&q.t, |it, count| {
-                let s: i32 = it.map(|x| i32::from(x) - zp).sum();
-                s as f32 / count.max(1) as f32
-            })?;
-            Value::Float(scale_all(avg, q.scale))
-        }
-        other => Value::Float(p.map(&other.to_float(), |it, count| {
-            it.sum::<f32>() / count.max(1) as f32
-        })?),
+        Value::Quant(_) => Value::PoolQ(avg),
+        _ => Value::Float(avg),
     })
 }
 
-fn scale_all(mut t: Tensor<f32>, s: f32) -> Tensor<f32> {
-    t.data.iter_mut().for_each(|x| *x *= s);
-    t
+/// com.microsoft QLinearAveragePool: [`avg_pool`] on the quantized input.
+pub fn qlinear_avg_pool(v: &Value, p: &Pool) -> Result<Value, String> {
+    avg_pool(v, p)
 }
 
 fn global_pool(v: &Value) -> Result<Pool, String> {
@@ -164,12 +222,35 @@ fn global_pool(v: &Value) -> Result<Pool, String> {
     })
 }
 
-pub fn qlinear_global_avg_pool(v: &Value) -> Result<Value, String> {
-    qlinear_avg_pool(v, &global_pool(v)?)
+/// Global average pooling. On a quantized input, as ONNX Runtime's
+/// QLinearGlobalAveragePool (what it fuses the QDQ form into): the integer
+/// sum `sum(q) - zp * count` per plane ([`Value::GlobalQ`]).
+pub fn global_avg_pool(v: &Value) -> Result<Value, String> {
+    match v {
+        Value::Quant(q) => {
+            let [n, c, h, w] = dims4(&q.t.shape)?;
+            let count = h * w;
+            let zp = q.zp;
+            let data = q
+                .t
+                .data
+                .chunks(count.max(1))
+                .take(n * c)
+                .map(|plane| plane.iter().map(|&x| i32::from(x)).sum::<i32>() - zp * count as i32)
+                .collect();
+            Ok(Value::GlobalQ {
+                acc: Tensor::new(vec![n, c, 1, 1], data),
+                scale: q.scale,
+                count,
+            })
+        }
+        other => avg_pool(other, &global_pool(other)?),
+    }
 }
 
-pub fn global_avg_pool(v: &Value) -> Result<Value, String> {
-    avg_pool(v, &global_pool(v)?)
+/// com.microsoft QLinearGlobalAveragePool: [`global_avg_pool`].
+pub fn qlinear_global_avg_pool(v: &Value) -> Result<Value, String> {
+    global_avg_pool(v)
 }
 
 pub fn relu(v: Value) -> Value {
@@ -193,7 +274,8 @@ pub fn relu(v: Value) -> Value {
 
 pub fn clip(v: &Value, min: f32, max: f32) -> Value {
     let mut f = v.to_float();
-    f.data.iter_mut().for_each(|x| *x = x.clamp(min, max));
+    // ONNX: min(max(x, min), max), so max wins when min > max
+    f.data.iter_mut().for_each(|x| *x = x.max(min).min(max));
     Value::Float(f)
 }
 
@@ -246,6 +328,8 @@ fn expand(q: QTensor, shape: &[usize]) -> QTensor {
 /// Two uint8 tensors brought to their common shape.
 pub fn broadcast_pair(a: QTensor, b: QTensor) -> Result<(QTensor, QTensor), String> {
     let shape = broadcast_shape(&a.t.shape, &b.t.shape)?;
+    // expand() builds f32 copies of the full shape
+    crate::arith::checked_bytes("the broadcast operands", &shape, 4).map_err(|e| e.to_string())?;
     Ok((expand(a, &shape), expand(b, &shape)))
 }
 
@@ -282,6 +366,7 @@ pub fn broadcast_add(a: &Tensor<f32>, b: &Tensor<f32>) -> Result<Tensor<f32>, St
         st
     };
     let (ta, tb) = (strides(&sa), strides(&sb));
+    crate::arith::checked_bytes("the sum", &out, 4).map_err(|e| e.to_string())?;
     let total: usize = out.iter().product();
     let mut data = Vec::with_capacity(total);
     let mut idx = vec![0usize; rank];
@@ -426,11 +511,34 @@ pub fn concat(vs: Vec<Value>, axis: i64) -> Result<Value, String> {
     Ok(Value::Float(Tensor::new(shape, join(&parts, outer))))
 }
 
-pub fn softmax(v: &Value, axis: i64) -> Result<Value, String> {
+/// Softmax along `axis`; `legacy` (opset < 13): over every axis from
+/// `axis` on, the input seen as 2-D.
+pub fn softmax(v: &Value, axis: i64, legacy: bool) -> Result<Value, String> {
+    let a = axis_of(axis, v.shape().len())?;
+    softmax_float(v, a, legacy)
+}
+
+/// Softmax on a quantized input: as ONNX Runtime's QLinearSoftmax when a
+/// QuantizeLinear follows ([`Value::SoftQ`]).
+pub fn softmax_q(v: Value, axis: i64, legacy: bool) -> Result<Value, String> {
+    let a = axis_of(axis, v.shape().len())?;
+    match v {
+        Value::Quant(q) => Ok(Value::SoftQ {
+            q: Box::new(q),
+            axis: a,
+            legacy,
+        }),
+        other => softmax_float(&other, a, legacy),
+    }
+}
+
+fn softmax_float(v: &Value, a: usize, legacy: bool) -> Result<Value, String> {
     let mut f = v.to_float();
-    let a = axis_of(axis, f.shape.len())?;
-    let len = f.shape[a];
-    let inner: usize = f.shape[a + 1..].iter().product();
+    let (len, inner) = if legacy {
+        (f.shape[a..].iter().product(), 1)
+    } else {
+        (f.shape[a], f.shape[a + 1..].iter().product())
+    };
     let outer: usize = f.shape[..a].iter().product();
     for o in 0..outer {
         for i in 0..inner {
@@ -444,8 +552,10 @@ pub fn softmax(v: &Value, axis: i64) -> Result<Value, String> {
                 f.data[idx(j)] = e;
                 sum += e;
             }
+            // as ONNX Runtime (MLAS): one reciprocal, then products
+            let r = 1.0 / sum;
             for j in 0..len {
-                f.data[idx(j)] /= sum;
+                f.data[idx(j)] *= r;
             }
         }
     }

@@ -61,8 +61,24 @@ pub enum Op {
     Concat {
         axis: i64,
     },
+    /// com.microsoft QLinearSoftmax (attribute `opset` < 13: legacy rows).
+    QLinearSoftmax {
+        axis: i64,
+        legacy: bool,
+        x: (f32, i32),
+        y: (f32, i32),
+    },
+    /// com.microsoft QLinearConcat: each input's quantization, the output's.
+    QLinearConcat {
+        axis: i64,
+        xs: Vec<(f32, i32)>,
+        y: (f32, i32),
+    },
+    /// `legacy`: opset < 13, where the input is seen as 2-D (the axes
+    /// before `axis` by the rest) and normalized over each row.
     Softmax {
         axis: i64,
+        legacy: bool,
     },
     Identity,
 }
@@ -82,6 +98,8 @@ struct DeqConst {
     q: Const,
     scale: Vec<f32>,
     zp: Vec<i64>,
+    /// The DequantizeLinear's axis (per-axis scales).
+    axis: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +130,8 @@ struct Builder<'g> {
     slots: usize,
     steps: Vec<Step>,
     layers: Vec<MacLayer>,
+    /// Slots a DequantizeLinear of an activation wrote: its scale.
+    act_scale: HashMap<usize, f32>,
 }
 
 pub(super) const QUANTIZE_HINT: &str =
@@ -257,27 +277,73 @@ impl<'g> Builder<'g> {
                 format!("domain {:?} is not supported", n.domain),
             ));
         }
+        check_attr_types(n)?;
         match n.op.as_str() {
             "QuantizeLinear" => {
+                let dt = n.int("output_dtype", 0);
+                if dt != 0 && dt != i64::from(onnx::UINT8) {
+                    return Err(unsupported(
+                        n,
+                        format!(
+                            "output_dtype {} ({dt}); activations are uint8 (output_dtype 2, or \
+                             absent with a uint8 zero point)",
+                            onnx::elem_type_name(dt as i32)
+                        ),
+                    ));
+                }
+                if n.int("block_size", 0) != 0 {
+                    return Err(unsupported(
+                        n,
+                        "blocked quantization (block_size) is not supported",
+                    ));
+                }
                 let x = self.dynamic(n, 0)?;
                 let (scale, zp) = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
                 self.push(n, Op::Quantize { scale, zp }, vec![x])
             }
             "DequantizeLinear" => match self.kind(n, 0)?.clone() {
                 Kind::Const(q) => {
-                    let scale = self.constant(n, 1)?.as_f32();
+                    if n.int("block_size", 0) != 0 {
+                        return Err(unsupported(
+                            n,
+                            "blocked quantization (block_size) is not supported",
+                        ));
+                    }
+                    let sc = self.constant(n, 1)?;
+                    if sc.dims.len() > 1 {
+                        return Err(unsupported(
+                            n,
+                            format!(
+                                "scale of shape {:?}; a scalar or a 1-D vector is allowed",
+                                sc.dims
+                            ),
+                        ));
+                    }
+                    let scale = sc.as_f32();
                     let zp = match n.input(2) {
                         Some(_) => self.constant(n, 2)?.as_i64().unwrap_or_default(),
-                        None => vec![0],
+                        None => vec![0; scale.len()],
                     };
+                    let axis = n.int("axis", 1);
+                    let rank = q.dims.len() as i64;
+                    if scale.len() > 1 && !(-rank..rank).contains(&axis) {
+                        return Err(unsupported(
+                            n,
+                            format!("axis {axis} is out of range for the rank-{rank} input"),
+                        ));
+                    }
                     let out = n.outputs[0].clone(); // present: checked in node()
-                    self.kinds.insert(out, Kind::Deq(DeqConst { q, scale, zp }));
+                    self.kinds
+                        .insert(out, Kind::Deq(DeqConst { q, scale, zp, axis }));
                     Ok(())
                 }
                 Kind::Deq(_) => Err(unsupported(n, "dequantizes a dequantized constant")),
                 Kind::Slot(x) => {
                     let (scale, zp) = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
-                    self.push(n, Op::Dequantize { scale, zp }, vec![x])
+                    self.push(n, Op::Dequantize { scale, zp }, vec![x])?;
+                    let out = self.slots - 1;
+                    self.act_scale.insert(out, scale);
+                    Ok(())
                 }
             },
             "Conv" | "Gemm" | "MatMul" => self.qdq_mac(n),
@@ -344,9 +410,38 @@ impl<'g> Builder<'g> {
                     .constant(n, 1)?
                     .as_i64()
                     .ok_or_else(|| unsupported(n, "the shape must be an integer constant"))?;
+                if let Some(d) = shape.iter().find(|&&d| d < -1) {
+                    return Err(unsupported(
+                        n,
+                        format!("shape {shape:?}: entry {d} is not allowed (-1, 0 or positive)"),
+                    ));
+                }
+                if shape.iter().filter(|&&d| d == -1).count() > 1 {
+                    return Err(unsupported(
+                        n,
+                        format!("shape {shape:?}: at most one entry may be -1"),
+                    ));
+                }
+                if n.int("allowzero", 0) != 0 && shape.contains(&0) {
+                    return Err(unsupported(
+                        n,
+                        format!(
+                            "shape {shape:?} with allowzero = 1: a 0 entry makes an empty \
+                             tensor{} (allowzero 0 copies the input's dimension)",
+                            if shape.contains(&-1) {
+                                ", and with -1 it is invalid"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
                 self.unary(n, Op::Reshape { shape })
             }
             "Concat" => {
+                if n.inputs.is_empty() {
+                    return Err(unsupported(n, "no inputs (Concat takes at least one)"));
+                }
                 let inputs = (0..n.inputs.len())
                     .map(|i| self.dynamic(n, i))
                     .collect::<Result<Vec<_>, _>>()?;
@@ -358,12 +453,56 @@ impl<'g> Builder<'g> {
                     inputs,
                 )
             }
-            "Softmax" => self.unary(
-                n,
-                Op::Softmax {
-                    axis: n.int("axis", -1),
-                },
-            ),
+            "QLinearSoftmax" => {
+                let opset = match n.attrs.get("opset") {
+                    Some(onnx::Attr::Int(v)) => *v,
+                    _ => {
+                        return Err(unsupported(
+                            n,
+                            "attribute opset is missing (it is required)",
+                        ))
+                    }
+                };
+                let legacy = opset < 13;
+                let axis = n.int("axis", if legacy { 1 } else { -1 });
+                let x = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
+                let y = (self.scalar_f32(n, 3)?, self.act_zp(n, 4)?);
+                let xs = self.dynamic(n, 0)?;
+                self.push(n, Op::QLinearSoftmax { axis, legacy, x, y }, vec![xs])
+            }
+            "QLinearConcat" => {
+                let axis = n
+                    .attrs
+                    .get("axis")
+                    .and_then(|a| match a {
+                        onnx::Attr::Int(v) => Some(*v),
+                        _ => None,
+                    })
+                    .ok_or_else(|| unsupported(n, "axis is missing (it is required)"))?;
+                if n.inputs.len() < 5 || (n.inputs.len() - 2) % 3 != 0 {
+                    return Err(unsupported(
+                        n,
+                        format!(
+                            "{} inputs; QLinearConcat takes Y_scale, Y_zero_point and one \
+                             (X, X_scale, X_zero_point) triple per input",
+                            n.inputs.len()
+                        ),
+                    ));
+                }
+                let y = (self.scalar_f32(n, 0)?, self.act_zp(n, 1)?);
+                let mut xs = vec![];
+                let mut slots = vec![];
+                for i in (2..n.inputs.len()).step_by(3) {
+                    xs.push((self.scalar_f32(n, i + 1)?, self.act_zp(n, i + 2)?));
+                    slots.push(self.dynamic_or_u8(n, i)?);
+                }
+                self.push(n, Op::QLinearConcat { axis, xs, y }, slots)
+            }
+            "Softmax" => {
+                let legacy = self.graph.opset < 13;
+                let axis = n.int("axis", if legacy { 1 } else { -1 });
+                self.unary(n, Op::Softmax { axis, legacy })
+            }
             "Identity" | "Dropout" => self.unary(n, Op::Identity),
             "MatMulInteger" | "ConvInteger" | "DynamicQuantizeLinear" => Err(unsupported(
                 n,
@@ -384,8 +523,8 @@ impl<'g> Builder<'g> {
             Kind::Slot(s) => *s,
             _ => return Err(unsupported(n, "the activation input is a constant")),
         };
-        let (q, scale, zp) = match self.kind(n, 1)? {
-            Kind::Deq(d) => (d.q.clone(), d.scale.clone(), d.zp.clone()),
+        let (q, scale, zp, axis) = match self.kind(n, 1)? {
+            Kind::Deq(d) => (d.q.clone(), d.scale.clone(), d.zp.clone(), d.axis),
             Kind::Const(_) => {
                 return Err(NetError::FloatModel {
                     path: self.path.clone(),
@@ -403,12 +542,15 @@ impl<'g> Builder<'g> {
         let bias = match n.input(2) {
             None => None,
             Some(_) => match self.kind(n, 2)? {
-                Kind::Deq(d) if d.zp.iter().all(|&z| z == 0) => Some(d.q.clone()),
+                Kind::Deq(d) if d.zp.iter().all(|&z| z == 0) => {
+                    self.check_bias_scale(n, x, &scale, &d.scale)?;
+                    Some(d.q.clone())
+                }
                 Kind::Const(c) => Some(c.clone()),
                 _ => return Err(unsupported(n, "bias must be a dequantized int32 constant")),
             },
         };
-        let layer = mac_layer(&self.path, n, &q, &scale, &zp, bias.as_ref())?;
+        let layer = mac_layer(&self.path, n, &q, &scale, &zp, bias.as_ref(), Some(axis))?;
         self.layers.push(layer);
         let op = Op::Mac {
             layer: self.layers.len() - 1,
@@ -418,6 +560,39 @@ impl<'g> Builder<'g> {
         self.push(n, op, vec![x])
     }
 
+    /// A QDQ bias is the int32 accumulator's bias only when its scale is
+    /// the input scale times the weight scale (per channel), as
+    /// quantize_static writes it; anything else is refused.
+    fn check_bias_scale(
+        &self,
+        n: &Node,
+        x: usize,
+        w_scale: &[f32],
+        b_scale: &[f32],
+    ) -> Result<(), NetError> {
+        let Some(&xs) = self.act_scale.get(&x) else {
+            return Ok(());
+        };
+        let w_at = |i: usize| w_scale.get(i).or(w_scale.first()).copied().unwrap_or(1.0);
+        let b_at = |i: usize| b_scale.get(i).or(b_scale.first()).copied().unwrap_or(1.0);
+        let count = w_scale.len().max(b_scale.len());
+        for i in 0..count {
+            let want = xs * w_at(i);
+            let got = b_at(i);
+            if (got - want).abs() > 1e-6 * want.abs() {
+                return Err(unsupported(
+                    n,
+                    format!(
+                        "bias scale {got} (channel {i}) is not input scale x weight scale = \
+                         {xs} x {} = {want}; the int32 bias must share the accumulator's scale",
+                        w_at(i)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn qlinear_mac(&mut self, n: &Node) -> Result<(), NetError> {
         let x = self.dynamic(n, 0)?;
         let x_q = (self.scalar_f32(n, 1)?, self.act_zp(n, 2)?);
@@ -425,7 +600,7 @@ impl<'g> Builder<'g> {
         let scale = self.constant(n, 4)?.as_f32();
         let zp = match n.input(5) {
             Some(_) => self.constant(n, 5)?.as_i64().unwrap_or_default(),
-            None => vec![0],
+            None => vec![0; scale.len()],
         };
         let (y_idx, bias_idx) = match n.op.as_str() {
             "QLinearConv" => (6, Some(8)),
@@ -440,7 +615,7 @@ impl<'g> Builder<'g> {
             Some(_) => Some((self.scalar_f32(n, y_idx)?, self.act_zp(n, y_idx + 1)?)),
             None => None,
         };
-        let layer = mac_layer(&self.path, n, &q, &scale, &zp, bias.as_ref())?;
+        let layer = mac_layer(&self.path, n, &q, &scale, &zp, bias.as_ref(), None)?;
         self.layers.push(layer);
         let op = Op::Mac {
             layer: self.layers.len() - 1,
@@ -449,6 +624,49 @@ impl<'g> Builder<'g> {
         };
         self.push(n, op, vec![x])
     }
+}
+
+/// Attributes the importer reads must have the type the ONNX spec gives
+/// them (ONNX Runtime refuses a mismatch; reading a default instead would
+/// silently run another model).
+fn check_attr_types(n: &Node) -> Result<(), NetError> {
+    use onnx::Attr;
+    const INT: &[&str] = &[
+        "group",
+        "axis",
+        "count_include_pad",
+        "ceil_mode",
+        "transA",
+        "transB",
+        "allowzero",
+        "output_dtype",
+        "block_size",
+        "opset",
+        "channels_last",
+        "storage_order",
+        "saturate",
+    ];
+    const INTS: &[&str] = &["strides", "pads", "dilations", "kernel_shape"];
+    const FLOAT: &[&str] = &["alpha", "beta", "min", "max"];
+    for (key, v) in &n.attrs {
+        let want = if INT.contains(&key.as_str()) {
+            matches!(v, Attr::Int(_)).then_some(()).ok_or("an integer")
+        } else if INTS.contains(&key.as_str()) {
+            matches!(v, Attr::Ints(_))
+                .then_some(())
+                .ok_or("a list of integers")
+        } else if FLOAT.contains(&key.as_str()) {
+            matches!(v, Attr::Float(_)).then_some(()).ok_or("a float")
+        } else if key == "auto_pad" {
+            matches!(v, Attr::Str(_)).then_some(()).ok_or("a string")
+        } else {
+            Ok(())
+        };
+        if let Err(what) = want {
+            return Err(unsupported(n, format!("attribute {key} must be {what}")));
+        }
+    }
+    Ok(())
 }
 
 /// Import a graph read from `path`.
@@ -489,16 +707,11 @@ pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
         slots: 0,
         steps: vec![],
         layers: vec![],
+        act_scale: HashMap::new(),
     };
     let input_slot = b.slot(&input.name);
     for n in &b.graph.nodes {
         b.node(n)?;
-    }
-    if b.layers.is_empty() {
-        return Err(NetError::Model {
-            path: path.to_string(),
-            why: "the graph has no Conv, Gemm or MatMul layer".into(),
-        });
     }
     let output_slot = match b.kinds.get(&output.name) {
         Some(Kind::Slot(s)) => *s,

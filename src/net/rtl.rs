@@ -161,7 +161,12 @@ impl RtlEngine {
     }
 
     fn k_chunk(&self, k: usize) -> usize {
-        let exact = self.design.exact_k_max().min(1 << 24) as usize;
+        // the same cap as the model's check_k: the accumulator's exact range,
+        // at most what the model's int32 output holds
+        let exact = self
+            .design
+            .exact_k_max()
+            .min(crate::arith::gemm::I32_EXACT_K_MAX) as usize;
         let want = self.opts.k_tile.unwrap_or(exact).min(exact);
         let c = (want / 4 * 4).max(4);
         c.min(k.max(1))

@@ -15,24 +15,77 @@ fn bad(step: &str, op: &str, why: String) -> NetError {
     }
 }
 
-/// A node name as a layer name and file stem: characters other than
-/// letters, digits, `.`, `_` and `-` become `_` (exporters write names like
-/// `/layer1/conv1/Conv`).
+/// A node name as a layer name and file stem, one to one: letters,
+/// digits, `-` and `.` (not leading) stay, `_` becomes `__` and every other
+/// byte of the UTF-8 name `_XX` (two hex digits), so that `a/b` (`a_2Fb`)
+/// and `a_b` (`a__b`) or two non-ASCII names never share a file.
+/// Exporters write names like `/layer1/conv1/Conv`.
 pub fn layer_name(node: &str) -> String {
-    let s: String = node
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
+    let mut s = String::with_capacity(node.len());
+    for (i, b) in node.bytes().enumerate() {
+        match b {
+            b'_' => s.push_str("__"),
+            b'.' if i > 0 => s.push('.'),
+            b if b.is_ascii_alphanumeric() || b == b'-' => s.push(char::from(b)),
+            b => s.push_str(&format!("_{b:02X}")),
+        }
+    }
+    if s.is_empty() {
+        s.push('_');
+    }
+    s
+}
+
+/// The node name back from [`layer_name`] (None if `stem` is not one).
+pub fn node_name(stem: &str) -> Option<String> {
+    if stem == "_" {
+        return Some(String::new());
+    }
+    let b = stem.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'_' {
+            if b.get(i + 1) == Some(&b'_') {
+                out.push(b'_');
+                i += 2;
             } else {
-                '_'
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
             }
-        })
-        .collect();
-    if s.is_empty() || s.starts_with('.') {
-        format!("_{s}")
-    } else {
-        s
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn layer_names_are_unique_and_reversible() {
+        let names = [
+            "a/b", "a_b", "a__b", "a_2Fb", "ä", "ö", "", ".x", "x.y", "#3", "/l1/Conv",
+        ];
+        let stems: Vec<String> = names.iter().map(|n| layer_name(n)).collect();
+        for (i, s) in stems.iter().enumerate() {
+            assert!(
+                s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+                "{s}"
+            );
+            assert!(!s.starts_with('.'), "{s}");
+            assert_eq!(node_name(s).as_deref(), Some(names[i]), "{s}");
+            for t in &stems[..i] {
+                assert_ne!(s, t);
+            }
+        }
+        assert_eq!(layer_name("conv1"), "conv1");
+        assert_eq!(layer_name("/l1/Conv"), "_2Fl1_2FConv");
     }
 }
 
@@ -75,7 +128,7 @@ pub fn step_shapes(plan: &Plan, input: &[usize]) -> Result<Vec<Vec<usize>>, NetE
                             .ok_or_else(|| err(format!("kernel does not fit {h}x{w}")))?;
                         vec![n, l.out_channels, ho, wo]
                     }
-                    MacKind::Dense => vec![x[0], l.out_channels],
+                    MacKind::Dense => vec![x.first().copied().unwrap_or(1), l.out_channels],
                 }
             }
             Op::MaxPool(p) | Op::AveragePool(p) | Op::QLinearPool { pool: Some(p), .. } => {
@@ -118,7 +171,7 @@ pub fn step_shapes(plan: &Plan, input: &[usize]) -> Result<Vec<Vec<usize>>, NetE
                 }
                 y
             }
-            Op::Concat { axis } => {
+            Op::Concat { axis } | Op::QLinearConcat { axis, .. } => {
                 let a = (if *axis < 0 {
                     axis + x.len() as i64
                 } else {

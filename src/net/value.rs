@@ -112,6 +112,28 @@ pub enum Value {
     /// The sum of two quantized tensors, kept until a QuantizeLinear
     /// requantizes it the way ONNX Runtime's QLinearAdd does.
     SumQ(Box<QTensor>, Box<QTensor>),
+    /// Window averages of a quantized tensor as ONNX Runtime's
+    /// QLinearAveragePool forms them (f32 sum of the dequantized values,
+    /// divided by the count), kept until a QuantizeLinear rounds them its
+    /// way: `nearbyint(y / scale + zp)`.
+    PoolQ(Tensor<f32>),
+    /// Per image and channel `sum(q) - zp * count` over the whole plane,
+    /// with the input scale and the count: ONNX Runtime's
+    /// QLinearGlobalAveragePool requantizes it with the multiplier
+    /// `x_scale / (y_scale * count)`.
+    GlobalQ {
+        acc: Tensor<i32>,
+        scale: f32,
+        count: usize,
+    },
+    /// Softmax of a quantized tensor, kept until a QuantizeLinear
+    /// requantizes it as ONNX Runtime's QLinearSoftmax does (what it fuses
+    /// DequantizeLinear -> Softmax -> QuantizeLinear into).
+    SoftQ {
+        q: Box<QTensor>,
+        axis: usize,
+        legacy: bool,
+    },
 }
 
 impl Value {
@@ -121,6 +143,9 @@ impl Value {
             Value::Acc(a) => &a.t.shape,
             Value::Float(f) => &f.shape,
             Value::SumQ(a, _) => &a.t.shape,
+            Value::PoolQ(f) => &f.shape,
+            Value::GlobalQ { acc, .. } => &acc.shape,
+            Value::SoftQ { q, .. } => &q.t.shape,
         }
     }
 
@@ -134,6 +159,20 @@ impl Value {
                 let data = fa.data.iter().zip(&fb.data).map(|(x, y)| x + y).collect();
                 Tensor::new(fa.shape, data)
             }
+            Value::PoolQ(f) => f.clone(),
+            Value::SoftQ { q, axis, legacy } => {
+                match super::ops::softmax(&Value::Quant((**q).clone()), *axis as i64, *legacy) {
+                    Ok(v) => v.to_float(),
+                    Err(_) => unreachable!("the axis was checked when the value was made"),
+                }
+            }
+            Value::GlobalQ { acc, scale, count } => Tensor::new(
+                acc.shape.clone(),
+                acc.data
+                    .iter()
+                    .map(|&a| a as f32 * scale / *count as f32)
+                    .collect(),
+            ),
         }
     }
 
@@ -143,6 +182,40 @@ impl Value {
             Value::Quant(q) if q.scale == scale && q.zp == zp => q,
             Value::Acc(a) => a.requantize(scale, zp),
             Value::SumQ(a, b) => qlinear_add(&a, &b, scale, zp),
+            Value::SoftQ { q, axis, legacy } => qlinear_softmax(&q, axis, legacy, scale, zp),
+            Value::PoolQ(f) => {
+                let z = zp as f32;
+                let data = f
+                    .data
+                    .iter()
+                    .map(|&y| {
+                        let v = round_half_even(y / scale + z);
+                        if v.is_nan() {
+                            0
+                        } else {
+                            (v as i64).clamp(0, 255) as u8
+                        }
+                    })
+                    .collect();
+                QTensor {
+                    t: Tensor::new(f.shape, data),
+                    scale,
+                    zp,
+                }
+            }
+            Value::GlobalQ {
+                acc,
+                scale: xs,
+                count,
+            } => {
+                let mult = xs / (scale * count as f32);
+                let data = acc.data.iter().map(|&a| requant(a, mult, zp)).collect();
+                QTensor {
+                    t: Tensor::new(acc.shape, data),
+                    scale,
+                    zp,
+                }
+            }
             other => {
                 let f = other.to_float();
                 let data = f.data.iter().map(|&x| quantize(x, scale, zp)).collect();
@@ -153,6 +226,48 @@ impl Value {
                 }
             }
         }
+    }
+}
+
+/// Softmax on uint8 codes as ONNX Runtime's QLinearSoftmax: a 256-entry
+/// f32 table `exp((i - 255 + shift) * x_scale)` (computed in f64, `shift`
+/// keeping the row sum finite), each row read shifted so that its maximum
+/// lands on entry 255, summed in f32, and
+/// `nearbyint(e * floor(1 / y_scale) / sum) + zp` saturated. The input zero
+/// point cancels. `legacy` (opset < 13): rows are everything from `axis` on.
+pub fn qlinear_softmax(q: &QTensor, axis: usize, legacy: bool, y_scale: f32, zp: i32) -> QTensor {
+    let s = &q.t.shape;
+    let (len, inner) = if legacy {
+        (s[axis..].iter().product::<usize>(), 1)
+    } else {
+        (s[axis], s[axis + 1..].iter().product::<usize>())
+    };
+    let outer: usize = s[..axis].iter().product();
+    let d = len.max(1);
+    let shift = ((f32::MAX / d as f32) as f64).ln();
+    let shift = (shift - 5.0).max(0.0) / f64::from(q.scale);
+    let table: Vec<f32> = (0..256)
+        .map(|i| ((f64::from(i) - 255.0 + shift) * f64::from(q.scale)).exp() as f32)
+        .collect();
+    let ys = (1.0f32 / y_scale).floor();
+    let mut out = vec![0u8; q.t.data.len()];
+    for o in 0..outer {
+        for i in 0..inner {
+            let idx = |j: usize| (o * len + j) * inner + i;
+            let xmax = (0..len).map(|j| q.t.data[idx(j)]).max().unwrap_or(0);
+            let e = |j: usize| table[255 - usize::from(xmax) + usize::from(q.t.data[idx(j)])];
+            let sum = (0..len).fold(0.0f32, |a, j| a + e(j));
+            for j in 0..len {
+                let v = round_half_even(e(j) * ys / sum);
+                let v = if v.is_nan() { 0 } else { v as i64 };
+                out[idx(j)] = (v.max(0) + i64::from(zp)).clamp(0, 255) as u8;
+            }
+        }
+    }
+    QTensor {
+        t: Tensor::new(s.clone(), out),
+        scale: y_scale,
+        zp,
     }
 }
 
