@@ -110,6 +110,22 @@ pub fn summary(o: &Outcome) -> String {
 /// The failure report: what failed, how to reproduce it, the inputs.
 pub fn failure(o: &Outcome, reproduce: &str) -> String {
     let mut s = String::new();
+    let broken = o.build.broken_rtl();
+    if !broken.is_empty() {
+        let _ = writeln!(
+            s,
+            "FAIL: the RTL is broken: Verilator found {} net(s) with two drivers, none, or a latch \
+             (whatever the outputs show, this is not the hardware the model describes):",
+            broken.len()
+        );
+        for w in broken.iter().take(10) {
+            let _ = writeln!(s, "  {w}");
+        }
+        if o.mismatches == 0 {
+            let _ = writeln!(s, "reproduce: {reproduce}");
+            return s;
+        }
+    }
     let _ = writeln!(
         s,
         "FAIL: {} mismatch(es) between the RTL and the model",

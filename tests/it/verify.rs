@@ -353,3 +353,42 @@ fn concurrent_builds_of_one_configuration_share_the_cache() {
     );
     assert!(built[0].exe.exists());
 }
+
+/// An edited folder whose Verilator build warns of a net with two drivers
+/// fails, even when every output happens to match (a 3x5 array whose row-0
+/// clear is disconnected and column 1's doubly driven), and a cached build
+/// of the same files fails the same way.
+#[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
+fn broken_rtl_never_passes_on_matching_outputs() {
+    util::need(&[sparqgen::tools::Tool::Verilator]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    util::write(
+        d,
+        "sa.yaml",
+        "name: brk\npe: {kind: mac8x8}\narray: {kind: systolic, rows: 3, cols: 5}\n",
+    );
+    assert_eq!(util::run(&["generate", "sa.yaml", "-o", "gen"], d).code(), 0);
+    let f = d.join("gen/brk/brk_systolic_array.v");
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert!(text.contains("assign clear_w[0] = clear_i;"), "{text}");
+    std::fs::write(&f, text.replace("assign clear_w[0] = clear_i;", "assign clear_w[1] = clear_i;")).unwrap();
+    let cache = d.join("cache");
+    for round in ["fresh build", "cached build"] {
+        let out = util::bin()
+            .args(["verify", "--rtl", "gen/brk", "--quick", "--no-vcd"])
+            .env("SPARQGEN_CACHE", &cache)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{round}: {text}");
+        assert!(text.contains("FAIL: the RTL is broken"), "{round}: {text}");
+        assert!(
+            text.contains("MULTIDRIVEN") && text.contains("gen/brk/brk_systolic_array.v"),
+            "{round}: {text}"
+        );
+        assert!(!text.contains("PASS"), "{round}: {text}");
+    }
+}

@@ -71,9 +71,31 @@ pub struct Outcome {
     pub expected_from: &'static str,
 }
 
+/// Verilator warnings that mean the RTL is broken whatever the outputs
+/// show: a net with two drivers or none, or a latch. The generated RTL never
+/// has them; an edited folder that does must not PASS.
+pub const BROKEN_RTL_WARNINGS: &[&str] = &["MULTIDRIVEN", "UNDRIVEN", "LATCH"];
+
+impl BuildSummary {
+    /// The build's warnings that make the RTL broken
+    /// ([`BROKEN_RTL_WARNINGS`]).
+    pub fn broken_rtl(&self) -> Vec<&str> {
+        self.warnings
+            .iter()
+            .filter(|w| {
+                BROKEN_RTL_WARNINGS
+                    .iter()
+                    .any(|k| w.starts_with(&format!("%Warning-{k}:")))
+            })
+            .map(String::as_str)
+            .collect()
+    }
+}
+
 impl Outcome {
+    /// Every output matched and the RTL has no structural fault.
     pub fn passed(&self) -> bool {
-        self.mismatches == 0
+        self.mismatches == 0 && self.build.broken_rtl().is_empty()
     }
     pub fn vectors(&self) -> u64 {
         self.members.iter().map(|m| m.vectors).sum()

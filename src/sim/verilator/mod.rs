@@ -263,11 +263,14 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
             excerpt: user_paths(&excerpt(&log_text, "%Error"), &src, &inputs.origins),
         });
     }
+    // the warnings, naming the user's files; kept beside the harness so a
+    // cached build reports them too
     let warnings: Vec<String> = log_text
         .lines()
         .filter(|l| l.starts_with("%Warning"))
-        .map(str::to_string)
+        .map(|l| user_paths(l, &src, &inputs.origins))
         .collect();
+    let _ = std::fs::write(dir.join(WARNINGS_FILE), warnings.join("\n"));
     let verilate_secs = t.elapsed().as_secs_f64();
 
     // 2. C++ -> harness
@@ -352,7 +355,16 @@ pub fn build(inputs: &BuildInputs, root: &Path) -> Result<Built, SimError> {
     })
 }
 
+/// The build's Verilator warnings, one a line, in its cache entry.
+const WARNINGS_FILE: &str = "warnings.txt";
+
 fn cached(exe: PathBuf, key: String) -> Built {
+    // the warnings of the build, kept beside the harness
+    let warnings = exe
+        .parent()
+        .and_then(|d| std::fs::read_to_string(d.join(WARNINGS_FILE)).ok())
+        .map(|text| text.lines().map(str::to_string).collect())
+        .unwrap_or_default();
     Built {
         exe,
         key,
@@ -360,7 +372,7 @@ fn cached(exe: PathBuf, key: String) -> Built {
         verilate_secs: 0.0,
         compile_secs: 0.0,
         total_secs: 0.0,
-        warnings: Vec::new(),
+        warnings,
     }
 }
 
