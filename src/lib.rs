@@ -4,8 +4,10 @@
 //! moves tensors in and out.
 
 pub mod arith;
+pub mod asic;
 pub mod config;
 pub mod cycles;
+pub mod flows;
 pub mod golden;
 pub mod hcm;
 pub mod input;

@@ -1,0 +1,3 @@
+//! Library orchestration: whole jobs built from the layers below.
+
+pub mod asic;
