@@ -200,7 +200,7 @@ pub fn lay_out(
                 top,
                 count,
                 nets: qflow::failed_nets(&fail),
-                tail: qflow::tail(&route_log, 15),
+                tail: qflow::verdict_context(&route_log, 12),
             }
             .into());
         }

@@ -110,6 +110,16 @@ pub fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// The `n` lines of the router's log up to its `Final:` verdict (after it
+/// comes the list of failed nets, which the error gives separately).
+pub fn verdict_context(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    match lines.iter().rposition(|l| l.starts_with("Final:")) {
+        Some(end) => lines[end.saturating_sub(n - 1)..=end].join("\n"),
+        None => tail(log, n),
+    }
+}
+
 /// What the router's log says at the end.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Routed {
