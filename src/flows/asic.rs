@@ -12,8 +12,9 @@ use anyhow::{Context, Result};
 use askama::Template;
 use std::path::{Path, PathBuf};
 
-/// Sub-folder of `DIR/<name>/` the layout goes to.
-pub const ASIC_DIR: &str = "asic";
+/// Sub-folder of `DIR/<name>/` the layout goes to (kept when the design is
+/// regenerated).
+pub use crate::rtl::ASIC_DIR;
 
 /// What to lay out and where.
 pub struct Request {
