@@ -38,6 +38,10 @@ pub struct AsicArgs {
     /// the same flow: area and Fmax per activation per cycle.
     #[arg(long)]
     compare: bool,
+    /// Size N of the N x N arrays --compare lays out (a 4x4 array is about
+    /// 25,000 cells: GrayWolf alone takes tens of minutes on a busy machine).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    compare_array: u32,
     /// Skip the proof that the routed netlist equals the model.
     #[arg(long)]
     no_prove: bool,
@@ -71,6 +75,12 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
     if let Some(l) = args.route_layers.filter(|l| !(1..=6).contains(l)) {
         bail!("--route-layers: {l} is not allowed (allowed: 1 to 6, the OSU 0.18 um metal layers)");
     }
+    if !(1..=16).contains(&args.compare_array) {
+        bail!(
+            "--compare-array: {} is not allowed (allowed: 1 to 16)",
+            args.compare_array
+        );
+    }
     if args.step_minutes == 0 {
         bail!("--step-minutes: 0 is not allowed (allowed: 1 or more)");
     }
@@ -92,6 +102,7 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
         },
         whole: args.whole,
         compare: args.compare,
+        compare_array: args.compare_array,
         force: args.force,
     };
     match asic::run(&req, &mut |m| println!("{m}")) {

@@ -24,8 +24,10 @@ pub struct Request {
     pub opts: Options,
     /// Lay out the design as described (an array too); by default its PE.
     pub whole: bool,
-    /// Also the baselines and 4x4 arrays (`--compare`).
+    /// Also the baselines and N x N arrays (`--compare`).
     pub compare: bool,
+    /// N of the compared arrays (4 by default).
+    pub compare_array: u32,
     pub force: bool,
 }
 
@@ -59,8 +61,8 @@ pub fn target(base: &Design, whole: bool) -> Result<Design> {
 }
 
 /// The designs `--compare` lays out: the PE, mac8x8 and mac4x8 (each once),
-/// alone and as a 4x4 systolic array.
-pub fn compare_designs(base: &Design) -> Result<Vec<Design>> {
+/// alone and as an `n` x `n` systolic array.
+pub fn compare_designs(base: &Design, n: u32) -> Result<Vec<Design>> {
     let mut kinds = vec![base.pe().kind()];
     for k in [PeKind::Mac8x8, PeKind::Mac4x8] {
         if !kinds.contains(&k) {
@@ -81,11 +83,11 @@ pub fn compare_designs(base: &Design) -> Result<Vec<Design>> {
         )?);
         out.push(
             Design::new(
-                &format!("{}_{stem}_sa4x4", base.name()),
+                &format!("{}_{stem}_sa{n}x{n}", base.name()),
                 base.pe().with_kind(*kind),
-                ArrayShape::Systolic { rows: 4, cols: 4 },
+                ArrayShape::Systolic { rows: n, cols: n },
             )
-            .context("derived 4x4 array")?,
+            .with_context(|| format!("derived {n}x{n} array"))?,
         );
     }
     Ok(out)
@@ -185,7 +187,7 @@ pub fn run(req: &Request, say: &mut dyn FnMut(&str)) -> Result<Done> {
 
     let mut rows = Vec::new();
     if req.compare {
-        for c in compare_designs(&req.design)? {
+        for c in compare_designs(&req.design, req.compare_array)? {
             let l = if c.pe() == d.pe() && c.array() == d.array() {
                 main.report.clone()
             } else {
