@@ -247,3 +247,47 @@ pub fn is_routing_failure(e: &anyhow::Error) -> bool {
         Some(AsicError::Routing { .. })
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_lays_out_each_kind_alone_and_as_an_array() {
+        let base = Design::default_design();
+        let ds = compare_designs(&base, 4).unwrap();
+        let kinds: Vec<_> = ds.iter().map(|d| (d.pe().kind(), d.array())).collect();
+        let arr = ArrayShape::Systolic { rows: 4, cols: 4 };
+        assert_eq!(
+            kinds,
+            [
+                (base.pe().kind(), ArrayShape::Single),
+                (base.pe().kind(), arr),
+                (PeKind::Mac8x8, ArrayShape::Single),
+                (PeKind::Mac8x8, arr),
+                (PeKind::Mac4x8, ArrayShape::Single),
+                (PeKind::Mac4x8, arr),
+            ]
+        );
+        // The first is the PE `asic` lays out by default, so it is reused.
+        let pe = target(&base, false).unwrap();
+        assert_eq!((pe.pe(), pe.array()), (ds[0].pe(), ds[0].array()));
+        assert_eq!(target(&base, true).unwrap().hash(), base.hash());
+        // A baseline design: each baseline once.
+        let mac = base.with_kind(PeKind::Mac4x8).unwrap();
+        let kinds: Vec<_> = compare_designs(&mac, 2)
+            .unwrap()
+            .iter()
+            .map(|d| d.pe().kind())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                PeKind::Mac4x8,
+                PeKind::Mac4x8,
+                PeKind::Mac8x8,
+                PeKind::Mac8x8
+            ]
+        );
+    }
+}
