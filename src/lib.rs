@@ -4,6 +4,7 @@
 //! moves tensors in and out.
 
 pub mod arith;
+pub mod asic;
 pub mod cache;
 pub mod config;
 pub mod cycles;

@@ -53,13 +53,42 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<Output, RunEr
     wait_output(child, Instant::now(), limit, cmd)
 }
 
+/// As [`output_within`], for a script that starts tools of its own (qflow
+/// runs GrayWolf, Qrouter, Magic under tcsh): the command runs in a process
+/// group of its own, and past `limit` the whole group is killed, so no
+/// grandchild keeps running.
+pub fn group_output_within(cmd: &mut Command, limit: Duration) -> Result<Output, RunError> {
+    use std::os::unix::process::CommandExt;
+    let child = cmd
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| RunError::Spawn {
+            program: cmd.get_program().to_string_lossy().into_owned(),
+            source,
+        })?;
+    wait_inner(child, Instant::now(), limit, cmd, true)
+}
+
 /// Wait for a child of `cmd`, spawned at `started` with piped stdout and
 /// stderr, for at most `limit` from then; past it the child is killed.
 pub fn wait_output(
+    child: Child,
+    started: Instant,
+    limit: Duration,
+    cmd: &Command,
+) -> Result<Output, RunError> {
+    wait_inner(child, started, limit, cmd, false)
+}
+
+fn wait_inner(
     mut child: Child,
     started: Instant,
     limit: Duration,
     cmd: &Command,
+    group: bool,
 ) -> Result<Output, RunError> {
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -92,6 +121,12 @@ pub fn wait_output(
             break s;
         }
         if started.elapsed() >= limit {
+            if group {
+                // SAFETY: kill(2) on the group this child leads; no memory involved.
+                unsafe {
+                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+                }
+            }
             let _ = child.kill();
             let _ = child.wait();
             return Err(TimedOut {
@@ -140,5 +175,13 @@ mod tests {
         assert!(e.to_string().contains("did not finish within"), "{e}");
         let ok = output_within(Command::new("echo").arg("hi"), PROBE).unwrap();
         assert_eq!(ok.stdout, b"hi\n");
+        // A script whose grandchild would outlive it: the group goes too.
+        let t = Instant::now();
+        let e = group_output_within(
+            Command::new("sh").args(["-c", "sleep 30; echo late"]),
+            Duration::from_millis(200),
+        )
+        .unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(5), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand; this file holds the clap tree and shared
 //! argument helpers.
 
+mod asic;
 mod bench;
 mod bench_ort;
 mod flow;
@@ -86,6 +87,10 @@ enum Command {
     /// Prove every PE kind equal to the model for every input (exit 1 with a
     /// counterexample otherwise).
     Prove(prove::ProveArgs),
+    /// Lay out the design's PE (or with --whole the design) with qflow on the
+    /// OSU 0.18 um cells: routed DEF and GDS, DRC, LVS, post-route timing,
+    /// a picture, and the routed netlist proven equal to the model.
+    Asic(asic::AsicArgs),
 }
 
 #[derive(Args)]
@@ -169,6 +174,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::SweepTask(t) => sweep::task(&t),
         Command::Net(n) => net::run(&n),
         Command::Prove(p) => prove::run(&p),
+        Command::Asic(a) => asic::run(&a),
         Command::Check(d) => {
             let design = d.load()?;
             out!("{}", design.to_yaml());

@@ -11,9 +11,12 @@
 //!   sample and its cycle model).
 //! - [`main_job`]: the model's part of `sparqgen run` (a sample GEMM's
 //!   speed and error against exact int8).
+//! - [`asic`]: `sparqgen asic`, the design through qflow to a routed,
+//!   DRC- and LVS-checked layout, its report and picture.
 //! - [`gates`]: the PE's gate netlist co-simulated against the model and
 //!   proven equal to it.
 
+pub mod asic;
 pub mod gates;
 pub mod generate;
 pub mod main_job;

@@ -39,6 +39,9 @@ use std::path::{Path, PathBuf};
 /// The subfolder of a generated folder where `synth` writes its reports;
 /// regenerating the design keeps it.
 pub const REPORTS_DIR: &str = "reports";
+/// Where `sparqgen asic` writes the layout of the design, inside its folder;
+/// regenerating the design keeps it too.
+pub const ASIC_DIR: &str = "asic";
 
 /// An error while generating or reading generated RTL.
 #[derive(Debug, thiserror::Error)]
@@ -139,7 +142,7 @@ impl Generated {
         let dest = out_dir.join(self.name());
         let opts = DirOptions {
             force,
-            keep: &[REPORTS_DIR],
+            keep: &[REPORTS_DIR, ASIC_DIR],
         };
         write_dir(&dest, &self.files, &opts)?;
         Ok(dest)

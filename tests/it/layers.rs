@@ -35,7 +35,8 @@ const RANKS: &[(&str, u32)] = &[
     ("synth", 6),
     ("prove", 7),
     ("hcm", 7),
-    ("asic", 7),
+    // place and route, its routed netlist proven with `prove`
+    ("asic", 8),
     ("net", 8),
     ("sweep", 8),
     // orchestration: may use everything below

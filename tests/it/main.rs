@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per topic (ripgrep's layout).
 
+mod asic;
 mod cli_model;
 mod datapath_reset;
 mod flow;

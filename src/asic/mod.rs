@@ -1,0 +1,382 @@
+//! `sparqgen asic`: a generated design through qflow on the OSU 0.18 um
+//! library, from Verilog to a routed, DRC- and LVS-checked layout.
+//!
+//! - [`qflow`]: the project folder, each qflow run under a time limit, and
+//!   what its logs say (failed nets, DRC, LVS).
+//! - [`def`]: the routed DEF and the LEF: die, core, cell area, wire length.
+//! - [`sta`]: OpenSTA before routing and after it, with qrouter's extracted
+//!   wire delays.
+//! - [`picture`]: the layout drawn to a PNG without a display.
+//! - [`proof`]: the routed gate netlist proven equal to the model.
+
+pub mod def;
+pub mod picture;
+pub mod proof;
+pub mod qflow;
+pub mod sta;
+
+use crate::config::{ArrayShape, Design};
+use crate::rtl::Generated;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Why a layout was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum AsicError {
+    /// The flow is not installed (exit 2).
+    #[error("{what}; install the flow with: {}", qflow::INSTALL)]
+    Missing { what: String },
+    /// The router left nets unrouted (exit 1).
+    #[error(
+        "routing failed: {count} net(s) of {top} could not be routed: {}{}\nlast lines of the router's log:\n{tail}",
+        nets.iter().take(20).cloned().collect::<Vec<_>>().join(", "),
+        if nets.len() > 20 { format!(" (and {} more)", nets.len() - 20) } else { String::new() }
+    )]
+    Routing {
+        top: String,
+        count: usize,
+        nets: Vec<String>,
+        tail: String,
+    },
+    /// A step of the flow failed or ran out of time.
+    #[error("{stage} failed: {why}{}", if tail.is_empty() { String::new() } else { format!("\nlast lines of its log:\n{tail}") })]
+    Stage {
+        stage: String,
+        why: String,
+        tail: String,
+    },
+}
+
+/// What the user sets.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Clock of the timing constraint (MHz); Fmax is reported whatever it is.
+    pub clock_mhz: f64,
+    pub knobs: qflow::Knobs,
+    /// Time limit of each qflow run and each other tool.
+    pub limit: Duration,
+    /// Prove the routed netlist equal to the model (single PEs).
+    pub prove: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            clock_mhz: 100.0,
+            knobs: qflow::Knobs::default(),
+            limit: crate::process::PNR,
+            prove: true,
+        }
+    }
+}
+
+/// A rectangle's size for the report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Area {
+    pub width_um: f64,
+    pub height_um: f64,
+    pub area_um2: f64,
+}
+
+impl From<def::Rect> for Area {
+    fn from(r: def::Rect) -> Area {
+        Area {
+            width_um: r.width(),
+            height_um: r.height(),
+            area_um2: r.area(),
+        }
+    }
+}
+
+/// The routed netlist against the model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Equivalence {
+    /// `proven`, `refuted` or `not_run`.
+    pub verdict: String,
+    pub method: String,
+    pub detail: String,
+}
+
+/// `asic.json`: what the flow made of one design.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AsicReport {
+    pub design: String,
+    pub design_hash: String,
+    pub top: String,
+    pub pe: String,
+    pub array: String,
+    pub activations_per_cycle: u32,
+    pub library: String,
+    pub die: Area,
+    pub core: Area,
+    /// Area of the logic cells (fill cells left out), um^2.
+    pub cell_area_um2: f64,
+    pub cells: usize,
+    /// Before layout: Yosys onto the same cells (`synth --target liberty`),
+    /// um^2; filled by the caller that ran it.
+    pub synth_cell_area_um2: Option<f64>,
+    /// Cell area over core area.
+    pub utilization: f64,
+    /// Routed signal wire, um.
+    pub wire_length_um: f64,
+    pub nets: usize,
+    pub routed_nets: usize,
+    pub failed_nets: usize,
+    pub drc_errors: u64,
+    pub lvs_match: bool,
+    pub lvs: String,
+    pub timing_post_route: sta::Timing,
+    pub timing_pre_route: sta::Timing,
+    pub equivalence: Equivalence,
+    pub notes: Vec<String>,
+    pub tools: qflow::Versions,
+    pub seconds: f64,
+}
+
+/// A finished layout: the report and the files to keep.
+pub struct Layout {
+    pub report: AsicReport,
+    /// (relative path, contents) for the output folder.
+    pub files: Vec<(String, Vec<u8>)>,
+    pub png: Vec<u8>,
+}
+
+/// Describe an array shape in words.
+pub fn array_words(a: ArrayShape) -> String {
+    match a {
+        ArrayShape::Systolic { rows, cols } => format!("systolic {rows}x{cols}"),
+        ArrayShape::Dot { lanes } => format!("dot unit, {lanes} lanes"),
+        ArrayShape::Single => "single PE".into(),
+    }
+}
+
+/// The design's Verilog as the one source file qflow reads, in filelist
+/// order.
+pub fn one_source(g: &Generated) -> anyhow::Result<String> {
+    let mut s = String::new();
+    for (name, text) in g.verilog()? {
+        s.push_str(&format!("// ---- {name}\n"));
+        s.push_str(&String::from_utf8_lossy(&text));
+        s.push('\n');
+    }
+    Ok(s)
+}
+
+fn io(stage: &str) -> impl Fn(std::io::Error) -> AsicError + '_ {
+    move |e| AsicError::Stage {
+        stage: stage.to_string(),
+        why: e.to_string(),
+        tail: String::new(),
+    }
+}
+
+/// Run the whole flow on `design` (already generated as `g`) in `work` (an
+/// empty folder); `say` gets one line per step.
+pub fn lay_out(
+    design: &Design,
+    g: &Generated,
+    tools: &qflow::Versions,
+    opts: &Options,
+    work: &Path,
+    say: &mut dyn FnMut(&str),
+) -> anyhow::Result<Layout> {
+    let start = Instant::now();
+    let top = g.manifest.top.clone();
+    let source = one_source(g)?;
+    let p = qflow::Project::create(work, &top, &source, opts.knobs).map_err(io("qflow project"))?;
+
+    say(&format!(
+        "asic: {top}: qflow synthesize place route (osu018)"
+    ));
+    p.run(&["synthesize", "place", "route"], opts.limit)?;
+    let route_log = p.read_log("route");
+    match qflow::route_verdict(&route_log) {
+        Some(qflow::Routed::All) => {}
+        Some(qflow::Routed::Failed(count)) => {
+            let fail = std::fs::read_to_string(p.dir.join("layout/fail.out")).unwrap_or_default();
+            return Err(AsicError::Routing {
+                top,
+                count,
+                nets: qflow::failed_nets(&fail),
+                tail: qflow::verdict_context(&route_log, 12),
+            }
+            .into());
+        }
+        None => {
+            let (stage, log) = ["route", "place", "synth"]
+                .iter()
+                .map(|s| (*s, p.read_log(s)))
+                .find(|(_, l)| !l.is_empty())
+                .unwrap_or(("synth", String::new()));
+            return Err(AsicError::Stage {
+                stage: format!("qflow ({stage})"),
+                why: "the router gave no verdict".into(),
+                tail: qflow::tail(&log, 20),
+            }
+            .into());
+        }
+    }
+
+    say(&format!("asic: {top}: qflow migrate drc lvs gdsii"));
+    p.run(&["migrate", "drc", "lvs", "gdsii"], opts.limit)?;
+    let drc_log = p.read_log("drc");
+    let drc = qflow::drc_errors(&drc_log).ok_or_else(|| AsicError::Stage {
+        stage: "qflow drc".into(),
+        why: "Magic reported no DRC count".into(),
+        tail: qflow::tail(&drc_log, 20),
+    })?;
+    let lvs_log = p.read_log("lvs");
+    let (lvs_match, lvs_verdict, lvs_errors) = qflow::lvs_result(&lvs_log);
+
+    // Wire delays after routing: qrouter's RC trees as SDF.
+    let rc = p.layout(".rc");
+    let sdf = p.synthesis(".sdf");
+    say(&format!("asic: {top}: OpenSTA before and after routing"));
+    let out = crate::process::group_output_within(
+        Command::new(Path::new(qflow::BIN_DIR).join("rc2dly"))
+            .arg("-r")
+            .arg(&rc)
+            .args(["-l", qflow::LIBERTY, "-d"])
+            .arg(&sdf),
+        opts.limit,
+    )
+    .map_err(|e| AsicError::Stage {
+        stage: "rc2dly".into(),
+        why: e.to_string(),
+        tail: String::new(),
+    })?;
+    let sdf_text = std::fs::read_to_string(&sdf).map_err(|e| AsicError::Stage {
+        stage: "rc2dly".into(),
+        why: format!("no SDF written ({e})"),
+        tail: qflow::tail(&String::from_utf8_lossy(&out.stderr), 10),
+    })?;
+    // SDF cannot change bus delimiters; the netlist uses [ ].
+    let sdf_text = sdf_text.replace('<', "[").replace('>', "]");
+    std::fs::write(&sdf, &sdf_text).map_err(io("rc2dly"))?;
+    let netlist_path = p.synthesis(".rtlnopwr.v");
+    let netlist = std::fs::read_to_string(&netlist_path).map_err(io("post-route netlist"))?;
+    let period = 1000.0 / opts.clock_mhz;
+    let synth_dir = p.dir.join("synthesis");
+    let (post, post_script, post_log) = sta::run(
+        &synth_dir,
+        &netlist_path,
+        &top,
+        Some(&sdf),
+        period,
+        opts.limit,
+    )?;
+    let (pre, pre_script, pre_log) =
+        sta::run(&synth_dir, &netlist_path, &top, None, period, opts.limit)?;
+
+    let lef = std::fs::read_to_string(qflow::LEF).map_err(io("LEF"))?;
+    let def_text = std::fs::read_to_string(p.layout(".def")).map_err(io("routed DEF"))?;
+    let layout = def::parse(&def_text, &def::macro_sizes(&lef))?;
+    let core = layout.core().ok_or_else(|| AsicError::Stage {
+        stage: "DEF".into(),
+        why: "no placed cells".into(),
+        tail: String::new(),
+    })?;
+    let cell_area = layout.cell_area(qflow::FILL);
+    let gds = std::fs::read(p.layout(".gds")).map_err(io("GDS"))?;
+
+    let single = design.array() == ArrayShape::Single;
+    let equivalence = if !opts.prove {
+        Equivalence {
+            verdict: "not_run".into(),
+            method: "none".into(),
+            detail: "not asked for".into(),
+        }
+    } else if !single {
+        Equivalence {
+            verdict: "not_run".into(),
+            method: "none".into(),
+            detail: "the proof takes one PE; an array's flattened netlist has no PE to take \
+                     (the single-PE layout of the same PE is proven)"
+                .into(),
+        }
+    } else {
+        say(&format!(
+            "asic: {top}: proving the routed netlist equal to the model"
+        ));
+        let r = proof::prove_netlist(
+            &g.manifest,
+            &netlist,
+            Path::new(qflow::LIBERTY),
+            qflow::FILL,
+        )?;
+        Equivalence {
+            verdict: if r.passed() { "proven" } else { "refuted" }.into(),
+            method: "sparqgen prove on the routed gate netlist (OSU cells from their liberty \
+                     functions): every input, as `prove --gates`"
+                .into(),
+            detail: r.text(),
+        }
+    };
+
+    let mut tools = tools.clone();
+    if let Some(v) = qflow::netgen_version(&lvs_log) {
+        tools.netgen = v;
+    }
+    let report = AsicReport {
+        design: design.name().to_string(),
+        design_hash: design.hash(),
+        top: top.clone(),
+        pe: design.pe().kind().label(),
+        array: array_words(design.array()),
+        activations_per_cycle: design.activations_per_cycle(),
+        library: format!("OSU 0.18 um ({})", qflow::LIBERTY),
+        die: layout.die.into(),
+        core: core.into(),
+        cell_area_um2: cell_area,
+        cells: layout.cell_count(qflow::FILL),
+        synth_cell_area_um2: None,
+        utilization: cell_area / core.area(),
+        wire_length_um: layout.wire_length(),
+        nets: layout.nets,
+        routed_nets: layout.nets,
+        failed_nets: 0,
+        drc_errors: drc,
+        lvs_match,
+        lvs: format!(
+            "{lvs_verdict} (total errors: {})",
+            lvs_errors.map_or("not reported".into(), |e| e.to_string())
+        ),
+        timing_post_route: post,
+        timing_pre_route: pre,
+        equivalence,
+        notes: vec![
+            "The Debian OSU 0.18 um package has no cell layouts: the GDS places and routes \
+             real cells but references them by name (their insides are not in the file), \
+             DRC checks the routing and pins, and Netgen compares the cells as black boxes."
+                .into(),
+            "Timing: ideal clock, no input or output delay; the critical path includes the \
+             capturing flop's setup time."
+                .into(),
+        ],
+        tools,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    let png = picture::png(&layout, qflow::FILL, 1000);
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        (format!("{top}.def"), def_text.into_bytes()),
+        (format!("{top}.gds"), gds),
+        (format!("{top}.v"), netlist.into_bytes()),
+        (format!("{top}.sdf"), sdf_text.into_bytes()),
+        ("source.v".into(), source.into_bytes()),
+        ("sta_post.tcl".into(), post_script.into_bytes()),
+        ("sta_pre.tcl".into(), pre_script.into_bytes()),
+        ("logs/sta_post.log".into(), post_log.into_bytes()),
+        ("logs/sta_pre.log".into(), pre_log.into_bytes()),
+    ];
+    if let Ok(rc) = std::fs::read(&rc) {
+        files.push((format!("{top}.rc"), rc));
+    }
+    for stage in ["synth", "place", "route", "migrate", "drc", "lvs", "gdsii"] {
+        if let Ok(text) = std::fs::read(p.log(stage)) {
+            files.push((format!("logs/{stage}.log"), text));
+        }
+    }
+    Ok(Layout { report, files, png })
+}

@@ -1,0 +1,298 @@
+//! Driving qflow: the project folder it wants (`source/`, `synthesis/`,
+//! `layout/`, `log/`, `project_vars.sh`), each of its runs under a time
+//! limit, and what its logs say (routed and failed nets, DRC, LVS).
+
+use super::AsicError;
+use crate::process;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The technology qflow runs on, and where Debian installs it.
+pub const TECH: &str = "osu018";
+pub const TECH_DIR: &str = "/usr/share/qflow/tech/osu018";
+pub const LIBERTY: &str = "/usr/share/qflow/tech/osu018/osu018_stdcells.lib";
+pub const LEF: &str = "/usr/share/qflow/tech/osu018/osu018_stdcells.lef";
+/// The filler cell qflow adds to continue the rows.
+pub const FILL: &str = "FILL";
+/// Where qflow keeps its helper programs (rc2dly).
+pub const BIN_DIR: &str = "/usr/lib/qflow/bin";
+/// The one line that installs the flow.
+pub const INSTALL: &str =
+    "apt-get install --no-install-recommends qflow qflow-tech-osu018 (or run scripts/setup.sh)";
+
+/// A qflow project in a folder of its own.
+pub struct Project {
+    pub dir: PathBuf,
+    pub top: String,
+}
+
+/// What the user may set for placement and routing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Knobs {
+    /// Target placement density (qflow's `initial_density`, 0..1).
+    pub utilization: Option<f64>,
+    /// Metal layers the router may use (1..6; qflow's `route_layers`).
+    pub route_layers: Option<u32>,
+}
+
+impl Project {
+    /// A project for module `top` whose Verilog is `source` (one file).
+    pub fn create(dir: &Path, top: &str, source: &str, knobs: Knobs) -> std::io::Result<Project> {
+        for sub in ["source", "synthesis", "layout", "log"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+        }
+        std::fs::write(dir.join("source").join(format!("{top}.v")), source)?;
+        let mut vars = String::from("#!/usr/bin/tcsh -f\n# written by sparqgen\n");
+        if let Some(u) = knobs.utilization {
+            vars.push_str(&format!("set initial_density = {u}\n"));
+        }
+        if let Some(l) = knobs.route_layers {
+            vars.push_str(&format!("set route_layers = {l}\n"));
+        }
+        std::fs::write(dir.join("project_vars.sh"), vars)?;
+        Ok(Project {
+            dir: dir.to_path_buf(),
+            top: top.to_string(),
+        })
+    }
+
+    pub fn synthesis(&self, ext: &str) -> PathBuf {
+        self.dir
+            .join("synthesis")
+            .join(format!("{}{ext}", self.top))
+    }
+
+    pub fn layout(&self, ext: &str) -> PathBuf {
+        self.dir.join("layout").join(format!("{}{ext}", self.top))
+    }
+
+    pub fn log(&self, stage: &str) -> PathBuf {
+        self.dir.join("log").join(format!("{stage}.log"))
+    }
+
+    pub fn read_log(&self, stage: &str) -> String {
+        std::fs::read_to_string(self.log(stage)).unwrap_or_default()
+    }
+
+    /// `qflow STAGES -T osu018 TOP` in the project, killed with every tool
+    /// it started after `limit`. Returns qflow's own output.
+    pub fn run(&self, stages: &[&str], limit: Duration) -> Result<String, AsicError> {
+        let mut cmd = Command::new("qflow");
+        cmd.args(stages)
+            .args(["-T", TECH, &self.top])
+            .current_dir(&self.dir);
+        let what = format!("qflow {}", stages.join(" "));
+        let out = process::group_output_within(&mut cmd, limit).map_err(|e| AsicError::Stage {
+            stage: what.clone(),
+            why: e.to_string(),
+            tail: String::new(),
+        })?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() {
+            return Err(AsicError::Stage {
+                stage: what,
+                why: format!("it exited with {}", out.status),
+                tail: tail(&text, 20),
+            });
+        }
+        Ok(text)
+    }
+}
+
+/// The last `n` lines of a log.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The `n` lines of the router's log up to its `Final:` verdict (after it
+/// comes the list of failed nets, which the error gives separately).
+pub fn verdict_context(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    match lines.iter().rposition(|l| l.starts_with("Final:")) {
+        Some(end) => lines[end.saturating_sub(n - 1)..=end].join("\n"),
+        None => tail(log, n),
+    }
+}
+
+/// What the router's log says at the end.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Routed {
+    All,
+    Failed(usize),
+}
+
+/// qrouter's verdict: `Final: No failed routes!` or `Final: Failed net
+/// routes: N`; `None` when it did not get that far.
+pub fn route_verdict(log: &str) -> Option<Routed> {
+    let last = log.lines().rev().find(|l| l.starts_with("Final:"))?;
+    if last.contains("No failed routes") {
+        return Some(Routed::All);
+    }
+    last.rsplit(':')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .map(Routed::Failed)
+}
+
+/// The failed nets qrouter lists in `layout/fail.out` (first line a count).
+pub fn failed_nets(fail_out: &str) -> Vec<String> {
+    fail_out
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Magic's DRC count (`drc = N`, the last one).
+pub fn drc_errors(log: &str) -> Option<u64> {
+    log.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("drc = ")?.trim().parse().ok())
+}
+
+/// Netgen's verdict: (matched, the verdict line, total errors).
+pub fn lvs_result(log: &str) -> (bool, String, Option<u64>) {
+    let verdict = log
+        .lines()
+        .rev()
+        .find(|l| {
+            l.starts_with("Result:")
+                || l.contains("Netlists match")
+                || l.contains("Netlists do not match")
+        })
+        .unwrap_or("no LVS verdict in the log")
+        .trim()
+        .to_string();
+    let errors = log.lines().rev().find_map(|l| {
+        l.trim()
+            .strip_prefix("Total errors = ")?
+            .trim()
+            .parse()
+            .ok()
+    });
+    let matched =
+        verdict.contains("match uniquely") && !verdict.contains("do not") && errors == Some(0);
+    (matched, verdict, errors)
+}
+
+/// Versions of the tools, for the report.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Versions {
+    pub qflow: String,
+    pub yosys: String,
+    pub graywolf: String,
+    pub qrouter: String,
+    pub magic: String,
+    pub netgen: String,
+    pub opensta: String,
+}
+
+fn probe(program: &str, args: &[&str], last: bool) -> String {
+    let Ok(out) = process::output_within(Command::new(program).args(args), process::PROBE) else {
+        return "unknown".into();
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let line = if last { lines.next_back() } else { lines.next() };
+    line.unwrap_or("unknown").to_string()
+}
+
+/// qflow and the OSU 0.18 um files present (else [`AsicError::Missing`]),
+/// with the versions of the tools that can tell.
+pub fn find_tools() -> Result<Versions, AsicError> {
+    let qflow = process::output_within(Command::new("qflow").arg("-v"), process::PROBE);
+    let missing = |what: &str| AsicError::Missing {
+        what: what.to_string(),
+    };
+    let qflow = match qflow {
+        Ok(o) => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap_or("qflow")
+            .trim()
+            .to_string(),
+        Err(_) => return Err(missing("qflow was not found on PATH")),
+    };
+    for f in [LIBERTY, LEF] {
+        if !Path::new(f).is_file() {
+            return Err(missing(&format!(
+                "the OSU 0.18 um library ({f}) is not installed"
+            )));
+        }
+    }
+    if !Path::new(BIN_DIR).join("rc2dly").is_file() {
+        return Err(missing(&format!(
+            "qflow's rc2dly ({BIN_DIR}/rc2dly) is missing"
+        )));
+    }
+    Ok(Versions {
+        qflow,
+        yosys: probe("yosys", &["-V"], false),
+        graywolf: "graywolf (as packaged with qflow; it prints no version)".into(),
+        qrouter: format!(
+            "qrouter {}",
+            probe(&format!("{BIN_DIR}/qrouter"), &["-v", "0", "-h"], true)
+        ),
+        magic: format!("magic {}", probe("magic", &["--version"], false)),
+        netgen: "netgen (version in logs/lvs.log)".into(),
+        opensta: format!("OpenSTA {}", probe("sta", &["-version"], false)),
+    })
+}
+
+/// Netgen's version from the LVS log (it has no version flag of its own).
+pub fn netgen_version(lvs_log: &str) -> Option<String> {
+    lvs_log
+        .lines()
+        .find(|l| l.starts_with("Netgen "))
+        .map(|l| l.split(" compiled").next().unwrap_or(l).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_logs_verdicts() {
+        assert_eq!(
+            route_verdict("x\nFinal: No failed routes!\n"),
+            Some(Routed::All)
+        );
+        assert_eq!(
+            route_verdict("Final: Failed net routes: 1690\n"),
+            Some(Routed::Failed(1690))
+        );
+        assert_eq!(route_verdict("Nets remaining: 3\n"), None);
+        assert_eq!(
+            failed_nets("2 nets failed to route:\n vdd\n _255_\n"),
+            ["vdd", "_255_"]
+        );
+        assert_eq!(
+            drc_errors("Loading\ndrc = 0\nDRC checking script ended"),
+            Some(0)
+        );
+        assert_eq!(drc_errors("nothing"), None);
+        let (ok, v, e) = lvs_result(
+            "Netlists match uniquely.\nResult: Circuits match uniquely.\nTotal errors = 0\n",
+        );
+        assert!(ok, "{v}");
+        assert_eq!(e, Some(0));
+        let (ok, _, _) = lvs_result("Netlists do not match.\nTotal errors = 3\n");
+        assert!(!ok);
+        assert_eq!(
+            netgen_version("Netgen 1.5.133 compiled on Thu Dec  1 22:32:11 UTC 2022").as_deref(),
+            Some("Netgen 1.5.133")
+        );
+    }
+}

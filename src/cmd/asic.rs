@@ -1,0 +1,146 @@
+//! `sparqgen asic`: the design (by default its PE) through qflow on the OSU
+//! 0.18 um library to a routed, DRC- and LVS-checked layout.
+
+use anyhow::{bail, Result};
+use clap::Args;
+use sparqgen::asic::{qflow::Knobs, Options};
+use sparqgen::flows::asic::{self, Request};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct AsicArgs {
+    /// Design description (YAML or JSON); default: the embedded default design.
+    #[arg(value_name = "D.yaml")]
+    design: Option<PathBuf>,
+    /// Output folder; the layout goes to DIR/<name>/asic/.
+    #[arg(
+        short = 'o',
+        long = "out",
+        value_name = "DIR",
+        default_value = "rtl_out"
+    )]
+    out: PathBuf,
+    /// Clock of the timing constraint in MHz (the report gives Fmax anyway).
+    #[arg(long, value_name = "F", default_value_t = 100.0)]
+    clock_mhz: f64,
+    /// Target placement density, 0 to 1 (qflow's initial_density; default:
+    /// as dense as GrayWolf places).
+    #[arg(long, value_name = "U")]
+    utilization: Option<f64>,
+    /// Metal layers the router may use, 1 to 6 (default: all 6).
+    #[arg(long, value_name = "N")]
+    route_layers: Option<u32>,
+    /// Lay out the design as described (a whole array) instead of its PE.
+    #[arg(long)]
+    whole: bool,
+    /// Also lay out mac8x8 and mac4x8, and a 4x4 array of each PE, through
+    /// the same flow: area and Fmax per activation per cycle.
+    #[arg(long)]
+    compare: bool,
+    /// Size N of the N x N arrays --compare lays out (a 4x4 array is about
+    /// 25,000 cells: GrayWolf alone takes tens of minutes on a busy machine).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    compare_array: u32,
+    /// Skip the proof that the routed netlist equals the model.
+    #[arg(long)]
+    no_prove: bool,
+    /// Time limit of each flow step, in minutes.
+    #[arg(long, value_name = "MIN", default_value_t = 30)]
+    step_minutes: u64,
+    /// Run the comparison's layouts as Slurm tasks (not available yet).
+    #[arg(long)]
+    slurm: bool,
+    /// Replace the output folder even if sparqgen did not write it or its
+    /// files were changed since (by default sparqgen refuses, exit 2).
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: &AsicArgs) -> Result<i32> {
+    if !(args.clock_mhz.is_finite() && args.clock_mhz > 0.0 && args.clock_mhz <= 10_000.0) {
+        bail!(
+            "--clock-mhz: {} is not allowed (allowed: a frequency above 0 and up to 10000 MHz, e.g. 100)",
+            args.clock_mhz
+        );
+    }
+    if let Some(u) = args
+        .utilization
+        .filter(|u| !(u.is_finite() && *u > 0.0 && *u <= 1.0))
+    {
+        bail!(
+            "--utilization: {u} is not allowed (allowed: a density above 0 and up to 1, e.g. 0.6)"
+        );
+    }
+    if let Some(l) = args.route_layers.filter(|l| !(1..=6).contains(l)) {
+        bail!("--route-layers: {l} is not allowed (allowed: 1 to 6, the OSU 0.18 um metal layers)");
+    }
+    if !(1..=16).contains(&args.compare_array) {
+        bail!(
+            "--compare-array: {} is not allowed (allowed: 1 to 16)",
+            args.compare_array
+        );
+    }
+    if args.step_minutes == 0 {
+        bail!("--step-minutes: 0 is not allowed (allowed: 1 or more)");
+    }
+    if args.slurm {
+        bail!("--slurm: not available for asic yet; run the comparison locally (--compare)");
+    }
+    let design = super::load_design(args.design.as_deref())?;
+    let req = Request {
+        design,
+        out: args.out.clone(),
+        opts: Options {
+            clock_mhz: args.clock_mhz,
+            knobs: Knobs {
+                utilization: args.utilization,
+                route_layers: args.route_layers,
+            },
+            limit: Duration::from_secs(args.step_minutes * 60),
+            prove: !args.no_prove,
+        },
+        whole: args.whole,
+        compare: args.compare,
+        compare_array: args.compare_array,
+        force: args.force,
+    };
+    match asic::run(&req, &mut |m| outln!("{m}")) {
+        Ok(done) => {
+            let r = &done.report;
+            outln!(
+                "asic: {}: die {:.0} um^2 ({:.1} x {:.1} um), cells {:.0} um^2, utilization {:.1} %, \
+                 wire {:.0} um, {} nets routed, {} failed, DRC {}, LVS {}, Fmax {:.1} MHz after routing \
+                 ({:.1} before), netlist = model: {}",
+                r.top,
+                r.die.area_um2,
+                r.die.width_um,
+                r.die.height_um,
+                r.cell_area_um2,
+                r.utilization * 100.0,
+                r.wire_length_um,
+                r.routed_nets,
+                r.failed_nets,
+                r.drc_errors,
+                if r.lvs_match { "match" } else { "MISMATCH" },
+                r.timing_post_route.fmax_mhz,
+                r.timing_pre_route.fmax_mhz,
+                r.equivalence.verdict
+            );
+            if !done.compare.is_empty() {
+                out!("{}", asic::compare_table(&done.compare));
+            }
+            outln!(
+                "asic: wrote {}/ (report.md, asic.json, layout.png)",
+                done.dest.display()
+            );
+            let clean = r.drc_errors == 0 && r.lvs_match && r.equivalence.verdict != "refuted";
+            Ok(if clean { 0 } else { 1 })
+        }
+        Err(e) if asic::is_routing_failure(&e) => {
+            errln!("error: {e}");
+            Ok(1)
+        }
+        Err(e) => Err(e),
+    }
+}

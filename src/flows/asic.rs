@@ -1,0 +1,293 @@
+//! `sparqgen asic` as a library call: generate the design in memory, lay it
+//! out with qflow ([`crate::asic`]), and write `DIR/<name>/asic/`
+//! atomically; with `compare`, the PE against mac8x8 and mac4x8 and a 4x4
+//! array of each through the same flow, per activation per cycle.
+
+use crate::asic::{self, AsicError, AsicReport, Options};
+use crate::config::{ArrayShape, Design, PeKind};
+use crate::output::{check_replaceable, write_dir, DirOptions, FileSet};
+use crate::rtl;
+use crate::synth::{compare, flow};
+use anyhow::{Context, Result};
+use askama::Template;
+use std::path::{Path, PathBuf};
+
+/// Sub-folder of `DIR/<name>/` the layout goes to (kept when the design is
+/// regenerated).
+pub use crate::rtl::ASIC_DIR;
+
+/// What to lay out and where.
+pub struct Request {
+    pub design: Design,
+    /// Output root: the layout goes to `out/<name>/asic/`.
+    pub out: PathBuf,
+    pub opts: Options,
+    /// Lay out the design as described (an array too); by default its PE.
+    pub whole: bool,
+    /// Also the baselines and N x N arrays (`--compare`).
+    pub compare: bool,
+    /// N of the compared arrays (4 by default).
+    pub compare_array: u32,
+    pub force: bool,
+}
+
+/// What was written.
+pub struct Done {
+    pub dest: PathBuf,
+    pub report: AsicReport,
+    pub markdown: String,
+    pub compare: Vec<AsicReport>,
+}
+
+#[derive(Template)]
+#[template(path = "asic/report.md")]
+struct ReportMd<'a> {
+    version: &'a str,
+    r: &'a AsicReport,
+    top: &'a str,
+    short_hash: &'a str,
+    synth_area: String,
+    compare: Option<String>,
+}
+
+/// The design `sparqgen asic` lays out: the design itself when it is a
+/// single PE or `whole` is asked for, else its PE alone.
+pub fn target(base: &Design, whole: bool) -> Result<Design> {
+    if whole || base.array() == ArrayShape::Single {
+        Ok(base.clone())
+    } else {
+        compare::pe_design(base, base.pe().kind(), &format!("{}_pe", base.name()))
+    }
+}
+
+/// The designs `--compare` lays out: the PE, mac8x8 and mac4x8 (each once),
+/// alone and as an `n` x `n` systolic array.
+pub fn compare_designs(base: &Design, n: u32) -> Result<Vec<Design>> {
+    let mut kinds = vec![base.pe().kind()];
+    for k in [PeKind::Mac8x8, PeKind::Mac4x8] {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    let mut out = Vec::new();
+    for (i, kind) in kinds.iter().enumerate() {
+        let stem = match kind {
+            PeKind::Mac8x8 => "mac8x8".to_string(),
+            PeKind::Mac4x8 => "mac4x8".to_string(),
+            _ => format!("cmp{i}"),
+        };
+        out.push(compare::pe_design(
+            base,
+            *kind,
+            &format!("{}_{stem}_pe", base.name()),
+        )?);
+        out.push(
+            Design::new(
+                &format!("{}_{stem}_sa{n}x{n}", base.name()),
+                base.pe().with_kind(*kind),
+                ArrayShape::Systolic { rows: n, cols: n },
+            )
+            .with_context(|| format!("derived {n}x{n} array"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Yosys onto the OSU cells: the pre-layout area of `d` (um^2).
+fn synth_area(d: &Design) -> Result<f64> {
+    let job = compare::job(d, false)?;
+    let out = flow::liberty(
+        &[job],
+        Path::new(asic::qflow::LIBERTY),
+        &mut flow::Scripts::default(),
+    )?;
+    Ok(out[0].result.area)
+}
+
+/// Lay out one design in a fresh work folder.
+fn one(
+    d: &Design,
+    tools: &asic::qflow::Versions,
+    opts: &Options,
+    say: &mut dyn FnMut(&str),
+) -> Result<asic::Layout> {
+    let g = rtl::generate(d)?;
+    let work = tempfile::Builder::new()
+        .prefix("sparqgen-asic-")
+        .tempdir()
+        .context("cannot create a work folder for qflow")?;
+    let mut l = asic::lay_out(d, &g, tools, opts, work.path(), say)?;
+    say(&format!(
+        "asic: {}: Yosys onto the same cells (pre-layout area)",
+        d.name()
+    ));
+    l.report.synth_cell_area_um2 = Some(synth_area(d)?);
+    Ok(l)
+}
+
+fn per_act(v: f64, r: &AsicReport) -> f64 {
+    v / r.activations_per_cycle.max(1) as f64
+}
+
+/// The comparison table (markdown), one row per layout.
+pub fn compare_table(rows: &[AsicReport]) -> String {
+    let mut s = String::from(
+        "| PE | array | act/cycle | synth um^2 | synth um^2/act | die um^2 | die um^2/act | cell um^2 (routed) | utilization | Fmax pre-route MHz | Fmax post-route MHz | failed nets | DRC | LVS | netlist = model |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
+    );
+    for r in rows {
+        let synth = r.synth_cell_area_um2.unwrap_or(f64::NAN);
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} % | {:.1} | {:.1} | {} | {} | {} | {} |\n",
+            r.pe,
+            r.array,
+            r.activations_per_cycle,
+            synth,
+            per_act(synth, r),
+            r.die.area_um2,
+            per_act(r.die.area_um2, r),
+            r.cell_area_um2,
+            r.utilization * 100.0,
+            r.timing_pre_route.fmax_mhz,
+            r.timing_post_route.fmax_mhz,
+            r.failed_nets,
+            r.drc_errors,
+            if r.lvs_match { "match" } else { "MISMATCH" },
+            r.equivalence.verdict,
+        ));
+    }
+    s
+}
+
+/// Run the request; a routing failure comes back as an [`AsicError`]
+/// (`Routing`) inside the error.
+pub fn run(req: &Request, say: &mut dyn FnMut(&str)) -> Result<Done> {
+    let tools = asic::qflow::find_tools()?;
+    let dest = req.out.join(req.design.name()).join(ASIC_DIR);
+    let out_opts = DirOptions {
+        force: req.force,
+        keep: &[],
+    };
+    check_replaceable(&dest, &out_opts)?;
+    let d = target(&req.design, req.whole)?;
+    if d.name() != req.design.name() {
+        say(&format!(
+            "asic: laying out the PE of {} alone as {} (--whole: the {} as described)",
+            req.design.name(),
+            d.name(),
+            asic::array_words(req.design.array())
+        ));
+    }
+    let main = one(&d, &tools, &req.opts, say)?;
+    let mut set = FileSet::default();
+    for (rel, bytes) in &main.files {
+        set.add(rel, bytes.clone());
+    }
+    set.add("layout.png", main.png.clone());
+
+    let mut rows = Vec::new();
+    if req.compare {
+        for c in compare_designs(&req.design, req.compare_array)? {
+            let l = if c.pe() == d.pe() && c.array() == d.array() {
+                main.report.clone()
+            } else {
+                let l = one(&c, &tools, &req.opts, say)?;
+                set.add(format!("compare/{}.png", c.name()), l.png);
+                set.add(
+                    format!("compare/{}.def", c.name()),
+                    l.files
+                        .iter()
+                        .find(|(n, _)| n.ends_with(".def"))
+                        .map(|(_, b)| b.clone())
+                        .unwrap_or_default(),
+                );
+                l.report
+            };
+            set.add(
+                format!("compare/{}.json", c.name()),
+                serde_json::to_string_pretty(&l)? + "\n",
+            );
+            rows.push(l);
+        }
+        set.add(
+            "compare/compare.json",
+            serde_json::to_string_pretty(&rows)? + "\n",
+        );
+    }
+    let r = &main.report;
+    let markdown = ReportMd {
+        version: env!("CARGO_PKG_VERSION"),
+        r,
+        top: &r.top,
+        short_hash: &d.short_hash(),
+        synth_area: r
+            .synth_cell_area_um2
+            .map_or("not run".into(), |a| format!("{a:.0} um^2")),
+        compare: req.compare.then(|| compare_table(&rows)),
+    }
+    .render()
+    .context("rendering report.md")?;
+    set.add("asic.json", serde_json::to_string_pretty(r)? + "\n");
+    set.add("report.md", markdown.clone());
+    write_dir(&dest, &set, &out_opts)
+        .with_context(|| format!("cannot write the layout to {}", dest.display()))?;
+    Ok(Done {
+        dest,
+        report: main.report,
+        markdown,
+        compare: rows,
+    })
+}
+
+/// Whether an error is a routing failure (exit 1) rather than bad input
+/// or a missing tool (exit 2).
+pub fn is_routing_failure(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<AsicError>(),
+        Some(AsicError::Routing { .. })
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_lays_out_each_kind_alone_and_as_an_array() {
+        let base = Design::default_design();
+        let ds = compare_designs(&base, 4).unwrap();
+        let kinds: Vec<_> = ds.iter().map(|d| (d.pe().kind(), d.array())).collect();
+        let arr = ArrayShape::Systolic { rows: 4, cols: 4 };
+        assert_eq!(
+            kinds,
+            [
+                (base.pe().kind(), ArrayShape::Single),
+                (base.pe().kind(), arr),
+                (PeKind::Mac8x8, ArrayShape::Single),
+                (PeKind::Mac8x8, arr),
+                (PeKind::Mac4x8, ArrayShape::Single),
+                (PeKind::Mac4x8, arr),
+            ]
+        );
+        // The first is the PE `asic` lays out by default, so it is reused.
+        let pe = target(&base, false).unwrap();
+        assert_eq!((pe.pe(), pe.array()), (ds[0].pe(), ds[0].array()));
+        assert_eq!(target(&base, true).unwrap().hash(), base.hash());
+        // A baseline design: each baseline once.
+        let mac = base.with_kind(PeKind::Mac4x8).unwrap();
+        let kinds: Vec<_> = compare_designs(&mac, 2)
+            .unwrap()
+            .iter()
+            .map(|d| d.pe().kind())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                PeKind::Mac4x8,
+                PeKind::Mac4x8,
+                PeKind::Mac8x8,
+                PeKind::Mac8x8
+            ]
+        );
+    }
+}

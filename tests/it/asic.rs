@@ -1,0 +1,150 @@
+//! `sparqgen asic`: the default PE through qflow to a routed, DRC- and
+//! LVS-clean layout, a routing failure that ends cleanly, and the errors
+//! that need no flow at all.
+
+use crate::util::{bin, run};
+use sparqgen::config::Design;
+
+/// qflow and its OSU 0.18 um files, or the test fails with the install line.
+fn need_qflow() {
+    if let Err(e) = sparqgen::asic::qflow::find_tools() {
+        panic!("this full-tier test needs qflow: {e}");
+    }
+}
+
+#[test]
+#[ignore = "full tier (qflow, OpenSTA, Yosys; about 2 minutes): scripts/test.sh runs it"]
+fn the_default_pe_routes_clean_and_equals_the_model() {
+    need_qflow();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = run(&["asic", "-o", "out"], d);
+    assert_eq!(r.code(), 0, "{}\n{}", r.stdout(), r.stderr());
+    let out = d.join("out/sparq_sa8x8/asic");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("asic.json")).unwrap()).unwrap();
+    // The PE of the default design, alone.
+    let base = Design::default_design();
+    let pe = sparqgen::flows::asic::target(&base, false).unwrap();
+    assert_eq!(v["design_hash"], pe.hash());
+    assert_eq!(v["top"], format!("{}_top", pe.name()));
+    assert_eq!(v["activations_per_cycle"], pe.activations_per_cycle());
+    assert_eq!(v["failed_nets"], 0, "{v}");
+    assert_eq!(v["drc_errors"], 0, "{v}");
+    assert_eq!(v["lvs_match"], true, "{v}");
+    assert_eq!(v["equivalence"]["verdict"], "proven", "{v}");
+    let f = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {v}"));
+    let (die, core, cells) = (
+        v["die"]["area_um2"].as_f64().unwrap(),
+        v["core"]["area_um2"].as_f64().unwrap(),
+        f("cell_area_um2"),
+    );
+    assert!(die >= core && core >= cells && cells > 10_000.0, "{v}");
+    let util = f("utilization");
+    assert!(util > 0.3 && util <= 1.0, "{v}");
+    assert!((util - cells / core).abs() < 1e-9);
+    assert!(f("wire_length_um") > 1_000.0, "{v}");
+    assert!(v["routed_nets"].as_u64().unwrap() > 500, "{v}");
+    assert!(f("synth_cell_area_um2") > 10_000.0, "{v}");
+    for t in ["timing_post_route", "timing_pre_route"] {
+        let cp = v[t]["critical_path_ns"].as_f64().unwrap();
+        let fmax = v[t]["fmax_mhz"].as_f64().unwrap();
+        assert!(cp > 0.5 && cp < 100.0, "{t}: {v}");
+        assert!((fmax - 1000.0 / cp).abs() < 1e-6);
+    }
+    assert!(v["timing_post_route"]["wires"]
+        .as_str()
+        .unwrap()
+        .contains("qrouter"));
+    assert!(v["tools"]["qflow"].as_str().unwrap().contains("Qflow"));
+    assert!(v["tools"]["opensta"]
+        .as_str()
+        .unwrap()
+        .starts_with("OpenSTA"));
+    // The files a user takes away.
+    let top = v["top"].as_str().unwrap();
+    let gds = std::fs::read(out.join(format!("{top}.gds"))).unwrap();
+    assert_eq!(
+        &gds[..4],
+        &[0x00, 0x06, 0x00, 0x02],
+        "a GDSII HEADER record"
+    );
+    let def = std::fs::read_to_string(out.join(format!("{top}.def"))).unwrap();
+    assert!(def.contains("DIEAREA") && def.contains("+ ROUTED"));
+    let netlist = std::fs::read_to_string(out.join(format!("{top}.v"))).unwrap();
+    assert!(
+        netlist.contains("DFFSR"),
+        "the routed netlist is in OSU cells"
+    );
+    assert!(out.join(format!("{top}.sdf")).is_file());
+    assert!(out.join("logs/route.log").is_file() && out.join("logs/lvs.log").is_file());
+    let png = std::fs::read(out.join("layout.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("](layout.png)"), "{md}");
+    assert!(md.contains("Cell interiors are not in the GDS"), "{md}");
+    assert!(md.contains(&v["design_hash"].as_str().unwrap()[..12]));
+    assert!(out.join(sparqgen::output::MARKER).is_file());
+}
+
+#[test]
+#[ignore = "full tier (qflow; under a minute): scripts/test.sh runs it"]
+fn an_unroutable_layout_fails_with_its_nets() {
+    need_qflow();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // One metal layer cannot route a PE.
+    let r = run(
+        &["asic", "-o", "out", "--route-layers", "1", "--no-prove"],
+        d,
+    );
+    assert_eq!(r.code(), 1, "{}\n{}", r.stdout(), r.stderr());
+    let err = r.stderr();
+    assert!(err.contains("routing failed"), "{err}");
+    assert!(err.contains("could not be routed:"), "{err}");
+    assert!(
+        err.contains("Final: Failed net routes:"),
+        "the log's verdict: {err}"
+    );
+    // A net of the PE by name (ports keep theirs through synthesis).
+    assert!(
+        err.contains("acc_o[") || err.contains("act_i[") || err.contains("wgt_i["),
+        "{err}"
+    );
+    assert!(!d.join("out/sparq_sa8x8/asic").exists(), "nothing written");
+}
+
+#[test]
+fn without_qflow_the_error_names_the_install_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("bin");
+    std::fs::create_dir(&empty).unwrap();
+    let out = bin()
+        .args(["asic", "-o", "out"])
+        .current_dir(dir.path())
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("apt-get install --no-install-recommends qflow qflow-tech-osu018"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_arguments_name_the_option_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, name) in [
+        (&["asic", "--utilization", "1.5"][..], "--utilization"),
+        (&["asic", "--clock-mhz", "0"][..], "--clock-mhz"),
+        (&["asic", "--route-layers", "7"][..], "--route-layers"),
+    ] {
+        let r = run(args, dir.path());
+        assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr());
+        assert!(r.stderr().contains(name), "{}", r.stderr());
+        assert!(r.stderr().contains("allowed"), "{}", r.stderr());
+    }
+}
