@@ -11,6 +11,10 @@ command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
 command -v nextpnr-ice40 >/dev/null 2>&1 || need+=(nextpnr-ice40)
 # icepack: the bitstream step of the FuseSoC `pnr` target of generated cores.
 command -v icepack >/dev/null 2>&1 || need+=(fpga-icestorm)
+# The OSU 0.18 um standard cells and OpenSTA: `synth --target liberty`
+# (area, timing, power and energy per MAC).
+[ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || need+=(qflow-tech-osu018)
+command -v sta >/dev/null 2>&1 || need+=(opensta)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 # A one-node Slurm cluster for the sweep tests (scripts/slurm-local.sh).

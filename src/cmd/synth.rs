@@ -19,9 +19,11 @@ pub enum TargetKind {
     Generic,
     /// Lattice iCE40: LUT4/carry/FF/DSP counts, Fmax with nextpnr-ice40.
     Ice40,
-    /// Your cell library: give the .lib file with --liberty.
+    /// A standard-cell library: area (um^2), OpenSTA timing and power on
+    /// simulated activity; the OSU 0.18 um library unless --liberty.
     Liberty,
-    /// Generic and iCE40 (the default).
+    /// Generic and iCE40, and the OSU 0.18 um library when it is installed
+    /// (the default).
     All,
 }
 
@@ -33,7 +35,8 @@ pub struct SynthArgs {
     /// Which flow(s) to run.
     #[arg(long, value_enum, default_value_t = TargetKind::All)]
     target: TargetKind,
-    /// Liberty file for --target liberty.
+    /// Liberty file for --target liberty (default: the OSU 0.18 um library
+    /// of Debian's qflow-tech-osu018).
     #[arg(long, value_name = "FILE.lib")]
     liberty: Option<PathBuf>,
     /// Print the report as one JSON object on stdout.
@@ -42,8 +45,8 @@ pub struct SynthArgs {
     /// Synthesize every PE variant and plot area against SQNR (pareto.svg).
     #[arg(long)]
     sweep: bool,
-    /// Measure SQNR on your activations (.npy, any shape, uint8 values)
-    /// instead of the seeded ReLU-like ones.
+    /// Measure SQNR and power on your activations (.npy, any shape, uint8
+    /// values) instead of the seeded ReLU-like ones.
     #[arg(long, value_name = "FILE.npy")]
     acts: Option<PathBuf>,
     /// Output folder; reports go to DIR/<name>/reports/.
@@ -111,9 +114,6 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         TargetKind::Liberty => (false, false, true),
         TargetKind::All => (true, true, false),
     };
-    if liberty && args.liberty.is_none() {
-        bail!("--target liberty needs --liberty FILE.lib (your cell library)");
-    }
     if args.liberty.is_some() && !liberty {
         bail!("--liberty is only used with --target liberty");
     }
@@ -122,6 +122,22 @@ pub fn run(args: SynthArgs) -> Result<i32> {
     }
     // Bad arguments first, then the tools: a usage error is not a missing tool.
     let tools = ToolVersions::find()?;
+    let lib = if liberty {
+        // asked for: the library and OpenSTA must be there
+        let lib = match &args.liberty {
+            Some(l) => l.clone(),
+            None => sparqgen::tools::osu018()?,
+        };
+        sparqgen::tools::find(sparqgen::tools::Tool::Sta)?;
+        Some(lib)
+    } else if args.target == TargetKind::All {
+        // the default covers the library when it and OpenSTA are installed
+        sparqgen::tools::osu018()
+            .ok()
+            .filter(|_| tools.opensta.is_some())
+    } else {
+        None
+    };
     let workload = match &args.acts {
         Some(p) => Workload::User(compare::read_acts(p)?),
         None => Workload::ReluLike,
@@ -153,7 +169,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         targets: Targets {
             generic,
             ice40,
-            liberty: args.liberty.clone().filter(|_| liberty),
+            liberty: lib,
         },
         workload,
         whole_design: !args.pe_only,

@@ -12,6 +12,8 @@ use serde::Serialize;
 pub struct ToolVersions {
     pub yosys: String,
     pub nextpnr_ice40: Option<String>,
+    /// OpenSTA, when the cell-library flow timed the designs.
+    pub opensta: Option<String>,
 }
 
 /// The design's PE against the baselines at equal activation throughput.
@@ -77,6 +79,9 @@ pub struct ArrayCost {
     pub activations_per_cycle: u32,
     pub transistors: u64,
     pub transistors_per_activation: f64,
+    /// Area and Fmax in a cell library, when that flow ran.
+    pub liberty: Option<LibertyArea>,
+    pub area_um2_per_activation: Option<f64>,
 }
 
 /// `this` array against the baselines' arrays of the same shape, in words.

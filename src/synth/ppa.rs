@@ -1,0 +1,129 @@
+//! Power, performance and area on a standard-cell library: Yosys maps each
+//! design onto the library (area, `stat -liberty`), OpenSTA times the
+//! mapped netlist under the design's SDC (critical path, Fmax) and, for a
+//! single PE, reports power at [`sta::POWER_CLOCK_KHZ`] on the switching
+//! activity measured by simulating that netlist on real activations
+//! ([`super::toggles`]), hence energy per MAC.
+
+use super::compare::{job, Workload};
+use super::flow::{self, LibertyArea, Scripts};
+use super::report::SynthReport;
+use super::sta::{self, POWER_CLOCK_KHZ};
+use super::toggles::Acts;
+use crate::config::{ArrayShape, Design};
+use crate::tools::{self, Tool};
+use anyhow::Result;
+use std::path::Path;
+
+impl Workload {
+    /// The same activations for the power simulation.
+    pub fn acts(&self) -> Acts<'_> {
+        match self {
+            Workload::ReluLike => Acts::ReluLike,
+            Workload::User(v) => Acts::User(v),
+        }
+    }
+}
+
+/// Why `lib` cannot give power, if it cannot: no power tables, no Verilog
+/// cell models next to it, or no cell for the input harness.
+fn power_unavailable(lib: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(lib).unwrap_or_default();
+    if !text.contains("internal_power") {
+        return Some(format!(
+            "no power: {} has no internal_power tables",
+            lib.display()
+        ));
+    }
+    if !lib.with_extension("v").is_file() {
+        return Some(format!(
+            "no power: no Verilog cell models ({}) to simulate the netlist with",
+            lib.with_extension("v").display()
+        ));
+    }
+    if !text.contains("cell (DFFPOSX1)") && !text.contains("cell(DFFPOSX1)") {
+        return Some("no power: the input harness needs the OSU cell DFFPOSX1".into());
+    }
+    None
+}
+
+/// Area, timing (when OpenSTA is installed) and, for single-PE designs,
+/// power on `workload` of each design in the library at `lib`. Designs
+/// are mapped in Yosys processes of their own, then timed and simulated
+/// on threads of their own ([`super::fanout`]).
+pub fn price(
+    designs: &[Design],
+    lib: &Path,
+    workload: &Workload,
+    scripts: &mut Scripts,
+) -> Result<Vec<LibertyArea>> {
+    let jobs = designs
+        .iter()
+        .map(|d| job(d, true))
+        .collect::<Result<Vec<_>>>()?;
+    let outs = flow::liberty(&jobs, lib, scripts)?;
+    let sta_missing = tools::find(Tool::Sta).err().map(|e| e.to_string());
+    let no_power = power_unavailable(lib);
+    let items: Vec<(&Design, flow::Output<LibertyArea>)> = designs.iter().zip(outs).collect();
+    super::fanout::run(&items, |(d, out)| -> Result<LibertyArea> {
+        let mut area = out.result.clone();
+        let netlist = out.netlist.as_deref().unwrap_or("");
+        if let Some(why) = &sta_missing {
+            area.note = Some(format!("no timing or power: {why}"));
+            return Ok(area);
+        }
+        match sta::timing(d, netlist, lib)? {
+            Some((fmax, path)) => {
+                area.fmax_mhz = Some(fmax);
+                area.critical_path_ns = Some(path.ns);
+                area.critical_path = Some(path);
+            }
+            None => area.note = Some("no timing: OpenSTA found no timed path".into()),
+        }
+        let note = |area: &mut LibertyArea, why: &str| {
+            area.note = Some(match area.note.take() {
+                Some(n) => format!("{n}; {why}"),
+                None => why.to_string(),
+            })
+        };
+        if d.array() != ArrayShape::Single {
+            note(&mut area, "power is measured on single PEs");
+        } else if let Some(why) = &no_power {
+            note(&mut area, why);
+        } else {
+            area.power = Some(sta::power(
+                d,
+                netlist,
+                lib,
+                &workload.acts(),
+                workload.describe(),
+                POWER_CLOCK_KHZ,
+            )?);
+        }
+        Ok(area)
+    })
+}
+
+/// The main job's one line: the PE against both baselines in um^2, MHz
+/// and pJ/MAC, when the report has them.
+pub fn summary(r: &SynthReport) -> Option<String> {
+    let pe = r.pe.as_ref()?;
+    let mut parts = Vec::new();
+    for c in std::iter::once(pe).chain(&r.baselines) {
+        let l = c.liberty.as_ref()?;
+        parts.push(format!(
+            "{} {:.0} um^2, {}, {}",
+            c.label(),
+            l.area_um2,
+            l.fmax_mhz.map_or("-".into(), |f| format!("{f:.1} MHz")),
+            l.power
+                .as_ref()
+                .map_or("-".into(), |p| format!("{:.2} pJ/MAC", p.energy_pj_per_mac))
+        ));
+    }
+    Some(format!(
+        "PPA on {} (pre-layout, typical corner): {}",
+        pe.liberty.as_ref()?.library,
+        parts.join("; ")
+    ))
+}
