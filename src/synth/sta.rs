@@ -257,6 +257,96 @@ pub fn activity_tcl(netlist: &str, measured: &Measured, inputs: &[toggles::InPor
     Ok(tcl)
 }
 
+/// What OpenSTA reported for a netlist's own cells, in W.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Breakdown {
+    pub internal_w: f64,
+    /// The cells' nets and the netlist's input nets (charged by the harness).
+    pub switching_w: f64,
+    pub leakage_w: f64,
+    pub flop_internal_w: f64,
+    /// Per instance of the netlist: internal, switching, leakage.
+    pub instances: Vec<(String, [f64; 3])>,
+}
+
+/// OpenSTA's power of `netlist` (top `top`, cells of `lib`) at `khz` with
+/// every pin at its net's `measured` activity, run in `dir`.
+pub fn power_of(
+    netlist: &str,
+    top: &toggles::Top,
+    measured: &Measured,
+    lib: &Path,
+    khz: u32,
+    dir: &Path,
+) -> Result<Breakdown> {
+    let harness = Harness {
+        version: env!("CARGO_PKG_VERSION"),
+        top: top.name,
+        flop: HARNESS_FLOP,
+        in_bits: top.in_bits(),
+        out_bits: top.out_bits,
+        out_name: top.out_name,
+        inputs: top
+            .inputs
+            .iter()
+            .map(|p| HarnessPort {
+                name: p.name.clone(),
+                width: p.width,
+                lsb: p.lsb,
+            })
+            .collect(),
+    }
+    .render()?;
+    std::fs::write(dir.join("power_harness.v"), harness)?;
+    std::fs::write(dir.join("netlist.v"), netlist)?;
+    std::fs::write(
+        dir.join("activity.tcl"),
+        activity_tcl(netlist, measured, top.inputs)?,
+    )?;
+    let mhz = rtl::constraints::mhz_text(khz);
+    let period = rtl::constraints::period_ns(khz);
+    let script = PowerScript {
+        version: env!("CARGO_PKG_VERSION"),
+        top: top.name,
+        mhz: &mhz,
+        period: &period,
+        liberty: &std::fs::canonicalize(lib)?.display().to_string(),
+        netlist: "netlist.v",
+    }
+    .render()?;
+    std::fs::write(dir.join("power.tcl"), script)?;
+    run_sta(dir, "power.tcl")?;
+    let read = |f: &str| std::fs::read_to_string(dir.join(f));
+    let all = instance_rows(&read("instances.txt")?);
+    let dut = instance_rows(&read("dut.txt")?);
+    if dut.is_empty() {
+        bail!("OpenSTA reported no power for the design's cells");
+    }
+    let flops: std::collections::HashSet<String> = toggles::instances(netlist)
+        .into_iter()
+        .filter(|i| i.pins.iter().any(|(_, n)| n == "clk_i"))
+        .map(|i| format!("dut/{}", i.name))
+        .collect();
+    let mut b = Breakdown::default();
+    for (name, [i, s, l]) in &dut {
+        b.internal_w += i;
+        b.switching_w += s;
+        b.leakage_w += l;
+        if flops.contains(name) {
+            b.flop_internal_w += i;
+        }
+    }
+    // the design's input nets are charged by the harness flip-flops: their
+    // switching power is the cost of the design's input capacitance
+    b.switching_w += all
+        .iter()
+        .filter(|(n, _)| n.starts_with("ppa_in_"))
+        .map(|(_, [_, s, _])| s)
+        .sum::<f64>();
+    b.instances = dut;
+    Ok(b)
+}
+
 /// Power of a single-PE design's OSU-mapped `netlist` at `khz` on the
 /// activity measured by simulating it on `acts`.
 pub fn power(
@@ -276,84 +366,28 @@ pub fn power(
     }
     let m = rtl::generate(design)?.manifest;
     let (inputs, out_name, out_bits) = toggles::ports(&m)?;
+    let top = toggles::Top {
+        name: &m.top,
+        inputs: &inputs,
+        out_name: &out_name,
+        out_bits,
+    };
     let (stim, cycles) = toggles::stimulus(design, &inputs, acts)?;
     let dir = tempfile::tempdir()?;
-    let measured = toggles::measure(&m, netlist, &cells_v, &stim, cycles, dir.path())?;
-
-    let harness = Harness {
-        version: env!("CARGO_PKG_VERSION"),
-        top: &m.top,
-        flop: HARNESS_FLOP,
-        in_bits: inputs.iter().map(|p| p.width).sum(),
-        out_bits,
-        out_name: &out_name,
-        inputs: inputs
-            .iter()
-            .map(|p| HarnessPort {
-                name: p.name.clone(),
-                width: p.width,
-                lsb: p.lsb,
-            })
-            .collect(),
-    }
-    .render()?;
-    std::fs::write(dir.path().join("power_harness.v"), harness)?;
-    std::fs::write(
-        dir.path().join("activity.tcl"),
-        activity_tcl(netlist, &measured, &inputs)?,
-    )?;
-    let mhz = rtl::constraints::mhz_text(khz);
-    let period = rtl::constraints::period_ns(khz);
-    let script = PowerScript {
-        version: env!("CARGO_PKG_VERSION"),
-        top: &m.top,
-        mhz: &mhz,
-        period: &period,
-        liberty: &std::fs::canonicalize(lib)?.display().to_string(),
-        netlist: "netlist.v",
-    }
-    .render()?;
-    std::fs::write(dir.path().join("power.tcl"), script)?;
-    run_sta(dir.path(), "power.tcl")?;
-    let read = |f: &str| std::fs::read_to_string(dir.path().join(f));
-    let all = instance_rows(&read("instances.txt")?);
-    let dut = instance_rows(&read("dut.txt")?);
-    let flops: std::collections::HashSet<String> = toggles::instances(netlist)
-        .into_iter()
-        .filter(|i| i.pins.iter().any(|(p, n)| n == "clk_i" && !p.is_empty()))
-        .map(|i| format!("dut/{}", i.name))
-        .collect();
-    let (mut internal, mut switching, mut leakage, mut flop_internal) = (0.0, 0.0, 0.0, 0.0);
-    for (name, [i, s, l]) in &dut {
-        internal += i;
-        switching += s;
-        leakage += l;
-        if flops.contains(name) {
-            flop_internal += i;
-        }
-    }
-    if dut.is_empty() {
-        bail!("OpenSTA reported no power for the design's cells");
-    }
-    // the design's input nets are charged by the harness flip-flops: their
-    // switching power is the cost of the design's input capacitance
-    switching += all
-        .iter()
-        .filter(|(n, _)| n.starts_with("ppa_in_"))
-        .map(|(_, [_, s, _])| s)
-        .sum::<f64>();
+    let measured = toggles::measure(&top, netlist, &cells_v, &stim, cycles, dir.path())?;
+    let b = power_of(netlist, &top, &measured, lib, khz, dir.path())?;
     let w_to_mw = 1e3;
-    let dynamic = (internal + switching) * w_to_mw;
-    let leak = leakage * w_to_mw;
+    let dynamic = (b.internal_w + b.switching_w) * w_to_mw;
+    let leak = b.leakage_w * w_to_mw;
     let apc = design.activations_per_cycle();
     let clock_mhz = f64::from(khz) / 1000.0;
     Ok(Power {
         clock_mhz,
         activity: measured.mean_activity(),
         dynamic_mw: dynamic,
-        switching_mw: switching * w_to_mw,
-        internal_mw: internal * w_to_mw,
-        flop_internal_mw: flop_internal * w_to_mw,
+        switching_mw: b.switching_w * w_to_mw,
+        internal_mw: b.internal_w * w_to_mw,
+        flop_internal_mw: b.flop_internal_w * w_to_mw,
         leakage_mw: leak,
         // mW / MHz = nJ per cycle; x 1000 = pJ
         energy_pj_per_mac: (dynamic + leak) * 1e3 / (clock_mhz * f64::from(apc)),

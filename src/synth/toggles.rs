@@ -172,10 +172,26 @@ impl Measured {
     }
 }
 
-/// Simulate `netlist` (top of `m`, cells from `cells_v`) on `stim` in `dir`
-/// and count every net's toggles.
+/// A netlist's top as the bench and the power harness see it: `clk_i`,
+/// `rst_ni`, the other inputs packed in a stimulus word, one output.
+pub struct Top<'a> {
+    pub name: &'a str,
+    pub inputs: &'a [InPort],
+    pub out_name: &'a str,
+    pub out_bits: u32,
+}
+
+impl Top<'_> {
+    pub fn in_bits(&self) -> u32 {
+        self.inputs.iter().map(|p| p.width).sum()
+    }
+}
+
+/// Simulate `netlist` (cells from `cells_v`) on `stim` (one hex word of
+/// the packed inputs per line, `cycles` lines) in `dir` and count every
+/// net's toggles.
 pub fn measure(
-    m: &Manifest,
+    top: &Top,
     netlist: &str,
     cells_v: &Path,
     stim: &str,
@@ -184,14 +200,13 @@ pub fn measure(
 ) -> Result<Measured> {
     tools::find(Tool::Iverilog)?;
     tools::find(Tool::Vvp)?;
-    let (inputs, out_name, out_bits) = ports(m)?;
     let bench = Bench {
         version: env!("CARGO_PKG_VERSION"),
-        top: &m.top,
-        in_bits: inputs.iter().map(|p| p.width).sum(),
-        out_bits,
-        out_name: &out_name,
-        inputs: &inputs,
+        top: top.name,
+        in_bits: top.in_bits(),
+        out_bits: top.out_bits,
+        out_name: top.out_name,
+        inputs: top.inputs,
         cycles,
     }
     .render()?;
