@@ -72,13 +72,23 @@ pub fn price(
             area.note = Some(format!("no timing or power: {why}"));
             return Ok(area);
         }
-        match sta::timing(d, netlist, lib)? {
-            Some((fmax, path)) => {
+        // a user's library OpenSTA cannot read or time leaves the area alone
+        match sta::timing(d, netlist, lib) {
+            Ok(Some((fmax, path))) => {
                 area.fmax_mhz = Some(fmax);
                 area.critical_path_ns = Some(path.ns);
                 area.critical_path = Some(path);
             }
-            None => area.note = Some("no timing: OpenSTA found no timed path".into()),
+            Ok(None) => {
+                area.note = Some("no timing or power: OpenSTA found no timed path".into());
+                return Ok(area);
+            }
+            Err(e) => {
+                let first = format!("{e:#}");
+                let first = first.lines().next().unwrap_or("").to_string();
+                area.note = Some(format!("no timing or power: {first}"));
+                return Ok(area);
+            }
         }
         let note = |area: &mut LibertyArea, why: &str| {
             area.note = Some(match area.note.take() {

@@ -77,7 +77,10 @@ pub fn run_sta(dir: &Path, script: &str) -> Result<String> {
         bail!("OpenSTA failed on {script} in {}: {err}", dir.display());
     }
     if !out.status.success() {
-        bail!("OpenSTA failed on {script}: {}", text.lines().last().unwrap_or(""));
+        bail!(
+            "OpenSTA failed on {script}: {}",
+            text.lines().last().unwrap_or("")
+        );
     }
     Ok(text)
 }
@@ -223,16 +226,19 @@ fn instance_rows(text: &str) -> Vec<(String, [f64; 3])> {
 /// net's measured toggles per cycle and duty. Clock pins are left to
 /// OpenSTA (two transitions per period), constants to its constant
 /// propagation.
-pub fn activity_tcl(netlist: &str, measured: &Measured, inputs: &[toggles::InPort]) -> Result<String> {
+pub fn activity_tcl(
+    netlist: &str,
+    measured: &Measured,
+    inputs: &[toggles::InPort],
+) -> Result<String> {
     let mut tcl = String::new();
     let mut set = |pin: &str, net: &str| -> Result<()> {
         if net == "clk_i" || net.contains('\'') {
             return Ok(());
         }
-        let a = measured
-            .nets
-            .get(net)
-            .with_context(|| format!("power: net {net} of pin {pin} was not in the simulation's VCD"))?;
+        let a = measured.nets.get(net).with_context(|| {
+            format!("power: net {net} of pin {pin} was not in the simulation's VCD")
+        })?;
         tcl.push_str(&format!(
             "sta::set_power_pin_activity [get_pins {{{pin}}}] {:.6} {:.6}\n",
             a.toggles_per_cycle, a.duty
@@ -407,7 +413,10 @@ mod tests {
                     Endpoint: _2169_ (rising edge-triggered flip-flop clocked by clk_i)\n\
                     Path Group: clk_i\n           -0.657   slack (VIOLATED)\n";
         let (s, e, slack) = parse_checks(text).unwrap().unwrap();
-        assert_eq!((s.as_str(), e.as_str(), slack), ("act_i[6]", "_2169_", -0.657));
+        assert_eq!(
+            (s.as_str(), e.as_str(), slack),
+            ("act_i[6]", "_2169_", -0.657)
+        );
     }
 
     #[test]
@@ -416,6 +425,9 @@ mod tests {
             "     Internal    Switching      Leakage        Total\n\
              ----\n 3.2e-15 3.4e-14 2.2e-11 2.2e-11 dut/_1157_\n",
         );
-        assert_eq!(rows, vec![("dut/_1157_".to_string(), [3.2e-15, 3.4e-14, 2.2e-11])]);
+        assert_eq!(
+            rows,
+            vec![("dut/_1157_".to_string(), [3.2e-15, 3.4e-14, 2.2e-11])]
+        );
     }
 }

@@ -286,7 +286,8 @@ pub fn count_toggles(
             "$end" if in_scale => {
                 in_scale = false;
                 let t = scale_text.trim();
-                let (num, unit) = t.split_at(t.find(|c: char| c.is_alphabetic()).unwrap_or(t.len()));
+                let (num, unit) =
+                    t.split_at(t.find(|c: char| c.is_alphabetic()).unwrap_or(t.len()));
                 let num: u64 = num.trim().parse().unwrap_or(1);
                 timescale_ps = num
                     * match unit.trim() {
@@ -345,7 +346,9 @@ pub fn count_toggles(
         }
         *taken += 1;
     };
-    let body_start = vcd.find("$enddefinitions").context("VCD has no $enddefinitions")?;
+    let body_start = vcd
+        .find("$enddefinitions")
+        .context("VCD has no $enddefinitions")?;
     let body = &vcd[body_start..];
     for line in body.lines().skip(1) {
         let line = line.trim();
@@ -426,7 +429,8 @@ pub fn instances(netlist: &str) -> Vec<Instance> {
             if let Some(rest) = t.strip_prefix('.') {
                 if let Some((pin, net)) = rest.split_once('(') {
                     let net = net.trim_end_matches(',').trim_end_matches(')');
-                    inst.pins.push((pin.trim().to_string(), net.trim().to_string()));
+                    inst.pins
+                        .push((pin.trim().to_string(), net.trim().to_string()));
                 }
             }
             continue;
@@ -471,7 +475,10 @@ mod tests {
         let i = instances(n);
         assert_eq!(i.len(), 2);
         assert_eq!(i[0].cell, "INVX1");
-        assert_eq!(i[0].pins, vec![("A".into(), "a[3]".into()), ("Y".into(), "_2_".into())]);
+        assert_eq!(
+            i[0].pins,
+            vec![("A".into(), "a[3]".into()), ("Y".into(), "_2_".into())]
+        );
         assert_eq!(i[1].name, "_3_");
     }
 

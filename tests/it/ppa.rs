@@ -3,7 +3,7 @@
 //! computation from the library's tables and counted toggles, and sparse
 //! activations costing less than dense ones.
 
-use crate::util::{run, write, write_npy};
+use crate::util::{run, write};
 use sparqgen::synth::{sta, toggles};
 use sparqgen::tools::{Tool, OSU018_LIB};
 use std::collections::HashMap;
@@ -60,7 +60,10 @@ fn groups<'a>(text: &'a str, head: &str) -> Vec<(String, &'a str)> {
         let before = text[..at].chars().last().unwrap_or(' ');
         let after = text[at + head.len()..].trim_start();
         if (before.is_whitespace() || before == '{') && after.starts_with('(') {
-            let name = after[1..after.find(')').unwrap()].trim().trim_matches('"').to_string();
+            let name = after[1..after.find(')').unwrap()]
+                .trim()
+                .trim_matches('"')
+                .to_string();
             let body = group(text, at);
             out.push((name, body));
             from = at + head.len() + body.len();
@@ -76,7 +79,13 @@ fn attr(text: &str, key: &str) -> Option<String> {
         let l = l.trim();
         l.strip_prefix(key)
             .filter(|r| r.trim_start().starts_with(':'))
-            .map(|r| r.trim_start()[1..].trim().trim_end_matches(';').trim_matches('"').to_string())
+            .map(|r| {
+                r.trim_start()[1..]
+                    .trim()
+                    .trim_end_matches(';')
+                    .trim_matches('"')
+                    .to_string()
+            })
     })
 }
 
@@ -161,7 +170,9 @@ struct Cell {
 }
 
 fn cell(lib: &str, name: &str) -> Cell {
-    let at = lib.find(&format!("cell ({name})")).expect("cell in the library");
+    let at = lib
+        .find(&format!("cell ({name})"))
+        .expect("cell in the library");
     let body = group(lib, at);
     let mut rise_cap = HashMap::new();
     let mut power = HashMap::new();
@@ -348,7 +359,11 @@ fn small_netlist_power_equals_a_hand_computation() {
         let c = &cells[&i.cell];
         leakage += c.leakage_nw;
         for (p, n) in &i.pins {
-            let cap = if c.rise_cap.contains_key(p) { 0.0 } else { load.get(n).copied().unwrap_or(0.0) };
+            let cap = if c.rise_cap.contains_key(p) {
+                0.0
+            } else {
+                load.get(n).copied().unwrap_or(0.0)
+            };
             if !c.rise_cap.contains_key(p) {
                 // 1/2 C V^2 per toggle (pF x V^2 = pJ, per ns = mW)
                 switching += 0.5 * cap * volt * volt * activity(n) / period;
@@ -366,7 +381,11 @@ fn small_netlist_power_equals_a_hand_computation() {
             // pin counts its own toggles at duty 0.5, a clock pin both
             // edges of every cycle
             let net_of = |pin: &str| {
-                i.pins.iter().find(|(q, _)| q == pin).map(|(_, n)| n.clone()).unwrap()
+                i.pins
+                    .iter()
+                    .find(|(q, _)| q == pin)
+                    .map(|(_, n)| n.clone())
+                    .unwrap()
             };
             let duty = |pin: &str| measured.nets[&net_of(pin)].duty;
             let mut sum = 0.0;
@@ -413,4 +432,155 @@ fn small_netlist_power_equals_a_hand_computation() {
         "leakage: {} nW vs {leakage} nW",
         b.leakage_w * 1e9
     );
+}
+
+/// The PE's area equals a plain Yosys `stat -liberty` on the same Verilog,
+/// and its Fmax is where a plain OpenSTA run of the SDC `generate` writes
+/// at that clock finds zero slack on the critical path reported.
+#[test]
+#[ignore = "full tier (Yosys, Icarus, OpenSTA, OSU 0.18 um library): scripts/test.sh runs it"]
+fn area_and_fmax_agree_with_plain_yosys_and_opensta() {
+    need_all();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "pe.yaml", "name: ppa_pe\narray: {kind: single}\n");
+    let r = run(
+        &[
+            "synth",
+            "pe.yaml",
+            "--target",
+            "liberty",
+            "--pe-only",
+            "--json",
+            "-o",
+            "out",
+        ],
+        d,
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    let l = &v["pe"]["liberty"];
+    let area = l["area_um2"].as_f64().unwrap();
+    let fmax = l["fmax_mhz"].as_f64().unwrap();
+    let crit = l["critical_path_ns"].as_f64().unwrap();
+    assert!(v["tools"]["opensta"].is_string(), "{v}");
+    for b in v["baselines"].as_array().unwrap() {
+        assert!(b["liberty"]["area_um2"].as_f64().unwrap() > 1000.0, "{b}");
+        assert!(b["liberty"]["power"]["energy_pj_per_mac"].as_f64().unwrap() > 0.0);
+    }
+
+    // the comparison's PE as a design of its own, its SDC at the Fmax
+    write(d, "cmp.yaml", "name: ppa_pe_cmp0\narray: {kind: single}\n");
+    let mhz = format!("{fmax}");
+    let g = run(
+        &["generate", "cmp.yaml", "--clock-mhz", &mhz, "-o", "gen"],
+        d,
+    );
+    assert_eq!(g.code(), 0, "{}", g.stderr());
+    let folder = d.join("gen/ppa_pe_cmp0");
+    let manifest = std::fs::read_to_string(folder.join("manifest.yaml")).unwrap();
+    let hash = v["pe"]["design_hash"].as_str().unwrap();
+    assert!(manifest.contains(hash), "the same PE: {hash}");
+    let files: Vec<String> = std::fs::read_to_string(folder.join("ppa_pe_cmp0.f"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.ends_with(".v"))
+        .map(str::to_string)
+        .collect();
+    let script = format!(
+        "read_verilog -defer {}\nhierarchy -check -top ppa_pe_cmp0_top\n\
+         synth -flatten -top ppa_pe_cmp0_top\ndfflibmap -liberty {OSU018_LIB}\n\
+         abc -liberty {OSU018_LIB}\nopt_clean\ntee -o area.txt stat -liberty {OSU018_LIB}\n\
+         write_verilog -noattr plain.v\n",
+        files.join(" ")
+    );
+    std::fs::write(folder.join("plain.ys"), script).unwrap();
+    let y = Command::new("yosys")
+        .args(["-q", "plain.ys"])
+        .current_dir(&folder)
+        .output()
+        .unwrap();
+    assert!(y.status.success(), "{}", String::from_utf8_lossy(&y.stderr));
+    let text = std::fs::read_to_string(folder.join("area.txt")).unwrap();
+    let plain: f64 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Chip area for module"))
+        .and_then(|r| r.rsplit(':').next())
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(area, plain, "area: sparqgen {area}, plain Yosys {plain}");
+
+    let text = sta_text(
+        &folder,
+        &format!(
+            "read_liberty {OSU018_LIB}\nread_verilog plain.v\nlink_design ppa_pe_cmp0_top\n\
+             read_sdc ppa_pe_cmp0.sdc\nreport_checks -path_delay max -digits 4\n"
+        ),
+    );
+    let slack: f64 = text
+        .lines()
+        .find(|l| l.contains("slack ("))
+        .and_then(|l| l.split_ascii_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let period = 1000.0 / fmax;
+    assert!(
+        slack.abs() < 0.01,
+        "slack at the reported Fmax {fmax} MHz: {slack} ns"
+    );
+    assert!(
+        (period - slack - crit).abs() < 0.01,
+        "critical path: sparqgen {crit} ns, plain OpenSTA {} ns",
+        period - slack
+    );
+}
+
+/// Zero activations toggle next to nothing: every SPARQ variant (5opt,
+/// 3opt, 2opt) costs visibly less energy per MAC on all-zero activations
+/// than on dense random ones, flip-flop clocking included.
+#[test]
+#[ignore = "full tier (Yosys, Icarus, OpenSTA, OSU 0.18 um library): scripts/test.sh runs it"]
+fn zero_activations_cost_less_than_dense_for_every_sparq_variant() {
+    use sparqgen::config::{Design, PeKind, PlacementSet, Rounding, SparqArith};
+    use sparqgen::synth::{compare, flow::Scripts, ppa};
+    need_all();
+    let base = Design::from_yaml("name: ppa_zd\narray: {kind: single}").unwrap();
+    let kinds: Vec<PeKind> = [PlacementSet::Opt5, PlacementSet::Opt3, PlacementSet::Opt2]
+        .into_iter()
+        .map(|placements| {
+            PeKind::Sparq(SparqArith {
+                placements,
+                rounding: Rounding::RoundHalfEven,
+                pair_sharing: true,
+                stc: false,
+            })
+        })
+        .collect();
+    let designs = compare::pe_designs(&base, &kinds, 0).unwrap();
+    let lib = Path::new(OSU018_LIB);
+    let mut rng = sparqgen::workload::Rng::new(7);
+    let dense: Vec<u8> = (0..4096).map(|_| (rng.next_u64() % 256) as u8).collect();
+    let energy = |acts: Vec<u8>| -> Vec<(f64, f64)> {
+        let w = compare::Workload::User(acts);
+        ppa::price(&designs, lib, &w, &mut Scripts::default())
+            .unwrap()
+            .into_iter()
+            .map(|l| {
+                let p = l.power.expect("power of a single PE");
+                (p.energy_pj_per_mac, p.activity)
+            })
+            .collect()
+    };
+    let zero = energy(vec![0; 64]);
+    let full = energy(dense);
+    for ((k, z), f) in kinds.iter().zip(&zero).zip(&full) {
+        assert!(
+            z.0 < 0.6 * f.0 && z.1 < f.1,
+            "{}: all-zero {z:?} (pJ/MAC, activity) against dense {f:?}",
+            k.label()
+        );
+    }
 }
