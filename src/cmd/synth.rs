@@ -98,6 +98,33 @@ impl SynthArgs {
     }
 }
 
+/// The layers of a `net --acts DIR` folder: every `<layer>.npy`, sorted by
+/// name, in the order a PE pairs its activations.
+fn read_layers(dir: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("--acts {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "npy"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("--acts {}: no <layer>.npy files (write them with `sparqgen net MODEL.onnx --acts DIR`)", dir.display());
+    }
+    files
+        .iter()
+        .map(|f| {
+            let name = f
+                .file_stem()
+                .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+            let t = sparqgen::hcm::acts::read_any(f, &format!("--acts layer {name}"))?;
+            if t.data.is_empty() {
+                bail!("--acts {}: no activations", f.display());
+            }
+            Ok((name, sparqgen::synth::ppa::pair_order(&t)))
+        })
+        .collect()
+}
+
 fn say(json: bool, msg: &str) {
     if json {
         eprintln!("{msg}");
@@ -138,7 +165,18 @@ pub fn run(args: SynthArgs) -> Result<i32> {
     } else {
         None
     };
+    let mut layers = Vec::new();
     let workload = match &args.acts {
+        Some(p) if p.is_dir() => {
+            if lib.is_none() {
+                bail!("--acts DIR (per-layer energy) needs the cell-library flow: --target liberty, or --target all with {} installed", sparqgen::tools::OSU018_LIB);
+            }
+            if args.sweep || args.cluster.emit_jobs.is_some() {
+                bail!("--acts DIR is for energy per layer; the sweep takes one --acts FILE.npy");
+            }
+            layers = read_layers(p)?;
+            Workload::User(layers.iter().flat_map(|(_, v)| v.iter().copied()).collect())
+        }
         Some(p) => Workload::User(compare::read_acts(p)?),
         None => Workload::ReluLike,
     };
@@ -175,6 +213,7 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         whole_design: !args.pe_only,
         netlist_check: !args.no_netlist_check,
         array_sample: args.array_sample,
+        layers,
     };
     let mut s = synth::run::synthesize(&design, &opts, &mut |msg| say(args.json, msg))?;
 

@@ -114,6 +114,105 @@ pub fn price(
     })
 }
 
+/// Energy per MAC of each PE on one layer's activations.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LayerEnergy {
+    pub layer: String,
+    pub values: usize,
+    pub zero_fraction: f64,
+    /// (PE label, its power on this layer), in the order the PEs were given.
+    pub pes: Vec<LayerPe>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LayerPe {
+    pub pe: String,
+    pub energy_pj_per_mac: f64,
+    pub dynamic_mw: f64,
+    pub activity: f64,
+}
+
+/// A layer's activations in the order a PE pairs them along K: adjacent
+/// channels at each position for N x C x H x W (or C x H x W) convolution
+/// inputs with two or more channels, the flattened order otherwise
+/// (fully connected inputs, single-channel images: adjacent pixels).
+pub fn pair_order(t: &crate::arith::Tensor<u8>) -> Vec<u8> {
+    let s = &t.shape;
+    let (n, c, hw) = match s.len() {
+        4 => (s[0], s[1], s[2] * s[3]),
+        3 => (1, s[0], s[1] * s[2]),
+        _ => return t.data.clone(),
+    };
+    if c < 2 {
+        return t.data.clone();
+    }
+    let mut out = Vec::with_capacity(t.data.len());
+    for img in 0..n {
+        for p in 0..hw {
+            for ch in 0..c {
+                out.push(t.data[(img * c + ch) * hw + p]);
+            }
+        }
+    }
+    out
+}
+
+/// Energy per MAC of each single-PE design on each layer's activations
+/// (`--acts DIR`, the folder `net --acts` writes): the designs are mapped
+/// once, then each simulated and reported by OpenSTA per layer.
+pub fn layer_energy(
+    designs: &[Design],
+    lib: &Path,
+    layers: &[(String, Vec<u8>)],
+    scripts: &mut Scripts,
+) -> Result<Vec<LayerEnergy>> {
+    if let Some(why) = power_unavailable(lib) {
+        anyhow::bail!("--acts DIR: {why}");
+    }
+    let jobs = designs
+        .iter()
+        .map(|d| job(d, true))
+        .collect::<Result<Vec<_>>>()?;
+    let outs = flow::liberty(&jobs, lib, scripts)?;
+    let work: Vec<(usize, usize)> = (0..layers.len())
+        .flat_map(|l| (0..designs.len()).map(move |d| (l, d)))
+        .collect();
+    let powers = super::fanout::run(&work, |&(l, d)| {
+        let (name, acts) = &layers[l];
+        sta::power(
+            &designs[d],
+            outs[d].netlist.as_deref().unwrap_or(""),
+            lib,
+            &Acts::User(acts),
+            format!("layer {name}"),
+            POWER_CLOCK_KHZ,
+        )
+    })?;
+    Ok(layers
+        .iter()
+        .enumerate()
+        .map(|(l, (name, acts))| LayerEnergy {
+            layer: name.clone(),
+            values: acts.len(),
+            zero_fraction: acts.iter().filter(|&&a| a == 0).count() as f64
+                / acts.len().max(1) as f64,
+            pes: designs
+                .iter()
+                .enumerate()
+                .map(|(d, design)| {
+                    let p = &powers[l * designs.len() + d];
+                    LayerPe {
+                        pe: design.pe().kind().label(),
+                        energy_pj_per_mac: p.energy_pj_per_mac,
+                        dynamic_mw: p.dynamic_mw,
+                        activity: p.activity,
+                    }
+                })
+                .collect(),
+        })
+        .collect())
+}
+
 /// The main job's one line: the PE against both baselines in um^2, MHz
 /// and pJ/MAC, when the report has them.
 pub fn summary(r: &SynthReport) -> Option<String> {

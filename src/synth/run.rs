@@ -56,6 +56,9 @@ pub struct SynthOptions {
     /// PE, or `whole_design` off), price a 4x4 systolic array of the
     /// design's PE against baseline 4x4 arrays instead (the main job).
     pub array_sample: bool,
+    /// `--acts DIR`: each layer's activations (in pairing order), for
+    /// energy per MAC per layer on the cell library.
+    pub layers: Vec<(String, Vec<u8>)>,
 }
 
 /// The array the main job prices when it does not synthesize the design's
@@ -100,6 +103,7 @@ fn empty_report(
         sweep: Vec::new(),
         findings: Vec::new(),
         netlist_check: None,
+        layer_energy: Vec::new(),
     }
 }
 
@@ -177,6 +181,10 @@ pub fn synthesize(
             let libs = ppa::price(&designs, lib, &opts.workload, &mut scripts)?;
             for (c, l) in costs.iter_mut().zip(libs) {
                 c.liberty = Some(l);
+            }
+            if !opts.layers.is_empty() {
+                progress("synth: energy per MAC per layer (--acts DIR)");
+                r.layer_energy = ppa::layer_energy(&designs, lib, &opts.layers, &mut scripts)?;
             }
         }
         let mac4 = costs.pop().expect("three costs");

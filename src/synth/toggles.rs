@@ -85,6 +85,14 @@ pub fn stimulus(design: &Design, inputs: &[InPort], acts: &Acts) -> Result<(Stri
     let mut a: Vec<u8> = match acts {
         Acts::ReluLike => relu_like(M * K, 0.5, &mut rng),
         Acts::User([]) => bail!("--acts: no activations"),
+        // a long input gives M rows of K from evenly spaced places (at even
+        // offsets, so pairs stay pairs); a short one is cycled
+        Acts::User(v) if v.len() > M * K => (0..M)
+            .flat_map(|i| {
+                let at = (i * (v.len() - K) / (M - 1)) & !1;
+                v[at..at + K].iter().copied()
+            })
+            .collect(),
         Acts::User(v) => v.iter().copied().cycle().take(M * K).collect(),
     };
     if kind == PeKind::Mac4x8 {
