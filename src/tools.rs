@@ -198,6 +198,25 @@ pub fn find(tool: Tool) -> Result<Found, ToolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    /// A missing cell library names the file and the package that has it.
+    #[test]
+    fn missing_library_says_what_to_install() {
+        let e = ToolError::MissingFile {
+            what: "the OSU 0.18 um cell library",
+            path: OSU018_LIB.to_string(),
+            package: OSU018_PACKAGE,
+        }
+        .to_string();
+        assert!(e.contains(OSU018_LIB), "{e}");
+        assert!(
+            e.contains("apt-get install -y qflow-tech-osu018") && !e.contains('\n'),
+            "{e}"
+        );
+        assert!(Tool::Sta
+            .install_hint()
+            .contains("apt-get install -y opensta"));
+    }
+
     #[test]
     fn versions_parse() {
         assert_eq!(
