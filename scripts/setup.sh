@@ -12,9 +12,11 @@ command -v nextpnr-ice40 >/dev/null 2>&1 || need+=(nextpnr-ice40)
 # icepack: the bitstream step of the FuseSoC `pnr` target of generated cores.
 command -v icepack >/dev/null 2>&1 || need+=(fpga-icestorm)
 # qflow and the OSU 0.18 um cells: `sparqgen asic` (placement, routing, DRC,
-# LVS, GDS; the package pulls GrayWolf, Qrouter, Magic, Netgen and OpenSTA).
+# LVS, GDS; the package pulls GrayWolf, Qrouter, Magic, Netgen and OpenSTA),
+# and `synth --target liberty` (area, timing, power and energy per MAC).
 command -v qflow >/dev/null 2>&1 || need+=(qflow)
 [ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || need+=(qflow-tech-osu018)
+command -v sta >/dev/null 2>&1 || need+=(opensta)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 # A one-node Slurm cluster for the sweep tests (scripts/slurm-local.sh).

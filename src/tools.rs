@@ -13,6 +13,8 @@ pub enum Tool {
     Iverilog,
     Vvp,
     NextpnrIce40,
+    /// OpenSTA (timing and power on a cell library).
+    Sta,
 }
 
 impl Tool {
@@ -23,6 +25,7 @@ impl Tool {
             Tool::Iverilog => "iverilog",
             Tool::Vvp => "vvp",
             Tool::NextpnrIce40 => "nextpnr-ice40",
+            Tool::Sta => "sta",
         }
     }
 
@@ -31,6 +34,7 @@ impl Tool {
             Tool::Yosys => &["-V"],
             Tool::Iverilog => &["-V"],
             Tool::Vvp => &["-V"],
+            Tool::Sta => &["-version"],
             _ => &["--version"],
         }
     }
@@ -42,6 +46,7 @@ impl Tool {
             Tool::Yosys => "yosys",
             Tool::Iverilog | Tool::Vvp => "iverilog",
             Tool::NextpnrIce40 => "nextpnr-ice40",
+            Tool::Sta => "opensta",
         }
     }
 
@@ -51,7 +56,7 @@ impl Tool {
             Tool::Verilator => (5, 6),
             Tool::Yosys => (0, 23),
             Tool::Iverilog | Tool::Vvp => (11, 0),
-            Tool::NextpnrIce40 => (0, 0),
+            Tool::NextpnrIce40 | Tool::Sta => (0, 0),
         }
     }
 
@@ -61,7 +66,7 @@ impl Tool {
             Tool::Verilator => "5.006",
             Tool::Yosys => "0.23",
             Tool::Iverilog | Tool::Vvp => "11.0",
-            Tool::NextpnrIce40 => "any",
+            Tool::NextpnrIce40 | Tool::Sta => "any",
         }
     }
 
@@ -77,6 +82,12 @@ impl Tool {
 pub enum ToolError {
     #[error("{program} was not found on PATH; {hint}")]
     Missing { program: &'static str, hint: String },
+    #[error("{what} {path} was not found; install it with: apt-get update && apt-get install -y {package} (or run scripts/setup.sh)")]
+    MissingFile {
+        what: &'static str,
+        path: String,
+        package: &'static str,
+    },
     #[error("{why}; a working {program} answers at once")]
     Hangs { program: &'static str, why: String },
     #[error("{program} {found} is too old (sparqgen needs {need} or newer); {hint}")]
@@ -93,6 +104,26 @@ pub enum ToolError {
 pub struct Found {
     pub program: String,
     pub version: String,
+}
+
+/// The OSU 0.18 um standard-cell library of Debian's `qflow-tech-osu018`:
+/// the liberty file (`synth --target liberty` without `--liberty`) and,
+/// next to it, the cells' Verilog models the power simulation runs.
+pub const OSU018_LIB: &str = "/usr/share/qflow/tech/osu018/osu018_stdcells.lib";
+pub const OSU018_PACKAGE: &str = "qflow-tech-osu018";
+
+/// The OSU 0.18 um liberty file, or the command that installs it.
+pub fn osu018() -> Result<std::path::PathBuf, ToolError> {
+    let p = std::path::PathBuf::from(OSU018_LIB);
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(ToolError::MissingFile {
+            what: "the OSU 0.18 um cell library",
+            path: OSU018_LIB.to_string(),
+            package: OSU018_PACKAGE,
+        })
+    }
 }
 
 /// Parse the first `major.minor` in a version text.
@@ -167,6 +198,25 @@ pub fn find(tool: Tool) -> Result<Found, ToolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    /// A missing cell library names the file and the package that has it.
+    #[test]
+    fn missing_library_says_what_to_install() {
+        let e = ToolError::MissingFile {
+            what: "the OSU 0.18 um cell library",
+            path: OSU018_LIB.to_string(),
+            package: OSU018_PACKAGE,
+        }
+        .to_string();
+        assert!(e.contains(OSU018_LIB), "{e}");
+        assert!(
+            e.contains("apt-get install -y qflow-tech-osu018") && !e.contains('\n'),
+            "{e}"
+        );
+        assert!(Tool::Sta
+            .install_hint()
+            .contains("apt-get install -y opensta"));
+    }
+
     #[test]
     fn versions_parse() {
         assert_eq!(

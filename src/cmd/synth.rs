@@ -18,9 +18,11 @@ pub enum TargetKind {
     Generic,
     /// Lattice iCE40: LUT4/carry/FF/DSP counts, Fmax with nextpnr-ice40.
     Ice40,
-    /// Your cell library: give the .lib file with --liberty.
+    /// A standard-cell library: area (um^2), OpenSTA timing and power on
+    /// simulated activity; the OSU 0.18 um library unless --liberty.
     Liberty,
-    /// Generic and iCE40 (the default).
+    /// Generic and iCE40, and the OSU 0.18 um library when it is installed
+    /// (the default).
     All,
 }
 
@@ -32,7 +34,8 @@ pub struct SynthArgs {
     /// Which flow(s) to run.
     #[arg(long, value_enum, default_value_t = TargetKind::All)]
     target: TargetKind,
-    /// Liberty file for --target liberty.
+    /// Liberty file for --target liberty (default: the OSU 0.18 um library
+    /// of Debian's qflow-tech-osu018).
     #[arg(long, value_name = "FILE.lib")]
     liberty: Option<PathBuf>,
     /// Print the report as one JSON object on stdout.
@@ -41,8 +44,8 @@ pub struct SynthArgs {
     /// Synthesize every PE variant and plot area against SQNR (pareto.svg).
     #[arg(long)]
     sweep: bool,
-    /// Measure SQNR on your activations (.npy, any shape, uint8 values)
-    /// instead of the seeded ReLU-like ones.
+    /// Measure SQNR and power on your activations (.npy, any shape, uint8
+    /// values) instead of the seeded ReLU-like ones.
     #[arg(long, value_name = "FILE.npy")]
     acts: Option<PathBuf>,
     /// Output folder; reports go to DIR/<name>/reports/.
@@ -94,6 +97,33 @@ impl SynthArgs {
     }
 }
 
+/// The layers of a `net --acts DIR` folder: every `<layer>.npy`, sorted by
+/// name, in the order a PE pairs its activations.
+fn read_layers(dir: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("--acts {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "npy"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("--acts {}: no <layer>.npy files (write them with `sparqgen net MODEL.onnx --acts DIR`)", dir.display());
+    }
+    files
+        .iter()
+        .map(|f| {
+            let name = f
+                .file_stem()
+                .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+            let t = sparqgen::hcm::acts::read_any(f, &format!("--acts layer {name}"))?;
+            if t.data.is_empty() {
+                bail!("--acts {}: no activations", f.display());
+            }
+            Ok((name, sparqgen::synth::ppa::pair_order(&t)))
+        })
+        .collect()
+}
+
 fn say(json: bool, msg: &str) {
     if json {
         errln!("{msg}");
@@ -110,9 +140,6 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         TargetKind::Liberty => (false, false, true),
         TargetKind::All => (true, true, false),
     };
-    if liberty && args.liberty.is_none() {
-        bail!("--target liberty needs --liberty FILE.lib (your cell library)");
-    }
     if args.liberty.is_some() && !liberty {
         bail!("--liberty is only used with --target liberty");
     }
@@ -121,7 +148,34 @@ pub fn run(args: SynthArgs) -> Result<i32> {
     }
     // Bad arguments first, then the tools: a usage error is not a missing tool.
     let tools = ToolVersions::find()?;
+    let lib = if liberty {
+        // asked for: the library and OpenSTA must be there
+        let lib = match &args.liberty {
+            Some(l) => l.clone(),
+            None => sparqgen::tools::osu018()?,
+        };
+        sparqgen::tools::find(sparqgen::tools::Tool::Sta)?;
+        Some(lib)
+    } else if args.target == TargetKind::All {
+        // the default covers the library when it and OpenSTA are installed
+        sparqgen::tools::osu018()
+            .ok()
+            .filter(|_| tools.opensta.is_some())
+    } else {
+        None
+    };
+    let mut layers = Vec::new();
     let workload = match &args.acts {
+        Some(p) if p.is_dir() => {
+            if lib.is_none() {
+                bail!("--acts DIR (per-layer energy) needs the cell-library flow: --target liberty, or --target all with {} installed", sparqgen::tools::OSU018_LIB);
+            }
+            if args.sweep || args.cluster.emit_jobs.is_some() {
+                bail!("--acts DIR is for energy per layer; the sweep takes one --acts FILE.npy");
+            }
+            layers = read_layers(p)?;
+            Workload::User(layers.iter().flat_map(|(_, v)| v.iter().copied()).collect())
+        }
         Some(p) => Workload::User(compare::read_acts(p)?),
         None => Workload::ReluLike,
     };
@@ -152,12 +206,13 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         targets: Targets {
             generic,
             ice40,
-            liberty: args.liberty.clone().filter(|_| liberty),
+            liberty: lib,
         },
         workload,
         whole_design: !args.pe_only,
         netlist_check: !args.no_netlist_check,
         array_sample: args.array_sample,
+        layers,
     };
     let mut s = sparqgen::flows::synth::synthesize(&design, &opts, &mut |msg| say(args.json, msg))?;
 

@@ -8,7 +8,7 @@ use super::gates as netcheck;
 use crate::synth::compare::{self, PeCost, Workload};
 use crate::synth::flow::{self, Scripts};
 use crate::synth::report::{self, SynthReport, ToolVersions};
-use crate::synth::{fmax, plot};
+use crate::synth::{fmax, plot, ppa};
 use crate::config::{ArrayShape, Design, PeKind};
 use crate::output::FileSet;
 use anyhow::Result;
@@ -22,7 +22,8 @@ pub struct Targets {
     pub generic: bool,
     /// iCE40 LUTs, with Fmax where nextpnr-ice40 places the design.
     pub ice40: bool,
-    /// A user's cell library (.lib).
+    /// A cell library (.lib): area, and with OpenSTA timing and power
+    /// ([`super::ppa`]).
     pub liberty: Option<PathBuf>,
 }
 
@@ -42,6 +43,9 @@ pub struct SynthOptions {
     /// PE, or `whole_design` off), price a 4x4 systolic array of the
     /// design's PE against baseline 4x4 arrays instead (the main job).
     pub array_sample: bool,
+    /// `--acts DIR`: each layer's activations (in pairing order), for
+    /// energy per MAC per layer on the cell library.
+    pub layers: Vec<(String, Vec<u8>)>,
 }
 
 /// The array the main job prices when it does not synthesize the design's
@@ -86,6 +90,7 @@ fn empty_report(
         sweep: Vec::new(),
         findings: Vec::new(),
         netlist_check: None,
+        layer_energy: Vec::new(),
     }
 }
 
@@ -118,7 +123,9 @@ pub fn synthesize(
             r.ice40 = Some(area);
         }
         if let Some(lib) = &t.liberty {
-            r.liberty = Some(flow::liberty(one, lib, &mut scripts)?.remove(0).result);
+            progress("synth: the whole design on the cell library (area, OpenSTA)");
+            let d = std::slice::from_ref(design);
+            r.liberty = Some(ppa::price(d, lib, &opts.workload, &mut scripts)?.remove(0));
         }
     }
 
@@ -138,13 +145,13 @@ pub fn synthesize(
             "synth: the {} against mac8x8 and mac4x8 arrays of the same shape",
             array.array().describe()
         ));
-        let arrays = compare::cost_arrays(array, area, &mut scripts)?;
+        let arrays = compare::cost_arrays(array, area, t.liberty.as_deref(), &mut scripts)?;
         r.array_comparison = Some(report::compare_arrays(&arrays[0], &arrays[1], &arrays[2]));
         r.array_sampled = !whole_is_array;
         r.arrays = arrays;
     }
 
-    if t.generic || t.ice40 {
+    if t.generic || t.ice40 || t.liberty.is_some() {
         progress("synth: the PE against mac8x8 and mac4x8");
         let kinds = [design.pe().kind(), PeKind::Mac8x8, PeKind::Mac4x8];
         let mut costs = compare::cost_pes(
@@ -155,6 +162,18 @@ pub fn synthesize(
             t.ice40,
             &mut scripts,
         )?;
+        if let Some(lib) = &t.liberty {
+            progress("synth: PE and baselines on the cell library (area, OpenSTA timing, power on simulated activity)");
+            let designs = compare::pe_designs(design, &kinds, 0)?;
+            let libs = ppa::price(&designs, lib, &opts.workload, &mut scripts)?;
+            for (c, l) in costs.iter_mut().zip(libs) {
+                c.liberty = Some(l);
+            }
+            if !opts.layers.is_empty() {
+                progress("synth: energy per MAC per layer (--acts DIR)");
+                r.layer_energy = ppa::layer_energy(&designs, lib, &opts.layers, &mut scripts)?;
+            }
+        }
         let mac4 = costs.pop().expect("three costs");
         let mac8 = costs.pop().expect("three costs");
         let pe = costs.pop().expect("three costs");
@@ -231,6 +250,7 @@ pub fn sweep_report(design: &Design, jobs: &crate::sweep::Jobs, sweep: Vec<PeCos
     let tools = ToolVersions {
         yosys: jobs.tools.clone(),
         nextpnr_ice40: None,
+        opensta: None,
     };
     let mut r = empty_report(design, crate::rtl::top_module(design), tools, workload);
     r.findings = report::findings(&sweep);
@@ -247,6 +267,7 @@ mod tests {
         let tools = ToolVersions {
             yosys: "Yosys test".into(),
             nextpnr_ice40: None,
+            opensta: None,
         };
         empty_report(&d, "t_top".into(), tools, "w".into())
     }

@@ -2,7 +2,7 @@
 //! baselines at equal activation throughput, and the quantization error each
 //! buys (SQNR from the bit-exact model).
 
-use super::flow::{self, GenericArea, Ice40Area, Job, Scripts};
+use super::flow::{self, GenericArea, Ice40Area, Job, LibertyArea, Scripts};
 use crate::arith::{trim, ErrorStats, Model, Tensor};
 use crate::config::{ArrayShape, Design, PeKind, PlacementSet, Rounding, SparqArith, Window};
 use crate::rtl;
@@ -35,6 +35,8 @@ pub struct PeCost {
     pub activations_per_cycle: u32,
     pub generic: GenericArea,
     pub ice40: Option<Ice40Area>,
+    /// Area, timing and power in a cell library ([`super::ppa`]).
+    pub liberty: Option<LibertyArea>,
     /// Transistors per activation consumed per cycle.
     pub transistors_per_activation: f64,
     /// SQNR of a GEMM on the workload against the exact int8 result; `None`
@@ -75,6 +77,8 @@ struct PeCostJson {
     generic: GenericArea,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     ice40: Option<Ice40Area>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    liberty: Option<LibertyArea>,
     transistors_per_activation: f64,
     sqnr_db: Option<f64>,
 }
@@ -93,6 +97,7 @@ impl From<PeCost> for PeCostJson {
             activations_per_cycle: c.activations_per_cycle,
             generic: c.generic,
             ice40: c.ice40,
+            liberty: c.liberty,
             transistors_per_activation: c.transistors_per_activation,
             sqnr_db: c.sqnr_db,
         }
@@ -151,6 +156,7 @@ impl TryFrom<PeCostJson> for PeCost {
             activations_per_cycle: j.activations_per_cycle,
             generic: j.generic,
             ice40: j.ice40,
+            liberty: j.liberty,
             transistors_per_activation: j.transistors_per_activation,
             sqnr_db: j.sqnr_db,
         })
@@ -193,10 +199,11 @@ pub fn pe_design(base: &Design, kind: PeKind, name: &str) -> Result<Design> {
 /// of mac8x8 and of mac4x8 PEs with its accumulator and pipeline, each
 /// priced per activation per cycle ([`Design::activations_per_cycle`]):
 /// what a user builds, where a systolic array shares the SPARQ decode per
-/// row.
+/// row. With `lib`, also their area and Fmax in that cell library.
 pub fn cost_arrays(
     base: &Design,
     this: Option<&GenericArea>,
+    lib: Option<&std::path::Path>,
     scripts: &mut Scripts,
 ) -> Result<Vec<super::report::ArrayCost>> {
     let cost = |d: &Design, transistors: u64| {
@@ -208,6 +215,8 @@ pub fn cost_arrays(
             activations_per_cycle: acts,
             transistors,
             transistors_per_activation: transistors as f64 / f64::from(acts),
+            liberty: None,
+            area_um2_per_activation: None,
         }
     };
     let mut designs = vec![base.clone()];
@@ -228,7 +237,15 @@ pub fn cost_arrays(
         .into_iter()
         .map(|a| a.result.transistors);
     let areas: Vec<u64> = known.into_iter().chain(areas).collect();
-    Ok(designs.iter().zip(areas).map(|(d, t)| cost(d, t)).collect())
+    let mut costs: Vec<_> = designs.iter().zip(areas).map(|(d, t)| cost(d, t)).collect();
+    if let Some(lib) = lib {
+        let libs = super::ppa::price(&designs, lib, &Workload::ReluLike, scripts)?;
+        for (c, l) in costs.iter_mut().zip(libs) {
+            c.area_um2_per_activation = Some(l.area_um2 / f64::from(c.activations_per_cycle));
+            c.liberty = Some(l);
+        }
+    }
+    Ok(costs)
 }
 
 /// The synthesis job for a design's top.
@@ -324,6 +341,17 @@ pub fn cost_pes(
     cost_pes_at(base, kinds, 0, workload, with_ice40, place, scripts)
 }
 
+/// The single-PE designs of `kinds` at positions `first..` of a list,
+/// named `<base>_cmp<i>` (the names, hence the hashes, every PE comparison
+/// reports).
+pub fn pe_designs(base: &Design, kinds: &[PeKind], first: usize) -> Result<Vec<Design>> {
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| pe_design(base, *k, &format!("{}_cmp{}", base.name(), first + i)))
+        .collect()
+}
+
 /// [`cost_pes`] for `kinds` standing at positions `first..` of a longer
 /// list: the designs are named as in that list (`<base>_cmp<i>`), so a
 /// sweep priced piecewise (one Slurm task per variant) reports the same
@@ -337,11 +365,7 @@ pub fn cost_pes_at(
     place: bool,
     scripts: &mut Scripts,
 ) -> Result<Vec<PeCost>> {
-    let designs: Vec<Design> = kinds
-        .iter()
-        .enumerate()
-        .map(|(i, k)| pe_design(base, *k, &format!("{}_cmp{}", base.name(), first + i)))
-        .collect::<Result<_>>()?;
+    let designs = pe_designs(base, kinds, first)?;
     let jobs: Vec<Job> = designs
         .iter()
         .map(|d| job(d, false))
@@ -371,6 +395,7 @@ pub fn cost_pes_at(
                 transistors_per_activation: g.transistors as f64 / f64::from(acts),
                 generic: g,
                 ice40: ice40.as_ref().map(|v| v[i].result.clone()),
+                liberty: None,
                 sqnr_db: sqnr(kind, workload)?,
             })
         })
@@ -393,6 +418,7 @@ mod tests {
                 logic_depth: None,
             },
             ice40: None,
+            liberty: None,
             transistors_per_activation: 1.0,
             sqnr_db: None,
         }

@@ -76,13 +76,32 @@ pub struct Ice40Area {
     pub note: Option<String>,
 }
 
-/// Area in a user's cell library.
+/// Area in a cell library (the OSU 0.18 um one, or the user's), and where
+/// OpenSTA ran, timing and power ([`super::ppa`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LibertyArea {
     pub library: String,
     pub cells: u64,
+    /// The library's area unit (um^2 for OSU 0.18), as `stat -liberty`.
     pub area: f64,
+    /// `area` again, under the name that says its unit.
+    #[serde(default)]
+    pub area_um2: f64,
     pub cells_by_type: BTreeMap<String, u64>,
+    /// Highest clock at which the design's SDC is met, by OpenSTA.
+    #[serde(default)]
+    pub fmax_mhz: Option<f64>,
+    /// The critical path's length at that clock (its period less slack).
+    #[serde(default)]
+    pub critical_path_ns: Option<f64>,
+    #[serde(default)]
+    pub critical_path: Option<super::sta::CriticalPath>,
+    /// Power at the report's clock on measured switching activity.
+    #[serde(default)]
+    pub power: Option<super::sta::Power>,
+    /// Why timing or power is missing, when it is.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// What one flow run produced for one job.
@@ -287,9 +306,15 @@ pub fn liberty(
                     library: lib.display().to_string(),
                     cells: s.cells,
                     area,
+                    area_um2: area,
                     cells_by_type: s.cells_by_type,
+                    fmax_mhz: None,
+                    critical_path_ns: None,
+                    critical_path: None,
+                    power: None,
+                    note: None,
                 },
-                netlist: None,
+                netlist: read_netlist(dir.path(), v, "lib.v")?,
             })
         })
         .collect()

@@ -6,5 +6,8 @@ pub mod fanout;
 pub mod flow;
 pub mod fmax;
 pub mod plot;
+pub mod ppa;
 pub mod report;
+pub mod sta;
+pub mod toggles;
 pub mod yosys;

@@ -14,6 +14,8 @@ use serde::Serialize;
 pub struct ToolVersions {
     pub yosys: String,
     pub nextpnr_ice40: Option<String>,
+    /// OpenSTA, when the cell-library flow timed the designs.
+    pub opensta: Option<String>,
 }
 
 /// The design's PE against the baselines at equal activation throughput.
@@ -65,6 +67,8 @@ pub struct SynthReport {
     pub findings: Vec<String>,
     /// Post-synthesis check of the PE netlist, when run.
     pub netlist_check: Option<String>,
+    /// `--acts DIR`: energy per MAC of the PE and the baselines per layer.
+    pub layer_energy: Vec<super::ppa::LayerEnergy>,
 }
 
 /// One whole array's generic cost at its activation throughput.
@@ -79,11 +83,26 @@ pub struct ArrayCost {
     pub activations_per_cycle: u32,
     pub transistors: u64,
     pub transistors_per_activation: f64,
+    /// Area and Fmax in a cell library, when that flow ran.
+    pub liberty: Option<LibertyArea>,
+    pub area_um2_per_activation: Option<f64>,
 }
 
 /// `this` array against the baselines' arrays of the same shape, in words.
 pub fn compare_arrays(this: &ArrayCost, mac8: &ArrayCost, mac4: &ArrayCost) -> String {
-    format!(
+    let cells = match (
+        this.area_um2_per_activation,
+        mac8.area_um2_per_activation,
+        mac4.area_um2_per_activation,
+    ) {
+        (Some(t), Some(m8), Some(m4)) => format!(
+            "; in cells {t:.0} um^2 per activation per cycle, {:.2}x mac8x8's and {:.2}x mac4x8's",
+            t / m8,
+            t / m4
+        ),
+        _ => String::new(),
+    };
+    let words = format!(
         "{}: {:.0} transistors per activation per cycle, {:.2}x the mac8x8 array's {:.0} \
          and {:.2}x the mac4x8 array's {:.0}",
         this.pe,
@@ -92,7 +111,8 @@ pub fn compare_arrays(this: &ArrayCost, mac8: &ArrayCost, mac4: &ArrayCost) -> S
         mac8.transistors_per_activation,
         this.transistors_per_activation / mac4.transistors_per_activation,
         mac4.transistors_per_activation
-    )
+    );
+    words + &cells
 }
 
 /// Build the comparison of `pe` against the baselines.
@@ -232,6 +252,67 @@ pub fn per_pe_text(r: &SynthReport, transistors: u64) -> String {
     )
 }
 
+/// One row of the cell-library table: a PE's label and its PPA columns.
+pub struct PpaRow {
+    pub label: String,
+    pub cells: String,
+    pub area: String,
+    pub area_per_activation: String,
+    pub fmax: String,
+    pub path: String,
+    pub dynamic: String,
+    pub flops: String,
+    pub leakage: String,
+    pub energy: String,
+}
+
+fn ppa_row(label: String, apc: u32, l: &LibertyArea) -> PpaRow {
+    let p = l.power.as_ref();
+    let f = |v: Option<f64>, digits: usize| opt_f(v, digits);
+    PpaRow {
+        label,
+        cells: l.cells.to_string(),
+        area: format!("{:.0}", l.area_um2),
+        area_per_activation: format!("{:.0}", l.area_um2 / f64::from(apc.max(1))),
+        fmax: f(l.fmax_mhz, 1),
+        path: l.critical_path.as_ref().map_or_else(
+            || l.note.clone().unwrap_or_else(|| "-".into()),
+            |c| format!("{} -> {}, {:.2} ns", c.start, c.end, c.ns),
+        ),
+        dynamic: f(p.map(|p| p.dynamic_mw), 3),
+        flops: f(p.map(|p| p.flop_internal_mw), 3),
+        leakage: p.map_or("-".into(), |p| format!("{:.2e}", p.leakage_mw)),
+        energy: f(p.map(|p| p.energy_pj_per_mac), 2),
+    }
+}
+
+/// The PE and baselines in the cell library, when that flow ran.
+pub fn ppa_rows(r: &SynthReport) -> Vec<PpaRow> {
+    r.pe.iter()
+        .map(|c| (format!("{} (this design)", c.label()), c))
+        .chain(r.baselines.iter().map(|c| (c.label(), c)))
+        .filter_map(|(label, c)| {
+            c.liberty
+                .as_ref()
+                .map(|l| ppa_row(label, c.activations_per_cycle, l))
+        })
+        .collect()
+}
+
+/// The library and power conditions of the PE table, in words.
+pub fn ppa_conditions(r: &SynthReport) -> String {
+    let Some(l) = r.pe.as_ref().and_then(|c| c.liberty.as_ref()) else {
+        return String::new();
+    };
+    match &l.power {
+        Some(p) => format!(
+            "`{}`; power at {} MHz on {} ({} cycles of a GEMM through the PE, mean {:.3} toggles per net per cycle)",
+            l.library, p.clock_mhz, p.workload, p.cycles, p.activity
+        ),
+        None => format!("`{}`; {}", l.library, l.note.clone().unwrap_or_default()),
+    }
+}
+
 pub fn lut_text(i: &Option<Ice40Area>) -> String {
     i.as_ref().map_or("-".into(), |a| a.lut4.to_string())
 }
@@ -257,6 +338,7 @@ impl ToolVersions {
         Ok(ToolVersions {
             yosys: yosys.version,
             nextpnr_ice40: tools::find(Tool::NextpnrIce40).ok().map(|n| n.version),
+            opensta: tools::find(Tool::Sta).ok().map(|n| n.version),
         })
     }
 }

@@ -44,6 +44,25 @@ fn run_generates_verifies_and_prices_one_design() {
         .map(|a| a["shape"].as_str().unwrap())
         .collect();
     assert_eq!(shapes, ["4x4 systolic"; 3]);
+    // with the OSU 0.18 um cells and OpenSTA installed, the PE against both
+    // baselines in um^2, MHz and pJ/MAC, and the arrays in um^2
+    if std::path::Path::new(sparqgen::tools::OSU018_LIB).is_file()
+        && sparqgen::tools::find(Tool::Sta).is_ok()
+    {
+        for c in std::iter::once(&v["pe"]).chain(v["baselines"].as_array().unwrap()) {
+            let l = &c["liberty"];
+            assert!(l["area_um2"].as_f64().unwrap() > 1000.0, "{c}");
+            assert!(l["fmax_mhz"].as_f64().unwrap() > 1.0, "{c}");
+            assert!(
+                l["power"]["energy_pj_per_mac"].as_f64().unwrap() > 0.0,
+                "{c}"
+            );
+        }
+        for a in v["arrays"].as_array().unwrap() {
+            assert!(a["liberty"]["area_um2"].as_f64().unwrap() > 1000.0, "{a}");
+        }
+        assert!(out.contains("pJ/MAC"), "{out}");
+    }
     // a pass leaves no failure report behind
     assert!(!d.join("sparqgen-verify").exists());
 }

@@ -123,6 +123,7 @@ fn liberty_flow_reports_library_area() {
     crate::util::need(&[
         sparqgen::tools::Tool::Yosys,
         sparqgen::tools::Tool::Verilator,
+        sparqgen::tools::Tool::Sta,
     ]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -152,17 +153,26 @@ fn liberty_flow_reports_library_area() {
         "{v}"
     );
     assert!(v["generic"].is_null() && v["ice40"].is_null());
+    // a library without timing arcs or power tables: area, and why not more
+    assert_eq!(v["liberty"]["area_um2"], v["liberty"]["area"]);
+    assert!(v["liberty"]["power"].is_null(), "{v}");
+    assert!(
+        v["liberty"]["note"].as_str().unwrap().contains("no timing"),
+        "{v}"
+    );
+    assert!(v["pe"]["liberty"]["area"].as_f64().unwrap() > 100.0, "{v}");
 }
 
 #[test]
 fn bad_synth_arguments_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let r = run(&["synth", "--target", "liberty"], d);
+    write(d, "x.lib", "library(x) {}\n");
+    let r = run(&["synth", "--liberty", "x.lib"], d);
     assert_eq!(r.code(), 2);
     assert!(
         r.stderr()
-            .contains("--target liberty needs --liberty FILE.lib"),
+            .contains("--liberty is only used with --target liberty"),
         "{}",
         r.stderr()
     );
