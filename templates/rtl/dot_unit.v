@@ -85,7 +85,6 @@ module [[ module ]] #(
 
 [%- let acc_src = "tree" %]
 [%- let acc_width = "TreeBits" %]
-[%- let drain = false %]
 [%- let stage_what = "tree's sum" %]
 [%- include "rtl/accumulator.v" %]
 

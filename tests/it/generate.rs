@@ -493,7 +493,7 @@ fn manifest_reads_back_and_detects_edits() {
         assert!(e.contains("content_hash") && e.contains("edited"), "{e}");
     }
     let m = Manifest::read(&dir.path().join("m1")).unwrap();
-    assert_eq!(m.flush_cycles, Some(2 + 4 + 2 + 1));
+    assert_eq!(m.flush_cycles, Some(2 + 4 + 2));
     assert_eq!(m.drain_cycles, Some(5));
     assert_eq!((m.pe.act_bits, m.pe.wgt_bits, m.pe.acc_bits), (32, 20, 32));
     assert_eq!(m.port("res_o").unwrap().width, 3 * 32);
