@@ -13,6 +13,7 @@ mod net;
 mod net_rtl;
 mod prove;
 mod robust;
+mod scalesim;
 mod rtl_params;
 mod slurm;
 mod snapshot;
