@@ -63,6 +63,54 @@ pub struct SynthReport {
     pub findings: Vec<String>,
     /// Post-synthesis check of the PE netlist, when run.
     pub netlist_check: Option<String>,
+    /// A systolic array's streaming output chain against the cycles it
+    /// saves (with the generic flow).
+    pub stream: Option<StreamCost>,
+}
+
+/// The flip-flops a streaming systolic array spends on its output chain
+/// (verif/INTERFACE.md) and the cycles per tile that buys.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamCost {
+    /// `rows x (cols-1) x (AccBits + 1)` (output register and hold bit per
+    /// PE but the last column) plus `pipeline` clear-delay bits.
+    pub chain_flip_flops: u64,
+    /// Every flip-flop of the generic netlist.
+    pub design_flip_flops: u64,
+    /// Cycles a tile-by-tile array spends per tile beyond its operands: a
+    /// flush of `(R-1)+(C-1)+pipeline+1` and `C` drain cycles.
+    pub cycles_saved_per_tile: u64,
+    pub statement: String,
+}
+
+/// The output chain's cost for `design`, given its generic netlist.
+pub fn stream_cost(design: &crate::config::Design, g: &GenericArea) -> Option<StreamCost> {
+    let crate::config::ArrayShape::Systolic { rows, cols } = design.array() else {
+        return None;
+    };
+    let (r, c) = (u64::from(rows), u64::from(cols));
+    let p = u64::from(design.pe().pipeline().stages());
+    let acc = u64::from(design.pe().acc_bits());
+    let chain = if c > 1 { r * (c - 1) * (acc + 1) + p } else { 0 };
+    let ffs: u64 = g
+        .cells_by_type
+        .iter()
+        .filter(|(k, _)| k.contains("DFF"))
+        .map(|(_, v)| v)
+        .sum();
+    let saved = (r - 1) + (c - 1) + p + 1 + c;
+    let statement = format!(
+        "streaming output chain: {chain} of the design's {ffs} flip-flops ({:.1} %); tiles follow \
+         back to back instead of paying {saved} flush and drain cycles each (a tile shorter \
+         than the {c}-cycle drain stalls to {c} cycles)",
+        100.0 * chain as f64 / ffs.max(1) as f64
+    );
+    Some(StreamCost {
+        chain_flip_flops: chain,
+        design_flip_flops: ffs,
+        cycles_saved_per_tile: saved,
+        statement,
+    })
 }
 
 /// One whole array's generic cost at its activation throughput.

@@ -98,6 +98,7 @@ fn empty_report(
         sweep: Vec::new(),
         findings: Vec::new(),
         netlist_check: None,
+        stream: None,
     }
 }
 
@@ -122,7 +123,9 @@ pub fn synthesize(
         let job = compare::job(design, t.ice40)?;
         let one = std::slice::from_ref(&job);
         if t.generic {
-            r.generic = Some(flow::generic(one, &mut scripts)?.remove(0).result);
+            let g = flow::generic(one, &mut scripts)?.remove(0).result;
+            r.stream = report::stream_cost(design, &g);
+            r.generic = Some(g);
         }
         if t.ice40 {
             let mut area = flow::ice40(one, &mut scripts)?.remove(0).result;
