@@ -294,3 +294,35 @@ impl SynthReport {
             .expect("the report template renders")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Design;
+
+    fn generic(ffs: u64) -> GenericArea {
+        GenericArea {
+            cells: 0,
+            transistors: 0,
+            cells_by_type: [("$_DFF_P_".to_string(), ffs), ("$_NAND_".to_string(), 9)]
+                .into_iter()
+                .collect(),
+            logic_depth: None,
+        }
+    }
+
+    #[test]
+    fn the_output_chain_is_rows_times_cols_minus_one_registers_and_hold_bits() {
+        let d = Design::from_yaml(
+            "pe: {kind: sparq, acc_bits: 32, pipeline: 1}\narray: {kind: systolic, rows: 8, cols: 8}\n",
+        )
+        .unwrap();
+        let s = stream_cost(&d, &generic(7000)).unwrap();
+        assert_eq!(s.chain_flip_flops, 8 * 7 * 33 + 1);
+        assert_eq!(s.design_flip_flops, 7000);
+        assert_eq!(s.cycles_saved_per_tile, 7 + 7 + 1 + 1 + 8);
+        assert!(s.statement.contains("1849 of the design's 7000"), "{}", s.statement);
+        let one = Design::from_yaml("pe: {kind: mac8x8}\narray: {kind: single}\n").unwrap();
+        assert!(stream_cost(&one, &generic(40)).is_none());
+    }
+}
