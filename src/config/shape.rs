@@ -48,9 +48,7 @@ impl ArrayShape {
     /// cycles ([`crate::cycles`]). `None` for the other shapes.
     pub fn flush_cycles(&self, pipeline_stages: u32) -> Option<u32> {
         match *self {
-            ArrayShape::Systolic { rows, cols } => {
-                Some((rows - 1) + (cols - 1) + pipeline_stages)
-            }
+            ArrayShape::Systolic { rows, cols } => Some((rows - 1) + (cols - 1) + pipeline_stages),
             _ => None,
         }
     }

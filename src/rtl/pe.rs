@@ -64,7 +64,11 @@ fn ports(design: &Design, plan: &PePlan, code_in: Option<&ActCode>) -> Vec<PortD
 /// `in_array`: the PE of a systolic array (dense SPARQ: decoded row input).
 pub(crate) fn render(design: &Design, plan: &PePlan, in_array: bool) -> Result<String, RtlError> {
     let n = &design.name();
-    let code_in = if in_array { plan.act_code.as_ref() } else { None };
+    let code_in = if in_array {
+        plan.act_code.as_ref()
+    } else {
+        None
+    };
     render_t(
         "rtl/pe.v",
         &PeV {

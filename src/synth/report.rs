@@ -91,7 +91,11 @@ pub fn stream_cost(design: &crate::config::Design, g: &GenericArea) -> Option<St
     let (r, c) = (u64::from(rows), u64::from(cols));
     let p = u64::from(design.pe().pipeline().stages());
     let acc = u64::from(design.pe().acc_bits());
-    let chain = if c > 1 { r * (c - 1) * (acc + 1) + p } else { 0 };
+    let chain = if c > 1 {
+        r * (c - 1) * (acc + 1) + p
+    } else {
+        0
+    };
     let ffs: u64 = g
         .cells_by_type
         .iter()
@@ -321,7 +325,11 @@ mod tests {
         assert_eq!(s.chain_flip_flops, 8 * 7 * 33 + 1);
         assert_eq!(s.design_flip_flops, 7000);
         assert_eq!(s.cycles_saved_per_tile, 7 + 7 + 1 + 1 + 8);
-        assert!(s.statement.contains("1849 of the design's 7000"), "{}", s.statement);
+        assert!(
+            s.statement.contains("1849 of the design's 7000"),
+            "{}",
+            s.statement
+        );
         let one = Design::from_yaml("pe: {kind: mac8x8}\narray: {kind: single}\n").unwrap();
         assert!(stream_cost(&one, &generic(40)).is_none());
     }

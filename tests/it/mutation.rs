@@ -133,7 +133,14 @@ fn mutate_and_verify(what: &str, file: &str, from: &str, to: &str) {
     mutate_design_and_verify(DESIGN, "mut_pe", what, file, from, to);
 }
 
-fn mutate_design_and_verify(design: &str, name: &str, what: &str, file: &str, from: &str, to: &str) {
+fn mutate_design_and_verify(
+    design: &str,
+    name: &str,
+    what: &str,
+    file: &str,
+    from: &str,
+    to: &str,
+) {
     let dir = tempfile::tempdir().unwrap();
     generate_design(dir.path(), design);
     let folder = format!("out/{name}");

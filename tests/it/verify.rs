@@ -145,7 +145,10 @@ fn golden_gemms_match_the_reference_kernel() {
             .sum();
         // a systolic array also checks the padding rows and columns of
         // its edge tiles, so it checks at least the file's outputs
-        if matches!(d.design.array(), sparqgen::config::ArrayShape::Systolic { .. }) {
+        if matches!(
+            d.design.array(),
+            sparqgen::config::ArrayShape::Systolic { .. }
+        ) {
             assert!(m.checks >= want, "{}: {} < {want}", m.name, m.checks);
         } else {
             assert_eq!(m.checks, want, "{}", m.name);

@@ -171,7 +171,10 @@ impl MemberCtx {
             // layer of one tile; a long stream of short tiles with bubbles
             let kps = self.design.pe().kind().activations_per_cycle() as usize;
             v.push(g.next("tiles of one drain", m2, n2, cols * kps).acts(relu));
-            v.push(g.next("one tile", rows, cols, 3 * cols * kps + 1).bubbles(true));
+            v.push(
+                g.next("one tile", rows, cols, 3 * cols * kps + 1)
+                    .bubbles(true),
+            );
             v.push(
                 g.next("short tiles, bubbles", 3 * rows, 2 * cols + 1, 3)
                     .zeros(20)
