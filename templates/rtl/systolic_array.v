@@ -203,7 +203,8 @@ module [[ module ]] #(
               out_d = left;
             end
           end
-[%- if plan.datapath_reset %]
+          // reset like the accumulators (also without datapath reset), so
+          // rst_ni clears every output
           always @(posedge clk_i or negedge rst_ni) begin
             if (!rst_ni) begin
               out_q <= {AccBits{1'b0}};
@@ -211,11 +212,6 @@ module [[ module ]] #(
               out_q <= out_d;
             end
           end
-[%- else %]
-          always @(posedge clk_i) begin  // datapath: no reset
-            out_q <= out_d;
-          end
-[%- endif %]
           always @(posedge clk_i or negedge rst_ni) begin
             if (!rst_ni) begin
               hold_q <= 1'b0;

@@ -213,6 +213,8 @@ module snap_sa2x3_systolic_array #(
               out_d = left;
             end
           end
+          // reset like the accumulators (also without datapath reset), so
+          // rst_ni clears every output
           always @(posedge clk_i or negedge rst_ni) begin
             if (!rst_ni) begin
               out_q <= {AccBits{1'b0}};
