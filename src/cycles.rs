@@ -4,12 +4,20 @@
 //! `hcm` takes its compute roof from it and `net --rtl` holds it to the
 //! cycles the RTL takes under Verilator.
 //!
-//! - Systolic `R x C`, output stationary: each tile of `R` rows of A
-//!   against `C` rows of B takes `steps` operand cycles (K cut into the
-//!   PE's steps: 1, 2 or 4 activations), then `flush = (R-1)+(C-1)+P+1`
-//!   idle cycles while the skewed operands and the pipeline empty, then `C`
-//!   drain cycles that shift the results out. Tiles do not overlap: the
-//!   next tile's first operands follow the last drain.
+//! - Systolic `R x C`, output stationary, streaming: each tile of `R` rows
+//!   of A against `C` rows of B takes `steps` operand cycles (K cut into the
+//!   PE's steps: 1, 2 or 4 activations) and the tiles follow each other
+//!   back to back; a tile's results leave through each row's output chain
+//!   (one column per cycle, `C` cycles) while the next tile computes. So a
+//!   tile occupies `max(steps, C)` cycles: when K is shorter than the drain
+//!   (`steps < C`) the stream stalls for `C - steps` cycles with
+//!   `valid_i = 0` rather than overrun the output chain. A stream (one GEMM)
+//!   pays the skew once: after its last tile (ended by a closing
+//!   `clear_i`), `fill = (R-1)+(C-1)+P` cycles until the last operands
+//!   reach PE `(R-1, C-1)`'s accumulator, whose result is the last row's
+//!   first, then `C-1` more for the rest of that row (at least the one
+//!   cycle of the closing clear). Total
+//!   `tiles * max(steps, C) + max(fill + C - 1, 1)`.
 //! - Dot unit of `L` lanes (a single PE is one lane): one output at a
 //!   time, `ceil(steps / L)` cycles each, outputs back to back; the last
 //!   result shows `latency - 1` cycles after its last operands.
@@ -108,6 +116,9 @@ pub struct Cycles {
     /// Flush (systolic fill and empty) cycles.
     pub flush: u64,
     pub drain: u64,
+    /// Systolic: cycles the stream waits because a tile's K is shorter
+    /// than the drain (`C - steps` per such tile).
+    pub stall: u64,
     /// Pipeline tail of a dot unit.
     pub tail: u64,
     /// MAC slots: useful MACs and the waste, in MAC slots.
@@ -118,7 +129,7 @@ pub struct Cycles {
     /// Slots past the end of K: pairing a lone activation (K not a
     /// multiple of the step), lanes idle in the last cycle of a dot output.
     pub padding: u64,
-    /// Slots in flush, drain and tail cycles.
+    /// Slots in flush, drain, stall and tail cycles.
     pub fill_drain: u64,
 }
 
@@ -136,6 +147,7 @@ impl Cycles {
         self.operand += o.operand;
         self.flush += o.flush;
         self.drain += o.drain;
+        self.stall += o.stall;
         self.tail += o.tail;
         self.slots += o.slots;
         self.useful += o.useful;
@@ -149,7 +161,7 @@ impl Cycles {
     pub fn waste(&self) -> Vec<(&'static str, f64)> {
         let s = self.slots.max(1) as f64;
         let mut w = vec![
-            ("fill/flush and drain", self.fill_drain as f64 / s),
+            ("fill/flush, drain and stalls", self.fill_drain as f64 / s),
             ("tiles that do not fill the array", self.edge as f64 / s),
             (
                 "K padding: a lone last activation, or lanes idle in an output's last cycle",
@@ -171,16 +183,24 @@ pub fn gemm(t: &Timing, s: Shape) -> Cycles {
         Dataflow::Systolic { rows, cols, flush } => {
             let tiles = s.groups * s.m.div_ceil(rows) * s.n.div_ceil(cols);
             let operand = tiles * steps;
+            let stall = tiles * cols.saturating_sub(steps);
+            // one fill and one drain per stream, none for an empty one
+            let (flush, drain) = if tiles == 0 {
+                (0, 0)
+            } else {
+                (flush, (flush + cols - 1).max(1) - flush)
+            };
             let active = s.groups * s.m * s.n; // PEs with an output, summed over tiles
             Cycles {
-                total: tiles * (steps + flush + cols),
+                total: operand + stall + flush + drain,
                 operand,
-                flush: tiles * flush,
-                drain: tiles * cols,
+                flush,
+                drain,
+                stall,
                 tail: 0,
                 edge: (tiles * rows * cols - active) * steps * kps,
                 padding: active * steps * kps - useful,
-                fill_drain: tiles * (flush + cols) * rows * cols * kps,
+                fill_drain: (stall + flush + drain) * rows * cols * kps,
                 ..Cycles::default()
             }
         }
@@ -252,25 +272,33 @@ mod tests {
                     c.slots,
                     "{t:?} {s:?}"
                 );
-                assert_eq!(c.operand + c.flush + c.drain + c.tail, c.total);
+                assert_eq!(c.operand + c.stall + c.flush + c.drain + c.tail, c.total);
             }
         }
     }
 
     #[test]
-    fn systolic_tiles_pay_flush_and_drain() {
-        // 8x8, pipeline 0, pairs: K = 9 is 5 steps; flush 15, drain 8
-        let c = gemm(
-            &sa(8, 8, 0, 2),
-            Shape {
-                groups: 1,
-                m: 17,
-                n: 8,
-                k: 9,
-            },
-        );
-        assert_eq!(c.total, 3 * (5 + 15 + 8));
+    fn systolic_tiles_stream_and_stall_below_the_drain() {
+        // 8x8, pipeline 0, pairs: K = 9 is 5 steps, shorter than the drain
+        // of 8: each tile stalls 3 cycles; one fill of 14 and one drain
+        let t = sa(8, 8, 0, 2);
+        let s = |m, k| Shape {
+            groups: 1,
+            m,
+            n: 8,
+            k,
+        };
+        let c = gemm(&t, s(17, 9));
+        assert_eq!(c.total, 3 * 8 + 14 + 7);
+        assert_eq!((c.operand, c.stall, c.flush, c.drain), (15, 9, 14, 7));
         assert_eq!(c.useful, 17 * 8 * 9);
+        // K = 64 is 32 steps: no stall, tiles back to back
+        assert_eq!(gemm(&t, s(17, 64)).total, 3 * 32 + 14 + 7);
+        // one tile of one step: the drain bounds it
+        assert_eq!(gemm(&t, s(1, 1)).total, 8 + 14 + 7);
+        assert_eq!(gemm(&t, s(0, 9)).total, 0);
+        // 1 x 1, pipeline 0: the closing clear is the whole tail
+        assert_eq!(gemm(&sa(1, 1, 0, 1), s(1, 3)).total, 8 * 3 + 1);
     }
 
     #[test]

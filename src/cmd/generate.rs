@@ -46,7 +46,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         m.top,
         m.latency_cycles,
         m.flush_cycles
-            .map(|f| format!(", flush {f} cycles"))
+            .map(|f| format!(", fill {f} cycles"))
             .unwrap_or_default(),
         &m.content_hash[..12]
     );

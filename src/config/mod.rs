@@ -218,12 +218,12 @@ impl Design {
         self.pe.pipeline().latency_cycles()
     }
 
-    /// Idle cycles a systolic array needs before it may be drained.
+    /// A systolic array's fill: skew plus pipeline (`ArrayShape::flush_cycles`).
     pub fn flush_cycles(&self) -> Option<u32> {
         self.array.flush_cycles(self.pe.pipeline().stages())
     }
 
-    /// Cycles a systolic array takes to shift out its accumulators.
+    /// Cycles a systolic array's row takes to put out a tile's results.
     pub fn drain_cycles(&self) -> Option<u32> {
         self.array.drain_cycles()
     }

@@ -1,6 +1,6 @@
 //! How PEs are arranged: systolic array, dot-product unit or one PE.
 
-use super::{field_err, limits, DesignError, Pipeline};
+use super::{field_err, limits, DesignError};
 use serde::Serialize;
 
 /// How PEs are arranged.
@@ -42,20 +42,20 @@ impl ArrayShape {
         }
     }
 
-    /// Idle cycles (`valid_i = 0`) a systolic array needs after its last
-    /// valid cycle before it may be drained: the skew across rows and
-    /// columns plus the PE's latency. `None` for the other shapes.
+    /// The fill of a streaming systolic array: the skew across rows and
+    /// columns plus the PE's pipeline, `(rows-1) + (cols-1) + pipeline`.
+    /// A stream of tiles costs `tiles * max(steps, drain) + fill + drain`
+    /// cycles ([`crate::cycles`]). `None` for the other shapes.
     pub fn flush_cycles(&self, pipeline_stages: u32) -> Option<u32> {
         match *self {
-            ArrayShape::Systolic { rows, cols } => {
-                Some((rows - 1) + (cols - 1) + Pipeline::latency_for(pipeline_stages))
-            }
+            ArrayShape::Systolic { rows, cols } => Some((rows - 1) + (cols - 1) + pipeline_stages),
             _ => None,
         }
     }
 
-    /// Cycles a systolic array takes to shift out its accumulators (one
-    /// column per cycle). `None` for the other shapes.
+    /// Cycles a systolic array's row takes to put out a tile's results (one
+    /// column per cycle), so also the fewest cycles between two tile starts.
+    /// `None` for the other shapes.
     pub fn drain_cycles(&self) -> Option<u32> {
         match *self {
             ArrayShape::Systolic { cols, .. } => Some(cols),

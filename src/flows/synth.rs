@@ -91,6 +91,7 @@ fn empty_report(
         findings: Vec::new(),
         netlist_check: None,
         layer_energy: Vec::new(),
+        stream: None,
     }
 }
 
@@ -115,7 +116,9 @@ pub fn synthesize(
         let job = compare::job(design, t.ice40)?;
         let one = std::slice::from_ref(&job);
         if t.generic {
-            r.generic = Some(flow::generic(one, &mut scripts)?.remove(0).result);
+            let g = flow::generic(one, &mut scripts)?.remove(0).result;
+            r.stream = report::stream_cost(design, &g);
+            r.generic = Some(g);
         }
         if t.ice40 {
             let mut area = flow::ice40(one, &mut scripts)?.remove(0).result;

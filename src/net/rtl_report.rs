@@ -21,11 +21,13 @@ pub struct Waste {
 fn because(why: &str, l: &LayerRtl, t: &Timing) -> String {
     let steps = l.k.div_ceil(t.k_per_step as usize).max(1);
     match (t.dataflow, why.split(':').next().unwrap_or("")) {
-        (Dataflow::Systolic { flush, cols, .. }, "fill/flush and drain") => format!(
-            "K = {} is {steps} operand cycles per tile against {flush} flush + {cols} drain",
-            l.k
+        (Dataflow::Systolic { flush, cols, .. }, "fill/flush, drain and stalls") => format!(
+            "K = {} is {steps} operand cycles per tile against a {cols}-cycle drain (a shorter \
+             tile stalls), and {flush} fill + {} drain per stream",
+            l.k,
+            (flush + cols - 1).max(1) - flush
         ),
-        (Dataflow::Dot { latency, .. }, "fill/flush and drain") => {
+        (Dataflow::Dot { latency, .. }, "fill/flush, drain and stalls") => {
             format!("a pipeline tail of {} cycle(s) per segment", latency - 1)
         }
         (Dataflow::Systolic { rows, cols, .. }, "tiles that do not fill the array") => {
@@ -133,9 +135,10 @@ impl RtlSummary {
 fn dataflow_text(t: &Timing) -> String {
     match t.dataflow {
         Dataflow::Systolic { rows, cols, flush } => format!(
-            "{rows}x{cols} output-stationary: per tile K/{} operand cycles + {flush} flush + \
-             {cols} drain",
-            t.k_per_step
+            "{rows}x{cols} output-stationary, streaming: per tile max(K/{}, {cols}) cycles, per \
+             stream {flush} fill + {} drain",
+            t.k_per_step,
+            (flush + cols - 1).max(1) - flush
         ),
         Dataflow::Dot { lanes, latency } => format!(
             "{lanes} lanes: per output ceil(K/{}/{lanes}) cycles, latency {latency}",

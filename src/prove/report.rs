@@ -131,8 +131,10 @@ impl Report {
         match self.array.as_str() {
             a if a.starts_with("systolic") => format!(
                 "every PE of the array is the same module ({}_pe, fed by {}_decode), so this \
-                 proof, made on the array elaborated 1 x 1, covers all {} PEs; the skew, drain \
-                 and interconnect are covered by `verify`'s simulation",
+                 proof, made on the array elaborated 1 x 1 (where res_o is the accumulator), \
+                 covers all {} PEs; the skew, the streaming output chain (tiles back to back, \
+                 stalls, bubbles, a one-tile layer, the closing clear) and interconnect are \
+                 covered by `verify`'s simulation",
                 self.design, self.design, self.pe_count
             ),
             a if a.starts_with("dot") => format!(

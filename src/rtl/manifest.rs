@@ -99,11 +99,13 @@ pub struct Manifest {
     /// Edges from presenting operands to seeing their product in the
     /// accumulator (`pipeline + 1`).
     pub latency_cycles: u32,
-    /// Systolic: cycles with `valid_i = 0` after the last valid cycle before
-    /// the first drain cycle, `(rows - 1) + (cols - 1) + pipeline + 1`.
+    /// Systolic: the fill, `(rows - 1) + (cols - 1) + pipeline`: cycles from
+    /// a tile's start (its `clear_i`) until the tile before shows its first
+    /// result on the last row, minus `cols - 1` (see `cycles::gemm`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flush_cycles: Option<u32>,
-    /// Systolic: drain cycles that empty the array (`cols`).
+    /// Systolic: the drain, `cols`: cycles a row takes to put out a tile's
+    /// results, and the fewest cycles between two tile starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain_cycles: Option<u32>,
     /// The top's parameters and their defaults.
@@ -372,14 +374,6 @@ pub fn top_ports(design: &Design, plan: &PePlan) -> Vec<Port> {
     match design.array() {
         ArrayShape::Systolic { rows, cols } => {
             ports.push(port(
-                "drain_i",
-                Input,
-                1,
-                "shift every row's accumulators one column right (column 0 loads 0); \
-                 only with no valid operands in flight"
-                    .into(),
-            ));
-            ports.push(port(
                 "act_i",
                 Input,
                 rows * aw,
@@ -396,7 +390,9 @@ pub fn top_ports(design: &Design, plan: &PePlan) -> Vec<Port> {
                 Output,
                 rows * acc,
                 format!(
-                    "row r at [r*{acc} +: {acc}]: accumulator of PE (r, {}) (two's complement)",
+                    "row r at [r*{acc} +: {acc}]: the results of the tile before the one \
+                     running, PE (r, {}) first, then one column further left each cycle \
+                     (two's complement)",
                     cols - 1
                 ),
             ));

@@ -1,7 +1,7 @@
 //! `N_pe`: decode, optional pipeline registers, multipliers, accumulator;
-//! inside a systolic array also the drain path (and, for dense SPARQ, the
-//! row's decoded activations instead of raw ones: the array decodes each row
-//! once, at its edge).
+//! inside a systolic array of dense SPARQ PEs it takes the row's decoded
+//! activations instead of raw ones (the array decodes each row once, at its
+//! edge). The array's output chain lives in the array, not in the PE.
 
 use super::align::{self, PortDecl, PortLine};
 use super::manifest::{act_meaning, wgt_meaning};
@@ -19,7 +19,6 @@ struct PeV<'a> {
     decode_module: String,
     mul_module: String,
     plan: &'a PePlan,
-    drain: bool,
     /// Inside a systolic array of dense SPARQ PEs: the row's decoded
     /// activations arrive on `code_i` instead of `act_i`.
     code_in: Option<&'a ActCode>,
@@ -27,10 +26,9 @@ struct PeV<'a> {
     guards: Vec<ParamRange>,
 }
 
-/// The PE's ports: clock, reset, valid/clear, the drain path inside a
-/// systolic array, the operands (the row's code inside an array of dense
-/// SPARQ PEs), the accumulator.
-fn ports(design: &Design, plan: &PePlan, drain: bool, code_in: Option<&ActCode>) -> Vec<PortDecl> {
+/// The PE's ports: clock, reset, valid/clear, the operands (the row's code
+/// inside an array of dense SPARQ PEs), the accumulator.
+fn ports(design: &Design, plan: &PePlan, code_in: Option<&ActCode>) -> Vec<PortDecl> {
     let acc = "[AccBits-1:0]";
     let mut p = vec![
         PortDecl::input("", "clk_i", ""),
@@ -38,14 +36,6 @@ fn ports(design: &Design, plan: &PePlan, drain: bool, code_in: Option<&ActCode>)
         PortDecl::input("", "valid_i", "this cycle's operands are real"),
         PortDecl::input("", "clear_i", "start a new output"),
     ];
-    if drain {
-        p.push(PortDecl::input("", "drain_i", "shift: load drain_acc_i"));
-        p.push(PortDecl::input(
-            acc,
-            "drain_acc_i",
-            "left neighbour's accumulator",
-        ));
-    }
     p.push(match code_in {
         Some(code) => PortDecl::input(
             align::range(code.bits),
@@ -71,9 +61,14 @@ fn ports(design: &Design, plan: &PePlan, drain: bool, code_in: Option<&ActCode>)
     p
 }
 
-pub(crate) fn render(design: &Design, plan: &PePlan, drain: bool) -> Result<String, RtlError> {
+/// `in_array`: the PE of a systolic array (dense SPARQ: decoded row input).
+pub(crate) fn render(design: &Design, plan: &PePlan, in_array: bool) -> Result<String, RtlError> {
     let n = &design.name();
-    let code_in = if drain { plan.act_code.as_ref() } else { None };
+    let code_in = if in_array {
+        plan.act_code.as_ref()
+    } else {
+        None
+    };
     render_t(
         "rtl/pe.v",
         &PeV {
@@ -90,9 +85,8 @@ pub(crate) fn render(design: &Design, plan: &PePlan, drain: bool) -> Result<Stri
             decode_module: format!("{n}_decode"),
             mul_module: format!("{n}_pair_mul"),
             plan,
-            drain,
             code_in,
-            ports: align::ports(&ports(design, plan, drain, code_in)),
+            ports: align::ports(&ports(design, plan, code_in)),
             guards: pe_params(design, plan),
         },
     )

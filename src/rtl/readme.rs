@@ -104,7 +104,7 @@ pub(crate) fn readme(design: &Design, plan: &PePlan, m: &Manifest) -> Result<Str
         .map(|(module, file)| (file.clone(), module_role(design.name(), module)))
         .collect();
     let timing = match design.array() {
-        Shape::Systolic { cols, .. } => systolic_timing(m, cols),
+        Shape::Systolic { rows, cols } => systolic_timing(m, rows, cols),
         _ => accumulate_timing(m),
     };
     render_t(
@@ -217,75 +217,75 @@ fn accumulate_timing(m: &Manifest) -> Vec<TimingRow> {
     rows
 }
 
-/// Systolic: a tile of K steps, the flush, the drain; one row per cycle.
-fn systolic_timing(m: &Manifest, cols: u32) -> Vec<TimingRow> {
-    let flush = m.flush_cycles.unwrap_or(0);
-    let mut rows = vec![row(
+/// Systolic: a stream of two tiles A and B of K steps each and the closing
+/// clear, with row 0's results (row r's come r cycles later).
+fn systolic_timing(m: &Manifest, rows: u32, cols: u32) -> Vec<TimingRow> {
+    let fill = m.flush_cycles.unwrap_or(0);
+    // cycles from a tile's clear to row 0's first result of the tile before
+    let o = m.pe.pipeline + cols - 2;
+    let mut out = vec![row(
         "cycle",
         vec![
             "valid_i".into(),
             "clear_i".into(),
-            "drain_i".into(),
             "operands".into(),
-            "res_o (row r)".into(),
+            "res_o (row 0)".into(),
         ],
     )];
-    let mut line = |cycle: String, v: &str, c: &str, d: &str, op: String, res: String| {
-        rows.push(row(&cycle, vec![v.into(), c.into(), d.into(), op, res]))
+    let mut line = |cycle: String, v: &str, c: &str, op: &str, res: String| {
+        out.push(row(&cycle, vec![v.into(), c.into(), op.into(), res]))
     };
-    line("0".into(), "1", "1", "0", "step 0".into(), "-".into());
-    line("1".into(), "1", "0", "0", "step 1".into(), "-".into());
-    line("...".into(), "1", "0", "0", "...".into(), "-".into());
-    line("K-1".into(), "1", "0", "0", "step K-1".into(), "-".into());
-    line(
-        if flush > 1 {
-            format!("K..K+{}", flush - 1)
+    let at = |base: &str, d: u32| {
+        if d == 0 {
+            base.to_string()
         } else {
-            "K".into()
-        },
-        "0",
-        "0",
-        "0",
-        format!("flush x{flush}"),
-        "-".into(),
-    );
-    let d0 = flush;
-    line(
-        format!("K+{d0}"),
-        "0",
-        "0",
-        "1",
-        "-".into(),
-        format!("C[r][{}]", cols - 1),
-    );
-    if cols > 1 {
+            format!("{base}+{d}")
+        }
+    };
+    let results = |t: &str| -> (String, Option<String>) {
+        let first = format!("{t}[0][{}]", cols - 1);
+        let rest = (cols > 1).then(|| {
+            if cols > 2 {
+                format!("{t}[0][{}] .. {t}[0][0]", cols - 2)
+            } else {
+                format!("{t}[0][0]")
+            }
+        });
+        (first, rest)
+    };
+    line("0".into(), "1", "1", "A step 0", "-".into());
+    line("1..K-1".into(), "1", "0", "A steps", "-".into());
+    let (a0, arest) = results("A");
+    if o == 0 {
+        line("K".into(), "1", "1", "B step 0", a0);
+    } else {
+        line("K".into(), "1", "1", "B step 0", "-".into());
+        line(at("K", o), "1", "0", "B steps", a0);
+    }
+    if let Some(r) = arest {
+        let r = format!("{r} (to {})", at("K", o + cols - 1));
+        line(at("K", o + 1), "1", "0", "B steps", r);
+    }
+    line("2K-1".into(), "1", "0", "B step K-1", "-".into());
+    let (b0, brest) = results("B");
+    if o == 0 {
+        line("2K".into(), "0", "1", "-", b0);
+    } else {
+        line("2K".into(), "0", "1", "-", "-".into());
+        line(at("2K", o), "0", "0", "-", b0);
+    }
+    if let Some(r) = brest {
+        let r = format!("{r} (to {})", at("2K", o + cols - 1));
+        line(at("2K", o + 1), "0", "0", "-", r);
+    }
+    if rows > 1 {
         line(
-            format!("K+{}", d0 + 1),
+            at("2K", fill + cols - 2),
             "0",
             "0",
-            "1",
-            "-".into(),
-            format!("C[r][{}]", cols - 2),
+            "-",
+            format!("row {}: B[{}][0]", rows - 1, rows - 1),
         );
     }
-    if cols > 2 {
-        line("...".into(), "0", "0", "1", "-".into(), "...".into());
-        line(
-            format!("K+{}", d0 + cols - 1),
-            "0",
-            "0",
-            "1",
-            "-".into(),
-            "C[r][0]".into(),
-        );
-    }
-    line(
-        format!("K+{}", d0 + cols),
-        "1",
-        "1",
-        "0",
-        "next tile".into(),
-        "0".into(),
-    );
-    rows
+    out
 }

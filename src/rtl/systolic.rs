@@ -1,5 +1,6 @@
 //! `N_systolic_array`: rows x cols output-stationary PEs with internal skew
-//! and a drain path.
+//! and a streaming output chain (results of one tile leave while the next
+//! computes).
 
 use super::align::{self, conns, Conn, PortDecl, PortLine};
 use super::params::{top_params, ParamRange};
@@ -30,8 +31,11 @@ fn ports(plan: &PePlan) -> Vec<PortDecl> {
         PortDecl::input("", "clk_i", ""),
         PortDecl::input("", "rst_ni", "asynchronous, active low"),
         PortDecl::input("", "valid_i", "this cycle's operands are real"),
-        PortDecl::input("", "clear_i", "start a new tile"),
-        PortDecl::input("", "drain_i", "shift the accumulators one column right"),
+        PortDecl::input(
+            "",
+            "clear_i",
+            "start a new tile; the one before moves to the output chain",
+        ),
         PortDecl::input(
             format!("[Rows*{a}-1:0]"),
             "act_i",
@@ -45,7 +49,7 @@ fn ports(plan: &PePlan) -> Vec<PortDecl> {
         PortDecl::output(
             "[Rows*AccBits-1:0]",
             "res_o",
-            "row r: accumulator of PE (r, Cols-1)",
+            "row r: results of the tile before, column Cols-1 first",
         ),
     ]
 }
@@ -62,8 +66,6 @@ fn pe_conns(plan: &PePlan) -> Vec<Conn> {
         ("rst_ni", "rst_ni"),
         ("valid_i", "valid_w[r+c]"),
         ("clear_i", "clear_w[r+c]"),
-        ("drain_i", "drain_i"),
-        ("drain_acc_i", "left_acc"),
         (act, "pe_act[(r*Cols+c)*RowBits +: RowBits]"),
         ("wgt_i", "pe_wgt[(r*Cols+c)*WgtBits +: WgtBits]"),
         ("acc_o", "pe_acc[(r*Cols+c)*AccBits +: AccBits]"),
@@ -83,7 +85,7 @@ pub(crate) fn render(
             hdr: Header::new(
                 design,
                 format!(
-                    "Output-stationary systolic array of {} PEs (Rows x Cols, default {rows} x {cols}) with a drain path.",
+                    "Output-stationary systolic array of {} PEs (Rows x Cols, default {rows} x {cols}) with a streaming output chain.",
                     super::kind_title(&design.pe().kind())
                 ),
             ),

@@ -38,7 +38,6 @@ fn ports(design: &Design, plan: &PePlan) -> Vec<PortDecl> {
     let acc = "accumulator, two's complement";
     match design.array() {
         Shape::Systolic { .. } => p.extend([
-            PortDecl::input("", "drain_i", "shift the accumulators one column right"),
             PortDecl::input(
                 format!("[Rows*{a}-1:0]"),
                 "act_i",
@@ -52,7 +51,7 @@ fn ports(design: &Design, plan: &PePlan) -> Vec<PortDecl> {
             PortDecl::output(
                 "[Rows*AccBits-1:0]",
                 "res_o",
-                "row r: accumulator of PE (r, Cols-1)",
+                "row r: results of the tile before, column Cols-1 first",
             ),
         ]),
         Shape::Dot { lanes } => p.extend([

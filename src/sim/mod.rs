@@ -97,8 +97,12 @@ pub struct TopPorts {
     /// Rising edges from presenting operands to seeing them in `acc_o`
     /// (`pipeline + 1` for a PE).
     pub latency_cycles: u32,
-    /// Idle cycles after a systolic tile's last operands before draining.
+    /// Systolic: the fill, skew plus pipeline (the manifest's
+    /// `flush_cycles`).
     pub flush_cycles: u32,
+    /// Systolic: the fewest cycles between two tile starts (`clear_i`),
+    /// the cycles a row's output chain takes per tile (`drain_cycles`).
+    pub drain_cycles: u32,
 }
 
 impl TopPorts {

@@ -144,7 +144,8 @@ impl Dut {
         let (na, nw, nout, port, drain) = match self.design.array() {
             ArrayShape::Single => (1, 1, p.acc_bits, "acc_o", false),
             ArrayShape::Dot { lanes } => (lanes, lanes, p.acc_bits, "acc_o", false),
-            ArrayShape::Systolic { rows, cols } => (rows, cols, rows * p.acc_bits, "res_o", true),
+            // the streaming array has no drain_i: its output chain moves by itself
+            ArrayShape::Systolic { rows, cols } => (rows, cols, rows * p.acc_bits, "res_o", false),
         };
         if p.act_bits != na * aw || p.wgt_bits != nw * ww {
             return Err(err(format!(
@@ -225,5 +226,6 @@ pub fn ports_of(m: &Manifest) -> Result<TopPorts, SimError> {
         acc_bits: m.pe.acc_bits,
         latency_cycles: m.latency_cycles,
         flush_cycles: m.flush_cycles.unwrap_or(0),
+        drain_cycles: m.drain_cycles.unwrap_or(0),
     })
 }

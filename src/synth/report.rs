@@ -69,6 +69,58 @@ pub struct SynthReport {
     pub netlist_check: Option<String>,
     /// `--acts DIR`: energy per MAC of the PE and the baselines per layer.
     pub layer_energy: Vec<super::ppa::LayerEnergy>,
+    /// A systolic array's streaming output chain against the cycles it
+    /// saves (with the generic flow).
+    pub stream: Option<StreamCost>,
+}
+
+/// The flip-flops a streaming systolic array spends on its output chain
+/// (verif/INTERFACE.md) and the cycles per tile that buys.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamCost {
+    /// `rows x (cols-1) x (AccBits + 1)` (output register and hold bit per
+    /// PE but the last column) plus `pipeline` clear-delay bits.
+    pub chain_flip_flops: u64,
+    /// Every flip-flop of the generic netlist.
+    pub design_flip_flops: u64,
+    /// Cycles a tile-by-tile array spends per tile beyond its operands: a
+    /// flush of `(R-1)+(C-1)+pipeline+1` and `C` drain cycles.
+    pub cycles_saved_per_tile: u64,
+    pub statement: String,
+}
+
+/// The output chain's cost for `design`, given its generic netlist.
+pub fn stream_cost(design: &crate::config::Design, g: &GenericArea) -> Option<StreamCost> {
+    let crate::config::ArrayShape::Systolic { rows, cols } = design.array() else {
+        return None;
+    };
+    let (r, c) = (u64::from(rows), u64::from(cols));
+    let p = u64::from(design.pe().pipeline().stages());
+    let acc = u64::from(design.pe().acc_bits());
+    let chain = if c > 1 {
+        r * (c - 1) * (acc + 1) + p
+    } else {
+        0
+    };
+    let ffs: u64 = g
+        .cells_by_type
+        .iter()
+        .filter(|(k, _)| k.contains("DFF"))
+        .map(|(_, v)| v)
+        .sum();
+    let saved = (r - 1) + (c - 1) + p + 1 + c;
+    let statement = format!(
+        "streaming output chain: {chain} of the design's {ffs} flip-flops ({:.1} %); tiles follow \
+         back to back instead of paying {saved} flush and drain cycles each (a tile shorter \
+         than the {c}-cycle drain stalls to {c} cycles)",
+        100.0 * chain as f64 / ffs.max(1) as f64
+    );
+    Some(StreamCost {
+        chain_flip_flops: chain,
+        design_flip_flops: ffs,
+        cycles_saved_per_tile: saved,
+        statement,
+    })
 }
 
 /// One whole array's generic cost at its activation throughput.
@@ -340,5 +392,41 @@ impl ToolVersions {
             nextpnr_ice40: tools::find(Tool::NextpnrIce40).ok().map(|n| n.version),
             opensta: tools::find(Tool::Sta).ok().map(|n| n.version),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Design;
+
+    fn generic(ffs: u64) -> GenericArea {
+        GenericArea {
+            cells: 0,
+            transistors: 0,
+            cells_by_type: [("$_DFF_P_".to_string(), ffs), ("$_NAND_".to_string(), 9)]
+                .into_iter()
+                .collect(),
+            logic_depth: None,
+        }
+    }
+
+    #[test]
+    fn the_output_chain_is_rows_times_cols_minus_one_registers_and_hold_bits() {
+        let d = Design::from_yaml(
+            "pe: {kind: sparq, acc_bits: 32, pipeline: 1}\narray: {kind: systolic, rows: 8, cols: 8}\n",
+        )
+        .unwrap();
+        let s = stream_cost(&d, &generic(7000)).unwrap();
+        assert_eq!(s.chain_flip_flops, 8 * 7 * 33 + 1);
+        assert_eq!(s.design_flip_flops, 7000);
+        assert_eq!(s.cycles_saved_per_tile, 7 + 7 + 1 + 1 + 8);
+        assert!(
+            s.statement.contains("1849 of the design's 7000"),
+            "{}",
+            s.statement
+        );
+        let one = Design::from_yaml("pe: {kind: mac8x8}\narray: {kind: single}\n").unwrap();
+        assert!(stream_cost(&one, &generic(40)).is_none());
     }
 }

@@ -2,8 +2,7 @@
     caller sets `acc_src` (the signal stem: `<acc_src>_a` is computed in
     stage A, registered as `<acc_src>_b_q` with pipeline >= 1, and
     sign-extended as `<acc_src>_ext`), `acc_width` (its width parameter),
-    `stage_what` (what stage B registers, for its comment) and `drain` (the
-    systolic drain path). Without plan.datapath_reset the sum's register
+    `stage_what` (what stage B registers, for its comment). Without plan.datapath_reset the sum's register
     has no reset (valid_b_q says whether it holds anything). #]
 
   // Stage B: [% if plan.stage_b() %]the [[ stage_what ]] is registered (pipeline >= 1).[% else %]no register (pipeline 0).[% endif %]
@@ -48,13 +47,7 @@
   reg  [AccBits-1:0] acc_d;
   reg  [AccBits-1:0] acc_q;
   always @(*) begin
-[%- if drain %]
-    if (drain_i) begin
-      acc_d = drain_acc_i;
-    end else if ([[ valid_b ]]) begin
-[%- else %]
     if ([[ valid_b ]]) begin
-[%- endif %]
       acc_d = [[ clear_b ]] ? [[ acc_src ]]_ext : acc_q + [[ acc_src ]]_ext;
     end else if ([[ clear_b ]]) begin
       acc_d = {AccBits{1'b0}};

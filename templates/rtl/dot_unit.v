@@ -86,7 +86,6 @@ module [[ module ]] #(
 
 [%- let acc_src = "tree" %]
 [%- let acc_width = "TreeBits" %]
-[%- let drain = false %]
 [%- let stage_what = "tree's sum" %]
 [%- include "rtl/accumulator.v" %]
 

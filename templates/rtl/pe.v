@@ -6,10 +6,6 @@
 // the operands.
 // Accumulate: with valid, acc <= clear ? product : acc + product; without
 // valid, clear loads 0. The accumulator wraps modulo 2^AccBits.
-[%- if drain %]
-// Drain (systolic arrays): drain_i loads drain_acc_i, the left neighbour's
-// accumulator; it takes priority and is only asserted with nothing in flight.
-[%- endif %]
 
 `default_nettype none
 

@@ -60,6 +60,9 @@ fn without_datapath_reset_only_control_and_accumulators_reset() {
     assert!(!sa.contains("act_q <= {RowBits{1'b0}}"), "{sa}");
     assert!(!sa.contains("wgt_q <= {WgtBits{1'b0}}"), "{sa}");
     assert!(sa.contains("valid_q <= 1'b0;"), "{sa}");
+    // the output chain holds results, like the accumulators: reset
+    assert!(sa.contains("out_q <= {AccBits{1'b0}};"), "{sa}");
+    assert!(sa.contains("hold_q <= 1'b0;"), "{sa}");
     let readme = text(&d, "README.md");
     assert!(
         readme.contains("Datapath flip-flops have no reset"),

@@ -52,7 +52,7 @@ fn the_manifest_lists_core_constraints_and_testbench() {
     );
     assert!(
         sdc.contains(
-            "set_input_delay -clock clk_i 0.800 [get_ports {valid_i clear_i drain_i act_i[*] wgt_i[*]}]"
+            "set_input_delay -clock clk_i 0.800 [get_ports {valid_i clear_i act_i[*] wgt_i[*]}]"
         ),
         "{sdc}"
     );

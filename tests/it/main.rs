@@ -17,6 +17,7 @@ mod ppa;
 mod prove;
 mod robust;
 mod rtl_params;
+mod scalesim;
 mod slurm;
 mod snapshot;
 mod synth;

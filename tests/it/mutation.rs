@@ -10,6 +10,11 @@ use std::path::Path;
 const DESIGN: &str = "name: mut_pe\npe: {kind: sparq, window_bits: 4, placements: 5, \
                       rounding: round_half_even}\narray: {kind: single}\n";
 
+/// A held-out 3 x 5 streaming array (no other test uses this shape with
+/// pipeline 1) for the array's control and output chain.
+const ARRAY: &str = "name: mut_sa\npe: {kind: sparq, pipeline: 1}\n\
+                     array: {kind: systolic, rows: 3, cols: 5}\n";
+
 /// (what, file, original text, mutated text).
 const MUTATIONS: &[(&str, &str, &str, &str)] = &[
     (
@@ -50,8 +55,32 @@ const MUTATIONS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Mutations of the streaming array: (what, original text, mutated text)
+/// in `mut_sa_systolic_array.v`.
+const ARRAY_MUTATIONS: &[(&str, &str, &str)] = &[
+    (
+        "row 0's clear disconnected: clear_w[0] undriven, clear_w[1] multiply driven",
+        "assign clear_w[0] = clear_i;",
+        "assign clear_w[1] = clear_i;",
+    ),
+    (
+        "output chain never shifts: a released output register keeps its value",
+        "out_d = left;",
+        "out_d = out_q;",
+    ),
+    (
+        "output chain holds for one cycle only: results shift before the row is final",
+        "wire               hold_d = load | (hold_q & ~row_done);",
+        "wire               hold_d = load;",
+    ),
+];
+
 fn generate(dir: &Path) {
-    util::write(dir, "d.yaml", DESIGN);
+    generate_design(dir, DESIGN);
+}
+
+fn generate_design(dir: &Path, design: &str) {
+    util::write(dir, "d.yaml", design);
     let g = util::run(&["generate", "d.yaml", "-o", "out"], dir);
     assert_eq!(g.code(), 0, "{}", g.stderr());
 }
@@ -84,10 +113,38 @@ fn every_mutation_fails_verify_with_a_useful_report() {
     });
 }
 
-fn mutate_and_verify(what: &str, file: &str, from: &str, to: &str) {
+#[test]
+#[ignore = "full tier (Verilator): scripts/test.sh runs it"]
+fn every_array_mutation_fails_verify_with_a_useful_report() {
+    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
-    generate(dir.path());
-    let path = dir.path().join("out/mut_pe").join(file);
+    generate_design(dir.path(), ARRAY);
+    let r = sparqgen(
+        &["verify", "--rtl", "out/mut_sa", "--vectors", "20000"],
+        dir.path(),
+    );
+    assert_eq!(r.code(), 0, "unmutated: {}{}", r.stdout(), r.stderr());
+    for &(what, from, to) in ARRAY_MUTATIONS {
+        mutate_design_and_verify(ARRAY, "mut_sa", what, "mut_sa_systolic_array.v", from, to);
+    }
+}
+
+fn mutate_and_verify(what: &str, file: &str, from: &str, to: &str) {
+    mutate_design_and_verify(DESIGN, "mut_pe", what, file, from, to);
+}
+
+fn mutate_design_and_verify(
+    design: &str,
+    name: &str,
+    what: &str,
+    file: &str,
+    from: &str,
+    to: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    generate_design(dir.path(), design);
+    let folder = format!("out/{name}");
+    let path = dir.path().join(&folder).join(file);
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(
         text.matches(from).count(),
@@ -99,7 +156,7 @@ fn mutate_and_verify(what: &str, file: &str, from: &str, to: &str) {
         &[
             "verify",
             "--rtl",
-            "out/mut_pe",
+            &folder,
             "--vectors",
             "20000",
             "--seed",
@@ -113,10 +170,14 @@ fn mutate_and_verify(what: &str, file: &str, from: &str, to: &str) {
     );
     let out = r.stdout();
     assert_eq!(r.code(), 1, "{what}: verify must fail\n{out}{}", r.stderr());
+    let (design_line, repro) = (
+        format!("design {name}"),
+        format!("reproduce: sparqgen verify --rtl {folder} --seed 5"),
+    );
     for needle in [
         "FAIL:",
-        "design mut_pe",
-        "reproduce: sparqgen verify --rtl out/mut_pe --seed 5",
+        design_line.as_str(),
+        repro.as_str(),
         "expected",
         "actual",
         "VCD of the failing window",
@@ -131,11 +192,11 @@ fn mutate_and_verify(what: &str, file: &str, from: &str, to: &str) {
         out.contains("a=(") || out.contains("A[") || out.contains("group a="),
         "{what}: no failing operands in the report:\n{out}"
     );
-    let vcd = dir.path().join("rep/mut_pe_seed5.vcd");
+    let vcd = dir.path().join(format!("rep/{name}_seed5.vcd"));
     let meta = std::fs::metadata(&vcd).unwrap_or_else(|e| panic!("{what}: {}: {e}", vcd.display()));
     assert!(meta.len() > 1000, "{what}: VCD is {} bytes", meta.len());
     assert!(
-        dir.path().join("rep/mut_pe_seed5.txt").exists(),
+        dir.path().join(format!("rep/{name}_seed5.txt")).exists(),
         "{what}: no report file"
     );
     println!(

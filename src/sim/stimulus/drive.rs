@@ -1,6 +1,7 @@
 //! The port contract's driving protocol for a GEMM: systolic tiles (skew-free
-//! feeding, flush, drain) and lane-parallel reductions (single PE, dot
-//! unit), with the check of every output.
+//! feeding, streamed back to back, results leaving while the next tile
+//! computes) and lane-parallel reductions (single PE, dot unit), with the
+//! check of every output.
 
 use super::draw::GemmData;
 use super::rng::{seed_of, Rng};
@@ -55,8 +56,13 @@ impl MemberCtx {
         Ok(seg.seg)
     }
 
-    /// Tiles of `rows x cols` outputs: every step of a tile on one cycle
-    /// (the array skews internally), the flush, then `cols` drain edges.
+    /// Tiles of `rows x cols` outputs streamed back to back: every step of
+    /// a tile on one cycle (the array skews internally), `clear_i` on each
+    /// tile's first step; a tile shorter than the drain (`cols` cycles from
+    /// one clear to the next) is followed by idle cycles; a closing clear
+    /// without `valid_i` pushes out the last tile. The results of the tile a
+    /// clear at cycle `t` ends leave row `r`'s output chain at cycles
+    /// `t + r + P + 2 cols - 3 - c` (`c` = cols-1 .. 0), checked there.
     fn drive_systolic(
         &self,
         s: &Steps,
@@ -67,15 +73,49 @@ impl MemberCtx {
     ) {
         let aw = self.ports.lane_act_bits;
         let ww = self.ports.lane_wgt_bits;
+        let p = self.ports.sample_delay() as usize;
+        let spacing = self.ports.drain_cycles as usize;
         let (m, n) = (s.m, s.n);
+        // the results of tile (ti, tj), ended by a clear at cycle `t`
+        let expect = |seg: &mut SegWriter, (ti, tj): (usize, usize), t: usize| {
+            for r in 0..rows {
+                for c in 0..cols {
+                    let (i, j) = (ti * rows + r, tj * cols + c);
+                    let (e, item) = if i < m && j < n {
+                        (s.g.c[i * n + j], (i * n + j) as u32)
+                    } else {
+                        (0, u32::MAX)
+                    };
+                    seg.check(t + r + p + 2 * cols - 2 - c - 1, r as u16, e, item);
+                }
+            }
+        };
+        let mut prev: Option<((usize, usize), usize)> = None;
+        // wait until `drain_cycles` (cols) cycles have passed since the last clear
+        let stall = |seg: &mut SegWriter, prev: Option<((usize, usize), usize)>| {
+            if let Some((_, t)) = prev {
+                while seg.cycles() < t + spacing {
+                    seg.cycle(0);
+                }
+            }
+        };
         for ti in 0..m.div_ceil(rows) {
             for tj in 0..n.div_ceil(cols) {
                 for st in 0..s.steps {
                     while s.g.bubbles && rng.pct(5) {
                         seg.cycle(0);
                     }
+                    if st == 0 {
+                        stall(seg, prev);
+                    }
                     let ctl = ctrl::VALID | if st == 0 { ctrl::CLEAR } else { 0 };
                     let cyc = seg.cycle(ctl);
+                    if st == 0 {
+                        if let Some((tile, _)) = prev {
+                            expect(seg, tile, cyc);
+                        }
+                        prev = Some(((ti, tj), cyc));
+                    }
                     for r in 0..rows {
                         if let Some(row) = s.act.get(ti * rows + r) {
                             seg.put_act(cyc, r as u32 * aw, aw, row[st]);
@@ -88,33 +128,16 @@ impl MemberCtx {
                     }
                     seg.seg.vectors += 1;
                 }
-                for _ in 0..self.ports.flush_cycles {
-                    seg.cycle(0);
-                }
-                // res_o shows column C-1 now, then each drain edge shifts
-                // the next column in; after C edges, zeros.
-                let expect = |r: usize, c: Option<usize>| -> (i64, u32) {
-                    let (i, j) = (ti * rows + r, c.map(|c| tj * cols + c));
-                    match j {
-                        Some(j) if i < m && j < n => (s.g.c[i * n + j], (i * n + j) as u32),
-                        _ => (0, u32::MAX),
-                    }
-                };
-                let last = seg.cycles() - 1;
-                for r in 0..rows {
-                    let (e, item) = expect(r, Some(cols - 1));
-                    seg.check(last, r as u16, e, item);
-                }
-                for d in 0..cols {
-                    let cyc = seg.cycle(ctrl::DRAIN);
-                    let col = (cols - 1).checked_sub(d + 1);
-                    for r in 0..rows {
-                        let (e, item) = expect(r, col);
-                        seg.check(cyc, r as u16, e, item);
-                    }
-                }
             }
         }
+        // the closing clear (no operands) pushes out the last tile
+        if let Some((tile, _)) = prev {
+            stall(seg, prev);
+            let cyc = seg.cycle(ctrl::CLEAR);
+            expect(seg, tile, cyc);
+        }
+        seg.seg.checks.sort_by_key(|c| c.cycle);
+        seg.idle_until_checks();
     }
 
     /// One output at a time: its steps spread over the lanes, `clear` on

@@ -166,6 +166,21 @@ impl MemberCtx {
             g.next("odd K=7", rows + 1, cols, 7).zeros(30).bubbles(true),
             g.next("all zero", rows, cols, 16).zeros(100),
         ];
+        if matches!(self.design.array(), ArrayShape::Systolic { .. }) {
+            // the stream: tiles exactly one drain long, back to back; a
+            // layer of one tile; a long stream of short tiles with bubbles
+            let kps = self.design.pe().kind().activations_per_cycle() as usize;
+            v.push(g.next("tiles of one drain", m2, n2, cols * kps).acts(relu));
+            v.push(
+                g.next("one tile", rows, cols, 3 * cols * kps + 1)
+                    .bubbles(true),
+            );
+            v.push(
+                g.next("short tiles, bubbles", 3 * rows, 2 * cols + 1, 3)
+                    .zeros(20)
+                    .bubbles(true),
+            );
+        }
         // the accumulator's largest sums: K as long as it stays exact
         let k_max = self.design.exact_k_max().min(65_792) as usize;
         let k_cap = k_max.max(1);

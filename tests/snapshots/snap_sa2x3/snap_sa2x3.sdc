@@ -10,7 +10,7 @@
 
 create_clock -name clk_i -period 10.000 [get_ports clk_i]
 
-set_input_delay -clock clk_i 2.000 [get_ports {valid_i clear_i drain_i act_i[*] wgt_i[*]}]
+set_input_delay -clock clk_i 2.000 [get_ports {valid_i clear_i act_i[*] wgt_i[*]}]
 set_output_delay -clock clk_i 2.000 [get_ports {res_o[*]}]
 
 set_false_path -from [get_ports rst_ni]

@@ -8,8 +8,6 @@
 // the operands.
 // Accumulate: with valid, acc <= clear ? product : acc + product; without
 // valid, clear loads 0. The accumulator wraps modulo 2^AccBits.
-// Drain (systolic arrays): drain_i loads drain_acc_i, the left neighbour's
-// accumulator; it takes priority and is only asserted with nothing in flight.
 
 `default_nettype none
 
@@ -17,14 +15,12 @@ module snap_sa2x3_pe #(
   parameter integer AccBits = 32  // accumulator width, at least 17
 ) (
   input  wire               clk_i,
-  input  wire               rst_ni,       // asynchronous, active low
-  input  wire               valid_i,      // this cycle's operands are real
-  input  wire               clear_i,      // start a new output
-  input  wire               drain_i,      // shift: load drain_acc_i
-  input  wire [AccBits-1:0] drain_acc_i,  // left neighbour's accumulator
-  input  wire [19:0]        code_i,       // the row's activations, decoded at the array's edge
-  input  wire [15:0]        wgt_i,        // {b2, b1}: a pair of s8 weights
-  output wire [AccBits-1:0] acc_o         // accumulator, two's complement
+  input  wire               rst_ni,   // asynchronous, active low
+  input  wire               valid_i,  // this cycle's operands are real
+  input  wire               clear_i,  // start a new output
+  input  wire [19:0]        code_i,   // the row's activations, decoded at the array's edge
+  input  wire [15:0]        wgt_i,    // {b2, b1}: a pair of s8 weights
+  output wire [AccBits-1:0] acc_o     // accumulator, two's complement
 );
 
   localparam integer SumBits = 17;  // one cycle's product sum, signed
@@ -86,9 +82,7 @@ module snap_sa2x3_pe #(
   reg  [AccBits-1:0] acc_d;
   reg  [AccBits-1:0] acc_q;
   always @(*) begin
-    if (drain_i) begin
-      acc_d = drain_acc_i;
-    end else if (valid_b_q) begin
+    if (valid_b_q) begin
       acc_d = clear_b_q ? sum_ext : acc_q + sum_ext;
     end else if (clear_b_q) begin
       acc_d = {AccBits{1'b0}};

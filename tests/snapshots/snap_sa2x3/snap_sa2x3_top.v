@@ -16,10 +16,9 @@ module snap_sa2x3_top #(
   input  wire                    rst_ni,   // asynchronous, active low
   input  wire                    valid_i,  // this cycle's operands are real
   input  wire                    clear_i,  // start a new output
-  input  wire                    drain_i,  // shift the accumulators one column right
   input  wire [Rows*16-1:0]      act_i,    // row r: act_i[r*16 +: 16] = {a2, a1}: a pair of u8 activations
   input  wire [Cols*16-1:0]      wgt_i,    // column c: wgt_i[c*16 +: 16] = {b2, b1}: a pair of s8 weights
-  output wire [Rows*AccBits-1:0] res_o     // row r: accumulator of PE (r, Cols-1)
+  output wire [Rows*AccBits-1:0] res_o     // row r: results of the tile before, column Cols-1 first
 );
 
   // Parameter checks: a value out of range instantiates a module that does
@@ -45,7 +44,6 @@ module snap_sa2x3_top #(
     .rst_ni  (rst_ni),
     .valid_i (valid_i),
     .clear_i (clear_i),
-    .drain_i (drain_i),
     .act_i   (act_i),
     .wgt_i   (wgt_i),
     .res_o   (res_o)

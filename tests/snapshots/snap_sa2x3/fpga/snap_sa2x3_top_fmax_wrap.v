@@ -15,7 +15,7 @@ module snap_sa2x3_top_fmax_wrap (
   output reg  fold_o   // XOR of every output bit, registered
 );
 
-  localparam integer InBits = 83;
+  localparam integer InBits = 82;
 
   reg  [InBits-1:0] lfsr_q;
   wire              feedback = lfsr_q[InBits-1] ^ lfsr_q[0] ^ 1'b1;
@@ -34,9 +34,8 @@ module snap_sa2x3_top_fmax_wrap (
     .rst_ni (rst_ni),
     .valid_i (lfsr_q[0:0]),
     .clear_i (lfsr_q[1:1]),
-    .drain_i (lfsr_q[2:2]),
-    .act_i (lfsr_q[34:3]),
-    .wgt_i (lfsr_q[82:35]),
+    .act_i (lfsr_q[33:2]),
+    .wgt_i (lfsr_q[81:34]),
     .res_o (res_o)
   );
 

@@ -13,15 +13,14 @@
 
 module snap_sa2x3_tb;
 
-  localparam integer Cycles  = 14;
-  localparam integer Checks  = 8;
+  localparam integer Cycles  = 12;
+  localparam integer Checks  = 6;
   localparam integer AccBits = 32;
 
   reg                    clk_i;
   reg                    rst_ni;
   reg                    valid_i;
   reg                    clear_i;
-  reg                    drain_i;
   reg  [31:0] act_i;
   reg  [47:0] wgt_i;
   wire [63:0] res_o;
@@ -44,7 +43,6 @@ module snap_sa2x3_tb;
     .rst_ni  (rst_ni),
     .valid_i (valid_i),
     .clear_i (clear_i),
-    .drain_i (drain_i),
     .act_i   (act_i),
     .wgt_i   (wgt_i),
     .res_o   (res_o)
@@ -57,34 +55,28 @@ module snap_sa2x3_tb;
     ctl_mem[3] = 4'h1; act_mem[3] = 32'h0000ecdb; wgt_mem[3] = 48'h6e79ccc88567;
     ctl_mem[4] = 4'h1; act_mem[4] = 32'hfda6d09d; wgt_mem[4] = 48'he23b9eeaaa85;
     ctl_mem[5] = 4'h1; act_mem[5] = 32'h00580000; wgt_mem[5] = 48'h008b00f700de;
-    ctl_mem[6] = 4'h0; act_mem[6] = 32'h00000000; wgt_mem[6] = 48'h000000000000;
+    ctl_mem[6] = 4'h2; act_mem[6] = 32'h00000000; wgt_mem[6] = 48'h000000000000;
     ctl_mem[7] = 4'h0; act_mem[7] = 32'h00000000; wgt_mem[7] = 48'h000000000000;
     ctl_mem[8] = 4'h0; act_mem[8] = 32'h00000000; wgt_mem[8] = 48'h000000000000;
     ctl_mem[9] = 4'h0; act_mem[9] = 32'h00000000; wgt_mem[9] = 48'h000000000000;
     ctl_mem[10] = 4'h0; act_mem[10] = 32'h00000000; wgt_mem[10] = 48'h000000000000;
-    ctl_mem[11] = 4'h4; act_mem[11] = 32'h00000000; wgt_mem[11] = 48'h000000000000;
-    ctl_mem[12] = 4'h4; act_mem[12] = 32'h00000000; wgt_mem[12] = 48'h000000000000;
-    ctl_mem[13] = 4'h4; act_mem[13] = 32'h00000000; wgt_mem[13] = 48'h000000000000;
-    chk_cycle[0] = 10; chk_out[0] = 0; chk_value[0] = 32'hda92;
-    chk_cycle[1] = 10; chk_out[1] = 1; chk_value[1] = 32'hffffe640;
-    chk_cycle[2] = 11; chk_out[2] = 0; chk_value[2] = 32'hffff4040;
-    chk_cycle[3] = 11; chk_out[3] = 1; chk_value[3] = 32'hffff7ac0;
-    chk_cycle[4] = 12; chk_out[4] = 0; chk_value[4] = 32'hffff659e;
-    chk_cycle[5] = 12; chk_out[5] = 1; chk_value[5] = 32'hffff6158;
-    chk_cycle[6] = 13; chk_out[6] = 0; chk_value[6] = 32'h0;
-    chk_cycle[7] = 13; chk_out[7] = 1; chk_value[7] = 32'h0;
+    ctl_mem[11] = 4'h0; act_mem[11] = 32'h00000000; wgt_mem[11] = 48'h000000000000;
+    chk_cycle[0] = 8; chk_out[0] = 0; chk_value[0] = 32'hda92;
+    chk_cycle[1] = 9; chk_out[1] = 0; chk_value[1] = 32'hffff4040;
+    chk_cycle[2] = 9; chk_out[2] = 1; chk_value[2] = 32'hffffe640;
+    chk_cycle[3] = 10; chk_out[3] = 0; chk_value[3] = 32'hffff659e;
+    chk_cycle[4] = 10; chk_out[4] = 1; chk_value[4] = 32'hffff7ac0;
+    chk_cycle[5] = 11; chk_out[5] = 1; chk_value[5] = 32'hffff6158;
     clk_i   = 1'b0;
     rst_ni  = 1'b1;
     valid_i = 1'b0;
     clear_i = 1'b0;
-    drain_i = 1'b0;
     act_i   = 32'd0;
     wgt_i   = 48'd0;
     next    = 0;
     errors  = 0;
     for (cycle = 0; cycle < Cycles; cycle = cycle + 1) begin
       rst_ni  = ~ctl_mem[cycle][3];
-      drain_i = ctl_mem[cycle][2];
       clear_i = ctl_mem[cycle][1];
       valid_i = ctl_mem[cycle][0];
       act_i   = act_mem[cycle];
