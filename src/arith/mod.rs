@@ -7,6 +7,9 @@ pub mod kernel;
 pub mod lut;
 pub mod pair;
 pub mod stats;
+pub mod stc;
+#[cfg(target_arch = "x86_64")]
+pub mod stc_vnni;
 pub mod tensor;
 pub mod trim;
 #[cfg(target_arch = "x86_64")]

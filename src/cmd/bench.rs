@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use sparqgen::arith::{Kernel, Model, Tensor};
 use sparqgen::config::{Design, PlacementSet, Rounding};
-use sparqgen::workload::{relu_like, weights, Rng};
+use sparqgen::workload::{prune_2_of_4, relu_like, weights, Rng};
 use std::time::Instant;
 
 #[derive(Subcommand)]
@@ -97,6 +97,10 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
     let mut rng = Rng::new(2021);
     let a = Tensor::new(vec![m, k], relu_like(m * k, b.zeros, &mut rng));
     let w = Tensor::new(vec![n, k], weights(n * k, &mut rng));
+    // the same weights pruned to 2:4 for the stc lines (GMAC/s counts
+    // dense-equivalent M x N x K, as the dense lines)
+    let mut w24 = w.clone();
+    prune_2_of_4(&mut w24.data, k);
     let macs = m as f64 * k as f64 * n as f64;
     let kernel = b.kernel.unwrap_or_else(Kernel::best);
     println!(
@@ -111,7 +115,8 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
         kernel.name(),
         b.reps
     );
-    let mut configs: Vec<(String, Model)> = Vec::new();
+    // (label, model, 2:4 weights)
+    let mut configs: Vec<(String, Model, bool)> = Vec::new();
     for set in PlacementSet::ALL {
         for rounding in [Rounding::RoundHalfEven, Rounding::Truncate] {
             let design = Design::from_yaml(&format!(
@@ -123,10 +128,23 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
             configs.push((
                 format!("{:<5} {:<5}", set.name(), rounding.short()),
                 Model::new(&design),
+                false,
             ));
         }
     }
-    configs.push(("exact int8 ".to_string(), Model::exact()));
+    configs.push(("exact int8 ".to_string(), Model::exact(), false));
+    for rounding in [Rounding::RoundHalfEven, Rounding::Truncate] {
+        let design = Design::from_yaml(&format!(
+            "pe: {{stc: true, rounding: {}}}",
+            rounding.yaml_name()
+        ))?;
+        let set = design.sparq().map(|s| s.placements.name()).unwrap_or("?");
+        configs.push((
+            format!("2:4 {set} {}", rounding.short()),
+            Model::new(&design),
+            true,
+        ));
+    }
     let threads = rayon::current_num_threads();
     let mut ort = match b.compare_ort {
         true => super::bench_ort::Ort::start(&a, &w, threads)?,
@@ -140,11 +158,12 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
         if let Some(ort) = ort.as_mut() {
             times[0].push(ort.round(reps)?);
         }
-        for (i, (_, model)) in configs.iter().enumerate() {
+        for (i, (_, model, stc)) in configs.iter().enumerate() {
+            let wv = if *stc { w24.view() } else { w.view() };
             let mut best = f64::INFINITY;
             for _ in 0..reps {
                 let t = Instant::now();
-                let c = model.gemm_with(kernel, &a.view(), &w.view())?;
+                let c = model.gemm_with(kernel, &a.view(), &wv)?;
                 best = best.min(t.elapsed().as_secs_f64());
                 std::hint::black_box(c);
             }
@@ -162,7 +181,7 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
             macs / tb / 1e9
         );
     }
-    for (i, (label, _)) in configs.iter().enumerate() {
+    for (i, (label, _, _)) in configs.iter().enumerate() {
         let t = best(&times[i + 1]);
         print!("{label}  {:8.2} ms  {:6.2} GMAC/s", t * 1e3, macs / t / 1e9);
         if let Some(tb) = ort_best {
