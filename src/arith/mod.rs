@@ -6,6 +6,7 @@ pub mod gemm;
 pub mod kernel;
 pub mod lut;
 pub mod pair;
+pub mod peak;
 pub mod stats;
 pub mod stc;
 #[cfg(target_arch = "x86_64")]

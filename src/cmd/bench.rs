@@ -154,7 +154,19 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
     let reps = b.reps.max(1);
     // times[0] is ORT's (when running), then one per configuration.
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); configs.len() + 1];
+    // the instruction peak, measured in every round beside the GEMMs
+    let mut peak: Option<sparqgen::arith::peak::Peak> = None;
     for _ in 0..rounds {
+        if let Some(p) = sparqgen::arith::peak::measure(kernel, 20) {
+            peak = Some(match peak {
+                Some(q) => sparqgen::arith::peak::Peak {
+                    per_core: q.per_core.max(p.per_core),
+                    all: q.all.max(p.all),
+                    ..q
+                },
+                None => p,
+            });
+        }
         if let Some(ort) = ort.as_mut() {
             times[0].push(ort.round(reps)?);
         }
@@ -181,9 +193,23 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
             macs / tb / 1e9
         );
     }
+    match &peak {
+        Some(p) => println!(
+            "peak ({}, 12 accumulators, best burst): {:6.2} GMAC/s per core, {:6.2} GMAC/s \
+             on {} threads; shares below are of the latter",
+            p.instruction,
+            p.per_core / 1e9,
+            p.all / 1e9,
+            p.threads
+        ),
+        None => println!("peak: not measured for the {} kernel", kernel.name()),
+    }
     for (i, (label, _, _)) in configs.iter().enumerate() {
         let t = best(&times[i + 1]);
         print!("{label}  {:8.2} ms  {:6.2} GMAC/s", t * 1e3, macs / t / 1e9);
+        if let Some(p) = &peak {
+            print!("  {:5.1}% of peak", 100.0 * macs / t / p.all);
+        }
         if let Some(tb) = ort_best {
             // Per-round ratios: each pair ran back to back.
             let mut per_round: Vec<f64> = times[0]
