@@ -126,10 +126,22 @@ impl MacLayer {
                 let k = kh * kw * cg;
                 let mut out = Vec::with_capacity(groups);
                 for g in 0..groups {
+                    // the group's channels innermost (N x H x W x cg), once:
+                    // every tap of a row is then one contiguous copy
+                    let mut xt = vec![0u8; n * h * w * cg];
+                    xt.par_chunks_mut(w * cg).enumerate().for_each(|(r, line)| {
+                        let (b, y) = (r / h, r % h);
+                        let img = &x.data[(b * c + g * cg) * h * w..(b * c + (g + 1) * cg) * h * w];
+                        for (ci, plane) in img.chunks(h * w).enumerate() {
+                            for (xx, &v) in plane[y * w..(y + 1) * w].iter().enumerate() {
+                                line[xx * cg + ci] = v;
+                            }
+                        }
+                    });
                     let mut a = vec![zp; n * ho * wo * k];
                     a.par_chunks_mut(k).enumerate().for_each(|(r, row)| {
                         let (b, oh, ow) = (r / (ho * wo), (r / wo) % ho, r % wo);
-                        let img = &x.data[(b * c + g * cg) * h * w..(b * c + (g + 1) * cg) * h * w];
+                        let img = &xt[b * h * w * cg..(b + 1) * h * w * cg];
                         for i in 0..kh {
                             let y = (oh * stride[0] + i) as isize - pads[0] as isize;
                             if y < 0 || y >= h as isize {
@@ -140,11 +152,9 @@ impl MacLayer {
                                 if xx < 0 || xx >= w as isize {
                                     continue;
                                 }
-                                let base = (y as usize) * w + xx as usize;
-                                let dst = &mut row[(i * kw + j) * cg..(i * kw + j + 1) * cg];
-                                for (ci, d) in dst.iter_mut().enumerate() {
-                                    *d = img[ci * h * w + base];
-                                }
+                                let at = ((y as usize) * w + xx as usize) * cg;
+                                row[(i * kw + j) * cg..(i * kw + j + 1) * cg]
+                                    .copy_from_slice(&img[at..at + cg]);
                             }
                         }
                     });
@@ -166,21 +176,26 @@ impl MacLayer {
         let n = out_shape[0];
         let spatial: usize = out_shape[2..].iter().product();
         let mut y = vec![0i32; n * self.out_channels * spatial];
-        for (g, cg) in c.iter().enumerate() {
-            let wsum: Vec<i32> = (0..og)
-                .map(|o| self.weights[g].row(o).iter().map(|&v| i32::from(v)).sum())
-                .collect();
-            for b in 0..n {
-                for p in 0..spatial {
-                    let row = cg.row(b * spatial + p);
-                    for o in 0..og {
-                        let oc = g * og + o;
-                        y[(b * self.out_channels + oc) * spatial + p] =
-                            row[o] - zp * wsum[o] + self.bias[oc];
-                    }
+        let wsums: Vec<Vec<i32>> = (0..c.len())
+            .map(|g| {
+                (0..og)
+                    .map(|o| self.weights[g].row(o).iter().map(|&v| i32::from(v)).sum())
+                    .collect()
+            })
+            .collect();
+        // one task per image and output channel plane
+        y.par_chunks_mut(spatial.max(1))
+            .enumerate()
+            .for_each(|(plane, dst)| {
+                let (b, oc) = (plane / self.out_channels, plane % self.out_channels);
+                let (g, o) = (oc / og, oc % og);
+                let add = self.bias[oc] - zp * wsums[g][o];
+                let cg = &c[g];
+                let cols = cg.shape[1];
+                for (p, d) in dst.iter_mut().enumerate() {
+                    *d = cg.data[(b * spatial + p) * cols + o] + add;
                 }
-            }
-        }
+            });
         Tensor::new(out_shape.to_vec(), y)
     }
 

@@ -88,32 +88,40 @@ impl DesignEngine {
 
 /// Pairs along K as the PE forms them, and how many have exactly one zero.
 pub fn count_pairs(a: &MatU8, b: &MatI8, stc: bool) -> (u64, u64) {
-    let (mut pairs, mut wide) = (0u64, 0u64);
+    use rayon::prelude::*;
     let one_zero = |x: u8, y: u8| u64::from((x == 0) != (y == 0));
+    let add = |x: (u64, u64), y: (u64, u64)| (x.0 + y.0, x.1 + y.1);
+    let rows = 0..a.shape[0];
     if stc {
-        let rows: Vec<_> = (0..b.shape[0])
+        let groups: Vec<_> = (0..b.shape[0])
             .filter_map(|j| stc_pairs(b.row(j), j).ok())
             .collect();
-        for i in 0..a.shape[0] {
-            let r = a.row(i);
-            let at = |k: usize| r.get(k).copied().unwrap_or(0);
-            for pr in &rows {
-                for [(k1, _), (k2, _)] in pr {
-                    pairs += 1;
-                    wide += one_zero(at(*k1), at(*k2));
+        return rows
+            .into_par_iter()
+            .map(|i| {
+                let r = a.row(i);
+                let at = |k: usize| r.get(k).copied().unwrap_or(0);
+                let (mut pairs, mut wide) = (0u64, 0u64);
+                for pr in &groups {
+                    for [(k1, _), (k2, _)] in pr {
+                        pairs += 1;
+                        wide += one_zero(at(*k1), at(*k2));
+                    }
                 }
-            }
-        }
-        return (pairs, wide);
+                (pairs, wide)
+            })
+            .reduce(|| (0, 0), add);
     }
-    for i in 0..a.shape[0] {
-        let r = a.row(i);
-        for p in r.chunks(2) {
-            pairs += 1;
-            wide += one_zero(p[0], p.get(1).copied().unwrap_or(0));
-        }
-    }
-    (pairs, wide)
+    rows.into_par_iter()
+        .map(|i| {
+            let r = a.row(i);
+            let wide: u64 = r
+                .chunks(2)
+                .map(|p| one_zero(p[0], p.get(1).copied().unwrap_or(0)))
+                .sum();
+            (r.len().div_ceil(2) as u64, wide)
+        })
+        .reduce(|| (0, 0), add)
 }
 
 impl MacEngine for DesignEngine {

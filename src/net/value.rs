@@ -33,25 +33,29 @@ pub struct AccTensor {
 }
 
 impl AccTensor {
-    /// `f(channel, value)` over the data, in order: runs of one channel.
-    fn map<T: Send>(&self, f: impl Fn(usize, i32) -> T + Sync) -> Vec<T> {
+    /// `f(channel, value)` over the data, in order: runs of one channel,
+    /// each a tight loop over one channel plane (no per-element iterator
+    /// machinery: the loop vectorizes).
+    fn map<T: Send + Copy + Default>(&self, f: impl Fn(usize, i32) -> T + Sync) -> Vec<T> {
         let s = &self.t.shape;
         let inner: usize = s[2..].iter().product::<usize>().max(1);
         let c = s[1].max(1);
+        let mut out = vec![T::default(); self.t.data.len()];
         // one task per channel plane when planes are large, else per image
         let per = if inner >= 1024 { inner } else { inner * c };
-        self.t
-            .data
-            .par_chunks(per)
+        let planes = |run: usize, src: &[i32], dst: &mut [T]| {
+            for (p, (src, dst)) in src.chunks(inner).zip(dst.chunks_mut(inner)).enumerate() {
+                let ch = if per == inner { run % c } else { p };
+                for (d, &a) in dst.iter_mut().zip(src) {
+                    *d = f(ch, a);
+                }
+            }
+        };
+        out.par_chunks_mut(per)
+            .zip(self.t.data.par_chunks(per))
             .enumerate()
-            .flat_map_iter(|(run, chunk)| {
-                let f = &f;
-                chunk.iter().enumerate().map(move |(i, &a)| {
-                    let ch = if per == inner { run % c } else { i / inner };
-                    f(ch, a)
-                })
-            })
-            .collect()
+            .for_each(|(run, (dst, src))| planes(run, src, dst));
+        out
     }
 
     pub fn to_float(&self) -> Tensor<f32> {
