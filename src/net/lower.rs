@@ -7,8 +7,10 @@
 //! [`MacLayer::finish`] then applies the zero-point correction and the
 //! bias as integer hardware does: `acc = sum(a * w) - zp_a * sum(w) + bias`.
 
+use super::profile::Profile;
 use crate::arith::{MatI32, MatI8, MatU8, Tensor};
 use rayon::prelude::*;
+use std::time::Instant;
 
 /// The geometry of a MAC layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,18 +185,29 @@ impl MacLayer {
                     .collect()
             })
             .collect();
-        // one task per image and output channel plane
-        y.par_chunks_mut(spatial.max(1))
+        let add: Vec<i32> = (0..self.out_channels)
+            .map(|oc| self.bias[oc].wrapping_sub(zp.wrapping_mul(wsums[oc / og][oc % og])))
+            .collect();
+        // one task per image and block of 16 output channel planes: each
+        // row of C is read once, 16 contiguous values
+        let sp = spatial.max(1);
+        y.par_chunks_mut(self.out_channels * sp)
             .enumerate()
-            .for_each(|(plane, dst)| {
-                let (b, oc) = (plane / self.out_channels, plane % self.out_channels);
-                let (g, o) = (oc / og, oc % og);
-                let add = self.bias[oc] - zp * wsums[g][o];
-                let cg = &c[g];
-                let cols = cg.shape[1];
-                for (p, d) in dst.iter_mut().enumerate() {
-                    *d = cg.data[(b * spatial + p) * cols + o] + add;
-                }
+            .for_each(|(b, img)| {
+                img.par_chunks_mut(16 * sp)
+                    .enumerate()
+                    .for_each(|(blk, dst)| {
+                        let oc0 = 16 * blk;
+                        let nch = dst.len() / sp;
+                        for p in 0..sp {
+                            for t in 0..nch {
+                                let oc = oc0 + t;
+                                let cg = &c[oc / og];
+                                let v = cg.data[(b * sp + p) * cg.shape[1] + oc % og];
+                                dst[t * sp + p] = v.wrapping_add(add[oc]);
+                            }
+                        }
+                    });
             });
         Tensor::new(out_shape.to_vec(), y)
     }
@@ -207,18 +220,44 @@ impl MacLayer {
         zp: u8,
         engine: &mut dyn MacEngine,
     ) -> anyhow::Result<Tensor<i32>> {
+        self.run_profiled(index, x, zp, engine, None)
+    }
+
+    /// [`MacLayer::run`]; with `prof`, the time of each stage is added to
+    /// it.
+    pub fn run_profiled(
+        &self,
+        index: usize,
+        x: &Tensor<u8>,
+        zp: u8,
+        engine: &mut dyn MacEngine,
+        mut prof: Option<&mut Profile>,
+    ) -> anyhow::Result<Tensor<i32>> {
+        let mut t = Instant::now();
+        let mut stage = |name: &'static str, t: &mut Instant| {
+            if let Some(p) = prof.as_deref_mut() {
+                *t = p.stage(name, *t);
+            }
+        };
         engine.input(index, x);
         if self.kind == MacKind::Dense {
             // the input already is the M x K matrix: no copy
             let c = engine.gemm(index, self, 0, x, &self.weights[0])?;
-            return Ok(self.finish(&[c], i32::from(zp), &[x.shape[0], self.out_channels]));
+            stage("gemm (engine)", &mut t);
+            let y = self.finish(&[c], i32::from(zp), &[x.shape[0], self.out_channels]);
+            stage("zero point + bias", &mut t);
+            return Ok(y);
         }
         let low = self.lower(x, zp);
+        stage("im2col", &mut t);
         let mut cs = Vec::with_capacity(low.a.len());
         for (g, a) in low.a.iter().enumerate() {
             cs.push(engine.gemm(index, self, g, a, &self.weights[g])?);
         }
-        Ok(self.finish(&cs, i32::from(zp), &low.out_shape))
+        stage("gemm (engine)", &mut t);
+        let y = self.finish(&cs, i32::from(zp), &low.out_shape);
+        stage("zero point + bias", &mut t);
+        Ok(y)
     }
 }
 

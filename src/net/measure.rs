@@ -56,6 +56,17 @@ pub struct DesignEngine {
     /// With [`DesignEngine::record_inputs`]: each layer's uint8 inputs,
     /// batches appended.
     pub inputs: Option<Vec<Option<Tensor<u8>>>>,
+    /// Seconds in the design's GEMMs, the exact reference GEMMs and the
+    /// statistics (noise, pair counts).
+    pub secs: EngineSecs,
+}
+
+/// Where a [`DesignEngine`]'s time went.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EngineSecs {
+    pub design_gemm: f64,
+    pub exact_gemm: f64,
+    pub statistics: f64,
 }
 
 impl DesignEngine {
@@ -77,6 +88,7 @@ impl DesignEngine {
                 })
                 .collect(),
             inputs: None,
+            secs: EngineSecs::default(),
         }
     }
 
@@ -155,6 +167,7 @@ impl MacEngine for DesignEngine {
                 format!("the GEMM of layer {:?}", layer.name)
             }
         };
+        let t0 = std::time::Instant::now();
         let c = match self.kind {
             PeKind::Mac4x8 => {
                 let codes = Tensor::new(a.shape.clone(), a.data.iter().map(|v| v >> 4).collect());
@@ -164,16 +177,35 @@ impl MacEngine for DesignEngine {
             }
             _ => self.model.gemm(a, b).with_context(ctx)?,
         };
+        self.secs.design_gemm += t0.elapsed().as_secs_f64();
         let st = &mut self.layers[index];
         st.macs += (a.shape[0] * a.shape[1] * b.shape[0]) as u64;
+        let mut t1 = std::time::Instant::now();
         match &self.exact {
             Some(e) => {
                 let ex = e.gemm(a, b).with_context(ctx)?;
-                for (&x, &y) in ex.data.iter().zip(&c.data) {
-                    let d = f64::from(y) - f64::from(x);
-                    st.signal += f64::from(x) * f64::from(x);
-                    st.noise += d * d;
-                }
+                self.secs.exact_gemm += t1.elapsed().as_secs_f64();
+                t1 = std::time::Instant::now();
+                use rayon::prelude::*;
+                // exact integer sums in parallel chunks (squares < 2^62),
+                // so the result does not depend on the order or threads
+                let (signal, noise) = ex
+                    .data
+                    .par_chunks(4096)
+                    .zip(c.data.par_chunks(4096))
+                    .map(|(xs, ys)| {
+                        let (mut s, mut n) = (0u128, 0u128);
+                        for (&x, &y) in xs.iter().zip(ys) {
+                            let d = i64::from(y) - i64::from(x);
+                            s += (i64::from(x) * i64::from(x)) as u128;
+                            n += (d * d) as u128;
+                        }
+                        (s, n)
+                    })
+                    .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+                let (signal, noise) = (signal as f64, noise as f64);
+                st.signal += signal;
+                st.noise += noise;
             }
             None => {
                 st.signal += c
@@ -190,6 +222,7 @@ impl MacEngine for DesignEngine {
                 st.wide_pairs += w;
             }
         }
+        self.secs.statistics += t1.elapsed().as_secs_f64();
         Ok(c)
     }
 }
