@@ -199,12 +199,17 @@ impl MacLayer {
                     .for_each(|(blk, dst)| {
                         let oc0 = 16 * blk;
                         let nch = dst.len() / sp;
-                        for p in 0..sp {
-                            for t in 0..nch {
-                                let oc = oc0 + t;
+                        // per channel of the block: its group's C, column, addend
+                        let src: Vec<(&[i32], usize, usize, i32)> = (oc0..oc0 + nch)
+                            .map(|oc| {
                                 let cg = &c[oc / og];
-                                let v = cg.data[(b * sp + p) * cg.shape[1] + oc % og];
-                                dst[t * sp + p] = v.wrapping_add(add[oc]);
+                                (&cg.data[..], cg.shape[1], oc % og, add[oc])
+                            })
+                            .collect();
+                        for p in 0..sp {
+                            let row = b * sp + p;
+                            for (t, &(data, cols, o, a)) in src.iter().enumerate() {
+                                dst[t * sp + p] = data[row * cols + o].wrapping_add(a);
                             }
                         }
                     });
