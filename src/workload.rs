@@ -43,3 +43,17 @@ pub fn weights(count: usize, rng: &mut Rng) -> Vec<i8> {
         .map(|_| (rng.next_u64() % 256) as u8 as i8)
         .collect()
 }
+
+/// Prune rows of `k` weights to 2:4: in every group of four along a row,
+/// the two largest magnitudes survive (the first on ties).
+pub fn prune_2_of_4(w: &mut [i8], k: usize) {
+    for row in w.chunks_mut(k.max(1)) {
+        for group in row.chunks_mut(4) {
+            let mut order: Vec<usize> = (0..group.len()).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(group[i].unsigned_abs()));
+            for &i in order.iter().skip(2) {
+                group[i] = 0;
+            }
+        }
+    }
+}

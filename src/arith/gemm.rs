@@ -241,7 +241,7 @@ impl Model {
         self.check_activations(a)?;
         checked_bytes("the output C (M x N int32)", &[m, n], 4)?;
         let data = if self.stc() {
-            gemm_stc(&self.table, a, b, m, n, k)?
+            self.gemm_stc(kernel, a, b, m, n, k)?
         } else {
             self.gemm_dense(kernel, a, b, m, n, k)
         };
@@ -496,6 +496,55 @@ impl Model {
         }
         gemm_dense_i16(&self.table, kernel != Kernel::Portable, a, b, m, n, k)
     }
+}
+
+impl Model {
+    /// 2:4 pairing (`super::stc`): the scalar pair rule on the portable
+    /// kernel, the `vpermb` kernel with AVX-512 VBMI, else the slot tables as
+    /// one exact byte GEMM on the chosen kernel.
+    fn gemm_stc(
+        &self,
+        kernel: Kernel,
+        a: &View<u8>,
+        b: &View<i8>,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<Vec<i32>, ArithError> {
+        use super::stc::{expand, Source};
+        let src = match &self.lut {
+            Some(l) => Source::Lut(l),
+            None => Source::Table(&self.table),
+        };
+        if kernel == Kernel::Portable {
+            return gemm_stc(&self.table, a, b, m, n, k);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if kernel == Kernel::Vnni {
+            return super::stc_vnni::gemm(src, a, b, m, n, k);
+        }
+        let (ax, bx, kx) = expand(src, a, b, m, n, k)?;
+        let (ax, bx) = (Tensor::new(vec![m, kx], ax), Tensor::new(vec![n, kx], bx));
+        let (av, bv) = (ax.view(), bx.view());
+        #[cfg(target_arch = "x86_64")]
+        {
+            use super::vnni::{gemm, Isa, Trim};
+            match kernel {
+                Kernel::VnniScalarTrim => {
+                    return Ok(gemm(Isa::Avx512, Trim::None, &av, &bv, m, n, kx))
+                }
+                Kernel::AvxVnni => return Ok(gemm(Isa::AvxVnni, Trim::None, &av, &bv, m, n, kx)),
+                _ => {}
+            }
+        }
+        Ok(gemm_dense_i16(identity(), true, &av, &bv, m, n, kx))
+    }
+}
+
+/// The identity pair table, built once.
+fn identity() -> &'static PairTable {
+    static ID: std::sync::OnceLock<PairTable> = std::sync::OnceLock::new();
+    ID.get_or_init(PairTable::identity)
 }
 
 /// Dense pairing through the int16 kernel (AVX2 when `simd`, else portable):

@@ -6,7 +6,11 @@ pub mod gemm;
 pub mod kernel;
 pub mod lut;
 pub mod pair;
+pub mod peak;
 pub mod stats;
+pub mod stc;
+#[cfg(target_arch = "x86_64")]
+pub mod stc_vnni;
 pub use crate::tensor;
 pub mod trim;
 #[cfg(target_arch = "x86_64")]

@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use sparqgen::arith::{Kernel, Model, Tensor};
 use sparqgen::config::{Design, PlacementSet, Rounding};
-use sparqgen::workload::{relu_like, weights, Rng};
+use sparqgen::workload::{prune_2_of_4, relu_like, weights, Rng};
 use std::time::Instant;
 
 #[derive(Subcommand)]
@@ -98,6 +98,10 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
     let mut rng = Rng::new(2021);
     let a = Tensor::new(vec![m, k], relu_like(m * k, b.zeros, &mut rng));
     let w = Tensor::new(vec![n, k], weights(n * k, &mut rng));
+    // the same weights pruned to 2:4 for the stc lines (GMAC/s counts
+    // dense-equivalent M x N x K, as the dense lines)
+    let mut w24 = w.clone();
+    prune_2_of_4(&mut w24.data, k);
     let macs = m as f64 * k as f64 * n as f64;
     let kernel = b.kernel.unwrap_or_else(Kernel::best);
     outln!(
@@ -112,7 +116,8 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
         kernel.name(),
         b.reps
     );
-    let mut configs: Vec<(String, Model)> = Vec::new();
+    // (label, model, 2:4 weights)
+    let mut configs: Vec<(String, Model, bool)> = Vec::new();
     for set in PlacementSet::ALL {
         for rounding in [Rounding::RoundHalfEven, Rounding::Truncate] {
             let design = Design::from_yaml(&format!(
@@ -124,10 +129,23 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
             configs.push((
                 format!("{:<5} {:<5}", set.name(), rounding.short()),
                 Model::new(&design),
+                false,
             ));
         }
     }
-    configs.push(("exact int8 ".to_string(), Model::exact()));
+    configs.push(("exact int8 ".to_string(), Model::exact(), false));
+    for rounding in [Rounding::RoundHalfEven, Rounding::Truncate] {
+        let design = Design::from_yaml(&format!(
+            "pe: {{stc: true, rounding: {}}}",
+            rounding.yaml_name()
+        ))?;
+        let set = design.sparq().map(|s| s.placements.name()).unwrap_or("?");
+        configs.push((
+            format!("2:4 {set} {}", rounding.short()),
+            Model::new(&design),
+            true,
+        ));
+    }
     let threads = rayon::current_num_threads();
     let mut ort = match b.compare_ort {
         true => super::bench_ort::Ort::start(&a, &w, threads)?,
@@ -137,15 +155,28 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
     let reps = b.reps.max(1);
     // times[0] is ORT's (when running), then one per configuration.
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); configs.len() + 1];
+    // the instruction peak, measured in every round beside the GEMMs
+    let mut peak: Option<sparqgen::arith::peak::Peak> = None;
     for _ in 0..rounds {
+        if let Some(p) = sparqgen::arith::peak::measure(kernel, 20) {
+            peak = Some(match peak {
+                Some(q) => sparqgen::arith::peak::Peak {
+                    per_core: q.per_core.max(p.per_core),
+                    all: q.all.max(p.all),
+                    ..q
+                },
+                None => p,
+            });
+        }
         if let Some(ort) = ort.as_mut() {
             times[0].push(ort.round(reps)?);
         }
-        for (i, (_, model)) in configs.iter().enumerate() {
+        for (i, (_, model, stc)) in configs.iter().enumerate() {
+            let wv = if *stc { w24.view() } else { w.view() };
             let mut best = f64::INFINITY;
             for _ in 0..reps {
                 let t = Instant::now();
-                let c = model.gemm_with(kernel, &a.view(), &w.view())?;
+                let c = model.gemm_with(kernel, &a.view(), &wv)?;
                 best = best.min(t.elapsed().as_secs_f64());
                 std::hint::black_box(c);
             }
@@ -163,9 +194,23 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
             macs / tb / 1e9
         );
     }
-    for (i, (label, _)) in configs.iter().enumerate() {
+    match &peak {
+        Some(p) => outln!(
+            "peak ({}, 12 accumulators, best burst): {:6.2} GMAC/s per core, {:6.2} GMAC/s \
+             on {} threads; shares below are of the latter",
+            p.instruction,
+            p.per_core / 1e9,
+            p.all / 1e9,
+            p.threads
+        ),
+        None => outln!("peak: not measured for the {} kernel", kernel.name()),
+    }
+    for (i, (label, _, _)) in configs.iter().enumerate() {
         let t = best(&times[i + 1]);
         out!("{label}  {:8.2} ms  {:6.2} GMAC/s", t * 1e3, macs / t / 1e9);
+        if let Some(p) = &peak {
+            out!("  {:5.1}% of peak", 100.0 * macs / t / p.all);
+        }
         if let Some(tb) = ort_best {
             // Per-round ratios: each pair ran back to back.
             let mut per_round: Vec<f64> = times[0]

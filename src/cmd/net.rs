@@ -520,6 +520,49 @@ pub struct NetBench {
     /// array (digits, every tile; ResNet-18, sampled tiles).
     #[arg(long)]
     pub rtl: bool,
+    /// Also print where each run's time goes: per op type and per MAC
+    /// stage (im2col, the engine's GEMMs split into the design's, the exact
+    /// reference's and the statistics, zero point + bias, requantization).
+    #[arg(long)]
+    profile: bool,
+}
+
+/// `plan` on `x` in batches of `batch` through `design`, profiled; prints
+/// the profile.
+fn print_profile(what: &str, plan: &Plan, d: &Design, x: &Tensor<f32>, batch: usize) -> Result<()> {
+    let mut engine = DesignEngine::new(d, &plan.layers);
+    let mut prof = net::profile::Profile::default();
+    let n = x.shape[0];
+    let per: usize = x.shape[1..].iter().product();
+    let mut runs = 0;
+    for start in (0..n).step_by(batch.max(1)) {
+        let end = (start + batch.max(1)).min(n);
+        let mut shape = x.shape.clone();
+        shape[0] = end - start;
+        let xb = Tensor::new(shape, x.data[start * per..end * per].to_vec());
+        plan.run_profiled(&xb, &mut engine, Some(&mut prof))?;
+        runs += 1;
+    }
+    outln!(
+        "profile: {what} {} ({}), {runs} runs of batch {batch}, {} threads:",
+        d.name(),
+        d.pe().kind().label(),
+        rayon::current_num_threads()
+    );
+    out!("{}", prof.report(runs));
+    let s = engine.secs;
+    let pct = |v: f64| 100.0 * v / prof.total.max(1e-12);
+    outln!(
+        "  of the engine: design GEMM {:.2} ms ({:.1}%), exact reference GEMM {:.2} ms ({:.1}%), \
+         statistics {:.2} ms ({:.1}%) per run",
+        s.design_gemm / runs as f64 * 1e3,
+        pct(s.design_gemm),
+        s.exact_gemm / runs as f64 * 1e3,
+        pct(s.exact_gemm),
+        s.statistics / runs as f64 * 1e3,
+        pct(s.statistics)
+    );
+    Ok(())
 }
 
 fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
@@ -549,6 +592,9 @@ pub fn bench(b: &NetBench) -> Result<i32> {
                 macs,
                 t.elapsed().as_secs_f64(),
             );
+            if b.profile {
+                print_profile("digits", &plan, d, &x, 64)?;
+            }
         }
     } else {
         outln!(
@@ -588,6 +634,13 @@ pub fn bench(b: &NetBench) -> Result<i32> {
             macs,
             t.elapsed().as_secs_f64(),
         );
+        if b.profile {
+            let xs = Tensor::new(
+                vec![b.reps.max(1), 3, 224, 224],
+                x.data.repeat(b.reps.max(1)),
+            );
+            print_profile("resnet18", &plan, d, &xs, 1)?;
+        }
     }
     Ok(0)
 }

@@ -5,10 +5,12 @@ use super::lower::MacEngine;
 use super::onnx::{self, FLOAT};
 use super::ops;
 use super::plan::{Op, Plan};
+use super::profile::Profile;
 use super::value::{AccTensor, QTensor, Value};
 use super::NetError;
 use crate::arith::Tensor;
 use anyhow::{anyhow, Context, Result};
+use std::time::Instant;
 
 impl Plan {
     /// The input must be float32 with the graph's rank and fixed dims.
@@ -119,6 +121,17 @@ impl Plan {
     /// Run the network on `x` (float32, batch first); returns the first
     /// output as float32.
     pub fn run(&self, x: &Tensor<f32>, engine: &mut dyn MacEngine) -> Result<Tensor<f32>> {
+        self.run_profiled(x, engine, None)
+    }
+
+    /// [`Plan::run`], adding where the time went to `prof`.
+    pub fn run_profiled(
+        &self,
+        x: &Tensor<f32>,
+        engine: &mut dyn MacEngine,
+        mut prof: Option<&mut Profile>,
+    ) -> Result<Tensor<f32>> {
+        let start = Instant::now();
         let mut slots: Vec<Option<Value>> = vec![None; self.slots];
         slots[self.input_slot] = Some(Value::Float(x.clone()));
         for (i, step) in self.steps.iter().enumerate() {
@@ -137,8 +150,17 @@ impl Plan {
                         .with_context(ctx)?,
                 );
             }
-            let out = self.step(&step.op, args, engine).with_context(ctx)?;
+            let t = Instant::now();
+            let out = self
+                .step(&step.op, args, engine, prof.as_deref_mut())
+                .with_context(ctx)?;
+            if let Some(p) = prof.as_deref_mut() {
+                p.op(&step.op_type, t.elapsed().as_secs_f64());
+            }
             slots[step.output] = Some(out);
+        }
+        if let Some(p) = prof {
+            p.total += start.elapsed().as_secs_f64();
         }
         let out = slots[self.output_slot]
             .take()
@@ -146,7 +168,13 @@ impl Plan {
         Ok(out.to_float())
     }
 
-    fn step(&self, op: &Op, mut args: Vec<Value>, engine: &mut dyn MacEngine) -> Result<Value> {
+    fn step(
+        &self,
+        op: &Op,
+        mut args: Vec<Value>,
+        engine: &mut dyn MacEngine,
+        mut prof: Option<&mut Profile>,
+    ) -> Result<Value> {
         if let Op::ConstU8(t) = op {
             return Ok(Value::Quant(QTensor {
                 t: t.clone(),
@@ -212,15 +240,26 @@ impl Plan {
                     let out = [sh[0], l.out_channels, ho, wo];
                     crate::arith::checked_bytes("the layer's output", &out, 4)?;
                 }
-                let acc = l.run(*layer, &q.t, xz.clamp(0, 255) as u8, engine)?;
+                let acc = l.run_profiled(
+                    *layer,
+                    &q.t,
+                    xz.clamp(0, 255) as u8,
+                    engine,
+                    prof.as_deref_mut(),
+                )?;
+                let t = Instant::now();
                 let a = AccTensor {
                     t: acc,
                     scale: l.w_scale.iter().map(|w| xs * w).collect(),
                 };
-                match y_q {
+                let v = match y_q {
                     Some((ys, yz)) => Value::Quant(a.requantize(*ys, *yz)),
                     None => Value::Acc(a),
+                };
+                if let Some(p) = prof {
+                    p.stage("requantize", t);
                 }
+                v
             }
             Op::Relu => ops::relu(first),
             Op::Clip { min, max } => ops::clip(&first, *min, *max),

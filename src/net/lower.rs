@@ -7,8 +7,10 @@
 //! [`MacLayer::finish`] then applies the zero-point correction and the
 //! bias as integer hardware does: `acc = sum(a * w) - zp_a * sum(w) + bias`.
 
+use super::profile::Profile;
 use crate::arith::{MatI32, MatI8, MatU8, Tensor};
 use rayon::prelude::*;
+use std::time::Instant;
 
 /// The geometry of a MAC layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,10 +128,22 @@ impl MacLayer {
                 let k = kh * kw * cg;
                 let mut out = Vec::with_capacity(groups);
                 for g in 0..groups {
+                    // the group's channels innermost (N x H x W x cg), once:
+                    // every tap of a row is then one contiguous copy
+                    let mut xt = vec![0u8; n * h * w * cg];
+                    xt.par_chunks_mut(w * cg).enumerate().for_each(|(r, line)| {
+                        let (b, y) = (r / h, r % h);
+                        let img = &x.data[(b * c + g * cg) * h * w..(b * c + (g + 1) * cg) * h * w];
+                        for (ci, plane) in img.chunks(h * w).enumerate() {
+                            for (xx, &v) in plane[y * w..(y + 1) * w].iter().enumerate() {
+                                line[xx * cg + ci] = v;
+                            }
+                        }
+                    });
                     let mut a = vec![zp; n * ho * wo * k];
                     a.par_chunks_mut(k).enumerate().for_each(|(r, row)| {
                         let (b, oh, ow) = (r / (ho * wo), (r / wo) % ho, r % wo);
-                        let img = &x.data[(b * c + g * cg) * h * w..(b * c + (g + 1) * cg) * h * w];
+                        let img = &xt[b * h * w * cg..(b + 1) * h * w * cg];
                         for i in 0..kh {
                             let y = (oh * stride[0] + i) as isize - pads[0] as isize;
                             if y < 0 || y >= h as isize {
@@ -140,11 +154,9 @@ impl MacLayer {
                                 if xx < 0 || xx >= w as isize {
                                     continue;
                                 }
-                                let base = (y as usize) * w + xx as usize;
-                                let dst = &mut row[(i * kw + j) * cg..(i * kw + j + 1) * cg];
-                                for (ci, d) in dst.iter_mut().enumerate() {
-                                    *d = img[ci * h * w + base];
-                                }
+                                let at = ((y as usize) * w + xx as usize) * cg;
+                                row[(i * kw + j) * cg..(i * kw + j + 1) * cg]
+                                    .copy_from_slice(&img[at..at + cg]);
                             }
                         }
                     });
@@ -166,21 +178,42 @@ impl MacLayer {
         let n = out_shape[0];
         let spatial: usize = out_shape[2..].iter().product();
         let mut y = vec![0i32; n * self.out_channels * spatial];
-        for (g, cg) in c.iter().enumerate() {
-            let wsum: Vec<i32> = (0..og)
-                .map(|o| self.weights[g].row(o).iter().map(|&v| i32::from(v)).sum())
-                .collect();
-            for b in 0..n {
-                for p in 0..spatial {
-                    let row = cg.row(b * spatial + p);
-                    for o in 0..og {
-                        let oc = g * og + o;
-                        y[(b * self.out_channels + oc) * spatial + p] =
-                            row[o] - zp * wsum[o] + self.bias[oc];
-                    }
-                }
-            }
-        }
+        let wsums: Vec<Vec<i32>> = (0..c.len())
+            .map(|g| {
+                (0..og)
+                    .map(|o| self.weights[g].row(o).iter().map(|&v| i32::from(v)).sum())
+                    .collect()
+            })
+            .collect();
+        let add: Vec<i32> = (0..self.out_channels)
+            .map(|oc| self.bias[oc].wrapping_sub(zp.wrapping_mul(wsums[oc / og][oc % og])))
+            .collect();
+        // one task per image and block of 16 output channel planes: each
+        // row of C is read once, 16 contiguous values
+        let sp = spatial.max(1);
+        y.par_chunks_mut(self.out_channels * sp)
+            .enumerate()
+            .for_each(|(b, img)| {
+                img.par_chunks_mut(16 * sp)
+                    .enumerate()
+                    .for_each(|(blk, dst)| {
+                        let oc0 = 16 * blk;
+                        let nch = dst.len() / sp;
+                        // per channel of the block: its group's C, column, addend
+                        let src: Vec<(&[i32], usize, usize, i32)> = (oc0..oc0 + nch)
+                            .map(|oc| {
+                                let cg = &c[oc / og];
+                                (&cg.data[..], cg.shape[1], oc % og, add[oc])
+                            })
+                            .collect();
+                        for p in 0..sp {
+                            let row = b * sp + p;
+                            for (t, &(data, cols, o, a)) in src.iter().enumerate() {
+                                dst[t * sp + p] = data[row * cols + o].wrapping_add(a);
+                            }
+                        }
+                    });
+            });
         Tensor::new(out_shape.to_vec(), y)
     }
 
@@ -192,18 +225,44 @@ impl MacLayer {
         zp: u8,
         engine: &mut dyn MacEngine,
     ) -> anyhow::Result<Tensor<i32>> {
+        self.run_profiled(index, x, zp, engine, None)
+    }
+
+    /// [`MacLayer::run`]; with `prof`, the time of each stage is added to
+    /// it.
+    pub fn run_profiled(
+        &self,
+        index: usize,
+        x: &Tensor<u8>,
+        zp: u8,
+        engine: &mut dyn MacEngine,
+        mut prof: Option<&mut Profile>,
+    ) -> anyhow::Result<Tensor<i32>> {
+        let mut t = Instant::now();
+        let mut stage = |name: &'static str, t: &mut Instant| {
+            if let Some(p) = prof.as_deref_mut() {
+                *t = p.stage(name, *t);
+            }
+        };
         engine.input(index, x);
         if self.kind == MacKind::Dense {
             // the input already is the M x K matrix: no copy
             let c = engine.gemm(index, self, 0, x, &self.weights[0])?;
-            return Ok(self.finish(&[c], i32::from(zp), &[x.shape[0], self.out_channels]));
+            stage("gemm (engine)", &mut t);
+            let y = self.finish(&[c], i32::from(zp), &[x.shape[0], self.out_channels]);
+            stage("zero point + bias", &mut t);
+            return Ok(y);
         }
         let low = self.lower(x, zp);
+        stage("im2col", &mut t);
         let mut cs = Vec::with_capacity(low.a.len());
         for (g, a) in low.a.iter().enumerate() {
             cs.push(engine.gemm(index, self, g, a, &self.weights[g])?);
         }
-        Ok(self.finish(&cs, i32::from(zp), &low.out_shape))
+        stage("gemm (engine)", &mut t);
+        let y = self.finish(&cs, i32::from(zp), &low.out_shape);
+        stage("zero point + bias", &mut t);
+        Ok(y)
     }
 }
 

@@ -56,6 +56,17 @@ pub struct DesignEngine {
     /// With [`DesignEngine::record_inputs`]: each layer's uint8 inputs,
     /// batches appended.
     pub inputs: Option<Vec<Option<Tensor<u8>>>>,
+    /// Seconds in the design's GEMMs, the exact reference GEMMs and the
+    /// statistics (noise, pair counts).
+    pub secs: EngineSecs,
+}
+
+/// Where a [`DesignEngine`]'s time went.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EngineSecs {
+    pub design_gemm: f64,
+    pub exact_gemm: f64,
+    pub statistics: f64,
 }
 
 impl DesignEngine {
@@ -77,6 +88,7 @@ impl DesignEngine {
                 })
                 .collect(),
             inputs: None,
+            secs: EngineSecs::default(),
         }
     }
 
@@ -88,32 +100,44 @@ impl DesignEngine {
 
 /// Pairs along K as the PE forms them, and how many have exactly one zero.
 pub fn count_pairs(a: &MatU8, b: &MatI8, stc: bool) -> (u64, u64) {
-    let (mut pairs, mut wide) = (0u64, 0u64);
+    use rayon::prelude::*;
     let one_zero = |x: u8, y: u8| u64::from((x == 0) != (y == 0));
+    let add = |x: (u64, u64), y: (u64, u64)| (x.0 + y.0, x.1 + y.1);
+    let rows = 0..a.shape[0];
     if stc {
-        let rows: Vec<_> = (0..b.shape[0])
+        let groups: Vec<_> = (0..b.shape[0])
             .filter_map(|j| stc_pairs(b.row(j), j).ok())
             .collect();
-        for i in 0..a.shape[0] {
-            let r = a.row(i);
-            let at = |k: usize| r.get(k).copied().unwrap_or(0);
-            for pr in &rows {
-                for [(k1, _), (k2, _)] in pr {
-                    pairs += 1;
-                    wide += one_zero(at(*k1), at(*k2));
+        return rows
+            .into_par_iter()
+            .map(|i| {
+                let r = a.row(i);
+                let at = |k: usize| r.get(k).copied().unwrap_or(0);
+                let (mut pairs, mut wide) = (0u64, 0u64);
+                for pr in &groups {
+                    for [(k1, _), (k2, _)] in pr {
+                        pairs += 1;
+                        wide += one_zero(at(*k1), at(*k2));
+                    }
                 }
-            }
-        }
-        return (pairs, wide);
+                (pairs, wide)
+            })
+            .reduce(|| (0, 0), add);
     }
-    for i in 0..a.shape[0] {
-        let r = a.row(i);
-        for p in r.chunks(2) {
-            pairs += 1;
-            wide += one_zero(p[0], p.get(1).copied().unwrap_or(0));
-        }
-    }
-    (pairs, wide)
+    rows.into_par_iter()
+        .map(|i| {
+            let r = a.row(i);
+            // whole pairs in a loop that vectorizes, then an odd tail
+            // paired with a zero
+            let (body, tail) = r.as_chunks::<2>();
+            let wide = body
+                .iter()
+                .map(|&[x, y]| u32::from((x == 0) != (y == 0)))
+                .sum::<u32>() as u64
+                + tail.iter().map(|&x| one_zero(x, 0)).sum::<u64>();
+            (r.len().div_ceil(2) as u64, wide)
+        })
+        .reduce(|| (0, 0), add)
 }
 
 impl MacEngine for DesignEngine {
@@ -147,6 +171,7 @@ impl MacEngine for DesignEngine {
                 format!("the GEMM of layer {:?}", layer.name)
             }
         };
+        let t0 = std::time::Instant::now();
         let c = match self.kind {
             PeKind::Mac4x8 => {
                 let codes = Tensor::new(a.shape.clone(), a.data.iter().map(|v| v >> 4).collect());
@@ -156,16 +181,35 @@ impl MacEngine for DesignEngine {
             }
             _ => self.model.gemm(a, b).with_context(ctx)?,
         };
+        self.secs.design_gemm += t0.elapsed().as_secs_f64();
         let st = &mut self.layers[index];
         st.macs += (a.shape[0] * a.shape[1] * b.shape[0]) as u64;
+        let mut t1 = std::time::Instant::now();
         match &self.exact {
             Some(e) => {
                 let ex = e.gemm(a, b).with_context(ctx)?;
-                for (&x, &y) in ex.data.iter().zip(&c.data) {
-                    let d = f64::from(y) - f64::from(x);
-                    st.signal += f64::from(x) * f64::from(x);
-                    st.noise += d * d;
-                }
+                self.secs.exact_gemm += t1.elapsed().as_secs_f64();
+                t1 = std::time::Instant::now();
+                use rayon::prelude::*;
+                // exact integer sums in parallel chunks (squares < 2^62),
+                // so the result does not depend on the order or threads
+                let (signal, noise) = ex
+                    .data
+                    .par_chunks(4096)
+                    .zip(c.data.par_chunks(4096))
+                    .map(|(xs, ys)| {
+                        let (mut s, mut n) = (0u128, 0u128);
+                        for (&x, &y) in xs.iter().zip(ys) {
+                            let d = i64::from(y) - i64::from(x);
+                            s += (i64::from(x) * i64::from(x)) as u128;
+                            n += (d * d) as u128;
+                        }
+                        (s, n)
+                    })
+                    .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+                let (signal, noise) = (signal as f64, noise as f64);
+                st.signal += signal;
+                st.noise += noise;
             }
             None => {
                 st.signal += c
@@ -182,6 +226,7 @@ impl MacEngine for DesignEngine {
                 st.wide_pairs += w;
             }
         }
+        self.secs.statistics += t1.elapsed().as_secs_f64();
         Ok(c)
     }
 }

@@ -11,6 +11,7 @@ pub mod measure;
 pub mod onnx;
 pub mod ops;
 pub mod plan;
+pub mod profile;
 pub mod rtl;
 pub mod rtl_report;
 pub mod shapes;

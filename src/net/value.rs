@@ -33,29 +33,33 @@ pub struct AccTensor {
 }
 
 impl AccTensor {
-    /// `f(channel, value)` over the data, in order: runs of one channel.
-    fn map<T: Send>(&self, f: impl Fn(usize, i32) -> T + Sync) -> Vec<T> {
+    /// `f(channel, src, dst)` over the data, one channel plane at a time
+    /// (tight loops over a plane vectorize).
+    fn map<T: Send + Copy + Default>(&self, f: impl Fn(usize, &[i32], &mut [T]) + Sync) -> Vec<T> {
         let s = &self.t.shape;
         let inner: usize = s[2..].iter().product::<usize>().max(1);
         let c = s[1].max(1);
+        let mut out = vec![T::default(); self.t.data.len()];
         // one task per channel plane when planes are large, else per image
         let per = if inner >= 1024 { inner } else { inner * c };
-        self.t
-            .data
-            .par_chunks(per)
+        out.par_chunks_mut(per)
+            .zip(self.t.data.par_chunks(per))
             .enumerate()
-            .flat_map_iter(|(run, chunk)| {
-                let f = &f;
-                chunk.iter().enumerate().map(move |(i, &a)| {
-                    let ch = if per == inner { run % c } else { i / inner };
-                    f(ch, a)
-                })
-            })
-            .collect()
+            .for_each(|(run, (dst, src))| {
+                for (p, (src, dst)) in src.chunks(inner).zip(dst.chunks_mut(inner)).enumerate() {
+                    f(if per == inner { run % c } else { p }, src, dst);
+                }
+            });
+        out
     }
 
     pub fn to_float(&self) -> Tensor<f32> {
-        let data = self.map(|c, a| a as f32 * self.scale[c]);
+        let data = self.map(|c, src, dst: &mut [f32]| {
+            let s = self.scale[c];
+            for (d, &a) in dst.iter_mut().zip(src) {
+                *d = a as f32 * s;
+            }
+        });
         Tensor::new(self.t.shape.clone(), data)
     }
 
@@ -64,7 +68,12 @@ impl AccTensor {
     /// to even, plus the zero point, saturated to 0..=255.
     pub fn requantize(&self, y_scale: f32, y_zp: i32) -> QTensor {
         let mult: Vec<f32> = self.scale.iter().map(|s| s / y_scale).collect();
-        let data = self.map(|c, a| requant(a, mult[c], y_zp));
+        let data = self.map(|c, src, dst: &mut [u8]| {
+            let m = mult[c];
+            for (d, &a) in dst.iter_mut().zip(src) {
+                *d = requant(a, m, y_zp);
+            }
+        });
         QTensor {
             t: Tensor::new(self.t.shape.clone(), data),
             scale: y_scale,

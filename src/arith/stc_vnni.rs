@@ -1,0 +1,270 @@
+//! The 2:4 (stc) GEMM on AVX-512 VNNI + VBMI: each weight column picks its
+//! activations out of the slot tables (`super::stc`) with `vpermb`, then
+//! `vpdpbusd` multiplies them; K / 2 products per output.
+//!
+//! Layout:
+//! - A: the slot tables of a tile's rows are built right before the
+//!   micro-kernel reads them (fused, as the dense trim: they stay in L1),
+//!   16 bytes per group of four k; one zmm holds a **window** of four
+//!   groups (16 k).
+//! - B is packed once into panels of up to 32 columns. Per window and per
+//!   16 columns, four vectors: two `vpermb` index vectors (groups 0-1 and
+//!   2-3 of the window: each column's lane names its four bytes, two slots
+//!   per group) and the two matching weight vectors.
+//! - The micro-kernel holds 6 x 2 zmm accumulators (6 rows x 32 columns)
+//!   and the panel's window (8 zmm) in registers; per row and window it
+//!   loads the 64-byte table once and runs, per 16 columns, two `vpermb` +
+//!   `vpdpbusd`.
+
+use super::gemm::ArithError;
+use super::lut::SplitLut;
+use super::stc::{build_row, for_each_slots, slot_source, Source, SLOTS};
+use super::tensor::View;
+use rayon::prelude::*;
+use std::arch::x86_64::*;
+
+/// Rows per micro-tile.
+const MR: usize = 6;
+/// Column vectors (16 columns each) per panel.
+const NV: usize = 2;
+/// Columns per panel.
+const NC: usize = NV * 16;
+/// Bytes of one window's slot tables (four groups).
+const WINDOW: usize = 4 * SLOTS;
+/// Rows of C per parallel task (a multiple of `MR`).
+const ROWS_PER_TASK: usize = 96;
+
+/// True when this CPU runs [`gemm`].
+pub fn available() -> bool {
+    super::vnni::Isa::Avx512.available() && super::vnni::vbmi()
+}
+
+/// B packed into panels (see the module docs).
+struct PackedB {
+    data: Vec<i8>,
+    /// Windows of four groups.
+    windows: usize,
+}
+
+impl PackedB {
+    fn new(b: &View<i8>, n: usize, k: usize) -> Result<PackedB, ArithError> {
+        let windows = k.div_ceil(4 * 4);
+        // per column and window: 4 index bytes x 2 + 4 weight bytes x 2
+        let mut data = vec![0i8; n.div_ceil(16) * 16 * windows * 16];
+        for j0 in (0..n).step_by(NC) {
+            let vecs = (n - j0).min(NC).div_ceil(16);
+            let base = j0 * windows * 16;
+            for j in j0..(n - j0).min(NC) + j0 {
+                let (v, lane) = ((j - j0) / 16, (j - j0) % 16);
+                for_each_slots(b.row(j), j, |g, (s, w)| {
+                    let (win, half, second) = (g / 4, (g % 4) / 2, g % 2);
+                    // vectors of one (window, column vector): idx0, idx1, w0, w1
+                    let vec_at = |which: usize| base + ((win * vecs + v) * 4 + which) * 64;
+                    let at = lane * 4 + second * 2;
+                    let off = ((g % 4) * SLOTS) as u8;
+                    let idx = vec_at(half);
+                    data[idx + at] = (off + s[0]) as i8;
+                    data[idx + at + 1] = (off + s[1]) as i8;
+                    let wt = vec_at(2 + half);
+                    data[wt + at] = w[0];
+                    data[wt + at + 1] = w[1];
+                })?;
+            }
+        }
+        Ok(PackedB { data, windows })
+    }
+
+    fn panel(&self, j0: usize) -> *const i8 {
+        self.data[j0 * self.windows * 16..].as_ptr()
+    }
+}
+
+/// `C` of the 2:4 GEMM; the caller checked [`available`] and that `k *
+/// 255 * 128` fits i32.
+pub fn gemm(
+    src: Source,
+    a: &View<u8>,
+    b: &View<i8>,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<Vec<i32>, ArithError> {
+    assert!(available());
+    let mut c = vec![0i32; m * n];
+    if m == 0 || n == 0 || k == 0 {
+        return Ok(c);
+    }
+    let pb = PackedB::new(b, n, k)?;
+    // the table build writes whole 64-activation chunks (four windows)
+    let lda = k.div_ceil(64) * 4 * WINDOW;
+    c.par_chunks_mut(ROWS_PER_TASK * n)
+        .enumerate()
+        .for_each_init(
+            || vec![0u8; MR * lda],
+            |buf, (t, cblk)| {
+                let r0 = t * ROWS_PER_TASK;
+                let rows = cblk.len() / n;
+                for i0 in (0..rows).step_by(MR) {
+                    let mr = (rows - i0).min(MR);
+                    for r in 0..mr {
+                        let row = a.row(r0 + i0 + r);
+                        let dst = &mut buf[r * lda..(r + 1) * lda];
+                        match src {
+                            // SAFETY: `available` checked AVX-512 VBMI.
+                            Source::Lut(l) => unsafe { build_row_vbmi(l, row, dst) },
+                            Source::Table(_) => build_row(src, row, dst),
+                        }
+                    }
+                    let crow = cblk[i0 * n..].as_mut_ptr();
+                    for j0 in (0..n).step_by(NC) {
+                        let cols = (n - j0).min(NC);
+                        // SAFETY: AVX-512 VNNI/VBMI checked; `buf` holds
+                        // `mr` rows of `lda >= 64 * windows` bytes, the
+                        // panel `windows` windows of its width, and C `mr`
+                        // rows of `n` from `crow + j0`, of which columns
+                        // 0..cols are written.
+                        unsafe {
+                            tile(
+                                mr,
+                                buf.as_ptr(),
+                                lda,
+                                pb.panel(j0),
+                                pb.windows,
+                                crow.wrapping_add(j0),
+                                n,
+                                cols,
+                            )
+                        };
+                    }
+                }
+            },
+        );
+    Ok(c)
+}
+
+/// The index vectors of the table build: for output byte `t` of the four
+/// windows built from 64 activations, the activation it reads (`+ 64` for a
+/// lone survivor: always wide) and the one whose zero-ness picks the wide
+/// value.
+fn build_indices() -> [[[u8; 64]; 4]; 2] {
+    let mut idx = [[[0u8; 64]; 4]; 2];
+    let [src, partner] = &mut idx;
+    for (o, (src, partner)) in src.iter_mut().zip(partner.iter_mut()).enumerate() {
+        for (t, (s, z)) in src.iter_mut().zip(partner.iter_mut()).enumerate() {
+            let group = 4 * o + t / SLOTS;
+            let (p, q) = slot_source(t % SLOTS);
+            *s = (4 * group + p) as u8 | if q.is_none() { 64 } else { 0 };
+            *z = (4 * group + q.unwrap_or(p)) as u8;
+        }
+    }
+    idx
+}
+
+/// [`build_row`] 64 activations at a time: `narrow[a]` and `wide[a]` by
+/// byte lookups, then per slot byte one `vpermb` for the partner's
+/// zero-ness and a two-table `vpermb` for the value. Writes `k.div_ceil(64)
+/// * 256` bytes.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+unsafe fn build_row_vbmi(lut: &SplitLut, row: &[u8], dst: &mut [u8]) {
+    use std::sync::OnceLock;
+    static IDX: OnceLock<[[[u8; 64]; 4]; 2]> = OnceLock::new();
+    let idx = IDX.get_or_init(build_indices);
+    let load = |t: &[u8], i: usize| _mm512_loadu_si512(t[i * 64..].as_ptr() as *const _);
+    let [narrow, wide] = &lut.by_partner_zero;
+    let nt = [0, 1, 2, 3].map(|i| load(narrow, i));
+    let wt = [0, 1, 2, 3].map(|i| load(wide, i));
+    let look = |t: &[__m512i; 4], x: __m512i| {
+        let lo = _mm512_permutex2var_epi8(t[0], x, t[1]);
+        let hi = _mm512_permutex2var_epi8(t[2], x, t[3]);
+        _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), lo, hi)
+    };
+    let src_idx = [0, 1, 2, 3].map(|o| load(&idx[0][o], 0));
+    let partner_idx = [0, 1, 2, 3].map(|o| load(&idx[1][o], 0));
+    let sixty_four = _mm512_set1_epi8(64);
+    let k = row.len();
+    assert!(dst.len() >= k.div_ceil(64) * 256);
+    let mut i = 0;
+    while i < k {
+        let left = k - i;
+        let mask: u64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
+        // lanes past k read as zero activations
+        let x = _mm512_maskz_loadu_epi8(mask, row.as_ptr().add(i) as *const i8);
+        let (n, w) = (look(&nt, x), look(&wt, x));
+        let zero = _mm512_maskz_mov_epi8(
+            _mm512_cmpeq_epi8_mask(x, _mm512_setzero_si512()),
+            sixty_four,
+        );
+        let out = dst.as_mut_ptr().add(i * 4);
+        for o in 0..4 {
+            let sel = _mm512_or_si512(src_idx[o], _mm512_permutexvar_epi8(partner_idx[o], zero));
+            let h = _mm512_permutex2var_epi8(n, sel, w);
+            _mm512_storeu_si512(out.add(o * 64) as *mut _, h);
+        }
+        i += 64;
+    }
+}
+
+/// One `mr x cols` block of C (`mr <= 6`, `cols <= 32`).
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
+unsafe fn tile(
+    mr: usize,
+    a: *const u8,
+    lda: usize,
+    b: *const i8,
+    windows: usize,
+    c: *mut i32,
+    ldc: usize,
+    cols: usize,
+) {
+    macro_rules! go {
+        ($m:literal) => {
+            match cols.div_ceil(16) {
+                1 => micro::<$m, 1>(a, lda, b, windows, c, ldc, cols),
+                _ => micro::<$m, 2>(a, lda, b, windows, c, ldc, cols),
+            }
+        };
+    }
+    match mr {
+        1 => go!(1),
+        2 => go!(2),
+        3 => go!(3),
+        4 => go!(4),
+        5 => go!(5),
+        _ => go!(6),
+    }
+}
+
+/// The micro-kernel: `M x (16 V)` accumulators live over all of K.
+#[inline(always)]
+unsafe fn micro<const M: usize, const V: usize>(
+    a: *const u8,
+    lda: usize,
+    b: *const i8,
+    windows: usize,
+    c: *mut i32,
+    ldc: usize,
+    cols: usize,
+) {
+    let mut acc = [[_mm512_setzero_si512(); V]; M];
+    for win in 0..windows {
+        let bp = b.add(win * V * 256);
+        let bv: [[__m512i; 4]; V] = std::array::from_fn(|v| {
+            std::array::from_fn(|x| _mm512_loadu_si512(bp.add((v * 4 + x) * 64) as *const _))
+        });
+        for (r, row) in acc.iter_mut().enumerate() {
+            let tab = _mm512_loadu_si512(a.add(r * lda + win * WINDOW) as *const _);
+            for (cell, [i0, i1, w0, w1]) in row.iter_mut().zip(&bv) {
+                *cell = _mm512_dpbusd_epi32(*cell, _mm512_permutexvar_epi8(*i0, tab), *w0);
+                *cell = _mm512_dpbusd_epi32(*cell, _mm512_permutexvar_epi8(*i1, tab), *w1);
+            }
+        }
+    }
+    for (r, row) in acc.iter().enumerate() {
+        for (v, cell) in row.iter().enumerate() {
+            let left = cols - v * 16;
+            let mask: u16 = if left >= 16 { !0 } else { (1u16 << left) - 1 };
+            _mm512_mask_storeu_epi32(c.add(r * ldc + v * 16), mask, *cell);
+        }
+    }
+}
