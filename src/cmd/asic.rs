@@ -105,7 +105,13 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
         compare_array: args.compare_array,
         force: args.force,
     };
-    match asic::run(&req, &mut |m| outln!("{m}")) {
+    execute(&req)
+}
+
+/// Run the layout flow of `req` and print what it found; exit 1 when the
+/// layout is not clean (routing failure, DRC, LVS, proof refuted).
+pub fn execute(req: &Request) -> Result<i32> {
+    match asic::run(req, &mut |m| outln!("{m}")) {
         Ok(done) => {
             let r = &done.report;
             outln!(

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use sparqgen::sim::{Dut, VerifyOptions};
 use std::path::{Path, PathBuf};
 
-pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
+pub fn run(design_path: Option<&Path>, force: bool, layout: bool) -> Result<i32> {
     let design = &super::load_design(design_path)?;
     outln!("design {} (hash {})", design.name(), design.short_hash());
     out!("{}", indent(&design.to_yaml()));
@@ -48,10 +48,23 @@ pub fn run(design_path: Option<&Path>, force: bool) -> Result<i32> {
         s.gmacs()
     );
     outln!("model: vs exact int8: {}", s.stats);
-    super::synth::run(super::synth::SynthArgs::pe_report(
+    let code = super::synth::run(super::synth::SynthArgs::pe_report(
         design_path.map(Path::to_path_buf),
         force,
-    ))
+    ))?;
+    if !layout || code != 0 {
+        return Ok(code);
+    }
+    // run --asic: the PE and both baselines, and a 4x4 array, through qflow
+    super::asic::execute(&sparqgen::flows::asic::Request {
+        design: design.clone(),
+        out: PathBuf::from("rtl_out"),
+        opts: sparqgen::asic::Options::default(),
+        whole: false,
+        compare: true,
+        compare_array: 4,
+        force,
+    })
 }
 
 fn indent(s: &str) -> String {

@@ -102,6 +102,11 @@ pub struct RunArgs {
     /// files were changed since (by default sparqgen refuses, exit 2).
     #[arg(long)]
     pub force: bool,
+    /// Also lay the PE out through qflow on OSU 0.18 um against both
+    /// baselines and a 4x4 array (`sparqgen asic --compare`; minutes to an
+    /// hour), written to rtl_out/<name>/asic/.
+    #[arg(long)]
+    pub asic: bool,
 }
 
 /// clap parser for a fraction in 0..=1 (`--zeros`, `--zero-fraction`).
@@ -168,7 +173,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Generate(g) => generate::run(&g),
         Command::Verify(v) => verify::run(&v),
         Command::Synth(s) => synth::run(s),
-        Command::Run(r) => flow::run(r.design.as_deref(), r.force),
+        Command::Run(r) => flow::run(r.design.as_deref(), r.force, r.asic),
         Command::Hcm(h) => hcm::run(h),
         Command::Gather(g) => sweep::gather(&g),
         Command::SweepTask(t) => sweep::task(&t),
