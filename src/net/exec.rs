@@ -53,7 +53,7 @@ impl Plan {
             )));
         }
         if let Some(Some(b)) = io.dims.first() {
-            if x.shape[0] % b != 0 {
+            if !x.shape[0].is_multiple_of(*b) {
                 return Err(NetError::Input(format!(
                     "the graph's input {:?} declares a batch of {b}; {} images is not a multiple \
                      of it (sparqgen runs the images {b} at a time)",

@@ -479,7 +479,7 @@ impl<'g> Builder<'g> {
                         _ => None,
                     })
                     .ok_or_else(|| unsupported(n, "axis is missing (it is required)"))?;
-                if n.inputs.len() < 5 || (n.inputs.len() - 2) % 3 != 0 {
+                if n.inputs.len() < 5 || !(n.inputs.len() - 2).is_multiple_of(3) {
                     return Err(unsupported(
                         n,
                         format!(

@@ -62,33 +62,6 @@ pub fn node_name(stem: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-#[cfg(test)]
-mod name_tests {
-    use super::*;
-
-    #[test]
-    fn layer_names_are_unique_and_reversible() {
-        let names = [
-            "a/b", "a_b", "a__b", "a_2Fb", "ä", "ö", "", ".x", "x.y", "#3", "/l1/Conv",
-        ];
-        let stems: Vec<String> = names.iter().map(|n| layer_name(n)).collect();
-        for (i, s) in stems.iter().enumerate() {
-            assert!(
-                s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
-                "{s}"
-            );
-            assert!(!s.starts_with('.'), "{s}");
-            assert_eq!(node_name(s).as_deref(), Some(names[i]), "{s}");
-            for t in &stems[..i] {
-                assert_ne!(s, t);
-            }
-        }
-        assert_eq!(layer_name("conv1"), "conv1");
-        assert_eq!(layer_name("/l1/Conv"), "_2Fl1_2FConv");
-    }
-}
-
 fn pool_out(side: usize, k: usize, s: usize, p0: usize, p1: usize) -> usize {
     (side + p0 + p1).saturating_sub(k) / s + 1
 }
@@ -282,4 +255,31 @@ pub fn hcm_network(plan: &Plan, name: &str) -> Result<Network, NetError> {
         path: name.to_string(),
         why: format!("the graph's layer table is not valid for hcm: {e}"),
     })
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn layer_names_are_unique_and_reversible() {
+        let names = [
+            "a/b", "a_b", "a__b", "a_2Fb", "ä", "ö", "", ".x", "x.y", "#3", "/l1/Conv",
+        ];
+        let stems: Vec<String> = names.iter().map(|n| layer_name(n)).collect();
+        for (i, s) in stems.iter().enumerate() {
+            assert!(
+                s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+                "{s}"
+            );
+            assert!(!s.starts_with('.'), "{s}");
+            assert_eq!(node_name(s).as_deref(), Some(names[i]), "{s}");
+            for t in &stems[..i] {
+                assert_ne!(s, t);
+            }
+        }
+        assert_eq!(layer_name("conv1"), "conv1");
+        assert_eq!(layer_name("/l1/Conv"), "_2Fl1_2FConv");
+    }
 }

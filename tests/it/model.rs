@@ -162,7 +162,7 @@ fn conv_matches_direct_convolution() {
             vec![n, c, h, w],
             (0..n * c * h * w)
                 .map(|_| {
-                    if lcg(&mut seed) % 3 == 0 {
+                    if lcg(&mut seed).is_multiple_of(3) {
                         0
                     } else {
                         (lcg(&mut seed) % 256) as u8
