@@ -1,13 +1,15 @@
 //! The sweep's cluster options (`synth --sweep --slurm`, `--emit-jobs`),
 //! `sparqgen gather DIR` and the task runner `sparqgen sweep-task`.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
-use sparqgen::config::Design;
+use sparqgen::flows::{self, sweep::SlurmJob};
 use sparqgen::sweep::{self, slurm, Jobs};
-use sparqgen::synth::compare::{self, PeCost, Workload};
+use sparqgen::synth::compare::PeCost;
 use sparqgen::synth::flow::Scripts;
 use std::path::{Path, PathBuf};
+
+pub use sparqgen::flows::sweep::{design_tasks, missing_text, write_jobs, SweepSpec};
 
 /// Where independent jobs run: here (default) or as a Slurm array job.
 #[derive(Args, Clone, Default)]
@@ -61,30 +63,6 @@ impl SlurmArgs {
     }
 }
 
-/// Write the job folder for `design`'s sweep.
-pub fn write_jobs(
-    dir: &Path,
-    design: &Design,
-    variants: &[usize],
-    ice40: bool,
-    acts: Option<&Path>,
-    tools: &str,
-) -> Result<Jobs> {
-    let dir_abs = std::path::absolute(dir)?;
-    let acts = acts.map(std::path::absolute).transpose()?;
-    let jobs = Jobs {
-        sparqgen_version: env!("CARGO_PKG_VERSION").into(),
-        base: design.to_yaml(),
-        ice40,
-        acts,
-        tools: tools.to_string(),
-        variants: variants.to_vec(),
-        commands: Vec::new(),
-    };
-    jobs.write(&dir_abs)?;
-    Ok(jobs)
-}
-
 /// `synth --sweep --emit-jobs DIR`: write and explain; nothing runs.
 pub fn emit_only(dir: &Path, jobs: &Jobs, c: &ClusterArgs) -> Result<i32> {
     let dir = std::path::absolute(dir)?;
@@ -106,92 +84,6 @@ pub fn emit_only(dir: &Path, jobs: &Jobs, c: &ClusterArgs) -> Result<i32> {
     );
     outln!("then:    sparqgen gather {}", dir.display());
     Ok(0)
-}
-
-/// What a sweep prices, wherever it runs.
-pub struct SweepSpec<'a> {
-    pub design: &'a Design,
-    pub workload: &'a Workload,
-    pub acts: Option<&'a Path>,
-    pub ice40: bool,
-    /// Tool versions the results are keyed by.
-    pub tools: &'a str,
-    /// The job folder when --jobs-dir is not given.
-    pub default_dir: PathBuf,
-}
-
-/// The sweep's costs: priced here, or (`--slurm`) by a Slurm array job.
-pub fn costs(
-    c: &ClusterArgs,
-    spec: &SweepSpec,
-    scripts: &mut Scripts,
-    quiet: bool,
-) -> Result<Vec<PeCost>> {
-    if !c.cluster.slurm {
-        let all = compare::all_kinds();
-        let kinds: Vec<_> = c.variants.0.iter().map(|&i| all[i]).collect();
-        return compare::cost_pes(
-            spec.design,
-            &kinds,
-            spec.workload,
-            spec.ice40,
-            false,
-            scripts,
-        );
-    }
-    let dir = std::path::absolute(c.cluster.jobs_dir.as_ref().unwrap_or(&spec.default_dir))?;
-    let jobs = write_jobs(
-        &dir,
-        spec.design,
-        &c.variants.0,
-        spec.ice40,
-        spec.acts,
-        spec.tools,
-    )?;
-    submit_and_wait(&dir, &jobs, &c.cluster, quiet)?;
-    let (costs, missing) = sweep::gather(&dir)?;
-    if !missing.is_empty() {
-        bail!("{}", missing_text(&missing));
-    }
-    Ok(costs)
-}
-
-/// Submit the tasks of `dir` that have no result and wait for them.
-fn submit_and_wait(dir: &Path, jobs: &Jobs, c: &SlurmArgs, quiet: bool) -> Result<()> {
-    let todo = slurm::emit(dir, jobs, &c.options())?;
-    if !quiet {
-        errln!(
-            "slurm: {} of {} tasks to run ({} finished results reused), jobs in {}",
-            todo.len(),
-            jobs.task_count(),
-            jobs.task_count() - todo.len(),
-            dir.display()
-        );
-    }
-    if !todo.is_empty() {
-        let id = slurm::submit(dir)?;
-        if !quiet {
-            errln!("slurm: submitted array job {id}");
-        }
-        slurm::wait(dir, jobs, &id, quiet)?;
-    }
-    Ok(())
-}
-
-fn missing_text(missing: &[sweep::Missing]) -> String {
-    let mut s = format!(
-        "{} sweep task(s) failed or did not finish (resubmit to run only these):",
-        missing.len()
-    );
-    for m in missing {
-        s.push_str(&format!(
-            "\n  task {} ({}): log {}",
-            m.index,
-            m.label,
-            m.log.display()
-        ));
-    }
-    s
 }
 
 #[derive(Args)]
@@ -259,18 +151,12 @@ pub fn regression(
 ) -> Result<i32> {
     let default = PathBuf::from("sparqgen-jobs").join(command);
     let dir = std::path::absolute(c.jobs_dir.as_ref().unwrap_or(&default))?;
-    let jobs = Jobs {
-        sparqgen_version: env!("CARGO_PKG_VERSION").into(),
-        base: String::new(),
-        ice40: false,
-        acts: None,
-        tools: tools.to_string(),
-        variants: Vec::new(),
-        commands: tasks,
+    let options = c.options();
+    let job = SlurmJob {
+        dir: dir.clone(),
+        options: &options,
     };
-    jobs.write(&dir)?;
-    submit_and_wait(&dir, &jobs, c, false)?;
-    let (done, missing) = sweep::gather_commands(&dir)?;
+    let (done, missing) = flows::sweep::regression(job, tasks, tools)?;
     let failed: Vec<_> = done.iter().filter(|r| r.code != 0).collect();
     for r in &done {
         outln!(
@@ -296,63 +182,18 @@ pub fn regression(
     })
 }
 
-/// A regression task: its name, arguments and a key over the arguments,
-/// the inputs' contents and the tool versions.
-pub fn command_task(
-    name: &str,
-    args: Vec<String>,
-    inputs: &[&[u8]],
-    tools: &str,
-) -> sweep::CommandTask {
-    let mut h = args.join("\0").into_bytes();
-    for i in inputs {
-        h.extend_from_slice(&(i.len() as u64).to_le_bytes());
-        h.extend_from_slice(i);
-    }
-    h.extend_from_slice(tools.as_bytes());
-    sweep::CommandTask {
-        name: name.to_string(),
-        args,
-        key: sparqgen::config::hex_sha256(&h),
-    }
+/// The sweep's costs: priced here, or (`--slurm`) by a Slurm array job.
+pub fn costs(
+    c: &ClusterArgs,
+    spec: &SweepSpec,
+    scripts: &mut Scripts,
+    quiet: bool,
+) -> Result<Vec<PeCost>> {
+    let options = c.cluster.options();
+    let job = c.cluster.slurm.then(|| SlurmJob {
+        dir: c.cluster.jobs_dir.clone().unwrap_or_else(|| spec.default_dir.clone()),
+        options: &options,
+    });
+    flows::sweep::costs(&c.variants.0, job, spec, scripts, quiet)
 }
 
-/// One task per design file and per `--rtl` folder: `sparqgen COMMAND
-/// <it> COMMON...`, keyed by the design (or the folder's Verilog), `extra`
-/// (another input file's bytes) and the tool versions.
-pub fn design_tasks(
-    command: &str,
-    designs: &[PathBuf],
-    rtl: &[PathBuf],
-    common: &[String],
-    extra: &[u8],
-    tools: &str,
-) -> Result<Vec<sweep::CommandTask>> {
-    let abs = |p: &Path| -> Result<String> { Ok(std::path::absolute(p)?.display().to_string()) };
-    let mut tasks = Vec::new();
-    for path in designs {
-        let design = Design::from_path(path)?;
-        let mut a = vec![command.to_string(), abs(path)?];
-        a.extend(common.iter().cloned());
-        let text = design.to_yaml();
-        tasks.push(command_task(
-            design.name(),
-            a,
-            &[text.as_bytes(), extra],
-            tools,
-        ));
-    }
-    for folder in rtl {
-        let dut = sparqgen::sim::Dut::from_folder(folder)
-            .map_err(|e| anyhow::anyhow!("--rtl {}: {e}", folder.display()))?;
-        let mut a = vec![command.to_string(), "--rtl".into(), abs(folder)?];
-        a.extend(common.iter().cloned());
-        let mut inputs: Vec<&[u8]> = dut.sources.iter().map(|(_, t)| t.as_slice()).collect();
-        inputs.push(extra);
-        tasks.push(command_task(dut.design.name(), a, &inputs, tools));
-    }
-    if tasks.is_empty() {
-        bail!("{command} --slurm needs design files or --rtl folders: one Slurm task each");
-    }
-    Ok(tasks)
-}

@@ -13,6 +13,8 @@
 //!   speed and error against exact int8).
 //! - [`asic`]: `sparqgen asic`, the design through qflow to a routed,
 //!   DRC- and LVS-checked layout, its report and picture.
+//! - [`sweep`]: a sweep's job folder and costs (here or on Slurm), and
+//!   regressions on Slurm.
 //! - [`gates`]: the PE's gate netlist co-simulated against the model and
 //!   proven equal to it.
 
@@ -20,6 +22,7 @@ pub mod asic;
 pub mod gates;
 pub mod generate;
 pub mod main_job;
+pub mod sweep;
 pub mod synth;
 mod testbench;
 
