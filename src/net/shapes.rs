@@ -173,10 +173,18 @@ pub fn hcm_network(plan: &Plan, name: &str) -> Result<Network, NetError> {
     let chw = match dims.as_deref() {
         Some([c, h, w]) => [*c, *h, *w],
         _ => {
+            let got: Vec<String> = plan
+                .input
+                .dims
+                .iter()
+                .map(|d| d.map_or("?".to_string(), |v| v.to_string()))
+                .collect();
             return Err(NetError::Input(format!(
-                "the graph's input {:?} needs fixed dims N x C x H x W for hcm (got {:?})",
-                plan.input.name, plan.input.dims
-            )))
+                "the graph's input {:?} needs fixed dims N x C x H x W for hcm (got [{}]; \
+                 ? is a dim the graph leaves open)",
+                plan.input.name,
+                got.join(", ")
+            )));
         }
     };
     let shapes = step_shapes(plan, &[1, chw[0], chw[1], chw[2]])?;

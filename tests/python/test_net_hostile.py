@@ -2,6 +2,8 @@
 output bit for bit through `sparqgen net` (mac8x8) or is refused with exit 2
 and one error line; never a panic, never a model ONNX Runtime rejects."""
 
+import subprocess
+
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
@@ -395,3 +397,17 @@ def test_random_hostile_models_run_some_and_refuse_some():
     if len(OUTCOMES) == 60:
         vals = list(OUTCOMES.values())
         assert vals.count("exact") >= 10 and vals.count("refused") >= 10, vals
+
+
+def test_hcm_names_open_input_dims_plainly(cli, tmp_path):
+    # an input whose height is left open: hcm needs fixed C x H x W and says
+    # which dims are open, without Rust's Option debug text
+    g = G()
+    y = conv(g, "x")
+    m = g.model([None, 2, "H", 6], g.q(y, YS, YZ))
+    path = tmp_path / "open.onnx"
+    path.write_bytes(m.SerializeToString())
+    r = subprocess.run([cli, "hcm", str(path)], capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert "[?, 2, ?, 6]" in r.stderr, r.stderr
+    assert "Some(" not in r.stderr and "None" not in r.stderr, r.stderr
