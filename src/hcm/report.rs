@@ -72,6 +72,14 @@ pub fn text(r: &Report) -> String {
         r.hw.point.bandwidth_gbit_s,
         r.hw.point.buffer_kib
     );
+    if r.hw.point.mapping_efficiency != 1.0 {
+        let _ = writeln!(
+            s,
+            "           mapping efficiency {}: compute times are the cycle model's over it \
+             (a calibration from the hardware file)",
+            r.hw.point.mapping_efficiency
+        );
+    }
     let _ = writeln!(
         s,
         "PE array:  {}: {} x {} ({geometry}); {} MAC/PE/cycle at {} x {} bits; data moves at \

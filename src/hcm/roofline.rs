@@ -90,12 +90,15 @@ pub fn perf(layer: &Layer, array: &ArrayModel, hw: &HwPoint) -> Result<Perf, Buf
     )
     .total;
     let slots = array.peak_macs_per_cycle();
-    let utilization = macs as f64 / (cycles as f64 * slots as f64);
+    // the chip's own losses beyond the cycle model (hardware file's
+    // mapping_efficiency, 1 unless a user calibrates)
+    let cycles_real = cycles as f64 / hw.mapping_efficiency;
+    let utilization = macs as f64 / (cycles_real * slots as f64);
     let f = hw.clock_hz();
     let bw = hw.bandwidth_bits_per_s();
     let peak = slots as f64 * f * bops / macs as f64;
     let roof = peak * utilization;
-    let compute_s = cycles as f64 / f;
+    let compute_s = cycles_real / f;
     let memory_s = traffic.total_bits as f64 / bw;
     let t = compute_s.max(memory_s);
     Ok(Perf {

@@ -570,3 +570,25 @@ fn yosys_fit_and_reports_that_use_it() {
     let slot = (slope * 9.0 * (32.0 + 4.0 + 8.0 + 9f64.log2()) + icpt) / 9.0;
     assert!((area["array_transistors"].as_f64().unwrap() - 64.0 * 2.0 * slot).abs() < 1e-6);
 }
+
+/// `mapping_efficiency` in a hardware file scales the compute rate the
+/// report assumes: half the efficiency, half the mapping utilization.
+#[test]
+fn mapping_efficiency_calibrates_the_compute_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let hw = "name: cal\nclock_mhz: 200\nbuffer_kib: 108\nbandwidth_gbit_s: 1000\npe_array: {rows: 12, cols: 14, bits: 16}\n";
+    crate::util::write(d, "a.yaml", hw);
+    crate::util::write(d, "b.yaml", &format!("{hw}mapping_efficiency: 0.5\n"));
+    let util = |file: &str| -> f64 {
+        let r = crate::util::run(&["hcm", "vgg16", "--hw", file], d);
+        assert_eq!(r.code(), 0, "{}", r.stderr());
+        let out = r.stdout();
+        let tail = out.split("mapping utilization ").nth(1).unwrap_or_else(|| panic!("{out}"));
+        tail.split('%').next().unwrap().trim().parse().unwrap()
+    };
+    let (full, half) = (util("a.yaml"), util("b.yaml"));
+    assert!((half * 2.0 - full).abs() <= 1.0, "{full} % vs {half} %");
+    let r = crate::util::run(&["hcm", "vgg16", "--hw", "b.yaml"], d);
+    assert!(r.stdout().contains("mapping efficiency 0.5"), "{}", r.stdout());
+}
