@@ -241,7 +241,7 @@ impl Seq {
             .ok_or_else(|| NetlistError("no cells".into()))?;
         // Gates by output net; flip-flops get a variable each.
         let mut gates: HashMap<u64, (bool, Value, Value)> = HashMap::new();
-        let mut ffs: Vec<Value> = Vec::new();
+        let mut ffs: Vec<(String, Value)> = Vec::new();
         for (name, c) in cells {
             let ty = c.get("type").and_then(Value::as_str).unwrap_or("");
             let conn = c.get("connections").cloned().unwrap_or(Value::Null);
@@ -268,7 +268,7 @@ impl Seq {
                     let l = g.var(n_vars);
                     n_vars += 1;
                     net.insert(q, l);
-                    ffs.push(one("D")?);
+                    ffs.push((name.clone(), one("D")?));
                 }
                 other => {
                     return Err(NetlistError(format!(
@@ -280,13 +280,25 @@ impl Seq {
         let mut resolve = |root: &Value, g: &mut Builder| -> Result<Lit, NetlistError> {
             resolve_bit(root, g, &mut net, &gates)
         };
+        // an undefined bit is named by the output bit or flip-flop it reaches
         let mut out_lits = Vec::new();
-        for b in &out_nets {
-            out_lits.push(resolve(b, &mut g)?);
+        for (i, b) in out_nets.iter().enumerate() {
+            out_lits.push(resolve(b, &mut g).map_err(|e| {
+                let at = outputs
+                    .iter()
+                    .find(|p| (p.first..p.first + p.width).contains(&i))
+                    .map_or(format!("output bit {i}"), |p| {
+                        format!("output {}[{}]", p.name, i - p.first)
+                    });
+                NetlistError(format!("{at}: {}", e.0))
+            })?);
         }
         let mut next = Vec::new();
-        for d in &ffs {
-            next.push(resolve(d, &mut g)?);
+        for (name, d) in &ffs {
+            next.push(
+                resolve(d, &mut g)
+                    .map_err(|e| NetlistError(format!("the D input of flip-flop {name}: {}", e.0)))?,
+            );
         }
         Ok(Seq {
             graph: g,
@@ -411,5 +423,23 @@ pub fn lit_val(vals: &[u64], l: Lit) -> u64 {
         !v
     } else {
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_undefined_bit_is_named_by_the_output_it_reaches() {
+        let json = r#"{"modules": {"t": {
+            "ports": {
+                "a_i": {"direction": "input", "bits": [2]},
+                "y_o": {"direction": "output", "bits": [2, "x"]}
+            },
+            "cells": {}
+        }}}"#;
+        let e = Seq::from_yosys_json(json, "t").err().expect("an x bit is refused").0;
+        assert!(e.starts_with("output y_o[1]: a bit is `x`"), "{e}");
     }
 }
