@@ -439,7 +439,10 @@ mod tests {
             },
             "cells": {}
         }}}"#;
-        let e = Seq::from_yosys_json(json, "t").err().expect("an x bit is refused").0;
+        let Err(e) = Seq::from_yosys_json(json, "t") else {
+            panic!("an x bit must be refused")
+        };
+        let e = e.0;
         assert!(e.starts_with("output y_o[1]: a bit is `x`"), "{e}");
     }
 }
