@@ -16,13 +16,13 @@ pub mod trim;
 #[cfg(target_arch = "x86_64")]
 pub mod vnni;
 
+pub use crate::tensor::{MatI32, MatI8, MatU8, Tensor, View};
 pub use accumulate::Accumulate;
 pub use gemm::{
     checked_bytes, stc_pairs, ArithError, Kernel, Model, MAX_PADDING, MAX_TENSOR_BYTES,
 };
 pub use pair::{route_pair, sparq_pair, PairTable, Route};
 pub use stats::ErrorStats;
-pub use crate::tensor::{MatI32, MatI8, MatU8, Tensor, View};
 pub use trim::{trim, Trimmed};
 
 /// Reduce `v` to a two's-complement number of `bits` bits, as an

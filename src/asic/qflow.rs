@@ -205,7 +205,11 @@ fn probe(program: &str, args: &[&str], last: bool) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let line = if last { lines.next_back() } else { lines.next() };
+    let line = if last {
+        lines.next_back()
+    } else {
+        lines.next()
+    };
     line.unwrap_or("unknown").to_string()
 }
 

@@ -112,7 +112,9 @@ const MAX_CLOCK_MHZ: f64 = 100_000.0;
 fn clock_override(a: &ReportArgs) -> Result<Option<(f64, String)>> {
     if let Some(mhz) = a.clock_mhz {
         if !(mhz.is_finite() && mhz > 0.0 && mhz <= MAX_CLOCK_MHZ) {
-            bail!("--clock-mhz {mhz:?} is not allowed (allowed: > 0 and at most {MAX_CLOCK_MHZ} MHz)");
+            bail!(
+                "--clock-mhz {mhz:?} is not allowed (allowed: > 0 and at most {MAX_CLOCK_MHZ} MHz)"
+            );
         }
         return Ok(Some((mhz, "--clock-mhz".to_string())));
     }

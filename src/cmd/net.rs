@@ -458,7 +458,9 @@ fn print_summary(r: &Report) {
 fn print_text(r: &Report, layers: usize) {
     outln!(
         "net: {}: {} MAC layers, {} images",
-        r.model, layers, r.images
+        r.model,
+        layers,
+        r.images
     );
     for d in &r.designs {
         let top1 = d.top1.map_or("n/a (no --labels)".to_string(), |t| {
@@ -475,7 +477,11 @@ fn print_text(r: &Report, layers: usize) {
         );
         outln!(
             "  {:<16} {:<12} {:>12} {:>10} {:>11}",
-            "layer", "op", "MACs/image", "SQNR dB", "wide pairs"
+            "layer",
+            "op",
+            "MACs/image",
+            "SQNR dB",
+            "wide pairs"
         );
         for l in &d.layers {
             let sq = Sqnr::text(l.sqnr_db, 2);
@@ -484,7 +490,11 @@ fn print_text(r: &Report, layers: usize) {
                 .map_or("-".to_string(), |v| format!("{:.1} %", v * 100.0));
             outln!(
                 "  {:<16} {:<12} {:>12} {:>10} {:>11}",
-                l.name, l.op, l.macs, sq, wide
+                l.name,
+                l.op,
+                l.macs,
+                sq,
+                wide
             );
         }
         if let Some(r) = &d.rtl {

@@ -191,9 +191,12 @@ pub fn costs(
 ) -> Result<Vec<PeCost>> {
     let options = c.cluster.options();
     let job = c.cluster.slurm.then(|| SlurmJob {
-        dir: c.cluster.jobs_dir.clone().unwrap_or_else(|| spec.default_dir.clone()),
+        dir: c
+            .cluster
+            .jobs_dir
+            .clone()
+            .unwrap_or_else(|| spec.default_dir.clone()),
         options: &options,
     });
     flows::sweep::costs(&c.variants.0, job, spec, scripts, quiet)
 }
-

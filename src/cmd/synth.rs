@@ -3,9 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use sparqgen::flows::synth::{SynthOptions, Targets};
 use sparqgen::output::{check_replaceable, write_dir, DirOptions};
 use sparqgen::rtl;
-use sparqgen::flows::synth::{SynthOptions, Targets};
 use sparqgen::synth::{
     compare::{self, Workload},
     report::ToolVersions,

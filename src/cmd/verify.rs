@@ -412,7 +412,10 @@ fn bench_run(dut: &Dut, specs: Vec<Spec>, announce: bool) -> Result<Outcome> {
     if sparqgen::settings::get().bench_debug {
         errln!(
             "  run {:.3} s, feed {:.3} s, check {:.3} s, sim cpu {:?} s",
-            o.run_secs, o.feed_secs, o.check_secs, o.sim_cpu_secs
+            o.run_secs,
+            o.feed_secs,
+            o.check_secs,
+            o.sim_cpu_secs
         );
     }
     let b = &o.build;

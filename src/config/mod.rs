@@ -19,8 +19,8 @@ pub use pe::{Field, Pe, PeKind, Pipeline, SparqArith};
 pub use raw::{RawArray, RawDesign, RawPe, DEFAULT_NAME};
 pub use shape::ArrayShape;
 
-use serde::Serialize;
 pub use crate::hash::hex_sha256;
+use serde::Serialize;
 use std::path::Path;
 
 /// The embedded default design: SPARQ, 4-bit window, 5opt, round half even,
@@ -284,7 +284,6 @@ impl Design {
         out
     }
 }
-
 
 /// Bits of a two's-complement number that holds every value in
 /// `-max_abs..=max_abs`.

@@ -4,11 +4,11 @@
 //! simulates is caught; and the same netlist is proven equal to the model
 //! for every input (`prove`).
 
-use crate::synth::compare::{job, pe_design};
-use crate::synth::flow::{self, Scripts};
 use crate::config::Design;
 use crate::rtl;
 use crate::sim::{self, source::ports_of, Dut, VerifyOptions};
+use crate::synth::compare::{job, pe_design};
+use crate::synth::flow::{self, Scripts};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 

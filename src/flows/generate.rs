@@ -8,7 +8,9 @@
 
 use crate::config::{ArrayShape, Design};
 use crate::output::FileSet;
-use crate::rtl::{self, constraints, render as render_t, FlowOptions, Flows, Generated, Manifest, RtlError};
+use crate::rtl::{
+    self, constraints, render as render_t, FlowOptions, Flows, Generated, Manifest, RtlError,
+};
 use crate::synth;
 use askama::Template;
 
@@ -85,11 +87,7 @@ fn core(design: &Design, m: &Manifest, f: &Flows) -> Result<String, RtlError> {
 
 /// Render every flow file of `design` into `files`, in [`Flows::files`]
 /// order. `m.flows` must be set.
-fn add_files(
-    design: &Design,
-    m: &Manifest,
-    files: &mut FileSet,
-) -> Result<(), RtlError> {
+fn add_files(design: &Design, m: &Manifest, files: &mut FileSet) -> Result<(), RtlError> {
     let f = m.flows.as_ref().ok_or_else(|| RtlError::Manifest {
         path: rtl::MANIFEST_FILE.to_string(),
         message: "no flows section".into(),

@@ -5,7 +5,7 @@
 //! to stderr unless `quiet`.
 
 use crate::config::Design;
-use crate::sweep::{self, slurm, CommandTask, CommandResult, Jobs, Missing};
+use crate::sweep::{self, slurm, CommandResult, CommandTask, Jobs, Missing};
 use crate::synth::compare::{self, PeCost, Workload};
 use crate::synth::flow::Scripts;
 use anyhow::{bail, Result};
@@ -74,7 +74,14 @@ pub fn costs(
         );
     };
     let dir = std::path::absolute(&job.dir)?;
-    let jobs = write_jobs(&dir, spec.design, variants, spec.ice40, spec.acts, spec.tools)?;
+    let jobs = write_jobs(
+        &dir,
+        spec.design,
+        variants,
+        spec.ice40,
+        spec.acts,
+        spec.tools,
+    )?;
     submit_and_wait(&dir, &jobs, job.options, quiet)?;
     let (costs, missing) = sweep::gather(&dir)?;
     if !missing.is_empty() {
@@ -84,7 +91,12 @@ pub fn costs(
 }
 
 /// Submit the tasks of `dir` that have no result and wait for them.
-fn submit_and_wait(dir: &Path, jobs: &Jobs, options: &slurm::SlurmOptions, quiet: bool) -> Result<()> {
+fn submit_and_wait(
+    dir: &Path,
+    jobs: &Jobs,
+    options: &slurm::SlurmOptions,
+    quiet: bool,
+) -> Result<()> {
     let todo = slurm::emit(dir, jobs, options)?;
     if !quiet {
         crate::errln!(
@@ -147,12 +159,7 @@ pub fn regression(
 
 /// A regression task: its name, arguments and a key over the arguments,
 /// the inputs' contents and the tool versions.
-pub fn command_task(
-    name: &str,
-    args: Vec<String>,
-    inputs: &[&[u8]],
-    tools: &str,
-) -> CommandTask {
+pub fn command_task(name: &str, args: Vec<String>, inputs: &[&[u8]], tools: &str) -> CommandTask {
     let mut h = args.join("\0").into_bytes();
     for i in inputs {
         h.extend_from_slice(&(i.len() as u64).to_le_bytes());

@@ -5,12 +5,12 @@
 //! [`Synthesis::files`] returns.
 
 use super::gates as netcheck;
+use crate::config::{ArrayShape, Design, PeKind};
+use crate::output::FileSet;
 use crate::synth::compare::{self, PeCost, Workload};
 use crate::synth::flow::{self, Scripts};
 use crate::synth::report::{self, SynthReport, ToolVersions};
 use crate::synth::{fmax, plot, ppa};
-use crate::config::{ArrayShape, Design, PeKind};
-use crate::output::FileSet;
 use anyhow::Result;
 use std::path::PathBuf;
 

@@ -212,7 +212,10 @@ mod tests {
             let e = HwPoint::from_yaml(&format!("{base}mapping_efficiency: {bad}\n"))
                 .unwrap_err()
                 .to_string();
-            assert!(e.contains("mapping_efficiency") && e.contains("at most 1"), "{e}");
+            assert!(
+                e.contains("mapping_efficiency") && e.contains("at most 1"),
+                "{e}"
+            );
         }
     }
 

@@ -194,7 +194,8 @@ pub fn table(s: &RtlSummary, rows: &[(&str, &RtlReport)]) -> String {
                 waste.join(", ")
             }
         );
-    }    out
+    }
+    out
 }
 
 /// The first failing outputs of every layer (for stderr).
@@ -213,5 +214,6 @@ pub fn mismatches(d: &Design, layers: &[LayerRtl]) -> String {
         for det in &l.details {
             let _ = writeln!(out, "  {}", det.replace('\n', "\n    "));
         }
-    }    out
+    }
+    out
 }

@@ -29,7 +29,9 @@ pub fn stdout_failed(e: &std::io::Error) -> ! {
     if e.kind() == ErrorKind::BrokenPipe {
         std::process::exit(0);
     }
-    write_err(format_args!("error: cannot write to standard output: {e}\n"));
+    write_err(format_args!(
+        "error: cannot write to standard output: {e}\n"
+    ));
     std::process::exit(2)
 }
 

@@ -296,8 +296,9 @@ impl Seq {
         let mut next = Vec::new();
         for (name, d) in &ffs {
             next.push(
-                resolve(d, &mut g)
-                    .map_err(|e| NetlistError(format!("the D input of flip-flop {name}: {}", e.0)))?,
+                resolve(d, &mut g).map_err(|e| {
+                    NetlistError(format!("the D input of flip-flop {name}: {}", e.0))
+                })?,
             );
         }
         Ok(Seq {

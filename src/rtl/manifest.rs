@@ -227,7 +227,10 @@ impl Manifest {
             ("top", self.top == fresh.top),
             ("pe", self.pe == fresh.pe),
             ("array", self.array == fresh.array),
-            ("latency_cycles", self.latency_cycles == fresh.latency_cycles),
+            (
+                "latency_cycles",
+                self.latency_cycles == fresh.latency_cycles,
+            ),
             ("flush_cycles", self.flush_cycles == fresh.flush_cycles),
             ("drain_cycles", self.drain_cycles == fresh.drain_cycles),
             ("parameters", self.parameters == fresh.parameters),

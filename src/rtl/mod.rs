@@ -242,7 +242,11 @@ pub fn generate_with(design: &Design, opts: &FlowOptions) -> Result<Generated, R
 }
 
 /// Hash `files` into the manifest and add `manifest.yaml` last.
-fn seal(design: &Design, mut manifest: Manifest, mut files: FileSet) -> Result<Generated, RtlError> {
+fn seal(
+    design: &Design,
+    mut manifest: Manifest,
+    mut files: FileSet,
+) -> Result<Generated, RtlError> {
     manifest.content_hash = content_hash(
         files
             .files

@@ -73,9 +73,10 @@ fn keep_for_user(workdir: &Path, files: &[&str], name: &str) -> (String, String)
         .tempdir()
         .map(|d| d.keep());
     let dir = match kept {
-        Ok(dir) if files.iter().all(|f| {
-            !workdir.join(f).exists() || std::fs::copy(workdir.join(f), dir.join(f)).is_ok()
-        }) =>
+        Ok(dir)
+            if files.iter().all(|f| {
+                !workdir.join(f).exists() || std::fs::copy(workdir.join(f), dir.join(f)).is_ok()
+            }) =>
         {
             dir
         }

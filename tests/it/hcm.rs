@@ -584,11 +584,18 @@ fn mapping_efficiency_calibrates_the_compute_rate() {
         let r = crate::util::run(&["hcm", "vgg16", "--hw", file], d);
         assert_eq!(r.code(), 0, "{}", r.stderr());
         let out = r.stdout();
-        let tail = out.split("mapping utilization ").nth(1).unwrap_or_else(|| panic!("{out}"));
+        let tail = out
+            .split("mapping utilization ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{out}"));
         tail.split('%').next().unwrap().trim().parse().unwrap()
     };
     let (full, half) = (util("a.yaml"), util("b.yaml"));
     assert!((half * 2.0 - full).abs() <= 1.0, "{full} % vs {half} %");
     let r = crate::util::run(&["hcm", "vgg16", "--hw", "b.yaml"], d);
-    assert!(r.stdout().contains("mapping efficiency 0.5"), "{}", r.stdout());
+    assert!(
+        r.stdout().contains("mapping efficiency 0.5"),
+        "{}",
+        r.stdout()
+    );
 }

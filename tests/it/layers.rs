@@ -85,7 +85,8 @@ fn targets(line: &str, path: &[String]) -> Vec<String> {
     let mut i = 0;
     while let Some(off) = line[i..].find("crate::") {
         let at = i + off;
-        let before_ok = at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
+        let before_ok =
+            at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
         let rest = &line[at + "crate::".len()..];
         if before_ok {
             if let Some(group) = rest.strip_prefix('{') {
@@ -120,7 +121,10 @@ fn targets(line: &str, path: &[String]) -> Vec<String> {
     let mut j = 0;
     while let Some(off) = line[j..].find("super::") {
         let at = j + off;
-        let before_ok = at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_' || bytes[at - 1] == b':');
+        let before_ok = at == 0
+            || !(bytes[at - 1].is_ascii_alphanumeric()
+                || bytes[at - 1] == b'_'
+                || bytes[at - 1] == b':');
         if before_ok {
             let mut depth = path.len();
             let mut rest = &line[at..];
@@ -194,7 +198,10 @@ fn imports_only_point_down_the_layers() {
         }
         let me = &path[0];
         let my_rank = rank(me).unwrap_or_else(|| {
-            panic!("src/{}: module `{me}` has no place in the layer order of tests/it/layers.rs", rel.display())
+            panic!(
+                "src/{}: module `{me}` has no place in the layer order of tests/it/layers.rs",
+                rel.display()
+            )
         });
         *seen.entry(me.clone()).or_default() += 1;
         let text = std::fs::read_to_string(f).unwrap();
@@ -226,16 +233,25 @@ fn imports_only_point_down_the_layers() {
 #[test]
 fn the_layer_check_sees_what_it_must() {
     let p = |s: &str| s.split('/').map(String::from).collect::<Vec<_>>();
-    assert_eq!(targets("use crate::sim::layout::{ctrl};", &p("rtl/testbench")), ["sim"]);
+    assert_eq!(
+        targets("use crate::sim::layout::{ctrl};", &p("rtl/testbench")),
+        ["sim"]
+    );
     assert_eq!(
         targets("use crate::{prove, synth::flow};", &p("synth/netcheck")),
         ["prove", "synth"]
     );
     assert_eq!(
-        targets("let p = crate::prove::prove_gates(&t);", &p("synth/netcheck")),
+        targets(
+            "let p = crate::prove::prove_gates(&t);",
+            &p("synth/netcheck")
+        ),
         ["prove"]
     );
-    assert_eq!(targets("use super::super::hcm::arch;", &p("synth/run")), ["hcm"]);
+    assert_eq!(
+        targets("use super::super::hcm::arch;", &p("synth/run")),
+        ["hcm"]
+    );
     assert!(targets("use super::super::harness;", &p("sim/run/trace")).is_empty());
     assert!(targets("use mycrate::prove;", &p("rtl/x")).is_empty());
     assert_eq!(
@@ -257,7 +273,8 @@ fn cmd_net_and_net_rtl_do_not_import_each_other() {
         for (n, line) in text.lines().enumerate() {
             let c = code(line);
             assert!(
-                !c.contains(&format!("super::{other}::")) && !c.contains(&format!("super::{other};")),
+                !c.contains(&format!("super::{other}::"))
+                    && !c.contains(&format!("super::{other};")),
                 "src/cmd/{file}:{}: imports cmd/{other}.rs: {}",
                 n + 1,
                 line.trim()

@@ -430,20 +430,29 @@ fn messages_say_what_happened_once() {
     // design shows the edit, for verify and for prove
     std::fs::remove_file(d.join("gen/src/.sparqgen-sha256")).unwrap();
     for (args, field) in [
-        (vec!["verify", "--rtl", "gen/src", "--quick"], "latency_cycles"),
+        (
+            vec!["verify", "--rtl", "gen/src", "--quick"],
+            "latency_cycles",
+        ),
         (vec!["prove", "--rtl", "gen/src"], "latency_cycles"),
     ] {
         let r = run(&args, d);
         assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr());
         assert!(
-            r.stderr().contains("manifest.yaml was edited after generation")
+            r.stderr()
+                .contains("manifest.yaml was edited after generation")
                 && r.stderr().contains(field),
             "{args:?}: {}",
             r.stderr()
         );
     }
     let text = std::fs::read_to_string(&m).unwrap();
-    std::fs::write(&m, text.replace("latency_cycles: 2", "latency_cycles: 1").replace("pipeline: 0", "pipeline: 1")).unwrap();
+    std::fs::write(
+        &m,
+        text.replace("latency_cycles: 2", "latency_cycles: 1")
+            .replace("pipeline: 0", "pipeline: 1"),
+    )
+    .unwrap();
     let r = run(&["prove", "--rtl", "gen/src"], d);
     assert_eq!(r.code(), 2, "{}", r.stderr());
     assert!(r.stderr().contains("its `design`"), "{}", r.stderr());
@@ -532,19 +541,35 @@ fn a_harness_that_dies_at_start_is_reported() {
     write(d, "d.yaml", SINGLE);
     let verify = |d: &Path| {
         bin()
-            .args(["verify", "d.yaml", "--vectors", "200", "--quick", "--no-vcd"])
+            .args([
+                "verify",
+                "d.yaml",
+                "--vectors",
+                "200",
+                "--quick",
+                "--no-vcd",
+            ])
             .env("SPARQGEN_CACHE", &cache)
             .current_dir(d)
             .output()
             .unwrap()
     };
     let first = verify(d);
-    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let mut harnesses = 0;
     for e in std::fs::read_dir(&cache).unwrap() {
         let exe = e.unwrap().path().join("harness");
         if exe.is_file() {
-            std::fs::write(&exe, "#!/bin/sh\necho 'harness: bad cache' >&2\nkill -SEGV $$\n").unwrap();
+            std::fs::write(
+                &exe,
+                "#!/bin/sh\necho 'harness: bad cache' >&2\nkill -SEGV $$\n",
+            )
+            .unwrap();
             harnesses += 1;
         }
     }
@@ -552,5 +577,8 @@ fn a_harness_that_dies_at_start_is_reported() {
     let out = verify(d);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("did not start") && err.contains("bad cache"), "{err}");
+    assert!(
+        err.contains("did not start") && err.contains("bad cache"),
+        "{err}"
+    );
 }

@@ -277,11 +277,24 @@ fn a_yosys_failure_points_at_logs_that_exist() {
     crate::util::need(&[sparqgen::tools::Tool::Yosys]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    write(d, "d.yaml", "name: t\npe: {kind: mac8x8}\narray: {kind: single}\n");
+    write(
+        d,
+        "d.yaml",
+        "name: t\npe: {kind: mac8x8}\narray: {kind: single}\n",
+    );
     // a library with no flip-flops: dfflibmap cannot map the accumulator
     write(d, "bad.lib", "library(x) { }\n");
     let r = run(
-        &["synth", "d.yaml", "--target", "liberty", "--liberty", "bad.lib", "-o", "out"],
+        &[
+            "synth",
+            "d.yaml",
+            "--target",
+            "liberty",
+            "--liberty",
+            "bad.lib",
+            "-o",
+            "out",
+        ],
         d,
     );
     assert_eq!(r.code(), 2, "{}\n{}", r.stdout(), r.stderr());

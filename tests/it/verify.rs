@@ -372,11 +372,21 @@ fn broken_rtl_never_passes_on_matching_outputs() {
         "sa.yaml",
         "name: brk\npe: {kind: mac8x8}\narray: {kind: systolic, rows: 3, cols: 5}\n",
     );
-    assert_eq!(util::run(&["generate", "sa.yaml", "-o", "gen"], d).code(), 0);
+    assert_eq!(
+        util::run(&["generate", "sa.yaml", "-o", "gen"], d).code(),
+        0
+    );
     let f = d.join("gen/brk/brk_systolic_array.v");
     let text = std::fs::read_to_string(&f).unwrap();
     assert!(text.contains("assign clear_w[0] = clear_i;"), "{text}");
-    std::fs::write(&f, text.replace("assign clear_w[0] = clear_i;", "assign clear_w[1] = clear_i;")).unwrap();
+    std::fs::write(
+        &f,
+        text.replace(
+            "assign clear_w[0] = clear_i;",
+            "assign clear_w[1] = clear_i;",
+        ),
+    )
+    .unwrap();
     let cache = d.join("cache");
     for round in ["fresh build", "cached build"] {
         let out = util::bin()

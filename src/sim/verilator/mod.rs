@@ -4,8 +4,8 @@
 //! a few translation units in parallel, the driver with the model's slow
 //! code. The result is cached by content hash (see [`crate::cache`]).
 
-use crate::cache;
 use super::SimError;
+use crate::cache;
 use crate::hash::hex_sha256;
 use std::path::{Path, PathBuf};
 use std::process::Command;

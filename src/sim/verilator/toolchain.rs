@@ -2,8 +2,8 @@
 //! and the Verilator runtime it compiles once into the cache.
 
 use super::procs::{io, run_parallel};
-use crate::hash::hex_sha256;
 use crate::cache;
+use crate::hash::hex_sha256;
 use crate::sim::SimError;
 use crate::tools::{self, Tool};
 use std::path::{Path, PathBuf};
