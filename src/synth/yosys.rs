@@ -67,28 +67,22 @@ pub fn run_script(script: &str, workdir: &Path) -> Result<String, YosysError> {
 /// folder that stays, so the paths the error names still exist when the
 /// user reads them. Returns the script's and the log's paths (the
 /// originals if the copy fails).
-fn keep_for_user(workdir: &Path, files: &[&str], name: &str) -> (String, String) {
+fn keep_for_user(workdir: &Path, script: &str, log: &str, also: &[&str]) -> (String, String) {
     let kept = tempfile::Builder::new()
         .prefix("sparqgen-yosys-failed-")
         .tempdir()
         .map(|d| d.keep());
+    let copied = |dir: &Path| {
+        [script, log].iter().chain(also).all(|f| {
+            !workdir.join(f).exists() || std::fs::copy(workdir.join(f), dir.join(f)).is_ok()
+        })
+    };
     let dir = match kept {
-        Ok(dir)
-            if files.iter().all(|f| {
-                !workdir.join(f).exists() || std::fs::copy(workdir.join(f), dir.join(f)).is_ok()
-            }) =>
-        {
-            dir
-        }
+        Ok(dir) if copied(&dir) => dir,
         _ => workdir.to_path_buf(),
     };
-    let log = if name == "run" {
-        "yosys.log".to_string()
-    } else {
-        format!("{name}.log")
-    };
     (
-        dir.join(format!("{name}.ys")).display().to_string(),
+        dir.join(script).display().to_string(),
         dir.join(log).display().to_string(),
     )
 }
@@ -121,7 +115,8 @@ pub fn run_script_as(
     let script_path = workdir.join(&script_name);
     let log_path = workdir.join(&log_name);
     std::fs::write(&script_path, script).map_err(io_err(&script_path))?;
-    let stderr_path = workdir.join(format!("{name}.stderr"));
+    let stderr_name = format!("{name}.stderr");
+    let stderr_path = workdir.join(&stderr_name);
     let stderr_file = std::fs::File::create(&stderr_path).map_err(io_err(&stderr_path))?;
     let mut child = Command::new(&found.program)
         .args(["-q", "-l", &log_name, "-s", &script_name])
@@ -139,7 +134,7 @@ pub fn run_script_as(
         if start.elapsed() > timeout {
             let _ = child.kill();
             let _ = child.wait();
-            let (script, log) = keep_for_user(workdir, &[&script_name, &log_name], name);
+            let (script, log) = keep_for_user(workdir, &script_name, &log_name, &[]);
             return Err(YosysError::Timeout {
                 seconds: timeout.as_secs(),
                 script,
@@ -158,11 +153,7 @@ pub fn run_script_as(
             .map(|l| l.trim().to_string())
             .or_else(|| stderr.lines().last().map(|l| l.trim().to_string()))
             .unwrap_or_else(|| "no error message".to_string());
-        let (script, log) = keep_for_user(
-            workdir,
-            &[&script_name, &log_name, &format!("{name}.stderr")],
-            name,
-        );
+        let (script, log) = keep_for_user(workdir, &script_name, &log_name, &[&stderr_name]);
         return Err(YosysError::Failed {
             code: status
                 .code()
