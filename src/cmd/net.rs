@@ -542,14 +542,8 @@ pub struct NetBench {
 fn print_profile(what: &str, plan: &Plan, d: &Design, x: &Tensor<f32>, batch: usize) -> Result<()> {
     let mut engine = DesignEngine::new(d, &plan.layers);
     let mut prof = net::profile::Profile::default();
-    let n = x.shape[0];
-    let per: usize = x.shape[1..].iter().product();
     let mut runs = 0;
-    for start in (0..n).step_by(batch.max(1)) {
-        let end = (start + batch.max(1)).min(n);
-        let mut shape = x.shape.clone();
-        shape[0] = end - start;
-        let xb = Tensor::new(shape, x.data[start * per..end * per].to_vec());
+    for xb in net::batches(plan, x, batch) {
         plan.run_profiled(&xb, &mut engine, Some(&mut prof))?;
         runs += 1;
     }

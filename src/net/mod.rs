@@ -68,6 +68,24 @@ pub fn load_bytes(bytes: &[u8], name: &str) -> Result<Plan, NetError> {
     plan::build(name, &graph)
 }
 
+/// `x` cut into the batches `plan` runs, in order: `batch` images at a
+/// time, or what the graph's own batch rules demand ([`Plan::batch_size`]).
+pub fn batches<'a>(
+    plan: &Plan,
+    x: &'a Tensor<f32>,
+    batch: usize,
+) -> impl Iterator<Item = Tensor<f32>> + 'a {
+    let n = x.shape[0];
+    let per: usize = x.shape[1..].iter().product();
+    let batch = plan.batch_size(&x.shape, batch).max(1);
+    (0..n).step_by(batch).map(move |start| {
+        let end = (start + batch).min(n);
+        let mut shape = x.shape.clone();
+        shape[0] = end - start;
+        Tensor::new(shape, x.data[start * per..end * per].to_vec())
+    })
+}
+
 /// Run `plan` on every image of `x` in batches through `engine`.
 pub fn run_batches(
     plan: &Plan,
@@ -77,22 +95,17 @@ pub fn run_batches(
     engine: &mut dyn MacEngine,
 ) -> anyhow::Result<Tensor<f32>> {
     let n = x.shape[0];
-    let per: usize = x.shape[1..].iter().product();
-    let batch = plan.batch_size(&x.shape, batch);
     let mut out: Option<Tensor<f32>> = None;
-    for start in (0..n).step_by(batch.max(1)) {
-        let end = (start + batch.max(1)).min(n);
-        let mut shape = x.shape.clone();
-        shape[0] = end - start;
-        let xb = Tensor::new(shape, x.data[start * per..end * per].to_vec());
+    for xb in batches(plan, x, batch) {
+        let images = xb.shape[0];
         let y = plan.run(&xb, engine)?;
-        if batch < n && y.shape.first() != Some(&(end - start)) {
+        if images < n && y.shape.first() != Some(&images) {
             anyhow::bail!(
                 "the graph's output {:?} has shape {:?} for {} images; sparqgen needs the \
                  images along its first axis",
                 plan.output.name,
                 y.shape,
-                end - start
+                images
             );
         }
         match &mut out {
@@ -103,7 +116,7 @@ pub fn run_batches(
             }
         }
         if let Some(b) = bar {
-            b.inc((end - start) as u64);
+            b.inc(images as u64);
         }
     }
     Ok(out.expect("at least one image"))
