@@ -176,25 +176,49 @@ pub struct Seq {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read Yosys's netlist: {0}")]
-pub struct NetlistError(pub String);
+pub enum NetlistError {
+    /// The JSON is not the netlist the script asks Yosys for.
+    #[error("cannot read Yosys's netlist: {0}")]
+    Malformed(String),
+    /// A bit the design observes is `x` (an out-of-range select, a case
+    /// without default): the RTL leaves open what the model defines, a
+    /// finding about the RTL rather than a failure of the proof.
+    #[error("{0}")]
+    Undefined(String),
+}
+
+impl NetlistError {
+    /// The same error, with where it was found in front.
+    fn at(self, at: &str) -> NetlistError {
+        match self {
+            NetlistError::Malformed(s) => NetlistError::Malformed(format!("{at}: {s}")),
+            NetlistError::Undefined(s) => NetlistError::Undefined(format!("{at}: {s}")),
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        match self {
+            NetlistError::Malformed(s) | NetlistError::Undefined(s) => s,
+        }
+    }
+}
 
 fn bits(v: &Value) -> Result<Vec<Value>, NetlistError> {
     v.as_array()
         .cloned()
-        .ok_or_else(|| NetlistError("a port or connection has no bit list".into()))
+        .ok_or_else(|| NetlistError::Malformed("a port or connection has no bit list".into()))
 }
 
 impl Seq {
     /// Read the JSON Yosys writes (`write_json`) for a flattened module of
     /// `$_AND_`, `$_NOT_` and `$_DFF_P_` cells.
     pub fn from_yosys_json(text: &str, top: &str) -> Result<Seq, NetlistError> {
-        let root: Value =
-            serde_json::from_str(text).map_err(|e| NetlistError(format!("not JSON: {e}")))?;
+        let root: Value = serde_json::from_str(text)
+            .map_err(|e| NetlistError::Malformed(format!("not JSON: {e}")))?;
         let module = root
             .get("modules")
             .and_then(|m| m.get(top))
-            .ok_or_else(|| NetlistError(format!("no module {top}")))?;
+            .ok_or_else(|| NetlistError::Malformed(format!("no module {top}")))?;
         let mut g = Builder::new();
         let mut net: HashMap<u64, Lit> = HashMap::new();
         let mut inputs = Vec::new();
@@ -204,7 +228,7 @@ impl Seq {
         let ports = module
             .get("ports")
             .and_then(Value::as_object)
-            .ok_or_else(|| NetlistError("no ports".into()))?;
+            .ok_or_else(|| NetlistError::Malformed("no ports".into()))?;
         for (name, p) in ports {
             let dir = p.get("direction").and_then(Value::as_str).unwrap_or("");
             let b = bits(p.get("bits").unwrap_or(&Value::Null))?;
@@ -231,14 +255,18 @@ impl Seq {
                     });
                     out_nets.extend(b);
                 }
-                other => return Err(NetlistError(format!("port {name}: direction {other}"))),
+                other => {
+                    return Err(NetlistError::Malformed(format!(
+                        "port {name}: direction {other}"
+                    )))
+                }
             }
         }
         let n_inputs = n_vars as usize;
         let cells = module
             .get("cells")
             .and_then(Value::as_object)
-            .ok_or_else(|| NetlistError("no cells".into()))?;
+            .ok_or_else(|| NetlistError::Malformed("no cells".into()))?;
         // Gates by output net; flip-flops get a variable each.
         let mut gates: HashMap<u64, (bool, Value, Value)> = HashMap::new();
         let mut ffs: Vec<(String, Value)> = Vec::new();
@@ -247,14 +275,14 @@ impl Seq {
             let conn = c.get("connections").cloned().unwrap_or(Value::Null);
             let one = |pin: &str| -> Result<Value, NetlistError> {
                 let b = bits(conn.get(pin).unwrap_or(&Value::Null))?;
-                b.into_iter()
-                    .next()
-                    .ok_or_else(|| NetlistError(format!("cell {name}: pin {pin} unconnected")))
+                b.into_iter().next().ok_or_else(|| {
+                    NetlistError::Malformed(format!("cell {name}: pin {pin} unconnected"))
+                })
             };
             let y = |pin: &str| -> Result<u64, NetlistError> {
-                one(pin)?
-                    .as_u64()
-                    .ok_or_else(|| NetlistError(format!("cell {name}: output {pin} is a constant")))
+                one(pin)?.as_u64().ok_or_else(|| {
+                    NetlistError::Malformed(format!("cell {name}: output {pin} is a constant"))
+                })
             };
             match ty {
                 "$_AND_" => {
@@ -268,10 +296,10 @@ impl Seq {
                     let l = g.var(n_vars);
                     n_vars += 1;
                     net.insert(q, l);
-                    ffs.push((name.clone(), one("D")?));
+                    ffs.push((ff_name(module, name, c, q), one("D")?));
                 }
                 other => {
-                    return Err(NetlistError(format!(
+                    return Err(NetlistError::Malformed(format!(
                         "cell {name} has type {other}; expected $_AND_, $_NOT_ or $_DFF_P_"
                     )))
                 }
@@ -290,15 +318,14 @@ impl Seq {
                     .map_or(format!("output bit {i}"), |p| {
                         format!("output {}[{}]", p.name, i - p.first)
                     });
-                NetlistError(format!("{at}: {}", e.0))
+                e.at(&at)
             })?);
         }
         let mut next = Vec::new();
         for (name, d) in &ffs {
             next.push(
-                resolve(d, &mut g).map_err(|e| {
-                    NetlistError(format!("the D input of flip-flop {name}: {}", e.0))
-                })?,
+                resolve(d, &mut g)
+                    .map_err(|e| e.at(&format!("the D input of flip-flop {name}")))?,
             );
         }
         Ok(Seq {
@@ -336,6 +363,38 @@ impl Seq {
     }
 }
 
+/// How a message names a flip-flop: the RTL's name of its output when
+/// Yosys kept one (`acc_q[5]`), else its cell name with the source line the
+/// register came from (`cx_pe.v:87.3-93.6`).
+fn ff_name(module: &Value, cell: &str, c: &Value, q: u64) -> String {
+    let named = module
+        .get("netnames")
+        .and_then(Value::as_object)
+        .and_then(|names| {
+            names
+                .iter()
+                .filter(|(_, n)| n.get("hide_name").and_then(Value::as_u64) == Some(0))
+                .find_map(|(name, n)| {
+                    let bits = n.get("bits")?.as_array()?;
+                    let i = bits.iter().position(|b| b.as_u64() == Some(q))?;
+                    Some(match bits.len() {
+                        1 => name.clone(),
+                        _ => format!("{name}[{i}]"),
+                    })
+                })
+        });
+    let src = c
+        .get("attributes")
+        .and_then(|a| a.get("src"))
+        .and_then(Value::as_str)
+        .and_then(|s| s.rsplit('|').next());
+    match (named, src) {
+        (Some(n), _) => n,
+        (None, Some(src)) => format!("{cell} (register of {src})"),
+        (None, None) => cell.to_string(),
+    }
+}
+
 fn resolve_bit(
     root: &Value,
     g: &mut Builder,
@@ -346,8 +405,9 @@ fn resolve_bit(
         match v.as_str() {
             Some("0") => Ok(Some(FALSE)),
             Some("1") => Ok(Some(TRUE)),
-            Some(s) => Err(NetlistError(format!(
-                "a bit is `{s}` (undefined): the proof needs every bit driven"
+            Some(s) => Err(NetlistError::Undefined(format!(
+                "a bit is `{s}` (undefined): the RTL leaves it open where the model \
+                 defines it (an out-of-range select or a case without default?)"
             ))),
             None => Ok(None),
         }
@@ -364,7 +424,7 @@ fn resolve_bit(
         }
         let (is_and, a, b) = gates
             .get(&id)
-            .ok_or_else(|| NetlistError(format!("net {id} has no driver")))?;
+            .ok_or_else(|| NetlistError::Malformed(format!("net {id} has no driver")))?;
         let fanins: Vec<&Value> = if *is_and { vec![a, b] } else { vec![a] };
         if !expanded {
             stack.push((id, true));
@@ -373,7 +433,7 @@ fn resolve_bit(
                     let fid = f.as_u64().unwrap_or(u64::MAX);
                     if !net.contains_key(&fid) {
                         if stack.iter().any(|&(s, e)| s == fid && e) {
-                            return Err(NetlistError("combinational loop".into()));
+                            return Err(NetlistError::Malformed("combinational loop".into()));
                         }
                         stack.push((fid, false));
                     }
@@ -387,7 +447,7 @@ fn resolve_bit(
                 Some(l) => l,
                 None => *net
                     .get(&f.as_u64().unwrap_or(u64::MAX))
-                    .ok_or_else(|| NetlistError("combinational loop".into()))?,
+                    .ok_or_else(|| NetlistError::Malformed("combinational loop".into()))?,
             });
         }
         let l = if *is_and {
@@ -399,7 +459,7 @@ fn resolve_bit(
     }
     net.get(&root_id)
         .copied()
-        .ok_or_else(|| NetlistError(format!("net {root_id} unresolved")))
+        .ok_or_else(|| NetlistError::Malformed(format!("net {root_id} unresolved")))
 }
 
 /// Evaluate nodes `0..nodes.len()` bit-parallel (64 lanes) with variable
@@ -443,7 +503,7 @@ mod tests {
         let Err(e) = Seq::from_yosys_json(json, "t") else {
             panic!("an x bit must be refused")
         };
-        let e = e.0;
-        assert!(e.starts_with("output y_o[1]: a bit is `x`"), "{e}");
+        assert!(matches!(e, NetlistError::Undefined(_)), "{e:?}");
+        assert!(e.text().starts_with("output y_o[1]: a bit is `x`"), "{e}");
     }
 }

@@ -220,12 +220,10 @@ pub fn prove(t: &Target, opts: Options) -> Result<Report> {
     let m = &t.manifest;
     let spec = Spec::new(&m.design);
     let mut report = Report::new(t);
-    let (seq, _) = netlist::lower(m, &t.files, false)?;
-    report.outcome = prove_seq(&seq, m, &spec, &mut report)?;
+    report.outcome = lower_and_prove(t, false, &spec, &mut report)?;
     if opts.gates && report.outcome.is_proven() {
-        let (gates, _) = netlist::lower(m, &t.files, true)?;
         let mut g = Report::new(t);
-        let o = prove_seq(&gates, m, &spec, &mut g)?;
+        let o = lower_and_prove(t, true, &spec, &mut g)?;
         report.gates = Some(Box::new(o));
     }
     report.seconds = start.elapsed().as_secs_f64();
@@ -239,10 +237,23 @@ pub fn prove_gates(t: &Target) -> Result<Report> {
     let m = &t.manifest;
     let spec = Spec::new(&m.design);
     let mut report = Report::new(t);
-    let (gates, _) = netlist::lower(m, &t.files, true)?;
-    report.outcome = prove_seq(&gates, m, &spec, &mut report)?;
+    report.outcome = lower_and_prove(t, true, &spec, &mut report)?;
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Lower `t` (with `gates`, its generic gate netlist) and prove it. A bit
+/// the design observes that is `x` is a refutation naming that bit: the RTL
+/// leaves open what the model defines.
+fn lower_and_prove(t: &Target, gates: bool, spec: &Spec, r: &mut Report) -> Result<Outcome> {
+    let m = &t.manifest;
+    match netlist::lower(m, &t.files, gates) {
+        Ok((seq, _)) => prove_seq(&seq, m, spec, r),
+        Err(e) => match e.downcast_ref::<aig::NetlistError>() {
+            Some(aig::NetlistError::Undefined(why)) => Ok(Outcome::Undefined(why.clone())),
+            _ => Err(e),
+        },
+    }
 }
 
 fn prove_seq(seq: &Seq, m: &Manifest, spec: &Spec, r: &mut Report) -> Result<Outcome> {

@@ -17,6 +17,9 @@ pub enum Outcome {
     Refuted(Box<Refutation>),
     /// The accumulator's control does not follow the contract.
     Control(String),
+    /// A bit the design observes is `x` in the RTL (named), where the model
+    /// defines every bit.
+    Undefined(String),
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +63,9 @@ impl Outcome {
             Outcome::Proven => json!({"verdict": "proven"}),
             Outcome::Pending => json!({"verdict": "not_run"}),
             Outcome::Control(why) => json!({"verdict": "refuted", "part": "control", "why": why}),
+            Outcome::Undefined(why) => {
+                json!({"verdict": "refuted", "part": "undefined", "why": why})
+            }
             Outcome::Refuted(r) => json!({
                 "verdict": "refuted",
                 "part": "product",
@@ -174,6 +180,7 @@ impl Report {
             }
             Outcome::Control(why) => s += &format!("  product: proven\n  control: {why}\n"),
             Outcome::Refuted(r) => s += &refutation_text(r, &self.kind),
+            Outcome::Undefined(why) => s += &format!("  undefined: {why}\n"),
             Outcome::Pending => {}
         }
         if let Some(g) = &self.gates {
@@ -184,6 +191,7 @@ impl Report {
             match g.as_ref() {
                 Outcome::Refuted(r) => s += &refutation_text(r, &self.kind),
                 Outcome::Control(why) => s += &format!("  control: {why}\n"),
+                Outcome::Undefined(why) => s += &format!("  undefined: {why}\n"),
                 _ => {}
             }
         }

@@ -329,3 +329,32 @@ fn a_bsparq_counterexample_replays_too() {
     );
     assert_eq!(v.code(), 1, "{}{}", v.stdout(), v.stderr());
 }
+
+#[test]
+#[ignore = "full tier (Yosys): scripts/test.sh runs it"]
+fn an_undefined_bit_is_a_refutation_naming_it() {
+    util::need(&[sparqgen::tools::Tool::Yosys]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = "name: cx\npe: {kind: sparq, window_bits: 4, placements: 5}\narray: {kind: single}\n";
+    // s1_i is 5 bits wide and c1_i reaches 15: the select is `x` above 4.
+    let folder = mutate(
+        dir.path(),
+        d,
+        "cx_pair_mul.v",
+        "({16{s1_i[3]}} & (prod1_ext << 3))",
+        "({16{s1_i[c1_i]}} & (prod1_ext << 3))",
+    );
+    let r = prove(&["--rtl", &folder], dir.path());
+    let text = format!("{}{}", r.stdout(), r.stderr());
+    assert_eq!(r.code(), 1, "{text}");
+    assert!(r.stdout().contains("REFUTED"), "{text}");
+    assert!(r.stdout().contains("undefined: "), "{text}");
+    assert!(r.stdout().contains("a bit is `x`"), "{text}");
+    assert!(
+        r.stdout().contains("cx_pe.v:"),
+        "the register is named: {text}"
+    );
+    let r = prove(&["--rtl", &folder, "--json"], dir.path());
+    assert_eq!(r.code(), 1);
+    assert_eq!(json(&r)["designs"][0]["rtl"]["part"], "undefined");
+}
