@@ -357,6 +357,7 @@ fn im2col(
     wo: usize,
     out: &mut [u8],
 ) {
+    // infallible: only called on the 4-D input of a lowered conv
     let [_, c, h, w] = x.dims4().expect("checked by the caller");
     let k = kh * kw * c;
     let img = &x.data[n * c * h * w..(n + 1) * c * h * w];

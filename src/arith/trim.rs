@@ -45,6 +45,7 @@ pub fn trim_by_definition(a: u8, w: Window, r: Rounding) -> Trimmed {
     let n = w.bits as usize;
     // p: index of the leading one (None for a = 0).
     let p = bits.last_one();
+    // infallible: validation refuses a window without placements
     let lowest = *w.shifts.last().unwrap() as usize;
     let s = match p {
         None => lowest,

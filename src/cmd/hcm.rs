@@ -169,6 +169,7 @@ fn run_fit(a: FitArgs) -> Result<i32> {
 }
 
 fn run_report(a: ReportArgs) -> Result<i32> {
+    // infallible: clap refuses the command without NET
     let net_arg = a.net.as_deref().expect("clap requires NET");
     let net = if net_arg.ends_with(".onnx") {
         onnx_network(Path::new(net_arg))?

@@ -138,6 +138,7 @@ pub fn builtin(kind: &str) -> Design {
     Design::from_yaml(&format!(
         "name: {kind}\npe: {{kind: {kind}}}\narray: {{kind: single}}\n"
     ))
+    // infallible: kind is mac8x8 or mac4x8, valid designs
     .expect("a baseline design is valid")
 }
 
@@ -193,6 +194,7 @@ fn progress(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
             indicatif::ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} images ({per_sec}) {msg}",
             )
+            // infallible: a constant template
             .expect("a valid progress template"),
         );
         b
@@ -348,7 +350,7 @@ pub fn run(args: &NetArgs) -> Result<i32> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let exact_top = exact_top.expect("the exact run happened");
+    let exact_top = exact_top.context("no exact (mac8x8) run to compare with")?;
     let mut rtl_mismatches = 0;
     for (d, top, engine, secs, rtl) in runs {
         let top1 = labels.as_ref().map(|l| {

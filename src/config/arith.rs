@@ -84,6 +84,7 @@ impl Window {
     /// with `s + bits - 1 >= p`, `p` the leading one's index; the lowest
     /// placement when `a < 2^bits` (zero included).
     pub fn shift_for(self, a: u8) -> u32 {
+        // infallible: validation refuses a window without placements
         let lowest = *self.shifts.last().expect("a window has placements");
         if u32::from(a) < (1u32 << self.bits) {
             return lowest;

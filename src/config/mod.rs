@@ -69,6 +69,7 @@ pub struct Design {
 impl Design {
     /// The embedded default design.
     pub fn default_design() -> Design {
+        // infallible: a unit test parses the embedded default
         Design::from_yaml(DEFAULT_DESIGN_YAML).expect("the embedded default design is valid")
     }
 
@@ -235,6 +236,7 @@ impl Design {
 
     /// Canonical JSON of the validated design (stable field order).
     pub fn canonical_json(&self) -> String {
+        // infallible: plain structs with string keys
         serde_json::to_string(self).expect("a design serializes")
     }
 

@@ -177,6 +177,7 @@ pub fn synthesize(
                 r.layer_energy = ppa::layer_energy(&designs, lib, &opts.layers, &mut scripts)?;
             }
         }
+        // infallible: costs holds the PE and both baselines, priced above
         let mac4 = costs.pop().expect("three costs");
         let mac8 = costs.pop().expect("three costs");
         let pe = costs.pop().expect("three costs");

@@ -289,6 +289,7 @@ fn write_cache(path: &Path, report: &FitReport) -> Result<(), FitError> {
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| cache_err(e.to_string()))?;
+    // infallible: plain structs with string keys
     let text = serde_json::to_string_pretty(report).expect("a fit serializes");
     crate::output::write_file(path, text.as_bytes()).map_err(|e| cache_err(e.to_string()))
 }
@@ -369,6 +370,7 @@ fn synthesize(opts: &FitOptions, yosys_version: &str) -> Result<FitReport, FitEr
         out_set.add("yosys.log", log);
         out_set.add(
             "fit.json",
+            // infallible: plain structs with string keys
             serde_json::to_string_pretty(&report).expect("a fit serializes"),
         );
         write_dir(out, &out_set, &out_options(opts))?;

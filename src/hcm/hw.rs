@@ -155,6 +155,7 @@ impl HwPoint {
     pub fn load(name_or_path: &str) -> anyhow::Result<HwPoint> {
         use anyhow::Context;
         if let Some((_, text)) = PRESETS.iter().find(|(n, _)| *n == name_or_path) {
+            // infallible: a unit test loads every preset
             return Ok(HwPoint::from_yaml(text).expect("presets are valid"));
         }
         let path = std::path::Path::new(name_or_path);
@@ -188,6 +189,7 @@ impl HwPoint {
     pub fn hash(&self) -> String {
         crate::config::hex_sha256(
             serde_json::to_string(self)
+                // infallible: plain structs with string keys
                 .expect("a hardware point serializes")
                 .as_bytes(),
         )

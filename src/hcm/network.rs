@@ -214,6 +214,7 @@ impl Network {
     pub fn load(name_or_path: &str) -> anyhow::Result<Network> {
         use anyhow::Context;
         if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+            // infallible: a unit test loads every built-in network
             return Ok(Network::from_yaml(text).expect("built-in networks are valid"));
         }
         let path = Path::new(name_or_path);
@@ -250,6 +251,13 @@ mod tests {
 
     fn err(layers: &str) -> String {
         net(layers).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn every_builtin_network_loads() {
+        for (name, _) in BUILTIN {
+            assert!(Network::load(name).is_ok(), "{name}");
+        }
     }
 
     #[test]

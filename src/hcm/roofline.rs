@@ -60,6 +60,7 @@ pub struct Perf {
 
 /// Model one compute layer.
 pub fn perf(layer: &Layer, array: &ArrayModel, hw: &HwPoint) -> Result<Perf, BufferTooSmall> {
+    // infallible: callers model compute layers only
     let g = layer.gemm().expect("a compute layer");
     let pe = &array.pe;
     let traffic = traffic::plan(

@@ -126,6 +126,7 @@ fn rows_touched(o0: u64, o1: u64, h: u64, k: u64, s: u64, p: u64) -> u64 {
 
 /// Plan one compute layer's traffic with a `buffer_bits` buffer.
 pub fn plan(layer: &Layer, w: Widths, buffer_bits: u64) -> Result<Traffic, BufferTooSmall> {
+    // infallible: callers plan compute layers only
     let g = layer.gemm().expect("pooling layers move nothing");
     let (k, s, p) = layer.window();
     // The image a group sees: FC = 1x1 with all features as channels.

@@ -123,6 +123,7 @@ impl MacLayer {
                 groups,
             } => {
                 let [n, c, h, w] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]];
+                // infallible: plan::build checked this layer's output shape at import
                 let (ho, wo) = self.out_hw(h, w).expect("shape checked by the caller");
                 let cg = c / groups;
                 let k = kh * kw * cg;

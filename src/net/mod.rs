@@ -119,5 +119,5 @@ pub fn run_batches(
             b.inc(images as u64);
         }
     }
-    Ok(out.expect("at least one image"))
+    out.ok_or_else(|| anyhow::anyhow!("the input holds no image (its first axis is 0)"))
 }

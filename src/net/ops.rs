@@ -318,6 +318,7 @@ fn expand(q: QTensor, shape: &[usize]) -> QTensor {
         q.t.data.iter().map(|&v| f32::from(v)).collect(),
     );
     let zeros = Tensor::new(shape.to_vec(), vec![0.0; shape.iter().product()]);
+    // infallible: callers pass a shape broadcast_shape computed from q's own
     let e = broadcast_add(&zeros, &f).expect("the shapes broadcast");
     QTensor {
         t: Tensor::new(e.shape, e.data.iter().map(|&v| v as u8).collect()),

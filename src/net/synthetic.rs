@@ -275,5 +275,6 @@ pub fn resnet18_int8(seed: u64) -> Vec<u8> {
     };
     model
         .write_to_bytes()
+        // infallible: protobuf encoding into a Vec only fails on a full allocator
         .expect("an in-memory model serializes")
 }

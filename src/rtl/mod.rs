@@ -251,6 +251,7 @@ fn seal(
         files
             .files
             .iter()
+            // infallible: paths built from validated identifiers, UTF-8
             .map(|(p, c)| (p.to_str().expect("generated names are ASCII"), c.as_slice())),
     );
     files.add(MANIFEST_FILE, readme::manifest_yaml(design, &manifest)?);

@@ -127,6 +127,7 @@ impl Bundle {
             members: &members,
         }
         .render()
+        // infallible: askama rendering fails only on a filter error; these templates have none
         .expect("the harness top renders");
         let adapter = AdapterH {
             names: &names,
@@ -135,6 +136,7 @@ impl Bundle {
             out_words: layout.out_words,
         }
         .render()
+        // infallible: askama rendering fails only on a filter error; these templates have none
         .expect("the adapter renders");
         let icarus_bench = IcarusBenchV {
             names: &names,
@@ -143,6 +145,7 @@ impl Bundle {
             out_words: layout.out_words,
         }
         .render()
+        // infallible: askama rendering fails only on a filter error; these templates have none
         .expect("the Icarus bench renders");
         let pe_count = duts
             .iter()

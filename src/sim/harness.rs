@@ -91,6 +91,7 @@ where
         .map_err(|e| SimError::Harness {
             message: format!("cannot start {:?}: {e}", cmd.get_program()),
         })?;
+    // infallible: all three were set to Stdio::piped() above
     let stdin = child.stdin.take().expect("piped");
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
@@ -122,6 +123,7 @@ where
             // more; stop it so that the writer sees a broken pipe.
             let _ = child.kill();
         }
+        // infallible: the writer thread returns its errors; it panics only on a bug
         let wrote = writer.join().expect("writer thread");
         let status = child.wait();
         let err_text = err_reader.join().unwrap_or_default();

@@ -102,7 +102,7 @@ impl Jobs {
         std::fs::create_dir_all(dir.join(RESULTS_DIR))
             .and_then(|_| std::fs::create_dir_all(dir.join(LOGS_DIR)))
             .with_context(|| format!("cannot create the job folder {}", dir.display()))?;
-        let text = serde_json::to_string_pretty(self).expect("jobs serialize");
+        let text = serde_json::to_string_pretty(self)?;
         crate::output::write_file(&dir.join(JOBS_FILE), text.as_bytes())?;
         Ok(())
     }
@@ -222,7 +222,7 @@ pub fn run_task(dir: &Path, task: usize) -> Result<PathBuf> {
             name: c.name.clone(),
             code,
         };
-        let text = serde_json::to_string_pretty(&r).expect("a result serializes");
+        let text = serde_json::to_string_pretty(&r)?;
         crate::output::write_file(&out, text.as_bytes())?;
         return Ok(out);
     }
@@ -241,7 +241,7 @@ pub fn run_task(dir: &Path, task: usize) -> Result<PathBuf> {
     )?
     .pop()
     .context("one variant priced")?;
-    let text = serde_json::to_string_pretty(&cost).expect("a cost serializes");
+    let text = serde_json::to_string_pretty(&cost)?;
     crate::output::write_file(&out, text.as_bytes())?;
     Ok(out)
 }

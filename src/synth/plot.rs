@@ -197,6 +197,7 @@ fn render(title: &str, costs: &[Mark]) -> String {
             .collect(),
     }
     .render()
+    // infallible: askama rendering fails only on a filter error; this template has none
     .expect("the Pareto template renders")
 }
 

@@ -371,6 +371,7 @@ pub fn lut_text(i: &Option<Ice40Area>) -> String {
 
 impl SynthReport {
     pub fn to_json(&self) -> String {
+        // infallible: plain structs with string keys
         serde_json::to_string_pretty(self).expect("a report serializes")
     }
 
@@ -378,6 +379,7 @@ impl SynthReport {
         let _ = opt_f;
         Markdown { r: self }
             .render()
+            // infallible: askama rendering fails only on a filter error; this template has none
             .expect("the report template renders")
     }
 }

@@ -164,7 +164,7 @@ pub fn timing(design: &Design, netlist: &str, lib: &Path) -> Result<Option<(f64,
         }
         khz = (1e6 / next).round() as u32;
     }
-    let (start, end, slack, period, khz) = last.expect("at least one timing run");
+    let (start, end, slack, period, khz) = last.context("OpenSTA was never run")?;
     Ok(Some((
         f64::from(khz) / 1000.0,
         CriticalPath {

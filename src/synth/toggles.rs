@@ -431,6 +431,7 @@ pub fn instances(netlist: &str) -> Vec<Instance> {
         let t = line.trim();
         if let Some(inst) = cur.as_mut() {
             if t.starts_with(");") {
+                // infallible: inside `if let Some(inst) = cur`
                 out.push(cur.take().expect("an open instance"));
                 continue;
             }

@@ -282,3 +282,47 @@ fn cmd_net_and_net_rtl_do_not_import_each_other() {
         }
     }
 }
+
+/// Lines of `text` that unwrap or expect outside its unit tests with no
+/// `// infallible: why` comment on one of the three lines before.
+fn unjustified_panics(text: &str) -> Vec<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines
+        .iter()
+        .position(|l| l.trim() == "#[cfg(test)]")
+        .unwrap_or(lines.len());
+    (0..end)
+        .filter(|&i| {
+            let l = code(lines[i]);
+            (l.contains(".unwrap()") || l.contains(".expect("))
+                && !lines[i.saturating_sub(3)..=i]
+                    .iter()
+                    .any(|p| p.contains("// infallible: "))
+        })
+        .map(|i| i + 1)
+        .collect()
+}
+
+#[test]
+fn every_unwrap_in_src_says_why_it_cannot_fail() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let mut bad = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for line in unjustified_panics(&text) {
+            bad.push(format!("{}:{line}", f.display()));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "unwrap/expect on a path users reach: return an error, or say why it \
+         cannot fail in a `// infallible: ...` comment just above:\n{}",
+        bad.join("\n")
+    );
+    // The check sees what it must.
+    assert_eq!(unjustified_panics("fn f() {\n    x.unwrap();\n}\n"), vec![2]);
+    assert!(unjustified_panics("// infallible: y\nx.unwrap();\n").is_empty());
+    assert!(unjustified_panics("#[cfg(test)]\nx.unwrap();\n").is_empty());
+}

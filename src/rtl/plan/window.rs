@@ -106,6 +106,7 @@ impl WindowPlan {
             .placements
             .iter()
             .find(|p| p.limit.is_none_or(|lim| a32 < lim))
+            // infallible: the plan gives its highest placement no limit
             .expect("the highest placement has no limit");
         let kept = (a32 >> p.shift) & ((1 << self.bits) - 1);
         let up = p.round.is_some_and(|r| {

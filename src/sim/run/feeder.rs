@@ -115,6 +115,7 @@ impl<'a> Feeder<'a> {
                     cur.check = 0;
                 }
                 Err(e) => {
+                    // infallible: the lock is poisoned only if a holder panicked
                     *self.shared.error.lock().expect("feeder error lock") = Some(e.into());
                     self.shared.stop.store(true, Ordering::Relaxed);
                     return false;
@@ -165,6 +166,7 @@ impl Iterator for Feeder<'_> {
             for (m, &l) in live.iter().enumerate() {
                 if l {
                     let cur = &self.cursors[m];
+                    // infallible: a live cursor has a segment (live[m] is set with it)
                     run = run.min(cur.seg.as_ref().expect("ready").cycles() - cur.pos);
                 }
             }
@@ -176,6 +178,7 @@ impl Iterator for Feeder<'_> {
                 }
                 let off = 1 + self.layout.slots[m].ctrl as usize;
                 let cur = &self.cursors[m];
+                // infallible: a live cursor has a segment (live[m] is set with it)
                 let seg = cur.seg.as_ref().expect("ready");
                 let src = &seg.words[cur.pos * seg.wpc..(cur.pos + run) * seg.wpc];
                 for (i, cycle) in src.chunks_exact(seg.wpc).enumerate() {
@@ -195,6 +198,7 @@ impl Iterator for Feeder<'_> {
                         continue;
                     }
                     let cur = &mut self.cursors[m];
+                    // infallible: a live cursor has a segment (live[m] is set with it)
                     let seg = cur.seg.as_ref().expect("ready");
                     let pos = cur.pos + i;
                     while let Some(c) = seg.checks.get(cur.check) {

@@ -198,6 +198,7 @@ fn stream(
         },
     );
     progress.finish();
+    // infallible: the lock is poisoned only if a holder panicked
     if let Some(e) = shared.error.lock().expect("feeder error lock").take() {
         return Err(e);
     }

@@ -22,6 +22,7 @@ impl Progress {
                 indicatif::ProgressStyle::with_template(
                     "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cycles ({per_sec}, eta {eta})",
                 )
+                // infallible: a constant template
                 .expect("a valid progress template"),
             );
             b

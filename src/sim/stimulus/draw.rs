@@ -44,6 +44,7 @@ impl MemberCtx {
                     .golden
                     .as_ref()
                     .and_then(|c| c.get(*index))
+                    // infallible: the planner attaches the cases to every golden spec
                     .expect("golden specs are only planned with their cases");
                 let c = case
                     .c

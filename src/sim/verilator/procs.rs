@@ -53,6 +53,7 @@ pub(super) fn split_by_size(dir: &Path, files: &[String], n: usize) -> Vec<Vec<S
     let n = n.min((total / 400_000 + 1) as usize).max(1);
     let mut groups: Vec<(u64, Vec<String>)> = vec![(0, Vec::new()); n];
     for (len, f) in sized {
+        // infallible: n is at least 1 (max(1) above)
         let g = groups.iter_mut().min_by_key(|g| g.0).expect("n >= 1");
         g.0 += len;
         g.1.push(f.clone());
