@@ -185,3 +185,30 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(5), "{e}");
     }
 }
+
+/// The machine a benchmark ran on, for the line every bench prints first:
+/// cores, and the load average (from `/proc/loadavg`, Linux) so that a
+/// number measured while other work shared the cores says so.
+pub fn machine_line() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").ok().and_then(|t| {
+        let v: Vec<f64> = t
+            .split_whitespace()
+            .take(3)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        (v.len() == 3).then(|| (v[0], v[1], v[2]))
+    });
+    match load {
+        Some((a, b, c)) => format!(
+            "machine: {cores} core(s), load average {a:.2} {b:.2} {c:.2} (1/5/15 min){}",
+            if a > cores as f64 + 0.5 {
+                "; other work shares the cores, so the rates below are lower than this \
+                 machine's idle rates"
+            } else {
+                ""
+            }
+        ),
+        None => format!("machine: {cores} core(s), load average unknown"),
+    }
+}

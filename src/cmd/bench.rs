@@ -76,6 +76,7 @@ pub struct ModelBench {
 }
 
 pub fn run(cmd: BenchCmd) -> Result<i32> {
+    outln!("{}", sparqgen::process::machine_line());
     match cmd {
         BenchCmd::Model(b) => bench_model(&b),
         BenchCmd::Generate(b) => bench_generate(&b),

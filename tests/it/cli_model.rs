@@ -196,6 +196,12 @@ fn bench_model_kernel_flag() {
     );
     assert_eq!(r.code(), 0, "{}{}", r.stdout(), r.stderr());
     assert!(r.stdout().contains("portable kernel"), "{}", r.stdout());
+    // every bench names the machine's cores and load first
+    assert!(
+        r.stdout().starts_with("machine: ") && r.stdout().contains("load average"),
+        "{}",
+        r.stdout()
+    );
     let r = run(&[&small[..], &["--kernel", "sse9"]].concat(), dir.path());
     assert_eq!(r.code(), 2);
     assert!(
