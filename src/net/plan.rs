@@ -28,6 +28,27 @@ pub enum Op {
         x_q: Option<(f32, i32)>,
         y_q: Option<(f32, i32)>,
     },
+    /// MatMulInteger / ConvInteger: layer `layer`'s int32 accumulators
+    /// `sum((a - a_zp) * w)` with scale 1 (what a Cast to float reads).
+    /// `a_zp`: the stated activation zero point; None: the input's own (a
+    /// DynamicQuantizeLinear's `y_zero_point`).
+    MacInteger {
+        layer: usize,
+        a_zp: Option<i32>,
+    },
+    /// DynamicQuantizeLinear's `y` (its scale and zero point travel with it).
+    DynamicQuantize,
+    /// DynamicQuantizeLinear's `y_scale` (float scalar) or `y_zero_point`
+    /// (uint8 scalar), read off its `y`.
+    QParam {
+        zero_point: bool,
+    },
+    /// Cast of an int32 accumulator to float.
+    CastFloat,
+    /// `a * b` in f32 with broadcasting.
+    Mul,
+    /// Multiply by a constant, broadcasting.
+    MulConst(Tensor<f32>),
     Relu,
     Clip {
         min: f32,
@@ -132,6 +153,21 @@ struct Builder<'g> {
     layers: Vec<MacLayer>,
     /// Slots a DequantizeLinear of an activation wrote: its scale.
     act_scale: HashMap<usize, f32>,
+    /// Slots that only some consumers may read (see [`Restricted`]).
+    restricted: HashMap<usize, Restricted>,
+}
+
+/// Values of the integer ops that ONNX types as uint8 or int32: each may
+/// feed only the consumer whose semantics sparqgen runs exactly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Restricted {
+    /// MatMulInteger/ConvInteger output (int32): read by Cast to float.
+    Int32,
+    /// DynamicQuantizeLinear `y` (slot): input 0 of MatMulInteger/ConvInteger.
+    DynY,
+    /// DynamicQuantizeLinear `y_zero_point` of the `y` in that slot: input 2
+    /// of MatMulInteger/ConvInteger whose input 0 is that `y`.
+    DynZp(usize),
 }
 
 pub(super) const QUANTIZE_HINT: &str =
@@ -278,6 +314,7 @@ impl<'g> Builder<'g> {
             ));
         }
         check_attr_types(n)?;
+        self.check_restricted(n)?;
         match n.op.as_str() {
             "QuantizeLinear" => {
                 let dt = n.int("output_dtype", 0);
@@ -436,6 +473,9 @@ impl<'g> Builder<'g> {
                         ),
                     ));
                 }
+                if let Kind::Const(c) = self.kind(n, 0)?.clone() {
+                    return self.reshape_const(n, c, &shape);
+                }
                 self.unary(n, Op::Reshape { shape })
             }
             "Concat" => {
@@ -504,13 +544,200 @@ impl<'g> Builder<'g> {
                 self.unary(n, Op::Softmax { axis, legacy })
             }
             "Identity" | "Dropout" => self.unary(n, Op::Identity),
-            "MatMulInteger" | "ConvInteger" | "DynamicQuantizeLinear" => Err(unsupported(
-                n,
-                "dynamic quantization (quantize_dynamic) is not supported; \
-                 use onnxruntime.quantization.quantize_static",
-            )),
+            "MatMulInteger" | "ConvInteger" => self.integer_mac(n),
+            "DynamicQuantizeLinear" => self.dynamic_quantize(n),
+            "Cast" => {
+                let to = n.int("to", 0);
+                let x = self.dynamic(n, 0)?;
+                if to != i64::from(onnx::FLOAT)
+                    || self.restricted.get(&x) != Some(&Restricted::Int32)
+                {
+                    return Err(unsupported(
+                        n,
+                        format!(
+                            "Cast to {} ({to}) of {:?}; only the int32 output of MatMulInteger or \
+                             ConvInteger cast to float (to = 1) is supported",
+                            onnx::elem_type_name(to as i32),
+                            n.input(0).unwrap_or_default()
+                        ),
+                    ));
+                }
+                self.push(n, Op::CastFloat, vec![x])
+            }
+            "Mul" => match (self.kind(n, 0)?.clone(), self.kind(n, 1)?.clone()) {
+                (Kind::Slot(a), Kind::Slot(b)) => self.push(n, Op::Mul, vec![a, b]),
+                (Kind::Slot(a), c) | (c, Kind::Slot(a)) => {
+                    let c = const_value(n, &c)?;
+                    self.push(n, Op::MulConst(c), vec![a])
+                }
+                _ => Err(unsupported(n, "both inputs are constants")),
+            },
             _ => Err(unsupported(n, "this op is not supported")),
         }
+    }
+
+    /// Refuse a node that reads a [`Restricted`] slot in a way sparqgen
+    /// does not run exactly.
+    fn check_restricted(&self, n: &Node) -> Result<(), NetError> {
+        for (i, name) in n.inputs.iter().enumerate() {
+            let Some(Kind::Slot(s)) = self.kinds.get(name) else {
+                continue;
+            };
+            let Some(&r) = self.restricted.get(s) else {
+                continue;
+            };
+            let integer = n.op == "MatMulInteger" || n.op == "ConvInteger";
+            let (ok, what) = match r {
+                Restricted::Int32 => (
+                    n.op == "Cast" && i == 0,
+                    "the int32 output of MatMulInteger/ConvInteger may be read only by Cast to float",
+                ),
+                Restricted::DynY => (
+                    integer && i == 0,
+                    "the uint8 output y of DynamicQuantizeLinear may be read only as input 0 of \
+                     MatMulInteger/ConvInteger",
+                ),
+                Restricted::DynZp(y) => (
+                    integer && i == 2 && self.kinds.get(n.input(0).unwrap_or_default()).is_some_and(
+                        |k| matches!(k, Kind::Slot(a) if *a == y),
+                    ),
+                    "the y_zero_point of DynamicQuantizeLinear may be read only as input 2 of the \
+                     MatMulInteger/ConvInteger whose input 0 is the same DynamicQuantizeLinear's y",
+                ),
+            };
+            if !ok {
+                return Err(unsupported(n, format!("input {i} ({name:?}): {what}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// DynamicQuantizeLinear: `y` in one step, `y_scale` and `y_zero_point`
+    /// (when used) read off it by two more.
+    fn dynamic_quantize(&mut self, n: &Node) -> Result<(), NetError> {
+        let x = self.dynamic(n, 0)?;
+        self.push(n, Op::DynamicQuantize, vec![x])?;
+        let y = self.slots - 1;
+        self.restricted.insert(y, Restricted::DynY);
+        for (i, zero_point) in [(1, false), (2, true)] {
+            let Some(out) = n.outputs.get(i).filter(|o| !o.is_empty()) else {
+                continue;
+            };
+            let s = self.slot(out);
+            self.steps.push(Step {
+                node: format!(
+                    "{} ({})",
+                    n.name,
+                    if zero_point {
+                        "y_zero_point"
+                    } else {
+                        "y_scale"
+                    }
+                ),
+                op_type: n.op.clone(),
+                op: Op::QParam { zero_point },
+                inputs: vec![y],
+                output: s,
+            });
+            if zero_point {
+                self.restricted.insert(s, Restricted::DynZp(y));
+            }
+        }
+        Ok(())
+    }
+
+    /// MatMulInteger / ConvInteger: a MAC layer on int8 weights whose int32
+    /// accumulators are the output (scale 1).
+    fn integer_mac(&mut self, n: &Node) -> Result<(), NetError> {
+        let x = match self.kind(n, 0)? {
+            Kind::Slot(s) => *s,
+            _ => return Err(unsupported(n, "the activation input is a constant")),
+        };
+        let q = match self.kind(n, 1)? {
+            Kind::Const(c) => c.clone(),
+            _ => {
+                return Err(unsupported(
+                    n,
+                    "input 1 (the weights) must be an int8 constant",
+                ))
+            }
+        };
+        let zp = match n.input(3) {
+            Some(_) => {
+                let z = self.constant(n, 3)?;
+                if z.type_name() != q.type_name() {
+                    return Err(unsupported(
+                        n,
+                        format!(
+                            "input 3 (the weight zero point) is {}, the weights {}; the two \
+                             must have one type",
+                            z.type_name(),
+                            q.type_name()
+                        ),
+                    ));
+                }
+                z.as_i64().unwrap_or_default()
+            }
+            None => vec![0],
+        };
+        let a_zp = match n.input(2).map(|_| self.kind(n, 2)) {
+            None => Some(0),
+            Some(Ok(Kind::Slot(s))) => match self.restricted.get(s) {
+                Some(Restricted::DynZp(y)) if *y == x => None,
+                _ => {
+                    return Err(unsupported(
+                        n,
+                        "input 2 (the activation zero point) is computed; allowed: a uint8 \
+                         constant, or the y_zero_point of the DynamicQuantizeLinear whose y is input 0",
+                    ))
+                }
+            },
+            Some(_) => Some(self.act_zp(n, 2)?),
+        };
+        let ones = vec![1.0f32; zp.len().max(1)];
+        let layer = mac_layer(&self.path, n, &q, &ones, &zp, None, None)?;
+        self.layers.push(layer);
+        let op = Op::MacInteger {
+            layer: self.layers.len() - 1,
+            a_zp,
+        };
+        self.push(n, op, vec![x])?;
+        self.restricted.insert(self.slots - 1, Restricted::Int32);
+        Ok(())
+    }
+
+    /// Reshape of a constant (quantize_dynamic reshapes a Conv's float
+    /// bias to `[1, O, 1, 1]`): folded at import.
+    fn reshape_const(&mut self, n: &Node, mut c: Const, shape: &[i64]) -> Result<(), NetError> {
+        let total = c.len();
+        let mut dims: Vec<usize> = shape
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| match d {
+                0 => c.dims.get(i).copied().unwrap_or(0),
+                d if d > 0 => d as usize,
+                _ => 1,
+            })
+            .collect();
+        let known = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if let Some(i) = shape.iter().position(|&d| d == -1) {
+            if let Some(k) = known.filter(|&k| k > 0 && total % k == 0) {
+                dims[i] = total / k;
+            }
+        }
+        if dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(total) {
+            return Err(unsupported(
+                n,
+                format!(
+                    "shape {shape:?} does not fit the constant {:?} ({total} values)",
+                    c.dims
+                ),
+            ));
+        }
+        c.dims = dims;
+        let out = n.outputs[0].clone(); // present: checked in node()
+        self.kinds.insert(out, Kind::Const(c));
+        Ok(())
     }
 
     fn unary(&mut self, n: &Node, op: Op) -> Result<(), NetError> {
@@ -645,6 +872,7 @@ fn check_attr_types(n: &Node) -> Result<(), NetError> {
         "channels_last",
         "storage_order",
         "saturate",
+        "to",
     ];
     const INTS: &[&str] = &["strides", "pads", "dilations", "kernel_shape"];
     const FLOAT: &[&str] = &["alpha", "beta", "min", "max"];
@@ -708,6 +936,7 @@ pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
         steps: vec![],
         layers: vec![],
         act_scale: HashMap::new(),
+        restricted: HashMap::new(),
     };
     let input_slot = b.slot(&input.name);
     for n in &b.graph.nodes {
