@@ -562,14 +562,16 @@ fn softmax_float(v: &Value, a: usize, legacy: bool) -> Result<Value, String> {
             let m = (0..len)
                 .map(|j| f.data[idx(j)])
                 .fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0.0;
+            // the sum in f64: MLAS sums in many vector lanes, far closer
+            // to the exact sum than one f32 running sum over a long row
+            let mut sum = 0.0f64;
             for j in 0..len {
                 let e = (f.data[idx(j)] - m).exp();
                 f.data[idx(j)] = e;
-                sum += e;
+                sum += f64::from(e);
             }
             // as ONNX Runtime (MLAS): one reciprocal, then products
-            let r = 1.0 / sum;
+            let r = 1.0 / sum as f32;
             for j in 0..len {
                 f.data[idx(j)] *= r;
             }
