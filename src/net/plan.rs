@@ -8,7 +8,7 @@ use super::onnx::{self, Const, ConstData, Graph, Node};
 use super::ops::Pool;
 use super::NetError;
 use crate::arith::Tensor;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What a step does.
 #[derive(Debug, Clone)]
@@ -155,7 +155,30 @@ struct Builder<'g> {
     act_scale: HashMap<usize, f32>,
     /// Slots that only some consumers may read (see [`Restricted`]).
     restricted: HashMap<usize, Restricted>,
+    /// Slots ONNX types as uint8 (quantized codes).
+    codes: HashSet<usize>,
 }
+
+/// Ops that take uint8 codes as their (first) input; every other op reads
+/// float, and ONNX Runtime rejects (or has no kernel for) uint8 there.
+const READS_CODES: &[&str] = &[
+    "DequantizeLinear",
+    "MaxPool",
+    "Flatten",
+    "Reshape",
+    "Identity",
+    "Concat",
+    "QLinearConv",
+    "QLinearMatMul",
+    "QGemm",
+    "QLinearAdd",
+    "QLinearAveragePool",
+    "QLinearGlobalAveragePool",
+    "QLinearSoftmax",
+    "QLinearConcat",
+    "MatMulInteger",
+    "ConvInteger",
+];
 
 /// Values of the integer ops that ONNX types as uint8 or int32: each may
 /// feed only the consumer whose semantics sparqgen runs exactly.
@@ -292,6 +315,24 @@ impl<'g> Builder<'g> {
             .ok_or_else(|| unsupported(n, "no output"))?
             .clone();
         let output = self.slot(&out);
+        let codes = match &op {
+            Op::Quantize { .. }
+            | Op::DynamicQuantize
+            | Op::QLinearAdd { .. }
+            | Op::QLinearPool { .. }
+            | Op::QLinearSoftmax { .. }
+            | Op::QLinearConcat { .. }
+            | Op::Mac { y_q: Some(_), .. } => true,
+            Op::MaxPool(_)
+            | Op::Flatten { .. }
+            | Op::Reshape { .. }
+            | Op::Identity
+            | Op::Concat { .. } => inputs.first().is_some_and(|i| self.codes.contains(i)),
+            _ => false,
+        };
+        if codes {
+            self.codes.insert(output);
+        }
         self.steps.push(Step {
             node: n.name.clone(),
             op_type: n.op.clone(),
@@ -299,6 +340,39 @@ impl<'g> Builder<'g> {
             inputs,
             output,
         });
+        Ok(())
+    }
+
+    /// uint8 codes may feed only the ops of [`READS_CODES`], and a Concat
+    /// takes all codes or all floats, as ONNX types them.
+    fn check_codes(&self, n: &Node) -> Result<(), NetError> {
+        let is_codes: Vec<(usize, bool)> = n
+            .inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, name)| match self.kinds.get(name) {
+                Some(Kind::Slot(s)) => Some((i, self.codes.contains(s))),
+                _ => None,
+            })
+            .collect();
+        if let Some((i, _)) = is_codes.iter().find(|(_, c)| *c) {
+            if !READS_CODES.contains(&n.op.as_str()) {
+                return Err(unsupported(
+                    n,
+                    format!(
+                        "input {i} is uint8 codes (a QuantizeLinear's output); {} reads float \
+                         there (put a DequantizeLinear before it)",
+                        n.op
+                    ),
+                ));
+            }
+            if n.op == "Concat" && is_codes.iter().any(|(_, c)| !c) {
+                return Err(unsupported(
+                    n,
+                    "mixes uint8 codes and float inputs (ONNX Concat takes one type)",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -315,6 +389,7 @@ impl<'g> Builder<'g> {
         }
         check_attr_types(n)?;
         self.check_restricted(n)?;
+        self.check_codes(n)?;
         match n.op.as_str() {
             "QuantizeLinear" => {
                 let dt = n.int("output_dtype", 0);
@@ -897,6 +972,82 @@ fn check_attr_types(n: &Node) -> Result<(), NetError> {
     Ok(())
 }
 
+/// A float AveragePool or GlobalAveragePool runs exactly only as ONNX
+/// Runtime's integer QLinear kernels do: after a DequantizeLinear and
+/// read only by QuantizeLinear (the form ORT fuses). Anywhere else ORT sums
+/// floats in its own vector order, which sparqgen does not reproduce.
+fn check_average_pools(steps: &[Step], output_slot: usize) -> Result<(), NetError> {
+    for (i, st) in steps.iter().enumerate() {
+        if !matches!(st.op, Op::AveragePool(_) | Op::GlobalAveragePool) {
+            continue;
+        }
+        let after_dq = st.inputs.first().is_some_and(|&x| {
+            steps[..i]
+                .iter()
+                .any(|p| p.output == x && matches!(p.op, Op::Dequantize { .. }))
+        });
+        let only_q = st.output != output_slot
+            && steps[i + 1..]
+                .iter()
+                .filter(|c| c.inputs.contains(&st.output))
+                .all(|c| matches!(c.op, Op::Quantize { .. }));
+        if !(after_dq && only_q) {
+            return Err(NetError::Unsupported {
+                node: st.node.clone(),
+                op: st.op_type.clone(),
+                why: format!(
+                    "{} must read a DequantizeLinear and feed only QuantizeLinear (the form \
+                     ONNX Runtime runs as integer QLinear{}); its float sums elsewhere follow \
+                     ORT's own order",
+                    st.op_type, st.op_type
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `Q1 -> DQ1 -> Q2 -> DQ2` where the middle pair changes the scale or
+/// zero point: ONNX Runtime's optimizer (DoubleQDQPairsRemover) drops the
+/// middle pair and gives Q1 and DQ2 one merged scale, which changes the
+/// codes; ONNX's own semantics (what sparqgen runs) round twice. Refused.
+fn check_requantize(steps: &[Step]) -> Result<(), NetError> {
+    let producer = |slot: usize| steps.iter().find(|p| p.output == slot);
+    for q2 in steps {
+        let Op::Quantize { scale, zp } = q2.op else {
+            continue;
+        };
+        let Some(dq1) = q2.inputs.first().and_then(|&x| producer(x)) else {
+            continue;
+        };
+        let Op::Dequantize { scale: s0, zp: z0 } = dq1.op else {
+            continue;
+        };
+        let after_q = dq1
+            .inputs
+            .first()
+            .and_then(|&x| producer(x))
+            .is_some_and(|q1| matches!(q1.op, Op::Quantize { .. }));
+        let then_dq = steps
+            .iter()
+            .any(|c| c.inputs.contains(&q2.output) && matches!(c.op, Op::Dequantize { .. }));
+        if (s0, z0) != (scale, zp) && after_q && then_dq {
+            return Err(NetError::Unsupported {
+                node: q2.node.clone(),
+                op: q2.op_type.clone(),
+                why: format!(
+                    "requantizes the output of DequantizeLinear {:?} (scale {s0}, zero point \
+                     {z0}) to scale {scale}, zero point {zp} between two more Q/DQ nodes; ONNX \
+                     Runtime's optimizer merges such pairs into one quantization, which changes \
+                     the codes (allowed: the same scale and zero point)",
+                    dq1.node
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Import a graph read from `path`.
 pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
     let input = graph
@@ -937,6 +1088,7 @@ pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
         layers: vec![],
         act_scale: HashMap::new(),
         restricted: HashMap::new(),
+        codes: HashSet::new(),
     };
     let input_slot = b.slot(&input.name);
     for n in &b.graph.nodes {
@@ -951,6 +1103,8 @@ pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
             })
         }
     };
+    check_average_pools(&b.steps, output_slot)?;
+    check_requantize(&b.steps)?;
     let mut last_use = vec![usize::MAX; b.slots];
     for (i, s) in b.steps.iter().enumerate() {
         for &x in &s.inputs {
