@@ -42,7 +42,8 @@ pub enum NpyError {
     Range {
         path: String,
         what: String,
-        value: i64,
+        /// The file's value exactly (a uint64 above i64::MAX included).
+        value: i128,
         index: usize,
         pos: Vec<usize>,
         min: i64,
@@ -343,15 +344,17 @@ pub fn parse<T: Element>(
     for (i, chunk) in body.chunks_exact(size).take(count).enumerate() {
         let mut buf = [0u8; 8];
         buf[..size].copy_from_slice(chunk);
-        let v: i64 = if signed {
+        let v: i128 = if signed {
             let raw = i64::from_le_bytes(buf);
             let shift = 64 - 8 * size as u32;
-            (raw << shift) >> shift
+            i128::from((raw << shift) >> shift)
         } else {
-            let raw = u64::from_le_bytes(buf);
-            i64::try_from(raw).unwrap_or(i64::MAX)
+            i128::from(u64::from_le_bytes(buf))
         };
-        if v < T::MIN || v > T::MAX {
+        let Some(v) = i64::try_from(v)
+            .ok()
+            .filter(|v| (T::MIN..=T::MAX).contains(v))
+        else {
             return Err(NpyError::Range {
                 path: p,
                 what: what.to_string(),
@@ -361,7 +364,7 @@ pub fn parse<T: Element>(
                 min: T::MIN,
                 max: T::MAX,
             });
-        }
+        };
         data.push(T::from_i64(v));
     }
     Ok(Tensor::new(h.shape, data))
@@ -513,6 +516,11 @@ mod tests {
             &[200, 0, 0, 0, 0, 0, 0, 0],
         );
         assert_eq!(read::<u8>(&ok, "A", 2).unwrap().data, vec![200]);
+
+        // a uint64 above i64::MAX is named exactly, not as i64::MAX
+        let big = write_raw(dir.path(), "big.npy", "<u8", "(1,)", &[0xff; 8]);
+        let e = read::<i32>(&big, "labels", 1).unwrap_err().to_string();
+        assert!(e.contains("value 18446744073709551615 at"), "{e}");
 
         std::fs::write(dir.path().join("junk.npy"), b"hello").unwrap();
         let e = read::<u8>(&dir.path().join("junk.npy"), "A", 2)

@@ -154,7 +154,8 @@ fn designs(paths: &[PathBuf]) -> Result<Vec<Design>> {
 }
 
 fn argmax_rows(y: &Tensor<f32>) -> Vec<usize> {
-    let n = y.shape[0].max(1);
+    // a scalar output (rank 0) is one row
+    let n = y.shape.first().copied().unwrap_or(1).max(1);
     let per = y.data.len() / n;
     (0..n)
         .map(|i| {

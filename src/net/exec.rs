@@ -106,7 +106,9 @@ impl Plan {
                 | Op::QLinearConcat { axis, .. }
                 | Op::Softmax { axis, .. }
                 | Op::Flatten { axis } => axis0(*axis),
-                Op::AddConst(c) => {
+                // the range of the whole batch sets the scale
+                Op::DynamicQuantize => true,
+                Op::AddConst(c) | Op::MulConst(c) => {
                     c.shape.len() >= a.len() && c.shape[c.shape.len() - a.len()] != 1
                 }
                 _ => false,
@@ -168,6 +170,45 @@ impl Plan {
         Ok(out.to_float())
     }
 
+    /// `sh` fits layer `l`, and its im2col and accumulators fit in memory
+    /// (checked before anything is allocated).
+    fn check_mac_input(&self, l: &super::lower::MacLayer, sh: &[usize]) -> Result<()> {
+        let want_rank = match l.kind {
+            super::lower::MacKind::Conv { .. } => 4,
+            super::lower::MacKind::Dense => 2,
+        };
+        let ok = sh.len() == want_rank && sh[1] == l.in_channels;
+        if !ok {
+            return Err(anyhow!(
+                "input shape {sh:?} does not fit the layer ({} input channels{})",
+                l.in_channels,
+                if want_rank == 4 {
+                    ", N x C x H x W"
+                } else {
+                    ", N x K"
+                }
+            ));
+        }
+        if let super::lower::MacKind::Conv { kh, kw, pads, .. } = l.kind {
+            let (ho, wo) = l.out_hw(sh[2], sh[3]).ok_or_else(|| {
+                anyhow!(
+                    "the kernel {kh} x {kw} is larger than the padded input {} x {} \
+                     (input {} x {}, pads {pads:?})",
+                    sh[2] + pads[0] + pads[2],
+                    sh[3] + pads[1] + pads[3],
+                    sh[2],
+                    sh[3]
+                )
+            })?;
+            // the im2col and the accumulators, before anything is allocated
+            let rows = [sh[0], ho, wo, l.k()];
+            crate::arith::checked_bytes("the layer's im2col", &rows, 1)?;
+            let out = [sh[0], l.out_channels, ho, wo];
+            crate::arith::checked_bytes("the layer's output", &out, 4)?;
+        }
+        Ok(())
+    }
+
     fn step(
         &self,
         op: &Op,
@@ -206,40 +247,7 @@ impl Plan {
                     }
                 };
                 let (xs, xz) = x_q.unwrap_or((q.scale, q.zp));
-                let want_rank = match l.kind {
-                    super::lower::MacKind::Conv { .. } => 4,
-                    super::lower::MacKind::Dense => 2,
-                };
-                let sh = &q.t.shape;
-                let ok = sh.len() == want_rank && sh[1] == l.in_channels;
-                if !ok {
-                    return Err(anyhow!(
-                        "input shape {sh:?} does not fit the layer ({} input channels{})",
-                        l.in_channels,
-                        if want_rank == 4 {
-                            ", N x C x H x W"
-                        } else {
-                            ", N x K"
-                        }
-                    ));
-                }
-                if let super::lower::MacKind::Conv { kh, kw, pads, .. } = l.kind {
-                    let (ho, wo) = l.out_hw(sh[2], sh[3]).ok_or_else(|| {
-                        anyhow!(
-                            "the kernel {kh} x {kw} is larger than the padded input {} x {} \
-                             (input {} x {}, pads {pads:?})",
-                            sh[2] + pads[0] + pads[2],
-                            sh[3] + pads[1] + pads[3],
-                            sh[2],
-                            sh[3]
-                        )
-                    })?;
-                    // the im2col and the accumulators, before anything is allocated
-                    let rows = [sh[0], ho, wo, l.k()];
-                    crate::arith::checked_bytes("the layer's im2col", &rows, 1)?;
-                    let out = [sh[0], l.out_channels, ho, wo];
-                    crate::arith::checked_bytes("the layer's output", &out, 4)?;
-                }
+                self.check_mac_input(l, &q.t.shape)?;
                 let acc = l.run_profiled(
                     *layer,
                     &q.t,
@@ -260,6 +268,44 @@ impl Plan {
                     p.stage("requantize", t);
                 }
                 v
+            }
+            Op::MacInteger { layer, a_zp } => {
+                let l = &self.layers[*layer];
+                let Value::Quant(q) = first else {
+                    return Err(anyhow!("the input is not a uint8 tensor"));
+                };
+                let zp = a_zp.unwrap_or(q.zp);
+                self.check_mac_input(l, &q.t.shape)?;
+                let acc = l.run_profiled(*layer, &q.t, zp.clamp(0, 255) as u8, engine, prof)?;
+                Value::Acc(AccTensor {
+                    t: acc,
+                    scale: vec![1.0; l.out_channels],
+                })
+            }
+            Op::DynamicQuantize => Value::Quant(
+                super::value::dynamic_quantize(&first.to_float()).map_err(|e| anyhow!(e))?,
+            ),
+            Op::QParam { zero_point } => {
+                let Value::Quant(q) = first else {
+                    return Err(anyhow!("internal: not a quantized tensor"));
+                };
+                if *zero_point {
+                    Value::Quant(QTensor {
+                        t: Tensor::new(vec![], vec![q.zp.clamp(0, 255) as u8]),
+                        scale: 1.0,
+                        zp: 0,
+                    })
+                } else {
+                    Value::Float(Tensor::new(vec![], vec![q.scale]))
+                }
+            }
+            Op::CastFloat => Value::Float(first.to_float()),
+            Op::Mul => Value::Float(
+                ops::broadcast_mul(&first.to_float(), &args.remove(0).to_float())
+                    .map_err(|e| anyhow!(e))?,
+            ),
+            Op::MulConst(c) => {
+                Value::Float(ops::broadcast_mul(&first.to_float(), c).map_err(|e| anyhow!(e))?)
             }
             Op::Relu => ops::relu(first),
             Op::Clip { min, max } => ops::clip(&first, *min, *max),

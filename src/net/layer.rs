@@ -20,6 +20,21 @@ fn weights(
 ) -> Result<(Vec<i8>, Vec<f32>), NetError> {
     let w = match &q.data {
         ConstData::I8(v) => v.clone(),
+        // uint8 weights 0..=127 (zero point 0, checked below) are the same
+        // int8 weights
+        ConstData::U8(v) => match v.iter().max() {
+            Some(&m) if m > 127 => {
+                return Err(unsupported(
+                    n,
+                    format!(
+                        "uint8 weights up to {m}; SPARQ weights are symmetric int8, so uint8 \
+                         weights run only when every one is at most 127 with zero point 0 \
+                         (weight_type=QuantType.QInt8)"
+                    ),
+                ))
+            }
+            _ => v.iter().map(|&x| x as i8).collect(),
+        },
         ConstData::F32(_) => {
             return Err(NetError::FloatModel {
                 path: path.to_string(),
@@ -128,7 +143,7 @@ pub(super) fn mac_layer(
             format!("the weights {:?} have a zero-size dimension", q.dims),
         ));
     }
-    let is_conv = n.op.ends_with("Conv");
+    let is_conv = n.op.ends_with("Conv") || n.op == "ConvInteger";
     if is_conv {
         let [o, cg, kh, kw] = match q.dims[..] {
             [o, c, h, w] => [o, c, h, w],

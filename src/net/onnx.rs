@@ -207,7 +207,11 @@ fn tensor(t: &TensorProto, path: &str) -> Result<Const, NetError> {
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| bad(format!("negative dim {d}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let count: usize = dims.iter().product();
+    // checked: a product that wraps around could match an empty data field
+    let count = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| bad(format!("shape {dims:?} has more than 2^64 elements")))?;
     let raw = &t.raw_data;
     let data = match t.data_type {
         FLOAT if !raw.is_empty() => ConstData::F32(

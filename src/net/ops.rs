@@ -289,7 +289,7 @@ pub fn add(a: Value, b: Value) -> Result<Value, String> {
 }
 
 /// The broadcast shape of two shapes (NumPy rules).
-fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
+pub(super) fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
     let rank = a.len().max(b.len());
     let at = |s: &[usize], i: usize| {
         if i + s.len() >= rank {
@@ -336,6 +336,22 @@ pub fn broadcast_pair(a: QTensor, b: QTensor) -> Result<(QTensor, QTensor), Stri
 
 /// `a + b` with NumPy (ONNX multidirectional) broadcasting.
 pub fn broadcast_add(a: &Tensor<f32>, b: &Tensor<f32>) -> Result<Tensor<f32>, String> {
+    broadcast_with(a, b, "the sum", |x, y| x + y)
+}
+
+/// `a * b` with NumPy (ONNX multidirectional) broadcasting (f32, as ONNX
+/// Runtime's Mul).
+pub fn broadcast_mul(a: &Tensor<f32>, b: &Tensor<f32>) -> Result<Tensor<f32>, String> {
+    broadcast_with(a, b, "the product", |x, y| x * y)
+}
+
+/// `f(a, b)` element by element with NumPy broadcasting.
+fn broadcast_with(
+    a: &Tensor<f32>,
+    b: &Tensor<f32>,
+    what: &'static str,
+    f: impl Fn(f32, f32) -> f32,
+) -> Result<Tensor<f32>, String> {
     let rank = a.shape.len().max(b.shape.len());
     let pad = |s: &[usize]| -> Vec<usize> {
         let mut v = vec![1; rank - s.len()];
@@ -367,14 +383,14 @@ pub fn broadcast_add(a: &Tensor<f32>, b: &Tensor<f32>) -> Result<Tensor<f32>, St
         st
     };
     let (ta, tb) = (strides(&sa), strides(&sb));
-    crate::arith::checked_bytes("the sum", &out, 4).map_err(|e| e.to_string())?;
+    crate::arith::checked_bytes(what, &out, 4).map_err(|e| e.to_string())?;
     let total: usize = out.iter().product();
     let mut data = Vec::with_capacity(total);
     let mut idx = vec![0usize; rank];
     for _ in 0..total {
         let ia: usize = idx.iter().zip(&ta).map(|(i, s)| i * s).sum();
         let ib: usize = idx.iter().zip(&tb).map(|(i, s)| i * s).sum();
-        data.push(a.data[ia] + b.data[ib]);
+        data.push(f(a.data[ia], b.data[ib]));
         for d in (0..rank).rev() {
             idx[d] += 1;
             if idx[d] < out[d] {
@@ -547,14 +563,16 @@ fn softmax_float(v: &Value, a: usize, legacy: bool) -> Result<Value, String> {
             let m = (0..len)
                 .map(|j| f.data[idx(j)])
                 .fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0.0;
+            // the sum in f64: MLAS sums in many vector lanes, far closer
+            // to the exact sum than one f32 running sum over a long row
+            let mut sum = 0.0f64;
             for j in 0..len {
                 let e = (f.data[idx(j)] - m).exp();
                 f.data[idx(j)] = e;
-                sum += e;
+                sum += f64::from(e);
             }
             // as ONNX Runtime (MLAS): one reciprocal, then products
-            let r = 1.0 / sum;
+            let r = 1.0 / sum as f32;
             for j in 0..len {
                 f.data[idx(j)] *= r;
             }

@@ -8,7 +8,7 @@ use super::onnx::{self, Const, ConstData, Graph, Node};
 use super::ops::Pool;
 use super::NetError;
 use crate::arith::Tensor;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What a step does.
 #[derive(Debug, Clone)]
@@ -28,6 +28,27 @@ pub enum Op {
         x_q: Option<(f32, i32)>,
         y_q: Option<(f32, i32)>,
     },
+    /// MatMulInteger / ConvInteger: layer `layer`'s int32 accumulators
+    /// `sum((a - a_zp) * w)` with scale 1 (what a Cast to float reads).
+    /// `a_zp`: the stated activation zero point; None: the input's own (a
+    /// DynamicQuantizeLinear's `y_zero_point`).
+    MacInteger {
+        layer: usize,
+        a_zp: Option<i32>,
+    },
+    /// DynamicQuantizeLinear's `y` (its scale and zero point travel with it).
+    DynamicQuantize,
+    /// DynamicQuantizeLinear's `y_scale` (float scalar) or `y_zero_point`
+    /// (uint8 scalar), read off its `y`.
+    QParam {
+        zero_point: bool,
+    },
+    /// Cast of an int32 accumulator to float.
+    CastFloat,
+    /// `a * b` in f32 with broadcasting.
+    Mul,
+    /// Multiply by a constant, broadcasting.
+    MulConst(Tensor<f32>),
     Relu,
     Clip {
         min: f32,
@@ -132,6 +153,44 @@ struct Builder<'g> {
     layers: Vec<MacLayer>,
     /// Slots a DequantizeLinear of an activation wrote: its scale.
     act_scale: HashMap<usize, f32>,
+    /// Slots that only some consumers may read (see [`Restricted`]).
+    restricted: HashMap<usize, Restricted>,
+    /// Slots ONNX types as uint8 (quantized codes).
+    codes: HashSet<usize>,
+}
+
+/// Ops that take uint8 codes as their (first) input; every other op reads
+/// float, and ONNX Runtime rejects (or has no kernel for) uint8 there.
+const READS_CODES: &[&str] = &[
+    "DequantizeLinear",
+    "MaxPool",
+    "Flatten",
+    "Reshape",
+    "Identity",
+    "Concat",
+    "QLinearConv",
+    "QLinearMatMul",
+    "QGemm",
+    "QLinearAdd",
+    "QLinearAveragePool",
+    "QLinearGlobalAveragePool",
+    "QLinearSoftmax",
+    "QLinearConcat",
+    "MatMulInteger",
+    "ConvInteger",
+];
+
+/// Values of the integer ops that ONNX types as uint8 or int32: each may
+/// feed only the consumer whose semantics sparqgen runs exactly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Restricted {
+    /// MatMulInteger/ConvInteger output (int32): read by Cast to float.
+    Int32,
+    /// DynamicQuantizeLinear `y` (slot): input 0 of MatMulInteger/ConvInteger.
+    DynY,
+    /// DynamicQuantizeLinear `y_zero_point` of the `y` in that slot: input 2
+    /// of MatMulInteger/ConvInteger whose input 0 is that `y`.
+    DynZp(usize),
 }
 
 pub(super) const QUANTIZE_HINT: &str =
@@ -256,6 +315,24 @@ impl<'g> Builder<'g> {
             .ok_or_else(|| unsupported(n, "no output"))?
             .clone();
         let output = self.slot(&out);
+        let codes = match &op {
+            Op::Quantize { .. }
+            | Op::DynamicQuantize
+            | Op::QLinearAdd { .. }
+            | Op::QLinearPool { .. }
+            | Op::QLinearSoftmax { .. }
+            | Op::QLinearConcat { .. }
+            | Op::Mac { y_q: Some(_), .. } => true,
+            Op::MaxPool(_)
+            | Op::Flatten { .. }
+            | Op::Reshape { .. }
+            | Op::Identity
+            | Op::Concat { .. } => inputs.first().is_some_and(|i| self.codes.contains(i)),
+            _ => false,
+        };
+        if codes {
+            self.codes.insert(output);
+        }
         self.steps.push(Step {
             node: n.name.clone(),
             op_type: n.op.clone(),
@@ -263,6 +340,39 @@ impl<'g> Builder<'g> {
             inputs,
             output,
         });
+        Ok(())
+    }
+
+    /// uint8 codes may feed only the ops of [`READS_CODES`], and a Concat
+    /// takes all codes or all floats, as ONNX types them.
+    fn check_codes(&self, n: &Node) -> Result<(), NetError> {
+        let is_codes: Vec<(usize, bool)> = n
+            .inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, name)| match self.kinds.get(name) {
+                Some(Kind::Slot(s)) => Some((i, self.codes.contains(s))),
+                _ => None,
+            })
+            .collect();
+        if let Some((i, _)) = is_codes.iter().find(|(_, c)| *c) {
+            if !READS_CODES.contains(&n.op.as_str()) {
+                return Err(unsupported(
+                    n,
+                    format!(
+                        "input {i} is uint8 codes (a QuantizeLinear's output); {} reads float \
+                         there (put a DequantizeLinear before it)",
+                        n.op
+                    ),
+                ));
+            }
+            if n.op == "Concat" && is_codes.iter().any(|(_, c)| !c) {
+                return Err(unsupported(
+                    n,
+                    "mixes uint8 codes and float inputs (ONNX Concat takes one type)",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -278,6 +388,8 @@ impl<'g> Builder<'g> {
             ));
         }
         check_attr_types(n)?;
+        self.check_restricted(n)?;
+        self.check_codes(n)?;
         match n.op.as_str() {
             "QuantizeLinear" => {
                 let dt = n.int("output_dtype", 0);
@@ -436,6 +548,9 @@ impl<'g> Builder<'g> {
                         ),
                     ));
                 }
+                if let Kind::Const(c) = self.kind(n, 0)?.clone() {
+                    return self.reshape_const(n, c, &shape);
+                }
                 self.unary(n, Op::Reshape { shape })
             }
             "Concat" => {
@@ -504,13 +619,200 @@ impl<'g> Builder<'g> {
                 self.unary(n, Op::Softmax { axis, legacy })
             }
             "Identity" | "Dropout" => self.unary(n, Op::Identity),
-            "MatMulInteger" | "ConvInteger" | "DynamicQuantizeLinear" => Err(unsupported(
-                n,
-                "dynamic quantization (quantize_dynamic) is not supported; \
-                 use onnxruntime.quantization.quantize_static",
-            )),
+            "MatMulInteger" | "ConvInteger" => self.integer_mac(n),
+            "DynamicQuantizeLinear" => self.dynamic_quantize(n),
+            "Cast" => {
+                let to = n.int("to", 0);
+                let x = self.dynamic(n, 0)?;
+                if to != i64::from(onnx::FLOAT)
+                    || self.restricted.get(&x) != Some(&Restricted::Int32)
+                {
+                    return Err(unsupported(
+                        n,
+                        format!(
+                            "Cast to {} ({to}) of {:?}; only the int32 output of MatMulInteger or \
+                             ConvInteger cast to float (to = 1) is supported",
+                            onnx::elem_type_name(to as i32),
+                            n.input(0).unwrap_or_default()
+                        ),
+                    ));
+                }
+                self.push(n, Op::CastFloat, vec![x])
+            }
+            "Mul" => match (self.kind(n, 0)?.clone(), self.kind(n, 1)?.clone()) {
+                (Kind::Slot(a), Kind::Slot(b)) => self.push(n, Op::Mul, vec![a, b]),
+                (Kind::Slot(a), c) | (c, Kind::Slot(a)) => {
+                    let c = const_value(n, &c)?;
+                    self.push(n, Op::MulConst(c), vec![a])
+                }
+                _ => Err(unsupported(n, "both inputs are constants")),
+            },
             _ => Err(unsupported(n, "this op is not supported")),
         }
+    }
+
+    /// Refuse a node that reads a [`Restricted`] slot in a way sparqgen
+    /// does not run exactly.
+    fn check_restricted(&self, n: &Node) -> Result<(), NetError> {
+        for (i, name) in n.inputs.iter().enumerate() {
+            let Some(Kind::Slot(s)) = self.kinds.get(name) else {
+                continue;
+            };
+            let Some(&r) = self.restricted.get(s) else {
+                continue;
+            };
+            let integer = n.op == "MatMulInteger" || n.op == "ConvInteger";
+            let (ok, what) = match r {
+                Restricted::Int32 => (
+                    n.op == "Cast" && i == 0,
+                    "the int32 output of MatMulInteger/ConvInteger may be read only by Cast to float",
+                ),
+                Restricted::DynY => (
+                    integer && i == 0,
+                    "the uint8 output y of DynamicQuantizeLinear may be read only as input 0 of \
+                     MatMulInteger/ConvInteger",
+                ),
+                Restricted::DynZp(y) => (
+                    integer && i == 2 && self.kinds.get(n.input(0).unwrap_or_default()).is_some_and(
+                        |k| matches!(k, Kind::Slot(a) if *a == y),
+                    ),
+                    "the y_zero_point of DynamicQuantizeLinear may be read only as input 2 of the \
+                     MatMulInteger/ConvInteger whose input 0 is the same DynamicQuantizeLinear's y",
+                ),
+            };
+            if !ok {
+                return Err(unsupported(n, format!("input {i} ({name:?}): {what}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// DynamicQuantizeLinear: `y` in one step, `y_scale` and `y_zero_point`
+    /// (when used) read off it by two more.
+    fn dynamic_quantize(&mut self, n: &Node) -> Result<(), NetError> {
+        let x = self.dynamic(n, 0)?;
+        self.push(n, Op::DynamicQuantize, vec![x])?;
+        let y = self.slots - 1;
+        self.restricted.insert(y, Restricted::DynY);
+        for (i, zero_point) in [(1, false), (2, true)] {
+            let Some(out) = n.outputs.get(i).filter(|o| !o.is_empty()) else {
+                continue;
+            };
+            let s = self.slot(out);
+            self.steps.push(Step {
+                node: format!(
+                    "{} ({})",
+                    n.name,
+                    if zero_point {
+                        "y_zero_point"
+                    } else {
+                        "y_scale"
+                    }
+                ),
+                op_type: n.op.clone(),
+                op: Op::QParam { zero_point },
+                inputs: vec![y],
+                output: s,
+            });
+            if zero_point {
+                self.restricted.insert(s, Restricted::DynZp(y));
+            }
+        }
+        Ok(())
+    }
+
+    /// MatMulInteger / ConvInteger: a MAC layer on int8 weights whose int32
+    /// accumulators are the output (scale 1).
+    fn integer_mac(&mut self, n: &Node) -> Result<(), NetError> {
+        let x = match self.kind(n, 0)? {
+            Kind::Slot(s) => *s,
+            _ => return Err(unsupported(n, "the activation input is a constant")),
+        };
+        let q = match self.kind(n, 1)? {
+            Kind::Const(c) => c.clone(),
+            _ => {
+                return Err(unsupported(
+                    n,
+                    "input 1 (the weights) must be an int8 constant",
+                ))
+            }
+        };
+        let zp = match n.input(3) {
+            Some(_) => {
+                let z = self.constant(n, 3)?;
+                if z.type_name() != q.type_name() {
+                    return Err(unsupported(
+                        n,
+                        format!(
+                            "input 3 (the weight zero point) is {}, the weights {}; the two \
+                             must have one type",
+                            z.type_name(),
+                            q.type_name()
+                        ),
+                    ));
+                }
+                z.as_i64().unwrap_or_default()
+            }
+            None => vec![0],
+        };
+        let a_zp = match n.input(2).map(|_| self.kind(n, 2)) {
+            None => Some(0),
+            Some(Ok(Kind::Slot(s))) => match self.restricted.get(s) {
+                Some(Restricted::DynZp(y)) if *y == x => None,
+                _ => {
+                    return Err(unsupported(
+                        n,
+                        "input 2 (the activation zero point) is computed; allowed: a uint8 \
+                         constant, or the y_zero_point of the DynamicQuantizeLinear whose y is input 0",
+                    ))
+                }
+            },
+            Some(_) => Some(self.act_zp(n, 2)?),
+        };
+        let ones = vec![1.0f32; zp.len().max(1)];
+        let layer = mac_layer(&self.path, n, &q, &ones, &zp, None, None)?;
+        self.layers.push(layer);
+        let op = Op::MacInteger {
+            layer: self.layers.len() - 1,
+            a_zp,
+        };
+        self.push(n, op, vec![x])?;
+        self.restricted.insert(self.slots - 1, Restricted::Int32);
+        Ok(())
+    }
+
+    /// Reshape of a constant (quantize_dynamic reshapes a Conv's float
+    /// bias to `[1, O, 1, 1]`): folded at import.
+    fn reshape_const(&mut self, n: &Node, mut c: Const, shape: &[i64]) -> Result<(), NetError> {
+        let total = c.len();
+        let mut dims: Vec<usize> = shape
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| match d {
+                0 => c.dims.get(i).copied().unwrap_or(0),
+                d if d > 0 => d as usize,
+                _ => 1,
+            })
+            .collect();
+        let known = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if let Some(i) = shape.iter().position(|&d| d == -1) {
+            if let Some(k) = known.filter(|&k| k > 0 && total % k == 0) {
+                dims[i] = total / k;
+            }
+        }
+        if dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(total) {
+            return Err(unsupported(
+                n,
+                format!(
+                    "shape {shape:?} does not fit the constant {:?} ({total} values)",
+                    c.dims
+                ),
+            ));
+        }
+        c.dims = dims;
+        let out = n.outputs[0].clone(); // present: checked in node()
+        self.kinds.insert(out, Kind::Const(c));
+        Ok(())
     }
 
     fn unary(&mut self, n: &Node, op: Op) -> Result<(), NetError> {
@@ -645,6 +947,7 @@ fn check_attr_types(n: &Node) -> Result<(), NetError> {
         "channels_last",
         "storage_order",
         "saturate",
+        "to",
     ];
     const INTS: &[&str] = &["strides", "pads", "dilations", "kernel_shape"];
     const FLOAT: &[&str] = &["alpha", "beta", "min", "max"];
@@ -664,6 +967,82 @@ fn check_attr_types(n: &Node) -> Result<(), NetError> {
         };
         if let Err(what) = want {
             return Err(unsupported(n, format!("attribute {key} must be {what}")));
+        }
+    }
+    Ok(())
+}
+
+/// A float AveragePool or GlobalAveragePool runs exactly only as ONNX
+/// Runtime's integer QLinear kernels do: after a DequantizeLinear and
+/// read only by QuantizeLinear (the form ORT fuses). Anywhere else ORT sums
+/// floats in its own vector order, which sparqgen does not reproduce.
+fn check_average_pools(steps: &[Step], output_slot: usize) -> Result<(), NetError> {
+    for (i, st) in steps.iter().enumerate() {
+        if !matches!(st.op, Op::AveragePool(_) | Op::GlobalAveragePool) {
+            continue;
+        }
+        let after_dq = st.inputs.first().is_some_and(|&x| {
+            steps[..i]
+                .iter()
+                .any(|p| p.output == x && matches!(p.op, Op::Dequantize { .. }))
+        });
+        let only_q = st.output != output_slot
+            && steps[i + 1..]
+                .iter()
+                .filter(|c| c.inputs.contains(&st.output))
+                .all(|c| matches!(c.op, Op::Quantize { .. }));
+        if !(after_dq && only_q) {
+            return Err(NetError::Unsupported {
+                node: st.node.clone(),
+                op: st.op_type.clone(),
+                why: format!(
+                    "{} must read a DequantizeLinear and feed only QuantizeLinear (the form \
+                     ONNX Runtime runs as integer QLinear{}); its float sums elsewhere follow \
+                     ORT's own order",
+                    st.op_type, st.op_type
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `Q1 -> DQ1 -> Q2 -> DQ2` where the middle pair changes the scale or
+/// zero point: ONNX Runtime's optimizer (DoubleQDQPairsRemover) drops the
+/// middle pair and gives Q1 and DQ2 one merged scale, which changes the
+/// codes; ONNX's own semantics (what sparqgen runs) round twice. Refused.
+fn check_requantize(steps: &[Step]) -> Result<(), NetError> {
+    let producer = |slot: usize| steps.iter().find(|p| p.output == slot);
+    for q2 in steps {
+        let Op::Quantize { scale, zp } = q2.op else {
+            continue;
+        };
+        let Some(dq1) = q2.inputs.first().and_then(|&x| producer(x)) else {
+            continue;
+        };
+        let Op::Dequantize { scale: s0, zp: z0 } = dq1.op else {
+            continue;
+        };
+        let after_q = dq1
+            .inputs
+            .first()
+            .and_then(|&x| producer(x))
+            .is_some_and(|q1| matches!(q1.op, Op::Quantize { .. }));
+        let then_dq = steps
+            .iter()
+            .any(|c| c.inputs.contains(&q2.output) && matches!(c.op, Op::Dequantize { .. }));
+        if (s0, z0) != (scale, zp) && after_q && then_dq {
+            return Err(NetError::Unsupported {
+                node: q2.node.clone(),
+                op: q2.op_type.clone(),
+                why: format!(
+                    "requantizes the output of DequantizeLinear {:?} (scale {s0}, zero point \
+                     {z0}) to scale {scale}, zero point {zp} between two more Q/DQ nodes; ONNX \
+                     Runtime's optimizer merges such pairs into one quantization, which changes \
+                     the codes (allowed: the same scale and zero point)",
+                    dq1.node
+                ),
+            });
         }
     }
     Ok(())
@@ -708,6 +1087,8 @@ pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
         steps: vec![],
         layers: vec![],
         act_scale: HashMap::new(),
+        restricted: HashMap::new(),
+        codes: HashSet::new(),
     };
     let input_slot = b.slot(&input.name);
     for n in &b.graph.nodes {
@@ -722,6 +1103,8 @@ pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
             })
         }
     };
+    check_average_pools(&b.steps, output_slot)?;
+    check_requantize(&b.steps)?;
     let mut last_use = vec![usize::MAX; b.slots];
     for (i, s) in b.steps.iter().enumerate() {
         for &x in &s.inputs {

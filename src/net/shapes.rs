@@ -91,7 +91,7 @@ pub fn step_shapes(plan: &Plan, input: &[usize]) -> Result<Vec<Vec<usize>>, NetE
             }
         };
         let y = match &st.op {
-            Op::Mac { layer, .. } => {
+            Op::Mac { layer, .. } | Op::MacInteger { layer, .. } => {
                 let l = &plan.layers[*layer];
                 match l.kind {
                     MacKind::Conv { .. } => {
@@ -157,6 +157,10 @@ pub fn step_shapes(plan: &Plan, input: &[usize]) -> Result<Vec<Vec<usize>>, NetE
                 }
                 y
             }
+            Op::QParam { .. } => vec![],
+            Op::Mul => super::ops::broadcast_shape(&x, &ins[1]).map_err(err)?,
+            Op::MulConst(c) => super::ops::broadcast_shape(&x, &c.shape).map_err(err)?,
+            Op::AddConst(c) => super::ops::broadcast_shape(&x, &c.shape).map_err(err)?,
             _ => x,
         };
         slots[st.output] = Some(y.clone());
@@ -213,7 +217,7 @@ pub fn hcm_network(plan: &Plan, name: &str) -> Result<Network, NetError> {
         let inp = format!("input: [{c}, {h}, {w}]");
         let err = |why: &str| bad(&st.node, &st.op_type, why.to_string());
         let line = match &st.op {
-            Op::Mac { layer, .. } => {
+            Op::Mac { layer, .. } | Op::MacInteger { layer, .. } => {
                 let l = &plan.layers[*layer];
                 match &l.kind {
                     MacKind::Conv {

@@ -112,6 +112,32 @@ pub fn quantize(x: f32, scale: f32, zp: i32) -> u8 {
     (v as i64 + i64::from(zp)).clamp(0, 255) as u8
 }
 
+/// ONNX DynamicQuantizeLinear as ONNX Runtime computes it: the range
+/// `[min(0, min x), max(0, max x)]` over the whole tensor (every image of
+/// the batch), `scale = (max - min) / 255` in f32 (1 when the range is
+/// empty), `zp = round_half_even(clamp(-min / scale, 0, 255))`, then
+/// QuantizeLinear with those. A NaN or infinite input is refused: its
+/// range, and so every code, would depend on the order of the reduction.
+pub fn dynamic_quantize(x: &Tensor<f32>) -> Result<QTensor, String> {
+    if let Some(v) = x.data.iter().find(|v| !v.is_finite()) {
+        return Err(format!(
+            "the input holds {v}; DynamicQuantizeLinear needs finite values"
+        ));
+    }
+    let (lo, hi) = x
+        .data
+        .iter()
+        .fold((0.0f32, 0.0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let scale = if hi == lo { 1.0 } else { (hi - lo) / 255.0 };
+    let zp = round_half_even((0.0 - lo / scale).clamp(0.0, 255.0)) as i32;
+    let data = x.data.iter().map(|&v| quantize(v, scale, zp)).collect();
+    Ok(QTensor {
+        t: Tensor::new(x.shape.clone(), data),
+        scale,
+        zp,
+    })
+}
+
 /// What flows along an edge of the graph at run time.
 #[derive(Debug, Clone)]
 pub enum Value {
