@@ -102,6 +102,13 @@ struct ReportArgs {
     /// iCE40 Fmax placed by nextpnr (`ice40.fmax_mhz`).
     #[arg(long, value_name = "SYNTH.json")]
     synth_json: Option<PathBuf>,
+    /// Energy per frame from the energies per MAC measured by `sparqgen
+    /// synth D.yaml --target liberty --json` (its JSON, or its
+    /// reports/synth.json): the PE of this report's array must be in it
+    /// (the design's PE or a baseline); per-layer energies from `synth
+    /// --acts DIR` are used for the layers they name.
+    #[arg(long, value_name = "SYNTH.json")]
+    energy: Option<PathBuf>,
 }
 
 /// The highest clock `--clock-mhz` takes: 100 GHz, far past any array, and
@@ -171,21 +178,24 @@ fn run_fit(a: FitArgs) -> Result<i32> {
 fn run_report(a: ReportArgs) -> Result<i32> {
     // infallible: clap refuses the command without NET
     let net_arg = a.net.as_deref().expect("clap requires NET");
-    let net = if net_arg.ends_with(".onnx") {
-        onnx_network(Path::new(net_arg))?
-    } else {
-        Network::load(net_arg)?
-    };
+    let net = load_network(net_arg)?;
     let mut hw = HwPoint::load(&a.hw)?;
     if let Some((mhz, from)) = clock_override(&a)? {
         hw.name = format!("{} at {mhz:.1} MHz ({from})", hw.name);
         hw.clock_mhz = mhz;
     }
-    let array = match (&a.design, &hw.pe_array) {
-        (Some(p), _) => ArrayModel::from_design(&Design::from_path(p)?),
+    let design = a.design.as_deref().map(Design::from_path).transpose()?;
+    let array = match (&design, &hw.pe_array) {
+        (Some(d), _) => ArrayModel::from_design(d),
         (None, Some(pa)) => ArrayModel::from_hw(&hw.name, pa),
         (None, None) => ArrayModel::from_design(&Design::default_design()),
     };
+    // bad input before the area fit's synthesis
+    let energy = a
+        .energy
+        .as_deref()
+        .map(hcm::energy::Measured::read)
+        .transpose()?;
     if let Some(d) = &a.acts {
         if !d.is_dir() {
             bail!("--acts {}: not a folder", d.display());
@@ -207,12 +217,22 @@ fn run_report(a: ReportArgs) -> Result<i32> {
             )?)
         }
     };
+    let mut notes = Vec::new();
+    // the design the array came from, when it came from one
+    let checked = design
+        .clone()
+        .or_else(|| hw.pe_array.is_none().then(Design::default_design));
+    if let (Some(m), Some(d)) = (&energy, &checked) {
+        notes.extend(hcm::energy::mismatch(d, m)?);
+    }
     let opts = hcm::Options {
         zero_fraction: a.zero_fraction,
         acts_dir: a.acts.clone(),
+        energy,
     };
-    let report = hcm::analyze(&net, &array, &hw, area_fit.as_ref(), &opts)
+    let mut report = hcm::analyze(&net, &array, &hw, area_fit.as_ref(), &opts)
         .with_context(|| format!("hcm {net_arg}"))?;
+    report.notes.extend(notes);
     if let Some(p) = &a.plot {
         let svg = hcm::plot::roofline_svg(&report).context("roofline template")?;
         write_file(p, svg.as_bytes())?;
@@ -231,6 +251,16 @@ fn run_report(a: ReportArgs) -> Result<i32> {
 /// Write a report file (see [`sparqgen::output::write_file`]).
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(sparqgen::output::write_file(path, bytes)?)
+}
+
+/// A layer table, a built-in network or an int8 ONNX model (`NET` of
+/// `hcm`, `--net` of `synth`).
+pub fn load_network(arg: &str) -> Result<Network> {
+    if arg.ends_with(".onnx") {
+        onnx_network(Path::new(arg))
+    } else {
+        Network::load(arg)
+    }
 }
 
 /// The layer table of an int8 ONNX model (shapes from the graph).

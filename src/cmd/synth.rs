@@ -48,6 +48,11 @@ pub struct SynthArgs {
     /// values) instead of the seeded ReLU-like ones.
     #[arg(long, value_name = "FILE.npy")]
     acts: Option<PathBuf>,
+    /// With --acts DIR: the network the layers belong to (int8 MODEL.onnx,
+    /// a layer table or a built-in, as `hcm` takes it), for its energy per
+    /// image (each layer's MACs x its measured pJ/MAC).
+    #[arg(long, value_name = "MODEL.onnx", requires = "acts")]
+    net: Option<String>,
     /// Output folder; reports go to DIR/<name>/reports/.
     #[arg(
         short = 'o',
@@ -64,6 +69,11 @@ pub struct SynthArgs {
     /// against the model under Verilator).
     #[arg(long)]
     no_netlist_check: bool,
+    /// With the cell library: also measure the arrays' power (the 4x4
+    /// array comparison, or the whole design when it is a systolic array),
+    /// simulating their whole gate netlists on the workload (minutes).
+    #[arg(long)]
+    array_power: bool,
     /// The main job: with --pe-only, also price a 4x4 array of the PE
     /// against baseline arrays (not a flag: `run` sets it).
     #[arg(skip)]
@@ -87,9 +97,11 @@ impl SynthArgs {
             json: false,
             sweep: false,
             acts: None,
+            net: None,
             out: PathBuf::from("rtl_out"),
             pe_only: true,
             no_netlist_check: false,
+            array_power: false,
             array_sample: true,
             force,
             cluster: Default::default(),
@@ -122,6 +134,52 @@ fn read_layers(dir: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>> {
             Ok((name, sparqgen::synth::ppa::pair_order(&t)))
         })
         .collect()
+}
+
+/// The network's name and the MACs per image of each layer of `layers`
+/// (matched by name: `net --acts` names files after the nodes as `hcm`
+/// names the layers). Every compute layer needs its file and every file a
+/// layer, or the sum would not be the network's.
+fn layer_macs(
+    net: &str,
+    dir: &std::path::Path,
+    layers: &[(String, Vec<u8>)],
+) -> Result<(String, Vec<u64>)> {
+    let n = super::hcm::load_network(net).with_context(|| format!("--net {net}"))?;
+    let table: Vec<(String, u64)> = n
+        .layers
+        .iter()
+        .filter_map(|l| l.gemm().map(|g| (l.name.clone(), g.macs())))
+        .collect();
+    let missing: Vec<&str> = table
+        .iter()
+        .filter(|(name, _)| !layers.iter().any(|(l, _)| l == name))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "--acts {}: no activations for the layer(s) {} of --net {net} (energy per image needs every compute layer)",
+            dir.display(),
+            missing.join(", ")
+        );
+    }
+    let macs = layers
+        .iter()
+        .map(|(name, _)| {
+            table
+                .iter()
+                .find(|(l, _)| l == name)
+                .map(|(_, m)| *m)
+                .with_context(|| {
+                    format!(
+                    "--acts {}: {name}.npy names no compute layer of --net {net} (its layers: {})",
+                    dir.display(),
+                    table.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", ")
+                )
+                })
+        })
+        .collect::<Result<Vec<u64>>>()?;
+    Ok((n.name.clone(), macs))
 }
 
 fn say(json: bool, msg: &str) {
@@ -165,6 +223,10 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         None
     };
     let mut layers = Vec::new();
+    let mut network = None;
+    if args.net.is_some() && !args.acts.as_deref().is_some_and(|p| p.is_dir()) {
+        bail!("--net gives energy per image with --acts DIR (a folder of layer activations from `sparqgen net MODEL.onnx --acts DIR`)");
+    }
     let workload = match &args.acts {
         Some(p) if p.is_dir() => {
             if lib.is_none() {
@@ -174,12 +236,18 @@ pub fn run(args: SynthArgs) -> Result<i32> {
                 bail!("--acts DIR is for energy per layer; the sweep takes one --acts FILE.npy");
             }
             layers = read_layers(p)?;
+            if let Some(n) = &args.net {
+                network = Some(layer_macs(n, p, &layers)?);
+            }
             Workload::User(layers.iter().flat_map(|(_, v)| v.iter().copied()).collect())
         }
         Some(p) => Workload::User(compare::read_acts(p)?),
         None => Workload::ReluLike,
     };
 
+    if args.array_power && lib.is_none() {
+        bail!("--array-power measures power on the cell library: add --target liberty");
+    }
     if args.cluster.cluster.slurm && !args.sweep {
         bail!("--slurm runs the sweep's variants as Slurm tasks; add --sweep");
     }
@@ -212,7 +280,9 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         whole_design: !args.pe_only,
         netlist_check: !args.no_netlist_check,
         array_sample: args.array_sample,
+        array_power: args.array_power,
         layers,
+        network,
     };
     let mut s = sparqgen::flows::synth::synthesize(&design, &opts, &mut |msg| say(args.json, msg))?;
 
@@ -239,6 +309,14 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         };
         let costs = super::sweep::costs(&args.cluster, &spec, &mut s.scripts, args.json)?;
         s.add_sweep(costs);
+        if let Some(lib) = &opts.targets.liberty {
+            say(
+                args.json,
+                "synth: the PE and baselines at pipeline 0, 1 and 2 on the cell library (OpenSTA)",
+            );
+            s.report.pipeline_timing =
+                sparqgen::synth::ppa::pipelines(&design, lib, &mut s.scripts)?;
+        }
     }
 
     write_dir(&dest, &s.files(&design), &out_opts)

@@ -43,9 +43,15 @@ pub struct SynthOptions {
     /// PE, or `whole_design` off), price a 4x4 systolic array of the
     /// design's PE against baseline 4x4 arrays instead (the main job).
     pub array_sample: bool,
+    /// Also measure the arrays' power on the cell library (their whole
+    /// gate netlists simulated on the workload: minutes per 4x4 array).
+    pub array_power: bool,
     /// `--acts DIR`: each layer's activations (in pairing order), for
     /// energy per MAC per layer on the cell library.
     pub layers: Vec<(String, Vec<u8>)>,
+    /// `--net`: the network's name and each of `layers`' MACs per image,
+    /// for energy per image.
+    pub network: Option<(String, Vec<u64>)>,
 }
 
 /// The array the main job prices when it does not synthesize the design's
@@ -91,6 +97,8 @@ fn empty_report(
         findings: Vec::new(),
         netlist_check: None,
         layer_energy: Vec::new(),
+        network_energy: None,
+        pipeline_timing: Vec::new(),
         stream: None,
     }
 }
@@ -128,7 +136,10 @@ pub fn synthesize(
         if let Some(lib) = &t.liberty {
             progress("synth: the whole design on the cell library (area, OpenSTA)");
             let d = std::slice::from_ref(design);
-            r.liberty = Some(ppa::price(d, lib, &opts.workload, &mut scripts)?.remove(0));
+            r.liberty = Some(
+                ppa::price_with(d, lib, Some(&opts.workload), opts.array_power, &mut scripts)?
+                    .remove(0),
+            );
         }
     }
 
@@ -148,7 +159,8 @@ pub fn synthesize(
             "synth: the {} against mac8x8 and mac4x8 arrays of the same shape",
             array.array().describe()
         ));
-        let arrays = compare::cost_arrays(array, area, t.liberty.as_deref(), &mut scripts)?;
+        let power = opts.array_power.then_some(&opts.workload);
+        let arrays = compare::cost_arrays(array, area, t.liberty.as_deref(), power, &mut scripts)?;
         r.array_comparison = Some(report::compare_arrays(&arrays[0], &arrays[1], &arrays[2]));
         r.array_sampled = !whole_is_array;
         r.arrays = arrays;
@@ -175,6 +187,9 @@ pub fn synthesize(
             if !opts.layers.is_empty() {
                 progress("synth: energy per MAC per layer (--acts DIR)");
                 r.layer_energy = ppa::layer_energy(&designs, lib, &opts.layers, &mut scripts)?;
+                if let Some((name, macs)) = &opts.network {
+                    r.network_energy = Some(ppa::network_energy(name, &mut r.layer_energy, macs));
+                }
             }
         }
         // infallible: costs holds the PE and both baselines, priced above

@@ -9,10 +9,13 @@
 //! - SPARQ-aware: compute at the window width, two activations per PE per
 //!   cycle, traffic at 8 bits, vSPARQ's wide path from measured or assumed
 //!   activation sparsity ([`acts`]);
-//! - area from our own Yosys synthesis of the paper's reference PE ([`fit`]).
+//! - area from our own Yosys synthesis of the paper's reference PE ([`fit`]);
+//! - energy per frame from the energies per MAC `synth --target liberty`
+//!   measured on real cells and activations ([`energy`]).
 
 pub mod acts;
 pub mod arch;
+pub mod energy;
 pub mod fit;
 pub mod hw;
 pub mod network;
@@ -73,6 +76,8 @@ pub struct LayerReport {
     pub perf: Perf,
     pub sparsity: Option<Sparsity>,
     pub baseline_8bit: Option<Baseline>,
+    /// With measured energies (`--energy SYNTH.json`).
+    pub energy: Option<energy::LayerEnergyUse>,
 }
 
 /// Bits moved, by kind.
@@ -167,6 +172,8 @@ pub struct Report {
     pub layers: Vec<LayerReport>,
     pub total: Total,
     pub area: Option<Area>,
+    /// Energy per image from measured energies per MAC (`--energy`).
+    pub energy: Option<energy::EnergyTotal>,
     pub notes: Vec<String>,
 }
 
@@ -177,6 +184,8 @@ pub struct Options {
     pub zero_fraction: f64,
     /// Folder of `<layer name>.npy` input activations.
     pub acts_dir: Option<PathBuf>,
+    /// Measured energies per MAC (`--energy SYNTH.json`).
+    pub energy: Option<energy::Measured>,
 }
 
 /// Errors of a report.
@@ -188,6 +197,12 @@ pub enum HcmError {
     Acts(#[from] Box<acts::ActsError>),
     #[error("--acts {0}: {1}")]
     ActsDir(String, std::io::Error),
+    #[error("--energy {file}: no measured PE {pe:?} in it (it has {has}); synthesize this design's PE: `sparqgen synth D.yaml --target liberty --json`")]
+    NoEnergy {
+        file: String,
+        pe: String,
+        has: String,
+    },
 }
 
 pub const DATAFLOW_TEXT: &str = "bits between off-chip memory and the on-chip buffer, batch 1: \
@@ -212,8 +227,26 @@ pub fn analyze(
     opts: &Options,
 ) -> Result<Report, HcmError> {
     let baseline = array.baseline_8bit();
-    let mut layers = Vec::new();
     let mut notes = Vec::new();
+    let energy_for_net = opts.energy.as_ref().map(|m| {
+        let (m, note) = m.for_network(net);
+        notes.extend(note);
+        m
+    });
+    let pe_energy = match &energy_for_net {
+        None => None,
+        Some(m) => Some(m.pe(&array.pe.label).ok_or_else(|| HcmError::NoEnergy {
+            file: m.file.clone(),
+            pe: array.pe.label.clone(),
+            has: m.labels(),
+        })?),
+    };
+    let base_energy = energy_for_net
+        .as_ref()
+        .zip(baseline.as_ref())
+        .and_then(|(m, b)| m.pe(&b.pe.label));
+    let mut base_uj = 0.0;
+    let mut layers = Vec::new();
     let mut used_files = Vec::new();
     let mut pools = 0;
     for layer in &net.layers {
@@ -260,6 +293,12 @@ pub fn analyze(
             None => None,
             Some(b) => {
                 let p = self::perf(layer, b, hw)?;
+                if let Some(e) = base_energy {
+                    let t = p.compute_s.max(p.memory_s);
+                    let cycles = t * hw.clock_hz() * f64::from(b.pe_count);
+                    base_uj +=
+                        energy::layer(e, &layer.name, p.macs, b.pe.macs_per_cycle, cycles).total_uj;
+                }
                 Some(Baseline {
                     pe: b.pe.label.clone(),
                     verdict: p.verdict,
@@ -270,6 +309,11 @@ pub fn analyze(
             }
         };
         let (kernel, stride, padding) = layer.window();
+        let energy = pe_energy.map(|e| {
+            let t = perf.compute_s.max(perf.memory_s);
+            let cycles = t * hw.clock_hz() * f64::from(array.pe_count);
+            energy::layer(e, &layer.name, perf.macs, array.pe.macs_per_cycle, cycles)
+        });
         layers.push(LayerReport {
             index: layer.index,
             name: layer.name.clone(),
@@ -283,6 +327,7 @@ pub fn analyze(
             perf,
             sparsity,
             baseline_8bit,
+            energy,
         });
     }
     if let Some(dir) = &opts.acts_dir {
@@ -303,6 +348,10 @@ pub fn analyze(
     }
     let total = totals(&layers, array, hw);
     let area = area_fit.map(|f| area_of(f, array, &total));
+    let energy = energy_for_net
+        .as_ref()
+        .zip(pe_energy)
+        .map(|(m, e)| energy_total(m, e, &layers, base_energy.map(|_| base_uj)));
     let sparsity_note = array.pe.sparq.as_ref().map(|sp| {
         let measured = layers
             .iter()
@@ -350,8 +399,45 @@ pub fn analyze(
         layers,
         total,
         area,
+        energy,
         notes,
     })
+}
+
+fn energy_total(
+    m: &energy::Measured,
+    e: &energy::PeEnergy,
+    layers: &[LayerReport],
+    baseline_uj: Option<f64>,
+) -> energy::EnergyTotal {
+    let uses: Vec<&energy::LayerEnergyUse> =
+        layers.iter().filter_map(|l| l.energy.as_ref()).collect();
+    let busy: f64 = uses.iter().map(|u| u.busy_uj).sum();
+    let idle: f64 = uses.iter().map(|u| u.idle_uj).sum();
+    let macs: u64 = layers.iter().map(|l| l.perf.macs).sum();
+    let measured = uses.iter().filter(|u| u.source == "layer").count();
+    energy::EnergyTotal {
+        source: m.file.clone(),
+        library: m.library.clone(),
+        pe: e.pe.clone(),
+        busy_uj: busy,
+        idle_uj: idle,
+        uj_per_image: busy + idle,
+        pj_per_mac: (busy + idle) * 1e6 / macs.max(1) as f64,
+        layers_measured: measured,
+        baseline_8bit_uj_per_image: baseline_uj,
+        note: format!(
+            "{} single PE measured at {} MHz on {} (pJ/MAC per layer for {measured} of {} layers); \
+             busy = MACs x pJ/MAC, idle = PE-cycles not consuming activations x {:.2} pJ \
+             (flip-flop internal power and leakage per cycle); PE arithmetic only: moving data \
+             (buffer, off-chip) is not counted, nor an array's shared row decode",
+            e.pe,
+            e.clock_mhz,
+            e.workload,
+            layers.len(),
+            e.idle_pj_per_cycle
+        ),
+    }
 }
 
 fn unused_npy(dir: &Path, used: &[PathBuf]) -> Result<Vec<String>, HcmError> {

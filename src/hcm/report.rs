@@ -21,6 +21,15 @@ fn si(v: f64) -> String {
     }
 }
 
+/// An energy given in uJ, in mJ from 1000 uJ on.
+fn joules(uj: f64) -> String {
+    if uj.abs() >= 1e3 {
+        format!("{:.3} mJ", uj / 1e3)
+    } else {
+        format!("{uj:.3} uJ")
+    }
+}
+
 fn mbit(bits: u64) -> String {
     format!("{:.2}", bits as f64 / 1e6)
 }
@@ -118,6 +127,7 @@ pub fn text(r: &Report) -> String {
     }
     let sparq = a.pe.sparq.is_some();
     let base = r.layers.iter().any(|l| l.baseline_8bit.is_some());
+    let energy = r.energy.is_some();
     let _ = writeln!(s);
     let _ = write!(
         s,
@@ -139,6 +149,9 @@ pub fn text(r: &Report) -> String {
     }
     if sparq {
         let _ = write!(s, " {:>6} {:>5}", "wide%", "b_eff");
+    }
+    if energy {
+        let _ = write!(s, " {:>7} {:>9}", "pJ/MAC", "uJ");
     }
     let _ = writeln!(s);
     for l in &r.layers {
@@ -174,6 +187,15 @@ pub fn text(r: &Report) -> String {
                 sp.effective_act_bits
             );
         }
+        if let Some(e) = &l.energy {
+            let _ = write!(
+                s,
+                " {:>6.2}{} {:>9.3}",
+                e.pj_per_mac,
+                if e.source == "layer" { "m" } else { "w" },
+                e.total_uj
+            );
+        }
         let _ = writeln!(s);
     }
     let t = &r.total;
@@ -202,6 +224,24 @@ pub fn text(r: &Report) -> String {
         t.achieved_utilization * 100.0,
         t.utilization * 100.0
     );
+    if let Some(e) = &r.energy {
+        let _ = writeln!(
+            s,
+            "energy:    {} per frame ({:.2} pJ/MAC over the network; busy {}, idle {}){}; {}; {}",
+            joules(e.uj_per_image),
+            e.pj_per_mac,
+            joules(e.busy_uj),
+            joules(e.idle_uj),
+            e.baseline_8bit_uj_per_image
+                .map_or(String::new(), |b| format!(
+                    "; the same array of mac8x8 PEs {} ({:.2}x)",
+                    joules(b),
+                    e.uj_per_image / b
+                )),
+            e.note,
+            e.source
+        );
+    }
     let _ = writeln!(
         s,
         "roofline:  {} of {} layers memory-bound ({:.0}% of the time), {} compute-bound",
@@ -259,6 +299,13 @@ pub fn text(r: &Report) -> String {
             s,
             "columns:   wide% = pairs taking vSPARQ's wide path (m measured, a assumed); b_eff = \
              mean bits a non-zero activation keeps at the multipliers"
+        );
+    }
+    if energy {
+        let _ = writeln!(
+            s,
+            "columns:   pJ/MAC = the PE's measured energy per MAC (m on this layer's activations, \
+             w on the synth workload); uJ = the layer's energy per frame, busy and idle"
         );
     }
     s

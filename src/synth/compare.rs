@@ -199,11 +199,14 @@ pub fn pe_design(base: &Design, kind: PeKind, name: &str) -> Result<Design> {
 /// of mac8x8 and of mac4x8 PEs with its accumulator and pipeline, each
 /// priced per activation per cycle ([`Design::activations_per_cycle`]):
 /// what a user builds, where a systolic array shares the SPARQ decode per
-/// row. With `lib`, also their area and Fmax in that cell library.
+/// row. With `lib`, also their area and Fmax in that cell library, and
+/// with `power` their power on that workload (the arrays' gate netlists
+/// simulated).
 pub fn cost_arrays(
     base: &Design,
     this: Option<&GenericArea>,
     lib: Option<&std::path::Path>,
+    power: Option<&Workload>,
     scripts: &mut Scripts,
 ) -> Result<Vec<super::report::ArrayCost>> {
     let cost = |d: &Design, transistors: u64| {
@@ -239,7 +242,7 @@ pub fn cost_arrays(
     let areas: Vec<u64> = known.into_iter().chain(areas).collect();
     let mut costs: Vec<_> = designs.iter().zip(areas).map(|(d, t)| cost(d, t)).collect();
     if let Some(lib) = lib {
-        let libs = super::ppa::price(&designs, lib, &Workload::ReluLike, scripts)?;
+        let libs = super::ppa::price_with(&designs, lib, power, true, scripts)?;
         for (c, l) in costs.iter_mut().zip(libs) {
             c.area_um2_per_activation = Some(l.area_um2 / f64::from(c.activations_per_cycle));
             c.liberty = Some(l);

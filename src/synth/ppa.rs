@@ -10,7 +10,7 @@ use super::flow::{self, LibertyArea, Scripts};
 use super::report::SynthReport;
 use super::sta::{self, POWER_CLOCK_KHZ};
 use super::toggles::Acts;
-use crate::config::{ArrayShape, Design};
+use crate::config::{ArrayShape, Design, Pe, PeKind, Pipeline};
 use crate::tools::{self, Tool};
 use anyhow::Result;
 use std::path::Path;
@@ -57,6 +57,19 @@ pub fn price(
     workload: &Workload,
     scripts: &mut Scripts,
 ) -> Result<Vec<LibertyArea>> {
+    price_with(designs, lib, Some(workload), false, scripts)
+}
+
+/// [`price`] with power on `workload` (none: area and timing only), and
+/// with `arrays` also for systolic arrays (their whole gate netlist
+/// simulated: minutes for a 4x4 array).
+pub fn price_with(
+    designs: &[Design],
+    lib: &Path,
+    workload: Option<&Workload>,
+    arrays: bool,
+    scripts: &mut Scripts,
+) -> Result<Vec<LibertyArea>> {
     let jobs = designs
         .iter()
         .map(|d| job(d, true))
@@ -96,8 +109,19 @@ pub fn price(
                 None => why.to_string(),
             })
         };
-        if d.array() != ArrayShape::Single {
-            note(&mut area, "power is measured on single PEs");
+        let Some(workload) = workload else {
+            return Ok(area);
+        };
+        let systolic = matches!(d.array(), ArrayShape::Systolic { .. });
+        if d.array() != ArrayShape::Single && !(arrays && systolic) {
+            note(
+                &mut area,
+                if systolic {
+                    "power of arrays with --array-power"
+                } else {
+                    "power is measured on single PEs and systolic arrays"
+                },
+            );
         } else if let Some(why) = &no_power {
             note(&mut area, why);
         } else {
@@ -115,16 +139,67 @@ pub fn price(
 }
 
 /// Energy per MAC of each PE on one layer's activations.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LayerEnergy {
     pub layer: String,
     pub values: usize,
     pub zero_fraction: f64,
+    /// MACs of this layer per image, when the network was given (`--net`).
+    #[serde(default)]
+    pub macs_per_image: Option<u64>,
     /// (PE label, its power on this layer), in the order the PEs were given.
     pub pes: Vec<LayerPe>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+/// A network's energy per image on each PE: the sum over its layers of
+/// MACs per image x that layer's measured pJ/MAC.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct NetworkEnergy {
+    pub network: String,
+    pub macs_per_image: u64,
+    pub pes: Vec<NetworkPe>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct NetworkPe {
+    pub pe: String,
+    pub uj_per_image: f64,
+    /// `uj_per_image` over the MACs: the MAC-weighted mean pJ/MAC.
+    pub pj_per_mac: f64,
+}
+
+/// Fill each layer's MACs per image (`macs[i]` for `layers[i]`) and sum
+/// the network's energy per image on each PE.
+pub fn network_energy(network: &str, layers: &mut [LayerEnergy], macs: &[u64]) -> NetworkEnergy {
+    let total: u64 = macs.iter().sum();
+    let n = layers.first().map_or(0, |l| l.pes.len());
+    let mut uj = vec![0.0; n];
+    for (l, &m) in layers.iter_mut().zip(macs) {
+        l.macs_per_image = Some(m);
+        for (i, p) in l.pes.iter().enumerate() {
+            // pJ x 1e-6 = uJ
+            uj[i] += m as f64 * p.energy_pj_per_mac * 1e-6;
+        }
+    }
+    NetworkEnergy {
+        network: network.to_string(),
+        macs_per_image: total,
+        pes: layers
+            .first()
+            .map(|l| &l.pes[..])
+            .unwrap_or(&[])
+            .iter()
+            .zip(uj)
+            .map(|(p, uj)| NetworkPe {
+                pe: p.pe.clone(),
+                uj_per_image: uj,
+                pj_per_mac: uj * 1e6 / total.max(1) as f64,
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LayerPe {
     pub pe: String,
     pub energy_pj_per_mac: f64,
@@ -196,6 +271,7 @@ pub fn layer_energy(
             values: acts.len(),
             zero_fraction: acts.iter().filter(|&&a| a == 0).count() as f64
                 / acts.len().max(1) as f64,
+            macs_per_image: None,
             pes: designs
                 .iter()
                 .enumerate()
@@ -209,6 +285,49 @@ pub fn layer_energy(
                     }
                 })
                 .collect(),
+        })
+        .collect())
+}
+
+/// One PE at one pipeline depth on the cell library: area and OpenSTA
+/// timing (no power).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PipelineTiming {
+    pub pe: String,
+    pub pipeline: u32,
+    pub design_hash: String,
+    pub area_um2: f64,
+    pub fmax_mhz: Option<f64>,
+    pub critical_path: Option<super::sta::CriticalPath>,
+    pub note: Option<String>,
+}
+
+/// `base`'s PE and both baselines as single PEs (accumulator of `base`) at
+/// pipeline 0, 1 and 2: mapped onto `lib` and timed by OpenSTA, what a
+/// pipeline stage buys in Fmax and costs in area.
+pub fn pipelines(base: &Design, lib: &Path, scripts: &mut Scripts) -> Result<Vec<PipelineTiming>> {
+    let kinds = [base.pe().kind(), PeKind::Mac8x8, PeKind::Mac4x8];
+    let mut designs = Vec::new();
+    for p in 0..=Pipeline::MAX {
+        let pe = Pe::new(base.pe().kind(), base.pe().acc_bits(), Pipeline::new(p)?)?
+            .with_datapath_reset(base.pe().datapath_reset());
+        let b = base
+            .with_pe(pe)?
+            .with_name(&format!("{}_p{p}", base.name()))?;
+        designs.extend(super::compare::pe_designs(&b, &kinds, 0)?);
+    }
+    let libs = price_with(&designs, lib, None, false, scripts)?;
+    Ok(designs
+        .iter()
+        .zip(libs)
+        .map(|(d, l)| PipelineTiming {
+            pe: d.pe().kind().label(),
+            pipeline: d.pe().pipeline().stages(),
+            design_hash: d.hash(),
+            area_um2: l.area_um2,
+            fmax_mhz: l.fmax_mhz,
+            critical_path: l.critical_path,
+            note: l.note,
         })
         .collect())
 }
@@ -235,4 +354,44 @@ pub fn summary(r: &SynthReport) -> Option<String> {
         pe.liberty.as_ref()?.library,
         parts.join("; ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(name: &str, pj: [f64; 2]) -> LayerEnergy {
+        LayerEnergy {
+            layer: name.into(),
+            values: 4,
+            zero_fraction: 0.0,
+            macs_per_image: None,
+            pes: ["a", "b"]
+                .iter()
+                .zip(pj)
+                .map(|(pe, e)| LayerPe {
+                    pe: pe.to_string(),
+                    energy_pj_per_mac: e,
+                    dynamic_mw: 1.0,
+                    activity: 0.1,
+                })
+                .collect(),
+        }
+    }
+
+    /// Per image: each layer's MACs at that layer's pJ/MAC, summed; the
+    /// mean is weighted by MACs, not by layers.
+    #[test]
+    fn network_energy_weights_each_layer_by_its_macs() {
+        let mut layers = vec![layer("c1", [10.0, 40.0]), layer("c2", [30.0, 20.0])];
+        let n = network_energy("net", &mut layers, &[1000, 3000]);
+        assert_eq!(n.macs_per_image, 4000);
+        assert_eq!(layers[1].macs_per_image, Some(3000));
+        let a = (1000.0 * 10.0 + 3000.0 * 30.0) * 1e-6;
+        let b = (1000.0 * 40.0 + 3000.0 * 20.0) * 1e-6;
+        assert!((n.pes[0].uj_per_image - a).abs() < 1e-12);
+        assert!((n.pes[1].uj_per_image - b).abs() < 1e-12);
+        assert!((n.pes[0].pj_per_mac - 25.0).abs() < 1e-9);
+        assert_eq!(n.pes[1].pe, "b");
+    }
 }

@@ -69,6 +69,11 @@ pub struct SynthReport {
     pub netlist_check: Option<String>,
     /// `--acts DIR`: energy per MAC of the PE and the baselines per layer.
     pub layer_energy: Vec<super::ppa::LayerEnergy>,
+    /// `--sweep` on the cell library: the PE and both baselines at pipeline
+    /// 0, 1 and 2, area and OpenSTA Fmax.
+    pub pipeline_timing: Vec<super::ppa::PipelineTiming>,
+    /// `--acts DIR --net NET`: the network's energy per image on each PE.
+    pub network_energy: Option<super::ppa::NetworkEnergy>,
     /// A systolic array's streaming output chain against the cycles it
     /// saves (with the generic flow).
     pub stream: Option<StreamCost>,

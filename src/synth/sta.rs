@@ -37,10 +37,15 @@ pub struct Power {
     /// whatever the data).
     pub flop_internal_mw: f64,
     pub leakage_mw: f64,
-    /// (dynamic + leakage) / (clock x activations per cycle): energy per
-    /// MAC at the PE's own throughput, the same clock for every PE.
+    /// (dynamic + leakage) / (clock x MACs per cycle): energy per MAC at
+    /// the design's own throughput, the same clock for every design.
     pub energy_pj_per_mac: f64,
+    /// Activations the design consumes per cycle.
     pub activations_per_cycle: u32,
+    /// MACs it performs per cycle: its PEs x each PE's activations per
+    /// cycle (a systolic array uses each activation once per column).
+    #[serde(default)]
+    pub macs_per_cycle: u32,
     /// Cycles simulated (every one with valid operands).
     pub cycles: u64,
     /// What the activations were.
@@ -386,6 +391,7 @@ pub fn power(
     let dynamic = (b.internal_w + b.switching_w) * w_to_mw;
     let leak = b.leakage_w * w_to_mw;
     let apc = design.activations_per_cycle();
+    let macs = design.array().pe_count() * design.pe().kind().activations_per_cycle();
     let clock_mhz = f64::from(khz) / 1000.0;
     Ok(Power {
         clock_mhz,
@@ -396,8 +402,9 @@ pub fn power(
         flop_internal_mw: b.flop_internal_w * w_to_mw,
         leakage_mw: leak,
         // mW / MHz = nJ per cycle; x 1000 = pJ
-        energy_pj_per_mac: (dynamic + leak) * 1e3 / (clock_mhz * f64::from(apc)),
+        energy_pj_per_mac: (dynamic + leak) * 1e3 / (clock_mhz * f64::from(macs)),
         activations_per_cycle: apc,
+        macs_per_cycle: macs,
         cycles: cycles as u64,
         workload,
     })

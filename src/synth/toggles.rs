@@ -1,9 +1,10 @@
-//! Switching activity measured, not assumed: a single PE's mapped gate
+//! Switching activity measured, not assumed: a single PE's (or a systolic
+//! array's) mapped gate
 //! netlist simulated under Icarus (zero delay, the library's Verilog cell
 //! models) on the activations of a GEMM, every net's toggles and time at 1
 //! counted from the VCD, and each cell pin given its net's activity.
 
-use crate::config::{Design, PeKind};
+use crate::config::{ArrayShape, Design, PeKind};
 use crate::rtl::manifest::{Direction, Manifest};
 use crate::sim::encode::Encoding;
 use crate::tools::{self, Tool};
@@ -19,6 +20,10 @@ use std::process::Command;
 pub const M: usize = 4;
 pub const N: usize = 4;
 pub const K: usize = 128;
+/// Tiles along each side for a systolic array: an (R ARRAY_TILES) x (C
+/// ARRAY_TILES) GEMM, four tiles (256 cycles of a 2-activation PE): a 4x4
+/// array's gate netlist has 20x a PE's cells, so fewer cycles.
+pub const ARRAY_TILES: usize = 2;
 
 /// One input port of the top (clock and reset excluded) and where it sits
 /// in a stimulus word.
@@ -76,30 +81,73 @@ fn two_of_four(w: &mut [i8]) {
     }
 }
 
-/// One stimulus word per cycle for a single-PE design: every output of an
-/// M x N GEMM accumulated over K with `valid_i` high, `clear_i` on each
-/// output's first step. Returns the words (hex, one per line) and cycles.
+/// The packed inputs of one cycle, any width, written as hex.
+struct Word(Vec<u64>);
+
+impl Word {
+    fn new(bits: u32) -> Word {
+        Word(vec![0; bits.div_ceil(64) as usize])
+    }
+
+    fn put(&mut self, lsb: u32, width: u32, v: u64) {
+        for b in 0..width {
+            if (v >> b) & 1 == 1 {
+                let at = lsb + b;
+                self.0[(at / 64) as usize] |= 1 << (at % 64);
+            }
+        }
+    }
+
+    fn hex(&self, digits: usize) -> String {
+        (0..digits)
+            .rev()
+            .map(|d| {
+                let nib = (self.0[d / 16] >> ((d % 16) * 4)) & 0xf;
+                char::from_digit(nib as u32, 16).expect("a nibble")
+            })
+            .collect()
+    }
+}
+
+/// One stimulus word per cycle for a single PE or a systolic array: every
+/// output of a GEMM accumulated over K with `valid_i` high and `clear_i`
+/// on each output's first step. A single PE computes an M x N GEMM one
+/// output after another; an R x C array an [`ARRAY_TILES`]-fold GEMM in R x C
+/// tiles streamed back to back as `verify` drives it (row r's activations
+/// in lane r of `act_i`, column c's weights in lane c of `wgt_i`; a tile
+/// shorter than the C-cycle drain waits with idle cycles). Returns the
+/// words (hex, one per line) and cycles.
 pub fn stimulus(design: &Design, inputs: &[InPort], acts: &Acts) -> Result<(String, usize)> {
     let kind = design.pe().kind();
+    let (rows, cols, m, n) = match design.array() {
+        ArrayShape::Single => (1, 1, M, N),
+        ArrayShape::Systolic { rows, cols } => {
+            let (r, c) = (rows as usize, cols as usize);
+            (r, c, ARRAY_TILES * r, ARRAY_TILES * c)
+        }
+        ArrayShape::Dot { .. } => {
+            bail!("power: measured on single PEs and systolic arrays, not dot units")
+        }
+    };
     let mut rng = Rng::new(0x9e37);
     let mut a: Vec<u8> = match acts {
-        Acts::ReluLike => relu_like(M * K, 0.5, &mut rng),
+        Acts::ReluLike => relu_like(m * K, 0.5, &mut rng),
         Acts::User([]) => bail!("--acts: no activations"),
-        // a long input gives M rows of K from evenly spaced places (at even
+        // a long input gives m rows of K from evenly spaced places (at even
         // offsets, so pairs stay pairs); a short one is cycled
-        Acts::User(v) if v.len() > M * K => (0..M)
+        Acts::User(v) if v.len() > m * K => (0..m)
             .flat_map(|i| {
-                let at = (i * (v.len() - K) / (M - 1)) & !1;
+                let at = (i * (v.len() - K) / (m - 1)) & !1;
                 v[at..at + K].iter().copied()
             })
             .collect(),
-        Acts::User(v) => v.iter().copied().cycle().take(M * K).collect(),
+        Acts::User(v) => v.iter().copied().cycle().take(m * K).collect(),
     };
     if kind == PeKind::Mac4x8 {
         // mac4x8 takes 4-bit codes: the top four bits, as `net --rtl` feeds it
         a.iter_mut().for_each(|v| *v >>= 4);
     }
-    let mut b = weights(N * K, &mut rng);
+    let mut b = weights(n * K, &mut rng);
     if matches!(kind, PeKind::Sparq(s) if s.stc) {
         b.chunks_mut(K).for_each(two_of_four);
     }
@@ -122,21 +170,48 @@ pub fn stimulus(design: &Design, inputs: &[InPort], acts: &Acts) -> Result<(Stri
         field("act_i")?,
         field("wgt_i")?,
     );
-    let bits: u32 = inputs.iter().map(|p| p.width).sum();
-    if bits > 128 || inputs.len() != 4 {
-        bail!("power: measured on single PEs (valid_i, clear_i, act_i, wgt_i) only");
+    if inputs.len() != 4 {
+        bail!("power: measured on tops with inputs valid_i, clear_i, act_i, wgt_i only");
     }
+    let (aw, ww) = (act_p.width / rows as u32, wgt_p.width / cols as u32);
+    let bits: u32 = inputs.iter().map(|p| p.width).sum();
     let digits = bits.div_ceil(4) as usize;
     let mut text = String::new();
     let mut cycles = 0;
-    for row in &act {
-        for col in &wgt {
-            for (s, (&x, &w)) in row.iter().zip(col).enumerate() {
-                let word: u128 = (1u128 << valid.lsb)
-                    | (u128::from(s == 0) << clear.lsb)
-                    | (u128::from(x) << act_p.lsb)
-                    | (u128::from(w) << wgt_p.lsb);
-                text.push_str(&format!("{word:0digits$x}\n"));
+    let mut last_clear: Option<usize> = None;
+    for ti in 0..m / rows {
+        for tj in 0..n / cols {
+            // a systolic tile waits until the previous one's drain is done
+            if let Some(t) = last_clear.filter(|_| rows * cols > 1) {
+                while cycles < t + cols {
+                    text.push_str(&Word::new(bits).hex(digits));
+                    text.push('\n');
+                    cycles += 1;
+                }
+            }
+            for st in 0..act[0].len() {
+                let mut w = Word::new(bits);
+                w.put(valid.lsb, 1, 1);
+                if st == 0 {
+                    w.put(clear.lsb, 1, 1);
+                    last_clear = Some(cycles);
+                }
+                for r in 0..rows {
+                    w.put(
+                        act_p.lsb + r as u32 * aw,
+                        aw,
+                        u64::from(act[ti * rows + r][st]),
+                    );
+                }
+                for c in 0..cols {
+                    w.put(
+                        wgt_p.lsb + c as u32 * ww,
+                        ww,
+                        u64::from(wgt[tj * cols + c][st]),
+                    );
+                }
+                text.push_str(&w.hex(digits));
+                text.push('\n');
                 cycles += 1;
             }
         }
@@ -496,5 +571,14 @@ mod tests {
         let mut w = [1i8, -7, 3, 0, 5, 5, -128, 2];
         two_of_four(&mut w);
         assert_eq!(w, [0, -7, 3, 0, 5, 0, -128, 0]);
+    }
+
+    #[test]
+    fn wide_words_are_hex_msb_first() {
+        let mut w = Word::new(130);
+        w.put(0, 1, 1);
+        w.put(60, 8, 0xa5);
+        w.put(129, 1, 1);
+        assert_eq!(w.hex(33), format!("2{:032x}", (0xa5u128 << 60) | 1));
     }
 }

@@ -470,26 +470,57 @@ fn area_and_fmax_agree_with_plain_yosys_and_opensta() {
     }
 
     // the comparison's PE as a design of its own, its SDC at the Fmax
-    write(d, "cmp.yaml", "name: ppa_pe_cmp0\narray: {kind: single}\n");
+    let hash = v["pe"]["design_hash"].as_str().unwrap();
+    let (plain, slack) = plain_area_and_slack(
+        d,
+        "ppa_pe_cmp0",
+        "name: ppa_pe_cmp0\narray: {kind: single}\n",
+        hash,
+        fmax,
+    );
+    assert_eq!(area, plain, "area: sparqgen {area}, plain Yosys {plain}");
+    let period = 1000.0 / fmax;
+    assert!(
+        slack.abs() < 0.01,
+        "slack at the reported Fmax {fmax} MHz: {slack} ns"
+    );
+    assert!(
+        (period - slack - crit).abs() < 0.01,
+        "critical path: sparqgen {crit} ns, plain OpenSTA {} ns",
+        period - slack
+    );
+}
+
+/// The design `yaml` (named `name`, whose hash must be `hash`) generated
+/// with its SDC at `fmax`, mapped by a plain Yosys script onto the OSU
+/// library and timed by a plain OpenSTA run: (area, slack).
+fn plain_area_and_slack(d: &Path, name: &str, yaml: &str, hash: &str, fmax: f64) -> (f64, f64) {
+    write(d, &format!("{name}.yaml"), yaml);
     let mhz = format!("{fmax}");
     let g = run(
-        &["generate", "cmp.yaml", "--clock-mhz", &mhz, "-o", "gen"],
+        &[
+            "generate",
+            &format!("{name}.yaml"),
+            "--clock-mhz",
+            &mhz,
+            "-o",
+            "gen",
+        ],
         d,
     );
     assert_eq!(g.code(), 0, "{}", g.stderr());
-    let folder = d.join("gen/ppa_pe_cmp0");
+    let folder = d.join("gen").join(name);
     let manifest = std::fs::read_to_string(folder.join("manifest.yaml")).unwrap();
-    let hash = v["pe"]["design_hash"].as_str().unwrap();
     assert!(manifest.contains(hash), "the same PE: {hash}");
-    let files: Vec<String> = std::fs::read_to_string(folder.join("ppa_pe_cmp0.f"))
+    let files: Vec<String> = std::fs::read_to_string(folder.join(format!("{name}.f")))
         .unwrap()
         .lines()
         .filter(|l| l.ends_with(".v"))
         .map(str::to_string)
         .collect();
     let script = format!(
-        "read_verilog -defer {}\nhierarchy -check -top ppa_pe_cmp0_top\n\
-         synth -flatten -top ppa_pe_cmp0_top\ndfflibmap -liberty {OSU018_LIB}\n\
+        "read_verilog -defer {}\nhierarchy -check -top {name}_top\n\
+         synth -flatten -top {name}_top\ndfflibmap -liberty {OSU018_LIB}\n\
          abc -liberty {OSU018_LIB}\nopt_clean\ntee -o area.txt stat -liberty {OSU018_LIB}\n\
          write_verilog -noattr plain.v\n",
         files.join(" ")
@@ -510,13 +541,11 @@ fn area_and_fmax_agree_with_plain_yosys_and_opensta() {
         .trim()
         .parse()
         .unwrap();
-    assert_eq!(area, plain, "area: sparqgen {area}, plain Yosys {plain}");
-
     let text = sta_text(
         &folder,
         &format!(
-            "read_liberty {OSU018_LIB}\nread_verilog plain.v\nlink_design ppa_pe_cmp0_top\n\
-             read_sdc ppa_pe_cmp0.sdc\nreport_checks -path_delay max -digits 4\n"
+            "read_liberty {OSU018_LIB}\nread_verilog plain.v\nlink_design {name}_top\n\
+             read_sdc {name}.sdc\nreport_checks -path_delay max -digits 4\n"
         ),
     );
     let slack: f64 = text
@@ -526,16 +555,75 @@ fn area_and_fmax_agree_with_plain_yosys_and_opensta() {
         .unwrap()
         .parse()
         .unwrap();
-    let period = 1000.0 / fmax;
-    assert!(
-        slack.abs() < 0.01,
-        "slack at the reported Fmax {fmax} MHz: {slack} ns"
+    (plain, slack)
+}
+
+/// `synth --sweep` on the cell library times the PE and both baselines at
+/// pipeline 0, 1 and 2: each depth's Fmax is where a plain OpenSTA run of
+/// that PE's own SDC has zero slack, and its area what plain Yosys maps.
+#[test]
+#[ignore = "full tier (Yosys, OpenSTA, OSU 0.18 um library): scripts/test.sh runs it"]
+fn sweep_times_every_pipeline_depth_as_plain_opensta_does() {
+    need_all();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "pe.yaml", "name: ppa_sw\narray: {kind: single}\n");
+    let r = run(
+        &[
+            "synth",
+            "pe.yaml",
+            "--target",
+            "liberty",
+            "--sweep",
+            "--variants",
+            "41",
+            "--pe-only",
+            "--no-netlist-check",
+            "--json",
+            "-o",
+            "out",
+        ],
+        d,
     );
-    assert!(
-        (period - slack - crit).abs() < 0.01,
-        "critical path: sparqgen {crit} ns, plain OpenSTA {} ns",
-        period - slack
-    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    let rows = v["pipeline_timing"].as_array().unwrap();
+    let got: Vec<(String, u64)> = rows
+        .iter()
+        .map(|t| {
+            (
+                t["pe"].as_str().unwrap().to_string(),
+                t["pipeline"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for p in 0..=2u64 {
+        for pe in ["sparq 5opt round", "mac8x8", "mac4x8"] {
+            assert!(
+                got.contains(&(pe.to_string(), p)),
+                "{pe} at pipeline {p}: {got:?}"
+            );
+        }
+    }
+    // SPARQ at pipeline 2 and mac4x8 at pipeline 1, each against the tools
+    for (pe, p, kind) in [("sparq 5opt round", 2, "sparq"), ("mac4x8", 1, "mac4x8")] {
+        let t = rows
+            .iter()
+            .find(|t| t["pe"] == pe && t["pipeline"] == p)
+            .unwrap();
+        let fmax = t["fmax_mhz"].as_f64().unwrap();
+        let i = if kind == "sparq" { 0 } else { 2 };
+        let name = format!("ppa_sw_p{p}_cmp{i}");
+        let yaml =
+            format!("name: {name}\npe: {{kind: {kind}, pipeline: {p}}}\narray: {{kind: single}}\n");
+        let (area, slack) =
+            plain_area_and_slack(d, &name, &yaml, t["design_hash"].as_str().unwrap(), fmax);
+        assert_eq!(t["area_um2"].as_f64().unwrap(), area, "{pe} pipeline {p}");
+        assert!(
+            slack.abs() < 0.01,
+            "{pe} pipeline {p}: slack {slack} ns at {fmax} MHz"
+        );
+    }
 }
 
 /// Zero activations toggle next to nothing: every SPARQ variant (5opt,
@@ -583,4 +671,251 @@ fn zero_activations_cost_less_than_dense_for_every_sparq_variant() {
             k.label()
         );
     }
+}
+
+/// Per-layer energies of the digits CNN from `synth --acts DIR --net`: the
+/// network's energy per image is each layer's MACs (as `hcm` counts them
+/// from the same ONNX graph) times that layer's measured pJ/MAC; `hcm
+/// --energy` reads the same JSON and charges every layer its own measured
+/// pJ/MAC, the mac8x8 array the baseline's.
+#[test]
+#[ignore = "full tier (Yosys, Icarus, OpenSTA, OSU 0.18 um library): scripts/test.sh runs it"]
+fn energy_per_image_from_measured_layers_in_synth_and_hcm() {
+    need_all();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let digits = Path::new(env!("CARGO_MANIFEST_DIR")).join("networks/digits");
+    let model = digits.join("digits_int8.onnx").display().to_string();
+    let x = digits.join("x_test.npy").display().to_string();
+    let n = run(&["net", &model, "--input", &x, "--acts", "acts"], d);
+    assert_eq!(n.code(), 0, "{}", n.stderr());
+    write(d, "pe.yaml", "name: ppa_en\narray: {kind: single}\n");
+    let s = run(
+        &[
+            "synth",
+            "pe.yaml",
+            "--target",
+            "liberty",
+            "--pe-only",
+            "--no-netlist-check",
+            "--acts",
+            "acts",
+            "--net",
+            &model,
+            "--json",
+            "-o",
+            "out",
+        ],
+        d,
+    );
+    assert_eq!(s.code(), 0, "{}", s.stderr());
+    write(d, "synth.json", &s.stdout());
+    let sj: serde_json::Value = serde_json::from_str(&s.stdout()).unwrap();
+
+    let h = run(
+        &[
+            "hcm",
+            &model,
+            "--design",
+            "pe.yaml",
+            "--energy",
+            "synth.json",
+            "--json",
+            "--area-model",
+            "none",
+        ],
+        d,
+    );
+    assert_eq!(h.code(), 0, "{}", h.stderr());
+    let hj: serde_json::Value = serde_json::from_str(&h.stdout()).unwrap();
+    let hl = hj["layers"].as_array().unwrap();
+    let le = sj["layer_energy"].as_array().unwrap();
+    assert_eq!(le.len(), hl.len(), "one measured energy per compute layer");
+
+    // synth: per image = sum over layers of MACs x pJ/MAC, MACs as hcm counts them
+    let ne = &sj["network_energy"];
+    let macs = |name: &str| {
+        hl.iter().find(|l| l["name"] == name).unwrap()["macs"]
+            .as_u64()
+            .unwrap()
+    };
+    let total: u64 = hl.iter().map(|l| l["macs"].as_u64().unwrap()).sum();
+    assert_eq!(ne["macs_per_image"].as_u64().unwrap(), total);
+    let labels: Vec<String> = ne["pes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pe"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(labels.len(), 3, "{ne}");
+    for (i, pe) in ne["pes"].as_array().unwrap().iter().enumerate() {
+        let want: f64 = le
+            .iter()
+            .map(|l| {
+                macs(l["layer"].as_str().unwrap()) as f64
+                    * l["pes"][i]["energy_pj_per_mac"].as_f64().unwrap()
+                    * 1e-6
+            })
+            .sum();
+        let got = pe["uj_per_image"].as_f64().unwrap();
+        assert!(
+            (got - want).abs() < 1e-9 * want,
+            "{}: {got} against {want}",
+            labels[i]
+        );
+    }
+
+    // hcm: every layer at its own measured pJ/MAC; busy = MACs x pJ/MAC
+    let pj_of = |layer: &str, pe: &str| {
+        let l = le.iter().find(|l| l["layer"] == layer).unwrap();
+        l["pes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pe"] == pe)
+            .unwrap()["energy_pj_per_mac"]
+            .as_f64()
+            .unwrap()
+    };
+    let mut busy = 0.0;
+    for l in hl {
+        let e = &l["energy"];
+        let name = l["name"].as_str().unwrap();
+        assert_eq!(e["source"], "layer", "{l}");
+        let pj = pj_of(name, &labels[0]);
+        assert_eq!(e["pj_per_mac"].as_f64().unwrap(), pj);
+        let b = l["macs"].as_u64().unwrap() as f64 * pj * 1e-6;
+        assert!((e["busy_uj"].as_f64().unwrap() - b).abs() < 1e-12, "{e}");
+        busy += b;
+    }
+    let t = &hj["energy"];
+    assert_eq!(t["layers_measured"].as_u64().unwrap(), hl.len() as u64);
+    assert!((t["busy_uj"].as_f64().unwrap() - busy).abs() < 1e-9);
+    assert!(
+        t["idle_uj"].as_f64().unwrap() > 0.0,
+        "digits is memory-bound: PEs wait"
+    );
+    assert!(t["baseline_8bit_uj_per_image"].as_f64().unwrap() > 0.0);
+    // the mac8x8 design's own report takes the baseline's measured energy
+    write(
+        d,
+        "m8.yaml",
+        "name: ppa_en\npe: {kind: mac8x8}\narray: {kind: single}\n",
+    );
+    let m = run(
+        &[
+            "hcm",
+            &model,
+            "--design",
+            "m8.yaml",
+            "--energy",
+            "synth.json",
+            "--json",
+            "--area-model",
+            "none",
+        ],
+        d,
+    );
+    assert_eq!(m.code(), 0, "{}", m.stderr());
+    let mj: serde_json::Value = serde_json::from_str(&m.stdout()).unwrap();
+    assert_eq!(mj["energy"]["pe"], "mac8x8");
+    assert_eq!(
+        mj["layers"][0]["energy"]["pj_per_mac"].as_f64().unwrap(),
+        pj_of(mj["layers"][0]["name"].as_str().unwrap(), "mac8x8")
+    );
+    let text = run(
+        &[
+            "hcm",
+            &model,
+            "--design",
+            "pe.yaml",
+            "--energy",
+            "synth.json",
+            "--area-model",
+            "none",
+        ],
+        d,
+    )
+    .stdout();
+    assert!(
+        text.contains("per frame") && text.contains("energy:"),
+        "{text}"
+    );
+}
+
+/// `hcm --energy` with a file that has no measured power: one line, exit 2.
+#[test]
+fn hcm_energy_without_measured_power_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "s.json",
+        "{\"design\": \"x\", \"design_hash\": \"h\", \"baselines\": []}",
+    );
+    let r = run(
+        &[
+            "hcm",
+            "resnet18",
+            "--energy",
+            "s.json",
+            "--area-model",
+            "none",
+        ],
+        d,
+    );
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(
+        r.stderr()
+            .contains("--energy s.json: no PE with liberty.power"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(r.stderr().trim().lines().count(), 1, "{}", r.stderr());
+}
+
+/// Arrays' power (`--array-power`): a 2x2 systolic SPARQ array's gate
+/// netlist simulated on streamed tiles costs less per MAC on all-zero
+/// activations than on dense ones, and its energy per MAC is over the
+/// whole array's MACs per cycle (each activation meets every column).
+#[test]
+#[ignore = "full tier (Yosys, Icarus, OpenSTA, OSU 0.18 um library): scripts/test.sh runs it"]
+fn array_power_sees_zero_activations() {
+    use sparqgen::config::Design;
+    use sparqgen::synth::{compare, flow::Scripts, ppa};
+    need_all();
+    let d = Design::from_yaml("name: ppa_arr\narray: {kind: systolic, rows: 2, cols: 2}").unwrap();
+    let lib = Path::new(OSU018_LIB);
+    let mut rng = sparqgen::workload::Rng::new(11);
+    let dense: Vec<u8> = (0..4096).map(|_| (rng.next_u64() % 256) as u8).collect();
+    let power = |acts: Vec<u8>| {
+        let w = compare::Workload::User(acts);
+        ppa::price_with(
+            std::slice::from_ref(&d),
+            lib,
+            Some(&w),
+            true,
+            &mut Scripts::default(),
+        )
+        .unwrap()
+        .remove(0)
+        .power
+        .expect("power of a systolic array with arrays on")
+    };
+    let (z, f) = (power(vec![0; 64]), power(dense));
+    assert_eq!((f.activations_per_cycle, f.macs_per_cycle), (4, 8));
+    // an array's flip-flops (operand pass-through, accumulators, output
+    // chain) clock whatever the data: the whole saves less than a PE does,
+    // the data-dependent rest (dynamic less the flops' internal power) more
+    let data = |p: &sparqgen::synth::sta::Power| p.dynamic_mw - p.flop_internal_mw;
+    assert!(
+        z.energy_pj_per_mac < 0.9 * f.energy_pj_per_mac
+            && data(&z) < 0.6 * data(&f)
+            && z.activity < 0.25 * f.activity,
+        "all-zero {z:?} against dense {f:?}"
+    );
+    // without --array-power an array gets area and timing only
+    let w = compare::Workload::ReluLike;
+    let l = ppa::price(std::slice::from_ref(&d), lib, &w, &mut Scripts::default()).unwrap();
+    assert!(l[0].power.is_none() && l[0].note.as_deref().unwrap().contains("--array-power"));
 }
