@@ -202,7 +202,13 @@ impl OrtNet {
         std::fs::write(&m, model).context("writing the model for ORT")?;
         sparqgen::npy::write_f32(&xp, x)?;
         let args = [m.as_os_str(), xp.as_os_str(), yp.as_os_str()];
-        let ort = Ort::spawn(dir, "ort_net_bench.py", NET_SCRIPT, &args, &[threads, batch])?;
+        let ort = Ort::spawn(
+            dir,
+            "ort_net_bench.py",
+            NET_SCRIPT,
+            &args,
+            &[threads, batch],
+        )?;
         let y = sparqgen::npy::read_f32(&yp, "ORT output").ok();
         Ok(OrtNet { ort, y })
     }

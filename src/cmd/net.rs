@@ -729,13 +729,15 @@ pub fn bench(b: &NetBench) -> Result<i32> {
         let plan = net::load(m)?;
         let x = npy::read_f32(xp, "the network input")?;
         plan.check_input(&x)?;
-        let name = m.file_name().map_or("model".into(), |f| f.to_string_lossy());
+        let name = m
+            .file_name()
+            .map_or("model".into(), |f| f.to_string_lossy());
         time_model(b, &name, &bytes, &plan, &x, batch)?;
         return Ok(0);
     }
     if b.digits.exists() {
-        let bytes = std::fs::read(&b.digits)
-            .with_context(|| format!("read {}", b.digits.display()))?;
+        let bytes =
+            std::fs::read(&b.digits).with_context(|| format!("read {}", b.digits.display()))?;
         let plan = net::load(&b.digits)?;
         let x = npy::read_f32(&b.digits.with_file_name("x_test.npy"), "x_test")?;
         time_model(b, "digits", &bytes, &plan, &x, batch)?;

@@ -242,8 +242,7 @@ impl Plan {
                 }
                 let xz = xz.clamp(0, 255);
                 let scale: Vec<f32> = l.w_scale.iter().map(|w| xs * w).collect();
-                let (cs, shape) =
-                    l.gemms(*layer, &q.t, xz as u8, engine, prof.as_deref_mut())?;
+                let (cs, shape) = l.gemms(*layer, &q.t, xz as u8, engine, prof.as_deref_mut())?;
                 let t = Instant::now();
                 let fused = y_q.and_then(|(ys, yz)| {
                     let mult: Vec<f32> = scale.iter().map(|s| s / ys).collect();

@@ -264,11 +264,8 @@ impl MacLayer {
                     for (g, cg) in c.iter().enumerate() {
                         let src = &cg.data[row * og..(row + 1) * og];
                         let at = g * og;
-                        let (d, a, m) = (
-                            &mut dst[at..at + og],
-                            &add[at..at + og],
-                            &mult[at..at + og],
-                        );
+                        let (d, a, m) =
+                            (&mut dst[at..at + og], &add[at..at + og], &mult[at..at + og]);
                         for i in 0..og {
                             d[i] = requant_lane(src[i].wrapping_add(a[i]), m[i], zf);
                         }
@@ -484,6 +481,66 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The fused epilogue equals finish + requantize bit for bit: ties
+    /// (multiplier 0.5 on odd sums), both saturations, int32 extremes,
+    /// two groups, a last pixel tile shorter than the others.
+    #[test]
+    fn finish_requant_equals_finish_then_requantize() {
+        let (n, groups, og, sp) = (2, 2, 5, 67);
+        let o = groups * og;
+        let k = 3;
+        let mut rng = Rng::new(5);
+        let layer = MacLayer {
+            name: "t".into(),
+            op: "Conv".into(),
+            kind: MacKind::Conv {
+                kh: 1,
+                kw: 1,
+                stride: [1, 1],
+                pads: [0; 4],
+                groups,
+            },
+            in_channels: groups * k,
+            out_channels: o,
+            weights: (0..groups)
+                .map(|_| {
+                    Tensor::new(
+                        vec![og, k],
+                        (0..og * k).map(|_| rng.next_u64() as i8).collect(),
+                    )
+                })
+                .collect(),
+            bias: (0..o as i32).map(|v| 37 * v - 200).collect(),
+            w_scale: vec![1.0; o],
+        };
+        let edge = [i32::MIN, i32::MAX, -1, 1, 0, 3, -3, 5, 511, -511];
+        let c: Vec<MatI32> = (0..groups)
+            .map(|_| {
+                let data = (0..n * sp * og)
+                    .map(|i| match i % 7 {
+                        0 => edge[(i / 7) % edge.len()],
+                        _ => (rng.next_u64() as i32) >> (i % 24),
+                    })
+                    .collect();
+                Tensor::new(vec![n * sp, og], data)
+            })
+            .collect();
+        let shape = [n, o, 1, sp];
+        let mult: Vec<f32> = (0..o)
+            .map(|i| [0.5, 1.0, 1e-3, 0.37, 2.5e-6][i % 5])
+            .collect();
+        for (zp, yz) in [(0, 0), (3, 128), (255, 255)] {
+            let acc = super::super::value::AccTensor {
+                t: layer.finish(&c, zp, &shape),
+                scale: mult.clone(),
+            };
+            let want = acc.requantize(1.0, yz);
+            let got = layer.finish_requant(&c, zp, &shape, &mult, yz);
+            assert_eq!(got.shape, want.t.shape);
+            assert_eq!(got.data, want.t.data, "zp {zp}, y_zp {yz}");
         }
     }
 }
