@@ -100,13 +100,30 @@ pub enum Trim<'a> {
 }
 
 /// B (`n x k`, int8) packed into panels; see the module docs.
-struct PackedB {
+pub struct PackedB {
     data: Vec<i8>,
     /// Groups of four k.
     kg: usize,
+    /// The ISA it was packed for (set by [`PackedB::for_isa`]) and N.
+    isa: Option<Isa>,
+    n: usize,
 }
 
 impl PackedB {
+    /// Pack `b` (`n x k`) for `isa`'s kernel, to pass to [`gemm`] for many
+    /// A (a network layer's weights, packed once).
+    pub fn for_isa(isa: Isa, b: &View<i8>, n: usize, k: usize) -> PackedB {
+        let mut p = PackedB::new(b, n, k, &isa.geometry());
+        p.isa = Some(isa);
+        p.n = n;
+        p
+    }
+
+    /// Whether this packing serves a GEMM of `n x k` weights on `isa`.
+    fn fits(&self, isa: Isa, n: usize, k: usize) -> bool {
+        self.isa == Some(isa) && self.n == n && self.kg == k.div_ceil(4)
+    }
+
     fn new(b: &View<i8>, n: usize, k: usize, geo: &Geometry) -> PackedB {
         let kg = k.div_ceil(4);
         let mut data = vec![0i8; n.div_ceil(geo.lanes) * geo.lanes * kg * 4];
@@ -127,7 +144,12 @@ impl PackedB {
                 }
             }
         }
-        PackedB { data, kg }
+        PackedB {
+            data,
+            kg,
+            isa: None,
+            n,
+        }
     }
 
     /// Panel starting at column `j0`.
@@ -136,9 +158,10 @@ impl PackedB {
     }
 }
 
-/// `C = T(A) . B^T`, A: `m x k` u8, B: `n x k` i8, C: `m x n` i32. The
+/// `C = T(A) . B^T` (B packed beforehand when `packed` fits it), A: `m x k` u8, B: `n x k` i8, C: `m x n` i32. The
 /// caller checked that `k * 255 * 128` fits i32. Panics if the CPU lacks
 /// `isa` (or VBMI for [`Trim::Vbmi`]).
+#[allow(clippy::too_many_arguments)]
 pub fn gemm(
     isa: Isa,
     trim: Trim,
@@ -147,6 +170,7 @@ pub fn gemm(
     m: usize,
     n: usize,
     k: usize,
+    packed: Option<&PackedB>,
 ) -> Vec<i32> {
     assert!(isa.available());
     if let Trim::Vbmi(_) = trim {
@@ -158,7 +182,14 @@ pub fn gemm(
     if m == 0 || n == 0 || k == 0 {
         return c;
     }
-    let pb = PackedB::new(b, n, k, &geo);
+    let own;
+    let pb = match packed.filter(|p| p.fits(isa, n, k)) {
+        Some(p) => p,
+        None => {
+            own = PackedB::new(b, n, k, &geo);
+            &own
+        }
+    };
     let kp = pb.kg * 4;
     // A is read in place when nothing changes it and rows need no padding.
     let in_place = matches!(trim, Trim::None) && k == kp;

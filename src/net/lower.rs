@@ -314,7 +314,7 @@ impl MacLayer {
         for (g, a) in low.a.iter().enumerate() {
             cs.push(engine.gemm(index, self, g, a, &self.weights[g])?);
         }
-        if let Some(p) = prof.as_deref_mut() {
+        if let Some(p) = prof {
             p.stage("gemm (engine)", t);
         }
         Ok((cs, low.out_shape))
