@@ -7,6 +7,12 @@ use super::tensor::{MatI32, MatI8, MatU8, Tensor, View};
 use crate::config::{Design, PeKind};
 use rayon::prelude::*;
 
+/// Weights packed once for many GEMMs ([`Model::pack`]).
+pub struct PackedWeights {
+    #[cfg(target_arch = "x86_64")]
+    inner: Option<super::vnni::PackedB>,
+}
+
 /// An input the model cannot compute with. Every variant names the operand
 /// and the offending place.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -216,6 +222,53 @@ impl Model {
         a: &View<u8>,
         b: &View<i8>,
     ) -> Result<MatI32, ArithError> {
+        self.gemm_impl(kernel, a, b, None)
+    }
+
+    /// [`Model::gemm`] with B packed beforehand by [`Model::pack`] (for
+    /// weights used by many GEMMs, a network layer's): the same result, no
+    /// packing per call. A packing that does not fit B's shape or the
+    /// kernel is ignored (B is packed as usual).
+    pub fn gemm_packed(
+        &self,
+        a: &MatU8,
+        b: &MatI8,
+        packed: &PackedWeights,
+    ) -> Result<MatI32, ArithError> {
+        self.gemm_impl(Kernel::best(), &a.view(), &b.view(), Some(packed))
+    }
+
+    /// B (`N x K`) packed for the dense byte kernel of this CPU (empty when
+    /// it has none); pass it with the same B to [`Model::gemm_packed`].
+    pub fn pack(b: &MatI8) -> PackedWeights {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use super::vnni::{Isa, PackedB};
+            let isa = match Kernel::best() {
+                Kernel::Vnni | Kernel::VnniScalarTrim => Some(Isa::Avx512),
+                Kernel::AvxVnni => Some(Isa::AvxVnni),
+                Kernel::Avx2 | Kernel::Portable => None,
+            };
+            let inner = match (isa, b.view().dims2()) {
+                (Some(isa), Some((n, k))) => Some(PackedB::for_isa(isa, &b.view(), n, k)),
+                _ => None,
+            };
+            PackedWeights { inner }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = b;
+            PackedWeights {}
+        }
+    }
+
+    fn gemm_impl(
+        &self,
+        kernel: Kernel,
+        a: &View<u8>,
+        b: &View<i8>,
+        packed: Option<&PackedWeights>,
+    ) -> Result<MatI32, ArithError> {
         assert!(
             kernel.available(),
             "{kernel:?} needs a CPU feature this one lacks"
@@ -243,7 +296,7 @@ impl Model {
         let data = if self.stc() {
             self.gemm_stc(kernel, a, b, m, n, k)?
         } else {
-            self.gemm_dense(kernel, a, b, m, n, k)
+            self.gemm_dense(kernel, a, b, m, n, k, packed)
         };
         Ok(Tensor::new(vec![m, n], data))
     }
@@ -466,6 +519,7 @@ impl Kernel {
 impl Model {
     /// Dense pairing `(k, k+1)`: the pair table depends on A alone, so A is
     /// trimmed row by row and the rest is an exact integer GEMM.
+    #[allow(clippy::too_many_arguments)]
     fn gemm_dense(
         &self,
         kernel: Kernel,
@@ -474,6 +528,7 @@ impl Model {
         m: usize,
         n: usize,
         k: usize,
+        packed: Option<&PackedWeights>,
     ) -> Vec<i32> {
         #[cfg(target_arch = "x86_64")]
         {
@@ -492,9 +547,11 @@ impl Model {
             };
             let byte_kernel = !matches!(kernel, Kernel::Avx2 | Kernel::Portable);
             if let Some(t) = trim(vector).filter(|_| byte_kernel) {
-                return gemm(isa, t, a, b, m, n, k);
+                let pb = packed.and_then(|p| p.inner.as_ref());
+                return gemm(isa, t, a, b, m, n, k, pb);
             }
         }
+        let _ = packed;
         gemm_dense_i16(&self.table, kernel != Kernel::Portable, a, b, m, n, k)
     }
 }
@@ -532,9 +589,9 @@ impl Model {
             use super::vnni::{gemm, Isa, Trim};
             match kernel {
                 Kernel::VnniScalarTrim => {
-                    return Ok(gemm(Isa::Avx512, Trim::None, &av, &bv, m, n, kx))
+                    return Ok(gemm(Isa::Avx512, Trim::None, &av, &bv, m, n, kx, None))
                 }
-                Kernel::AvxVnni => return Ok(gemm(Isa::AvxVnni, Trim::None, &av, &bv, m, n, kx)),
+                Kernel::AvxVnni => return Ok(gemm(Isa::AvxVnni, Trim::None, &av, &bv, m, n, kx, None)),
                 _ => {}
             }
         }

@@ -19,7 +19,8 @@ pub mod vnni;
 pub use crate::tensor::{MatI32, MatI8, MatU8, Tensor, View};
 pub use accumulate::Accumulate;
 pub use gemm::{
-    checked_bytes, stc_pairs, ArithError, Kernel, Model, MAX_PADDING, MAX_TENSOR_BYTES,
+    checked_bytes, stc_pairs, ArithError, Kernel, Model, PackedWeights, MAX_PADDING,
+    MAX_TENSOR_BYTES,
 };
 pub use pair::{route_pair, sparq_pair, PairTable, Route};
 pub use stats::ErrorStats;

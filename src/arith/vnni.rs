@@ -100,13 +100,30 @@ pub enum Trim<'a> {
 }
 
 /// B (`n x k`, int8) packed into panels; see the module docs.
-struct PackedB {
+pub struct PackedB {
     data: Vec<i8>,
     /// Groups of four k.
     kg: usize,
+    /// The ISA it was packed for (set by [`PackedB::for_isa`]) and N.
+    isa: Option<Isa>,
+    n: usize,
 }
 
 impl PackedB {
+    /// Pack `b` (`n x k`) for `isa`'s kernel, to pass to [`gemm`] for many
+    /// A (a network layer's weights, packed once).
+    pub fn for_isa(isa: Isa, b: &View<i8>, n: usize, k: usize) -> PackedB {
+        let mut p = PackedB::new(b, n, k, &isa.geometry());
+        p.isa = Some(isa);
+        p.n = n;
+        p
+    }
+
+    /// Whether this packing serves a GEMM of `n x k` weights on `isa`.
+    fn fits(&self, isa: Isa, n: usize, k: usize) -> bool {
+        self.isa == Some(isa) && self.n == n && self.kg == k.div_ceil(4)
+    }
+
     fn new(b: &View<i8>, n: usize, k: usize, geo: &Geometry) -> PackedB {
         let kg = k.div_ceil(4);
         let mut data = vec![0i8; n.div_ceil(geo.lanes) * geo.lanes * kg * 4];
@@ -127,7 +144,12 @@ impl PackedB {
                 }
             }
         }
-        PackedB { data, kg }
+        PackedB {
+            data,
+            kg,
+            isa: None,
+            n,
+        }
     }
 
     /// Panel starting at column `j0`.
@@ -136,9 +158,10 @@ impl PackedB {
     }
 }
 
-/// `C = T(A) . B^T`, A: `m x k` u8, B: `n x k` i8, C: `m x n` i32. The
+/// `C = T(A) . B^T` (B packed beforehand when `packed` fits it), A: `m x k` u8, B: `n x k` i8, C: `m x n` i32. The
 /// caller checked that `k * 255 * 128` fits i32. Panics if the CPU lacks
 /// `isa` (or VBMI for [`Trim::Vbmi`]).
+#[allow(clippy::too_many_arguments)]
 pub fn gemm(
     isa: Isa,
     trim: Trim,
@@ -147,6 +170,7 @@ pub fn gemm(
     m: usize,
     n: usize,
     k: usize,
+    packed: Option<&PackedB>,
 ) -> Vec<i32> {
     assert!(isa.available());
     if let Trim::Vbmi(_) = trim {
@@ -158,55 +182,92 @@ pub fn gemm(
     if m == 0 || n == 0 || k == 0 {
         return c;
     }
-    let pb = PackedB::new(b, n, k, &geo);
+    let own;
+    let pb = match packed.filter(|p| p.fits(isa, n, k)) {
+        Some(p) => p,
+        None => {
+            own = PackedB::new(b, n, k, &geo);
+            &own
+        }
+    };
     let kp = pb.kg * 4;
     // A is read in place when nothing changes it and rows need no padding.
     let in_place = matches!(trim, Trim::None) && k == kp;
-    c.par_chunks_mut(ROWS_PER_TASK * n)
-        .enumerate()
-        .for_each_init(
-            || vec![0u8; if in_place { 0 } else { mr_max * kp }],
-            |buf, (t, cblk)| {
-                let r0 = t * ROWS_PER_TASK;
-                let rows = cblk.len() / n;
-                for i0 in (0..rows).step_by(mr_max) {
-                    let mr = (rows - i0).min(mr_max);
-                    // The next block's rows (in this task or the next
-                    // one) are fetched while this one computes: without it
-                    // the trim stalls on memory (5opt 225-295 GMAC/s on one
-                    // thread instead of 370).
-                    let end = ((r0 + i0 + 2 * mr_max) * k).min(a.data.len());
-                    prefetch(&a.data[((r0 + i0 + mr_max) * k).min(end)..end]);
-                    let (ap, lda) = if in_place {
-                        (a.data[(r0 + i0) * k..].as_ptr(), k)
-                    } else {
-                        for r in 0..mr {
-                            let src = a.row(r0 + i0 + r);
-                            let dst = &mut buf[r * kp..(r + 1) * kp];
-                            trim_row(trim, src, dst);
-                        }
-                        (buf.as_ptr(), kp)
-                    };
-                    let crow = cblk[i0 * n..].as_mut_ptr();
-                    for j0 in (0..n).step_by(nc) {
-                        let cols = (n - j0).min(nc);
-                        let (bp, cp) = (pb.panel(j0), crow.wrapping_add(j0));
-                        // SAFETY: the ISA's features were checked above;
-                        // `ap` holds `mr` rows of `lda >= 4 * kg` bytes, the
-                        // panel `kg` groups of its width, and C `mr` rows of
-                        // `n` from `cp`, of which columns 0..cols are
-                        // written.
-                        unsafe {
-                            match isa {
-                                Isa::Avx512 => tile(mr, ap, lda, bp, pb.kg, cp, n, cols),
-                                Isa::AvxVnni => tile_avx(mr, ap, lda, bp, pb.kg, cp, n, cols),
-                            }
-                        };
+    // Tasks: blocks of ROWS_PER_TASK rows, and when those are too few to
+    // keep every thread busy (a batch-1 network's late layers: M = 49 or
+    // 196) also groups of column panels. Every output is still computed by
+    // one tile over all of K, so results do not depend on the split.
+    let row_tasks = m.div_ceil(ROWS_PER_TASK);
+    let panels = n.div_ceil(nc);
+    let threads = rayon::current_num_threads();
+    let col_groups = if threads == 1 || row_tasks >= 4 * threads {
+        1
+    } else {
+        panels.min((4 * threads).div_ceil(row_tasks))
+    };
+    let per_group = panels.div_ceil(col_groups);
+    let col_groups = panels.div_ceil(per_group);
+    let cptr = SyncPtr(c.as_mut_ptr());
+    (0..row_tasks * col_groups).into_par_iter().for_each_init(
+        || vec![0u8; if in_place { 0 } else { mr_max * kp }],
+        |buf, task| {
+            let (t, grp) = (task / col_groups, task % col_groups);
+            let r0 = t * ROWS_PER_TASK;
+            let rows = (m - r0).min(ROWS_PER_TASK);
+            let (jlo, jhi) = (grp * per_group * nc, ((grp + 1) * per_group * nc).min(n));
+            for i0 in (0..rows).step_by(mr_max) {
+                let mr = (rows - i0).min(mr_max);
+                // The next block's rows (in this task or the next
+                // one) are fetched while this one computes: without it
+                // the trim stalls on memory (5opt 225-295 GMAC/s on one
+                // thread instead of 370).
+                let end = ((r0 + i0 + 2 * mr_max) * k).min(a.data.len());
+                prefetch(&a.data[((r0 + i0 + mr_max) * k).min(end)..end]);
+                let (ap, lda) = if in_place {
+                    (a.data[(r0 + i0) * k..].as_ptr(), k)
+                } else {
+                    for r in 0..mr {
+                        let src = a.row(r0 + i0 + r);
+                        let dst = &mut buf[r * kp..(r + 1) * kp];
+                        trim_row(trim, src, dst);
                     }
+                    (buf.as_ptr(), kp)
+                };
+                let crow = cptr.at((r0 + i0) * n);
+                for j0 in (jlo..jhi).step_by(nc) {
+                    let cols = (n - j0).min(nc);
+                    let (bp, cp) = (pb.panel(j0), crow.wrapping_add(j0));
+                    // SAFETY: the ISA's features were checked above;
+                    // `ap` holds `mr` rows of `lda >= 4 * kg` bytes, the
+                    // panel `kg` groups of its width, and C `mr` rows of
+                    // `n` from `cp`, of which columns 0..cols are
+                    // written; tasks write disjoint rows x column ranges.
+                    unsafe {
+                        match isa {
+                            Isa::Avx512 => tile(mr, ap, lda, bp, pb.kg, cp, n, cols),
+                            Isa::AvxVnni => tile_avx(mr, ap, lda, bp, pb.kg, cp, n, cols),
+                        }
+                    };
                 }
-            },
-        );
+            }
+        },
+    );
     c
+}
+
+/// C's data, shared by tasks that write disjoint parts of it.
+#[derive(Clone, Copy)]
+struct SyncPtr(*mut i32);
+// SAFETY: only used where every task writes its own elements.
+unsafe impl Send for SyncPtr {}
+unsafe impl Sync for SyncPtr {}
+
+impl SyncPtr {
+    /// The element at offset `i` (a method, so closures capture the whole
+    /// wrapper).
+    fn at(self, i: usize) -> *mut i32 {
+        self.0.wrapping_add(i)
+    }
 }
 
 /// Ask for every cache line of `bytes` (a hint: no effect on results).

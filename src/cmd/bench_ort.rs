@@ -23,7 +23,7 @@ pub struct Ort {
 }
 
 /// Whether `python3` can import onnxruntime, onnx and numpy.
-fn available() -> bool {
+pub fn available() -> bool {
     Command::new("python3")
         .args(["-c", "import onnxruntime, onnx, numpy"])
         .stdout(Stdio::null())
@@ -31,6 +31,11 @@ fn available() -> bool {
         .status()
         .map(|s| s.success())
         .unwrap_or(false)
+}
+
+/// The line that says how to get ONNX Runtime.
+pub fn missing() -> String {
+    format!("python3 cannot import onnxruntime and onnx (install: {INSTALL})")
 }
 
 /// The weights of the check mapped into 0..=127, where ORT's uint8 x uint8
@@ -51,15 +56,10 @@ impl Ort {
     /// onnxruntime is missing.
     pub fn start(a: &Tensor<u8>, w: &Tensor<i8>, threads: usize) -> Result<Option<Ort>> {
         if !available() {
-            outln!(
-                "ORT: python3 cannot import onnxruntime and onnx; comparison skipped \
-                 (install: {INSTALL})"
-            );
+            outln!("ORT: {}; comparison skipped", missing());
             return Ok(None);
         }
         let dir = tempfile::tempdir().context("temporary folder for the ORT bench")?;
-        let script = dir.path().join("ort_bench.py");
-        std::fs::write(&script, SCRIPT).context("writing ort_bench.py")?;
         let w_pos = non_negative(w);
         let w_u8 = Tensor::new(
             w_pos.shape.clone(),
@@ -72,27 +72,8 @@ impl Ort {
         );
         sparqgen::npy::write(&a_path, a)?;
         sparqgen::npy::write(&b_path, &w_u8)?;
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .args([&a_path, &b_path, &c_path])
-            .arg(threads.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("starting python3 for the ORT bench")?;
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            bail!("ORT bench: no pipe to python3");
-        };
-        let mut ort = Ort {
-            child,
-            stdin: Some(stdin),
-            stdout: BufReader::new(stdout),
-            _dir: dir,
-        };
-        let line = ort.line()?;
-        if line != "ready" {
-            bail!("ORT bench: expected \"ready\" from ort_bench.py, got {line:?}");
-        }
+        let args = [a_path.as_os_str(), b_path.as_os_str(), c_path.as_os_str()];
+        let ort = Ort::spawn(dir, "ort_bench.py", SCRIPT, &args, &[threads])?;
         let theirs: Tensor<i32> = sparqgen::npy::read(&c_path, "ORT output", 2)?;
         let ours = Model::exact().gemm(a, &w_pos)?;
         if theirs.shape != ours.shape {
@@ -120,6 +101,41 @@ impl Ort {
             ours.data.len()
         );
         Ok(Some(ort))
+    }
+
+    /// Start `script` (its text, written into `dir`) under python3 with
+    /// `paths` and then the numbers `nums`, and wait for its "ready".
+    pub fn spawn(
+        dir: tempfile::TempDir,
+        name: &str,
+        text: &str,
+        paths: &[&std::ffi::OsStr],
+        nums: &[usize],
+    ) -> Result<Ort> {
+        let script = dir.path().join(name);
+        std::fs::write(&script, text).with_context(|| format!("writing {name}"))?;
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .args(paths)
+            .args(nums.iter().map(|n| n.to_string()))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting python3 for the ORT bench")?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            bail!("ORT bench: no pipe to python3");
+        };
+        let mut ort = Ort {
+            child,
+            stdin: Some(stdin),
+            stdout: BufReader::new(stdout),
+            _dir: dir,
+        };
+        let line = ort.line()?;
+        if line != "ready" {
+            bail!("ORT bench: expected \"ready\" from {name}, got {line:?}");
+        }
+        Ok(ort)
     }
 
     /// One ORT round: the best wall time of `reps` calls, in seconds.
@@ -155,5 +171,45 @@ impl Drop for Ort {
         // Closing stdin ends the script's loop; wait so no zombie is left.
         drop(self.stdin.take());
         let _ = self.child.wait();
+    }
+}
+
+/// `bench net --compare-ort`: ONNX Runtime on the whole model `model`,
+/// every image of `x`, `batch` images at a time (scripts/ort_net_bench.py).
+pub struct OrtNet {
+    pub ort: Ort,
+    /// ORT's first output over all images; `None` when it is not float
+    /// (a graph ending in uint8 codes: sparqgen's run dequantizes them).
+    pub y: Option<Tensor<f32>>,
+}
+
+const NET_SCRIPT: &str = include_str!("../../scripts/ort_net_bench.py");
+
+impl OrtNet {
+    /// Start ORT on `model` (bytes, written to a temporary file) and run
+    /// every image once; an error naming the install command when
+    /// onnxruntime is missing.
+    pub fn start(model: &[u8], x: &Tensor<f32>, batch: usize, threads: usize) -> Result<OrtNet> {
+        if !available() {
+            bail!("--compare-ort: {}", missing());
+        }
+        let dir = tempfile::tempdir().context("temporary folder for the ORT bench")?;
+        let (m, xp, yp) = (
+            dir.path().join("model.onnx"),
+            dir.path().join("x.npy"),
+            dir.path().join("y.npy"),
+        );
+        std::fs::write(&m, model).context("writing the model for ORT")?;
+        sparqgen::npy::write_f32(&xp, x)?;
+        let args = [m.as_os_str(), xp.as_os_str(), yp.as_os_str()];
+        let ort = Ort::spawn(
+            dir,
+            "ort_net_bench.py",
+            NET_SCRIPT,
+            &args,
+            &[threads, batch],
+        )?;
+        let y = sparqgen::npy::read_f32(&yp, "ORT output").ok();
+        Ok(OrtNet { ort, y })
     }
 }

@@ -516,6 +516,13 @@ fn print_text(r: &Report, layers: usize) {
 
 #[derive(Args)]
 pub struct NetBench {
+    /// Time this int8 model (with --input) instead of the digits CNN and
+    /// the ResNet-18-shaped graph.
+    #[arg(value_name = "MODEL.onnx", requires = "input")]
+    pub model: Option<PathBuf>,
+    /// The images for MODEL.onnx (float32, batch first).
+    #[arg(long, value_name = "X.npy", requires = "model")]
+    pub input: Option<PathBuf>,
     /// The digits model (its x_test.npy beside it).
     #[arg(
         long,
@@ -526,6 +533,21 @@ pub struct NetBench {
     /// Timed ResNet-18 images per design (batch 1).
     #[arg(long, default_value_t = 3)]
     reps: usize,
+    /// Images per batch for the digits model and MODEL.onnx (a graph that
+    /// declares its batch, as the ResNet-18-shaped one, runs that).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+    /// Also time ONNX Runtime on the same model, images, batches and
+    /// thread count, through python3 with onnxruntime (exit 2 with the
+    /// install command when missing); first check that its output equals
+    /// exact int8's, then print each design's images/s ratio to it.
+    #[arg(long)]
+    compare_ort: bool,
+    /// Interleaved rounds (ORT with --compare-ort, then every design, once
+    /// per round); each line reports the best round and, with ORT, the
+    /// median of the per-round ratios. Default 1, or 5 with --compare-ort.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: Option<u32>,
     /// Also write the ResNet-18-shaped int8 model (about 12 MB) to FILE.
     #[arg(long, value_name = "FILE.onnx")]
     write_resnet18: Option<PathBuf>,
@@ -572,37 +594,156 @@ fn print_profile(what: &str, plan: &Plan, d: &Design, x: &Tensor<f32>, batch: us
     Ok(())
 }
 
-fn bench_line(what: &str, d: &Design, images: usize, macs: u64, secs: f64) {
-    outln!(
-        "bench net: {what} {} ({}): {images} images in {:.3} s, {:.1} images/s, {:.2} GMAC/s",
-        d.name(),
-        d.pe().kind().label(),
-        secs,
-        images as f64 / secs,
-        (macs * images as u64) as f64 / secs / 1e9
-    );
+/// The median of values (the mean of the middle two for an even count).
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let h = v.len() / 2;
+    match v.len() % 2 {
+        1 => v[h],
+        _ => (v[h - 1] + v[h]) / 2.0,
+    }
+}
+
+/// Compare ORT's output with exact int8's and say how they relate.
+fn check_ort(theirs: Option<&Tensor<f32>>, ours: &Tensor<f32>) -> String {
+    let Some(t) = theirs else {
+        return "ORT's output is not float (uint8 codes); not compared".into();
+    };
+    if t.shape != ours.shape {
+        return format!(
+            "ORT's output has shape {:?}, exact int8's {:?}; not compared",
+            t.shape, ours.shape
+        );
+    }
+    let differ = t
+        .data
+        .iter()
+        .zip(&ours.data)
+        .filter(|(a, b)| a.to_bits() != b.to_bits())
+        .count();
+    if differ == 0 {
+        format!(
+            "ORT's output equals exact int8's bit for bit on all {} values",
+            t.data.len()
+        )
+    } else {
+        let max = t
+            .data
+            .iter()
+            .zip(&ours.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        format!(
+            "ORT's output differs from exact int8's on {differ} of {} values (max |diff| {max})",
+            t.data.len()
+        )
+    }
+}
+
+/// Time `designs` on every image of `x` (and ORT with --compare-ort) in
+/// interleaved rounds; print one line per design.
+fn time_model(
+    b: &NetBench,
+    what: &str,
+    model: &[u8],
+    plan: &Plan,
+    x: &Tensor<f32>,
+    batch: usize,
+) -> Result<()> {
+    let designs = [builtin("mac8x8"), Design::default_design()];
+    let batch = plan.batch_size(&x.shape, batch);
+    let images = x.shape[0];
+    let threads = rayon::current_num_threads();
+    // a warm-up pass of exact int8, which is also ORT's check
+    let (exact_y, e) = run_design(plan, &designs[0], x, batch, None, false)?;
+    let macs = e.layers.iter().map(|l| l.macs).sum::<u64>() / images as u64;
+    let mut ort = match b.compare_ort {
+        true => {
+            let o = super::bench_ort::OrtNet::start(model, x, batch, threads)?;
+            outln!("bench net: {what}: {}", check_ort(o.y.as_ref(), &exact_y));
+            Some(o)
+        }
+        false => None,
+    };
+    let rounds = b.rounds.unwrap_or(if b.compare_ort { 5 } else { 1 }) as usize;
+    // times[0]: ORT's, then one per design
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); designs.len() + 1];
+    for _ in 0..rounds {
+        if let Some(o) = ort.as_mut() {
+            times[0].push(o.ort.round(1)?);
+        }
+        for (i, d) in designs.iter().enumerate() {
+            let t = Instant::now();
+            run_design(plan, d, x, batch, None, false)?;
+            times[i + 1].push(t.elapsed().as_secs_f64());
+        }
+    }
+    drop(ort);
+    let best = |t: &[f64]| t.iter().cloned().fold(f64::INFINITY, f64::min);
+    let head = format!("{what} (batch {batch}, {threads} threads, best of {rounds} rounds)");
+    if !times[0].is_empty() {
+        let t = best(&times[0]);
+        outln!(
+            "bench net: {head} ONNX Runtime: {images} images in {t:.3} s, {:.1} images/s, \
+             {:.2} GMAC/s",
+            images as f64 / t,
+            (macs * images as u64) as f64 / t / 1e9
+        );
+    }
+    for (i, d) in designs.iter().enumerate() {
+        let t = best(&times[i + 1]);
+        out!(
+            "bench net: {head} {} ({}): {images} images in {t:.3} s, {:.1} images/s, {:.2} GMAC/s",
+            d.name(),
+            d.pe().kind().label(),
+            images as f64 / t,
+            (macs * images as u64) as f64 / t / 1e9
+        );
+        if !times[0].is_empty() {
+            let per_round: Vec<f64> = times[0]
+                .iter()
+                .zip(&times[i + 1])
+                .map(|(o, s)| o / s)
+                .collect();
+            out!(
+                ", {:.2}x ORT (best), {:.2}x median round",
+                best(&times[0]) / t,
+                median(&per_round)
+            );
+        }
+        outln!();
+    }
+    if b.profile {
+        for d in &designs {
+            print_profile(what, plan, d, x, batch)?;
+        }
+    }
+    Ok(())
 }
 
 pub fn bench(b: &NetBench) -> Result<i32> {
-    let designs = [builtin("mac8x8"), Design::default_design()];
+    let batch = b.batch as usize;
+    if b.compare_ort && !super::bench_ort::available() {
+        bail!("--compare-ort: {}", super::bench_ort::missing());
+    }
+    if let (Some(m), Some(xp)) = (&b.model, &b.input) {
+        let bytes = std::fs::read(m).with_context(|| format!("read {}", m.display()))?;
+        let plan = net::load(m)?;
+        let x = npy::read_f32(xp, "the network input")?;
+        plan.check_input(&x)?;
+        let name = m
+            .file_name()
+            .map_or("model".into(), |f| f.to_string_lossy());
+        time_model(b, &name, &bytes, &plan, &x, batch)?;
+        return Ok(0);
+    }
     if b.digits.exists() {
+        let bytes =
+            std::fs::read(&b.digits).with_context(|| format!("read {}", b.digits.display()))?;
         let plan = net::load(&b.digits)?;
         let x = npy::read_f32(&b.digits.with_file_name("x_test.npy"), "x_test")?;
-        for d in &designs {
-            let t = Instant::now();
-            let (_, e) = run_design(&plan, d, &x, 64, None, false)?;
-            let macs = e.layers.iter().map(|l| l.macs).sum::<u64>() / x.shape[0] as u64;
-            bench_line(
-                "digits (batch 64)",
-                d,
-                x.shape[0],
-                macs,
-                t.elapsed().as_secs_f64(),
-            );
-            if b.profile {
-                print_profile("digits", &plan, d, &x, 64)?;
-            }
-        }
+        time_model(b, "digits", &bytes, &plan, &x, batch)?;
     } else {
         outln!(
             "bench net: {} not found, digits skipped",
@@ -619,35 +760,14 @@ pub fn bench(b: &NetBench) -> Result<i32> {
         "bench net: ResNet-18-shaped int8 graph built and imported in {:.2} s",
         t.elapsed().as_secs_f64()
     );
+    let n = b.reps.max(1);
     let mut rng = sparqgen::workload::Rng::new(7);
     let x = Tensor::new(
-        vec![1, 3, 224, 224],
-        (0..3 * 224 * 224)
+        vec![n, 3, 224, 224],
+        (0..n * 3 * 224 * 224)
             .map(|_| (rng.unit() * 4.0) as f32)
             .collect(),
     );
-    for d in &designs {
-        let mut engine = DesignEngine::new(d, &plan.layers);
-        plan.run(&x, &mut engine)?; // warm-up
-        let t = Instant::now();
-        for _ in 0..b.reps.max(1) {
-            plan.run(&x, &mut engine)?;
-        }
-        let macs = engine.layers.iter().map(|l| l.macs).sum::<u64>() / (b.reps.max(1) + 1) as u64;
-        bench_line(
-            "resnet18 (batch 1)",
-            d,
-            b.reps.max(1),
-            macs,
-            t.elapsed().as_secs_f64(),
-        );
-        if b.profile {
-            let xs = Tensor::new(
-                vec![b.reps.max(1), 3, 224, 224],
-                x.data.repeat(b.reps.max(1)),
-            );
-            print_profile("resnet18", &plan, d, &xs, 1)?;
-        }
-    }
+    time_model(b, "resnet18", &bytes, &plan, &x, 1)?;
     Ok(0)
 }

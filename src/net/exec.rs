@@ -248,21 +248,33 @@ impl Plan {
                 };
                 let (xs, xz) = x_q.unwrap_or((q.scale, q.zp));
                 self.check_mac_input(l, &q.t.shape)?;
-                let acc = l.run_profiled(
-                    *layer,
-                    &q.t,
-                    xz.clamp(0, 255) as u8,
-                    engine,
-                    prof.as_deref_mut(),
-                )?;
+                let xz = xz.clamp(0, 255);
+                let scale: Vec<f32> = l.w_scale.iter().map(|w| xs * w).collect();
+                let (cs, shape) = l.gemms(*layer, &q.t, xz as u8, engine, prof.as_deref_mut())?;
                 let t = Instant::now();
-                let a = AccTensor {
-                    t: acc,
-                    scale: l.w_scale.iter().map(|w| xs * w).collect(),
-                };
-                let v = match y_q {
-                    Some((ys, yz)) => Value::Quant(a.requantize(*ys, *yz)),
-                    None => Value::Acc(a),
+                let fused = y_q.and_then(|(ys, yz)| {
+                    let mult: Vec<f32> = scale.iter().map(|s| s / ys).collect();
+                    mult.iter().all(|m| super::lower::fast_mult(*m)).then(|| {
+                        let y = l.finish_requant(&cs, xz, &shape, &mult, yz);
+                        Value::Quant(QTensor {
+                            t: y,
+                            scale: ys,
+                            zp: yz,
+                        })
+                    })
+                });
+                let v = match fused {
+                    Some(v) => v,
+                    None => {
+                        let a = AccTensor {
+                            t: l.finish(&cs, xz, &shape),
+                            scale,
+                        };
+                        match y_q {
+                            Some((ys, yz)) => Value::Quant(a.requantize(*ys, *yz)),
+                            None => Value::Acc(a),
+                        }
+                    }
                 };
                 if let Some(p) = prof {
                     p.stage("requantize", t);

@@ -179,16 +179,7 @@ impl MacLayer {
         let n = out_shape[0];
         let spatial: usize = out_shape[2..].iter().product();
         let mut y = vec![0i32; n * self.out_channels * spatial];
-        let wsums: Vec<Vec<i32>> = (0..c.len())
-            .map(|g| {
-                (0..og)
-                    .map(|o| self.weights[g].row(o).iter().map(|&v| i32::from(v)).sum())
-                    .collect()
-            })
-            .collect();
-        let add: Vec<i32> = (0..self.out_channels)
-            .map(|oc| self.bias[oc].wrapping_sub(zp.wrapping_mul(wsums[oc / og][oc % og])))
-            .collect();
+        let add = self.addends(zp);
         // one task per image and block of 16 output channel planes: each
         // row of C is read once, 16 contiguous values
         let sp = spatial.max(1);
@@ -218,6 +209,118 @@ impl MacLayer {
         Tensor::new(out_shape.to_vec(), y)
     }
 
+    /// Per output channel: the bias minus `zp * sum(w)` (wrapping, as the
+    /// int32 hardware does).
+    fn addends(&self, zp: i32) -> Vec<i32> {
+        let og = self.out_channels / self.groups();
+        (0..self.out_channels)
+            .map(|oc| {
+                let w: i32 = self.weights[oc / og]
+                    .row(oc % og)
+                    .iter()
+                    .map(|&v| i32::from(v))
+                    .sum();
+                self.bias[oc].wrapping_sub(zp.wrapping_mul(w))
+            })
+            .collect()
+    }
+
+    /// [`MacLayer::finish`] and the requantization of
+    /// [`super::value::AccTensor::requantize`] in one pass, straight from
+    /// the GEMM results to uint8 codes: per output channel `oc`,
+    /// `requant(c + addend[oc], mult[oc], y_zp)`. Bit for bit the two
+    /// steps (the same integer sum, f32 product and rounding), without the
+    /// int32 tensor between them. Rows of C are read contiguously (the
+    /// channels of one output pixel, a loop that vectorizes) into a small
+    /// tile, which is then written out one channel plane at a time.
+    pub fn finish_requant(
+        &self,
+        c: &[MatI32],
+        zp: i32,
+        out_shape: &[usize],
+        mult: &[f32],
+        y_zp: i32,
+    ) -> Tensor<u8> {
+        const TILE: usize = 64;
+        debug_assert!(mult.iter().all(|m| fast_mult(*m)));
+        let oc_n = self.out_channels;
+        let og = oc_n / self.groups();
+        let add = self.addends(zp);
+        let sp: usize = out_shape[2..].iter().product::<usize>().max(1);
+        let n = out_shape[0];
+        let mut y = vec![0u8; n * oc_n * sp];
+        let zf = y_zp as f32;
+        // one task per image and tile of output pixels
+        let tiles = sp.div_ceil(TILE);
+        let out = SyncPtr(y.as_mut_ptr());
+        (0..n * tiles).into_par_iter().for_each_init(
+            || vec![0u8; TILE * oc_n],
+            |buf, task| {
+                let (b, t) = (task / tiles, task % tiles);
+                let p0 = t * TILE;
+                let rows = (sp - p0).min(TILE);
+                for r in 0..rows {
+                    let row = b * sp + p0 + r;
+                    let dst = &mut buf[r * oc_n..(r + 1) * oc_n];
+                    for (g, cg) in c.iter().enumerate() {
+                        let src = &cg.data[row * og..(row + 1) * og];
+                        let at = g * og;
+                        let (d, a, m) =
+                            (&mut dst[at..at + og], &add[at..at + og], &mult[at..at + og]);
+                        for i in 0..og {
+                            d[i] = requant_lane(src[i].wrapping_add(a[i]), m[i], zf);
+                        }
+                    }
+                }
+                for oc in 0..oc_n {
+                    let at = (b * oc_n + oc) * sp + p0;
+                    // SAFETY: tasks own disjoint pixel ranges [p0, p0 + rows)
+                    // of every plane of image b, inside y.
+                    let plane = unsafe { std::slice::from_raw_parts_mut(out.at(at), rows) };
+                    for (r, v) in plane.iter_mut().enumerate() {
+                        *v = buf[r * oc_n + oc];
+                    }
+                }
+            },
+        );
+        Tensor::new(out_shape.to_vec(), y)
+    }
+
+    /// Run the layer's GEMMs on `x` through `engine` (with `prof`, the time
+    /// of each stage is added to it): per group `M x N` results, and the
+    /// output shape.
+    pub fn gemms(
+        &self,
+        index: usize,
+        x: &Tensor<u8>,
+        zp: u8,
+        engine: &mut dyn MacEngine,
+        mut prof: Option<&mut Profile>,
+    ) -> anyhow::Result<(Vec<MatI32>, Vec<usize>)> {
+        let mut t = Instant::now();
+        engine.input(index, x);
+        if self.kind == MacKind::Dense {
+            // the input already is the M x K matrix: no copy
+            let c = engine.gemm(index, self, 0, x, &self.weights[0])?;
+            if let Some(p) = prof.as_deref_mut() {
+                p.stage("gemm (engine)", t);
+            }
+            return Ok((vec![c], vec![x.shape[0], self.out_channels]));
+        }
+        let low = self.lower(x, zp);
+        if let Some(p) = prof.as_deref_mut() {
+            t = p.stage("im2col", t);
+        }
+        let mut cs = Vec::with_capacity(low.a.len());
+        for (g, a) in low.a.iter().enumerate() {
+            cs.push(engine.gemm(index, self, g, a, &self.weights[g])?);
+        }
+        if let Some(p) = prof {
+            p.stage("gemm (engine)", t);
+        }
+        Ok((cs, low.out_shape))
+    }
+
     /// Run the layer on `x` through `engine`.
     pub fn run(
         &self,
@@ -239,32 +342,46 @@ impl MacLayer {
         engine: &mut dyn MacEngine,
         mut prof: Option<&mut Profile>,
     ) -> anyhow::Result<Tensor<i32>> {
-        let mut t = Instant::now();
-        let mut stage = |name: &'static str, t: &mut Instant| {
-            if let Some(p) = prof.as_deref_mut() {
-                *t = p.stage(name, *t);
-            }
-        };
-        engine.input(index, x);
-        if self.kind == MacKind::Dense {
-            // the input already is the M x K matrix: no copy
-            let c = engine.gemm(index, self, 0, x, &self.weights[0])?;
-            stage("gemm (engine)", &mut t);
-            let y = self.finish(&[c], i32::from(zp), &[x.shape[0], self.out_channels]);
-            stage("zero point + bias", &mut t);
-            return Ok(y);
+        let (cs, shape) = self.gemms(index, x, zp, engine, prof.as_deref_mut())?;
+        let t = Instant::now();
+        let y = self.finish(&cs, i32::from(zp), &shape);
+        if let Some(p) = prof {
+            p.stage("zero point + bias", t);
         }
-        let low = self.lower(x, zp);
-        stage("im2col", &mut t);
-        let mut cs = Vec::with_capacity(low.a.len());
-        for (g, a) in low.a.iter().enumerate() {
-            cs.push(engine.gemm(index, self, g, a, &self.weights[g])?);
-        }
-        stage("gemm (engine)", &mut t);
-        let y = self.finish(&cs, i32::from(zp), &low.out_shape);
-        stage("zero point + bias", &mut t);
         Ok(y)
     }
+}
+
+/// A pointer tasks write disjoint parts of.
+#[derive(Clone, Copy)]
+struct SyncPtr(*mut u8);
+// SAFETY: only used where every task writes its own elements.
+unsafe impl Send for SyncPtr {}
+unsafe impl Sync for SyncPtr {}
+
+impl SyncPtr {
+    /// The element at offset `i` (a method, so closures capture the whole
+    /// Sync wrapper, not the raw pointer field).
+    fn at(self, i: usize) -> *mut u8 {
+        self.0.wrapping_add(i)
+    }
+}
+
+/// Whether [`requant_lane`] equals [`super::value::requant`] for every
+/// int32 with this multiplier (no product overflows f32).
+pub fn fast_mult(m: f32) -> bool {
+    m.is_finite() && m.abs() < 1e20
+}
+
+/// [`super::value::requant`] in a form that vectorizes: round half to even
+/// by the 1.5 * 2^23 trick, add the zero point and saturate in f32. Equal
+/// to it for every input: below 2^22 in magnitude the trick is exact and
+/// the sum an exact integer; beyond, both saturate to the same end.
+#[inline(always)]
+fn requant_lane(acc: i32, mult: f32, zp: f32) -> u8 {
+    const MAGIC: f32 = 12_582_912.0;
+    let x = acc as f32 * mult;
+    (((x + MAGIC) - MAGIC) + zp).clamp(0.0, 255.0) as u8
 }
 
 #[cfg(test)]
@@ -365,6 +482,66 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The fused epilogue equals finish + requantize bit for bit: ties
+    /// (multiplier 0.5 on odd sums), both saturations, int32 extremes,
+    /// two groups, a last pixel tile shorter than the others.
+    #[test]
+    fn finish_requant_equals_finish_then_requantize() {
+        let (n, groups, og, sp) = (2, 2, 5, 67);
+        let o = groups * og;
+        let k = 3;
+        let mut rng = Rng::new(5);
+        let layer = MacLayer {
+            name: "t".into(),
+            op: "Conv".into(),
+            kind: MacKind::Conv {
+                kh: 1,
+                kw: 1,
+                stride: [1, 1],
+                pads: [0; 4],
+                groups,
+            },
+            in_channels: groups * k,
+            out_channels: o,
+            weights: (0..groups)
+                .map(|_| {
+                    Tensor::new(
+                        vec![og, k],
+                        (0..og * k).map(|_| rng.next_u64() as i8).collect(),
+                    )
+                })
+                .collect(),
+            bias: (0..o as i32).map(|v| 37 * v - 200).collect(),
+            w_scale: vec![1.0; o],
+        };
+        let edge = [i32::MIN, i32::MAX, -1, 1, 0, 3, -3, 5, 511, -511];
+        let c: Vec<MatI32> = (0..groups)
+            .map(|_| {
+                let data = (0..n * sp * og)
+                    .map(|i| match i % 7 {
+                        0 => edge[(i / 7) % edge.len()],
+                        _ => (rng.next_u64() as i32) >> (i % 24),
+                    })
+                    .collect();
+                Tensor::new(vec![n * sp, og], data)
+            })
+            .collect();
+        let shape = [n, o, 1, sp];
+        let mult: Vec<f32> = (0..o)
+            .map(|i| [0.5, 1.0, 1e-3, 0.37, 2.5e-6][i % 5])
+            .collect();
+        for (zp, yz) in [(0, 0), (3, 128), (255, 255)] {
+            let acc = super::super::value::AccTensor {
+                t: layer.finish(&c, zp, &shape),
+                scale: mult.clone(),
+            };
+            let want = acc.requantize(1.0, yz);
+            let got = layer.finish_requant(&c, zp, &shape, &mult, yz);
+            assert_eq!(got.shape, want.t.shape);
+            assert_eq!(got.data, want.t.data, "zp {zp}, y_zp {yz}");
         }
     }
 }

@@ -8,7 +8,7 @@
 //! `16 * (a >> 4)` in place of `a`.
 
 use super::lower::{MacEngine, MacLayer};
-use crate::arith::{stc_pairs, MatI32, MatI8, MatU8, Model, Tensor};
+use crate::arith::{stc_pairs, MatI32, MatI8, MatU8, Model, PackedWeights, Tensor};
 use crate::config::{Design, PeKind};
 use anyhow::Context;
 use serde::Serialize;
@@ -59,6 +59,10 @@ pub struct DesignEngine {
     /// Seconds in the design's GEMMs, the exact reference GEMMs and the
     /// statistics (noise, pair counts).
     pub secs: EngineSecs,
+    /// Per (layer, group): the weights packed once for the GEMM kernel,
+    /// with the address and length of the weights they were packed from
+    /// (a different B is packed anew).
+    packs: std::collections::HashMap<(usize, usize), (usize, usize, PackedWeights)>,
 }
 
 /// Where a [`DesignEngine`]'s time went.
@@ -70,6 +74,10 @@ pub struct EngineSecs {
 }
 
 impl DesignEngine {
+    /// An engine for a plan whose MAC layers are `layers`. It keeps each
+    /// layer's packed weights between runs, found again by the address and
+    /// length of the weights it is given: run it only on that plan while
+    /// the plan lives (as `net` and `bench net` do, one engine per plan).
     pub fn new(design: &Design, layers: &[MacLayer]) -> DesignEngine {
         let exact = match design.pe().kind() {
             PeKind::Mac8x8 => None,
@@ -89,6 +97,7 @@ impl DesignEngine {
                 .collect(),
             inputs: None,
             secs: EngineSecs::default(),
+            packs: Default::default(),
         }
     }
 
@@ -157,10 +166,17 @@ impl MacEngine for DesignEngine {
         &mut self,
         index: usize,
         layer: &MacLayer,
-        _group: usize,
+        group: usize,
         a: &MatU8,
         b: &MatI8,
     ) -> anyhow::Result<MatI32> {
+        let key = (b.data.as_ptr() as usize, b.data.len());
+        let fresh = !matches!(self.packs.get(&(index, group)), Some((p, l, _)) if (*p, *l) == key);
+        if fresh {
+            self.packs
+                .insert((index, group), (key.0, key.1, Model::pack(b)));
+        }
+        let packed = &self.packs[&(index, group)].2;
         let stc = matches!(self.kind, PeKind::Sparq(s) if s.stc);
         let ctx = || {
             if stc {
@@ -175,11 +191,11 @@ impl MacEngine for DesignEngine {
         let c = match self.kind {
             PeKind::Mac4x8 => {
                 let codes = Tensor::new(a.shape.clone(), a.data.iter().map(|v| v >> 4).collect());
-                let mut c = self.model.gemm(&codes, b).with_context(ctx)?;
+                let mut c = self.model.gemm_packed(&codes, b, packed).with_context(ctx)?;
                 c.data.iter_mut().for_each(|v| *v *= 16);
                 c
             }
-            _ => self.model.gemm(a, b).with_context(ctx)?,
+            _ => self.model.gemm_packed(a, b, packed).with_context(ctx)?,
         };
         self.secs.design_gemm += t0.elapsed().as_secs_f64();
         let st = &mut self.layers[index];
@@ -187,7 +203,7 @@ impl MacEngine for DesignEngine {
         let mut t1 = std::time::Instant::now();
         match &self.exact {
             Some(e) => {
-                let ex = e.gemm(a, b).with_context(ctx)?;
+                let ex = e.gemm_packed(a, b, packed).with_context(ctx)?;
                 self.secs.exact_gemm += t1.elapsed().as_secs_f64();
                 t1 = std::time::Instant::now();
                 use rayon::prelude::*;

@@ -522,3 +522,51 @@ fn a_resnet18_shaped_graph_runs_and_sparq_differs_from_exact() {
         assert!(l["sqnr_db"].as_f64().unwrap() > 20.0, "{l}");
     }
 }
+
+/// `bench net MODEL --input X --compare-ort` on the digits CNN: ORT's
+/// output must equal exact int8's bit for bit and each design gets its
+/// ratio; without python3 (an empty PATH) it stops with exit 2 and the
+/// install command instead of timing half the comparison.
+#[test]
+fn bench_net_compare_ort_on_the_digits_cnn() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = digits().join("digits_int8.onnx");
+    let x = digits().join("x_test.npy");
+    let args = [
+        "bench",
+        "net",
+        m.to_str().unwrap(),
+        "--input",
+        x.to_str().unwrap(),
+        "--compare-ort",
+        "--rounds",
+        "2",
+    ];
+    let have_ort = std::process::Command::new("python3")
+        .args(["-c", "import onnxruntime, onnx, numpy"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if have_ort {
+        let r = run(&args, dir.path());
+        assert_eq!(r.code(), 0, "{}{}", r.stdout(), r.stderr());
+        let out = r.stdout();
+        assert!(
+            out.contains("ORT's output equals exact int8's bit for bit on all 5000 values"),
+            "{out}"
+        );
+        assert!(out.contains("ONNX Runtime: 500 images"), "{out}");
+        let ratios = out.lines().filter(|l| l.contains("x ORT (best)")).count();
+        assert_eq!(ratios, 2, "mac8x8 and the default SPARQ design: {out}");
+    }
+    let r = crate::util::bin()
+        .args(args)
+        .env("PATH", "")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("pip install onnxruntime onnx"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
