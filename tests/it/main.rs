@@ -13,6 +13,7 @@ mod model;
 mod mutation;
 mod net;
 mod net_rtl;
+mod net_rtl_resnet;
 mod ppa;
 mod prove;
 mod robust;
