@@ -103,6 +103,7 @@ impl Word {
             .rev()
             .map(|d| {
                 let nib = (self.0[d / 16] >> ((d % 16) * 4)) & 0xf;
+                // infallible: nib < 16
                 char::from_digit(nib as u32, 16).expect("a nibble")
             })
             .collect()
