@@ -591,7 +591,9 @@ impl Model {
                 Kernel::VnniScalarTrim => {
                     return Ok(gemm(Isa::Avx512, Trim::None, &av, &bv, m, n, kx, None))
                 }
-                Kernel::AvxVnni => return Ok(gemm(Isa::AvxVnni, Trim::None, &av, &bv, m, n, kx, None)),
+                Kernel::AvxVnni => {
+                    return Ok(gemm(Isa::AvxVnni, Trim::None, &av, &bv, m, n, kx, None))
+                }
                 _ => {}
             }
         }

@@ -254,7 +254,8 @@ impl Plan {
                 let t = Instant::now();
                 let fused = y_q.and_then(|(ys, yz)| {
                     let mult: Vec<f32> = scale.iter().map(|s| s / ys).collect();
-                    mult.iter().all(|m| super::lower::fast_mult(*m)).then(|| {
+                    let fast = mult.iter().all(|m| super::lower::fast_mult(*m));
+                    (fast && (0..=255).contains(&yz)).then(|| {
                         let y = l.finish_requant(&cs, xz, &shape, &mult, yz);
                         Value::Quant(QTensor {
                             t: y,

@@ -150,15 +150,18 @@ impl MacLayer {
                             if y < 0 || y >= h as isize {
                                 continue;
                             }
-                            for j in 0..kw {
-                                let xx = (ow * stride[1] + j) as isize - pads[1] as isize;
-                                if xx < 0 || xx >= w as isize {
-                                    continue;
-                                }
-                                let at = ((y as usize) * w + xx as usize) * cg;
-                                row[(i * kw + j) * cg..(i * kw + j + 1) * cg]
-                                    .copy_from_slice(&img[at..at + cg]);
+                            // the taps of kernel row i inside the input
+                            // are one contiguous run in both
+                            let x0 = (ow * stride[1]) as isize - pads[1] as isize;
+                            let jlo = (-x0).clamp(0, kw as isize) as usize;
+                            let jhi = (w as isize - x0).clamp(0, kw as isize) as usize;
+                            if jlo >= jhi {
+                                continue;
                             }
+                            let at = ((y as usize) * w + (x0 + jlo as isize) as usize) * cg;
+                            let len = (jhi - jlo) * cg;
+                            row[(i * kw + jlo) * cg..(i * kw + jlo) * cg + len]
+                                .copy_from_slice(&img[at..at + len]);
                         }
                     });
                     out.push(Tensor::new(vec![n * ho * wo, k], a));
@@ -373,15 +376,12 @@ pub fn fast_mult(m: f32) -> bool {
     m.is_finite() && m.abs() < 1e20
 }
 
-/// [`super::value::requant`] in a form that vectorizes: round half to even
-/// by the 1.5 * 2^23 trick, add the zero point and saturate in f32. Equal
-/// to it for every input: below 2^22 in magnitude the trick is exact and
-/// the sum an exact integer; beyond, both saturate to the same end.
+/// [`super::value::requant`] in a form that vectorizes (see
+/// [`super::value::round_saturate`]); the caller checked [`fast_mult`] and
+/// that the zero point is in 0..=255.
 #[inline(always)]
 fn requant_lane(acc: i32, mult: f32, zp: f32) -> u8 {
-    const MAGIC: f32 = 12_582_912.0;
-    let x = acc as f32 * mult;
-    (((x + MAGIC) - MAGIC) + zp).clamp(0.0, 255.0) as u8
+    super::value::round_saturate(acc as f32 * mult, zp)
 }
 
 #[cfg(test)]
@@ -538,10 +538,18 @@ mod tests {
                 t: layer.finish(&c, zp, &shape),
                 scale: mult.clone(),
             };
-            let want = acc.requantize(1.0, yz);
+            // the scalar rule, and AccTensor::requantize (its own loop)
+            let want: Vec<u8> = acc
+                .t
+                .data
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| super::super::value::requant(v, mult[(i / sp) % o], yz))
+                .collect();
             let got = layer.finish_requant(&c, zp, &shape, &mult, yz);
-            assert_eq!(got.shape, want.t.shape);
-            assert_eq!(got.data, want.t.data, "zp {zp}, y_zp {yz}");
+            assert_eq!(got.shape, shape);
+            assert_eq!(got.data, want, "zp {zp}, y_zp {yz}");
+            assert_eq!(acc.requantize(1.0, yz).t.data, want, "zp {zp}, y_zp {yz}");
         }
     }
 }

@@ -191,7 +191,10 @@ impl MacEngine for DesignEngine {
         let c = match self.kind {
             PeKind::Mac4x8 => {
                 let codes = Tensor::new(a.shape.clone(), a.data.iter().map(|v| v >> 4).collect());
-                let mut c = self.model.gemm_packed(&codes, b, packed).with_context(ctx)?;
+                let mut c = self
+                    .model
+                    .gemm_packed(&codes, b, packed)
+                    .with_context(ctx)?;
                 c.data.iter_mut().for_each(|v| *v *= 16);
                 c
             }

@@ -68,10 +68,21 @@ impl AccTensor {
     /// to even, plus the zero point, saturated to 0..=255.
     pub fn requantize(&self, y_scale: f32, y_zp: i32) -> QTensor {
         let mult: Vec<f32> = self.scale.iter().map(|s| s / y_scale).collect();
+        // the loop that vectorizes when it gives the same codes (see
+        // round_saturate: every product finite, the zero point a uint8)
+        let fast =
+            mult.iter().all(|m| m.is_finite() && m.abs() < 1e20) && (0..=255).contains(&y_zp);
+        let zf = y_zp as f32;
         let data = self.map(|c, src, dst: &mut [u8]| {
             let m = mult[c];
-            for (d, &a) in dst.iter_mut().zip(src) {
-                *d = requant(a, m, y_zp);
+            if fast {
+                for (d, &a) in dst.iter_mut().zip(src) {
+                    *d = round_saturate(a as f32 * m, zf);
+                }
+            } else {
+                for (d, &a) in dst.iter_mut().zip(src) {
+                    *d = requant(a, m, y_zp);
+                }
             }
         });
         QTensor {
@@ -93,6 +104,17 @@ pub fn round_half_even(x: f32) -> f32 {
     } else {
         x.round_ties_even()
     }
+}
+
+/// `round_half_even(v) + zp` saturated to 0..=255, in a form that
+/// vectorizes: for a finite `v` and an integer `zp` in 0..=255 the same as
+/// rounding, adding in i64 and clamping (below 2^22 the 1.5 * 2^23 trick
+/// rounds exactly and the sum is an exact integer; beyond, both saturate to
+/// the same end).
+#[inline(always)]
+pub fn round_saturate(v: f32, zp: f32) -> u8 {
+    const MAGIC: f32 = 12_582_912.0;
+    (((v + MAGIC) - MAGIC) + zp).clamp(0.0, 255.0) as u8
 }
 
 /// One int32 to uint8: round half to even, saturate.
@@ -310,7 +332,17 @@ pub fn qlinear_softmax(q: &QTensor, axis: usize, legacy: bool, y_scale: f32, zp:
 /// by `scale_in / scale_out` in f32, the sum rounded half to even.
 pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
     let (ra, rb) = (a.scale / scale, b.scale / scale);
-    let data =
+    let small = |v: f32| v.abs() < 1e30;
+    let zps_u8 = |z: i32| (0..=255).contains(&z);
+    let data = if small(ra) && small(rb) && zps_u8(a.zp) && zps_u8(b.zp) && zps_u8(zp) {
+        // every sum is finite: the loop that vectorizes gives the same codes
+        let (za, zb, zf) = (a.zp as f32, b.zp as f32, zp as f32);
+        a.t.data
+            .iter()
+            .zip(&b.t.data)
+            .map(|(&x, &y)| round_saturate(ra * (f32::from(x) - za) + rb * (f32::from(y) - zb), zf))
+            .collect()
+    } else {
         a.t.data
             .iter()
             .zip(&b.t.data)
@@ -318,7 +350,8 @@ pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
                 let v = ra * (i32::from(x) - a.zp) as f32 + rb * (i32::from(y) - b.zp) as f32;
                 (round_half_even(v) as i64 + i64::from(zp)).clamp(0, 255) as u8
             })
-            .collect();
+            .collect()
+    };
     QTensor {
         t: Tensor::new(a.t.shape.clone(), data),
         scale,
@@ -378,6 +411,41 @@ mod tests {
             123.50001,
         ] {
             assert_eq!(round_half_even(x), x.round_ties_even(), "{x}");
+        }
+    }
+
+    /// QLinearAdd's vectorized loop equals round, add in i64, clamp on
+    /// every pair of codes, for scales that make ties, saturate, or exceed
+    /// 2^22.
+    #[test]
+    fn qlinear_add_equals_the_integer_rounding_on_every_code_pair() {
+        let all: Vec<u8> = (0..=255).collect();
+        for (sa, sb, sy, za, zb, zy) in [
+            (0.5f32, 0.5f32, 1.0f32, 0, 128, 3),
+            (0.1, 0.37, 0.05, 17, 0, 128),
+            (1e6, 3e5, 1e-2, 255, 1, 0),
+            (0.25, 1.5, 0.5, 128, 128, 255),
+        ] {
+            let a = QTensor {
+                t: Tensor::new(vec![256 * 256], all.repeat(256)),
+                scale: sa,
+                zp: za,
+            };
+            let b = QTensor {
+                t: Tensor::new(
+                    vec![256 * 256],
+                    all.iter().flat_map(|&v| [v; 256]).collect(),
+                ),
+                scale: sb,
+                zp: zb,
+            };
+            let got = qlinear_add(&a, &b, sy, zy);
+            let (ra, rb) = (sa / sy, sb / sy);
+            for (i, (&x, &y)) in a.t.data.iter().zip(&b.t.data).enumerate() {
+                let v = ra * (i32::from(x) - za) as f32 + rb * (i32::from(y) - zb) as f32;
+                let want = (round_half_even(v) as i64 + i64::from(zy)).clamp(0, 255) as u8;
+                assert_eq!(got.t.data[i], want, "{x} + {y} with scales {sa} {sb} {sy}");
+            }
         }
     }
 }

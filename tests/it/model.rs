@@ -417,3 +417,35 @@ fn every_kernel_runs_2_of_4_exactly_on_ragged_shapes() {
         }
     }
 }
+
+/// `gemm_packed` with B packed once gives `gemm`'s result, and a packing
+/// of other weights (another shape) is ignored rather than misused.
+#[test]
+fn gemm_packed_equals_gemm() {
+    let mut seed = 5;
+    let mut next = || {
+        seed = seed * 6364136223846793005u64 + 1442695040888963407;
+        (seed >> 33) as u8
+    };
+    let (m, n, k) = (50, 130, 77);
+    let a = Tensor::new(vec![m, k], (0..m * k).map(|_| next()).collect::<Vec<u8>>());
+    let b = Tensor::new(
+        vec![n, k],
+        (0..n * k).map(|_| next() as i8).collect::<Vec<i8>>(),
+    );
+    let other = Tensor::new(vec![3, 5], vec![1i8; 15]);
+    for yaml in ["pe: {kind: mac8x8}", "pe: {window_bits: 4, placements: 5}"] {
+        let model = Model::new(&Design::from_yaml(yaml).unwrap());
+        let want = model.gemm(&a, &b).unwrap();
+        assert_eq!(
+            model.gemm_packed(&a, &b, &Model::pack(&b)).unwrap(),
+            want,
+            "{yaml}"
+        );
+        assert_eq!(
+            model.gemm_packed(&a, &b, &Model::pack(&other)).unwrap(),
+            want,
+            "{yaml}"
+        );
+    }
+}
