@@ -60,9 +60,11 @@ pub struct DesignEngine {
     /// statistics (noise, pair counts).
     pub secs: EngineSecs,
     /// Per (layer, group): the weights packed once for the GEMM kernel,
-    /// with the address and length of the weights they were packed from
-    /// (a different B is packed anew).
-    packs: std::collections::HashMap<(usize, usize), (usize, usize, PackedWeights)>,
+    /// with a copy of the weights they were packed from: a B that differs
+    /// in any byte or in shape is packed anew (comparing bytes costs a
+    /// fraction of packing them; an address could be reused by other
+    /// weights).
+    packs: std::collections::HashMap<(usize, usize), (MatI8, PackedWeights)>,
 }
 
 /// Where a [`DesignEngine`]'s time went.
@@ -75,9 +77,8 @@ pub struct EngineSecs {
 
 impl DesignEngine {
     /// An engine for a plan whose MAC layers are `layers`. It keeps each
-    /// layer's packed weights between runs, found again by the address and
-    /// length of the weights it is given: run it only on that plan while
-    /// the plan lives (as `net` and `bench net` do, one engine per plan).
+    /// layer's packed weights between runs and re-packs a layer whose
+    /// weights changed.
     pub fn new(design: &Design, layers: &[MacLayer]) -> DesignEngine {
         let exact = match design.pe().kind() {
             PeKind::Mac8x8 => None,
@@ -170,13 +171,13 @@ impl MacEngine for DesignEngine {
         a: &MatU8,
         b: &MatI8,
     ) -> anyhow::Result<MatI32> {
-        let key = (b.data.as_ptr() as usize, b.data.len());
-        let fresh = !matches!(self.packs.get(&(index, group)), Some((p, l, _)) if (*p, *l) == key);
+        let fresh = !matches!(self.packs.get(&(index, group)),
+            Some((w, _)) if w.shape == b.shape && w.data == b.data);
         if fresh {
             self.packs
-                .insert((index, group), (key.0, key.1, Model::pack(b)));
+                .insert((index, group), (b.clone(), Model::pack(b)));
         }
-        let packed = &self.packs[&(index, group)].2;
+        let packed = &self.packs[&(index, group)].1;
         let stc = matches!(self.kind, PeKind::Sparq(s) if s.stc);
         let ctx = || {
             if stc {

@@ -322,7 +322,10 @@ fn every_unwrap_in_src_says_why_it_cannot_fail() {
         bad.join("\n")
     );
     // The check sees what it must.
-    assert_eq!(unjustified_panics("fn f() {\n    x.unwrap();\n}\n"), vec![2]);
+    assert_eq!(
+        unjustified_panics("fn f() {\n    x.unwrap();\n}\n"),
+        vec![2]
+    );
     assert!(unjustified_panics("// infallible: y\nx.unwrap();\n").is_empty());
     assert!(unjustified_panics("#[cfg(test)]\nx.unwrap();\n").is_empty());
 }
