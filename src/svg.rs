@@ -251,8 +251,8 @@ impl Placer {
         };
         r.inside(&self.bounds)
             && !self.hard.iter().any(|h| h.overlaps(r))
-            && !(strict >= 1 && leader.as_ref().is_some_and(crosses))
-            && !(strict >= 2 && self.soft.iter().any(|h| h.overlaps(r)))
+            && (strict < 1 || !leader.as_ref().is_some_and(crosses))
+            && (strict < 2 || !self.soft.iter().any(|h| h.overlaps(r)))
     }
 
     /// Place `s` (at `size` px) beside the point `(cx, cy)` drawn with
@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(fit("abc", 12.0, 8.0, 1000.0), ("abc".to_string(), 12.0));
         let (t, size) = fit("abcdefghij", 12.0, 8.0, 60.0);
         assert_eq!(t, "abcdefghij");
-        assert!(size < 12.0 && size >= 8.0 && text_width(&t, size) <= 60.0);
+        assert!((8.0..12.0).contains(&size) && text_width(&t, size) <= 60.0);
         let (t, size) = fit(&"x".repeat(100), 12.0, 8.0, 60.0);
         assert!(
             t.ends_with("...") && size == 8.0 && text_width(&t, size) <= 60.0,
