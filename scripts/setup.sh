@@ -19,6 +19,8 @@ command -v qflow >/dev/null 2>&1 || need+=(qflow)
 command -v sta >/dev/null 2>&1 || need+=(opensta)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
+# rsvg-convert: the plot tests render the SVG plots to PNG (tests/it/plots.rs).
+command -v rsvg-convert >/dev/null 2>&1 || need+=(librsvg2-bin)
 # A one-node Slurm cluster for the sweep tests (scripts/slurm-local.sh).
 [ -x /usr/sbin/slurmctld ] || need+=(slurm-wlm)
 [ -x /usr/sbin/munged ] || need+=(munge)

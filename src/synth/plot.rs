@@ -1,8 +1,10 @@
 //! The sweep's Pareto plot (area per activation against SQNR) as SVG; text
-//! is escaped through [`crate::svg`].
+//! is escaped through [`crate::svg`], the points' names go where
+//! [`Placer`] finds room inside the plot (never over another name or
+//! point), and the title shrinks to the width ([`fit`]).
 
 use super::compare::PeCost;
-use crate::svg::Text;
+use crate::svg::{fit, px as coord, Placed, Placer, Rect, Text, RINGS};
 use askama::Template;
 
 struct Tick {
@@ -16,8 +18,30 @@ struct Point {
     color: &'static str,
     label: Text,
     detail: Text,
-    show_label: bool,
+    /// Where the name is written (baseline start), and its leader line.
+    name_at: Option<NameAt>,
 }
+
+struct NameAt {
+    x: String,
+    y: String,
+    leader: Option<[String; 4]>,
+}
+
+impl From<Placed> for NameAt {
+    fn from(p: Placed) -> NameAt {
+        NameAt {
+            x: coord(p.x),
+            y: coord(p.y),
+            leader: p.leader.map(|l| l.map(coord)),
+        }
+    }
+}
+
+/// Font sizes, px: the title, the points' names, the legend.
+const TITLE_SIZE: f64 = 14.0;
+const NAME_SIZE: f64 = 9.0;
+const LEGEND_SIZE: f64 = 11.0;
 
 struct Legend {
     y: i64,
@@ -29,6 +53,7 @@ struct Legend {
 #[template(path = "synth/pareto.svg")]
 struct Pareto {
     title: Text,
+    title_size: String,
     width: i64,
     height: i64,
     left: i64,
@@ -134,13 +159,55 @@ fn render(title: &str, costs: &[Mark]) -> String {
         if y > best {
             best = y;
             on_front[i] = true;
-            front.push(format!("{},{}", px(xs[i]), py(y)));
+            front.push((px(xs[i]), py(y)));
         }
+    }
+    let legend_top = bottom - 70 - 12;
+    let mut placer = Placer::new(Rect::new(
+        left as f64 + 2.0,
+        top as f64 + 2.0,
+        right as f64 - 2.0,
+        bottom as f64 - 2.0,
+    ));
+    for (i, c) in costs.iter().enumerate() {
+        placer.block(Rect::around(px(xs[i]) as f64, py(y_of(c)) as f64, 5.0));
+    }
+    let legend_w = COLORS
+        .iter()
+        .map(|(_, l)| crate::svg::text_width(l, LEGEND_SIZE))
+        .fold(0.0, f64::max);
+    placer.block(Rect::new(
+        (right - 158) as f64,
+        legend_top as f64,
+        (right - 140) as f64 + legend_w + 4.0,
+        (bottom - 70 + 16 * 3 + 8) as f64,
+    ));
+    placer.avoid_line(left as f64, bottom as f64, right as f64, bottom as f64);
+    for w in front.windows(2) {
+        placer.avoid_line(w[0].0 as f64, w[0].1 as f64, w[1].0 as f64, w[1].1 as f64);
+    }
+    // baselines first, then the front from left to right
+    let mut named: Vec<usize> = (0..costs.len())
+        .filter(|&i| on_front[i] || costs[i].baseline)
+        .collect();
+    named.sort_by(|&a, &b| {
+        costs[b]
+            .baseline
+            .cmp(&costs[a].baseline)
+            .then(xs[a].total_cmp(&xs[b]))
+    });
+    let mut name_at: Vec<Option<NameAt>> = (0..costs.len()).map(|_| None).collect();
+    for i in named {
+        let (x, y) = (px(xs[i]) as f64, py(y_of(&costs[i])) as f64);
+        name_at[i] = placer
+            .place(&costs[i].label, NAME_SIZE, (x, y, 4.0), RINGS)
+            .map(NameAt::from);
     }
     let points = costs
         .iter()
+        .zip(name_at)
         .enumerate()
-        .map(|(i, c)| Point {
+        .map(|(i, (c, name_at))| Point {
             x: px(xs[i]),
             y: py(y_of(c)),
             color: c.color,
@@ -151,9 +218,10 @@ fn render(title: &str, costs: &[Mark]) -> String {
                 c.sqnr_db.map_or("exact".into(), |s| format!("{s:.2} dB"))
             )
             .into(),
-            show_label: on_front[i] || c.baseline,
+            name_at,
         })
         .collect();
+    let (title, title_size) = fit(title, TITLE_SIZE, 8.0, width as f64 - 16.0);
     let xticks = nice_ticks(xmin, xmax, 8)
         .into_iter()
         .map(|v| Tick {
@@ -174,6 +242,7 @@ fn render(title: &str, costs: &[Mark]) -> String {
     });
     Pareto {
         title: title.into(),
+        title_size: coord(title_size),
         width,
         height,
         left,
@@ -184,7 +253,11 @@ fn render(title: &str, costs: &[Mark]) -> String {
         yticks,
         xlabel: "transistors (Yosys CMOS estimate) per activation per cycle".into(),
         ylabel: "GEMM SQNR vs exact int8 (dB)".into(),
-        front: front.join(" "),
+        front: front
+            .iter()
+            .map(|(x, y)| format!("{x},{y}"))
+            .collect::<Vec<_>>()
+            .join(" "),
         points,
         legend: COLORS
             .iter()

@@ -14,6 +14,7 @@ mod mutation;
 mod net;
 mod net_rtl;
 mod net_rtl_resnet;
+mod plots;
 mod ppa;
 mod prove;
 mod robust;
