@@ -55,7 +55,7 @@ pub struct AsicArgs {
     step_minutes: u64,
     /// Slurm: each layout (the design and, with --compare, every compared
     /// one) is one task of a Slurm array job running `sparqgen asic` on it;
-    /// the job folder (default: OUT/<name>-asic-jobs) keeps each task's
+    /// the job folder (default: sparqgen-jobs/asic) keeps each task's
     /// design, layout and log, and a resubmission reuses finished layouts.
     #[command(flatten)]
     cluster: super::sweep::SlurmArgs,

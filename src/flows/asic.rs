@@ -37,7 +37,7 @@ pub struct Request {
 
 /// `--slurm`: where the job folder goes and the Slurm options.
 pub struct SlurmRequest {
-    /// The job folder (default: `OUT/<name>-asic-jobs`).
+    /// The job folder (default: `sparqgen-jobs/asic`, as for `verify`).
     pub dir: Option<PathBuf>,
     pub options: SlurmOptions,
 }
@@ -244,7 +244,7 @@ fn on_slurm(
     designs: &[Design],
     tools: &asic::qflow::Versions,
 ) -> Result<Vec<asic::Layout>> {
-    let default = req.out.join(format!("{}-asic-jobs", req.design.name()));
+    let default = PathBuf::from("sparqgen-jobs").join("asic");
     let dir = std::path::absolute(slurm.dir.as_ref().unwrap_or(&default))?;
     let out = dir.join("out");
     let common = task_options(&req.opts);
