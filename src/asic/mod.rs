@@ -132,6 +132,24 @@ pub struct AsicReport {
     pub equivalence: Equivalence,
     pub notes: Vec<String>,
     pub tools: qflow::Versions,
+    /// GrayWolf's `TWSC*fast` divisor (1: its full annealing schedule).
+    #[serde(default = "one")]
+    pub placer_fast: u32,
+    /// Wall time of each step, in order.
+    #[serde(default)]
+    pub stage_seconds: Vec<StageTime>,
+    /// Wall time of the whole flow.
+    pub seconds: f64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The wall time of one step of the flow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageTime {
+    pub stage: String,
     pub seconds: f64,
 }
 
@@ -187,10 +205,34 @@ pub fn lay_out(
     let source = one_source(g)?;
     let p = qflow::Project::create(work, &top, &source, opts.knobs).map_err(io("qflow project"))?;
 
+    let mut stages = Vec::new();
+    let timed = |name: &str, stages: &mut Vec<StageTime>, t: Instant| {
+        stages.push(StageTime {
+            stage: name.to_string(),
+            seconds: t.elapsed().as_secs_f64(),
+        })
+    };
+    say(&format!("asic: {top}: qflow synthesize (osu018)"));
+    let t = Instant::now();
+    p.run(&["synthesize"], opts.limit)?;
+    timed("qflow synthesize", &mut stages, t);
+    let blif = std::fs::read_to_string(p.synthesis(".blif")).map_err(io("qflow synthesize"))?;
+    let placed_cells = qflow::blif_cells(&blif);
+    let fast = opts
+        .knobs
+        .place_fast
+        .unwrap_or_else(|| qflow::auto_fast(placed_cells));
+    p.write_par(fast).map_err(io("GrayWolf parameters"))?;
     say(&format!(
-        "asic: {top}: qflow synthesize place route (osu018)"
+        "asic: {top}: qflow place ({placed_cells} cells; GrayWolf fast {fast})"
     ));
-    p.run(&["synthesize", "place", "route"], opts.limit)?;
+    let t = Instant::now();
+    p.run(&["place"], opts.limit)?;
+    timed("qflow place", &mut stages, t);
+    say(&format!("asic: {top}: qflow route"));
+    let t = Instant::now();
+    p.run(&["route"], opts.limit)?;
+    timed("qflow route", &mut stages, t);
     let route_log = p.read_log("route");
     match qflow::route_verdict(&route_log) {
         Some(qflow::Routed::All) => {}
@@ -220,7 +262,9 @@ pub fn lay_out(
     }
 
     say(&format!("asic: {top}: qflow migrate drc lvs gdsii"));
+    let t = Instant::now();
     p.run(&["migrate", "drc", "lvs", "gdsii"], opts.limit)?;
+    timed("qflow migrate drc lvs gdsii", &mut stages, t);
     let drc_log = p.read_log("drc");
     let drc = qflow::drc_errors(&drc_log).ok_or_else(|| AsicError::Stage {
         stage: "qflow drc".into(),
@@ -234,6 +278,7 @@ pub fn lay_out(
     let rc = p.layout(".rc");
     let sdf = p.synthesis(".sdf");
     say(&format!("asic: {top}: OpenSTA before and after routing"));
+    let t = Instant::now();
     let out = crate::process::group_output_within(
         Command::new(Path::new(qflow::BIN_DIR).join("rc2dly"))
             .arg("-r")
@@ -269,6 +314,7 @@ pub fn lay_out(
     )?;
     let (pre, pre_script, pre_log) =
         sta::run(&synth_dir, &netlist_path, &top, None, period, opts.limit)?;
+    timed("rc2dly and OpenSTA", &mut stages, t);
 
     let lef = std::fs::read_to_string(qflow::LEF).map_err(io("LEF"))?;
     let def_text = std::fs::read_to_string(p.layout(".def")).map_err(io("routed DEF"))?;
@@ -300,12 +346,14 @@ pub fn lay_out(
         say(&format!(
             "asic: {top}: proving the routed netlist equal to the model"
         ));
+        let t = Instant::now();
         let r = proof::prove_netlist(
             &g.manifest,
             &netlist,
             Path::new(qflow::LIBERTY),
             qflow::FILL,
         )?;
+        timed("proof", &mut stages, t);
         Equivalence {
             verdict: if r.passed() { "proven" } else { "refuted" }.into(),
             method: "sparqgen prove on the routed gate netlist (OSU cells from their liberty \
@@ -318,6 +366,23 @@ pub fn lay_out(
     let mut tools = tools.clone();
     if let Some(v) = qflow::netgen_version(&lvs_log) {
         tools.netgen = v;
+    }
+    let mut notes = vec![
+        "The Debian OSU 0.18 um package has no cell layouts: the GDS places and routes \
+         real cells but references them by name (their insides are not in the file), \
+         DRC checks the routing and pins, and Netgen compares the cells as black boxes."
+            .to_string(),
+        "Timing: ideal clock, no input or output delay; the critical path includes the \
+         capturing flop's setup time."
+            .to_string(),
+    ];
+    if fast > 1 {
+        notes.push(format!(
+            "Placement: GrayWolf ran with `TWSC*fast {fast}` ({placed_cells} cells; its \
+             annealing tried 1/{fast} of its usual moves per cell and temperature, a quicker \
+             and coarser placement). Routing, DRC, LVS and timing are checked as for any \
+             layout."
+        ));
     }
     let report = AsicReport {
         design: design.name().to_string(),
@@ -346,16 +411,10 @@ pub fn lay_out(
         timing_post_route: post,
         timing_pre_route: pre,
         equivalence,
-        notes: vec![
-            "The Debian OSU 0.18 um package has no cell layouts: the GDS places and routes \
-             real cells but references them by name (their insides are not in the file), \
-             DRC checks the routing and pins, and Netgen compares the cells as black boxes."
-                .into(),
-            "Timing: ideal clock, no input or output delay; the critical path includes the \
-             capturing flop's setup time."
-                .into(),
-        ],
+        notes,
         tools,
+        placer_fast: fast,
+        stage_seconds: stages,
         seconds: start.elapsed().as_secs_f64(),
     };
     let png = picture::png(&layout, qflow::FILL, 1000);

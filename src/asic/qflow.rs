@@ -13,6 +13,9 @@ pub const TECH: &str = "osu018";
 pub const TECH_DIR: &str = "/usr/share/qflow/tech/osu018";
 pub const LIBERTY: &str = "/usr/share/qflow/tech/osu018/osu018_stdcells.lib";
 pub const LEF: &str = "/usr/share/qflow/tech/osu018/osu018_stdcells.lef";
+/// GrayWolf's parameter file for the technology (qflow copies it to
+/// `layout/<top>.par` unless one is there).
+pub const PAR: &str = "/usr/share/qflow/tech/osu018/osu018.par";
 /// The filler cell qflow adds to continue the rows.
 pub const FILL: &str = "FILL";
 /// Where qflow keeps its helper programs (rc2dly).
@@ -34,6 +37,41 @@ pub struct Knobs {
     pub utilization: Option<f64>,
     /// Metal layers the router may use (1..6; qflow's `route_layers`).
     pub route_layers: Option<u32>,
+    /// GrayWolf's `TWSC*fast N`: its annealing tries 1/N of its usual moves
+    /// per cell and temperature (1: its full schedule); `None`: chosen from
+    /// the cell count by [`auto_fast`].
+    pub place_fast: Option<u32>,
+}
+
+/// Cells per step of [`auto_fast`]: up to this many, GrayWolf runs its
+/// full schedule.
+pub const CELLS_PER_FAST: usize = 3000;
+
+/// The `fast` divisor for a netlist of `cells` cells: 1 up to
+/// [`CELLS_PER_FAST`] cells (a PE), then one more per [`CELLS_PER_FAST`]
+/// (GrayWolf's moves per temperature grow as cells^(4/3); this keeps a 4x4
+/// array's placement to tens of minutes instead of hours).
+pub fn auto_fast(cells: usize) -> u32 {
+    (cells.div_ceil(CELLS_PER_FAST)).clamp(1, 16) as u32
+}
+
+/// The logic cells of qflow's synthesized netlist (its BLIF's gates,
+/// fanout buffers included): what GrayWolf will place.
+pub fn blif_cells(blif: &str) -> usize {
+    blif.lines().filter(|l| l.starts_with(".gate ")).count()
+}
+
+/// GrayWolf's parameter file: the technology's, with `TWSC*fast N` when
+/// `fast` > 1.
+pub fn par_text(tech_par: &str, fast: u32) -> String {
+    let mut s = tech_par.trim_end().to_string();
+    s.push('\n');
+    if fast > 1 {
+        s.push_str(&format!(
+            "\n# written by sparqgen: 1/{fast} of the annealing moves per cell and temperature\nTWSC*fast : {fast}\n"
+        ));
+    }
+    s
 }
 
 impl Project {
@@ -69,6 +107,13 @@ impl Project {
 
     pub fn log(&self, stage: &str) -> PathBuf {
         self.dir.join("log").join(format!("{stage}.log"))
+    }
+
+    /// Write GrayWolf's parameter file (after `qflow synthesize`, before
+    /// `qflow place`).
+    pub fn write_par(&self, fast: u32) -> std::io::Result<()> {
+        let tech = std::fs::read_to_string(PAR)?;
+        std::fs::write(self.layout(".par"), par_text(&tech, fast))
     }
 
     pub fn read_log(&self, stage: &str) -> String {
@@ -229,7 +274,7 @@ pub fn find_tools() -> Result<Versions, AsicError> {
             .to_string(),
         Err(_) => return Err(missing("qflow was not found on PATH")),
     };
-    for f in [LIBERTY, LEF] {
+    for f in [LIBERTY, LEF, PAR] {
         if !Path::new(f).is_file() {
             return Err(missing(&format!(
                 "the OSU 0.18 um library ({f}) is not installed"
@@ -294,6 +339,20 @@ mod tests {
         assert_eq!(e, Some(0));
         let (ok, _, _) = lvs_result("Netlists do not match.\nTotal errors = 3\n");
         assert!(!ok);
+        assert_eq!(
+            blif_cells(".model t\n.gate INVX1 A=a Y=b\n.gate DFFSR D=b\n.end\n"),
+            2
+        );
+        assert_eq!(auto_fast(0), 1);
+        assert_eq!(auto_fast(1_700), 1);
+        assert_eq!(auto_fast(3_000), 1);
+        assert_eq!(auto_fast(3_001), 2);
+        assert_eq!(auto_fast(26_889), 9);
+        assert_eq!(auto_fast(1_000_000), 16);
+        let par = par_text("RULES\nENDRULES\n", 4);
+        assert!(par.starts_with("RULES\nENDRULES\n"));
+        assert!(par.trim_end().ends_with("TWSC*fast : 4"), "{par}");
+        assert!(!par_text("RULES\n", 1).contains("fast"));
         assert_eq!(
             netgen_version("Netgen 1.5.133 compiled on Thu Dec  1 22:32:11 UTC 2022").as_deref(),
             Some("Netgen 1.5.133")

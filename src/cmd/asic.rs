@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 use clap::Args;
 use sparqgen::asic::{qflow::Knobs, Options};
-use sparqgen::flows::asic::{self, Request};
+use sparqgen::flows::asic::{self, Request, SlurmRequest};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -31,6 +31,11 @@ pub struct AsicArgs {
     /// Metal layers the router may use, 1 to 6 (default: all 6).
     #[arg(long, value_name = "N")]
     route_layers: Option<u32>,
+    /// GrayWolf's placement speed-up, 1 to 16: its annealing tries 1/N of
+    /// its usual moves per cell and temperature (default: 1 up to 3,000
+    /// cells, one more per 3,000 cells, so a 4x4 array places in minutes).
+    #[arg(long, value_name = "N")]
+    place_fast: Option<u32>,
     /// Lay out the design as described (a whole array) instead of its PE.
     #[arg(long)]
     whole: bool,
@@ -48,9 +53,12 @@ pub struct AsicArgs {
     /// Time limit of each flow step, in minutes.
     #[arg(long, value_name = "MIN", default_value_t = 30)]
     step_minutes: u64,
-    /// Run the comparison's layouts as Slurm tasks (not available yet).
-    #[arg(long)]
-    slurm: bool,
+    /// Slurm: each layout (the design and, with --compare, every compared
+    /// one) is one task of a Slurm array job running `sparqgen asic` on it;
+    /// the job folder (default: sparqgen-jobs/asic) keeps each task's
+    /// design, layout and log, and a resubmission reuses finished layouts.
+    #[command(flatten)]
+    cluster: super::sweep::SlurmArgs,
     /// Replace the output folder even if sparqgen did not write it or its
     /// files were changed since (by default sparqgen refuses, exit 2).
     #[arg(long)]
@@ -75,6 +83,9 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
     if let Some(l) = args.route_layers.filter(|l| !(1..=6).contains(l)) {
         bail!("--route-layers: {l} is not allowed (allowed: 1 to 6, the OSU 0.18 um metal layers)");
     }
+    if let Some(f) = args.place_fast.filter(|f| !(1..=16).contains(f)) {
+        bail!("--place-fast: {f} is not allowed (allowed: 1 to 16; 1 is GrayWolf's full schedule)");
+    }
     if !(1..=16).contains(&args.compare_array) {
         bail!(
             "--compare-array: {} is not allowed (allowed: 1 to 16)",
@@ -84,8 +95,12 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
     if args.step_minutes == 0 {
         bail!("--step-minutes: 0 is not allowed (allowed: 1 or more)");
     }
-    if args.slurm {
-        bail!("--slurm: not available for asic yet; run the comparison locally (--compare)");
+    if !args.cluster.slurm
+        && (args.cluster.partition.is_some()
+            || args.cluster.time.is_some()
+            || args.cluster.jobs_dir.is_some())
+    {
+        bail!("--partition, --time and --jobs-dir are Slurm options: add --slurm");
     }
     let design = super::load_design(args.design.as_deref())?;
     let req = Request {
@@ -96,6 +111,7 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
             knobs: Knobs {
                 utilization: args.utilization,
                 route_layers: args.route_layers,
+                place_fast: args.place_fast,
             },
             limit: Duration::from_secs(args.step_minutes * 60),
             prove: !args.no_prove,
@@ -104,6 +120,10 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
         compare: args.compare,
         compare_array: args.compare_array,
         force: args.force,
+        slurm: args.cluster.slurm.then(|| SlurmRequest {
+            dir: args.cluster.jobs_dir.clone(),
+            options: args.cluster.options(),
+        }),
     };
     execute(&req)
 }

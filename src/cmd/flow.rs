@@ -64,6 +64,7 @@ pub fn run(design_path: Option<&Path>, force: bool, layout: bool) -> Result<i32>
         compare: true,
         compare_array: 4,
         force,
+        slurm: None,
     })
 }
 

@@ -55,7 +55,7 @@ fn variants(s: &str) -> Result<Variants, String> {
 }
 
 impl SlurmArgs {
-    fn options(&self) -> slurm::SlurmOptions {
+    pub fn options(&self) -> slurm::SlurmOptions {
         slurm::SlurmOptions {
             partition: self.partition.clone(),
             time: self.time.clone(),

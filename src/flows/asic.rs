@@ -5,10 +5,12 @@
 
 use crate::asic::{self, AsicError, AsicReport, Options};
 use crate::config::{ArrayShape, Design, PeKind};
+use crate::flows::sweep::{command_task, missing_text, regression, SlurmJob};
 use crate::output::{check_replaceable, write_dir, DirOptions, FileSet};
 use crate::rtl;
+use crate::sweep::slurm::SlurmOptions;
 use crate::synth::{compare, flow};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use askama::Template;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +31,15 @@ pub struct Request {
     /// N of the compared arrays (4 by default).
     pub compare_array: u32,
     pub force: bool,
+    /// Run each layout as a Slurm task (one array job) instead of here.
+    pub slurm: Option<SlurmRequest>,
+}
+
+/// `--slurm`: where the job folder goes and the Slurm options.
+pub struct SlurmRequest {
+    /// The job folder (default: `sparqgen-jobs/asic`, as for `verify`).
+    pub dir: Option<PathBuf>,
+    pub options: SlurmOptions,
 }
 
 /// What was written.
@@ -132,13 +143,13 @@ fn per_act(v: f64, r: &AsicReport) -> f64 {
 /// The comparison table (markdown), one row per layout.
 pub fn compare_table(rows: &[AsicReport]) -> String {
     let mut s = String::from(
-        "| PE | array | act/cycle | synth um^2 | synth um^2/act | die um^2 | die um^2/act | cell um^2 (routed) | utilization | Fmax pre-route MHz | Fmax post-route MHz | failed nets | DRC | LVS | netlist = model |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
+        "| PE | array | act/cycle | synth um^2 | synth um^2/act | die um^2 | die um^2/act | cell um^2 (routed) | utilization | Fmax pre-route MHz | Fmax post-route MHz | failed nets | DRC | LVS | netlist = model | GrayWolf fast | flow s |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|\n",
     );
     for r in rows {
         let synth = r.synth_cell_area_um2.unwrap_or(f64::NAN);
         s.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} % | {:.1} | {:.1} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} % | {:.1} | {:.1} | {} | {} | {} | {} | {} | {:.0} |\n",
             r.pe,
             r.array,
             r.activations_per_cycle,
@@ -154,9 +165,152 @@ pub fn compare_table(rows: &[AsicReport]) -> String {
             r.drc_errors,
             if r.lvs_match { "match" } else { "MISMATCH" },
             r.equivalence.verdict,
+            r.placer_fast,
+            r.seconds,
         ));
     }
     s
+}
+
+/// The command-line options that reproduce `opts` in a task's
+/// `sparqgen asic` (the design file and `--whole` come first).
+fn task_options(opts: &Options) -> Vec<String> {
+    let mut a = vec![
+        "--clock-mhz".to_string(),
+        opts.clock_mhz.to_string(),
+        "--step-minutes".into(),
+        opts.limit.as_secs().div_ceil(60).max(1).to_string(),
+    ];
+    if let Some(u) = opts.knobs.utilization {
+        a.extend(["--utilization".into(), u.to_string()]);
+    }
+    if let Some(l) = opts.knobs.route_layers {
+        a.extend(["--route-layers".into(), l.to_string()]);
+    }
+    if let Some(f) = opts.knobs.place_fast {
+        a.extend(["--place-fast".into(), f.to_string()]);
+    }
+    if !opts.prove {
+        a.push("--no-prove".into());
+    }
+    a
+}
+
+/// Every file of a folder sparqgen wrote (its marker left out), paths
+/// relative to it; refuses a folder whose files changed since.
+fn read_written(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    match crate::output::changed_files(dir) {
+        Some(c) if c.is_empty() => {}
+        Some(c) => bail!(
+            "{}: files changed since the task wrote them: {}",
+            dir.display(),
+            c.join(", ")
+        ),
+        None => bail!(
+            "{}: no layout written there (no {})",
+            dir.display(),
+            crate::output::MARKER
+        ),
+    }
+    fn walk(root: &Path, rel: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+        let here = root.join(rel);
+        let mut entries: Vec<_> = std::fs::read_dir(&here)
+            .with_context(|| format!("cannot list {}", here.display()))?
+            .collect::<std::io::Result<_>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let r = rel.join(e.file_name());
+            if e.file_type()?.is_dir() {
+                walk(root, &r, out)?;
+            } else if r.as_os_str() != crate::output::MARKER {
+                let bytes = std::fs::read(root.join(&r))
+                    .with_context(|| format!("cannot read {}", root.join(&r).display()))?;
+                out.push((r.to_string_lossy().into_owned(), bytes));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, Path::new(""), &mut out)?;
+    Ok(out)
+}
+
+/// Lay out `designs` as one Slurm array job, one `sparqgen asic D --whole`
+/// task each (the job folder keeps each task's design, output and log; a
+/// resubmission runs only the tasks without a result).
+fn on_slurm(
+    req: &Request,
+    slurm: &SlurmRequest,
+    designs: &[Design],
+    tools: &asic::qflow::Versions,
+) -> Result<Vec<asic::Layout>> {
+    let default = PathBuf::from("sparqgen-jobs").join("asic");
+    let dir = std::path::absolute(slurm.dir.as_ref().unwrap_or(&default))?;
+    let out = dir.join("out");
+    let common = task_options(&req.opts);
+    let tools_text = serde_json::to_string(tools)?;
+    let mut tasks = Vec::new();
+    for d in designs {
+        let yaml = d.to_yaml();
+        let path = dir.join("designs").join(format!("{}.yaml", d.name()));
+        std::fs::create_dir_all(dir.join("designs"))
+            .with_context(|| format!("cannot create the job folder {}", dir.display()))?;
+        crate::output::write_file(&path, yaml.as_bytes())?;
+        let mut args = vec![
+            "asic".to_string(),
+            path.display().to_string(),
+            "--whole".into(),
+            "-o".into(),
+            out.display().to_string(),
+            "--force".into(),
+        ];
+        args.extend(common.iter().cloned());
+        tasks.push(command_task(
+            d.name(),
+            args,
+            &[yaml.as_bytes()],
+            &tools_text,
+        ));
+    }
+    let job = SlurmJob {
+        dir: dir.clone(),
+        options: &slurm.options,
+    };
+    let (done, missing) = regression(job, tasks, &tools_text)?;
+    if !missing.is_empty() {
+        bail!("{}", missing_text(&missing));
+    }
+    let mut layouts = Vec::new();
+    for (d, r) in designs.iter().zip(&done) {
+        let folder = out.join(d.name()).join(ASIC_DIR);
+        let log = dir.join(crate::sweep::LOGS_DIR);
+        if r.code != 0 && !folder.join("asic.json").exists() {
+            bail!(
+                "the layout of {} failed on Slurm (exit {}); its task's log is in {}",
+                d.name(),
+                r.code,
+                log.display()
+            );
+        }
+        let files = read_written(&folder)?;
+        let get = |name: &str| {
+            files
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, b)| b.clone())
+                .with_context(|| format!("{}: no {name}", folder.display()))
+        };
+        let report: AsicReport = serde_json::from_slice(&get("asic.json")?)
+            .with_context(|| format!("{}/asic.json is not a layout report", folder.display()))?;
+        let png = get("layout.png")?;
+        // What the local run adds itself.
+        let files = files
+            .into_iter()
+            .filter(|(n, _)| !matches!(n.as_str(), "asic.json" | "report.md" | "layout.png"))
+            .collect();
+        layouts.push(asic::Layout { report, files, png });
+    }
+    Ok(layouts)
 }
 
 /// Run the request; a routing failure comes back as an [`AsicError`]
@@ -178,7 +332,26 @@ pub fn run(req: &Request, say: &mut dyn FnMut(&str)) -> Result<Done> {
             asic::array_words(req.design.array())
         ));
     }
-    let main = one(&d, &tools, &req.opts, say)?;
+    let same = |a: &Design, b: &Design| a.pe() == b.pe() && a.array() == b.array();
+    let compared = if req.compare {
+        compare_designs(&req.design, req.compare_array)?
+    } else {
+        Vec::new()
+    };
+    // Every layout to make: the design, then the compared ones it is not.
+    let mut all = vec![d.clone()];
+    all.extend(compared.iter().filter(|c| !same(c, &d)).cloned());
+    let mut layouts = match &req.slurm {
+        Some(s) => on_slurm(req, s, &all, &tools)?.into_iter(),
+        None => {
+            let mut v = Vec::new();
+            for x in &all {
+                v.push(one(x, &tools, &req.opts, say)?);
+            }
+            v.into_iter()
+        }
+    };
+    let main = layouts.next().context("the design's layout")?;
     let mut set = FileSet::default();
     for (rel, bytes) in &main.files {
         set.add(rel, bytes.clone());
@@ -187,11 +360,11 @@ pub fn run(req: &Request, say: &mut dyn FnMut(&str)) -> Result<Done> {
 
     let mut rows = Vec::new();
     if req.compare {
-        for c in compare_designs(&req.design, req.compare_array)? {
-            let l = if c.pe() == d.pe() && c.array() == d.array() {
+        for c in compared {
+            let l = if same(&c, &d) {
                 main.report.clone()
             } else {
-                let l = one(&c, &tools, &req.opts, say)?;
+                let l = layouts.next().context("a compared layout")?;
                 set.add(format!("compare/{}.png", c.name()), l.png);
                 set.add(
                     format!("compare/{}.def", c.name()),
