@@ -8,12 +8,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// One cluster at a time: scripts/slurm-local.sh starts slurmctld and
+/// slurmd on fixed ports, and the tests of one binary run in parallel.
+static ONE_CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub(crate) struct Cluster {
     dir: tempfile::TempDir,
+    _one: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Cluster {
     pub(crate) fn start() -> Cluster {
+        // a test that failed while holding it leaves it poisoned; the
+        // cluster it started was stopped by its Drop all the same
+        let one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new("bash")
             .arg(script())
@@ -28,7 +36,7 @@ impl Cluster {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        Cluster { dir }
+        Cluster { dir, _one: one }
     }
     pub(crate) fn conf(&self) -> PathBuf {
         self.dir.path().join("slurm.conf")
