@@ -796,7 +796,7 @@ impl<'g> Builder<'g> {
             .collect();
         let known = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         if let Some(i) = shape.iter().position(|&d| d == -1) {
-            if let Some(k) = known.filter(|&k| k > 0 && total % k == 0) {
+            if let Some(k) = known.filter(|&k| k > 0 && total.is_multiple_of(k)) {
                 dims[i] = total / k;
             }
         }
