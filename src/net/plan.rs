@@ -366,6 +366,16 @@ impl<'g> Builder<'g> {
                     ),
                 ));
             }
+            if n.op == "MaxPool" && self.graph.opset < 12 {
+                return Err(unsupported(
+                    n,
+                    format!(
+                        "MaxPool of uint8 codes needs opset 12 or later (the model imports \
+                         opset {}; ONNX Runtime rejects it)",
+                        self.graph.opset
+                    ),
+                ));
+            }
             if n.op == "Concat" && is_codes.iter().any(|(_, c)| !c) {
                 return Err(unsupported(
                     n,
