@@ -42,8 +42,9 @@ pub enum NpyError {
     Range {
         path: String,
         what: String,
-        /// The file's value exactly (a uint64 above i64::MAX included).
-        value: i128,
+        /// The file's value as written (a uint64 above i64::MAX included;
+        /// text, so that the error stays small).
+        value: Box<str>,
         index: usize,
         pos: Vec<usize>,
         min: i64,
@@ -358,7 +359,7 @@ pub fn parse<T: Element>(
             return Err(NpyError::Range {
                 path: p,
                 what: what.to_string(),
-                value: v,
+                value: v.to_string().into(),
                 index: i,
                 pos: unravel(i, &h.shape),
                 min: T::MIN,

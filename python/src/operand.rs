@@ -127,7 +127,7 @@ where
             return Err(value_err(NpyError::Range {
                 path: arg.to_string(),
                 what: what.to_string(),
-                value: i64::try_from(v).unwrap_or(i64::MAX),
+                value: v.to_string().into(),
                 index,
                 pos: sparqgen::npy::unravel(index, view.shape()),
                 min: T::MIN,

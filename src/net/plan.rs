@@ -366,6 +366,16 @@ impl<'g> Builder<'g> {
                     ),
                 ));
             }
+            if n.op == "MaxPool" && self.graph.opset < 12 {
+                return Err(unsupported(
+                    n,
+                    format!(
+                        "MaxPool of uint8 codes needs opset 12 or later (the model imports \
+                         opset {}; ONNX Runtime rejects it)",
+                        self.graph.opset
+                    ),
+                ));
+            }
             if n.op == "Concat" && is_codes.iter().any(|(_, c)| !c) {
                 return Err(unsupported(
                     n,
@@ -796,7 +806,7 @@ impl<'g> Builder<'g> {
             .collect();
         let known = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         if let Some(i) = shape.iter().position(|&d| d == -1) {
-            if let Some(k) = known.filter(|&k| k > 0 && total % k == 0) {
+            if let Some(k) = known.filter(|&k| k > 0 && total.is_multiple_of(k)) {
                 dims[i] = total / k;
             }
         }

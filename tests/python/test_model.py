@@ -102,8 +102,8 @@ def cli_message(stderr):
     return stderr
 
 
-@pytest.mark.parametrize("case", ["range_a", "range_b", "dtype", "k_mismatch", "mac4x8_range",
-                                  "stc", "ndim"])
+@pytest.mark.parametrize("case", ["range_a", "range_b", "range_u64", "dtype", "k_mismatch",
+                                  "mac4x8_range", "stc", "ndim"])
 def test_errors_carry_the_cli_message(case, root, run_cli):
     rng = np.random.default_rng(11)
     a = activations(rng, (4, 8), "default")
@@ -117,6 +117,11 @@ def test_errors_carry_the_cli_message(case, root, run_cli):
         b = b.astype(np.int64)
         b[1, 3] = -129
         key = "value -129 at flat index 11 (position [1, 3]) is out of range (allowed: -128..=127)"
+    elif case == "range_u64":
+        # a uint64 above i64::MAX is named exactly (it was shown saturated)
+        a = a.astype(np.uint64)
+        a[2, 5] = 2**64 - 1
+        key = "value 18446744073709551615 at flat index 21 (position [2, 5]) is out of range"
     elif case == "dtype":
         a = a.astype(np.float32)
         key = "is not allowed for A (activations, M x K)"

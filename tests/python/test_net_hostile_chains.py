@@ -227,3 +227,16 @@ def test_requantizing_qdq_pairs_are_refused(cli, tmp_path):
 
     refused(cli, tmp_path, model(0.03, 128), x, "ONNX Runtime's optimizer merges")
     assert check(cli, tmp_path / "same", model(0.04, 9), x) == "exact"
+
+
+@pytest.mark.parametrize("opset", [11, 12])
+def test_maxpool_of_codes_follows_the_opset(cli, tmp_path, opset):
+    """uint8 MaxPool exists from opset 12; ORT rejects it before."""
+    g = G()
+    y = g.node("MaxPool", [g.q("x", 0.04, 9)], kernel_shape=[2, 2])
+    m = g.model([None, 2, 4, 4], g.dq(y, 0.04, 9), opset=opset, out_type=TensorProto.FLOAT)
+    x = np.random.default_rng(3).uniform(-1, 3, (2, 2, 4, 4)).astype(np.float32)
+    if opset < 12:
+        refused(cli, tmp_path, m, x, "needs opset 12")
+    else:
+        assert check(cli, tmp_path, m, x) == "exact"
