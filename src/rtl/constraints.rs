@@ -33,7 +33,8 @@ pub fn period_ns(khz: u32) -> String {
     ns(period_ps(khz))
 }
 
-fn period_ps(khz: u32) -> u64 {
+/// The clock period of `khz` in ps, rounded to the nearest ps.
+pub fn period_ps(khz: u32) -> u64 {
     (1_000_000_000u64 + u64::from(khz) / 2) / u64::from(khz)
 }
 

@@ -47,6 +47,25 @@ struct LibertyScript<'a> {
     version: &'a str,
     jobs: &'a [JobView],
     liberty: &'a str,
+    /// ABC's delay target, ps: [`abc_delay_ps`].
+    delay_ps: u64,
+    constr: &'a str,
+}
+
+/// Constraints ABC's liberty mapping reads (`abc -constr`), as the SDC
+/// `generate` writes them: no load on the outputs, and no driving cell
+/// (ideal inputs). Given with a delay target, they switch ABC's script to
+/// the one that buffers high fan-out nets and sizes gates (`buffer; upsize
+/// -D; dnsize -D`).
+pub const ABC_CONSTR: &str = "set_load 0.0\n";
+
+/// The file name of [`ABC_CONSTR`] beside the liberty script.
+pub const ABC_CONSTR_FILE: &str = "abc.constr";
+
+/// ABC's delay target for the liberty mapping, ps: the period of the clock
+/// of the SDC `generate` writes by default (100 MHz: 10,000 ps).
+pub fn abc_delay_ps() -> u64 {
+    crate::rtl::constraints::period_ps(crate::rtl::flow_files::DEFAULT_CLOCK_KHZ)
 }
 
 /// Area on the generic CMOS gate set (NAND, NOR, NOT, flip-flops).
@@ -159,11 +178,16 @@ fn lay_out(jobs: &[Job], dir: &Path) -> Result<Vec<JobView>> {
 /// 5,908 transistors).
 fn run_flow(
     jobs: &[Job],
+    extra: &[(&str, &str)],
     slot: &mut Option<String>,
     render: impl Fn(&[JobView]) -> askama::Result<String> + Sync,
 ) -> Result<(tempfile::TempDir, Vec<JobView>)> {
     let dir = tempfile::tempdir()?;
     let views = lay_out(jobs, dir.path())?;
+    for (name, text) in extra {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?;
+    }
     let script = render(&views)?;
     super::fanout::run(&views, |v| -> Result<()> {
         let one = render(std::slice::from_ref(v))?;
@@ -197,7 +221,7 @@ fn read_depth(path: &Path) -> Option<u64> {
 
 /// Generic CMOS area of each job (a Yosys process each, see `run_flow`).
 pub fn generic(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<GenericArea>>> {
-    let (dir, views) = run_flow(jobs, &mut scripts.generic, |jobs| {
+    let (dir, views) = run_flow(jobs, &[], &mut scripts.generic, |jobs| {
         GenericScript {
             version: env!("CARGO_PKG_VERSION"),
             jobs,
@@ -237,7 +261,7 @@ fn count(by_type: &BTreeMap<String, u64>, pred: impl Fn(&str) -> bool) -> u64 {
 /// iCE40 resources of each job (a Yosys process each); JSON netlists are
 /// returned for placement when asked for.
 pub fn ice40(jobs: &[Job], scripts: &mut Scripts) -> Result<Vec<Output<Ice40Area>>> {
-    let (dir, views) = run_flow(jobs, &mut scripts.ice40, |jobs| {
+    let (dir, views) = run_flow(jobs, &[], &mut scripts.ice40, |jobs| {
         Ice40Script {
             version: env!("CARGO_PKG_VERSION"),
             jobs,
@@ -278,11 +302,14 @@ pub fn liberty(
     }
     let lib_abs = std::fs::canonicalize(lib)?;
     let lib_text = lib_abs.display().to_string();
-    let (dir, views) = run_flow(jobs, &mut scripts.liberty, |jobs| {
+    let extra = [(ABC_CONSTR_FILE, ABC_CONSTR)];
+    let (dir, views) = run_flow(jobs, &extra, &mut scripts.liberty, |jobs| {
         LibertyScript {
             version: env!("CARGO_PKG_VERSION"),
             jobs,
             liberty: &lib_text,
+            delay_ps: abc_delay_ps(),
+            constr: ABC_CONSTR_FILE,
         }
         .render()
     })
