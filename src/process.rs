@@ -162,30 +162,6 @@ pub fn describe(cmd: &Command) -> String {
         .join(" ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_hanging_process_is_stopped() {
-        let t = Instant::now();
-        let e =
-            output_within(Command::new("sleep").arg("30"), Duration::from_millis(200)).unwrap_err();
-        assert!(t.elapsed() < Duration::from_secs(5));
-        assert!(e.to_string().contains("did not finish within"), "{e}");
-        let ok = output_within(Command::new("echo").arg("hi"), PROBE).unwrap();
-        assert_eq!(ok.stdout, b"hi\n");
-        // A script whose grandchild would outlive it: the group goes too.
-        let t = Instant::now();
-        let e = group_output_within(
-            Command::new("sh").args(["-c", "sleep 30; echo late"]),
-            Duration::from_millis(200),
-        )
-        .unwrap_err();
-        assert!(t.elapsed() < Duration::from_secs(5), "{e}");
-    }
-}
-
 /// The machine a benchmark ran on, for the line every bench prints first:
 /// cores, and the load average (from `/proc/loadavg`, Linux) so that a
 /// number measured while other work shared the cores says so.
@@ -210,5 +186,29 @@ pub fn machine_line() -> String {
             }
         ),
         None => format!("machine: {cores} core(s), load average unknown"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hanging_process_is_stopped() {
+        let t = Instant::now();
+        let e =
+            output_within(Command::new("sleep").arg("30"), Duration::from_millis(200)).unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(5));
+        assert!(e.to_string().contains("did not finish within"), "{e}");
+        let ok = output_within(Command::new("echo").arg("hi"), PROBE).unwrap();
+        assert_eq!(ok.stdout, b"hi\n");
+        // A script whose grandchild would outlive it: the group goes too.
+        let t = Instant::now();
+        let e = group_output_within(
+            Command::new("sh").args(["-c", "sleep 30; echo late"]),
+            Duration::from_millis(200),
+        )
+        .unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(5), "{e}");
     }
 }

@@ -94,6 +94,26 @@ impl Rect {
         Rect { x0, y0, x1, y1 }
     }
 
+    pub fn width(&self) -> f64 {
+        self.x1 - self.x0
+    }
+
+    pub fn height(&self) -> f64 {
+        self.y1 - self.y0
+    }
+
+    pub fn area(&self) -> f64 {
+        self.width() * self.height()
+    }
+
+    /// Grow to cover `o` too.
+    pub fn grow(&mut self, o: &Rect) {
+        self.x0 = self.x0.min(o.x0);
+        self.y0 = self.y0.min(o.y0);
+        self.x1 = self.x1.max(o.x1);
+        self.y1 = self.y1.max(o.y1);
+    }
+
     /// The square around a circle.
     pub fn around(cx: f64, cy: f64, r: f64) -> Rect {
         Rect::new(cx - r, cy - r, cx + r, cy + r)

@@ -5,32 +5,8 @@
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 
-/// A rectangle in micrometres.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rect {
-    pub x0: f64,
-    pub y0: f64,
-    pub x1: f64,
-    pub y1: f64,
-}
-
-impl Rect {
-    pub fn width(&self) -> f64 {
-        self.x1 - self.x0
-    }
-    pub fn height(&self) -> f64 {
-        self.y1 - self.y0
-    }
-    pub fn area(&self) -> f64 {
-        self.width() * self.height()
-    }
-    fn grow(&mut self, o: &Rect) {
-        self.x0 = self.x0.min(o.x0);
-        self.y0 = self.y0.min(o.y0);
-        self.x1 = self.x1.max(o.x1);
-        self.y1 = self.y1.max(o.y1);
-    }
-}
+/// A rectangle, here in micrometres (the same box the SVG drawings use).
+pub use crate::svg::Rect;
 
 /// A placed cell.
 #[derive(Debug, Clone)]
