@@ -50,6 +50,15 @@ struct LibertyScript<'a> {
     /// ABC's delay target, ps: [`abc_delay_ps`].
     delay_ps: u64,
     constr: &'a str,
+    /// Map delay-targeted with buffering and sizing: only a library with
+    /// timing tables allows it ([`has_timing`]).
+    buffered: bool,
+}
+
+/// Whether a liberty text has delay tables (`cell_rise`): ABC's buffering
+/// and sizing need them, and fail on a library of areas and functions only.
+pub fn has_timing(liberty_text: &str) -> bool {
+    liberty_text.contains("cell_rise")
 }
 
 /// Constraints ABC's liberty mapping reads (`abc -constr`), as the SDC
@@ -302,6 +311,10 @@ pub fn liberty(
     }
     let lib_abs = std::fs::canonicalize(lib)?;
     let lib_text = lib_abs.display().to_string();
+    let buffered = has_timing(
+        &std::fs::read_to_string(&lib_abs)
+            .with_context(|| format!("--target liberty: cannot read {}", lib.display()))?,
+    );
     let extra = [(ABC_CONSTR_FILE, ABC_CONSTR)];
     let (dir, views) = run_flow(jobs, &extra, &mut scripts.liberty, |jobs| {
         LibertyScript {
@@ -310,6 +323,7 @@ pub fn liberty(
             liberty: &lib_text,
             delay_ps: abc_delay_ps(),
             constr: ABC_CONSTR_FILE,
+            buffered,
         }
         .render()
     })
