@@ -380,8 +380,9 @@ pub fn lay_out(
         notes.push(format!(
             "Placement: GrayWolf ran with `TWSC*fast {fast}` ({placed_cells} cells; its \
              annealing tried 1/{fast} of its usual moves per cell and temperature, a quicker \
-             and coarser placement). Routing, DRC, LVS and timing are checked as for any \
-             layout."
+             and coarser placement) and `TWSC*gr_placement_improve : off` (4 of its own \
+             global-routing passes, without cell swaps between them, instead of 8). Routing, \
+             DRC, LVS and timing are checked as for any layout."
         ));
     }
     let report = AsicReport {

@@ -61,14 +61,18 @@ pub fn blif_cells(blif: &str) -> usize {
     blif.lines().filter(|l| l.starts_with(".gate ")).count()
 }
 
-/// GrayWolf's parameter file: the technology's, with `TWSC*fast N` when
-/// `fast` > 1.
+/// GrayWolf's parameter file: the technology's, with `TWSC*fast N` and
+/// `TWSC*gr_placement_improve : off` when `fast` > 1. The second halves
+/// GrayWolf's own global-routing passes (8 -> 4) and drops the cell swaps
+/// between them; on a 4x4 array those passes, not the anneal, were most of
+/// the placement time. Qrouter does the real routing either way.
 pub fn par_text(tech_par: &str, fast: u32) -> String {
     let mut s = tech_par.trim_end().to_string();
     s.push('\n');
     if fast > 1 {
         s.push_str(&format!(
-            "\n# written by sparqgen: 1/{fast} of the annealing moves per cell and temperature\nTWSC*fast : {fast}\n"
+            "\n# written by sparqgen: 1/{fast} of the annealing moves per cell and temperature\nTWSC*fast : {fast}\n\
+             # and 4 global-routing passes without cell swaps instead of 8 with them\nTWSC*gr_placement_improve : off\n"
         ));
     }
     s
@@ -351,8 +355,10 @@ mod tests {
         assert_eq!(auto_fast(1_000_000), 16);
         let par = par_text("RULES\nENDRULES\n", 4);
         assert!(par.starts_with("RULES\nENDRULES\n"));
-        assert!(par.trim_end().ends_with("TWSC*fast : 4"), "{par}");
+        assert!(par.contains("\nTWSC*fast : 4\n"), "{par}");
+        assert!(par.contains("\nTWSC*gr_placement_improve : off\n"), "{par}");
         assert!(!par_text("RULES\n", 1).contains("fast"));
+        assert!(!par_text("RULES\n", 1).contains("improve"));
         assert_eq!(
             netgen_version("Netgen 1.5.133 compiled on Thu Dec  1 22:32:11 UTC 2022").as_deref(),
             Some("Netgen 1.5.133")
