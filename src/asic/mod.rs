@@ -7,7 +7,8 @@
 //! - [`sta`]: OpenSTA before routing and after it, with qrouter's extracted
 //!   wire delays.
 //! - [`picture`]: the layout drawn to a PNG without a display.
-//! - [`proof`]: the routed gate netlist proven equal to the model.
+//! - [`proof`]: the routed gate netlist proven equal to the model (a PE)
+//!   or co-simulated against it (an array).
 
 pub mod def;
 pub mod picture;
@@ -57,7 +58,8 @@ pub struct Options {
     pub knobs: qflow::Knobs,
     /// Time limit of each qflow run and each other tool.
     pub limit: Duration,
-    /// Prove the routed netlist equal to the model (single PEs).
+    /// Prove the routed netlist equal to the model (single PEs), or
+    /// co-simulate it against the model (arrays).
     pub prove: bool,
 }
 
@@ -90,13 +92,24 @@ impl From<def::Rect> for Area {
     }
 }
 
+/// Random cycles of an array's co-simulation after layout.
+pub const COSIM_VECTORS: u64 = 100_000;
+
 /// The routed netlist against the model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Equivalence {
-    /// `proven`, `refuted` or `not_run`.
+    /// `proven` or `refuted` (a single PE's proof), `matched` or
+    /// `mismatched` (an array's co-simulation), or `not_run`.
     pub verdict: String,
     pub method: String,
     pub detail: String,
+}
+
+impl Equivalence {
+    /// The check ran and the netlist differs from the model.
+    pub fn failed(&self) -> bool {
+        matches!(self.verdict.as_str(), "refuted" | "mismatched")
+    }
 }
 
 /// `asic.json`: what the flow made of one design.
@@ -335,12 +348,27 @@ pub fn lay_out(
             detail: "not asked for".into(),
         }
     } else if !single {
+        say(&format!(
+            "asic: {top}: co-simulating the routed netlist against the model (Verilator)"
+        ));
+        let t = Instant::now();
+        let o = proof::cosimulate_netlist(
+            &g.manifest,
+            &netlist,
+            Path::new(qflow::LIBERTY),
+            qflow::FILL,
+            COSIM_VECTORS,
+        )?;
+        timed("co-simulation", &mut stages, t);
         Equivalence {
-            verdict: "not_run".into(),
-            method: "none".into(),
-            detail: "the proof takes one PE; an array's flattened netlist has no PE to take \
-                     (the single-PE layout of the same PE is proven)"
-                .into(),
+            verdict: if o.passed() { "matched" } else { "mismatched" }.into(),
+            method: format!(
+                "co-simulation of the routed gate netlist (OSU cells from their liberty \
+                 functions) under Verilator against the model, `sparqgen verify`'s plan \
+                 with {COSIM_VECTORS} random cycles (the proof takes one PE; the single-PE \
+                 layout of the same PE is proven)"
+            ),
+            detail: crate::sim::report::summary(&o),
         }
     } else {
         say(&format!(

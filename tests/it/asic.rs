@@ -287,3 +287,67 @@ fn bad_arguments_name_the_option_and_exit_2() {
     assert_eq!(r.code(), 2, "{}", r.stderr());
     assert!(r.stderr().contains("add --slurm"), "{}", r.stderr());
 }
+
+/// A small array mapped onto the OSU cells by Yosys (the cells qflow's
+/// netlist uses): co-simulated against the model it matches, and one gate
+/// changed (an XOR that becomes an XNOR) is caught. The same check runs on
+/// every routed array (`asic --whole`, `--compare`).
+#[test]
+#[ignore = "full tier (Yosys, Verilator; about 2 minutes): scripts/test.sh runs it"]
+fn an_array_netlist_is_cosimulated_and_a_changed_gate_is_caught() {
+    use sparqgen::asic::{proof, qflow};
+    let design = Design::from_yaml(
+        "name: tiny\npe: {kind: mac4x8, acc_bits: 16}\narray: {kind: systolic, rows: 1, cols: 2}\n",
+    )
+    .unwrap();
+    let g = sparqgen::rtl::generate(&design).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut reads = String::new();
+    for (name, text) in g.verilog().unwrap() {
+        std::fs::write(dir.path().join(&name), text).unwrap();
+        reads.push_str(&format!("read_verilog {name}\n"));
+    }
+    let top = &g.manifest.top;
+    let script = format!(
+        "{reads}synth -flatten -top {top}\ndfflibmap -liberty {lib}\nabc -liberty {lib}\n\
+         opt_clean\nwrite_verilog -noattr mapped.v\n",
+        lib = qflow::LIBERTY
+    );
+    let out = std::process::Command::new("yosys")
+        .args(["-q", "-p", &script])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let netlist = std::fs::read_to_string(dir.path().join("mapped.v")).unwrap();
+    assert!(netlist.contains("XOR2X1"), "the adders map to XOR2X1");
+    let o = proof::cosimulate_netlist(
+        &g.manifest,
+        &netlist,
+        std::path::Path::new(qflow::LIBERTY),
+        qflow::FILL,
+        20_000,
+    )
+    .unwrap();
+    assert!(o.passed(), "{}", sparqgen::sim::report::summary(&o));
+    assert!(o.checks() > 100, "{}", sparqgen::sim::report::summary(&o));
+    let changed = netlist.replacen("XOR2X1 ", "XNOR2X1 ", 1);
+    assert_ne!(changed, netlist);
+    let o = proof::cosimulate_netlist(
+        &g.manifest,
+        &changed,
+        std::path::Path::new(qflow::LIBERTY),
+        qflow::FILL,
+        20_000,
+    )
+    .unwrap();
+    assert!(
+        !o.passed() && o.mismatches > 0,
+        "{}",
+        sparqgen::sim::report::summary(&o)
+    );
+}
