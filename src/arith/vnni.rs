@@ -80,8 +80,51 @@ impl Isa {
     }
 }
 
-/// Rows of C per parallel task (a multiple of every geometry's `mr`).
+/// Most rows of C per parallel task (a multiple of every geometry's `mr`).
 const ROWS_PER_TASK: usize = 96;
+
+/// Parallel tasks per thread the split aims for: enough that the last
+/// tasks even out what the threads have done (a 784-row layer in 96-row
+/// tasks was 9 tasks, 5 on one thread and 4 on the other).
+const TASKS_PER_THREAD: usize = 8;
+
+/// How [`gemm`] splits C into tasks: blocks of `rows` rows (a multiple of
+/// `mr`) times groups of `per_group` column panels. Every output is still
+/// computed by one tile over all of K, so results do not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Split {
+    pub rows: usize,
+    pub row_tasks: usize,
+    pub per_group: usize,
+    pub col_groups: usize,
+}
+
+impl Split {
+    /// About [`TASKS_PER_THREAD`] tasks per thread: shorter row blocks when
+    /// M is small, and when even one tile per task is too few (a batch-1
+    /// network's late layers: M = 49 or 196) also groups of column panels.
+    pub fn new(m: usize, panels: usize, mr: usize, threads: usize) -> Split {
+        let want = TASKS_PER_THREAD * threads;
+        let rows = if threads == 1 {
+            ROWS_PER_TASK
+        } else {
+            (m.div_ceil(want) / mr * mr).clamp(mr, ROWS_PER_TASK)
+        };
+        let row_tasks = m.div_ceil(rows);
+        let col_groups = if threads == 1 || row_tasks >= want {
+            1
+        } else {
+            panels.min(want.div_ceil(row_tasks))
+        };
+        let per_group = panels.div_ceil(col_groups);
+        Split {
+            rows,
+            row_tasks,
+            per_group,
+            col_groups: panels.div_ceil(per_group),
+        }
+    }
+}
 
 /// True when the trim runs as vector lookups (AVX-512 VBMI).
 pub fn vbmi() -> bool {
@@ -178,10 +221,12 @@ pub fn gemm(
     }
     let geo = isa.geometry();
     let (mr_max, nc) = (geo.mr, geo.nc);
-    let mut c = vec![0i32; m * n];
     if m == 0 || n == 0 || k == 0 {
-        return c;
+        return vec![0i32; m * n];
     }
+    // Not zeroed: the tiles below write every element once (zeroing 3 MB
+    // first was a serial pass over memory while the other threads waited).
+    let mut c: Vec<i32> = Vec::with_capacity(m * n);
     let own;
     let pb = match packed.filter(|p| p.fits(isa, n, k)) {
         Some(p) => p,
@@ -193,27 +238,19 @@ pub fn gemm(
     let kp = pb.kg * 4;
     // A is read in place when nothing changes it and rows need no padding.
     let in_place = matches!(trim, Trim::None) && k == kp;
-    // Tasks: blocks of ROWS_PER_TASK rows, and when those are too few to
-    // keep every thread busy (a batch-1 network's late layers: M = 49 or
-    // 196) also groups of column panels. Every output is still computed by
-    // one tile over all of K, so results do not depend on the split.
-    let row_tasks = m.div_ceil(ROWS_PER_TASK);
-    let panels = n.div_ceil(nc);
-    let threads = rayon::current_num_threads();
-    let col_groups = if threads == 1 || row_tasks >= 4 * threads {
-        1
-    } else {
-        panels.min((4 * threads).div_ceil(row_tasks))
-    };
-    let per_group = panels.div_ceil(col_groups);
-    let col_groups = panels.div_ceil(per_group);
+    let Split {
+        rows: rows_per_task,
+        row_tasks,
+        per_group,
+        col_groups,
+    } = Split::new(m, n.div_ceil(nc), mr_max, rayon::current_num_threads());
     let cptr = SyncPtr(c.as_mut_ptr());
     (0..row_tasks * col_groups).into_par_iter().for_each_init(
         || vec![0u8; if in_place { 0 } else { mr_max * kp }],
         |buf, task| {
             let (t, grp) = (task / col_groups, task % col_groups);
-            let r0 = t * ROWS_PER_TASK;
-            let rows = (m - r0).min(ROWS_PER_TASK);
+            let r0 = t * rows_per_task;
+            let rows = (m - r0).min(rows_per_task);
             let (jlo, jhi) = (grp * per_group * nc, ((grp + 1) * per_group * nc).min(n));
             for i0 in (0..rows).step_by(mr_max) {
                 let mr = (rows - i0).min(mr_max);
@@ -252,12 +289,15 @@ pub fn gemm(
             }
         },
     );
+    // SAFETY: the tasks cover rows 0..m and columns 0..n, and every tile
+    // wrote all of its `mr x cols` elements.
+    unsafe { c.set_len(m * n) };
     c
 }
 
 /// C's data, shared by tasks that write disjoint parts of it.
 #[derive(Clone, Copy)]
-struct SyncPtr(*mut i32);
+pub(super) struct SyncPtr(pub *mut i32);
 // SAFETY: only used where every task writes its own elements.
 unsafe impl Send for SyncPtr {}
 unsafe impl Sync for SyncPtr {}
@@ -265,7 +305,7 @@ unsafe impl Sync for SyncPtr {}
 impl SyncPtr {
     /// The element at offset `i` (a method, so closures capture the whole
     /// wrapper).
-    fn at(self, i: usize) -> *mut i32 {
+    pub fn at(self, i: usize) -> *mut i32 {
         self.0.wrapping_add(i)
     }
 }
@@ -450,6 +490,43 @@ unsafe fn micro_avx<const M: usize, const NV: usize>(
                 let mut lanes = [0i32; 8];
                 _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, *cell);
                 std::ptr::copy_nonoverlapping(lanes.as_ptr(), dst, left);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every split covers each row and each panel exactly once, with about
+    /// [`TASKS_PER_THREAD`] tasks per thread when M allows it.
+    #[test]
+    fn splits_cover_c_once_and_keep_threads_busy() {
+        for threads in [1, 2, 3, 8] {
+            for m in [1, 5, 6, 7, 49, 196, 784, 3136, 12544, 12545] {
+                for panels in [1, 2, 4, 8, 16] {
+                    let s = Split::new(m, panels, 6, threads);
+                    let what = format!("m={m} panels={panels} threads={threads}: {s:?}");
+                    assert!(
+                        s.rows % 6 == 0 && (6..=ROWS_PER_TASK).contains(&s.rows),
+                        "{what}"
+                    );
+                    assert_eq!(s.row_tasks, m.div_ceil(s.rows), "{what}");
+                    assert!(
+                        s.row_tasks * s.rows >= m && (s.row_tasks - 1) * s.rows < m,
+                        "{what}"
+                    );
+                    assert!(s.per_group * s.col_groups >= panels, "{what}");
+                    assert!(s.per_group * (s.col_groups - 1) < panels, "{what}");
+                    let tasks = s.row_tasks * s.col_groups;
+                    if threads > 1 && m >= 6 * TASKS_PER_THREAD * threads {
+                        assert!(tasks >= TASKS_PER_THREAD * threads, "{what}");
+                    }
+                    if threads > 1 {
+                        assert!(tasks >= threads.min(m.div_ceil(6) * panels), "{what}");
+                    }
+                }
             }
         }
     }
