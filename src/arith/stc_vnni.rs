@@ -20,7 +20,7 @@ use super::gemm::ArithError;
 use super::lut::SplitLut;
 use super::stc::{build_row, for_each_slots, slot_source, Source, SLOTS};
 use super::tensor::View;
-use super::vnni::{Split, SyncPtr};
+use super::vnni::{Prefetch, Split, SyncPtr, PREFETCH_TILES};
 use rayon::prelude::*;
 use std::arch::x86_64::*;
 
@@ -137,6 +137,14 @@ pub fn gemm(
             let (jlo, jhi) = (grp * per_group * NC, ((grp + 1) * per_group * NC).min(n));
             for i0 in (0..rows).step_by(MR) {
                 let mr = (rows - i0).min(MR);
+                // rows PREFETCH_TILES tiles ahead, asked for while the
+                // first panel computes (as in the dense kernel)
+                let ahead = ((r0 + i0 + PREFETCH_TILES * MR) * k).min(a.data.len());
+                let ahead_end = (ahead + MR * k).min(a.data.len());
+                let pf = Prefetch {
+                    at: a.data[ahead..].as_ptr(),
+                    lines: (ahead_end - ahead).div_ceil(64),
+                };
                 for r in 0..mr {
                     let row = a.row(r0 + i0 + r);
                     let dst = &mut buf[r * lda..(r + 1) * lda];
@@ -165,6 +173,7 @@ pub fn gemm(
                             crow.wrapping_add(j0),
                             n,
                             cols,
+                            if j0 == jlo { pf } else { Prefetch::NONE },
                         )
                     };
                 }
@@ -251,12 +260,13 @@ unsafe fn tile(
     c: *mut i32,
     ldc: usize,
     cols: usize,
+    pf: Prefetch,
 ) {
     macro_rules! go {
         ($m:literal) => {
             match cols.div_ceil(16) {
-                1 => micro::<$m, 1>(a, lda, b, windows, c, ldc, cols),
-                _ => micro::<$m, 2>(a, lda, b, windows, c, ldc, cols),
+                1 => micro::<$m, 1>(a, lda, b, windows, c, ldc, cols, pf),
+                _ => micro::<$m, 2>(a, lda, b, windows, c, ldc, cols, pf),
             }
         };
     }
@@ -272,6 +282,7 @@ unsafe fn tile(
 
 /// The micro-kernel: `M x (16 V)` accumulators live over all of K.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn micro<const M: usize, const V: usize>(
     a: *const u8,
     lda: usize,
@@ -280,9 +291,13 @@ unsafe fn micro<const M: usize, const V: usize>(
     c: *mut i32,
     ldc: usize,
     cols: usize,
+    pf: Prefetch,
 ) {
     let mut acc = [[_mm512_setzero_si512(); V]; M];
     for win in 0..windows {
+        // a window is 16 k, a tile's rows 6 k / 64 lines: two per window
+        pf.line(2 * win);
+        pf.line(2 * win + 1);
         let bp = b.add(win * V * 256);
         let bv: [[__m512i; 4]; V] = std::array::from_fn(|v| {
             std::array::from_fn(|x| _mm512_loadu_si512(bp.add((v * 4 + x) * 64) as *const _))
