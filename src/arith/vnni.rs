@@ -559,7 +559,7 @@ mod tests {
                     let s = Split::new(m, panels, 6, threads);
                     let what = format!("m={m} panels={panels} threads={threads}: {s:?}");
                     assert!(
-                        s.rows % 6 == 0 && (6..=ROWS_PER_TASK).contains(&s.rows),
+                        s.rows.is_multiple_of(6) && (6..=ROWS_PER_TASK).contains(&s.rows),
                         "{what}"
                     );
                     assert_eq!(s.row_tasks, m.div_ceil(s.rows), "{what}");
