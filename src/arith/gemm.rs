@@ -11,6 +11,11 @@ use rayon::prelude::*;
 pub struct PackedWeights {
     #[cfg(target_arch = "x86_64")]
     inner: Option<super::vnni::PackedB>,
+    /// The 2:4 kernel's packing, made by the first 2:4 GEMM that uses it
+    /// (or its error: B is not 2:4). Packing per call cost more than the
+    /// GEMM on a batch-1 network's late layers (M = 49).
+    #[cfg(target_arch = "x86_64")]
+    stc: std::sync::OnceLock<Result<super::stc_vnni::PackedB, ArithError>>,
 }
 
 /// An input the model cannot compute with. Every variant names the operand
@@ -238,26 +243,46 @@ impl Model {
         self.gemm_impl(Kernel::best(), &a.view(), &b.view(), Some(packed))
     }
 
+    /// [`Model::gemm_packed`] on a chosen kernel and borrowed data (B
+    /// packed by [`Model::pack_for`] the same kernel).
+    pub fn gemm_packed_with(
+        &self,
+        kernel: Kernel,
+        a: &View<u8>,
+        b: &View<i8>,
+        packed: &PackedWeights,
+    ) -> Result<MatI32, ArithError> {
+        self.gemm_impl(kernel, a, b, Some(packed))
+    }
+
     /// B (`N x K`) packed for the dense byte kernel of this CPU (empty when
     /// it has none); pass it with the same B to [`Model::gemm_packed`].
     pub fn pack(b: &MatI8) -> PackedWeights {
+        Model::pack_for(Kernel::best(), &b.view())
+    }
+
+    /// B packed for `kernel` (empty when it is not a byte kernel).
+    pub fn pack_for(kernel: Kernel, b: &View<i8>) -> PackedWeights {
         #[cfg(target_arch = "x86_64")]
         {
             use super::vnni::{Isa, PackedB};
-            let isa = match Kernel::best() {
+            let isa = match kernel {
                 Kernel::Vnni | Kernel::VnniScalarTrim => Some(Isa::Avx512),
                 Kernel::AvxVnni => Some(Isa::AvxVnni),
                 Kernel::Avx2 | Kernel::Portable => None,
             };
-            let inner = match (isa, b.view().dims2()) {
-                (Some(isa), Some((n, k))) => Some(PackedB::for_isa(isa, &b.view(), n, k)),
+            let inner = match (isa, b.dims2()) {
+                (Some(isa), Some((n, k))) => Some(PackedB::for_isa(isa, b, n, k)),
                 _ => None,
             };
-            PackedWeights { inner }
+            PackedWeights {
+                inner,
+                stc: std::sync::OnceLock::new(),
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = b;
+            let _ = (kernel, b);
             PackedWeights {}
         }
     }
@@ -294,7 +319,7 @@ impl Model {
         self.check_activations(a)?;
         checked_bytes("the output C (M x N int32)", &[m, n], 4)?;
         let data = if self.stc() {
-            self.gemm_stc(kernel, a, b, m, n, k)?
+            self.gemm_stc(kernel, a, b, m, n, k, packed)?
         } else {
             self.gemm_dense(kernel, a, b, m, n, k, packed)
         };
@@ -560,6 +585,7 @@ impl Model {
     /// 2:4 pairing (`super::stc`): the scalar pair rule on the portable
     /// kernel, the `vpermb` kernel with AVX-512 VBMI, else the slot tables as
     /// one exact byte GEMM on the chosen kernel.
+    #[allow(clippy::too_many_arguments)]
     fn gemm_stc(
         &self,
         kernel: Kernel,
@@ -568,6 +594,7 @@ impl Model {
         m: usize,
         n: usize,
         k: usize,
+        packed: Option<&PackedWeights>,
     ) -> Result<Vec<i32>, ArithError> {
         use super::stc::{expand, Source};
         let src = match &self.lut {
@@ -579,8 +606,15 @@ impl Model {
         }
         #[cfg(target_arch = "x86_64")]
         if kernel == Kernel::Vnni {
-            return super::stc_vnni::gemm(src, a, b, m, n, k);
+            use super::stc_vnni::{gemm, PackedB};
+            let pb = match packed.map(|p| p.stc.get_or_init(|| PackedB::new(b, n, k))) {
+                Some(Ok(pb)) if pb.fits(n, k) => Some(pb),
+                Some(Err(e)) if b.dims2() == Some((n, k)) => return Err(e.clone()),
+                _ => None,
+            };
+            return gemm(src, a, b, m, n, k, pb);
         }
+        let _ = packed;
         let (ax, bx, kx) = expand(src, a, b, m, n, k)?;
         let (ax, bx) = (Tensor::new(vec![m, kx], ax), Tensor::new(vec![n, kx], bx));
         let (av, bv) = (ax.view(), bx.view());

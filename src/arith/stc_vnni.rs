@@ -20,6 +20,7 @@ use super::gemm::ArithError;
 use super::lut::SplitLut;
 use super::stc::{build_row, for_each_slots, slot_source, Source, SLOTS};
 use super::tensor::View;
+use super::vnni::{Prefetch, Split, SyncPtr, PREFETCH_TILES};
 use rayon::prelude::*;
 use std::arch::x86_64::*;
 
@@ -31,8 +32,6 @@ const NV: usize = 2;
 const NC: usize = NV * 16;
 /// Bytes of one window's slot tables (four groups).
 const WINDOW: usize = 4 * SLOTS;
-/// Rows of C per parallel task (a multiple of `MR`).
-const ROWS_PER_TASK: usize = 96;
 
 /// True when this CPU runs [`gemm`].
 pub fn available() -> bool {
@@ -40,14 +39,19 @@ pub fn available() -> bool {
 }
 
 /// B packed into panels (see the module docs).
-struct PackedB {
+pub struct PackedB {
     data: Vec<i8>,
     /// Windows of four groups.
     windows: usize,
+    /// B's shape.
+    n: usize,
+    k: usize,
 }
 
 impl PackedB {
-    fn new(b: &View<i8>, n: usize, k: usize) -> Result<PackedB, ArithError> {
+    /// Pack `b` (`n x k`, 2:4 along K), to pass to [`gemm`] for many A;
+    /// an error names the first group with more than two non-zeros.
+    pub fn new(b: &View<i8>, n: usize, k: usize) -> Result<PackedB, ArithError> {
         let windows = k.div_ceil(4 * 4);
         // per column and window: 4 index bytes x 2 + 4 weight bytes x 2
         let mut data = vec![0i8; n.div_ceil(16) * 16 * windows * 16];
@@ -71,7 +75,17 @@ impl PackedB {
                 })?;
             }
         }
-        Ok(PackedB { data, windows })
+        Ok(PackedB {
+            data,
+            windows,
+            n,
+            k,
+        })
+    }
+
+    /// Whether this packing serves a GEMM of `n x k` weights.
+    pub fn fits(&self, n: usize, k: usize) -> bool {
+        self.n == n && self.k == k
     }
 
     fn panel(&self, j0: usize) -> *const i8 {
@@ -79,8 +93,9 @@ impl PackedB {
     }
 }
 
-/// `C` of the 2:4 GEMM; the caller checked [`available`] and that `k *
-/// 255 * 128` fits i32.
+/// `C` of the 2:4 GEMM (B packed beforehand when `packed` is given: it
+/// must be B's); the caller checked [`available`] and that `k * 255 * 128`
+/// fits i32.
 pub fn gemm(
     src: Source,
     a: &View<u8>,
@@ -88,57 +103,86 @@ pub fn gemm(
     m: usize,
     n: usize,
     k: usize,
+    packed: Option<&PackedB>,
 ) -> Result<Vec<i32>, ArithError> {
     assert!(available());
-    let mut c = vec![0i32; m * n];
     if m == 0 || n == 0 || k == 0 {
-        return Ok(c);
+        return Ok(vec![0i32; m * n]);
     }
-    let pb = PackedB::new(b, n, k)?;
+    let own;
+    let pb = match packed.filter(|p| p.fits(n, k)) {
+        Some(p) => p,
+        None => {
+            own = PackedB::new(b, n, k)?;
+            &own
+        }
+    };
+    // Not zeroed: the tiles write every element once.
+    let mut c: Vec<i32> = Vec::with_capacity(m * n);
+    let cptr = SyncPtr(c.as_mut_ptr());
+    let Split {
+        rows: rows_per_task,
+        row_tasks,
+        per_group,
+        col_groups,
+    } = Split::new(m, n.div_ceil(NC), MR, rayon::current_num_threads());
     // the table build writes whole 64-activation chunks (four windows)
     let lda = k.div_ceil(64) * 4 * WINDOW;
-    c.par_chunks_mut(ROWS_PER_TASK * n)
-        .enumerate()
-        .for_each_init(
-            || vec![0u8; MR * lda],
-            |buf, (t, cblk)| {
-                let r0 = t * ROWS_PER_TASK;
-                let rows = cblk.len() / n;
-                for i0 in (0..rows).step_by(MR) {
-                    let mr = (rows - i0).min(MR);
-                    for r in 0..mr {
-                        let row = a.row(r0 + i0 + r);
-                        let dst = &mut buf[r * lda..(r + 1) * lda];
-                        match src {
-                            // SAFETY: `available` checked AVX-512 VBMI.
-                            Source::Lut(l) => unsafe { build_row_vbmi(l, row, dst) },
-                            Source::Table(_) => build_row(src, row, dst),
-                        }
-                    }
-                    let crow = cblk[i0 * n..].as_mut_ptr();
-                    for j0 in (0..n).step_by(NC) {
-                        let cols = (n - j0).min(NC);
-                        // SAFETY: AVX-512 VNNI/VBMI checked; `buf` holds
-                        // `mr` rows of `lda >= 64 * windows` bytes, the
-                        // panel `windows` windows of its width, and C `mr`
-                        // rows of `n` from `crow + j0`, of which columns
-                        // 0..cols are written.
-                        unsafe {
-                            tile(
-                                mr,
-                                buf.as_ptr(),
-                                lda,
-                                pb.panel(j0),
-                                pb.windows,
-                                crow.wrapping_add(j0),
-                                n,
-                                cols,
-                            )
-                        };
+    (0..row_tasks * col_groups).into_par_iter().for_each_init(
+        || vec![0u8; MR * lda],
+        |buf, task| {
+            let (t, grp) = (task / col_groups, task % col_groups);
+            let r0 = t * rows_per_task;
+            let rows = (m - r0).min(rows_per_task);
+            let (jlo, jhi) = (grp * per_group * NC, ((grp + 1) * per_group * NC).min(n));
+            for i0 in (0..rows).step_by(MR) {
+                let mr = (rows - i0).min(MR);
+                // rows PREFETCH_TILES tiles ahead, asked for while the
+                // first panel computes (as in the dense kernel)
+                let ahead = ((r0 + i0 + PREFETCH_TILES * MR) * k).min(a.data.len());
+                let ahead_end = (ahead + MR * k).min(a.data.len());
+                let pf = Prefetch {
+                    at: a.data[ahead..].as_ptr(),
+                    lines: (ahead_end - ahead).div_ceil(64),
+                };
+                for r in 0..mr {
+                    let row = a.row(r0 + i0 + r);
+                    let dst = &mut buf[r * lda..(r + 1) * lda];
+                    match src {
+                        // SAFETY: `available` checked AVX-512 VBMI.
+                        Source::Lut(l) => unsafe { build_row_vbmi(l, row, dst) },
+                        Source::Table(_) => build_row(src, row, dst),
                     }
                 }
-            },
-        );
+                let crow = cptr.at((r0 + i0) * n);
+                for j0 in (jlo..jhi).step_by(NC) {
+                    let cols = (n - j0).min(NC);
+                    // SAFETY: AVX-512 VNNI/VBMI checked; `buf` holds
+                    // `mr` rows of `lda >= 64 * windows` bytes, the
+                    // panel `windows` windows of its width, and C `mr`
+                    // rows of `n` from `crow + j0`, of which columns
+                    // 0..cols are written; tasks write disjoint rows x
+                    // column ranges.
+                    unsafe {
+                        tile(
+                            mr,
+                            buf.as_ptr(),
+                            lda,
+                            pb.panel(j0),
+                            pb.windows,
+                            crow.wrapping_add(j0),
+                            n,
+                            cols,
+                            if j0 == jlo { pf } else { Prefetch::NONE },
+                        )
+                    };
+                }
+            }
+        },
+    );
+    // SAFETY: the tasks cover rows 0..m and columns 0..n, and every tile
+    // wrote all of its `mr x cols` elements.
+    unsafe { c.set_len(m * n) };
     Ok(c)
 }
 
@@ -216,12 +260,13 @@ unsafe fn tile(
     c: *mut i32,
     ldc: usize,
     cols: usize,
+    pf: Prefetch,
 ) {
     macro_rules! go {
         ($m:literal) => {
             match cols.div_ceil(16) {
-                1 => micro::<$m, 1>(a, lda, b, windows, c, ldc, cols),
-                _ => micro::<$m, 2>(a, lda, b, windows, c, ldc, cols),
+                1 => micro::<$m, 1>(a, lda, b, windows, c, ldc, cols, pf),
+                _ => micro::<$m, 2>(a, lda, b, windows, c, ldc, cols, pf),
             }
         };
     }
@@ -237,6 +282,7 @@ unsafe fn tile(
 
 /// The micro-kernel: `M x (16 V)` accumulators live over all of K.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn micro<const M: usize, const V: usize>(
     a: *const u8,
     lda: usize,
@@ -245,9 +291,13 @@ unsafe fn micro<const M: usize, const V: usize>(
     c: *mut i32,
     ldc: usize,
     cols: usize,
+    pf: Prefetch,
 ) {
     let mut acc = [[_mm512_setzero_si512(); V]; M];
     for win in 0..windows {
+        // a window is 16 k, a tile's rows 6 k / 64 lines: two per window
+        pf.line(2 * win);
+        pf.line(2 * win + 1);
         let bp = b.add(win * V * 256);
         let bv: [[__m512i; 4]; V] = std::array::from_fn(|v| {
             std::array::from_fn(|x| _mm512_loadu_si512(bp.add((v * 4 + x) * 64) as *const _))

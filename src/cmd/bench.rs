@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use sparqgen::arith::peak::Peak;
 use sparqgen::arith::{Kernel, Model, Tensor};
 use sparqgen::config::{Design, PlacementSet, Rounding};
 use sparqgen::workload::{prune_2_of_4, relu_like, weights, Rng};
@@ -52,15 +53,15 @@ pub struct ModelBench {
     n: u32,
     /// Timed repetitions per configuration (the best is reported).
     #[arg(long, default_value_t = 5)]
-    reps: usize,
+    pub(super) reps: usize,
     /// Fraction of activations that are zero (0..=1).
     #[arg(long, default_value_t = 0.5, value_parser = super::fraction)]
-    zeros: f64,
+    pub(super) zeros: f64,
     /// Interleaved rounds (every configuration, and ORT with --compare-ort,
     /// once per round); each line reports the best over all rounds.
     /// Default 1, or 5 with --compare-ort.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    rounds: Option<u32>,
+    pub(super) rounds: Option<u32>,
     /// Also time ONNX Runtime's exact int8 GEMM (MatMulInteger, uint8 x
     /// uint8) on the same shape and threads, through python3 with
     /// onnxruntime (skipped with the install command when missing); first
@@ -72,7 +73,21 @@ pub struct ModelBench {
     /// avx-vnni (bytes on ymm), avx2 (int16), portable. Default: the
     /// fastest this CPU has.
     #[arg(long, value_parser = super::kernel)]
-    kernel: Option<Kernel>,
+    pub(super) kernel: Option<Kernel>,
+    /// Shapes to time: `bench` (one GEMM of --m x --k x --n, every
+    /// placement set and rounding) or `resnet18` (each GEMM of a batch-1
+    /// ResNet-18 with its weights packed once, as `net` runs them: exact
+    /// int8, the default SPARQ design and its 2:4 form; one line per shape
+    /// and the MAC-weighted total).
+    #[arg(long, value_enum, default_value_t = Shapes::Bench)]
+    pub(super) shapes: Shapes,
+}
+
+/// The shape sets of `bench model --shapes`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shapes {
+    Bench,
+    Resnet18,
 }
 
 pub fn run(cmd: BenchCmd) -> Result<i32> {
@@ -88,6 +103,13 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
 }
 
 fn bench_model(b: &ModelBench) -> Result<i32> {
+    if b.shapes == Shapes::Resnet18 {
+        if b.compare_ort {
+            errln!("bench model: --compare-ort times the bench shape only (allowed with --shapes bench)");
+            return Ok(2);
+        }
+        return super::bench_shapes::resnet18(b);
+    }
     let (m, k, n) = (b.m as usize, b.k as usize, b.n as usize);
     for (what, dims, elem) in [
         ("A (M x K)", [m, k], 1),
@@ -159,16 +181,7 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
     // the instruction peak, measured in every round beside the GEMMs
     let mut peak: Option<sparqgen::arith::peak::Peak> = None;
     for _ in 0..rounds {
-        if let Some(p) = sparqgen::arith::peak::measure(kernel, 20) {
-            peak = Some(match peak {
-                Some(q) => sparqgen::arith::peak::Peak {
-                    per_core: q.per_core.max(p.per_core),
-                    all: q.all.max(p.all),
-                    ..q
-                },
-                None => p,
-            });
-        }
+        peak = best_peak(peak, kernel);
         if let Some(ort) = ort.as_mut() {
             times[0].push(ort.round(reps)?);
         }
@@ -195,17 +208,7 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
             macs / tb / 1e9
         );
     }
-    match &peak {
-        Some(p) => outln!(
-            "peak ({}, 12 accumulators, best burst): {:6.2} GMAC/s per core, {:6.2} GMAC/s \
-             on {} threads; shares below are of the latter",
-            p.instruction,
-            p.per_core / 1e9,
-            p.all / 1e9,
-            p.threads
-        ),
-        None => outln!("peak: not measured for the {} kernel", kernel.name()),
-    }
+    print_peak(&peak, kernel);
     for (i, (label, _, _)) in configs.iter().enumerate() {
         let t = best(&times[i + 1]);
         out!("{label}  {:8.2} ms  {:6.2} GMAC/s", t * 1e3, macs / t / 1e9);
@@ -239,6 +242,38 @@ fn bench_model(b: &ModelBench) -> Result<i32> {
         None => outln!("memory: peak RSS not available on this OS"),
     }
     Ok(0)
+}
+
+/// `acc` and a new measurement of `kernel`'s instruction peak, each field
+/// the better of the two (the peak is measured in every round beside the
+/// GEMMs).
+pub(super) fn best_peak(acc: Option<Peak>, kernel: Kernel) -> Option<Peak> {
+    let Some(p) = sparqgen::arith::peak::measure(kernel, 20) else {
+        return acc;
+    };
+    Some(match acc {
+        Some(q) => Peak {
+            per_core: q.per_core.max(p.per_core),
+            all: q.all.max(p.all),
+            ..q
+        },
+        None => p,
+    })
+}
+
+/// The peak line every share of peak refers to.
+pub(super) fn print_peak(peak: &Option<Peak>, kernel: Kernel) {
+    match peak {
+        Some(p) => outln!(
+            "peak ({}, 12 accumulators, best burst): {:6.2} GMAC/s per core, {:6.2} GMAC/s \
+             on {} threads; shares below are of the latter",
+            p.instruction,
+            p.per_core / 1e9,
+            p.all / 1e9,
+            p.threads
+        ),
+        None => outln!("peak: not measured for the {} kernel", kernel.name()),
+    }
 }
 
 /// The median of sorted values (the mean of the middle two for an even count).

@@ -4,6 +4,7 @@
 mod asic;
 mod bench;
 mod bench_ort;
+mod bench_shapes;
 mod flow;
 mod generate;
 mod hcm;

@@ -212,3 +212,37 @@ fn bench_model_kernel_flag() {
         r.stderr()
     );
 }
+
+/// `bench model --shapes resnet18`: one line per ResNet-18 GEMM shape with
+/// each configuration's rate, then the MAC-weighted network line; ORT is
+/// compared on the bench shape only (exit 2 with the allowed value).
+#[test]
+fn bench_model_resnet18_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        &["bench", "model", "--shapes", "resnet18", "--reps", "1"],
+        dir.path(),
+    );
+    assert_eq!(r.code(), 0, "{}{}", r.stdout(), r.stderr());
+    let out = r.stdout();
+    for shape in ["12544  147   64", "   49 4608  512", "    1  512 1000"] {
+        assert!(out.contains(shape), "{shape}: {out}");
+    }
+    let rows = out
+        .lines()
+        .filter(|l| l.matches(" | ").count() == 2)
+        .count();
+    // the header, 12 shapes, the network line
+    assert_eq!(rows, 14, "{out}");
+    assert!(out.contains("network (MAC-weighted)"), "{out}");
+    let r = run(
+        &["bench", "model", "--shapes", "resnet18", "--compare-ort"],
+        dir.path(),
+    );
+    assert_eq!(r.code(), 2, "{}", r.stdout());
+    assert!(
+        r.stderr().contains("allowed with --shapes bench"),
+        "{}",
+        r.stderr()
+    );
+}

@@ -278,6 +278,10 @@ fn every_kernel_agrees_with_the_reference_on_ragged_shapes() {
         (193, 80, 65),
         (12, 129, 2),
         (100, 48, 577),
+        // small M, many panels: tasks split C by columns too (a batch-1
+        // network's late layers), the last group short
+        (49, 300, 70),
+        (200, 130, 36),
     ];
     for (m, n, k) in shapes {
         let mut a: Vec<u8> = (0..m * k)
@@ -371,6 +375,9 @@ fn every_kernel_runs_2_of_4_exactly_on_ragged_shapes() {
         (12, 129, 2),
         (100, 48, 577),
         (3, 31, 70),
+        // small M, many panels: tasks split C by columns too
+        (49, 300, 70),
+        (200, 130, 36),
     ];
     for (m, n, k) in shapes {
         let mut a: Vec<u8> = (0..m * k)
@@ -446,6 +453,47 @@ fn gemm_packed_equals_gemm() {
             model.gemm_packed(&a, &b, &Model::pack(&other)).unwrap(),
             want,
             "{yaml}"
+        );
+    }
+}
+
+/// 2:4 designs keep their own packing in `PackedWeights` (made by the first
+/// GEMM): reused for new activations it gives `gemm`'s result, a packing of
+/// another shape is ignored, and weights that are not 2:4 are refused on
+/// every call.
+#[test]
+fn gemm_packed_equals_gemm_on_2_of_4() {
+    let mut seed = 9;
+    let mut next = || {
+        seed = seed * 6364136223846793005u64 + 1442695040888963407;
+        (seed >> 33) as u8
+    };
+    let (m, n, k) = (49, 130, 70);
+    let mut w: Vec<i8> = (0..n * k).map(|_| next() as i8).collect();
+    sparqgen::workload::prune_2_of_4(&mut w, k);
+    let b = Tensor::new(vec![n, k], w);
+    let other = Tensor::new(vec![3, 5], vec![0i8; 15]);
+    for yaml in ["pe: {stc: true}", "pe: {stc: true, rounding: truncate}"] {
+        let model = Model::new(&Design::from_yaml(yaml).unwrap());
+        let packed = Model::pack(&b);
+        for _ in 0..2 {
+            let a = Tensor::new(vec![m, k], (0..m * k).map(|_| next()).collect::<Vec<u8>>());
+            let want = model.gemm(&a, &b).unwrap();
+            assert_eq!(model.gemm_packed(&a, &b, &packed).unwrap(), want, "{yaml}");
+            let ignored = model.gemm_packed(&a, &b, &Model::pack(&other)).unwrap();
+            assert_eq!(ignored, want, "{yaml}");
+        }
+    }
+    let model = Model::new(&Design::from_yaml("pe: {stc: true}").unwrap());
+    let dense = Tensor::new(vec![2, 8], vec![1i8; 16]);
+    let a = Tensor::new(vec![3, 8], vec![7u8; 24]);
+    let packed = Model::pack(&dense);
+    for _ in 0..2 {
+        let e = model.gemm_packed(&a, &dense, &packed).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("a 2:4 (stc) weight group allows at most 2"),
+            "{e}"
         );
     }
 }
