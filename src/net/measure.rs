@@ -151,6 +151,10 @@ pub fn count_pairs(a: &MatU8, b: &MatI8, stc: bool) -> (u64, u64) {
 }
 
 impl MacEngine for DesignEngine {
+    fn records_inputs(&self) -> bool {
+        self.inputs.is_some()
+    }
+
     fn input(&mut self, index: usize, x: &Tensor<u8>) {
         if let Some(all) = &mut self.inputs {
             match &mut all[index] {

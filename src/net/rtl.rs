@@ -292,6 +292,10 @@ impl RtlEngine {
 }
 
 impl MacEngine for RtlEngine {
+    fn records_inputs(&self) -> bool {
+        self.model.records_inputs()
+    }
+
     fn input(&mut self, index: usize, x: &Tensor<u8>) {
         self.model.input(index, x);
     }

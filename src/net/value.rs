@@ -13,6 +13,24 @@ pub struct QTensor {
 }
 
 impl QTensor {
+    /// The same codes with the channels innermost: `t.shape` stays the
+    /// logical `N x C x H x W`, the data runs `N x H x W x C` (what
+    /// [`Value::QuantNhwc`] holds).
+    pub fn to_nhwc(&self) -> QTensor {
+        QTensor {
+            t: Tensor::new(self.t.shape.clone(), transpose_planes(&self.t, false)),
+            ..*self
+        }
+    }
+
+    /// The inverse of [`QTensor::to_nhwc`]: channel planes again.
+    pub fn from_nhwc(&self) -> QTensor {
+        QTensor {
+            t: Tensor::new(self.t.shape.clone(), transpose_planes(&self.t, true)),
+            ..*self
+        }
+    }
+
     pub fn to_float(&self) -> Tensor<f32> {
         let data = self
             .t
@@ -22,6 +40,36 @@ impl QTensor {
             .collect();
         Tensor::new(self.t.shape.clone(), data)
     }
+}
+
+/// Per image, `C x HW` planes to `HW x C` pixels (`back`: the reverse),
+/// for a tensor of logical shape `N x C x ...`; blocked so both sides are
+/// read and written in cache-sized tiles, one task per image and block.
+fn transpose_planes(t: &Tensor<u8>, back: bool) -> Vec<u8> {
+    const B: usize = 64;
+    let c = t.shape.get(1).copied().unwrap_or(1).max(1);
+    let hw: usize = t.shape.iter().skip(2).product::<usize>().max(1);
+    let mut out = vec![0u8; t.data.len()];
+    if t.data.is_empty() {
+        return out;
+    }
+    // (rows, cols) of the source matrix of one image
+    let (rows, cols) = if back { (hw, c) } else { (c, hw) };
+    out.par_chunks_mut(rows * cols)
+        .zip(t.data.par_chunks(rows * cols))
+        .for_each(|(dst, src)| {
+            for r0 in (0..rows).step_by(B) {
+                for c0 in (0..cols).step_by(B) {
+                    for r in r0..(r0 + B).min(rows) {
+                        let line = &src[r * cols..(r + 1) * cols];
+                        for cc in c0..(c0 + B).min(cols) {
+                            dst[cc * rows + r] = line[cc];
+                        }
+                    }
+                }
+            }
+        });
+    out
 }
 
 /// An int32 accumulator (products, zero-point correction and bias) with
@@ -114,7 +162,12 @@ pub fn round_half_even(x: f32) -> f32 {
 #[inline(always)]
 pub fn round_saturate(v: f32, zp: f32) -> u8 {
     const MAGIC: f32 = 12_582_912.0;
-    (((v + MAGIC) - MAGIC) + zp).clamp(0.0, 255.0) as u8
+    // max/min (a NaN becomes 0, as `NaN as u8` is) leave an integer in
+    // 0..=255, so the unchecked conversion is exact and, unlike the
+    // saturating `as`, compiles to one vector instruction
+    let x = (((v + MAGIC) - MAGIC) + zp).max(0.0).min(255.0);
+    // SAFETY: x is finite and in 0.0..=255.0 (max(0.0) maps NaN to 0.0)
+    unsafe { x.to_int_unchecked::<i32>() as u8 }
 }
 
 /// One int32 to uint8: round half to even, saturate.
@@ -164,6 +217,13 @@ pub fn dynamic_quantize(x: &Tensor<f32>) -> Result<QTensor, String> {
 #[derive(Debug, Clone)]
 pub enum Value {
     Quant(QTensor),
+    /// uint8 codes of a logical `N x C x H x W` tensor stored channels
+    /// innermost (`N x H x W x C`, see [`QTensor::to_nhwc`]): what a
+    /// convolution writes straight from its GEMM rows and the next one's
+    /// im2col reads as contiguous runs. Only the ops that know the layout
+    /// (MAC layers, MaxPool, QLinearAdd, Q/DQ relabels) take it; the
+    /// runner turns it back into [`Value::Quant`] for every other op.
+    QuantNhwc(QTensor),
     Acc(AccTensor),
     Float(Tensor<f32>),
     /// The sum of two quantized tensors, kept until a QuantizeLinear
@@ -196,7 +256,7 @@ pub enum Value {
 impl Value {
     pub fn shape(&self) -> &[usize] {
         match self {
-            Value::Quant(q) => &q.t.shape,
+            Value::Quant(q) | Value::QuantNhwc(q) => &q.t.shape,
             Value::Acc(a) => &a.t.shape,
             Value::Float(f) => &f.shape,
             Value::SumQ(a, _) => &a.t.shape,
@@ -209,6 +269,7 @@ impl Value {
     pub fn to_float(&self) -> Tensor<f32> {
         match self {
             Value::Quant(q) => q.to_float(),
+            Value::QuantNhwc(q) => q.from_nhwc().to_float(),
             Value::Acc(a) => a.to_float(),
             Value::Float(f) => f.clone(),
             Value::SumQ(a, b) => {
@@ -237,6 +298,7 @@ impl Value {
     pub fn quantize(self, scale: f32, zp: i32) -> QTensor {
         match self {
             Value::Quant(q) if q.scale == scale && q.zp == zp => q,
+            Value::QuantNhwc(q) => Value::Quant(q.from_nhwc()).quantize(scale, zp),
             Value::Acc(a) => a.requantize(scale, zp),
             Value::SumQ(a, b) => qlinear_add(&a, &b, scale, zp),
             Value::SoftQ { q, axis, legacy } => qlinear_softmax(&q, axis, legacy, scale, zp),
@@ -282,6 +344,17 @@ impl Value {
                     zp,
                 }
             }
+        }
+    }
+}
+
+impl Value {
+    /// The value with channel planes ([`Value::QuantNhwc`] transposed
+    /// back; anything else as it is).
+    pub fn planar(self) -> Value {
+        match self {
+            Value::QuantNhwc(q) => Value::Quant(q.from_nhwc()),
+            v => v,
         }
     }
 }
@@ -334,24 +407,25 @@ pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
     let (ra, rb) = (a.scale / scale, b.scale / scale);
     let small = |v: f32| v.abs() < 1e30;
     let zps_u8 = |z: i32| (0..=255).contains(&z);
-    let data = if small(ra) && small(rb) && zps_u8(a.zp) && zps_u8(b.zp) && zps_u8(zp) {
-        // every sum is finite: the loop that vectorizes gives the same codes
-        let (za, zb, zf) = (a.zp as f32, b.zp as f32, zp as f32);
-        a.t.data
-            .iter()
-            .zip(&b.t.data)
-            .map(|(&x, &y)| round_saturate(ra * (f32::from(x) - za) + rb * (f32::from(y) - zb), zf))
-            .collect()
-    } else {
-        a.t.data
-            .iter()
-            .zip(&b.t.data)
-            .map(|(&x, &y)| {
-                let v = ra * (i32::from(x) - a.zp) as f32 + rb * (i32::from(y) - b.zp) as f32;
-                (round_half_even(v) as i64 + i64::from(zp)).clamp(0, 255) as u8
-            })
-            .collect()
-    };
+    let fast = small(ra) && small(rb) && zps_u8(a.zp) && zps_u8(b.zp) && zps_u8(zp);
+    let (za, zb, zf) = (a.zp as f32, b.zp as f32, zp as f32);
+    let mut data = vec![0u8; a.t.data.len()];
+    // element-wise: chunks in parallel give the same codes as one loop
+    data.par_chunks_mut(1 << 14)
+        .zip(a.t.data.par_chunks(1 << 14).zip(b.t.data.par_chunks(1 << 14)))
+        .for_each(|(d, (xa, xb))| {
+            if fast {
+                // every sum is finite: the loop that vectorizes gives the same codes
+                for ((d, &x), &y) in d.iter_mut().zip(xa).zip(xb) {
+                    *d = round_saturate(ra * (f32::from(x) - za) + rb * (f32::from(y) - zb), zf);
+                }
+            } else {
+                for ((d, &x), &y) in d.iter_mut().zip(xa).zip(xb) {
+                    let v = ra * (i32::from(x) - a.zp) as f32 + rb * (i32::from(y) - b.zp) as f32;
+                    *d = (round_half_even(v) as i64 + i64::from(zp)).clamp(0, 255) as u8;
+                }
+            }
+        });
     QTensor {
         t: Tensor::new(a.t.shape.clone(), data),
         scale,
