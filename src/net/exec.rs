@@ -278,14 +278,8 @@ impl Plan {
                 self.check_mac_input(l, &q.t.shape)?;
                 let xz = xz.clamp(0, 255);
                 let scale: Vec<f32> = l.w_scale.iter().map(|w| xs * w).collect();
-                let (cs, shape) = l.gemms_from(
-                    *layer,
-                    &q.t,
-                    nhwc,
-                    xz as u8,
-                    engine,
-                    prof.as_deref_mut(),
-                )?;
+                let (cs, shape) =
+                    l.gemms_from(*layer, &q.t, nhwc, xz as u8, engine, prof.as_deref_mut())?;
                 let t = Instant::now();
                 let fused = y_q.and_then(|(ys, yz)| {
                     let mult: Vec<f32> = scale.iter().map(|s| s / ys).collect();

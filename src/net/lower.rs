@@ -295,8 +295,11 @@ impl MacLayer {
                     for (g, cg) in c.iter().enumerate() {
                         let src = &cg.data[row * og..(row + 1) * og];
                         let at = g * og;
-                        let (d, a, m) =
-                            (&mut line[at..at + og], &add[at..at + og], &mult[at..at + og]);
+                        let (d, a, m) = (
+                            &mut line[at..at + og],
+                            &add[at..at + og],
+                            &mult[at..at + og],
+                        );
                         for i in 0..og {
                             d[i] = requant_lane(src[i].wrapping_add(a[i]), m[i], zf);
                         }
@@ -600,6 +603,65 @@ mod tests {
                         }
                         assert_eq!(y.data[((b * o + oc) * ho + oh) * wo + ow], acc);
                     }
+                }
+            }
+        }
+    }
+
+    /// im2col of channels-innermost data equals im2col of the planes:
+    /// two groups, strides, asymmetric pads, a zero point, two images.
+    #[test]
+    fn im2col_of_nhwc_equals_im2col_of_planes() {
+        let (n, c, h, w, o, groups) = (2, 6, 7, 5, 4, 2);
+        let mut rng = Rng::new(3);
+        let cg = c / groups;
+        for (kh, kw, stride, pads) in [
+            (3, 2, [2, 1], [1, 0, 2, 1]),
+            (1, 1, [1, 1], [0; 4]),
+            (3, 3, [1, 2], [2, 2, 2, 2]),
+        ] {
+            let layer = MacLayer {
+                name: "t".into(),
+                op: "Conv".into(),
+                kind: MacKind::Conv {
+                    kh,
+                    kw,
+                    stride,
+                    pads,
+                    groups,
+                },
+                in_channels: c,
+                out_channels: o,
+                weights: (0..groups)
+                    .map(|_| {
+                        Tensor::new(
+                            vec![o / groups, kh * kw * cg],
+                            vec![1; o / groups * kh * kw * cg],
+                        )
+                    })
+                    .collect(),
+                bias: vec![0; o],
+                w_scale: vec![1.0; o],
+            };
+            let x = Tensor::new(
+                vec![n, c, h, w],
+                (0..n * c * h * w).map(|_| rng.next_u64() as u8).collect(),
+            );
+            let q = super::super::value::QTensor {
+                t: x.clone(),
+                scale: 1.0,
+                zp: 0,
+            };
+            let nhwc = q.to_nhwc();
+            assert_eq!(nhwc.from_nhwc(), q);
+            let want = layer.lower(&x, 7);
+            // twice: the second reuses (dirty) scratch buffers
+            for _ in 0..2 {
+                let got = layer.lower_from(&nhwc.t, true, 7);
+                assert_eq!(got.out_shape, want.out_shape);
+                assert_eq!(got.a, want.a, "kernel {kh}x{kw}");
+                for a in got.a {
+                    scratch::give(a.data);
                 }
             }
         }

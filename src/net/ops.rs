@@ -157,7 +157,8 @@ impl Pool {
                 let (b, oh) = (r / ho, r % ho);
                 let img = &t.data[b * h * w * c..(b + 1) * h * w * c];
                 let y0 = (oh * self.stride[0]) as isize - self.pads[0] as isize;
-                let ys = y0.max(0) as usize..((y0 + self.kernel[0] as isize).min(h as isize)) as usize;
+                let ys =
+                    y0.max(0) as usize..((y0 + self.kernel[0] as isize).min(h as isize)) as usize;
                 for (ow, dst) in line.chunks_mut(c).enumerate() {
                     let x0 = (ow * self.stride[1]) as isize - self.pads[1] as isize;
                     let xs = x0.max(0) as usize
@@ -627,6 +628,40 @@ fn softmax_float(v: &Value, a: usize, legacy: bool) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Max pooling of channels-innermost codes equals the planar one:
+    /// strides, asymmetric pads, windows cut by the border, two images.
+    #[test]
+    fn max_pool_of_nhwc_equals_max_pool_of_planes() {
+        let (n, c, h, w) = (2, 5, 9, 7);
+        let data: Vec<u8> = (0..n * c * h * w)
+            .map(|i| ((i * 97 + 13) % 251) as u8)
+            .collect();
+        let q = QTensor {
+            t: Tensor::new(vec![n, c, h, w], data),
+            scale: 0.5,
+            zp: 3,
+        };
+        for (kernel, stride, pads) in [
+            ([3, 3], [2, 2], [1, 1, 1, 1]),
+            ([2, 3], [1, 2], [0, 2, 1, 0]),
+        ] {
+            let p = Pool {
+                kernel,
+                stride,
+                pads,
+                count_include_pad: false,
+            };
+            let Value::Quant(want) = max_pool(&Value::Quant(q.clone()), &p).unwrap() else {
+                panic!("codes in, codes out")
+            };
+            let Value::QuantNhwc(got) = max_pool(&Value::QuantNhwc(q.to_nhwc()), &p).unwrap()
+            else {
+                panic!("the layout is kept")
+            };
+            assert_eq!(got.from_nhwc(), want, "{kernel:?} {stride:?} {pads:?}");
+        }
+    }
 
     #[test]
     fn add_broadcasts_a_bias_row() {

@@ -160,6 +160,8 @@ pub fn round_half_even(x: f32) -> f32 {
 /// rounds exactly and the sum is an exact integer; beyond, both saturate to
 /// the same end).
 #[inline(always)]
+// clamp would keep a NaN, which the unchecked conversion must never see
+#[allow(clippy::manual_clamp)]
 pub fn round_saturate(v: f32, zp: f32) -> u8 {
     const MAGIC: f32 = 12_582_912.0;
     // max/min (a NaN becomes 0, as `NaN as u8` is) leave an integer in
@@ -412,7 +414,11 @@ pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
     let mut data = vec![0u8; a.t.data.len()];
     // element-wise: chunks in parallel give the same codes as one loop
     data.par_chunks_mut(1 << 14)
-        .zip(a.t.data.par_chunks(1 << 14).zip(b.t.data.par_chunks(1 << 14)))
+        .zip(
+            a.t.data
+                .par_chunks(1 << 14)
+                .zip(b.t.data.par_chunks(1 << 14)),
+        )
         .for_each(|(d, (xa, xb))| {
             if fast {
                 // every sum is finite: the loop that vectorizes gives the same codes
