@@ -614,6 +614,7 @@ fn print_profile(
         plan.run(&xb, &mut engine)?;
     }
     engine.secs = Default::default();
+    engine.layers.iter_mut().for_each(|l| l.macs = 0);
     let mut prof = net::profile::Profile::default();
     let mut runs = 0;
     for xb in net::batches(plan, x, batch) {
@@ -626,7 +627,7 @@ fn print_profile(
         rayon::current_num_threads()
     );
     out!("{}", prof.report(runs));
-    let s = engine.secs;
+    let s = engine.secs.clone();
     let pct = |v: f64| 100.0 * v / prof.total.max(1e-12);
     outln!(
         "  of the engine: design GEMM {:.2} ms ({:.1}%), exact reference GEMM {:.2} ms ({:.1}%), \
@@ -638,6 +639,21 @@ fn print_profile(
         s.statistics / runs as f64 * 1e3,
         pct(s.statistics)
     );
+    // the design GEMM per layer: where the kernel's rate drops (small M)
+    let mut rows: Vec<(usize, &(f64, [usize; 3]))> = s.per_layer.iter().enumerate().collect();
+    rows.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
+    outln!("  design GEMM per layer (slowest first; M x K x N of one group, per run):");
+    for (i, (secs, [m, k, n])) in rows.into_iter().take(8) {
+        let l = &plan.layers[i];
+        let macs = engine.layers[i].macs as f64 / runs as f64;
+        let per = secs / runs as f64;
+        outln!(
+            "    {:<24} {m:>6} x {k:>5} x {n:>4}  {:7.3} ms  {:6.1} GMAC/s",
+            l.name,
+            per * 1e3,
+            macs / per.max(1e-12) / 1e9
+        );
+    }
     Ok(())
 }
 

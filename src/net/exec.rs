@@ -131,6 +131,18 @@ impl Plan {
         &self,
         x: &Tensor<f32>,
         engine: &mut dyn MacEngine,
+        prof: Option<&mut Profile>,
+    ) -> Result<Tensor<f32>> {
+        engine.begin_plan(Some(self.id()));
+        let y = self.run_steps(x, engine, prof);
+        engine.begin_plan(None);
+        y
+    }
+
+    fn run_steps(
+        &self,
+        x: &Tensor<f32>,
+        engine: &mut dyn MacEngine,
         mut prof: Option<&mut Profile>,
     ) -> Result<Tensor<f32>> {
         let start = Instant::now();

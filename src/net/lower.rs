@@ -59,6 +59,12 @@ pub trait MacEngine {
     /// it), `N x C x H x W`; called only when [`MacEngine::records_inputs`].
     fn input(&mut self, _layer_index: usize, _x: &Tensor<u8>) {}
 
+    /// A run of plan `plan_id` starts (`Some`) or ends (`None`): in
+    /// between, every GEMM of layer `i`, group `g` comes with the same
+    /// weights as before in that plan (plans are read-only once imported),
+    /// so an engine may trust weights it checked once in the same plan.
+    fn begin_plan(&mut self, _plan_id: Option<u64>) {}
+
     /// Whether [`MacEngine::input`] wants the inputs (the runner then puts
     /// them into channel planes first).
     fn records_inputs(&self) -> bool {
@@ -300,9 +306,7 @@ impl MacLayer {
                             &add[at..at + og],
                             &mult[at..at + og],
                         );
-                        for i in 0..og {
-                            d[i] = requant_lane(src[i].wrapping_add(a[i]), m[i], zf);
-                        }
+                        requant_row(d, src, a, m, zf);
                     }
                 }
             });
@@ -490,6 +494,34 @@ mod scratch {
                 p.push(v);
             }
         });
+    }
+}
+
+/// `d[i] = requant_lane(src[i] + add[i], mult[i], zp)`: with AVX2 when the
+/// CPU has it (8 lanes instead of SSE2's 4; the same IEEE operations, so
+/// the same codes).
+fn requant_row(d: &mut [u8], src: &[i32], add: &[i32], mult: &[f32], zp: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above)
+        unsafe { requant_row_avx2(d, src, add, mult, zp) };
+        return;
+    }
+    requant_row_body(d, src, add, mult, zp);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn requant_row_avx2(d: &mut [u8], src: &[i32], add: &[i32], mult: &[f32], zp: f32) {
+    requant_row_body(d, src, add, mult, zp);
+}
+
+#[inline(always)]
+fn requant_row_body(d: &mut [u8], src: &[i32], add: &[i32], mult: &[f32], zp: f32) {
+    let n = d.len();
+    let (src, add, mult) = (&src[..n], &add[..n], &mult[..n]);
+    for i in 0..n {
+        d[i] = requant_lane(src[i].wrapping_add(add[i]), mult[i], zp);
     }
 }
 

@@ -146,9 +146,17 @@ pub struct Plan {
     pub last_use: Vec<usize>,
     /// Per layer: [`MacLayer::weight_sums`], computed at import.
     weight_sums: Vec<Vec<i32>>,
+    /// Unique per import (a clone shares it: the same layers).
+    id: u64,
 }
 
 impl Plan {
+    /// This import's identity: within one plan, layer `i` has the same
+    /// weights on every run (see [`super::lower::MacEngine::begin_plan`]).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Layer `l`'s per-output-channel weight sums (the zero-point term).
     pub fn weight_sums(&self, l: usize) -> &[i32] {
         &self.weight_sums[l]
@@ -1168,7 +1176,9 @@ pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
     }
     last_use[output_slot] = usize::MAX;
     let weight_sums = b.layers.iter().map(MacLayer::weight_sums).collect();
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     Ok(Plan {
+        id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         steps: b.steps,
         weight_sums,
         layers: b.layers,

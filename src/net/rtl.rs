@@ -296,6 +296,10 @@ impl MacEngine for RtlEngine {
         self.model.records_inputs()
     }
 
+    fn begin_plan(&mut self, plan_id: Option<u64>) {
+        self.model.begin_plan(plan_id);
+    }
+
     fn input(&mut self, index: usize, x: &Tensor<u8>) {
         self.model.input(index, x);
     }

@@ -636,3 +636,39 @@ fn bench_net_compare_ort_on_the_digits_cnn() {
     assert!(err.contains("pip install onnxruntime onnx"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// One engine kept across two imports whose layer 1 has other weights
+/// (conv2's negated): the second plan's GEMMs use its own weights (the
+/// engine trusts weights it checked only within one plan), so the outputs
+/// equal a fresh engine's, and differ from the first plan's.
+#[test]
+fn an_engine_kept_across_plans_packs_each_plans_weights() {
+    let bytes = std::fs::read(digits().join("digits_int8.onnx")).unwrap();
+    let mut m = ModelProto::parse_from_bytes(&bytes).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    let w = g
+        .initializer
+        .iter_mut()
+        .find(|t| t.name == "conv2.w_quantized")
+        .unwrap();
+    assert!(!w.raw_data.is_empty(), "int8 weights stored raw");
+    for b in w.raw_data.iter_mut() {
+        *b = (*b as i8).saturating_neg() as u8;
+    }
+    let a = sparqgen::net::load_bytes(&bytes, "a").unwrap();
+    let b = sparqgen::net::load_bytes(&m.write_to_bytes().unwrap(), "b").unwrap();
+    assert_ne!(a.id(), b.id());
+    let x = npy::read_f32(&digits().join("x_test.npy"), "x").unwrap();
+    let x = Tensor::new(vec![64, 1, 8, 8], x.data[..64 * 64].to_vec());
+    let design = Design::default_design();
+    let mut kept = sparqgen::net::DesignEngine::new(&design, &a.layers);
+    let ya = a.run(&x, &mut kept).unwrap();
+    let ya2 = a.run(&x, &mut kept).unwrap();
+    assert_eq!(ya, ya2, "the same plan twice");
+    let yb = b.run(&x, &mut kept).unwrap();
+    let mut fresh = sparqgen::net::DesignEngine::new(&design, &b.layers);
+    assert_eq!(yb, b.run(&x, &mut fresh).unwrap());
+    assert_ne!(ya, yb, "conv2's weights matter");
+    // and back: the first plan's weights again
+    assert_eq!(a.run(&x, &mut kept).unwrap(), ya);
+}
