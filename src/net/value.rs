@@ -369,7 +369,7 @@ pub fn quantize_all(xs: &[f32], scale: f32, zp: i32) -> Vec<u8> {
             if fast {
                 for (d, &x) in d.iter_mut().zip(x) {
                     let v = x / scale;
-                    let r = round_saturate(v.max(-512.0).min(512.0), zf);
+                    let r = round_saturate(v.clamp(-512.0, 512.0), zf);
                     *d = if v.is_nan() { zp as u8 } else { r };
                 }
             } else {
