@@ -34,6 +34,14 @@ pub struct NetArgs {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Per MAC layer statistics: each layer's SQNR against exact int8
+    /// products on the same activations (an exact reference GEMM beside
+    /// every design GEMM) and vSPARQ's wide-pair share. `off` runs each
+    /// design's arithmetic alone (accuracy and top-1 agreement over a
+    /// dataset need nothing more); the layer table then shows `off` and
+    /// the JSON has null for both.
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    pub layer_stats: String,
     /// Images per batch.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
@@ -73,10 +81,11 @@ struct LayerReport {
     /// MACs per image.
     macs: u64,
     /// Against exact int8 products on the same activations; null when
-    /// exact, the string "-inf" when the exact products are all 0 but the
-    /// design's are not (no signal).
+    /// exact or with `--layer-stats off`, the string "-inf" when the exact
+    /// products are all 0 but the design's are not (no signal).
     sqnr_db: Option<Sqnr>,
-    /// Activation pairs with exactly one zero; null for designs without vSPARQ.
+    /// Activation pairs with exactly one zero; null for designs without
+    /// vSPARQ and with `--layer-stats off`.
     wide_pair_share: Option<f64>,
     /// With --rtl: the layer on the generated RTL.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,8 +140,17 @@ struct DesignReport {
 struct Report {
     model: String,
     images: usize,
+    /// Whether the per-layer statistics were measured.
+    layer_stats: bool,
+    /// Why the layers' `sqnr_db` and `wide_pair_share` are null, when
+    /// they were not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer_stats_note: Option<&'static str>,
     designs: Vec<DesignReport>,
 }
+
+const STATS_OFF: &str = "--layer-stats off: the per-layer SQNR and wide-pair share were not \
+     measured (no exact reference GEMMs); sqnr_db and wide_pair_share are null";
 
 pub fn builtin(kind: &str) -> Design {
     Design::from_yaml(&format!(
@@ -171,7 +189,8 @@ fn argmax_rows(y: &Tensor<f32>) -> Vec<usize> {
         .collect()
 }
 
-/// Run `plan` on every image of `x` in batches through `design`'s arithmetic.
+/// Run `plan` on every image of `x` in batches through `design`'s
+/// arithmetic (with `stats`, measuring each layer's statistics).
 pub fn run_design(
     plan: &Plan,
     design: &Design,
@@ -179,8 +198,10 @@ pub fn run_design(
     batch: usize,
     bar: Option<&indicatif::ProgressBar>,
     record: bool,
+    stats: bool,
 ) -> Result<(Tensor<f32>, DesignEngine)> {
     let mut engine = DesignEngine::new(design, &plan.layers);
+    engine.set_layer_stats(stats);
     if record {
         engine.record_inputs();
     }
@@ -279,6 +300,7 @@ pub fn run(args: &NetArgs) -> Result<i32> {
     } else {
         designs(&args.designs)?
     };
+    let stats = args.layer_stats == "on";
     let bar = progress(!args.json && std::io::stderr().is_terminal(), 0);
     let has_exact = designs.iter().any(|d| d.pe().kind() == PeKind::Mac8x8);
     let total = n * (designs.len() + usize::from(!has_exact));
@@ -296,6 +318,7 @@ pub fn run(args: &NetArgs) -> Result<i32> {
             &x,
             args.batch,
             bar.as_ref(),
+            false,
             false,
         )?;
         exact_top = Some(argmax_rows(&y));
@@ -323,12 +346,13 @@ pub fn run(args: &NetArgs) -> Result<i32> {
             if record {
                 e.model.record_inputs();
             }
+            e.model.set_layer_stats(stats);
             let y = net::run_batches(&plan, &x, args.batch, bar.as_ref(), &mut e)
                 .with_context(|| format!("design {} on its RTL", d.name()))?;
             let timing = e.timing;
             (y, e.model, Some((e.layers, timing)))
         } else {
-            let (y, e) = run_design(&plan, d, &x, args.batch, bar.as_ref(), record)
+            let (y, e) = run_design(&plan, d, &x, args.batch, bar.as_ref(), record, stats)
                 .with_context(|| format!("design {}", d.name()))?;
             (y, e, None)
         };
@@ -407,6 +431,8 @@ pub fn run(args: &NetArgs) -> Result<i32> {
     let report = Report {
         model: args.model.display().to_string(),
         images: n,
+        layer_stats: stats,
+        layer_stats_note: (!stats).then_some(STATS_OFF),
         designs: reports,
     };
     if args.json {
@@ -442,6 +468,10 @@ fn mean_sqnr(d: &DesignReport) -> Option<Sqnr> {
 }
 
 fn print_summary(r: &Report) {
+    let sqnr = |d: &DesignReport| match r.layer_stats {
+        true => Sqnr::text(mean_sqnr(d), 1),
+        false => "off".into(),
+    };
     outln!();
     outln!("| design | PE | top-1 | top-1 = exact int8 | SQNR dB (MAC-weighted) | images/s |");
     outln!("|---|---|---|---|---|---|");
@@ -452,7 +482,7 @@ fn print_summary(r: &Report) {
             d.pe,
             d.top1.map_or("-".into(), |t| format!("{:.1} %", t * 100.0)),
             d.agreement * 100.0,
-            Sqnr::text(mean_sqnr(d), 1),
+            sqnr(d),
             d.images_per_s
         );
     }
@@ -465,6 +495,9 @@ fn print_text(r: &Report, layers: usize) {
         layers,
         r.images
     );
+    if let Some(note) = r.layer_stats_note {
+        outln!("note: {note}");
+    }
     for d in &r.designs {
         let top1 = d.top1.map_or("n/a (no --labels)".to_string(), |t| {
             format!("{:.2} %", t * 100.0)
@@ -487,10 +520,14 @@ fn print_text(r: &Report, layers: usize) {
             "wide pairs"
         );
         for l in &d.layers {
-            let sq = Sqnr::text(l.sqnr_db, 2);
-            let wide = l
-                .wide_pair_share
-                .map_or("-".to_string(), |v| format!("{:.1} %", v * 100.0));
+            let (sq, wide) = match r.layer_stats {
+                true => (
+                    Sqnr::text(l.sqnr_db, 2),
+                    l.wide_pair_share
+                        .map_or("-".to_string(), |v| format!("{:.1} %", v * 100.0)),
+                ),
+                false => ("off".to_string(), "off".to_string()),
+            };
             outln!(
                 "  {:<16} {:<12} {:>12} {:>10} {:>11}",
                 l.name,
@@ -562,10 +599,22 @@ pub struct NetBench {
     profile: bool,
 }
 
-/// `plan` on `x` in batches of `batch` through `design`, profiled; prints
-/// the profile.
-fn print_profile(what: &str, plan: &Plan, d: &Design, x: &Tensor<f32>, batch: usize) -> Result<()> {
-    let mut engine = DesignEngine::new(d, &plan.layers);
+/// `plan` on `x` in batches of `batch` through `design` (with or without
+/// per-layer statistics), profiled; prints the profile.
+fn print_profile(
+    what: &str,
+    plan: &Plan,
+    v: &Variant,
+    x: &Tensor<f32>,
+    batch: usize,
+) -> Result<()> {
+    let mut engine = v.engine(plan);
+    // pack the weights first, as the timed rounds do
+    if let Some(xb) = net::batches(plan, x, batch).next() {
+        plan.run(&xb, &mut engine)?;
+    }
+    engine.secs = Default::default();
+    engine.layers.iter_mut().for_each(|l| l.macs = 0);
     let mut prof = net::profile::Profile::default();
     let mut runs = 0;
     for xb in net::batches(plan, x, batch) {
@@ -573,13 +622,12 @@ fn print_profile(what: &str, plan: &Plan, d: &Design, x: &Tensor<f32>, batch: us
         runs += 1;
     }
     outln!(
-        "profile: {what} {} ({}), {runs} runs of batch {batch}, {} threads:",
-        d.name(),
-        d.pe().kind().label(),
+        "profile: {what} {}, {runs} runs of batch {batch}, {} threads:",
+        v.label(),
         rayon::current_num_threads()
     );
     out!("{}", prof.report(runs));
-    let s = engine.secs;
+    let s = engine.secs.clone();
     let pct = |v: f64| 100.0 * v / prof.total.max(1e-12);
     outln!(
         "  of the engine: design GEMM {:.2} ms ({:.1}%), exact reference GEMM {:.2} ms ({:.1}%), \
@@ -591,7 +639,46 @@ fn print_profile(what: &str, plan: &Plan, d: &Design, x: &Tensor<f32>, batch: us
         s.statistics / runs as f64 * 1e3,
         pct(s.statistics)
     );
+    // the design GEMM per layer: where the kernel's rate drops (small M)
+    let mut rows: Vec<(usize, &(f64, [usize; 3]))> = s.per_layer.iter().enumerate().collect();
+    rows.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
+    outln!("  design GEMM per layer (slowest first; M x K x N of one group, per run):");
+    for (i, (secs, [m, k, n])) in rows.into_iter().take(8) {
+        let l = &plan.layers[i];
+        let macs = engine.layers[i].macs as f64 / runs as f64;
+        let per = secs / runs as f64;
+        outln!(
+            "    {:<24} {m:>6} x {k:>5} x {n:>4}  {:7.3} ms  {:6.1} GMAC/s",
+            l.name,
+            per * 1e3,
+            macs / per.max(1e-12) / 1e9
+        );
+    }
     Ok(())
+}
+
+/// A design as `bench net` times it: with or without per-layer statistics.
+struct Variant {
+    design: Design,
+    stats: bool,
+}
+
+impl Variant {
+    fn engine(&self, plan: &Plan) -> DesignEngine {
+        let mut e = DesignEngine::new(&self.design, &plan.layers);
+        e.set_layer_stats(self.stats);
+        e
+    }
+
+    fn label(&self) -> String {
+        let d = &self.design;
+        let stats = match (d.pe().kind(), self.stats) {
+            (PeKind::Mac8x8, _) => "exact: no layer statistics to measure",
+            (_, true) => "layer stats on: + exact reference GEMMs, pair counts",
+            (_, false) => "layer stats off",
+        };
+        format!("{} ({}, {stats})", d.name(), d.pe().kind().label())
+    }
 }
 
 /// The median of values (the mean of the middle two for an even count).
@@ -651,13 +738,34 @@ fn time_model(
     x: &Tensor<f32>,
     batch: usize,
 ) -> Result<()> {
-    let designs = [builtin("mac8x8"), Design::default_design()];
+    let variants = [
+        Variant {
+            design: builtin("mac8x8"),
+            stats: true,
+        },
+        Variant {
+            design: Design::default_design(),
+            stats: true,
+        },
+        Variant {
+            design: Design::default_design(),
+            stats: false,
+        },
+    ];
     let batch = plan.batch_size(&x.shape, batch);
     let images = x.shape[0];
     let threads = rayon::current_num_threads();
+    // one engine per line, kept across rounds: each packs its weights
+    // once, in the warm-up pass (as ORT builds its session once)
+    let mut engines: Vec<DesignEngine> = variants.iter().map(|v| v.engine(plan)).collect();
     // a warm-up pass of exact int8, which is also ORT's check
-    let (exact_y, e) = run_design(plan, &designs[0], x, batch, None, false)?;
-    let macs = e.layers.iter().map(|l| l.macs).sum::<u64>() / images as u64;
+    let exact_y = net::run_batches(plan, x, batch, None, &mut engines[0])?;
+    let macs = engines[0].layers.iter().map(|l| l.macs).sum::<u64>() / images as u64;
+    for e in &mut engines[1..] {
+        if let Some(xb) = net::batches(plan, x, batch).next() {
+            plan.run(&xb, e)?;
+        }
+    }
     let mut ort = match b.compare_ort {
         true => {
             let o = super::bench_ort::OrtNet::start(model, x, batch, threads)?;
@@ -667,15 +775,15 @@ fn time_model(
         false => None,
     };
     let rounds = b.rounds.unwrap_or(if b.compare_ort { 5 } else { 1 }) as usize;
-    // times[0]: ORT's, then one per design
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); designs.len() + 1];
+    // times[0]: ORT's, then one per variant
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len() + 1];
     for _ in 0..rounds {
         if let Some(o) = ort.as_mut() {
             times[0].push(o.ort.round(1)?);
         }
-        for (i, d) in designs.iter().enumerate() {
+        for (i, e) in engines.iter_mut().enumerate() {
             let t = Instant::now();
-            run_design(plan, d, x, batch, None, false)?;
+            net::run_batches(plan, x, batch, None, e)?;
             times[i + 1].push(t.elapsed().as_secs_f64());
         }
     }
@@ -691,12 +799,11 @@ fn time_model(
             (macs * images as u64) as f64 / t / 1e9
         );
     }
-    for (i, d) in designs.iter().enumerate() {
+    for (i, v) in variants.iter().enumerate() {
         let t = best(&times[i + 1]);
         out!(
-            "bench net: {head} {} ({}): {images} images in {t:.3} s, {:.1} images/s, {:.2} GMAC/s",
-            d.name(),
-            d.pe().kind().label(),
+            "bench net: {head} {}: {images} images in {t:.3} s, {:.1} images/s, {:.2} GMAC/s",
+            v.label(),
             images as f64 / t,
             (macs * images as u64) as f64 / t / 1e9
         );
@@ -715,8 +822,8 @@ fn time_model(
         outln!();
     }
     if b.profile {
-        for d in &designs {
-            print_profile(what, plan, d, x, batch)?;
+        for v in &variants {
+            print_profile(what, plan, v, x, batch)?;
         }
     }
     Ok(())

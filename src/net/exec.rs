@@ -131,6 +131,18 @@ impl Plan {
         &self,
         x: &Tensor<f32>,
         engine: &mut dyn MacEngine,
+        prof: Option<&mut Profile>,
+    ) -> Result<Tensor<f32>> {
+        engine.begin_plan(Some(self.id()));
+        let y = self.run_steps(x, engine, prof);
+        engine.begin_plan(None);
+        y
+    }
+
+    fn run_steps(
+        &self,
+        x: &Tensor<f32>,
+        engine: &mut dyn MacEngine,
         mut prof: Option<&mut Profile>,
     ) -> Result<Tensor<f32>> {
         let start = Instant::now();
@@ -152,6 +164,10 @@ impl Plan {
                         .with_context(ctx)?,
                 );
             }
+            // only the ops that know the channels-innermost layout take it
+            if !self.takes_nhwc(&step.op) {
+                args = args.into_iter().map(Value::planar).collect();
+            }
             let t = Instant::now();
             let out = self
                 .step(&step.op, args, engine, prof.as_deref_mut())
@@ -168,6 +184,21 @@ impl Plan {
             .take()
             .ok_or_else(|| anyhow!("the output {:?} was not computed", self.output.name))?;
         Ok(out.to_float())
+    }
+
+    /// Whether `op` takes [`Value::QuantNhwc`] inputs as they are.
+    fn takes_nhwc(&self, op: &Op) -> bool {
+        match op {
+            Op::Mac { layer, .. } => {
+                matches!(self.layers[*layer].kind, super::lower::MacKind::Conv { .. })
+            }
+            Op::Quantize { .. }
+            | Op::Dequantize { .. }
+            | Op::Identity
+            | Op::MaxPool(_)
+            | Op::QLinearAdd { .. } => true,
+            _ => false,
+        }
     }
 
     /// `sh` fits layer `l`, and its im2col and accumulators fit in memory
@@ -226,9 +257,17 @@ impl Plan {
         let first = args.remove(0);
         let s = |r: Result<Value, String>| r.map_err(|e| anyhow!(e));
         Ok(match op {
-            Op::Quantize { scale, zp } => Value::Quant(first.quantize(*scale, *zp)),
+            Op::Quantize { scale, zp } => match first {
+                Value::QuantNhwc(q) if q.scale == *scale && q.zp == *zp => Value::QuantNhwc(q),
+                v => Value::Quant(v.quantize(*scale, *zp)),
+            },
             Op::Dequantize { scale, zp } => match first {
                 Value::Quant(q) => Value::Quant(QTensor {
+                    scale: *scale,
+                    zp: *zp,
+                    ..q
+                }),
+                Value::QuantNhwc(q) => Value::QuantNhwc(QTensor {
                     scale: *scale,
                     zp: *zp,
                     ..q
@@ -237,8 +276,9 @@ impl Plan {
             },
             Op::Mac { layer, x_q, y_q } => {
                 let l = &self.layers[*layer];
-                let q = match first {
-                    Value::Quant(q) => q,
+                let (q, nhwc) = match first {
+                    Value::Quant(q) => (q, false),
+                    Value::QuantNhwc(q) => (q, true),
                     _ => {
                         return Err(anyhow!(
                             "the layer's input is not quantized to uint8 (a float path into a \
@@ -250,18 +290,25 @@ impl Plan {
                 self.check_mac_input(l, &q.t.shape)?;
                 let xz = xz.clamp(0, 255);
                 let scale: Vec<f32> = l.w_scale.iter().map(|w| xs * w).collect();
-                let (cs, shape) = l.gemms(*layer, &q.t, xz as u8, engine, prof.as_deref_mut())?;
+                let (cs, shape) =
+                    l.gemms_from(*layer, &q.t, nhwc, xz as u8, engine, prof.as_deref_mut())?;
                 let t = Instant::now();
                 let fused = y_q.and_then(|(ys, yz)| {
                     let mult: Vec<f32> = scale.iter().map(|s| s / ys).collect();
                     let fast = mult.iter().all(|m| super::lower::fast_mult(*m));
                     (fast && (0..=255).contains(&yz)).then(|| {
-                        let y = l.finish_requant(&cs, xz, &shape, &mult, yz);
-                        Value::Quant(QTensor {
+                        let add = l.addends_from(self.weight_sums(*layer), xz);
+                        let y = l.finish_requant_nhwc(&cs, &add, &shape, &mult, yz);
+                        let q = QTensor {
                             t: y,
                             scale: ys,
                             zp: yz,
-                        })
+                        };
+                        // a dense layer's N x O is the same either way
+                        match shape.len() {
+                            4 => Value::QuantNhwc(q),
+                            _ => Value::Quant(q),
+                        }
                     })
                 });
                 let v = match fused {
@@ -327,7 +374,25 @@ impl Plan {
                 Value::Float(ops::broadcast_add(&first.to_float(), c).map_err(|e| anyhow!(e))?)
             }
             Op::QLinearAdd { a, b, y } => {
-                let (Value::Quant(qa), Value::Quant(qb)) = (first, args.remove(0)) else {
+                let (first, second) = match (first, args.remove(0)) {
+                    // both channels innermost with one shape: element-wise as they are
+                    (Value::QuantNhwc(qa), Value::QuantNhwc(qb)) if qa.t.shape == qb.t.shape => {
+                        let qa = QTensor {
+                            scale: a.0,
+                            zp: a.1,
+                            ..qa
+                        };
+                        let qb = QTensor {
+                            scale: b.0,
+                            zp: b.1,
+                            ..qb
+                        };
+                        let sum = super::value::qlinear_add(&qa, &qb, y.0, y.1);
+                        return Ok(Value::QuantNhwc(sum));
+                    }
+                    (x, y) => (x.planar(), y.planar()),
+                };
+                let (Value::Quant(qa), Value::Quant(qb)) = (first, second) else {
                     return Err(anyhow!("QLinearAdd inputs must be uint8 tensors"));
                 };
                 let (qa, qb) = ops::broadcast_pair(qa, qb).map_err(|e| anyhow!(e))?;

@@ -55,8 +55,21 @@ pub trait MacEngine {
         b: &MatI8,
     ) -> anyhow::Result<MatI32>;
 
-    /// The layer's uint8 input before lowering (for engines that record it).
+    /// The layer's uint8 input before lowering (for engines that record
+    /// it), `N x C x H x W`; called only when [`MacEngine::records_inputs`].
     fn input(&mut self, _layer_index: usize, _x: &Tensor<u8>) {}
+
+    /// A run of plan `plan_id` starts (`Some`) or ends (`None`): in
+    /// between, every GEMM of layer `i`, group `g` comes with the same
+    /// weights as before in that plan (plans are read-only once imported),
+    /// so an engine may trust weights it checked once in the same plan.
+    fn begin_plan(&mut self, _plan_id: Option<u64>) {}
+
+    /// Whether [`MacEngine::input`] wants the inputs (the runner then puts
+    /// them into channel planes first).
+    fn records_inputs(&self) -> bool {
+        false
+    }
 }
 
 /// A layer's GEMM inputs for one batch.
@@ -110,6 +123,13 @@ impl MacLayer {
     /// The im2col of `x` (`N x C x H x W`, or `N x K` for a dense layer):
     /// one `M x K` matrix per group, `M = N * H_out * W_out`, pad value `zp`.
     pub fn lower(&self, x: &Tensor<u8>, zp: u8) -> Lowered {
+        self.lower_from(x, false, zp)
+    }
+
+    /// [`MacLayer::lower`] of `x`, whose data runs `N x H x W x C` when
+    /// `nhwc` (its shape stays the logical `N x C x H x W`): every tap is
+    /// then a contiguous run of the input, copied as it is.
+    pub fn lower_from(&self, x: &Tensor<u8>, nhwc: bool, zp: u8) -> Lowered {
         match self.kind {
             MacKind::Dense => Lowered {
                 a: vec![x.clone()],
@@ -129,41 +149,46 @@ impl MacLayer {
                 let k = kh * kw * cg;
                 let mut out = Vec::with_capacity(groups);
                 for g in 0..groups {
-                    // the group's channels innermost (N x H x W x cg), once:
-                    // every tap of a row is then one contiguous copy
-                    let mut xt = vec![0u8; n * h * w * cg];
-                    xt.par_chunks_mut(w * cg).enumerate().for_each(|(r, line)| {
-                        let (b, y) = (r / h, r % h);
-                        let img = &x.data[(b * c + g * cg) * h * w..(b * c + (g + 1) * cg) * h * w];
-                        for (ci, plane) in img.chunks(h * w).enumerate() {
-                            for (xx, &v) in plane[y * w..(y + 1) * w].iter().enumerate() {
-                                line[xx * cg + ci] = v;
+                    // the source: pixels of `pc` channels, the group's `cg`
+                    // at offset `off` of each
+                    let staged;
+                    let (src, pc, off): (&[u8], usize, usize) = if nhwc {
+                        (&x.data, c, g * cg)
+                    } else {
+                        // the group's channels innermost (N x H x W x cg),
+                        // once: every tap of a row is then one contiguous copy
+                        let mut xt = vec![0u8; n * h * w * cg];
+                        xt.par_chunks_mut(w * cg).enumerate().for_each(|(r, line)| {
+                            let (b, y) = (r / h, r % h);
+                            let img =
+                                &x.data[(b * c + g * cg) * h * w..(b * c + (g + 1) * cg) * h * w];
+                            for (ci, plane) in img.chunks(h * w).enumerate() {
+                                for (xx, &v) in plane[y * w..(y + 1) * w].iter().enumerate() {
+                                    line[xx * cg + ci] = v;
+                                }
                             }
-                        }
-                    });
-                    let mut a = vec![zp; n * ho * wo * k];
-                    a.par_chunks_mut(k).enumerate().for_each(|(r, row)| {
-                        let (b, oh, ow) = (r / (ho * wo), (r / wo) % ho, r % wo);
-                        let img = &xt[b * h * w * cg..(b + 1) * h * w * cg];
-                        for i in 0..kh {
-                            let y = (oh * stride[0] + i) as isize - pads[0] as isize;
-                            if y < 0 || y >= h as isize {
-                                continue;
-                            }
-                            // the taps of kernel row i inside the input
-                            // are one contiguous run in both
-                            let x0 = (ow * stride[1]) as isize - pads[1] as isize;
-                            let jlo = (-x0).clamp(0, kw as isize) as usize;
-                            let jhi = (w as isize - x0).clamp(0, kw as isize) as usize;
-                            if jlo >= jhi {
-                                continue;
-                            }
-                            let at = ((y as usize) * w + (x0 + jlo as isize) as usize) * cg;
-                            let len = (jhi - jlo) * cg;
-                            row[(i * kw + jlo) * cg..(i * kw + jlo) * cg + len]
-                                .copy_from_slice(&img[at..at + len]);
-                        }
-                    });
+                        });
+                        staged = xt;
+                        (&staged, cg, 0)
+                    };
+                    let geo = Im2col {
+                        h,
+                        w,
+                        ho,
+                        wo,
+                        kh,
+                        kw,
+                        cg,
+                        pc,
+                        off,
+                        stride,
+                        pads,
+                        zp,
+                    };
+                    let mut a = scratch::take(n * ho * wo * k);
+                    a.par_chunks_mut(k)
+                        .enumerate()
+                        .for_each(|(r, row)| geo.row(src, r, row));
                     out.push(Tensor::new(vec![n * ho * wo, k], a));
                 }
                 Lowered {
@@ -215,77 +240,76 @@ impl MacLayer {
     /// Per output channel: the bias minus `zp * sum(w)` (wrapping, as the
     /// int32 hardware does).
     fn addends(&self, zp: i32) -> Vec<i32> {
+        self.addends_from(&self.weight_sums(), zp)
+    }
+
+    /// Each output channel's weight sum (what [`MacLayer::finish`]
+    /// subtracts `zp` times); compute once per layer.
+    pub fn weight_sums(&self) -> Vec<i32> {
         let og = self.out_channels / self.groups();
         (0..self.out_channels)
             .map(|oc| {
-                let w: i32 = self.weights[oc / og]
+                self.weights[oc / og]
                     .row(oc % og)
                     .iter()
                     .map(|&v| i32::from(v))
-                    .sum();
-                self.bias[oc].wrapping_sub(zp.wrapping_mul(w))
+                    .sum()
             })
+            .collect()
+    }
+
+    /// Per output channel: the bias minus `zp * sums[oc]` (wrapping).
+    pub fn addends_from(&self, sums: &[i32], zp: i32) -> Vec<i32> {
+        self.bias
+            .iter()
+            .zip(sums)
+            .map(|(&b, &w)| b.wrapping_sub(zp.wrapping_mul(w)))
             .collect()
     }
 
     /// [`MacLayer::finish`] and the requantization of
     /// [`super::value::AccTensor::requantize`] in one pass, straight from
     /// the GEMM results to uint8 codes: per output channel `oc`,
-    /// `requant(c + addend[oc], mult[oc], y_zp)`. Bit for bit the two
-    /// steps (the same integer sum, f32 product and rounding), without the
-    /// int32 tensor between them. Rows of C are read contiguously (the
-    /// channels of one output pixel, a loop that vectorizes) into a small
-    /// tile, which is then written out one channel plane at a time.
-    pub fn finish_requant(
+    /// `requant(c + add[oc], mult[oc], y_zp)` (`add` from
+    /// [`MacLayer::addends_from`]). Bit for bit the two steps (the same
+    /// integer sum, f32 product and rounding), without the int32 tensor
+    /// between them. The codes come out as the GEMM rows are, one output
+    /// pixel's channels after another (`N x H_out x W_out x O`, see
+    /// [`super::value::Value::QuantNhwc`]; for a dense layer the `N x O`
+    /// matrix itself): each row is one loop that vectorizes, rows in
+    /// parallel blocks.
+    pub fn finish_requant_nhwc(
         &self,
         c: &[MatI32],
-        zp: i32,
+        add: &[i32],
         out_shape: &[usize],
         mult: &[f32],
         y_zp: i32,
     ) -> Tensor<u8> {
-        const TILE: usize = 64;
+        const ROWS: usize = 32;
         debug_assert!(mult.iter().all(|m| fast_mult(*m)));
         let oc_n = self.out_channels;
         let og = oc_n / self.groups();
-        let add = self.addends(zp);
         let sp: usize = out_shape[2..].iter().product::<usize>().max(1);
-        let n = out_shape[0];
-        let mut y = vec![0u8; n * oc_n * sp];
+        let mut y = vec![0u8; out_shape[0] * sp * oc_n];
         let zf = y_zp as f32;
-        // one task per image and tile of output pixels
-        let tiles = sp.div_ceil(TILE);
-        let out = SyncPtr(y.as_mut_ptr());
-        (0..n * tiles).into_par_iter().for_each_init(
-            || vec![0u8; TILE * oc_n],
-            |buf, task| {
-                let (b, t) = (task / tiles, task % tiles);
-                let p0 = t * TILE;
-                let rows = (sp - p0).min(TILE);
-                for r in 0..rows {
-                    let row = b * sp + p0 + r;
-                    let dst = &mut buf[r * oc_n..(r + 1) * oc_n];
+        y.par_chunks_mut(ROWS * oc_n)
+            .enumerate()
+            .for_each(|(blk, dst)| {
+                for (r, line) in dst.chunks_mut(oc_n).enumerate() {
+                    let row = blk * ROWS + r;
                     for (g, cg) in c.iter().enumerate() {
                         let src = &cg.data[row * og..(row + 1) * og];
                         let at = g * og;
-                        let (d, a, m) =
-                            (&mut dst[at..at + og], &add[at..at + og], &mult[at..at + og]);
-                        for i in 0..og {
-                            d[i] = requant_lane(src[i].wrapping_add(a[i]), m[i], zf);
-                        }
+                        let (d, a, m) = (
+                            &mut line[at..at + og],
+                            &add[at..at + og],
+                            &mult[at..at + og],
+                        );
+                        requant_row(d, src, a, m, zf);
                     }
                 }
-                for oc in 0..oc_n {
-                    let at = (b * oc_n + oc) * sp + p0;
-                    // SAFETY: tasks own disjoint pixel ranges [p0, p0 + rows)
-                    // of every plane of image b, inside y.
-                    let plane = unsafe { std::slice::from_raw_parts_mut(out.at(at), rows) };
-                    for (r, v) in plane.iter_mut().enumerate() {
-                        *v = buf[r * oc_n + oc];
-                    }
-                }
-            },
-        );
+            });
         Tensor::new(out_shape.to_vec(), y)
     }
 
@@ -298,10 +322,35 @@ impl MacLayer {
         x: &Tensor<u8>,
         zp: u8,
         engine: &mut dyn MacEngine,
+        prof: Option<&mut Profile>,
+    ) -> anyhow::Result<(Vec<MatI32>, Vec<usize>)> {
+        self.gemms_from(index, x, false, zp, engine, prof)
+    }
+
+    /// [`MacLayer::gemms`] of an input whose data runs `N x H x W x C` when
+    /// `nhwc` (see [`MacLayer::lower_from`]).
+    pub fn gemms_from(
+        &self,
+        index: usize,
+        x: &Tensor<u8>,
+        nhwc: bool,
+        zp: u8,
+        engine: &mut dyn MacEngine,
         mut prof: Option<&mut Profile>,
     ) -> anyhow::Result<(Vec<MatI32>, Vec<usize>)> {
         let mut t = Instant::now();
-        engine.input(index, x);
+        if engine.records_inputs() {
+            if nhwc {
+                let q = super::value::QTensor {
+                    t: x.clone(),
+                    scale: 1.0,
+                    zp: 0,
+                };
+                engine.input(index, &q.from_nhwc().t);
+            } else {
+                engine.input(index, x);
+            }
+        }
         if self.kind == MacKind::Dense {
             // the input already is the M x K matrix: no copy
             let c = engine.gemm(index, self, 0, x, &self.weights[0])?;
@@ -310,13 +359,16 @@ impl MacLayer {
             }
             return Ok((vec![c], vec![x.shape[0], self.out_channels]));
         }
-        let low = self.lower(x, zp);
+        let low = self.lower_from(x, nhwc, zp);
         if let Some(p) = prof.as_deref_mut() {
             t = p.stage("im2col", t);
         }
         let mut cs = Vec::with_capacity(low.a.len());
         for (g, a) in low.a.iter().enumerate() {
             cs.push(engine.gemm(index, self, g, a, &self.weights[g])?);
+        }
+        for a in low.a {
+            scratch::give(a.data);
         }
         if let Some(p) = prof {
             p.stage("gemm (engine)", t);
@@ -355,18 +407,145 @@ impl MacLayer {
     }
 }
 
-/// A pointer tasks write disjoint parts of.
-#[derive(Clone, Copy)]
-struct SyncPtr(*mut u8);
-// SAFETY: only used where every task writes its own elements.
-unsafe impl Send for SyncPtr {}
-unsafe impl Sync for SyncPtr {}
+/// One convolution's im2col geometry: the input `h x w` of pixels with
+/// `pc` channels each, the group's `cg` of them from offset `off`.
+struct Im2col {
+    h: usize,
+    w: usize,
+    ho: usize,
+    wo: usize,
+    kh: usize,
+    kw: usize,
+    cg: usize,
+    pc: usize,
+    off: usize,
+    stride: [usize; 2],
+    pads: [usize; 4],
+    zp: u8,
+}
 
-impl SyncPtr {
-    /// The element at offset `i` (a method, so closures capture the whole
-    /// Sync wrapper, not the raw pointer field).
-    fn at(self, i: usize) -> *mut u8 {
-        self.0.wrapping_add(i)
+impl Im2col {
+    /// Row `r` of A (every byte written: the buffer may hold old data).
+    fn row(&self, src: &[u8], r: usize, row: &mut [u8]) {
+        let (h, w, cg, pc, kw) = (self.h, self.w, self.cg, self.pc, self.kw);
+        let (b, oh, ow) = (
+            r / (self.ho * self.wo),
+            (r / self.wo) % self.ho,
+            r % self.wo,
+        );
+        let img = &src[b * h * w * pc..(b + 1) * h * w * pc];
+        for i in 0..self.kh {
+            let dst = &mut row[i * kw * cg..(i + 1) * kw * cg];
+            let y = (oh * self.stride[0] + i) as isize - self.pads[0] as isize;
+            if y < 0 || y >= h as isize {
+                dst.fill(self.zp);
+                continue;
+            }
+            // the taps of kernel row i inside the input
+            let x0 = (ow * self.stride[1]) as isize - self.pads[1] as isize;
+            let jlo = (-x0).clamp(0, kw as isize) as usize;
+            let jhi = (w as isize - x0).clamp(0, kw as isize) as usize;
+            if jlo >= jhi {
+                dst.fill(self.zp);
+                continue;
+            }
+            if jlo > 0 {
+                dst[..jlo * cg].fill(self.zp);
+            }
+            if jhi < kw {
+                dst[jhi * cg..].fill(self.zp);
+            }
+            let at = ((y as usize) * w + (x0 + jlo as isize) as usize) * pc + self.off;
+            if pc == cg {
+                // one contiguous run in both
+                let len = (jhi - jlo) * cg;
+                copy_run(&mut dst[jlo * cg..jlo * cg + len], &img[at..at + len]);
+            } else {
+                for j in 0..jhi - jlo {
+                    let s = at + j * pc;
+                    copy_run(&mut dst[(jlo + j) * cg..(jlo + j + 1) * cg], &img[s..s + cg]);
+                }
+            }
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)`; runs shorter than 64 bytes (a small
+/// layer's taps: 3 to 48 bytes) as 16-byte moves inline instead of a
+/// `memcpy` call each.
+#[inline(always)]
+fn copy_run(dst: &mut [u8], src: &[u8]) {
+    if dst.len() >= 64 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let src = &src[..dst.len()];
+    let (d16, dt) = dst.as_chunks_mut::<16>();
+    let (s16, st) = src.as_chunks::<16>();
+    for (d, s) in d16.iter_mut().zip(s16) {
+        *d = *s;
+    }
+    for (d, s) in dt.iter_mut().zip(st) {
+        *d = *s;
+    }
+}
+
+/// im2col buffers kept between layers (per thread), so a run allocates
+/// them once, not per layer and image.
+mod scratch {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A buffer of `len` bytes of unspecified content.
+    pub fn take(len: usize) -> Vec<u8> {
+        let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+        if v.len() >= len {
+            v.truncate(len);
+        } else {
+            v.resize(len, 0);
+        }
+        v
+    }
+
+    /// Return a buffer for a later [`take`].
+    pub fn give(v: Vec<u8>) {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < 4 {
+                p.push(v);
+            }
+        });
+    }
+}
+
+/// `d[i] = requant_lane(src[i] + add[i], mult[i], zp)`: with AVX2 when the
+/// CPU has it (8 lanes instead of SSE2's 4; the same IEEE operations, so
+/// the same codes).
+fn requant_row(d: &mut [u8], src: &[i32], add: &[i32], mult: &[f32], zp: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above)
+        unsafe { requant_row_avx2(d, src, add, mult, zp) };
+        return;
+    }
+    requant_row_body(d, src, add, mult, zp);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn requant_row_avx2(d: &mut [u8], src: &[i32], add: &[i32], mult: &[f32], zp: f32) {
+    requant_row_body(d, src, add, mult, zp);
+}
+
+#[inline(always)]
+fn requant_row_body(d: &mut [u8], src: &[i32], add: &[i32], mult: &[f32], zp: f32) {
+    let n = d.len();
+    let (src, add, mult) = (&src[..n], &add[..n], &mult[..n]);
+    for i in 0..n {
+        d[i] = requant_lane(src[i].wrapping_add(add[i]), mult[i], zp);
     }
 }
 
@@ -485,9 +664,68 @@ mod tests {
         }
     }
 
+    /// im2col of channels-innermost data equals im2col of the planes:
+    /// two groups, strides, asymmetric pads, a zero point, two images.
+    #[test]
+    fn im2col_of_nhwc_equals_im2col_of_planes() {
+        let (n, c, h, w, o, groups) = (2, 6, 7, 5, 4, 2);
+        let mut rng = Rng::new(3);
+        let cg = c / groups;
+        for (kh, kw, stride, pads) in [
+            (3, 2, [2, 1], [1, 0, 2, 1]),
+            (1, 1, [1, 1], [0; 4]),
+            (3, 3, [1, 2], [2, 2, 2, 2]),
+        ] {
+            let layer = MacLayer {
+                name: "t".into(),
+                op: "Conv".into(),
+                kind: MacKind::Conv {
+                    kh,
+                    kw,
+                    stride,
+                    pads,
+                    groups,
+                },
+                in_channels: c,
+                out_channels: o,
+                weights: (0..groups)
+                    .map(|_| {
+                        Tensor::new(
+                            vec![o / groups, kh * kw * cg],
+                            vec![1; o / groups * kh * kw * cg],
+                        )
+                    })
+                    .collect(),
+                bias: vec![0; o],
+                w_scale: vec![1.0; o],
+            };
+            let x = Tensor::new(
+                vec![n, c, h, w],
+                (0..n * c * h * w).map(|_| rng.next_u64() as u8).collect(),
+            );
+            let q = super::super::value::QTensor {
+                t: x.clone(),
+                scale: 1.0,
+                zp: 0,
+            };
+            let nhwc = q.to_nhwc();
+            assert_eq!(nhwc.from_nhwc(), q);
+            let want = layer.lower(&x, 7);
+            // twice: the second reuses (dirty) scratch buffers
+            for _ in 0..2 {
+                let got = layer.lower_from(&nhwc.t, true, 7);
+                assert_eq!(got.out_shape, want.out_shape);
+                assert_eq!(got.a, want.a, "kernel {kh}x{kw}");
+                for a in got.a {
+                    scratch::give(a.data);
+                }
+            }
+        }
+    }
+
     /// The fused epilogue equals finish + requantize bit for bit: ties
     /// (multiplier 0.5 on odd sums), both saturations, int32 extremes,
-    /// two groups, a last pixel tile shorter than the others.
+    /// two groups, a last block of rows shorter than the others.
     #[test]
     fn finish_requant_equals_finish_then_requantize() {
         let (n, groups, og, sp) = (2, 2, 5, 67);
@@ -546,9 +784,16 @@ mod tests {
                 .enumerate()
                 .map(|(i, &v)| super::super::value::requant(v, mult[(i / sp) % o], yz))
                 .collect();
-            let got = layer.finish_requant(&c, zp, &shape, &mult, yz);
+            let add = layer.addends_from(&layer.weight_sums(), zp);
+            let got = layer.finish_requant_nhwc(&c, &add, &shape, &mult, yz);
             assert_eq!(got.shape, shape);
-            assert_eq!(got.data, want, "zp {zp}, y_zp {yz}");
+            let got = super::super::value::QTensor {
+                t: got,
+                scale: 1.0,
+                zp: 0,
+            }
+            .from_nhwc();
+            assert_eq!(got.t.data, want, "zp {zp}, y_zp {yz}");
             assert_eq!(acc.requantize(1.0, yz).t.data, want, "zp {zp}, y_zp {yz}");
         }
     }

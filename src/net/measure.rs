@@ -20,7 +20,9 @@ pub struct LayerStats {
     pub op: String,
     /// Multiply-accumulates, summed over every image run.
     pub macs: u64,
-    /// Sum of squares of the exact products' sums, and of the errors.
+    /// Sum of squares of the exact products' sums, and of the errors
+    /// (both 0 for an exact design, whose SQNR is infinite by definition,
+    /// and without layer statistics).
     pub signal: f64,
     pub noise: f64,
     /// Activation pairs seen by the PE, and those with exactly one zero.
@@ -65,14 +67,26 @@ pub struct DesignEngine {
     /// fraction of packing them; an address could be reused by other
     /// weights).
     packs: std::collections::HashMap<(usize, usize), (MatI8, PackedWeights)>,
+    /// The plan whose run is under way, the last plan seen, and the
+    /// (layer, group) weights checked against `packs` in that plan (see
+    /// [`MacEngine::begin_plan`]): those are not compared again.
+    active: Option<u64>,
+    last_plan: Option<u64>,
+    checked: std::collections::HashSet<(usize, usize)>,
+    /// Whether to measure each layer's SQNR (an exact reference GEMM per
+    /// design GEMM) and vSPARQ pair counts; MACs are counted either way.
+    stats: bool,
 }
 
 /// Where a [`DesignEngine`]'s time went.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct EngineSecs {
     pub design_gemm: f64,
     pub exact_gemm: f64,
     pub statistics: f64,
+    /// Per layer: the design GEMMs' seconds and the last GEMM's
+    /// `(M, K, N)` (one group's).
+    pub per_layer: Vec<(f64, [usize; 3])>,
 }
 
 impl DesignEngine {
@@ -99,7 +113,22 @@ impl DesignEngine {
             inputs: None,
             secs: EngineSecs::default(),
             packs: Default::default(),
+            stats: true,
+            active: None,
+            last_plan: None,
+            checked: Default::default(),
         }
+    }
+
+    /// Measure (default) or skip the per-layer statistics: without them a
+    /// design's GEMMs are all that runs (no exact reference GEMM, no pair
+    /// counts), as an accuracy run over a dataset needs.
+    pub fn set_layer_stats(&mut self, on: bool) {
+        self.stats = on;
+    }
+
+    pub fn layer_stats(&self) -> bool {
+        self.stats
     }
 
     /// Keep every MAC layer's input activations.
@@ -151,6 +180,18 @@ pub fn count_pairs(a: &MatU8, b: &MatI8, stc: bool) -> (u64, u64) {
 }
 
 impl MacEngine for DesignEngine {
+    fn records_inputs(&self) -> bool {
+        self.inputs.is_some()
+    }
+
+    fn begin_plan(&mut self, plan_id: Option<u64>) {
+        if plan_id.is_some() && plan_id != self.last_plan {
+            self.checked.clear();
+            self.last_plan = plan_id;
+        }
+        self.active = plan_id;
+    }
+
     fn input(&mut self, index: usize, x: &Tensor<u8>) {
         if let Some(all) = &mut self.inputs {
             match &mut all[index] {
@@ -171,11 +212,19 @@ impl MacEngine for DesignEngine {
         a: &MatU8,
         b: &MatI8,
     ) -> anyhow::Result<MatI32> {
-        let fresh = !matches!(self.packs.get(&(index, group)),
-            Some((w, _)) if w.shape == b.shape && w.data == b.data);
-        if fresh {
-            self.packs
-                .insert((index, group), (b.clone(), Model::pack(b)));
+        // inside a plan's run, weights checked once in that plan are the
+        // same weights (plans are read-only): not compared per image
+        let trusted = self.active.is_some() && self.checked.contains(&(index, group));
+        if !trusted {
+            let fresh = !matches!(self.packs.get(&(index, group)),
+                Some((w, _)) if w.shape == b.shape && w.data == b.data);
+            if fresh {
+                self.packs
+                    .insert((index, group), (b.clone(), Model::pack(b)));
+            }
+            if self.active.is_some() {
+                self.checked.insert((index, group));
+            }
         }
         let packed = &self.packs[&(index, group)].1;
         let stc = matches!(self.kind, PeKind::Sparq(s) if s.stc);
@@ -201,43 +250,45 @@ impl MacEngine for DesignEngine {
             }
             _ => self.model.gemm_packed(a, b, packed).with_context(ctx)?,
         };
-        self.secs.design_gemm += t0.elapsed().as_secs_f64();
+        let dt = t0.elapsed().as_secs_f64();
+        self.secs.design_gemm += dt;
+        if self.secs.per_layer.len() <= index {
+            self.secs.per_layer.resize(index + 1, (0.0, [0; 3]));
+        }
+        let pl = &mut self.secs.per_layer[index];
+        pl.0 += dt;
+        pl.1 = [a.shape[0], a.shape[1], b.shape[0]];
         let st = &mut self.layers[index];
         st.macs += (a.shape[0] * a.shape[1] * b.shape[0]) as u64;
+        if !self.stats {
+            return Ok(c);
+        }
         let mut t1 = std::time::Instant::now();
-        match &self.exact {
-            Some(e) => {
-                let ex = e.gemm_packed(a, b, packed).with_context(ctx)?;
-                self.secs.exact_gemm += t1.elapsed().as_secs_f64();
-                t1 = std::time::Instant::now();
-                use rayon::prelude::*;
-                // exact integer sums in parallel chunks (squares < 2^62),
-                // so the result does not depend on the order or threads
-                let (signal, noise) = ex
-                    .data
-                    .par_chunks(4096)
-                    .zip(c.data.par_chunks(4096))
-                    .map(|(xs, ys)| {
-                        let (mut s, mut n) = (0u128, 0u128);
-                        for (&x, &y) in xs.iter().zip(ys) {
-                            let d = i64::from(y) - i64::from(x);
-                            s += (i64::from(x) * i64::from(x)) as u128;
-                            n += (d * d) as u128;
-                        }
-                        (s, n)
-                    })
-                    .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-                let (signal, noise) = (signal as f64, noise as f64);
-                st.signal += signal;
-                st.noise += noise;
-            }
-            None => {
-                st.signal += c
-                    .data
-                    .iter()
-                    .map(|&x| f64::from(x) * f64::from(x))
-                    .sum::<f64>()
-            }
+        // an exact design (no reference model) has no error to measure
+        if let Some(e) = &self.exact {
+            let ex = e.gemm_packed(a, b, packed).with_context(ctx)?;
+            self.secs.exact_gemm += t1.elapsed().as_secs_f64();
+            t1 = std::time::Instant::now();
+            use rayon::prelude::*;
+            // exact integer sums in parallel chunks (squares < 2^62),
+            // so the result does not depend on the order or threads
+            let (signal, noise) = ex
+                .data
+                .par_chunks(4096)
+                .zip(c.data.par_chunks(4096))
+                .map(|(xs, ys)| {
+                    let (mut s, mut n) = (0u128, 0u128);
+                    for (&x, &y) in xs.iter().zip(ys) {
+                        // |d| < 2^32: its square needs 64 unsigned bits
+                        let d = u128::from((i64::from(y) - i64::from(x)).unsigned_abs());
+                        s += (i64::from(x) * i64::from(x)) as u128;
+                        n += d * d;
+                    }
+                    (s, n)
+                })
+                .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            st.signal += signal as f64;
+            st.noise += noise as f64;
         }
         if let PeKind::Sparq(s) = self.kind {
             if s.pair_sharing {

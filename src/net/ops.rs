@@ -7,6 +7,7 @@ use super::onnx::Node;
 use super::value::{QTensor, Value};
 use super::NetError;
 use crate::arith::Tensor;
+use rayon::prelude::*;
 
 /// A 2-D pooling window.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +140,44 @@ impl Pool {
         ))
     }
 
+    /// Max pooling of uint8 codes stored `N x H x W x C` (logical shape
+    /// `N x C x H x W`, kept so in the result): per output pixel the
+    /// element-wise maximum of its in-bounds input pixels' channel vectors
+    /// (the same maxima as [`Pool::map`]), output rows in parallel.
+    fn max_nhwc(&self, t: &Tensor<u8>) -> Result<Tensor<u8>, String> {
+        let [n, c, h, w] = dims4(&t.shape)?;
+        let (ho, wo) = self.out_hw(h, w)?;
+        let mut out = vec![0u8; n * c * ho * wo];
+        if c == 0 {
+            return Ok(Tensor::new(vec![n, c, ho, wo], out));
+        }
+        out.par_chunks_mut(wo * c)
+            .enumerate()
+            .for_each(|(r, line)| {
+                let (b, oh) = (r / ho, r % ho);
+                let img = &t.data[b * h * w * c..(b + 1) * h * w * c];
+                let y0 = (oh * self.stride[0]) as isize - self.pads[0] as isize;
+                let ys =
+                    y0.max(0) as usize..((y0 + self.kernel[0] as isize).min(h as isize)) as usize;
+                for (ow, dst) in line.chunks_mut(c).enumerate() {
+                    let x0 = (ow * self.stride[1]) as isize - self.pads[1] as isize;
+                    let xs = x0.max(0) as usize
+                        ..((x0 + self.kernel[1] as isize).min(w as isize)) as usize;
+                    // an empty window gives 0, as Pool::map's max of nothing
+                    dst.fill(0);
+                    for y in ys.clone() {
+                        for x in xs.clone() {
+                            let px = &img[(y * w + x) * c..(y * w + x + 1) * c];
+                            for (d, &v) in dst.iter_mut().zip(px) {
+                                *d = (*d).max(v);
+                            }
+                        }
+                    }
+                }
+            });
+        Ok(Tensor::new(vec![n, c, ho, wo], out))
+    }
+
     /// Apply `f` to each window's in-bounds values and their count.
     fn map<T: Copy, U: Default + Clone>(
         &self,
@@ -181,6 +220,11 @@ fn dims4(s: &[usize]) -> Result<[usize; 4], String> {
 
 pub fn max_pool(v: &Value, p: &Pool) -> Result<Value, String> {
     Ok(match v {
+        Value::QuantNhwc(q) => Value::QuantNhwc(QTensor {
+            t: p.max_nhwc(&q.t)?,
+            scale: q.scale,
+            zp: q.zp,
+        }),
         Value::Quant(q) => Value::Quant(QTensor {
             t: p.map(&q.t, |it, _| it.max().unwrap_or(0))?,
             scale: q.scale,
@@ -584,6 +628,40 @@ fn softmax_float(v: &Value, a: usize, legacy: bool) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Max pooling of channels-innermost codes equals the planar one:
+    /// strides, asymmetric pads, windows cut by the border, two images.
+    #[test]
+    fn max_pool_of_nhwc_equals_max_pool_of_planes() {
+        let (n, c, h, w) = (2, 5, 9, 7);
+        let data: Vec<u8> = (0..n * c * h * w)
+            .map(|i| ((i * 97 + 13) % 251) as u8)
+            .collect();
+        let q = QTensor {
+            t: Tensor::new(vec![n, c, h, w], data),
+            scale: 0.5,
+            zp: 3,
+        };
+        for (kernel, stride, pads) in [
+            ([3, 3], [2, 2], [1, 1, 1, 1]),
+            ([2, 3], [1, 2], [0, 2, 1, 0]),
+        ] {
+            let p = Pool {
+                kernel,
+                stride,
+                pads,
+                count_include_pad: false,
+            };
+            let Value::Quant(want) = max_pool(&Value::Quant(q.clone()), &p).unwrap() else {
+                panic!("codes in, codes out")
+            };
+            let Value::QuantNhwc(got) = max_pool(&Value::QuantNhwc(q.to_nhwc()), &p).unwrap()
+            else {
+                panic!("the layout is kept")
+            };
+            assert_eq!(got.from_nhwc(), want, "{kernel:?} {stride:?} {pads:?}");
+        }
+    }
 
     #[test]
     fn add_broadcasts_a_bias_row() {

@@ -134,6 +134,8 @@ enum Kind {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    /// The MAC layers, read-only once imported ([`Plan::weight_sums`] is
+    /// computed from them).
     pub layers: Vec<MacLayer>,
     pub input: onnx::Io,
     pub output: onnx::Io,
@@ -142,6 +144,56 @@ pub struct Plan {
     pub slots: usize,
     /// Per slot: the last step that reads it (values are dropped after).
     pub last_use: Vec<usize>,
+    /// Per layer: [`MacLayer::weight_sums`], computed at import.
+    weight_sums: Vec<Vec<i32>>,
+    /// Unique per import (a clone shares it: the same layers).
+    id: u64,
+}
+
+impl Plan {
+    /// This import's identity: within one plan, layer `i` has the same
+    /// weights on every run (see [`super::lower::MacEngine::begin_plan`]).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Layer `l`'s per-output-channel weight sums (the zero-point term).
+    pub fn weight_sums(&self, l: usize) -> &[i32] {
+        &self.weight_sums[l]
+    }
+}
+
+/// `Mac -> QuantizeLinear` where the QuantizeLinear is the only reader of
+/// the accumulator (a QDQ graph's Conv/Gemm and its output quantization):
+/// the layer requantizes itself, and the QuantizeLinear passes the codes
+/// through. The same codes ([`MacLayer::finish_requant_nhwc`] equals
+/// `AccTensor::requantize`, which the QuantizeLinear ran), without the
+/// int32 tensor between the two.
+fn fuse_quantize(steps: &mut [Step], output_slot: usize) {
+    for i in 0..steps.len() {
+        let Op::Mac { y_q: None, .. } = steps[i].op else {
+            continue;
+        };
+        let out = steps[i].output;
+        if out == output_slot {
+            continue;
+        }
+        let readers: Vec<usize> = (0..steps.len())
+            .filter(|&j| steps[j].inputs.contains(&out))
+            .collect();
+        let [j] = readers[..] else {
+            continue;
+        };
+        if steps[j].inputs != [out] {
+            continue;
+        }
+        if let Op::Quantize { scale, zp } = steps[j].op {
+            if let Op::Mac { y_q, .. } = &mut steps[i].op {
+                *y_q = Some((scale, zp));
+            }
+            steps[j].op = Op::Identity;
+        }
+    }
 }
 
 struct Builder<'g> {
@@ -1115,6 +1167,7 @@ pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
     };
     check_average_pools(&b.steps, output_slot)?;
     check_requantize(&b.steps)?;
+    fuse_quantize(&mut b.steps, output_slot);
     let mut last_use = vec![usize::MAX; b.slots];
     for (i, s) in b.steps.iter().enumerate() {
         for &x in &s.inputs {
@@ -1122,8 +1175,12 @@ pub fn build(path: &str, graph: &Graph) -> Result<Plan, NetError> {
         }
     }
     last_use[output_slot] = usize::MAX;
+    let weight_sums = b.layers.iter().map(MacLayer::weight_sums).collect();
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     Ok(Plan {
+        id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         steps: b.steps,
+        weight_sums,
         layers: b.layers,
         input,
         output,

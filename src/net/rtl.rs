@@ -292,6 +292,14 @@ impl RtlEngine {
 }
 
 impl MacEngine for RtlEngine {
+    fn records_inputs(&self) -> bool {
+        self.model.records_inputs()
+    }
+
+    fn begin_plan(&mut self, plan_id: Option<u64>) {
+        self.model.begin_plan(plan_id);
+    }
+
     fn input(&mut self, index: usize, x: &Tensor<u8>) {
         self.model.input(index, x);
     }

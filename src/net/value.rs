@@ -13,6 +13,24 @@ pub struct QTensor {
 }
 
 impl QTensor {
+    /// The same codes with the channels innermost: `t.shape` stays the
+    /// logical `N x C x H x W`, the data runs `N x H x W x C` (what
+    /// [`Value::QuantNhwc`] holds).
+    pub fn to_nhwc(&self) -> QTensor {
+        QTensor {
+            t: Tensor::new(self.t.shape.clone(), transpose_planes(&self.t, false)),
+            ..*self
+        }
+    }
+
+    /// The inverse of [`QTensor::to_nhwc`]: channel planes again.
+    pub fn from_nhwc(&self) -> QTensor {
+        QTensor {
+            t: Tensor::new(self.t.shape.clone(), transpose_planes(&self.t, true)),
+            ..*self
+        }
+    }
+
     pub fn to_float(&self) -> Tensor<f32> {
         let data = self
             .t
@@ -22,6 +40,36 @@ impl QTensor {
             .collect();
         Tensor::new(self.t.shape.clone(), data)
     }
+}
+
+/// Per image, `C x HW` planes to `HW x C` pixels (`back`: the reverse),
+/// for a tensor of logical shape `N x C x ...`; blocked so both sides are
+/// read and written in cache-sized tiles, one task per image and block.
+fn transpose_planes(t: &Tensor<u8>, back: bool) -> Vec<u8> {
+    const B: usize = 64;
+    let c = t.shape.get(1).copied().unwrap_or(1).max(1);
+    let hw: usize = t.shape.iter().skip(2).product::<usize>().max(1);
+    let mut out = vec![0u8; t.data.len()];
+    if t.data.is_empty() {
+        return out;
+    }
+    // (rows, cols) of the source matrix of one image
+    let (rows, cols) = if back { (hw, c) } else { (c, hw) };
+    out.par_chunks_mut(rows * cols)
+        .zip(t.data.par_chunks(rows * cols))
+        .for_each(|(dst, src)| {
+            for r0 in (0..rows).step_by(B) {
+                for c0 in (0..cols).step_by(B) {
+                    for r in r0..(r0 + B).min(rows) {
+                        let line = &src[r * cols..(r + 1) * cols];
+                        for cc in c0..(c0 + B).min(cols) {
+                            dst[cc * rows + r] = line[cc];
+                        }
+                    }
+                }
+            }
+        });
+    out
 }
 
 /// An int32 accumulator (products, zero-point correction and bias) with
@@ -112,9 +160,16 @@ pub fn round_half_even(x: f32) -> f32 {
 /// rounds exactly and the sum is an exact integer; beyond, both saturate to
 /// the same end).
 #[inline(always)]
+// clamp would keep a NaN, which the unchecked conversion must never see
+#[allow(clippy::manual_clamp)]
 pub fn round_saturate(v: f32, zp: f32) -> u8 {
     const MAGIC: f32 = 12_582_912.0;
-    (((v + MAGIC) - MAGIC) + zp).clamp(0.0, 255.0) as u8
+    // max/min (a NaN becomes 0, as `NaN as u8` is) leave an integer in
+    // 0..=255, so the unchecked conversion is exact and, unlike the
+    // saturating `as`, compiles to one vector instruction
+    let x = (((v + MAGIC) - MAGIC) + zp).max(0.0).min(255.0);
+    // SAFETY: x is finite and in 0.0..=255.0 (max(0.0) maps NaN to 0.0)
+    unsafe { x.to_int_unchecked::<i32>() as u8 }
 }
 
 /// One int32 to uint8: round half to even, saturate.
@@ -131,7 +186,8 @@ pub fn quantize(x: f32, scale: f32, zp: i32) -> u8 {
     if v.is_nan() {
         return zp.clamp(0, 255) as u8;
     }
-    (v as i64 + i64::from(zp)).clamp(0, 255) as u8
+    // saturating: an infinite x gives i64::MAX, which must not wrap
+    (v as i64).saturating_add(i64::from(zp)).clamp(0, 255) as u8
 }
 
 /// ONNX DynamicQuantizeLinear as ONNX Runtime computes it: the range
@@ -164,6 +220,13 @@ pub fn dynamic_quantize(x: &Tensor<f32>) -> Result<QTensor, String> {
 #[derive(Debug, Clone)]
 pub enum Value {
     Quant(QTensor),
+    /// uint8 codes of a logical `N x C x H x W` tensor stored channels
+    /// innermost (`N x H x W x C`, see [`QTensor::to_nhwc`]): what a
+    /// convolution writes straight from its GEMM rows and the next one's
+    /// im2col reads as contiguous runs. Only the ops that know the layout
+    /// (MAC layers, MaxPool, QLinearAdd, Q/DQ relabels) take it; the
+    /// runner turns it back into [`Value::Quant`] for every other op.
+    QuantNhwc(QTensor),
     Acc(AccTensor),
     Float(Tensor<f32>),
     /// The sum of two quantized tensors, kept until a QuantizeLinear
@@ -196,7 +259,7 @@ pub enum Value {
 impl Value {
     pub fn shape(&self) -> &[usize] {
         match self {
-            Value::Quant(q) => &q.t.shape,
+            Value::Quant(q) | Value::QuantNhwc(q) => &q.t.shape,
             Value::Acc(a) => &a.t.shape,
             Value::Float(f) => &f.shape,
             Value::SumQ(a, _) => &a.t.shape,
@@ -209,6 +272,7 @@ impl Value {
     pub fn to_float(&self) -> Tensor<f32> {
         match self {
             Value::Quant(q) => q.to_float(),
+            Value::QuantNhwc(q) => q.from_nhwc().to_float(),
             Value::Acc(a) => a.to_float(),
             Value::Float(f) => f.clone(),
             Value::SumQ(a, b) => {
@@ -237,6 +301,7 @@ impl Value {
     pub fn quantize(self, scale: f32, zp: i32) -> QTensor {
         match self {
             Value::Quant(q) if q.scale == scale && q.zp == zp => q,
+            Value::QuantNhwc(q) => Value::Quant(q.from_nhwc()).quantize(scale, zp),
             Value::Acc(a) => a.requantize(scale, zp),
             Value::SumQ(a, b) => qlinear_add(&a, &b, scale, zp),
             Value::SoftQ { q, axis, legacy } => qlinear_softmax(&q, axis, legacy, scale, zp),
@@ -273,15 +338,56 @@ impl Value {
                     zp,
                 }
             }
+            Value::Float(f) => QTensor {
+                t: Tensor::new(f.shape.clone(), quantize_all(&f.data, scale, zp)),
+                scale,
+                zp,
+            },
             other => {
                 let f = other.to_float();
-                let data = f.data.iter().map(|&x| quantize(x, scale, zp)).collect();
                 QTensor {
-                    t: Tensor::new(f.shape, data),
+                    t: Tensor::new(f.shape.clone(), quantize_all(&f.data, scale, zp)),
                     scale,
                     zp,
                 }
             }
+        }
+    }
+}
+
+/// [`quantize`] of every value, in parallel chunks; with a zero point in
+/// 0..=255 in a form that vectorizes: `x / scale` clamped to +-512 first
+/// (beyond, every code saturates the same way; within, the rounding of
+/// [`round_saturate`] is exact), a NaN to the zero point.
+pub fn quantize_all(xs: &[f32], scale: f32, zp: i32) -> Vec<u8> {
+    let mut out = vec![0u8; xs.len()];
+    let fast = (0..=255).contains(&zp);
+    let zf = zp as f32;
+    out.par_chunks_mut(1 << 14)
+        .zip(xs.par_chunks(1 << 14))
+        .for_each(|(d, x)| {
+            if fast {
+                for (d, &x) in d.iter_mut().zip(x) {
+                    let v = x / scale;
+                    let r = round_saturate(v.clamp(-512.0, 512.0), zf);
+                    *d = if v.is_nan() { zp as u8 } else { r };
+                }
+            } else {
+                for (d, &x) in d.iter_mut().zip(x) {
+                    *d = quantize(x, scale, zp);
+                }
+            }
+        });
+    out
+}
+
+impl Value {
+    /// The value with channel planes ([`Value::QuantNhwc`] transposed
+    /// back; anything else as it is).
+    pub fn planar(self) -> Value {
+        match self {
+            Value::QuantNhwc(q) => Value::Quant(q.from_nhwc()),
+            v => v,
         }
     }
 }
@@ -334,24 +440,29 @@ pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
     let (ra, rb) = (a.scale / scale, b.scale / scale);
     let small = |v: f32| v.abs() < 1e30;
     let zps_u8 = |z: i32| (0..=255).contains(&z);
-    let data = if small(ra) && small(rb) && zps_u8(a.zp) && zps_u8(b.zp) && zps_u8(zp) {
-        // every sum is finite: the loop that vectorizes gives the same codes
-        let (za, zb, zf) = (a.zp as f32, b.zp as f32, zp as f32);
-        a.t.data
-            .iter()
-            .zip(&b.t.data)
-            .map(|(&x, &y)| round_saturate(ra * (f32::from(x) - za) + rb * (f32::from(y) - zb), zf))
-            .collect()
-    } else {
-        a.t.data
-            .iter()
-            .zip(&b.t.data)
-            .map(|(&x, &y)| {
-                let v = ra * (i32::from(x) - a.zp) as f32 + rb * (i32::from(y) - b.zp) as f32;
-                (round_half_even(v) as i64 + i64::from(zp)).clamp(0, 255) as u8
-            })
-            .collect()
-    };
+    let fast = small(ra) && small(rb) && zps_u8(a.zp) && zps_u8(b.zp) && zps_u8(zp);
+    let (za, zb, zf) = (a.zp as f32, b.zp as f32, zp as f32);
+    let mut data = vec![0u8; a.t.data.len()];
+    // element-wise: chunks in parallel give the same codes as one loop
+    data.par_chunks_mut(1 << 14)
+        .zip(
+            a.t.data
+                .par_chunks(1 << 14)
+                .zip(b.t.data.par_chunks(1 << 14)),
+        )
+        .for_each(|(d, (xa, xb))| {
+            if fast {
+                // every sum is finite: the loop that vectorizes gives the same codes
+                for ((d, &x), &y) in d.iter_mut().zip(xa).zip(xb) {
+                    *d = round_saturate(ra * (f32::from(x) - za) + rb * (f32::from(y) - zb), zf);
+                }
+            } else {
+                for ((d, &x), &y) in d.iter_mut().zip(xa).zip(xb) {
+                    let v = ra * (i32::from(x) - a.zp) as f32 + rb * (i32::from(y) - b.zp) as f32;
+                    *d = (round_half_even(v) as i64 + i64::from(zp)).clamp(0, 255) as u8;
+                }
+            }
+        });
     QTensor {
         t: Tensor::new(a.t.shape.clone(), data),
         scale,
@@ -362,6 +473,61 @@ pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vectorized QuantizeLinear equals the scalar rule on ties,
+    /// both saturations, +-inf, NaN, huge and tiny values, every zero
+    /// point kind.
+    #[test]
+    fn quantize_all_equals_quantize() {
+        let mut xs: Vec<f32> = vec![
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -1.5,
+            127.5,
+            128.5,
+            255.5,
+            256.0,
+            -256.0,
+            511.5,
+            512.5,
+            -512.5,
+            1e6,
+            -1e6,
+            3e38,
+            -3e38,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            1e-30,
+            -1e-30,
+            4194303.5,
+            4194304.5,
+            8388609.0,
+        ];
+        xs.extend((0..5000).map(|i| (i as f32 - 2500.0) * 0.37));
+        for (scale, zp) in [
+            (1.0f32, 0),
+            (0.5, 128),
+            (0.1, 255),
+            (3.0, 7),
+            (1.0, -3),
+            (1.0, 300),
+        ] {
+            let got = quantize_all(&xs, scale, zp);
+            for (x, g) in xs.iter().zip(&got) {
+                assert_eq!(*g, quantize(*x, scale, zp), "{x} / {scale} + {zp}");
+            }
+        }
+        assert_eq!(
+            quantize(f32::INFINITY, 1.0, 3),
+            255,
+            "saturates, never wraps"
+        );
+    }
 
     #[test]
     fn requantize_uses_each_channels_scale_for_small_and_large_planes() {

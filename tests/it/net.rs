@@ -217,6 +217,60 @@ fn default_designs_compare_exact_sparq_and_mac4x8() {
         let w = l["wide_pair_share"].as_f64().unwrap();
         assert!(w > 0.0 && w < 1.0);
     }
+    assert_eq!(j["layer_stats"], true);
+    assert!(j.get("layer_stats_note").is_none());
+
+    // without layer statistics: the same outputs (top-1, agreement with
+    // exact int8), the statistics null and said why
+    let off = json_run(
+        &[
+            "net",
+            m.to_str().unwrap(),
+            "--input",
+            digits().join("x_test.npy").to_str().unwrap(),
+            "--labels",
+            digits().join("y_test.npy").to_str().unwrap(),
+            "--layer-stats",
+            "off",
+            "--json",
+        ],
+        d,
+    );
+    assert_eq!(off["layer_stats"], false);
+    let note = off["layer_stats_note"].as_str().unwrap();
+    assert!(note.contains("--layer-stats off"), "{note}");
+    let dso = off["designs"].as_array().unwrap();
+    assert_eq!(dso.len(), ds.len());
+    for (a, b) in ds.iter().zip(dso) {
+        assert_eq!(a["top1"], b["top1"]);
+        assert_eq!(a["agreement"], b["agreement"]);
+        for (la, lb) in a["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(b["layers"].as_array().unwrap())
+        {
+            assert_eq!(la["macs"], lb["macs"]);
+            assert!(lb["sqnr_db"].is_null() && lb["wide_pair_share"].is_null());
+        }
+    }
+    let bad = run(
+        &[
+            "net",
+            m.to_str().unwrap(),
+            "--input",
+            "x.npy",
+            "--layer-stats",
+            "maybe",
+        ],
+        d,
+    );
+    assert_eq!(bad.code(), 2);
+    assert!(
+        bad.stderr().contains("on") && bad.stderr().contains("off"),
+        "{}",
+        bad.stderr()
+    );
 }
 
 /// Rewrite the digits model with `edit` and run `net` on it.
@@ -557,7 +611,19 @@ fn bench_net_compare_ort_on_the_digits_cnn() {
         );
         assert!(out.contains("ONNX Runtime: 500 images"), "{out}");
         let ratios = out.lines().filter(|l| l.contains("x ORT (best)")).count();
-        assert_eq!(ratios, 2, "mac8x8 and the default SPARQ design: {out}");
+        assert_eq!(
+            ratios, 3,
+            "mac8x8 and the default SPARQ design with and without layer statistics: {out}"
+        );
+        for label in ["layer stats on", "layer stats off"] {
+            assert_eq!(
+                out.lines()
+                    .filter(|l| l.contains("sparq 5opt round") && l.contains(label))
+                    .count(),
+                1,
+                "{label}: {out}"
+            );
+        }
     }
     let r = crate::util::bin()
         .args(args)
@@ -569,4 +635,40 @@ fn bench_net_compare_ort_on_the_digits_cnn() {
     assert_eq!(r.status.code(), Some(2), "{err}");
     assert!(err.contains("pip install onnxruntime onnx"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// One engine kept across two imports whose layer 1 has other weights
+/// (conv2's negated): the second plan's GEMMs use its own weights (the
+/// engine trusts weights it checked only within one plan), so the outputs
+/// equal a fresh engine's, and differ from the first plan's.
+#[test]
+fn an_engine_kept_across_plans_packs_each_plans_weights() {
+    let bytes = std::fs::read(digits().join("digits_int8.onnx")).unwrap();
+    let mut m = ModelProto::parse_from_bytes(&bytes).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    let w = g
+        .initializer
+        .iter_mut()
+        .find(|t| t.name == "conv2.w_quantized")
+        .unwrap();
+    assert!(!w.raw_data.is_empty(), "int8 weights stored raw");
+    for b in w.raw_data.iter_mut() {
+        *b = (*b as i8).saturating_neg() as u8;
+    }
+    let a = sparqgen::net::load_bytes(&bytes, "a").unwrap();
+    let b = sparqgen::net::load_bytes(&m.write_to_bytes().unwrap(), "b").unwrap();
+    assert_ne!(a.id(), b.id());
+    let x = npy::read_f32(&digits().join("x_test.npy"), "x").unwrap();
+    let x = Tensor::new(vec![64, 1, 8, 8], x.data[..64 * 64].to_vec());
+    let design = Design::default_design();
+    let mut kept = sparqgen::net::DesignEngine::new(&design, &a.layers);
+    let ya = a.run(&x, &mut kept).unwrap();
+    let ya2 = a.run(&x, &mut kept).unwrap();
+    assert_eq!(ya, ya2, "the same plan twice");
+    let yb = b.run(&x, &mut kept).unwrap();
+    let mut fresh = sparqgen::net::DesignEngine::new(&design, &b.layers);
+    assert_eq!(yb, b.run(&x, &mut fresh).unwrap());
+    assert_ne!(ya, yb, "conv2's weights matter");
+    // and back: the first plan's weights again
+    assert_eq!(a.run(&x, &mut kept).unwrap(), ya);
 }
