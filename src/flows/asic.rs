@@ -412,18 +412,35 @@ pub fn run(req: &Request, say: &mut dyn FnMut(&str)) -> Result<Done> {
     })
 }
 
-/// Whether an error is a routing failure (exit 1) rather than bad input
-/// or a missing tool (exit 2).
+/// Whether an error is a verdict on the layout (unrouted nets, design-rule
+/// errors: exit 1) rather than bad input, a missing or failing tool (exit 2).
 pub fn is_routing_failure(e: &anyhow::Error) -> bool {
     matches!(
         e.downcast_ref::<AsicError>(),
-        Some(AsicError::Routing { .. })
+        Some(AsicError::Routing { .. } | AsicError::Drc { .. })
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drc_errors_are_a_verdict_on_the_layout_not_a_tool_failure() {
+        let drc = anyhow::Error::from(AsicError::Drc {
+            top: "t".into(),
+            count: 4,
+            tail: "drc = 4".into(),
+        });
+        assert!(is_routing_failure(&drc));
+        assert!(drc.to_string().contains("4 design-rule error(s)"), "{drc}");
+        let stage = anyhow::Error::from(AsicError::Stage {
+            stage: "qflow lvs gdsii".into(),
+            why: "exit 1".into(),
+            tail: String::new(),
+        });
+        assert!(!is_routing_failure(&stage));
+    }
 
     #[test]
     fn compare_lays_out_each_kind_alone_and_as_an_array() {

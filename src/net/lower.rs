@@ -463,7 +463,10 @@ impl Im2col {
             } else {
                 for j in 0..jhi - jlo {
                     let s = at + j * pc;
-                    copy_run(&mut dst[(jlo + j) * cg..(jlo + j + 1) * cg], &img[s..s + cg]);
+                    copy_run(
+                        &mut dst[(jlo + j) * cg..(jlo + j + 1) * cg],
+                        &img[s..s + cg],
+                    );
                 }
             }
         }
