@@ -374,20 +374,12 @@ impl Plan {
                 Value::Float(ops::broadcast_add(&first.to_float(), c).map_err(|e| anyhow!(e))?)
             }
             Op::QLinearAdd { a, b, y } => {
+                // the node's own scales and zero points on both inputs
+                let own = |q: QTensor, (scale, zp): (f32, i32)| QTensor { scale, zp, ..q };
                 let (first, second) = match (first, args.remove(0)) {
                     // both channels innermost with one shape: element-wise as they are
                     (Value::QuantNhwc(qa), Value::QuantNhwc(qb)) if qa.t.shape == qb.t.shape => {
-                        let qa = QTensor {
-                            scale: a.0,
-                            zp: a.1,
-                            ..qa
-                        };
-                        let qb = QTensor {
-                            scale: b.0,
-                            zp: b.1,
-                            ..qb
-                        };
-                        let sum = super::value::qlinear_add(&qa, &qb, y.0, y.1);
+                        let sum = super::value::qlinear_add(&own(qa, *a), &own(qb, *b), y.0, y.1);
                         return Ok(Value::QuantNhwc(sum));
                     }
                     (x, y) => (x.planar(), y.planar()),
@@ -396,17 +388,12 @@ impl Plan {
                     return Err(anyhow!("QLinearAdd inputs must be uint8 tensors"));
                 };
                 let (qa, qb) = ops::broadcast_pair(qa, qb).map_err(|e| anyhow!(e))?;
-                let qa = QTensor {
-                    scale: a.0,
-                    zp: a.1,
-                    ..qa
-                };
-                let qb = QTensor {
-                    scale: b.0,
-                    zp: b.1,
-                    ..qb
-                };
-                Value::Quant(super::value::qlinear_add(&qa, &qb, y.0, y.1))
+                Value::Quant(super::value::qlinear_add(
+                    &own(qa, *a),
+                    &own(qb, *b),
+                    y.0,
+                    y.1,
+                ))
             }
             Op::MaxPool(p) => s(ops::max_pool(&first, p))?,
             Op::AveragePool(p) => s(ops::avg_pool(&first, p))?,
