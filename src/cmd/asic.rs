@@ -164,7 +164,7 @@ pub fn execute(req: &Request) -> Result<i32> {
             let clean = r.drc_errors == 0 && r.lvs_match && !r.equivalence.failed();
             Ok(if clean { 0 } else { 1 })
         }
-        Err(e) if asic::is_routing_failure(&e) => {
+        Err(e) if asic::is_layout_failure(&e) => {
             errln!("error: {e}");
             Ok(1)
         }

@@ -414,7 +414,7 @@ pub fn run(req: &Request, say: &mut dyn FnMut(&str)) -> Result<Done> {
 
 /// Whether an error is a verdict on the layout (unrouted nets, design-rule
 /// errors: exit 1) rather than bad input, a missing or failing tool (exit 2).
-pub fn is_routing_failure(e: &anyhow::Error) -> bool {
+pub fn is_layout_failure(e: &anyhow::Error) -> bool {
     matches!(
         e.downcast_ref::<AsicError>(),
         Some(AsicError::Routing { .. } | AsicError::Drc { .. })
@@ -432,14 +432,14 @@ mod tests {
             count: 4,
             tail: "drc = 4".into(),
         });
-        assert!(is_routing_failure(&drc));
+        assert!(is_layout_failure(&drc));
         assert!(drc.to_string().contains("4 design-rule error(s)"), "{drc}");
         let stage = anyhow::Error::from(AsicError::Stage {
             stage: "qflow lvs gdsii".into(),
             why: "exit 1".into(),
             tail: String::new(),
         });
-        assert!(!is_routing_failure(&stage));
+        assert!(!is_layout_failure(&stage));
     }
 
     #[test]
