@@ -60,6 +60,12 @@ pub struct AsicArgs {
     /// design, layout and log, and a resubmission reuses finished layouts.
     #[command(flatten)]
     cluster: super::sweep::SlurmArgs,
+    /// Keep each layout's qflow project (logs, DEF, Magic's database) in
+    /// DIR/<name>/ instead of a temporary folder removed at the end: for
+    /// reading why a layout failed, or opening it in Magic. Not with --slurm
+    /// (the job folder keeps each task's output).
+    #[arg(long, value_name = "DIR")]
+    keep_work: Option<PathBuf>,
     /// Replace the output folder even if sparqgen did not write it or its
     /// files were changed since (by default sparqgen refuses, exit 2).
     #[arg(long)]
@@ -103,6 +109,9 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
     {
         bail!("--partition, --time and --jobs-dir are Slurm options: add --slurm");
     }
+    if args.cluster.slurm && args.keep_work.is_some() {
+        bail!("--keep-work is not allowed with --slurm (each task's folder in the job folder keeps its output)");
+    }
     let design = super::load_design(args.design.as_deref())?;
     let req = Request {
         design,
@@ -125,6 +134,7 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
             dir: args.cluster.jobs_dir.clone(),
             options: args.cluster.options(),
         }),
+        keep_work: args.keep_work.clone(),
     };
     execute(&req)
 }

@@ -65,6 +65,7 @@ pub fn run(design_path: Option<&Path>, force: bool, layout: bool) -> Result<i32>
         compare_array: 4,
         force,
         slurm: None,
+        keep_work: None,
     })
 }
 

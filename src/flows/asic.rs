@@ -33,6 +33,10 @@ pub struct Request {
     pub force: bool,
     /// Run each layout as a Slurm task (one array job) instead of here.
     pub slurm: Option<SlurmRequest>,
+    /// Keep each layout's qflow project in `keep_work/<name>/` (for reading
+    /// its logs and opening it in Magic) instead of a temporary folder that
+    /// is removed, whether the layout succeeds or fails.
+    pub keep_work: Option<PathBuf>,
 }
 
 /// `--slurm`: where the job folder goes and the Slurm options.
@@ -120,14 +124,37 @@ fn one(
     d: &Design,
     tools: &asic::qflow::Versions,
     opts: &Options,
+    keep_work: Option<&Path>,
     say: &mut dyn FnMut(&str),
 ) -> Result<asic::Layout> {
     let g = rtl::generate(d)?;
-    let work = tempfile::Builder::new()
-        .prefix("sparqgen-asic-")
-        .tempdir()
-        .context("cannot create a work folder for qflow")?;
-    let mut l = asic::lay_out(d, &g, tools, opts, work.path(), say)?;
+    let temp;
+    let work = match keep_work {
+        Some(root) => {
+            let dir = root.join(d.name());
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).with_context(|| {
+                    format!("--keep-work: cannot empty {}", dir.display())
+                })?;
+            }
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("--keep-work: cannot create {}", dir.display()))?;
+            say(&format!(
+                "asic: {}: qflow project kept in {}",
+                d.name(),
+                dir.display()
+            ));
+            dir
+        }
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("sparqgen-asic-")
+                .tempdir()
+                .context("cannot create a work folder for qflow")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let mut l = asic::lay_out(d, &g, tools, opts, &work, say)?;
     say(&format!(
         "asic: {}: Yosys onto the same cells (pre-layout area)",
         d.name()
@@ -346,7 +373,7 @@ pub fn run(req: &Request, say: &mut dyn FnMut(&str)) -> Result<Done> {
         None => {
             let mut v = Vec::new();
             for x in &all {
-                v.push(one(x, &tools, &req.opts, say)?);
+                v.push(one(x, &tools, &req.opts, req.keep_work.as_deref(), say)?);
             }
             v.into_iter()
         }

@@ -95,10 +95,26 @@ fn an_unroutable_layout_fails_with_its_nets() {
     let d = dir.path();
     // One metal layer cannot route a PE.
     let r = run(
-        &["asic", "-o", "out", "--route-layers", "1", "--no-prove"],
+        &[
+            "asic",
+            "-o",
+            "out",
+            "--route-layers",
+            "1",
+            "--no-prove",
+            "--keep-work",
+            "work",
+        ],
         d,
     );
     assert_eq!(r.code(), 1, "{}\n{}", r.stdout(), r.stderr());
+    // --keep-work leaves the failed project to read: the router's own log.
+    let kept = d.join("work/sparq_sa8x8_pe/log/route.log");
+    assert!(
+        std::fs::read_to_string(&kept).is_ok_and(|l| l.contains("Failed net routes")),
+        "{} kept",
+        kept.display()
+    );
     let err = r.stderr();
     assert!(err.contains("routing failed"), "{err}");
     assert!(err.contains("could not be routed:"), "{err}");
@@ -286,6 +302,9 @@ fn bad_arguments_name_the_option_and_exit_2() {
     let r = run(&["asic", "--partition", "p"], dir.path());
     assert_eq!(r.code(), 2, "{}", r.stderr());
     assert!(r.stderr().contains("add --slurm"), "{}", r.stderr());
+    let r = run(&["asic", "--slurm", "--keep-work", "w"], dir.path());
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("--keep-work"), "{}", r.stderr());
 }
 
 /// A small array mapped onto the OSU cells by Yosys (the cells qflow's
