@@ -42,10 +42,15 @@ pub enum AsicError {
         tail: String,
     },
     /// The routed layout breaks design rules (exit 1).
-    #[error("DRC failed: Magic counts {count} design-rule error(s) in the routed layout of {top}\nlast lines of its log:\n{tail}")]
+    #[error("DRC failed: Magic counts {count} design-rule error(s) in the routed layout of {top}{}\nlast lines of its log:\n{tail}",
+        if kinds.is_empty() { String::new() } else {
+            format!("; by rule:\n{}", kinds.iter().map(|k| format!("  {k}")).collect::<Vec<_>>().join("\n"))
+        })]
     Drc {
         top: String,
         count: u64,
+        /// What the errors are (Magic's rule per kind), when Magic said.
+        kinds: Vec<qflow::DrcKind>,
         tail: String,
     },
     /// A step of the flow failed or ran out of time.
@@ -288,9 +293,13 @@ pub fn lay_out(
     // qflow's DRC step exits non-zero when Magic counts errors: that is a
     // verdict on the layout (exit 1), not a broken tool.
     if let (Err(_), Some(count @ 1..)) = (&ran, qflow::drc_errors(&drc_log)) {
+        say(&format!(
+            "asic: {top}: {count} DRC error(s); Magic again to list them by rule"
+        ));
         return Err(AsicError::Drc {
             top,
             count,
+            kinds: p.drc_kinds(opts.limit),
             tail: qflow::tail(&drc_log, 12),
         }
         .into());

@@ -120,6 +120,24 @@ impl Project {
         std::fs::write(self.layout(".par"), par_text(&tech, fast))
     }
 
+    /// Magic on the routed layout again, to list what its design-rule
+    /// errors are (qflow's DRC step prints only their number). Empty when
+    /// Magic could not say.
+    pub fn drc_kinds(&self, limit: Duration) -> Vec<DrcKind> {
+        let script = self.dir.join("layout").join("sparqgen_drc_why.tcl");
+        if std::fs::write(&script, drc_why_script(&self.top)).is_err() {
+            return Vec::new();
+        }
+        let mut cmd = Command::new("magic");
+        cmd.args(["-dnull", "-noconsole"])
+            .arg(&script)
+            .current_dir(self.dir.join("layout"));
+        match process::group_output_within(&mut cmd, limit) {
+            Ok(out) => drc_kinds(&String::from_utf8_lossy(&out.stdout)),
+            Err(_) => Vec::new(),
+        }
+    }
+
     pub fn read_log(&self, stage: &str) -> String {
         std::fs::read_to_string(self.log(stage)).unwrap_or_default()
     }
@@ -205,6 +223,67 @@ pub fn drc_errors(log: &str) -> Option<u64> {
     log.lines()
         .rev()
         .find_map(|l| l.trim().strip_prefix("drc = ")?.trim().parse().ok())
+}
+
+/// One kind of design-rule error Magic found: its rule, how many error
+/// areas, and the first one (um: llx, lly, urx, ury).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrcKind {
+    pub why: String,
+    pub count: usize,
+    pub first_um: [f64; 4],
+}
+
+impl std::fmt::Display for DrcKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [x0, y0, x1, y1] = self.first_um;
+        write!(
+            f,
+            "{} x {} (first at ({x0:.2}, {y0:.2}) - ({x1:.2}, {y1:.2}) um)",
+            self.count, self.why
+        )
+    }
+}
+
+/// Magic's script that checks the routed layout of `top` (as qflow's DRC
+/// step does) and prints each error kind: `DRCSCALE s` (um per internal
+/// unit), then `DRCWHY count<TAB>rule<TAB>llx lly urx ury` per kind.
+pub fn drc_why_script(top: &str) -> String {
+    format!(
+        "lef read {LEF}\nload {top}\ndrc on\nselect top cell\nexpand\ndrc check\ndrc catchup\n\
+         puts stdout \"DRCSCALE [cif scale out]\"\n\
+         foreach {{why boxes}} [drc listall why] {{\n  \
+         puts stdout \"DRCWHY [llength $boxes]\\t$why\\t[lindex $boxes 0]\"\n}}\nquit -noprompt\n"
+    )
+}
+
+/// The error kinds in the output of [`drc_why_script`], most frequent first.
+pub fn drc_kinds(out: &str) -> Vec<DrcKind> {
+    let scale = out
+        .lines()
+        .find_map(|l| l.strip_prefix("DRCSCALE ")?.trim().parse::<f64>().ok())
+        .unwrap_or(1.0);
+    let mut kinds: Vec<DrcKind> = out
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.strip_prefix("DRCWHY ")?.split('\t');
+            let count = f.next()?.trim().parse().ok()?;
+            let why = f.next()?.trim().to_string();
+            let b: Vec<f64> = f
+                .next()?
+                .split_whitespace()
+                .filter_map(|v| v.parse::<f64>().ok())
+                .collect();
+            let first_um = <[f64; 4]>::try_from(b).ok()?.map(|v| v * scale);
+            Some(DrcKind {
+                why,
+                count,
+                first_um,
+            })
+        })
+        .collect();
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.count));
+    kinds
 }
 
 /// Netgen's verdict: (matched, the verdict line, total errors).
@@ -336,6 +415,23 @@ mod tests {
             Some(0)
         );
         assert_eq!(drc_errors("nothing"), None);
+        // Magic's own output for a layout with two kinds of error (the
+        // lines around them are Magic's chatter).
+        let kinds = drc_kinds(
+            "Root cell box:\nDRCSCALE 0.10000000149011612\n\
+             DRCWHY 1\tMetal1 width < 3 (Mosis #7.1)\t1000 1000 1002 1002\n\
+             DRCWHY 2\tMetal2 spacing < 3 (Mosis #9.2)\t2001 2002 2003 2003\n",
+        );
+        assert_eq!(kinds.len(), 2);
+        assert_eq!(kinds[0].why, "Metal2 spacing < 3 (Mosis #9.2)");
+        assert_eq!(kinds[0].count, 2);
+        assert!((kinds[0].first_um[0] - 200.1).abs() < 1e-4);
+        assert!((kinds[1].first_um[3] - 100.2).abs() < 1e-4);
+        assert_eq!(
+            kinds[1].to_string(),
+            "1 x Metal1 width < 3 (Mosis #7.1) (first at (100.00, 100.00) - (100.20, 100.20) um)"
+        );
+        assert!(drc_kinds("drc = 0").is_empty());
         let (ok, v, e) = lvs_result(
             "Netlists match uniquely.\nResult: Circuits match uniquely.\nTotal errors = 0\n",
         );

@@ -457,10 +457,20 @@ mod tests {
         let drc = anyhow::Error::from(AsicError::Drc {
             top: "t".into(),
             count: 4,
+            kinds: vec![asic::qflow::DrcKind {
+                why: "Metal2 spacing < 3 (Mosis #9.2)".into(),
+                count: 4,
+                first_um: [1.0, 2.0, 1.3, 2.3],
+            }],
             tail: "drc = 4".into(),
         });
         assert!(is_layout_failure(&drc));
-        assert!(drc.to_string().contains("4 design-rule error(s)"), "{drc}");
+        let text = drc.to_string();
+        assert!(text.contains("4 design-rule error(s)"), "{text}");
+        assert!(
+            text.contains("by rule:\n  4 x Metal2 spacing < 3 (Mosis #9.2) (first at (1.00, 2.00)"),
+            "{text}"
+        );
         let stage = anyhow::Error::from(AsicError::Stage {
             stage: "qflow lvs gdsii".into(),
             why: "exit 1".into(),
