@@ -133,9 +133,8 @@ fn one(
         Some(root) => {
             let dir = root.join(d.name());
             if dir.exists() {
-                std::fs::remove_dir_all(&dir).with_context(|| {
-                    format!("--keep-work: cannot empty {}", dir.display())
-                })?;
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("--keep-work: cannot empty {}", dir.display()))?;
             }
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("--keep-work: cannot create {}", dir.display()))?;

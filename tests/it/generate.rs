@@ -11,6 +11,7 @@ use sparqgen::rtl::{self, Direction, Manifest};
 use sparqgen::sim::layout::Layout;
 use sparqgen::sim::stimulus::{seed_of, MemberCtx, PlanOptions, Spec};
 use sparqgen::sim::{self, Dut, SimKind, VerifyOptions};
+use sparqgen::tools::Tool;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -200,11 +201,7 @@ fn synth(m: &Manifest, folder: &Path) -> Vec<String> {
 #[test]
 #[ignore = "full tier (Verilator, Icarus, Yosys): scripts/test.sh runs it"]
 fn whole_matrix_is_lint_clean_and_synthesizes() {
-    crate::util::need(&[
-        sparqgen::tools::Tool::Verilator,
-        sparqgen::tools::Tool::Iverilog,
-        sparqgen::tools::Tool::Yosys,
-    ]);
+    crate::util::need(&[Tool::Verilator, Tool::Iverilog, Tool::Yosys]);
     let dir = tempfile::tempdir().unwrap();
     let mut designs = pe_variants("{kind: single}");
     assert_eq!(designs.len(), 126);
@@ -326,7 +323,7 @@ fn icarus_group(designs: &[Design], pairs: bool, budget: u64) {
 #[test]
 #[ignore = "full tier (Icarus): scripts/test.sh runs it"]
 fn pe_datapath_matches_model_for_every_pair() {
-    crate::util::need(&[sparqgen::tools::Tool::Iverilog]);
+    crate::util::need(&[Tool::Iverilog]);
     let designs: Vec<Design> = pe_variants("{kind: single}")
         .into_iter()
         .filter(|d| d.pe().pipeline().stages() == 0)
@@ -339,7 +336,7 @@ fn pe_datapath_matches_model_for_every_pair() {
 #[test]
 #[ignore = "full tier (Icarus): scripts/test.sh runs it"]
 fn pipelined_pes_and_narrow_accumulators_match_model() {
-    crate::util::need(&[sparqgen::tools::Tool::Iverilog]);
+    crate::util::need(&[Tool::Iverilog]);
     let mut designs: Vec<Design> = pe_variants("{kind: single}")
         .into_iter()
         .filter(|d| d.pe().pipeline().stages() > 0)
@@ -359,7 +356,7 @@ fn pipelined_pes_and_narrow_accumulators_match_model() {
 #[test]
 #[ignore = "full tier (Icarus): scripts/test.sh runs it"]
 fn dot_units_match_model() {
-    crate::util::need(&[sparqgen::tools::Tool::Iverilog]);
+    crate::util::need(&[Tool::Iverilog]);
     let mut designs = Vec::new();
     for lanes in [1, 3, 4] {
         for (j, pe) in [
@@ -390,7 +387,7 @@ fn dot_units_match_model() {
 #[test]
 #[ignore = "full tier (Icarus): scripts/test.sh runs it"]
 fn systolic_arrays_match_model() {
-    crate::util::need(&[sparqgen::tools::Tool::Iverilog]);
+    crate::util::need(&[Tool::Iverilog]);
     let mut designs = Vec::new();
     for (r, c) in [(1, 1), (2, 3), (3, 2), (4, 4)] {
         for (j, pe) in [
@@ -527,7 +524,7 @@ fn example_configs_generate() {
 #[test]
 #[ignore = "full tier (Icarus): scripts/test.sh runs it"]
 fn two_designs_share_one_project() {
-    crate::util::need(&[sparqgen::tools::Tool::Iverilog]);
+    crate::util::need(&[Tool::Iverilog]);
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new("iverilog");
     cmd.args(["-g2005", "-o", "/dev/null"]);

@@ -3,6 +3,7 @@
 
 use crate::util::{bin, run, write, write_npy, Run};
 use serde_json::Value;
+use sparqgen::tools::Tool;
 use std::path::Path;
 
 fn json(r: &Run) -> Value {
@@ -468,11 +469,7 @@ fn lint(dir: &Path) {
 #[test]
 #[ignore = "full tier (Yosys, Verilator, Icarus): scripts/test.sh runs it"]
 fn yosys_fit_and_reports_that_use_it() {
-    crate::util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-        sparqgen::tools::Tool::Iverilog,
-    ]);
+    crate::util::need(&[Tool::Yosys, Tool::Verilator, Tool::Iverilog]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cache = d.join("cache");

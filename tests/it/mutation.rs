@@ -5,6 +5,7 @@
 
 use crate::util;
 use crate::verify::sparqgen;
+use sparqgen::tools::Tool;
 use std::path::Path;
 
 const DESIGN: &str = "name: mut_pe\npe: {kind: sparq, window_bits: 4, placements: 5, \
@@ -88,7 +89,7 @@ fn generate_design(dir: &Path, design: &str) {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn the_unmutated_folder_passes() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     generate(dir.path());
     let r = sparqgen(
@@ -101,7 +102,7 @@ fn the_unmutated_folder_passes() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn every_mutation_fails_verify_with_a_useful_report() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     std::thread::scope(|s| {
         let handles: Vec<_> = MUTATIONS
             .iter()
@@ -116,7 +117,7 @@ fn every_mutation_fails_verify_with_a_useful_report() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn every_array_mutation_fails_verify_with_a_useful_report() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     generate_design(dir.path(), ARRAY);
     let r = sparqgen(

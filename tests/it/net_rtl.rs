@@ -12,6 +12,7 @@ use sparqgen::config::Design;
 use sparqgen::net::rtl::{RtlEngine, RtlOptions};
 use sparqgen::net::{MacKind, MacLayer};
 use sparqgen::sim::Dut;
+use sparqgen::tools::Tool;
 use sparqgen::workload::Rng;
 use std::path::{Path, PathBuf};
 
@@ -127,7 +128,7 @@ fn both(l: &MacLayer, x: &Tensor<u8>) {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn k_not_a_multiple_of_the_pair_size() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     // 1x1 conv over 3 channels: K = 3, the last activation pairs with a zero
     let l = layer(conv(1, 1, 0, 1), 3, 5, 1);
     both(&l, &input(&[1, 3, 5, 4], 2));
@@ -139,7 +140,7 @@ fn k_not_a_multiple_of_the_pair_size() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn channels_fewer_than_the_array_rows_and_a_1x1_conv() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let l = layer(conv(1, 1, 0, 1), 2, 3, 5);
     let x = input(&[2, 2, 3, 3], 6);
     let e = on_rtl(&sa8(), &l, &x, opts(None, None));
@@ -156,7 +157,7 @@ fn channels_fewer_than_the_array_rows_and_a_1x1_conv() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn depthwise_conv_runs_every_group() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let l = layer(conv(3, 1, 1, 6), 6, 6, 7);
     let x = input(&[1, 6, 5, 5], 8);
     let e = on_rtl(&sa8(), &l, &x, opts(None, None));
@@ -168,7 +169,7 @@ fn depthwise_conv_runs_every_group() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn a_layer_smaller_than_one_tile() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let l = layer(MacKind::Dense, 10, 3, 9);
     let x = input(&[2, 10], 10);
     let e = on_rtl(&sa8(), &l, &x, opts(None, None));
@@ -182,7 +183,7 @@ fn a_layer_smaller_than_one_tile() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn stride_two_with_padding() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let l = layer(conv(3, 2, 1, 1), 4, 10, 11);
     both(&l, &input(&[2, 4, 7, 6], 12));
 }
@@ -190,7 +191,7 @@ fn stride_two_with_padding() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn partial_sums_across_k_tiles_add_up_to_the_model() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     // K = 3*3*5 = 45 cut into chunks of 8: six chunks of 8 and one of 5
     let l = layer(conv(3, 1, 0, 1), 5, 9, 13);
     let x = input(&[1, 5, 6, 6], 14);
@@ -205,7 +206,7 @@ fn partial_sums_across_k_tiles_add_up_to_the_model() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn sampled_tiles_are_seeded_and_counted() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let l = layer(conv(3, 1, 1, 1), 8, 16, 15);
     let x = input(&[2, 8, 9, 9], 16);
     let e = on_rtl(&sa8(), &l, &x, opts(Some(3), None));
@@ -222,7 +223,7 @@ fn sampled_tiles_are_seeded_and_counted() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn a_broken_accumulator_is_caught_with_layer_and_tile() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let design = sa8();
     let mut dut = Dut::generate(&design).unwrap();
     let from = "acc_d = clear_i ? sum_ext : acc_q + sum_ext;";
@@ -254,7 +255,7 @@ fn a_broken_accumulator_is_caught_with_layer_and_tile() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn tiles_shorter_than_the_drain_stall_exactly_enough() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let design = sa8();
     // K = 6 is 3 pair steps against an 8-cycle drain
     let l = layer(MacKind::Dense, 6, 24, 19);
@@ -328,7 +329,7 @@ fn check_layers(v: &serde_json::Value, full: bool) {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn digits_end_to_end_on_an_8x8_array_and_a_16_lane_dot_unit() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     for d in ["default.yaml", "sparq_3b_dot16.yaml"] {
         let v = net_rtl(d, &[], dir.path());
@@ -341,7 +342,7 @@ fn digits_end_to_end_on_an_8x8_array_and_a_16_lane_dot_unit() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn digits_sampled_on_the_baseline_arrays() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     for d in ["mac8x8_sa8x8.yaml", "mac4x8_sa8x8.yaml"] {
         let v = net_rtl(d, &["--rtl-sample", "6", "--rtl-seed", "9"], dir.path());
@@ -426,7 +427,7 @@ fn the_cycle_model_times_arrays_as_the_manifest_does() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn hcm_cycles_are_the_cycles_the_rtl_takes() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let x = sparqgen::npy::read_f32(&digits().join("x_test.npy"), "x").unwrap();
     let per: usize = x.shape[1..].iter().product();
@@ -504,7 +505,7 @@ fn hcm_cycles_are_the_cycles_the_rtl_takes() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn two_of_four_weights_on_a_pipelined_stc_array() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let d = Design::from_yaml(
         "name: stc_sa4x4\npe: {kind: sparq, stc: true, pipeline: 1}\n\
          array: {kind: systolic, rows: 4, cols: 4}\n",
@@ -538,7 +539,7 @@ fn two_of_four_weights_on_a_pipelined_stc_array() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn an_edited_folder_fails_net_rtl_with_exit_1() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let design = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/default.yaml");
     let g = run(

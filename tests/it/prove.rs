@@ -3,6 +3,7 @@
 //! that `verify` replays.
 
 use crate::util;
+use sparqgen::tools::Tool;
 use std::path::Path;
 
 fn prove(args: &[&str], dir: &Path) -> util::Run {
@@ -18,10 +19,7 @@ fn json(r: &util::Run) -> serde_json::Value {
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn the_default_design_is_proven_and_one_proof_covers_every_pe() {
-    util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-    ]);
+    util::need(&[Tool::Yosys, Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let r = prove(&["--json"], dir.path());
     assert_eq!(r.code(), 0, "{}{}", r.stdout(), r.stderr());
@@ -37,10 +35,7 @@ fn the_default_design_is_proven_and_one_proof_covers_every_pe() {
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn the_default_pe_gate_netlist_is_proven() {
-    util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-    ]);
+    util::need(&[Tool::Yosys, Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let r = prove(&["--gates", "--json"], dir.path());
     assert_eq!(r.code(), 0, "{}{}", r.stdout(), r.stderr());
@@ -57,10 +52,7 @@ const HELD_OUT_BASE: &str = "name: h_base\npe: {kind: mac4x8, pipeline: 1, acc_b
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn held_out_designs_are_proven() {
-    util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-    ]);
+    util::need(&[Tool::Yosys, Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     util::write(dir.path(), "pe.yaml", HELD_OUT_PE);
     util::write(dir.path(), "dot.yaml", HELD_OUT_DOT);
@@ -173,10 +165,7 @@ fn mutate(dir: &Path, design: &str, file: &str, from: &str, to: &str) -> String 
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn every_mutant_is_refuted_with_a_counterexample() {
-    util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-    ]);
+    util::need(&[Tool::Yosys, Tool::Verilator]);
     std::thread::scope(|s| {
         let handles: Vec<_> = MUTANTS
             .iter()
@@ -204,10 +193,7 @@ fn every_mutant_is_refuted_with_a_counterexample() {
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn a_counterexample_names_its_operands_and_verify_replays_it() {
-    util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-    ]);
+    util::need(&[Tool::Yosys, Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = "name: cx\npe: {kind: sparq, window_bits: 4, placements: 5}\narray: {kind: single}\n";
     let folder = mutate(
@@ -279,10 +265,7 @@ fn bad_input_exits_2() {
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn every_pe_variant_is_proven() {
-    util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-    ]);
+    util::need(&[Tool::Yosys, Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let r = util::run(&["bench", "prove"], dir.path());
     assert_eq!(r.code(), 0, "{}{}", r.stdout(), r.stderr());
@@ -297,10 +280,7 @@ fn every_pe_variant_is_proven() {
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn a_bsparq_counterexample_replays_too() {
-    util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-    ]);
+    util::need(&[Tool::Yosys, Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let folder = mutate(
         dir.path(),
@@ -333,7 +313,7 @@ fn a_bsparq_counterexample_replays_too() {
 #[test]
 #[ignore = "full tier (Yosys): scripts/test.sh runs it"]
 fn an_undefined_bit_is_a_refutation_naming_it() {
-    util::need(&[sparqgen::tools::Tool::Yosys]);
+    util::need(&[Tool::Yosys]);
     let dir = tempfile::tempdir().unwrap();
     let d = "name: cx\npe: {kind: sparq, window_bits: 4, placements: 5}\narray: {kind: single}\n";
     // s1_i is 5 bits wide and c1_i reaches 15: the select is `x` above 4.

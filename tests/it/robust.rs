@@ -2,6 +2,7 @@
 //! under kill -9 and concurrent writers, special output files, closed pipes.
 
 use crate::util::{bin, run, write, write_npy};
+use sparqgen::tools::Tool;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -334,7 +335,7 @@ fn crafted_sizes_are_refused_not_wrapped() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn verilog_errors_name_the_users_file() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "d.yaml", SINGLE);
@@ -534,7 +535,7 @@ fn gather_refuses_a_job_folder_without_tasks() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn a_harness_that_dies_at_start_is_reported() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cache = d.join("cache");

@@ -4,6 +4,7 @@
 //! is missing.
 
 use crate::util::bin;
+use sparqgen::tools::Tool;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -93,10 +94,7 @@ fn results(dir: &Path) -> usize {
 #[test]
 #[ignore = "full tier (Slurm, Yosys, Verilator): scripts/test.sh runs it"]
 fn sweep_on_slurm_equals_the_local_run_and_resumes() {
-    crate::util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-    ]);
+    crate::util::need(&[Tool::Yosys, Tool::Verilator]);
     let cluster = Cluster::start();
     let work = tempfile::tempdir().unwrap();
     let w = work.path();

@@ -6,6 +6,7 @@ use sparqgen::config::{Design, PeKind, PlacementSet, Rounding, SparqArith};
 use sparqgen::synth::compare::{cost_pes, Workload};
 use sparqgen::synth::flow::Scripts;
 use sparqgen::synth::report::findings;
+use sparqgen::tools::Tool;
 
 fn fixture(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,10 +17,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn json_report_of_a_single_pe_has_the_contract_fields() {
-    crate::util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-    ]);
+    crate::util::need(&[Tool::Yosys, Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "pe.yaml", "name: pe_json\narray: {kind: single}\n");
@@ -67,7 +65,7 @@ fn json_report_of_a_single_pe_has_the_contract_fields() {
 #[test]
 #[ignore = "full tier (Yosys): scripts/test.sh runs it"]
 fn an_array_is_compared_with_baseline_arrays_of_its_shape() {
-    crate::util::need(&[sparqgen::tools::Tool::Yosys]);
+    crate::util::need(&[Tool::Yosys]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let yaml = "name: dot_arr\npe: {acc_bits: 20}\narray: {kind: dot, lanes: 2}\n";
@@ -120,11 +118,7 @@ fn an_array_is_compared_with_baseline_arrays_of_its_shape() {
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn liberty_flow_reports_library_area() {
-    crate::util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-        sparqgen::tools::Tool::Sta,
-    ]);
+    crate::util::need(&[Tool::Yosys, Tool::Verilator, Tool::Sta]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(
@@ -189,10 +183,7 @@ fn bad_synth_arguments_are_clear_errors() {
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn placements_cost_logic_and_sparq_beats_mac8x8_per_activation() {
-    crate::util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-    ]);
+    crate::util::need(&[Tool::Yosys, Tool::Verilator]);
     let base = Design::from_yaml("name: claims\narray: {kind: single}").unwrap();
     let sparq = |placements| {
         PeKind::Sparq(SparqArith {
@@ -242,10 +233,7 @@ fn placements_cost_logic_and_sparq_beats_mac8x8_per_activation() {
 #[test]
 #[ignore = "full tier (Yosys, Verilator): scripts/test.sh runs it"]
 fn a_pe_costs_the_same_alone_and_after_others() {
-    crate::util::need(&[
-        sparqgen::tools::Tool::Yosys,
-        sparqgen::tools::Tool::Verilator,
-    ]);
+    crate::util::need(&[Tool::Yosys, Tool::Verilator]);
     let base = Design::from_yaml("name: order\narray: {kind: single}").unwrap();
     let price = |kinds: &[PeKind]| -> Vec<u64> {
         cost_pes(
@@ -274,7 +262,7 @@ fn a_pe_costs_the_same_alone_and_after_others() {
 #[test]
 #[ignore = "full tier (Yosys): scripts/test.sh runs it"]
 fn a_yosys_failure_points_at_logs_that_exist() {
-    crate::util::need(&[sparqgen::tools::Tool::Yosys]);
+    crate::util::need(&[Tool::Yosys]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(

@@ -8,6 +8,7 @@ use crate::util;
 use sparqgen::config::Design;
 use sparqgen::golden;
 use sparqgen::sim::{self, report, Dut, VerifyOptions};
+use sparqgen::tools::Tool;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -61,7 +62,7 @@ fn check(outcome: &sim::Outcome) {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn every_pe_variant_matches_the_model_over_every_pair() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let designs = configs("pe");
     assert_eq!(
         designs.len(),
@@ -86,7 +87,7 @@ fn every_pe_variant_matches_the_model_over_every_pair() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn arrays_and_dot_units_match_the_model() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let designs = configs("arrays");
     let duts: Vec<Dut> = designs.iter().map(|d| Dut::generate(d).unwrap()).collect();
     let outcome = sim::verify(&duts, &options(60_000)).unwrap();
@@ -99,7 +100,7 @@ fn arrays_and_dot_units_match_the_model() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn golden_gemms_match_the_reference_kernel() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let path = golden::default_dir().join("gemm_cases.json");
     let cases = Arc::new(golden::read_gemm_cases(&path).unwrap());
     let mut configs: Vec<sparqgen::config::SparqArith> = Vec::new();
@@ -159,7 +160,7 @@ fn golden_gemms_match_the_reference_kernel() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn cli_verifies_a_design_file_and_exits_zero() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = util::write(
         dir.path(),
@@ -188,7 +189,7 @@ fn cli_verifies_a_design_file_and_exits_zero() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn cli_replays_the_golden_file_on_a_design() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = util::write(
         dir.path(),
@@ -234,7 +235,7 @@ fn cli_replays_the_golden_file_on_a_design() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn cli_verifies_a_generated_folder() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = util::write(
         dir.path(),
@@ -254,10 +255,7 @@ fn cli_verifies_a_generated_folder() {
 #[test]
 #[ignore = "full tier (Verilator, Icarus): scripts/test.sh runs it"]
 fn icarus_runs_the_same_vectors_as_a_second_simulator() {
-    crate::util::need(&[
-        sparqgen::tools::Tool::Verilator,
-        sparqgen::tools::Tool::Iverilog,
-    ]);
+    crate::util::need(&[Tool::Verilator, Tool::Iverilog]);
     let dir = tempfile::tempdir().unwrap();
     let d = util::write(
         dir.path(),
@@ -303,7 +301,7 @@ fn missing_verilator_is_a_clear_message_not_a_compiler_dump() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn a_verilog_error_in_an_edited_folder_is_reported_by_verilator() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let g = util::run(&["generate", "-o", "out"], dir.path());
     assert_eq!(g.code(), 0, "{}", g.stderr());
@@ -329,7 +327,7 @@ fn a_verilog_error_in_an_edited_folder_is_reported_by_verilator() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn concurrent_builds_of_one_configuration_share_the_cache() {
-    crate::util::need(&[sparqgen::tools::Tool::Verilator]);
+    crate::util::need(&[Tool::Verilator]);
     let name = format!("race{}", std::process::id());
     let d = Design::from_yaml(&format!(
         "name: {name}\npe: {{kind: mac8x8}}\narray: {{kind: single}}"
@@ -364,7 +362,7 @@ fn concurrent_builds_of_one_configuration_share_the_cache() {
 #[test]
 #[ignore = "full tier (Verilator): scripts/test.sh runs it"]
 fn broken_rtl_never_passes_on_matching_outputs() {
-    util::need(&[sparqgen::tools::Tool::Verilator]);
+    util::need(&[Tool::Verilator]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     util::write(
