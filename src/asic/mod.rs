@@ -68,8 +68,9 @@ pub struct Options {
     /// Clock of the timing constraint (MHz); Fmax is reported whatever it is.
     pub clock_mhz: f64,
     pub knobs: qflow::Knobs,
-    /// Time limit of each qflow run and each other tool.
-    pub limit: Duration,
+    /// Time limit of each qflow run and each other tool; `None`: chosen
+    /// from the netlist's size by [`qflow::step_limit`].
+    pub limit: Option<Duration>,
     /// Prove the routed netlist equal to the model (single PEs), or
     /// co-simulate it against the model (arrays).
     pub prove: bool,
@@ -80,7 +81,7 @@ impl Default for Options {
         Options {
             clock_mhz: 100.0,
             knobs: qflow::Knobs::default(),
-            limit: crate::process::PNR,
+            limit: None,
             prove: true,
         }
     }
@@ -239,7 +240,7 @@ pub fn lay_out(
     };
     say(&format!("asic: {top}: qflow synthesize (osu018)"));
     let t = Instant::now();
-    p.run(&["synthesize"], opts.limit)?;
+    p.run(&["synthesize"], opts.limit.unwrap_or(crate::process::PNR))?;
     timed("qflow synthesize", &mut stages, t);
     let blif = std::fs::read_to_string(p.synthesis(".blif")).map_err(io("qflow synthesize"))?;
     let placed_cells = qflow::blif_cells(&blif);
@@ -248,15 +249,18 @@ pub fn lay_out(
         .place_fast
         .unwrap_or_else(|| qflow::auto_fast(placed_cells));
     p.write_par(fast).map_err(io("GrayWolf parameters"))?;
+    let limit = opts
+        .limit
+        .unwrap_or_else(|| qflow::step_limit(placed_cells));
     say(&format!(
         "asic: {top}: qflow place ({placed_cells} cells; GrayWolf fast {fast})"
     ));
     let t = Instant::now();
-    p.run(&["place"], opts.limit)?;
+    p.run(&["place"], limit)?;
     timed("qflow place", &mut stages, t);
     say(&format!("asic: {top}: qflow route"));
     let t = Instant::now();
-    p.run(&["route"], opts.limit)?;
+    p.run(&["route"], limit)?;
     timed("qflow route", &mut stages, t);
     let route_log = p.read_log("route");
     match qflow::route_verdict(&route_log) {
@@ -288,7 +292,7 @@ pub fn lay_out(
 
     say(&format!("asic: {top}: qflow migrate drc"));
     let t = Instant::now();
-    let ran = p.run(&["migrate", "drc"], opts.limit);
+    let ran = p.run(&["migrate", "drc"], limit);
     let drc_log = p.read_log("drc");
     // qflow's DRC step exits non-zero when Magic counts errors: that is a
     // verdict on the layout (exit 1), not a broken tool.
@@ -299,7 +303,7 @@ pub fn lay_out(
         return Err(AsicError::Drc {
             top,
             count,
-            kinds: p.drc_kinds(opts.limit),
+            kinds: p.drc_kinds(limit),
             tail: qflow::tail(&drc_log, 12),
         }
         .into());
@@ -313,7 +317,7 @@ pub fn lay_out(
     })?;
     say(&format!("asic: {top}: qflow lvs gdsii"));
     let t = Instant::now();
-    p.run(&["lvs", "gdsii"], opts.limit)?;
+    p.run(&["lvs", "gdsii"], limit)?;
     timed("qflow lvs gdsii", &mut stages, t);
     let lvs_log = p.read_log("lvs");
     let (lvs_match, lvs_verdict, lvs_errors) = qflow::lvs_result(&lvs_log);
@@ -329,7 +333,7 @@ pub fn lay_out(
             .arg(&rc)
             .args(["-l", qflow::LIBERTY, "-d"])
             .arg(&sdf),
-        opts.limit,
+        limit,
     )
     .map_err(|e| AsicError::Stage {
         stage: "rc2dly".into(),
@@ -354,10 +358,10 @@ pub fn lay_out(
         &top,
         Some(&sdf),
         period,
-        opts.limit,
+        limit,
     )?;
     let (pre, pre_script, pre_log) =
-        sta::run(&synth_dir, &netlist_path, &top, None, period, opts.limit)?;
+        sta::run(&synth_dir, &netlist_path, &top, None, period, limit)?;
     timed("rc2dly and OpenSTA", &mut stages, t);
 
     let lef = std::fs::read_to_string(qflow::LEF).map_err(io("LEF"))?;

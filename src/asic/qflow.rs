@@ -55,6 +55,19 @@ pub fn auto_fast(cells: usize) -> u32 {
     (cells.div_ceil(CELLS_PER_FAST)).clamp(1, 16) as u32
 }
 
+/// Minutes each step may take per 1,000 cells when [`step_limit`] chooses.
+pub const MINUTES_PER_KILOCELL: u64 = 5;
+
+/// The time limit of each step after synthesis when the user sets none:
+/// [`crate::process::PNR`] (30 minutes), or [`MINUTES_PER_KILOCELL`] per
+/// 1,000 cells when more. A PE (1,600 cells) gets 30 minutes; a 4x4 SPARQ
+/// array (26,900) 135, where its placement alone took over 30 minutes on a
+/// loaded 2-core machine and its routing about an hour.
+pub fn step_limit(cells: usize) -> Duration {
+    let scaled = Duration::from_secs(MINUTES_PER_KILOCELL * 60 * cells as u64 / 1000);
+    scaled.max(process::PNR)
+}
+
 /// The logic cells of qflow's synthesized netlist (its BLIF's gates,
 /// fanout buffers included): what GrayWolf will place.
 pub fn blif_cells(blif: &str) -> usize {
@@ -152,7 +165,14 @@ impl Project {
         let what = format!("qflow {}", stages.join(" "));
         let out = process::group_output_within(&mut cmd, limit).map_err(|e| AsicError::Stage {
             stage: what.clone(),
-            why: e.to_string(),
+            why: match e {
+                process::RunError::TimedOut(_) => format!(
+                    "{e}; if it was only slow (a large design, a busy machine), give it longer: \
+                     --step-minutes N (this limit: {} min)",
+                    limit.as_secs().div_ceil(60)
+                ),
+                _ => e.to_string(),
+            },
             tail: String::new(),
         })?;
         let text = format!(
@@ -415,6 +435,8 @@ mod tests {
             Some(0)
         );
         assert_eq!(drc_errors("nothing"), None);
+        assert_eq!(step_limit(1648), process::PNR);
+        assert_eq!(step_limit(26_889), Duration::from_secs(134 * 60 + 26));
         // Magic's own output for a layout with two kinds of error (the
         // lines around them are Magic's chatter).
         let kinds = drc_kinds(

@@ -201,12 +201,13 @@ pub fn compare_table(rows: &[AsicReport]) -> String {
 /// The command-line options that reproduce `opts` in a task's
 /// `sparqgen asic` (the design file and `--whole` come first).
 fn task_options(opts: &Options) -> Vec<String> {
-    let mut a = vec![
-        "--clock-mhz".to_string(),
-        opts.clock_mhz.to_string(),
-        "--step-minutes".into(),
-        opts.limit.as_secs().div_ceil(60).max(1).to_string(),
-    ];
+    let mut a = vec!["--clock-mhz".to_string(), opts.clock_mhz.to_string()];
+    if let Some(l) = opts.limit {
+        a.extend([
+            "--step-minutes".into(),
+            l.as_secs().div_ceil(60).max(1).to_string(),
+        ]);
+    }
     if let Some(u) = opts.knobs.utilization {
         a.extend(["--utilization".into(), u.to_string()]);
     }
