@@ -192,12 +192,13 @@ pub fn gemm(
 }
 
 /// Windows per k-block: the blocks of B of a task's `panels` panels stay
-/// in L1 while its row tiles run over them ([`B_BLOCK_BYTES`]), at least 8
-/// windows (128 k) so that C's round trips stay rare; a multiple of 4
-/// (whole 64-activation chunks of the table build).
+/// in L1 while its row tiles run over them ([`B_BLOCK_BYTES`]); a multiple
+/// of 4 (whole 64-activation chunks of the table build). All of K when
+/// blocks would be under 16 windows (many panels: C's round trips cost
+/// more than they save; 128-column layers ran 8-10 % slower).
 fn block_windows(windows: usize, panels: usize) -> usize {
-    let fit = (B_BLOCK_BYTES / (panels.max(1) * NV * 256)).max(8);
-    if windows <= fit {
+    let fit = B_BLOCK_BYTES / (panels.max(1) * NV * 256);
+    if windows <= fit || fit < 16 {
         return windows;
     }
     windows.div_ceil(windows.div_ceil(fit)).div_ceil(4) * 4
@@ -242,6 +243,7 @@ unsafe fn build_row_vbmi(lut: &SplitLut, row: &[u8], dst: &mut [u8]) {
     let src_idx = [0, 1, 2, 3].map(|o| load(&idx[0][o], 0));
     let partner_idx = [0, 1, 2, 3].map(|o| load(&idx[1][o], 0));
     let sixty_four = _mm512_set1_epi8(64);
+    let wide_id = lut.wide_is_identity_cached();
     let k = row.len();
     assert!(dst.len() >= k.div_ceil(64) * 256);
     let mut i = 0;
@@ -250,7 +252,9 @@ unsafe fn build_row_vbmi(lut: &SplitLut, row: &[u8], dst: &mut [u8]) {
         let mask: u64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
         // lanes past k read as zero activations
         let x = _mm512_maskz_loadu_epi8(mask, row.as_ptr().add(i) as *const i8);
-        let (n, w) = (look(&nt, x), look(&wt, x));
+        // a lone survivor of the 4-bit sets is exact: no wide lookup
+        let n = look(&nt, x);
+        let w = if wide_id { x } else { look(&wt, x) };
         let zero = _mm512_maskz_mov_epi8(
             _mm512_cmpeq_epi8_mask(x, _mm512_setzero_si512()),
             sixty_four,
