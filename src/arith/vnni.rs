@@ -540,6 +540,16 @@ impl Prefetch {
         if rows == 0 || hi <= lo {
             return Prefetch::NONE;
         }
+        if lo == 0 && hi == stride {
+            // whole rows: one stretch of memory, no line asked for twice
+            let len = rows * stride;
+            return Prefetch {
+                at: data[first * stride..].as_ptr(),
+                stride: len,
+                per_row: len.div_ceil(64),
+                rows: 1,
+            };
+        }
         Prefetch {
             at: data[first * stride + lo..].as_ptr(),
             stride,
