@@ -15,6 +15,8 @@ use super::pair::PairTable;
 pub struct SplitLut {
     /// `[0]`: the partner is non-zero (narrow window); `[1]`: it is zero.
     pub by_partner_zero: [[u8; 256]; 2],
+    /// [`SplitLut::wide_is_identity`], computed once.
+    wide_id: bool,
 }
 
 impl SplitLut {
@@ -27,9 +29,11 @@ impl SplitLut {
             narrow[usize::from(a)] = table.get(a, 1)[0];
             wide[usize::from(a)] = table.get(a, 0)[0];
         }
-        let lut = SplitLut {
+        let mut lut = SplitLut {
             by_partner_zero: [narrow, wide],
+            wide_id: false,
         };
+        lut.wide_id = lut.wide_is_identity();
         for a1 in 0..=255u8 {
             for a2 in 0..=255u8 {
                 if table.get(a1, a2) != [lut.h(a1, a2), lut.h(a2, a1)] {
@@ -38,6 +42,21 @@ impl SplitLut {
             }
         }
         Some(lut)
+    }
+
+    /// True when an activation whose partner is zero passes unchanged
+    /// (the 4-bit sets with pair sharing), so a kernel may skip that lookup.
+    pub fn wide_is_identity(&self) -> bool {
+        self.by_partner_zero[1]
+            .iter()
+            .enumerate()
+            .all(|(a, &h)| usize::from(h) == a)
+    }
+
+    /// [`SplitLut::wide_is_identity`] as computed when the split was made.
+    #[inline(always)]
+    pub fn wide_is_identity_cached(&self) -> bool {
+        self.wide_id
     }
 
     /// What `a` becomes next to `partner`.

@@ -20,8 +20,9 @@ use super::gemm::ArithError;
 use super::lut::SplitLut;
 use super::stc::{build_row, for_each_slots, slot_source, Source, SLOTS};
 use super::tensor::View;
-use super::vnni::{Prefetch, Split, SyncPtr, PREFETCH_TILES};
-use rayon::prelude::*;
+use super::vnni::{
+    run_tasks, threads_for, Prefetch, Split, SyncPtr, B_BLOCK_BYTES, PREFETCH_TILES,
+};
 use std::arch::x86_64::*;
 
 /// Rows per micro-tile.
@@ -88,8 +89,11 @@ impl PackedB {
         self.n == n && self.k == k
     }
 
-    fn panel(&self, j0: usize) -> *const i8 {
-        self.data[j0 * self.windows * 16..].as_ptr()
+    /// The block of the panel starting at column `j0` that starts at
+    /// window `w0`.
+    fn block(&self, j0: usize, w0: usize) -> *const i8 {
+        let vecs = (self.n - j0).min(NC).div_ceil(16);
+        self.data[j0 * self.windows * 16 + w0 * vecs * 256..].as_ptr()
     }
 }
 
@@ -120,33 +124,32 @@ pub fn gemm(
     // Not zeroed: the tiles write every element once.
     let mut c: Vec<i32> = Vec::with_capacity(m * n);
     let cptr = SyncPtr(c.as_mut_ptr());
-    let Split {
-        rows: rows_per_task,
-        row_tasks,
-        per_group,
-        col_groups,
-    } = Split::new(m, n.div_ceil(NC), MR, rayon::current_num_threads());
-    // the table build writes whole 64-activation chunks (four windows)
-    let lda = k.div_ceil(64) * 4 * WINDOW;
-    (0..row_tasks * col_groups).into_par_iter().for_each_init(
-        || vec![0u8; MR * lda],
-        |buf, task| {
-            let (t, grp) = (task / col_groups, task % col_groups);
-            let r0 = t * rows_per_task;
-            let rows = (m - r0).min(rows_per_task);
-            let (jlo, jhi) = (grp * per_group * NC, ((grp + 1) * per_group * NC).min(n));
+    let threads = threads_for(m.saturating_mul(n).saturating_mul(k) / 2);
+    let split = Split::new(m, n.div_ceil(NC), MR, threads);
+    let wins = block_windows(pb.windows, split.per_group);
+    let blocks = pb.windows.div_ceil(wins);
+    // a tile's slot tables for one k-block: whole 64-activation chunks
+    // (four windows), as the table build writes them
+    let lda = wins.div_ceil(4) * 4 * WINDOW;
+    let data = a.data;
+    run_tasks(threads, split.tasks(), MR * lda, |buf, task| {
+        let (t, grp) = (task / split.col_groups, task % split.col_groups);
+        let r0 = t * split.rows;
+        let rows = (m - r0).min(split.rows);
+        let jlo = grp * split.per_group * NC;
+        let jhi = ((grp + 1) * split.per_group * NC).min(n);
+        for kb in 0..blocks {
+            let w0 = kb * wins;
+            let wn = (pb.windows - w0).min(wins);
+            let (k0, k1) = (16 * w0, (16 * (w0 + wn)).min(k));
             for i0 in (0..rows).step_by(MR) {
                 let mr = (rows - i0).min(MR);
-                // rows PREFETCH_TILES tiles ahead, asked for while the
-                // first panel computes (as in the dense kernel)
-                let ahead = ((r0 + i0 + PREFETCH_TILES * MR) * k).min(a.data.len());
-                let ahead_end = (ahead + MR * k).min(a.data.len());
-                let pf = Prefetch {
-                    at: a.data[ahead..].as_ptr(),
-                    lines: (ahead_end - ahead).div_ceil(64),
-                };
+                let first = r0 + i0;
+                // rows PREFETCH_TILES tiles ahead in this block (as in the
+                // dense kernel), asked for while the first panel computes
+                let pf = Prefetch::rows_of(data, k, first + PREFETCH_TILES * MR, MR, k0, k1);
                 for r in 0..mr {
-                    let row = a.row(r0 + i0 + r);
+                    let row = &a.row(first + r)[k0..k1];
                     let dst = &mut buf[r * lda..(r + 1) * lda];
                     match src {
                         // SAFETY: `available` checked AVX-512 VBMI.
@@ -154,36 +157,51 @@ pub fn gemm(
                         Source::Table(_) => build_row(src, row, dst),
                     }
                 }
-                let crow = cptr.at((r0 + i0) * n);
+                let crow = cptr.at(first * n);
                 for j0 in (jlo..jhi).step_by(NC) {
                     let cols = (n - j0).min(NC);
                     // SAFETY: AVX-512 VNNI/VBMI checked; `buf` holds
-                    // `mr` rows of `lda >= 64 * windows` bytes, the
-                    // panel `windows` windows of its width, and C `mr`
-                    // rows of `n` from `crow + j0`, of which columns
-                    // 0..cols are written; tasks write disjoint rows x
-                    // column ranges.
+                    // `mr` rows of `lda >= 64 * wn` bytes (tables past K
+                    // meet zero weights), the block `wn` windows of its
+                    // panel's width, and C `mr` rows of `n` from `crow +
+                    // j0`, of which columns 0..cols are written (read
+                    // first in later blocks: the first wrote them); tasks
+                    // write disjoint rows x column ranges.
                     unsafe {
                         tile(
                             mr,
                             buf.as_ptr(),
                             lda,
-                            pb.panel(j0),
-                            pb.windows,
+                            pb.block(j0, w0),
+                            wn,
                             crow.wrapping_add(j0),
                             n,
                             cols,
                             if j0 == jlo { pf } else { Prefetch::NONE },
+                            kb > 0,
                         )
                     };
                 }
             }
-        },
-    );
+        }
+    });
     // SAFETY: the tasks cover rows 0..m and columns 0..n, and every tile
     // wrote all of its `mr x cols` elements.
     unsafe { c.set_len(m * n) };
     Ok(c)
+}
+
+/// Windows per k-block: the blocks of B of a task's `panels` panels stay
+/// in L1 while its row tiles run over them ([`B_BLOCK_BYTES`]); a multiple
+/// of 4 (whole 64-activation chunks of the table build). All of K when
+/// blocks would be under 16 windows (many panels: C's round trips cost
+/// more than they save; 128-column layers ran 8-10 % slower).
+fn block_windows(windows: usize, panels: usize) -> usize {
+    let fit = B_BLOCK_BYTES / (panels.max(1) * NV * 256);
+    if windows <= fit || fit < 16 {
+        return windows;
+    }
+    windows.div_ceil(windows.div_ceil(fit)).div_ceil(4) * 4
 }
 
 /// The index vectors of the table build: for output byte `t` of the four
@@ -225,6 +243,7 @@ unsafe fn build_row_vbmi(lut: &SplitLut, row: &[u8], dst: &mut [u8]) {
     let src_idx = [0, 1, 2, 3].map(|o| load(&idx[0][o], 0));
     let partner_idx = [0, 1, 2, 3].map(|o| load(&idx[1][o], 0));
     let sixty_four = _mm512_set1_epi8(64);
+    let wide_id = lut.wide_is_identity_cached();
     let k = row.len();
     assert!(dst.len() >= k.div_ceil(64) * 256);
     let mut i = 0;
@@ -233,7 +252,9 @@ unsafe fn build_row_vbmi(lut: &SplitLut, row: &[u8], dst: &mut [u8]) {
         let mask: u64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
         // lanes past k read as zero activations
         let x = _mm512_maskz_loadu_epi8(mask, row.as_ptr().add(i) as *const i8);
-        let (n, w) = (look(&nt, x), look(&wt, x));
+        // a lone survivor of the 4-bit sets is exact: no wide lookup
+        let n = look(&nt, x);
+        let w = if wide_id { x } else { look(&wt, x) };
         let zero = _mm512_maskz_mov_epi8(
             _mm512_cmpeq_epi8_mask(x, _mm512_setzero_si512()),
             sixty_four,
@@ -261,12 +282,13 @@ unsafe fn tile(
     ldc: usize,
     cols: usize,
     pf: Prefetch,
+    acc: bool,
 ) {
     macro_rules! go {
         ($m:literal) => {
             match cols.div_ceil(16) {
-                1 => micro::<$m, 1>(a, lda, b, windows, c, ldc, cols, pf),
-                _ => micro::<$m, 2>(a, lda, b, windows, c, ldc, cols, pf),
+                1 => micro::<$m, 1>(a, lda, b, windows, c, ldc, cols, pf, acc),
+                _ => micro::<$m, 2>(a, lda, b, windows, c, ldc, cols, pf, acc),
             }
         };
     }
@@ -280,7 +302,8 @@ unsafe fn tile(
     }
 }
 
-/// The micro-kernel: `M x (16 V)` accumulators live over all of K.
+/// The micro-kernel: `M x (16 V)` accumulators live over the k-block's
+/// windows, starting from C when `add` (a later k-block), else from 0.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn micro<const M: usize, const V: usize>(
@@ -292,12 +315,29 @@ unsafe fn micro<const M: usize, const V: usize>(
     ldc: usize,
     cols: usize,
     pf: Prefetch,
+    add: bool,
 ) {
+    let mask = |v: usize| -> u16 {
+        let left = cols - v * 16;
+        if left >= 16 {
+            !0
+        } else {
+            (1u16 << left) - 1
+        }
+    };
     let mut acc = [[_mm512_setzero_si512(); V]; M];
+    if add {
+        for (r, row) in acc.iter_mut().enumerate() {
+            for (v, cell) in row.iter_mut().enumerate() {
+                *cell = _mm512_maskz_loadu_epi32(mask(v), c.add(r * ldc + v * 16) as *const _);
+            }
+        }
+    }
+    let mut pf = pf.cursor();
     for win in 0..windows {
         // a window is 16 k, a tile's rows 6 k / 64 lines: two per window
-        pf.line(2 * win);
-        pf.line(2 * win + 1);
+        pf.next();
+        pf.next();
         let bp = b.add(win * V * 256);
         let bv: [[__m512i; 4]; V] = std::array::from_fn(|v| {
             std::array::from_fn(|x| _mm512_loadu_si512(bp.add((v * 4 + x) * 64) as *const _))
@@ -312,9 +352,7 @@ unsafe fn micro<const M: usize, const V: usize>(
     }
     for (r, row) in acc.iter().enumerate() {
         for (v, cell) in row.iter().enumerate() {
-            let left = cols - v * 16;
-            let mask: u16 = if left >= 16 { !0 } else { (1u16 << left) - 1 };
-            _mm512_mask_storeu_epi32(c.add(r * ldc + v * 16), mask, *cell);
+            _mm512_mask_storeu_epi32(c.add(r * ldc + v * 16), mask(v), *cell);
         }
     }
 }

@@ -129,6 +129,11 @@ impl Split {
             col_groups: panels.div_ceil(per_group),
         }
     }
+
+    /// Tasks in all.
+    pub fn tasks(&self) -> usize {
+        self.row_tasks * self.col_groups
+    }
 }
 
 /// True when the trim runs as vector lookups (AVX-512 VBMI).
@@ -206,9 +211,63 @@ impl PackedB {
     }
 }
 
-/// `C = T(A) . B^T` (B packed beforehand when `packed` fits it), A: `m x k` u8, B: `n x k` i8, C: `m x n` i32. The
-/// caller checked that `k * 255 * 128` fits i32. Panics if the CPU lacks
-/// `isa` (or VBMI for [`Trim::Vbmi`]).
+/// Bytes of B that the 2:4 kernel's k-blocks keep in L1 while a task's
+/// row tiles run over them (L1d is 32 KiB here; the rest holds the tile's
+/// slot tables and C).
+pub(super) const B_BLOCK_BYTES: usize = 24 * 1024;
+
+/// GEMMs of at most this many multiply-adds run on the calling thread:
+/// handing them to the pool costs more than they take (the digits CNN's
+/// 52 x 128 x 10 is 67 k MACs, well under a microsecond of `vpdpbusd`).
+pub(super) const SERIAL_MACS: usize = 1 << 20;
+
+/// The threads a GEMM of `macs` multiply-adds is split for (1: run it on
+/// the calling thread).
+pub(super) fn threads_for(macs: usize) -> usize {
+    if macs <= SERIAL_MACS {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}
+
+/// Run `task(buf, i)` for every `i < tasks`: on the calling thread when
+/// `threads == 1`, else on the pool. `buf` is the running thread's scratch
+/// buffer, at least `buf_len` bytes, kept from one GEMM to the next: its
+/// bytes are whatever an earlier task left there (the kernels write what
+/// they read, and bytes past K meet B's zero padding). A fresh zeroed
+/// buffer per task split cost up to 16 x 55 KiB of memset per call for K
+/// = 4608 (a batch-1 network's layer4, a 250 us GEMM).
+pub(super) fn run_tasks(
+    threads: usize,
+    tasks: usize,
+    buf_len: usize,
+    task: impl Fn(&mut Vec<u8>, usize) + Sync + Send,
+) {
+    thread_local! {
+        static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    let with_scratch = |i: usize| {
+        // taken out while the task runs: a task never starts another on
+        // its thread, and if one did it would only allocate its own
+        let mut buf = SCRATCH.take();
+        if buf.len() < buf_len {
+            buf = vec![0u8; buf_len];
+        }
+        task(&mut buf, i);
+        SCRATCH.set(buf);
+    };
+    if threads == 1 || tasks == 1 {
+        (0..tasks).for_each(with_scratch);
+    } else {
+        (0..tasks).into_par_iter().for_each(with_scratch);
+    }
+}
+
+/// `C = T(A) . B^T` (B packed beforehand when `packed` fits it), A: `m x k`
+/// u8, B: `n x k` i8, C: `m x n` i32. The caller checked that `k * 255 *
+/// 128` fits i32. Panics if the CPU lacks `isa` (or VBMI for
+/// [`Trim::Vbmi`]).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
     isa: Isa,
@@ -246,67 +305,187 @@ pub fn gemm(
     // zero padding (the whole product is exact). Only a tile whose last
     // row would read past A's data is copied.
     let untrimmed = matches!(trim, Trim::None);
-    let Split {
-        rows: rows_per_task,
-        row_tasks,
-        per_group,
-        col_groups,
-    } = Split::new(m, n.div_ceil(nc), mr_max, rayon::current_num_threads());
+    let fused = match trim {
+        Trim::Vbmi(lut) => Some(lut),
+        _ => None,
+    };
+    let threads = threads_for(m.saturating_mul(n).saturating_mul(k));
+    let split = Split::new(m, n.div_ceil(nc), mr_max, threads);
     let cptr = SyncPtr(c.as_mut_ptr());
-    (0..row_tasks * col_groups).into_par_iter().for_each_init(
-        || vec![0u8; mr_max * kp],
-        |buf, task| {
-            let (t, grp) = (task / col_groups, task % col_groups);
-            let r0 = t * rows_per_task;
-            let rows = (m - r0).min(rows_per_task);
-            let (jlo, jhi) = (grp * per_group * nc, ((grp + 1) * per_group * nc).min(n));
-            for i0 in (0..rows).step_by(mr_max) {
-                let mr = (rows - i0).min(mr_max);
-                let first = r0 + i0;
-                // The rows PREFETCH_TILES tiles ahead (in this task or the
-                // next one) are fetched while this tile computes, one cache
-                // line per k group of its first panel: without it the trim
-                // stalls on memory (5opt 225-295 GMAC/s on one thread
-                // instead of 370), and a burst of them at the tile's start
-                // left exact int8 4 points lower.
-                let ahead = ((first + PREFETCH_TILES * mr_max) * k).min(a.data.len());
-                let ahead_end = (ahead + mr_max * k).min(a.data.len());
-                let pf = Prefetch {
-                    at: a.data[ahead..].as_ptr(),
-                    lines: (ahead_end - ahead).div_ceil(64),
-                };
-                let (ap, lda) = if untrimmed && (first + mr - 1) * k + kp <= a.data.len() {
-                    (a.data[first * k..].as_ptr(), k)
+    let data = a.data;
+    let tile_bytes = mr_max * kp;
+    // two tile buffers: the tile being multiplied and the next one, trimmed
+    // meanwhile
+    run_tasks(threads, split.tasks(), 2 * tile_bytes, |buf, task| {
+        let (t, grp) = (task / split.col_groups, task % split.col_groups);
+        let r0 = t * split.rows;
+        let rows = (m - r0).min(split.rows);
+        let jlo = grp * split.per_group * nc;
+        let jhi = ((grp + 1) * split.per_group * nc).min(n);
+        let bufp = buf.as_mut_ptr();
+        let half = |which: usize| bufp.wrapping_add(which * tile_bytes);
+        let tile_rows = |i0: usize| &data[(r0 + i0) * k..(r0 + i0 + (rows - i0).min(mr_max)) * k];
+        if !untrimmed {
+            let src = tile_rows(0);
+            trim_rows(trim, src, k, 0, k, &mut buf[..src.len() / k * kp], kp);
+        }
+        let mut which = 0;
+        for i0 in (0..rows).step_by(mr_max) {
+            let mr = (rows - i0).min(mr_max);
+            let first = r0 + i0;
+            // The rows PREFETCH_TILES tiles ahead (in this task or the next
+            // one) are fetched while this tile computes, one cache line per
+            // k group of its first panel: without it the trim stalls on
+            // memory (5opt 225-295 GMAC/s on one thread instead of 370),
+            // and a burst of them at the tile's start left exact int8 4
+            // points lower.
+            let pf = Prefetch::rows_of(data, k, first + PREFETCH_TILES * mr_max, mr_max, 0, k);
+            let (ap, lda) = if !untrimmed {
+                (half(which) as *const u8, kp)
+            } else if (first + mr - 1) * k + kp <= data.len() {
+                (data[first * k..].as_ptr(), k)
+            } else {
+                let src = tile_rows(i0);
+                trim_rows(Trim::None, src, k, 0, k, &mut buf[..mr * kp], kp);
+                (buf.as_ptr(), kp)
+            };
+            // The next tile's rows are trimmed into the other buffer: by
+            // the first panel's micro-kernel, a chunk of 64 every other k
+            // group between its `vpdpbusd` (VBMI), else here.
+            let next = (!untrimmed && i0 + mr_max < rows).then(|| tile_rows(i0 + mr_max));
+            let job = match (next, fused) {
+                (Some(src), Some(lut)) => Some(TrimJob {
+                    lut,
+                    src: src.as_ptr(),
+                    stride: k,
+                    len: k,
+                    rows: src.len() / k,
+                    dst: half(which ^ 1),
+                    ldd: kp,
+                }),
+                _ => None,
+            };
+            let crow = cptr.at(first * n);
+            for j0 in (jlo..jhi).step_by(nc) {
+                let cols = (n - j0).min(nc);
+                let (bp, cp) = (pb.panel(j0), crow.wrapping_add(j0));
+                let (pf, job) = if j0 == jlo {
+                    (pf, job)
                 } else {
-                    let rows = &a.data[first * k..(first + mr) * k];
-                    trim_rows(trim, rows, k, &mut buf[..mr * kp], kp);
-                    (buf.as_ptr(), kp)
+                    (Prefetch::NONE, None)
                 };
-                let crow = cptr.at(first * n);
-                for j0 in (jlo..jhi).step_by(nc) {
-                    let cols = (n - j0).min(nc);
-                    let (bp, cp) = (pb.panel(j0), crow.wrapping_add(j0));
-                    let pf = if j0 == jlo { pf } else { Prefetch::NONE };
-                    // SAFETY: the ISA's features were checked above;
-                    // `ap` holds `mr` rows of `lda` bytes, each followed
-                    // by at least `4 * kg - lda` readable bytes, the
-                    // panel `kg` groups of its width, and C `mr` rows of
-                    // `n` from `cp`, of which columns 0..cols are
-                    // written; tasks write disjoint rows x column ranges.
-                    unsafe {
-                        match isa {
-                            Isa::Avx512 => tile(mr, ap, lda, bp, pb.kg, cp, n, cols, pf),
-                            Isa::AvxVnni => tile_avx(mr, ap, lda, bp, pb.kg, cp, n, cols, pf),
+                // SAFETY: the ISA's features were checked above (VBMI for
+                // a job: it comes from Trim::Vbmi); `ap` holds `mr` rows
+                // of `lda` bytes, each followed by at least `kp - lda`
+                // readable bytes, the panel `kg` groups of its width, and
+                // C `mr` rows of `n` from `cp`, of which columns 0..cols
+                // are written; tasks write disjoint rows x column ranges;
+                // the job writes the other tile buffer, which nothing
+                // reads meanwhile.
+                unsafe {
+                    match (isa, job) {
+                        (Isa::Avx512, Some(job)) => {
+                            tile_fused(mr, ap, lda, bp, pb.kg, cp, n, cols, pf, job)
                         }
-                    };
-                }
+                        (Isa::Avx512, None) => tile(mr, ap, lda, bp, pb.kg, cp, n, cols, pf),
+                        (Isa::AvxVnni, _) => tile_avx(mr, ap, lda, bp, pb.kg, cp, n, cols, pf),
+                    }
+                };
             }
-        },
-    );
+            if let (Some(src), None) = (next, fused) {
+                // SAFETY: `half(which ^ 1)` is the other tile buffer, not
+                // borrowed elsewhere now.
+                let dst =
+                    unsafe { std::slice::from_raw_parts_mut(half(which ^ 1), src.len() / k * kp) };
+                trim_rows(trim, src, k, 0, k, dst, kp);
+            }
+            which ^= 1;
+        }
+    });
     // SAFETY: the tasks cover rows 0..m and columns 0..n, and every tile
     // wrote all of its `mr x cols` elements.
     unsafe { c.set_len(m * n) };
     c
+}
+
+/// Rows of A a micro-kernel trims (VBMI lookups) while it multiplies:
+/// bytes `0..len` of `rows` rows `stride` apart from `src` into rows `ldd`
+/// apart from `dst`, 64 activations per step.
+#[derive(Clone, Copy)]
+struct TrimJob<'a> {
+    lut: &'a SplitLut,
+    src: *const u8,
+    stride: usize,
+    len: usize,
+    rows: usize,
+    dst: *mut u8,
+    ldd: usize,
+}
+
+/// Where a [`TrimJob`] has got to.
+struct TrimCursor<'a> {
+    job: TrimJob<'a>,
+    wide_id: bool,
+    row: usize,
+    off: usize,
+}
+
+impl<'a> TrimCursor<'a> {
+    fn new(job: TrimJob<'a>) -> TrimCursor<'a> {
+        TrimCursor {
+            wide_id: job.lut.wide_is_identity_cached(),
+            job,
+            row: 0,
+            off: 0,
+        }
+    }
+
+    /// Trim the next 64 activations (of one row); false when done.
+    #[inline(always)]
+    unsafe fn step(&mut self) -> bool {
+        if self.row >= self.job.rows {
+            return false;
+        }
+        let j = &self.job;
+        let left = j.len - self.off;
+        let mask: u64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
+        let src = j.src.add(self.row * j.stride + self.off);
+        let dst = j.dst.add(self.row * j.ldd + self.off);
+        trim64(j.lut, self.wide_id, src, dst, mask);
+        self.off += 64;
+        if self.off >= j.len {
+            self.off = 0;
+            self.row += 1;
+        }
+        true
+    }
+}
+
+/// The trim of 64 activations (the lanes of `mask`; the rest read as zero
+/// partners) from `src` to `dst`: `h = partner == 0 ? wide[a] :
+/// narrow[a]`, the wide lookup skipped when it is the identity. The tables
+/// are read from memory on each call (inside a micro-kernel every vector
+/// register holds an accumulator or B).
+#[inline(always)]
+unsafe fn trim64(lut: &SplitLut, wide_id: bool, src: *const u8, dst: *mut u8, mask: u64) {
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    let table = |t: &[u8; 256], i: usize| _mm512_loadu_si512(t.as_ptr().add(i * 64) as *const _);
+    let look = |t: &[u8; 256], x: __m512i| {
+        let lo = _mm512_permutex2var_epi8(table(t, 0), x, table(t, 1));
+        let hi = _mm512_permutex2var_epi8(table(t, 2), x, table(t, 3));
+        _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), lo, hi)
+    };
+    let [narrow, wide] = &lut.by_partner_zero;
+    let x = _mm512_maskz_loadu_epi8(mask, src as *const i8);
+    // Lanes past the row read as zero: the zero partner of an odd tail.
+    let z = _mm512_testn_epi8_mask(x, x);
+    let partner_zero = ((z >> 1) & EVEN) | ((z << 1) & !EVEN);
+    let h = if wide_id {
+        _mm512_mask_mov_epi8(look(narrow, x), partner_zero, x)
+    } else {
+        _mm512_mask_blend_epi8(partner_zero, look(narrow, x), look(wide, x))
+    };
+    _mm512_mask_storeu_epi8(dst as *mut i8, mask, h);
 }
 
 /// C's data, shared by tasks that write disjoint parts of it.
@@ -328,43 +507,120 @@ impl SyncPtr {
 pub(super) const PREFETCH_TILES: usize = 2;
 
 /// Cache lines a micro-kernel asks for while it runs, one per k group (a
-/// hint: no effect on results).
+/// hint: no effect on results): bytes `lo..hi` of `rows` rows `stride`
+/// apart from `at`, `per_row` lines each.
 #[derive(Clone, Copy)]
 pub(super) struct Prefetch {
     pub at: *const u8,
-    pub lines: usize,
+    pub stride: usize,
+    pub per_row: usize,
+    pub rows: usize,
 }
 
 impl Prefetch {
     pub const NONE: Prefetch = Prefetch {
         at: std::ptr::null(),
-        lines: 0,
+        stride: 0,
+        per_row: 0,
+        rows: 0,
     };
 
-    /// Ask for line `g` (if there is one).
+    /// Bytes `lo..hi` of rows `first..first + rows` of `data` (rows of
+    /// `stride` bytes), clipped to the rows `data` has.
+    pub fn rows_of(
+        data: &[u8],
+        stride: usize,
+        first: usize,
+        rows: usize,
+        lo: usize,
+        hi: usize,
+    ) -> Prefetch {
+        let have = data.len() / stride.max(1);
+        let rows = rows.min(have.saturating_sub(first));
+        if rows == 0 || hi <= lo {
+            return Prefetch::NONE;
+        }
+        if lo == 0 && hi == stride {
+            // whole rows: one stretch of memory, no line asked for twice
+            let len = rows * stride;
+            return Prefetch {
+                at: data[first * stride..].as_ptr(),
+                stride: len,
+                per_row: len.div_ceil(64),
+                rows: 1,
+            };
+        }
+        Prefetch {
+            at: data[first * stride + lo..].as_ptr(),
+            stride,
+            // a slice that does not start on a line can touch one more
+            per_row: (hi - lo).div_ceil(64) + 1,
+            rows,
+        }
+    }
+
+    /// A cursor that asks for one line per call.
     #[inline(always)]
-    pub fn line(self, g: usize) {
-        if g < self.lines {
-            // SAFETY: a prefetch is a hint and never faults; SSE is
-            // baseline on x86_64.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(self.at.wrapping_add(g * 64) as *const i8) };
+    pub fn cursor(self) -> PrefetchCursor {
+        PrefetchCursor {
+            pf: self,
+            row: 0,
+            line: 0,
         }
     }
 }
 
-/// Trim (or copy) the rows of `src` (`k` bytes each) into `dst` (`kp`
-/// bytes each). Bytes `k..kp` of each `dst` row are not written: the
-/// buffer starts zeroed and keeps them zero (zero activations, so an odd
-/// K's last element pairs with a zero).
-fn trim_rows(trim: Trim, src: &[u8], k: usize, dst: &mut [u8], kp: usize) {
+/// Where a [`Prefetch`] has got to.
+pub(super) struct PrefetchCursor {
+    pf: Prefetch,
+    row: usize,
+    line: usize,
+}
+
+impl PrefetchCursor {
+    /// Ask for the next line (if there is one).
+    #[inline(always)]
+    pub fn next(&mut self) {
+        if self.row < self.pf.rows {
+            let at = self
+                .pf
+                .at
+                .wrapping_add(self.row * self.pf.stride + self.line * 64);
+            // SAFETY: a prefetch is a hint and never faults; SSE is
+            // baseline on x86_64.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(at as *const i8) };
+            self.line += 1;
+            if self.line == self.pf.per_row {
+                self.line = 0;
+                self.row += 1;
+            }
+        }
+    }
+}
+
+/// Trim (or copy) bytes `lo..hi` of the rows of `src` (`stride` bytes
+/// each; `lo` even, so pairs stay `(k, k+1)`) into `dst` (`ldd` bytes
+/// each). Bytes past `hi - lo` of each `dst` row are not written: they
+/// only ever meet B's zero padding.
+fn trim_rows(
+    trim: Trim,
+    src: &[u8],
+    stride: usize,
+    lo: usize,
+    hi: usize,
+    dst: &mut [u8],
+    ldd: usize,
+) {
+    debug_assert!(lo.is_multiple_of(2) && hi <= stride && hi - lo <= ldd);
     match trim {
         // SAFETY: the caller of `gemm` checked AVX-512 VBMI.
-        Trim::Vbmi(lut) => unsafe { vbmi_trim(lut, src, k, dst, kp) },
+        Trim::Vbmi(lut) => unsafe { vbmi_trim(lut, src, stride, lo, hi, dst, ldd) },
         _ => {
-            for (s, d) in src.chunks_exact(k).zip(dst.chunks_exact_mut(kp)) {
+            for (s, d) in src.chunks_exact(stride).zip(dst.chunks_mut(ldd)) {
+                let (s, d) = (&s[lo..hi], &mut d[..hi - lo]);
                 match trim {
-                    Trim::Scalar(table) => table.apply_dense(s, &mut d[..k]),
-                    _ => d[..k].copy_from_slice(s),
+                    Trim::Scalar(table) => table.apply_dense(s, d),
+                    _ => d.copy_from_slice(s),
                 }
             }
         }
@@ -372,9 +628,37 @@ fn trim_rows(trim: Trim, src: &[u8], k: usize, dst: &mut [u8], kp: usize) {
 }
 
 /// Trim 64 activations at a time: `h = partner == 0 ? wide[a] : narrow[a]`,
-/// every row of `src` (`k` bytes each) into its `kp`-byte row of `dst`.
+/// bytes `lo..hi` of every row of `src` (`stride` bytes each) into its
+/// `ldd`-byte row of `dst`. When the wide table is the identity (the 4-bit
+/// sets with pair sharing: a lone non-zero activation is exact) its lookup
+/// is skipped: two `vpermt2b` per 64 activations instead of four.
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-unsafe fn vbmi_trim(lut: &SplitLut, src: &[u8], k: usize, dst: &mut [u8], kp: usize) {
+unsafe fn vbmi_trim(
+    lut: &SplitLut,
+    src: &[u8],
+    stride: usize,
+    lo: usize,
+    hi: usize,
+    dst: &mut [u8],
+    ldd: usize,
+) {
+    if lut.wide_is_identity_cached() {
+        vbmi_trim_rows::<true>(lut, src, stride, lo, hi, dst, ldd)
+    } else {
+        vbmi_trim_rows::<false>(lut, src, stride, lo, hi, dst, ldd)
+    }
+}
+
+#[inline(always)]
+unsafe fn vbmi_trim_rows<const WIDE_ID: bool>(
+    lut: &SplitLut,
+    src: &[u8],
+    stride: usize,
+    lo: usize,
+    hi: usize,
+    dst: &mut [u8],
+    ldd: usize,
+) {
     let load = |t: &[u8; 256], i: usize| _mm512_loadu_si512(t[i * 64..].as_ptr() as *const _);
     let [narrow, wide] = &lut.by_partner_zero;
     let nt = [0, 1, 2, 3].map(|i| load(narrow, i));
@@ -385,17 +669,24 @@ unsafe fn vbmi_trim(lut: &SplitLut, src: &[u8], k: usize, dst: &mut [u8], kp: us
         _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), lo, hi)
     };
     const EVEN: u64 = 0x5555_5555_5555_5555;
-    for (s, d) in src.chunks_exact(k).zip(dst.chunks_exact_mut(kp)) {
+    let len = hi - lo;
+    for (s, d) in src.chunks_exact(stride).zip(dst.chunks_mut(ldd)) {
+        let (s, d) = (s[lo..hi].as_ptr(), d[..len].as_mut_ptr());
         let mut i = 0;
-        while i < k {
-            let left = k - i;
+        while i < len {
+            let left = len - i;
             let mask: u64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
-            let x = _mm512_maskz_loadu_epi8(mask, s.as_ptr().add(i) as *const i8);
-            // Lanes past k read as zero: the zero partner of an odd tail.
+            let x = _mm512_maskz_loadu_epi8(mask, s.add(i) as *const i8);
+            // Lanes past hi read as zero: the zero partner of an odd tail
+            // (hi < K only at an even k, where no pair is cut).
             let z = _mm512_cmpeq_epi8_mask(x, _mm512_setzero_si512());
             let partner_zero = ((z >> 1) & EVEN) | ((z << 1) & !EVEN);
-            let h = _mm512_mask_blend_epi8(partner_zero, look(&nt, x), look(&wt, x));
-            _mm512_mask_storeu_epi8(d.as_mut_ptr().add(i) as *mut i8, mask, h);
+            let h = if WIDE_ID {
+                _mm512_mask_mov_epi8(look(&nt, x), partner_zero, x)
+            } else {
+                _mm512_mask_blend_epi8(partner_zero, look(&nt, x), look(&wt, x))
+            };
+            _mm512_mask_storeu_epi8(d.add(i) as *mut i8, mask, h);
             i += 64;
         }
     }
@@ -418,10 +709,10 @@ unsafe fn tile(
     macro_rules! go {
         ($m:literal) => {
             match cols.div_ceil(16) {
-                1 => micro::<$m, 1>(a, lda, b, kg, c, ldc, cols, pf),
-                2 => micro::<$m, 2>(a, lda, b, kg, c, ldc, cols, pf),
-                3 => micro::<$m, 3>(a, lda, b, kg, c, ldc, cols, pf),
-                _ => micro::<$m, 4>(a, lda, b, kg, c, ldc, cols, pf),
+                1 => micro::<$m, 1, false>(a, lda, b, kg, c, ldc, cols, pf, None),
+                2 => micro::<$m, 2, false>(a, lda, b, kg, c, ldc, cols, pf, None),
+                3 => micro::<$m, 3, false>(a, lda, b, kg, c, ldc, cols, pf, None),
+                _ => micro::<$m, 4, false>(a, lda, b, kg, c, ldc, cols, pf, None),
             }
         };
     }
@@ -435,10 +726,12 @@ unsafe fn tile(
     }
 }
 
-/// The micro-kernel: `M x (16 NV)` accumulators live over all of K.
-#[inline(always)]
+/// [`tile`] that also runs `job` (the next tile's trim) between its
+/// `vpdpbusd`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn micro<const M: usize, const NV: usize>(
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
+unsafe fn tile_fused(
+    mr: usize,
     a: *const u8,
     lda: usize,
     b: *const i8,
@@ -447,10 +740,61 @@ unsafe fn micro<const M: usize, const NV: usize>(
     ldc: usize,
     cols: usize,
     pf: Prefetch,
+    job: TrimJob,
 ) {
+    let job = Some(job);
+    macro_rules! go {
+        ($m:literal) => {
+            match cols.div_ceil(16) {
+                1 => micro::<$m, 1, true>(a, lda, b, kg, c, ldc, cols, pf, job),
+                2 => micro::<$m, 2, true>(a, lda, b, kg, c, ldc, cols, pf, job),
+                3 => micro::<$m, 3, true>(a, lda, b, kg, c, ldc, cols, pf, job),
+                _ => micro::<$m, 4, true>(a, lda, b, kg, c, ldc, cols, pf, job),
+            }
+        };
+    }
+    match mr {
+        1 => go!(1),
+        2 => go!(2),
+        3 => go!(3),
+        4 => go!(4),
+        5 => go!(5),
+        _ => go!(6),
+    }
+}
+
+/// The micro-kernel: `M x (16 NV)` accumulators live over all of K. With
+/// `FUSE`, it runs `job` 64 activations every other k group (where a
+/// `vpermt2b` costs little between `vpdpbusd`) and finishes it after.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn micro<const M: usize, const NV: usize, const FUSE: bool>(
+    a: *const u8,
+    lda: usize,
+    b: *const i8,
+    kg: usize,
+    c: *mut i32,
+    ldc: usize,
+    cols: usize,
+    pf: Prefetch,
+    job: Option<TrimJob>,
+) {
+    let mask = |v: usize| -> u16 {
+        let left = cols - v * 16;
+        if left >= 16 {
+            !0
+        } else {
+            (1u16 << left) - 1
+        }
+    };
     let mut acc = [[_mm512_setzero_si512(); NV]; M];
+    let mut pf = pf.cursor();
+    let mut trim = job.filter(|_| FUSE).map(TrimCursor::new);
     for g in 0..kg {
-        pf.line(g);
+        pf.next();
+        if let (true, Some(t)) = (FUSE && g % 2 == 1, trim.as_mut()) {
+            t.step();
+        }
         let bp = b.add(g * NV * 64);
         let bv: [__m512i; NV] =
             std::array::from_fn(|v| _mm512_loadu_si512(bp.add(v * 64) as *const _));
@@ -464,10 +808,11 @@ unsafe fn micro<const M: usize, const NV: usize>(
     }
     for (r, row) in acc.iter().enumerate() {
         for (v, cell) in row.iter().enumerate() {
-            let left = cols - v * 16;
-            let mask: u16 = if left >= 16 { !0 } else { (1u16 << left) - 1 };
-            _mm512_mask_storeu_epi32(c.add(r * ldc + v * 16), mask, *cell);
+            _mm512_mask_storeu_epi32(c.add(r * ldc + v * 16), mask(v), *cell);
         }
+    }
+    if let (true, Some(t)) = (FUSE, trim.as_mut()) {
+        while t.step() {}
     }
 }
 
@@ -517,8 +862,9 @@ unsafe fn micro_avx<const M: usize, const NV: usize>(
     pf: Prefetch,
 ) {
     let mut acc = [[_mm256_setzero_si256(); NV]; M];
+    let mut pf = pf.cursor();
     for g in 0..kg {
-        pf.line(g);
+        pf.next();
         let bp = b.add(g * NV * 32);
         let bv: [__m256i; NV] =
             std::array::from_fn(|v| _mm256_loadu_si256(bp.add(v * 32) as *const _));

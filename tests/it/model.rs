@@ -278,10 +278,15 @@ fn every_kernel_agrees_with_the_reference_on_ragged_shapes() {
         (193, 80, 65),
         (12, 129, 2),
         (100, 48, 577),
+        // several row tiles per task on the threads: each tile's
+        // micro-kernel trims the next tile's rows (K odd, a short chunk)
+        (300, 70, 1155),
         // small M, many panels: tasks split C by columns too (a batch-1
         // network's late layers), the last group short
         (49, 300, 70),
         (200, 130, 36),
+        // K in several blocks (the last short, K odd) on the threads
+        (50, 200, 1155),
     ];
     for (m, n, k) in shapes {
         let mut a: Vec<u8> = (0..m * k)
@@ -378,6 +383,8 @@ fn every_kernel_runs_2_of_4_exactly_on_ragged_shapes() {
         // small M, many panels: tasks split C by columns too
         (49, 300, 70),
         (200, 130, 36),
+        // K in several blocks (the last short, K odd) on the threads
+        (50, 200, 1155),
     ];
     for (m, n, k) in shapes {
         let mut a: Vec<u8> = (0..m * k)
