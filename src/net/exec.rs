@@ -166,7 +166,11 @@ impl Plan {
             }
             // only the ops that know the channels-innermost layout take it
             if !self.takes_nhwc(&step.op) {
+                let t = Instant::now();
                 args = args.into_iter().map(Value::planar).collect();
+                if let Some(p) = prof.as_deref_mut() {
+                    p.op("(back to channel planes)", t.elapsed().as_secs_f64());
+                }
             }
             let t = Instant::now();
             let out = self
@@ -196,6 +200,8 @@ impl Plan {
             | Op::Dequantize { .. }
             | Op::Identity
             | Op::MaxPool(_)
+            | Op::AveragePool(_)
+            | Op::Add
             | Op::QLinearAdd { .. } => true,
             _ => false,
         }
@@ -259,6 +265,9 @@ impl Plan {
         Ok(match op {
             Op::Quantize { scale, zp } => match first {
                 Value::QuantNhwc(q) if q.scale == *scale && q.zp == *zp => Value::QuantNhwc(q),
+                Value::SumQNhwc(a, b) => {
+                    Value::QuantNhwc(super::value::qlinear_add(&a, &b, *scale, *zp))
+                }
                 v => Value::Quant(v.quantize(*scale, *zp)),
             },
             Op::Dequantize { scale, zp } => match first {
@@ -290,6 +299,33 @@ impl Plan {
                 self.check_mac_input(l, &q.t.shape)?;
                 let xz = xz.clamp(0, 255);
                 let scale: Vec<f32> = l.w_scale.iter().map(|w| xs * w).collect();
+                // a convolution straight to its output codes, block by block
+                if let Some((ys, yz)) = *y_q {
+                    let mult: Vec<f32> = scale.iter().map(|s| s / ys).collect();
+                    let fast = mult.iter().all(|m| super::lower::fast_mult(*m))
+                        && (0..=255).contains(&yz);
+                    if fast && l.fuses(&q.t, nhwc) && !engine.records_inputs() {
+                        let t = Instant::now();
+                        let add = l.addends_from(self.weight_sums(*layer), xz);
+                        let y = l.run_requant_nhwc(
+                            *layer,
+                            &q.t,
+                            xz as u8,
+                            engine,
+                            &add,
+                            &mult,
+                            yz,
+                        )?;
+                        if let Some(p) = prof {
+                            p.stage("im2col + gemm + requantize (fused)", t);
+                        }
+                        return Ok(Value::QuantNhwc(QTensor {
+                            t: y,
+                            scale: ys,
+                            zp: yz,
+                        }));
+                    }
+                }
                 let (cs, shape) =
                     l.gemms_from(*layer, &q.t, nhwc, xz as u8, engine, prof.as_deref_mut())?;
                 let t = Instant::now();
@@ -369,7 +405,13 @@ impl Plan {
             }
             Op::Relu => ops::relu(first),
             Op::Clip { min, max } => ops::clip(&first, *min, *max),
-            Op::Add => s(ops::add(first, args.remove(0)))?,
+            Op::Add => match (first, args.remove(0)) {
+                // two channels-innermost tensors of one shape: summed as they are
+                (Value::QuantNhwc(x), Value::QuantNhwc(y)) if x.t.shape == y.t.shape => {
+                    Value::SumQNhwc(Box::new(x), Box::new(y))
+                }
+                (x, y) => s(ops::add(x.planar(), y.planar()))?,
+            },
             Op::AddConst(c) => {
                 Value::Float(ops::broadcast_add(&first.to_float(), c).map_err(|e| anyhow!(e))?)
             }

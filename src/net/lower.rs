@@ -70,6 +70,53 @@ pub trait MacEngine {
     fn records_inputs(&self) -> bool {
         false
     }
+
+    /// [`MacEngine::gemm`] of A given by blocks of rows: `rows.fill`
+    /// writes A's rows, `rows.sink` takes C's (both may be called from
+    /// parallel tasks, for disjoint rows). An engine that can works a
+    /// block at a time, so each block's A and C stay in cache between
+    /// the lowering, the GEMM and the requantization; this default makes
+    /// all of A and runs one [`MacEngine::gemm`].
+    fn gemm_rows(
+        &mut self,
+        layer_index: usize,
+        layer: &MacLayer,
+        group: usize,
+        b: &MatI8,
+        rows: &RowBlocks,
+    ) -> anyhow::Result<()> {
+        let (m, k) = (rows.m, rows.k);
+        let mut a = vec![0u8; m * k];
+        a.par_chunks_mut(64 * k.max(1))
+            .enumerate()
+            .for_each(|(i, blk)| (rows.fill)(64 * i, blk));
+        let c = self.gemm(layer_index, layer, group, &Tensor::new(vec![m, k], a), b)?;
+        (rows.sink)(0, &c.data);
+        Ok(())
+    }
+}
+
+/// The A and C of one GEMM `M x K . (N x K)^T` as blocks of rows (see
+/// [`MacEngine::gemm_rows`]).
+pub struct RowBlocks<'a> {
+    pub m: usize,
+    pub k: usize,
+    /// `fill(r0, buf)`: write rows `r0..r0 + buf.len() / k` of A into `buf`.
+    pub fill: &'a (dyn Fn(usize, &mut [u8]) + Sync),
+    /// `sink(r0, c)`: C's rows from `r0` on (`c.len() / N` of them).
+    pub sink: &'a (dyn Fn(usize, &[i32]) + Sync),
+}
+
+/// Rows per block of [`MacEngine::gemm_rows`] for an `m x k . (n x k)^T`
+/// GEMM on `threads` threads: a block's A (`k` bytes a row) and C (`4n`)
+/// within about a third of a core's L2, and at least four blocks per
+/// thread when M allows (so lowering and requantization overlap the
+/// other blocks' GEMMs); a multiple of 6 (the GEMM's tile height).
+pub fn block_rows(m: usize, k: usize, n: usize, threads: usize) -> usize {
+    const BUDGET: usize = 384 << 10;
+    let fit = BUDGET / (k + 4 * n).max(1);
+    let spread = m.div_ceil(4 * threads.max(1));
+    (fit.min(spread).div_ceil(6) * 6).clamp(6, m.max(6))
 }
 
 /// A layer's GEMM inputs for one batch.
@@ -143,6 +190,8 @@ impl MacLayer {
                 groups,
             } => {
                 let [n, c, h, w] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]];
+                // one channel, or one pixel: the planes already are N x H x W x C
+                let nhwc = nhwc || c == 1 || h * w == 1;
                 // infallible: plan::build checked this layer's output shape at import
                 let (ho, wo) = self.out_hw(h, w).expect("shape checked by the caller");
                 let cg = c / groups;
@@ -313,6 +362,96 @@ impl MacLayer {
         Tensor::new(out_shape.to_vec(), y)
     }
 
+    /// Whether [`MacLayer::run_requant_nhwc`] takes `x` (logical
+    /// `N x C x H x W`, channels innermost when `nhwc`): a convolution on
+    /// data that runs pixel by pixel.
+    pub fn fuses(&self, x: &Tensor<u8>, nhwc: bool) -> bool {
+        matches!(self.kind, MacKind::Conv { .. })
+            && x.shape.len() == 4
+            && (nhwc || x.shape[1] == 1 || x.shape[2] * x.shape[3] == 1)
+    }
+
+    /// The layer from its input to its uint8 output in one pass over
+    /// blocks of output pixels (see [`MacEngine::gemm_rows`]): each
+    /// block's im2col rows are made, multiplied and requantized
+    /// (`requant(c + add[oc], mult[oc], y_zp)`, the codes of
+    /// [`MacLayer::finish_requant_nhwc`]) while they are in cache, the
+    /// codes written `N x H_out x W_out x O`. Only for inputs
+    /// [`MacLayer::fuses`] takes; `mult` passed [`fast_mult`] and `y_zp`
+    /// is in 0..=255.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_requant_nhwc(
+        &self,
+        index: usize,
+        x: &Tensor<u8>,
+        zp: u8,
+        engine: &mut dyn MacEngine,
+        add: &[i32],
+        mult: &[f32],
+        y_zp: i32,
+    ) -> anyhow::Result<Tensor<u8>> {
+        let MacKind::Conv {
+            kh,
+            kw,
+            stride,
+            pads,
+            groups,
+        } = self.kind
+        else {
+            anyhow::bail!("internal: layer {:?} is not a convolution", self.name);
+        };
+        debug_assert!(mult.iter().all(|m| fast_mult(*m)));
+        let [n, c, h, w] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]];
+        // infallible: plan::build checked this layer's output shape at import
+        let (ho, wo) = self.out_hw(h, w).expect("shape checked by the caller");
+        let (cg, oc_n) = (c / groups, self.out_channels);
+        let og = oc_n / groups;
+        let (m, k) = (n * ho * wo, kh * kw * cg);
+        let mut y = vec![0u8; m * oc_n];
+        let out = SyncBytes(y.as_mut_ptr(), y.len());
+        let zf = y_zp as f32;
+        for g in 0..groups {
+            let geo = Im2col {
+                h,
+                w,
+                ho,
+                wo,
+                kh,
+                kw,
+                cg,
+                pc: c,
+                off: g * cg,
+                stride,
+                pads,
+                zp,
+            };
+            let fill = |r0: usize, buf: &mut [u8]| {
+                for (i, row) in buf.chunks_mut(k).enumerate() {
+                    geo.row(&x.data, r0 + i, row);
+                }
+            };
+            let (add, mult) = (&add[g * og..(g + 1) * og], &mult[g * og..(g + 1) * og]);
+            let sink = |r0: usize, cb: &[i32]| {
+                for (i, src) in cb.chunks(og).enumerate() {
+                    // SAFETY: row r0 + i of the output holds oc_n codes, of
+                    // which this group writes its og; every row of every
+                    // group reaches the sink once, so no two calls write the
+                    // same bytes, and y outlives the loop
+                    let dst = unsafe { out.slice((r0 + i) * oc_n + g * og, og) };
+                    requant_row(dst, src, add, mult, zf);
+                }
+            };
+            let blocks = RowBlocks {
+                m,
+                k,
+                fill: &fill,
+                sink: &sink,
+            };
+            engine.gemm_rows(index, self, g, &self.weights[g], &blocks)?;
+        }
+        Ok(Tensor::new(vec![n, oc_n, ho, wo], y))
+    }
+
     /// Run the layer's GEMMs on `x` through `engine` (with `prof`, the time
     /// of each stage is added to it): per group `M x N` results, and the
     /// output shape.
@@ -407,6 +546,27 @@ impl MacLayer {
     }
 }
 
+/// An output buffer that parallel tasks write disjoint parts of.
+#[derive(Clone, Copy)]
+struct SyncBytes(*mut u8, usize);
+// SAFETY: used only where every task writes its own bytes (see the callers).
+unsafe impl Send for SyncBytes {}
+unsafe impl Sync for SyncBytes {}
+
+impl SyncBytes {
+    /// `len` bytes from `at`.
+    ///
+    /// # Safety
+    /// No other live reference may cover these bytes, and the buffer must
+    /// outlive the slice.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice(&self, at: usize, len: usize) -> &mut [u8] {
+        assert!(at + len <= self.1, "write past the output");
+        // SAFETY: in bounds (checked above); exclusive per the contract
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(at), len) }
+    }
+}
+
 /// One convolution's im2col geometry: the input `h x w` of pixels with
 /// `pc` channels each, the group's `cg` of them from offset `off`.
 struct Im2col {
@@ -495,7 +655,7 @@ fn copy_run(dst: &mut [u8], src: &[u8]) {
 
 /// im2col buffers kept between layers (per thread), so a run allocates
 /// them once, not per layer and image.
-mod scratch {
+pub(super) mod scratch {
     use std::cell::RefCell;
 
     thread_local! {

@@ -7,8 +7,8 @@
 //! and the product sum is scaled back by 16, so the layer sees
 //! `16 * (a >> 4)` in place of `a`.
 
-use super::lower::{MacEngine, MacLayer};
-use crate::arith::{stc_pairs, MatI32, MatI8, MatU8, Model, PackedWeights, Tensor};
+use super::lower::{block_rows, scratch, MacEngine, MacLayer, RowBlocks};
+use crate::arith::{stc_pairs, Kernel, MatI32, MatI8, MatU8, Model, PackedWeights, Tensor, View};
 use crate::config::{Design, PeKind};
 use anyhow::Context;
 use serde::Serialize;
@@ -140,10 +140,19 @@ impl DesignEngine {
 /// Pairs along K as the PE forms them, and how many have exactly one zero.
 pub fn count_pairs(a: &MatU8, b: &MatI8, stc: bool) -> (u64, u64) {
     use rayon::prelude::*;
-    let one_zero = |x: u8, y: u8| u64::from((x == 0) != (y == 0));
     let add = |x: (u64, u64), y: (u64, u64)| (x.0 + y.0, x.1 + y.1);
+    if !stc {
+        // blocks of rows in parallel, each counted as one run of rows
+        let k = a.shape[1].max(1);
+        return a
+            .data
+            .par_chunks(k * 256)
+            .map(|rows| count_pairs_dense(rows, k))
+            .reduce(|| (0, 0), add);
+    }
+    let one_zero = |x: u8, y: u8| u64::from((x == 0) != (y == 0));
     let rows = 0..a.shape[0];
-    if stc {
+    {
         let groups: Vec<_> = (0..b.shape[0])
             .filter_map(|j| stc_pairs(b.row(j), j).ok())
             .collect();
@@ -163,23 +172,248 @@ pub fn count_pairs(a: &MatU8, b: &MatI8, stc: bool) -> (u64, u64) {
             })
             .reduce(|| (0, 0), add);
     }
-    rows.into_par_iter()
-        .map(|i| {
-            let r = a.row(i);
-            // whole pairs in a loop that vectorizes, then an odd tail
-            // paired with a zero
-            let (body, tail) = r.as_chunks::<2>();
-            let wide = body
-                .iter()
-                .map(|&[x, y]| u32::from((x == 0) != (y == 0)))
-                .sum::<u32>() as u64
-                + tail.iter().map(|&x| one_zero(x, 0)).sum::<u64>();
-            (r.len().div_ceil(2) as u64, wide)
-        })
-        .reduce(|| (0, 0), add)
+}
+
+/// [`count_pairs`] of dense pairs on rows of `k` activations (`rows` holds
+/// whole rows): each row's pairs `(0,1) (2,3) ...`, an odd last one paired
+/// with a zero. With an even K the pairs never cross rows, so the rows are
+/// counted as one run, 64 bytes (32 pairs) at a time in a loop that
+/// vectorizes.
+pub fn count_pairs_dense(rows: &[u8], k: usize) -> (u64, u64) {
+    let k = k.max(1);
+    let n_rows = rows.len() / k;
+    let pairs = (n_rows * k.div_ceil(2)) as u64;
+    // the number of pairs with exactly one zero in an even-length run
+    let run = |r: &[u8]| -> u64 {
+        let (blocks, tail) = r.as_chunks::<64>();
+        let mut wide = 0u64;
+        for blk in blocks {
+            let mut n = 0u8;
+            for p in blk.as_chunks::<2>().0 {
+                n += u8::from((p[0] == 0) != (p[1] == 0));
+            }
+            wide += u64::from(n);
+        }
+        wide + tail
+            .as_chunks::<2>()
+            .0
+            .iter()
+            .map(|p| u64::from((p[0] == 0) != (p[1] == 0)))
+            .sum::<u64>()
+    };
+    if k % 2 == 0 {
+        return (pairs, run(rows));
+    }
+    // odd K: each row's last activation meets the padding zero
+    let wide = rows
+        .chunks(k)
+        .map(|r| run(&r[..k - 1]) + u64::from(r[k - 1] != 0))
+        .sum();
+    (pairs, wide)
+}
+
+/// `(sum x^2, sum (y - x)^2)` over `xs` (exact) and `ys` (the design's),
+/// exact in integers. Runs of 2048 whose values and differences are all
+/// below 2^26 in magnitude (squares below 2^52, 2048 of them below 2^63)
+/// are summed in u64, in a loop that vectorizes; other runs in u128.
+pub fn sum_squares(xs: &[i32], ys: &[i32]) -> (u128, u128) {
+    const RUN: usize = 2048;
+    const SMALL: u64 = 1 << 26;
+    let (mut s, mut n) = (0u128, 0u128);
+    for (xs, ys) in xs.chunks(RUN).zip(ys.chunks(RUN)) {
+        let ys = &ys[..xs.len()];
+        let big = xs.iter().zip(ys).fold(0u64, |m, (&x, &y)| {
+            let d = (i64::from(y) - i64::from(x)).unsigned_abs();
+            m.max(d).max(u64::from(x.unsigned_abs()))
+        });
+        if big < SMALL {
+            let (mut s64, mut n64) = (0u64, 0u64);
+            for (&x, &y) in xs.iter().zip(ys) {
+                let d = i64::from(y) - i64::from(x);
+                s64 += (i64::from(x) * i64::from(x)) as u64;
+                n64 += (d * d) as u64;
+            }
+            s += u128::from(s64);
+            n += u128::from(n64);
+        } else {
+            for (&x, &y) in xs.iter().zip(ys) {
+                // |d| < 2^32: its square needs 64 unsigned bits
+                let d = u128::from((i64::from(y) - i64::from(x)).unsigned_abs());
+                s += (i64::from(x) * i64::from(x)) as u128;
+                n += d * d;
+            }
+        }
+    }
+    (s, n)
+}
+
+/// One block's part of [`DesignEngine::gemm_rows`]: thread-seconds of the
+/// design GEMM, the exact reference and the statistics, and the sums.
+#[derive(Default)]
+struct BlockPart {
+    design: f64,
+    exact: f64,
+    stats: f64,
+    signal: u128,
+    noise: u128,
+    pairs: u64,
+    wide: u64,
+}
+
+impl BlockPart {
+    fn add(mut self, o: BlockPart) -> BlockPart {
+        self.design += o.design;
+        self.exact += o.exact;
+        self.stats += o.stats;
+        self.signal += o.signal;
+        self.noise += o.noise;
+        self.pairs += o.pairs;
+        self.wide += o.wide;
+        self
+    }
+}
+
+impl DesignEngine {
+    /// Pack B for (layer, group) unless the packing kept for it is of the
+    /// same weights (inside a plan's run, weights checked once in that plan
+    /// are the same weights, plans being read-only: not compared per image).
+    fn pack(&mut self, index: usize, group: usize, b: &MatI8) {
+        let trusted = self.active.is_some() && self.checked.contains(&(index, group));
+        if !trusted {
+            let fresh = !matches!(self.packs.get(&(index, group)),
+                Some((w, _)) if w.shape == b.shape && w.data == b.data);
+            if fresh {
+                self.packs
+                    .insert((index, group), (b.clone(), Model::pack(b)));
+            }
+            if self.active.is_some() {
+                self.checked.insert((index, group));
+            }
+        }
+    }
+
+    fn gemm_context(&self, layer: &MacLayer) -> String {
+        if matches!(self.kind, PeKind::Sparq(s) if s.stc) {
+            "this design has pe.stc: true, so every weight row must be 2:4 structured \
+             sparse (prune the network to 2:4 before quantizing)"
+                .to_string()
+        } else {
+            format!("the GEMM of layer {:?}", layer.name)
+        }
+    }
+
+    /// One block of [`MacEngine::gemm_rows`]: the design's GEMM on A's rows
+    /// `r0..` (made into a per-thread buffer), with the statistics on the
+    /// same rows, C handed to the sink.
+    fn gemm_block(
+        &self,
+        packed: &PackedWeights,
+        b: &MatI8,
+        rows: &RowBlocks,
+        r0: usize,
+        len: usize,
+    ) -> Result<BlockPart, crate::arith::ArithError> {
+        use std::time::Instant;
+        let k = rows.k;
+        let mut buf = scratch::take(len * k);
+        (rows.fill)(r0, &mut buf);
+        let shape = [len, k];
+        let a = View {
+            shape: &shape,
+            data: &buf,
+        };
+        let kernel = Kernel::best();
+        let mut part = BlockPart::default();
+        let t = Instant::now();
+        let c = match self.kind {
+            PeKind::Mac4x8 => {
+                let codes: Vec<u8> = buf.iter().map(|v| v >> 4).collect();
+                let a4 = View {
+                    shape: &shape,
+                    data: &codes,
+                };
+                let mut c = self.model.gemm_packed_with(kernel, &a4, &b.view(), packed)?;
+                c.data.iter_mut().for_each(|v| *v *= 16);
+                c
+            }
+            _ => self.model.gemm_packed_with(kernel, &a, &b.view(), packed)?,
+        };
+        part.design = t.elapsed().as_secs_f64();
+        if self.stats {
+            if let Some(e) = &self.exact {
+                let t = Instant::now();
+                let ex = e.gemm_packed_with(kernel, &a, &b.view(), packed)?;
+                let t1 = Instant::now();
+                part.exact = (t1 - t).as_secs_f64();
+                (part.signal, part.noise) = sum_squares(&ex.data, &c.data);
+                part.stats = t1.elapsed().as_secs_f64();
+            }
+            if let PeKind::Sparq(s) = self.kind {
+                if s.pair_sharing {
+                    let t = Instant::now();
+                    (part.pairs, part.wide) = if s.stc {
+                        let m = Tensor::new(vec![len, k], buf.clone());
+                        count_pairs(&m, b, true)
+                    } else {
+                        count_pairs_dense(&buf, k)
+                    };
+                    part.stats += t.elapsed().as_secs_f64();
+                }
+            }
+        }
+        (rows.sink)(r0, &c.data);
+        scratch::give(buf);
+        Ok(part)
+    }
 }
 
 impl MacEngine for DesignEngine {
+    /// Blocks of rows in parallel ([`block_rows`]), each lowered, multiplied
+    /// (its GEMM splitting further over the threads) and handed on while
+    /// it is in cache; the exact reference GEMM of the statistics reads the
+    /// same lowered rows.
+    fn gemm_rows(
+        &mut self,
+        index: usize,
+        layer: &MacLayer,
+        group: usize,
+        b: &MatI8,
+        rows: &RowBlocks,
+    ) -> anyhow::Result<()> {
+        use rayon::prelude::*;
+        self.pack(index, group, b);
+        let (m, k, n) = (rows.m, rows.k, b.shape[0]);
+        let len = block_rows(m, k, n, rayon::current_num_threads());
+        let t = std::time::Instant::now();
+        let this = &*self;
+        let packed = &this.packs[&(index, group)].1;
+        let part = (0..m.div_ceil(len))
+            .into_par_iter()
+            .map(|i| this.gemm_block(packed, b, rows, i * len, len.min(m - i * len)))
+            .try_reduce(BlockPart::default, |x, y| Ok(x.add(y)))
+            .with_context(|| self.gemm_context(layer))?;
+        // the wall time, shared out as the blocks' thread time was
+        let wall = t.elapsed().as_secs_f64();
+        let busy = (part.design + part.exact + part.stats).max(1e-12);
+        let design = wall * part.design / busy;
+        self.secs.design_gemm += design;
+        self.secs.exact_gemm += wall * part.exact / busy;
+        self.secs.statistics += wall * part.stats / busy;
+        if self.secs.per_layer.len() <= index {
+            self.secs.per_layer.resize(index + 1, (0.0, [0; 3]));
+        }
+        let pl = &mut self.secs.per_layer[index];
+        pl.0 += design;
+        pl.1 = [m, k, n];
+        let st = &mut self.layers[index];
+        st.macs += (m * k * n) as u64;
+        st.signal += part.signal as f64;
+        st.noise += part.noise as f64;
+        st.pairs += part.pairs;
+        st.wide_pairs += part.wide;
+        Ok(())
+    }
+
     fn records_inputs(&self) -> bool {
         self.inputs.is_some()
     }
@@ -212,31 +446,10 @@ impl MacEngine for DesignEngine {
         a: &MatU8,
         b: &MatI8,
     ) -> anyhow::Result<MatI32> {
-        // inside a plan's run, weights checked once in that plan are the
-        // same weights (plans are read-only): not compared per image
-        let trusted = self.active.is_some() && self.checked.contains(&(index, group));
-        if !trusted {
-            let fresh = !matches!(self.packs.get(&(index, group)),
-                Some((w, _)) if w.shape == b.shape && w.data == b.data);
-            if fresh {
-                self.packs
-                    .insert((index, group), (b.clone(), Model::pack(b)));
-            }
-            if self.active.is_some() {
-                self.checked.insert((index, group));
-            }
-        }
+        self.pack(index, group, b);
         let packed = &self.packs[&(index, group)].1;
-        let stc = matches!(self.kind, PeKind::Sparq(s) if s.stc);
-        let ctx = || {
-            if stc {
-                "this design has pe.stc: true, so every weight row must be 2:4 structured \
-                 sparse (prune the network to 2:4 before quantizing)"
-                    .to_string()
-            } else {
-                format!("the GEMM of layer {:?}", layer.name)
-            }
-        };
+        let why = self.gemm_context(layer);
+        let ctx = || why.clone();
         let t0 = std::time::Instant::now();
         let c = match self.kind {
             PeKind::Mac4x8 => {
@@ -270,22 +483,13 @@ impl MacEngine for DesignEngine {
             self.secs.exact_gemm += t1.elapsed().as_secs_f64();
             t1 = std::time::Instant::now();
             use rayon::prelude::*;
-            // exact integer sums in parallel chunks (squares < 2^62),
-            // so the result does not depend on the order or threads
+            // exact integer sums in parallel chunks, so the result does not
+            // depend on the order or threads
             let (signal, noise) = ex
                 .data
                 .par_chunks(4096)
                 .zip(c.data.par_chunks(4096))
-                .map(|(xs, ys)| {
-                    let (mut s, mut n) = (0u128, 0u128);
-                    for (&x, &y) in xs.iter().zip(ys) {
-                        // |d| < 2^32: its square needs 64 unsigned bits
-                        let d = u128::from((i64::from(y) - i64::from(x)).unsigned_abs());
-                        s += (i64::from(x) * i64::from(x)) as u128;
-                        n += d * d;
-                    }
-                    (s, n)
-                })
+                .map(|(xs, ys)| sum_squares(xs, ys))
                 .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
             st.signal += signal as f64;
             st.noise += noise as f64;

@@ -232,6 +232,10 @@ pub enum Value {
     /// The sum of two quantized tensors, kept until a QuantizeLinear
     /// requantizes it the way ONNX Runtime's QLinearAdd does.
     SumQ(Box<QTensor>, Box<QTensor>),
+    /// [`Value::SumQ`] of two channels-innermost tensors of one shape
+    /// (see [`Value::QuantNhwc`]): the QuantizeLinear after it adds them
+    /// element by element as they are, without going back to planes.
+    SumQNhwc(Box<QTensor>, Box<QTensor>),
     /// Window averages of a quantized tensor as ONNX Runtime's
     /// QLinearAveragePool forms them (f32 sum of the dequantized values,
     /// divided by the count), kept until a QuantizeLinear rounds them its
@@ -262,7 +266,7 @@ impl Value {
             Value::Quant(q) | Value::QuantNhwc(q) => &q.t.shape,
             Value::Acc(a) => &a.t.shape,
             Value::Float(f) => &f.shape,
-            Value::SumQ(a, _) => &a.t.shape,
+            Value::SumQ(a, _) | Value::SumQNhwc(a, _) => &a.t.shape,
             Value::PoolQ(f) => &f.shape,
             Value::GlobalQ { acc, .. } => &acc.shape,
             Value::SoftQ { q, .. } => &q.t.shape,
@@ -280,6 +284,7 @@ impl Value {
                 let data = fa.data.iter().zip(&fb.data).map(|(x, y)| x + y).collect();
                 Tensor::new(fa.shape, data)
             }
+            Value::SumQNhwc(..) => self.clone().planar().to_float(),
             Value::PoolQ(f) => f.clone(),
             Value::SoftQ { q, axis, legacy } => {
                 match super::ops::softmax(&Value::Quant((**q).clone()), *axis as i64, *legacy) {
@@ -304,6 +309,7 @@ impl Value {
             Value::QuantNhwc(q) => Value::Quant(q.from_nhwc()).quantize(scale, zp),
             Value::Acc(a) => a.requantize(scale, zp),
             Value::SumQ(a, b) => qlinear_add(&a, &b, scale, zp),
+            Value::SumQNhwc(a, b) => qlinear_add(&a, &b, scale, zp).from_nhwc(),
             Value::SoftQ { q, axis, legacy } => qlinear_softmax(&q, axis, legacy, scale, zp),
             Value::PoolQ(f) => {
                 let z = zp as f32;
@@ -387,6 +393,9 @@ impl Value {
     pub fn planar(self) -> Value {
         match self {
             Value::QuantNhwc(q) => Value::Quant(q.from_nhwc()),
+            Value::SumQNhwc(a, b) => {
+                Value::SumQ(Box::new(a.from_nhwc()), Box::new(b.from_nhwc()))
+            }
             v => v,
         }
     }
