@@ -152,26 +152,23 @@ pub fn count_pairs(a: &MatU8, b: &MatI8, stc: bool) -> (u64, u64) {
     }
     let one_zero = |x: u8, y: u8| u64::from((x == 0) != (y == 0));
     let rows = 0..a.shape[0];
-    {
-        let groups: Vec<_> = (0..b.shape[0])
-            .filter_map(|j| stc_pairs(b.row(j), j).ok())
-            .collect();
-        return rows
-            .into_par_iter()
-            .map(|i| {
-                let r = a.row(i);
-                let at = |k: usize| r.get(k).copied().unwrap_or(0);
-                let (mut pairs, mut wide) = (0u64, 0u64);
-                for pr in &groups {
-                    for [(k1, _), (k2, _)] in pr {
-                        pairs += 1;
-                        wide += one_zero(at(*k1), at(*k2));
-                    }
+    let groups: Vec<_> = (0..b.shape[0])
+        .filter_map(|j| stc_pairs(b.row(j), j).ok())
+        .collect();
+    rows.into_par_iter()
+        .map(|i| {
+            let r = a.row(i);
+            let at = |k: usize| r.get(k).copied().unwrap_or(0);
+            let (mut pairs, mut wide) = (0u64, 0u64);
+            for pr in &groups {
+                for [(k1, _), (k2, _)] in pr {
+                    pairs += 1;
+                    wide += one_zero(at(*k1), at(*k2));
                 }
-                (pairs, wide)
-            })
-            .reduce(|| (0, 0), add);
-    }
+            }
+            (pairs, wide)
+        })
+        .reduce(|| (0, 0), add)
 }
 
 /// [`count_pairs`] of dense pairs on rows of `k` activations (`rows` holds
@@ -201,7 +198,7 @@ pub fn count_pairs_dense(rows: &[u8], k: usize) -> (u64, u64) {
             .map(|p| u64::from((p[0] == 0) != (p[1] == 0)))
             .sum::<u64>()
     };
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         return (pairs, run(rows));
     }
     // odd K: each row's last activation meets the padding zero
@@ -521,5 +518,155 @@ mod tests {
         // 2:4: group 0..4 keeps k = 0 and 3, group 4..5 keeps k = 4 alone
         // row 0: (0,4) one zero, (9,missing) one -> 2; row 1: (0,5) one, (0,-) both -> 1
         assert_eq!(count_pairs(&a, &b, true), (4, 3));
+    }
+
+    /// The block count equals the pair rule row by row: even and odd K,
+    /// runs longer and shorter than 64 bytes, rows of zeros.
+    #[test]
+    fn dense_pair_counts_equal_the_rule() {
+        let mut rng = crate::workload::Rng::new(11);
+        for k in [1, 2, 5, 64, 65, 130, 147, 576] {
+            let rows = 7;
+            let a: Vec<u8> = (0..rows * k)
+                .map(|i| match rng.next_u64() % 3 {
+                    _ if i / k == 3 => 0,
+                    0 => 0,
+                    _ => rng.next_u64() as u8 | 1,
+                })
+                .collect();
+            let (mut pairs, mut wide) = (0u64, 0u64);
+            for r in a.chunks(k) {
+                for p in r.chunks(2) {
+                    let y = p.get(1).copied().unwrap_or(0);
+                    pairs += 1;
+                    wide += u64::from((p[0] == 0) != (y == 0));
+                }
+            }
+            assert_eq!(count_pairs_dense(&a, k), (pairs, wide), "K = {k}");
+            let m = Tensor::new(vec![rows, k], a);
+            let b = Tensor::new(vec![1, k], vec![1i8; k]);
+            assert_eq!(count_pairs(&m, &b, false), (pairs, wide), "K = {k}");
+        }
+    }
+
+    /// The u64 fast path and the u128 one give the exact sums: values at
+    /// and beyond 2^26, the int32 extremes, runs mixing both.
+    #[test]
+    fn sums_of_squares_are_exact() {
+        let mut rng = crate::workload::Rng::new(4);
+        let edge = [i32::MIN, i32::MAX, 1 << 26, -(1 << 26), (1 << 26) - 1, 0, -1];
+        for big_every in [0usize, 1, 997, 5000] {
+            let n = 5000;
+            let xs: Vec<i32> = (0..n)
+                .map(|i| match big_every {
+                    b if b > 0 && i % b == 3 => edge[i % edge.len()],
+                    _ => (rng.next_u64() as i32) >> 7,
+                })
+                .collect();
+            let ys: Vec<i32> = xs
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| match i % 5 {
+                    0 => x,
+                    1 => x.wrapping_add((rng.next_u64() as i32) >> 9),
+                    2 => edge[i % edge.len()],
+                    _ => (rng.next_u64() as i32) >> 8,
+                })
+                .collect();
+            let mut want = (0u128, 0u128);
+            for (&x, &y) in xs.iter().zip(&ys) {
+                let d = (i128::from(y) - i128::from(x)).unsigned_abs();
+                want.0 += (i128::from(x) * i128::from(x)) as u128;
+                want.1 += d * d;
+            }
+            assert_eq!(sum_squares(&xs, &ys), want, "big every {big_every}");
+        }
+    }
+
+    /// A layer run block by block through the engine equals the GEMM of
+    /// the whole lowered input, codes and statistics alike: every design
+    /// kind, layer stats on, two groups, M not a multiple of the block.
+    #[test]
+    fn blocks_equal_one_gemm_codes_and_statistics() {
+        use crate::config::Design;
+        use crate::net::lower::MacKind;
+        let (n, c, h, w, o, groups) = (2, 8, 23, 19, 12, 2);
+        let (cg, og) = (c / groups, o / groups);
+        let (kh, kw) = (3, 3);
+        let k = kh * kw * cg;
+        let mut rng = crate::workload::Rng::new(8);
+        let layer = MacLayer {
+            name: "t".into(),
+            op: "Conv".into(),
+            kind: MacKind::Conv {
+                kh,
+                kw,
+                stride: [1, 2],
+                pads: [1, 1, 2, 0],
+                groups,
+            },
+            in_channels: c,
+            out_channels: o,
+            weights: (0..groups)
+                .map(|_| {
+                    Tensor::new(
+                        vec![og, k],
+                        (0..og * k).map(|_| (rng.next_u64() as i8) / 3).collect(),
+                    )
+                })
+                .collect(),
+            bias: (0..o as i32).map(|v| 91 * v - 300).collect(),
+            w_scale: vec![1.0; o],
+        };
+        // activations with zeros, so pairs and trimming matter
+        let x = Tensor::new(
+            vec![n, c, h, w],
+            (0..n * c * h * w)
+                .map(|_| match rng.next_u64() % 4 {
+                    0 => 0,
+                    _ => rng.next_u64() as u8,
+                })
+                .collect(),
+        );
+        let nhwc = crate::net::value::QTensor {
+            t: x.clone(),
+            scale: 1.0,
+            zp: 0,
+        }
+        .to_nhwc()
+        .t;
+        let mult: Vec<f32> = (0..o).map(|i| [1e-3, 3e-4, 0.01][i % 3]).collect();
+        let base = |kind: &str| {
+            Design::from_yaml(&format!(
+                "name: {kind}\npe: {{kind: {kind}}}\narray: {{kind: single}}\n"
+            ))
+            .unwrap()
+        };
+        let designs = [
+            Design::default_design(),
+            base("mac8x8"),
+            base("mac4x8"),
+        ];
+        for d in designs {
+            let zp = 5u8;
+            let add = layer.addends_from(&layer.weight_sums(), i32::from(zp));
+            let mut one = DesignEngine::new(&d, std::slice::from_ref(&layer));
+            let (cs, shape) = layer
+                .gemms_from(0, &nhwc, true, zp, &mut one, None)
+                .unwrap();
+            let want = layer.finish_requant_nhwc(&cs, &add, &shape, &mult, 7);
+            let mut blocks = DesignEngine::new(&d, std::slice::from_ref(&layer));
+            let got = layer
+                .run_requant_nhwc(0, &nhwc, zp, &mut blocks, &add, &mult, 7)
+                .unwrap();
+            assert_eq!(got, want, "{}", d.name());
+            let (a, b) = (&one.layers[0], &blocks.layers[0]);
+            assert_eq!(
+                (a.macs, a.signal, a.noise, a.pairs, a.wide_pairs),
+                (b.macs, b.signal, b.noise, b.pairs, b.wide_pairs),
+                "{}",
+                d.name()
+            );
+        }
     }
 }
