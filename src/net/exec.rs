@@ -304,12 +304,13 @@ impl Plan {
                     let mult: Vec<f32> = scale.iter().map(|s| s / ys).collect();
                     let fast = mult.iter().all(|m| super::lower::fast_mult(*m))
                         && (0..=255).contains(&yz);
-                    if fast && l.fuses(&q.t, nhwc) && !engine.records_inputs() {
+                    if fast && l.fuses(&q.t) && !engine.records_inputs() {
                         let t = Instant::now();
                         let add = l.addends_from(self.weight_sums(*layer), xz);
                         let y = l.run_requant_nhwc(
                             *layer,
                             &q.t,
+                            nhwc,
                             xz as u8,
                             engine,
                             &add,

@@ -109,14 +109,19 @@ pub struct RowBlocks<'a> {
 
 /// Rows per block of [`MacEngine::gemm_rows`] for an `m x k . (n x k)^T`
 /// GEMM on `threads` threads: a block's A (`k` bytes a row) and C (`4n`)
-/// within about a third of a core's L2, and at least four blocks per
+/// within about a third of a core's L2; within that, four blocks per
 /// thread when M allows (so lowering and requantization overlap the
-/// other blocks' GEMMs); a multiple of 6 (the GEMM's tile height).
+/// other blocks' GEMMs), but at least 2^21 MACs a block (a few
+/// microseconds: a small layer's blocks would cost more in task
+/// dispatch than in arithmetic); a multiple of 6 (the GEMM's tile
+/// height).
 pub fn block_rows(m: usize, k: usize, n: usize, threads: usize) -> usize {
     const BUDGET: usize = 384 << 10;
+    const LEAST_MACS: usize = 1 << 21;
     let fit = BUDGET / (k + 4 * n).max(1);
     let spread = m.div_ceil(4 * threads.max(1));
-    (fit.min(spread).div_ceil(6) * 6).clamp(6, m.max(6))
+    let least = LEAST_MACS.div_ceil((k * n).max(1));
+    (fit.min(spread.max(least)).div_ceil(6) * 6).clamp(6, m.max(6))
 }
 
 /// A layer's GEMM inputs for one batch.
@@ -362,13 +367,10 @@ impl MacLayer {
         Tensor::new(out_shape.to_vec(), y)
     }
 
-    /// Whether [`MacLayer::run_requant_nhwc`] takes `x` (logical
-    /// `N x C x H x W`, channels innermost when `nhwc`): a convolution on
-    /// data that runs pixel by pixel.
-    pub fn fuses(&self, x: &Tensor<u8>, nhwc: bool) -> bool {
-        matches!(self.kind, MacKind::Conv { .. })
-            && x.shape.len() == 4
-            && (nhwc || x.shape[1] == 1 || x.shape[2] * x.shape[3] == 1)
+    /// Whether [`MacLayer::run_requant_nhwc`] takes `x`: a convolution's
+    /// (logical) `N x C x H x W` input.
+    pub fn fuses(&self, x: &Tensor<u8>) -> bool {
+        matches!(self.kind, MacKind::Conv { .. }) && x.shape.len() == 4
     }
 
     /// The layer from its input to its uint8 output in one pass over
@@ -376,14 +378,16 @@ impl MacLayer {
     /// block's im2col rows are made, multiplied and requantized
     /// (`requant(c + add[oc], mult[oc], y_zp)`, the codes of
     /// [`MacLayer::finish_requant_nhwc`]) while they are in cache, the
-    /// codes written `N x H_out x W_out x O`. Only for inputs
-    /// [`MacLayer::fuses`] takes; `mult` passed [`fast_mult`] and `y_zp`
-    /// is in 0..=255.
+    /// codes written `N x H_out x W_out x O`. `x`'s data runs
+    /// `N x H x W x C` when `nhwc` (else it is put so first). Only for
+    /// inputs [`MacLayer::fuses`] takes; `mult` passed [`fast_mult`] and
+    /// `y_zp` is in 0..=255.
     #[allow(clippy::too_many_arguments)]
     pub fn run_requant_nhwc(
         &self,
         index: usize,
         x: &Tensor<u8>,
+        nhwc: bool,
         zp: u8,
         engine: &mut dyn MacEngine,
         add: &[i32],
@@ -404,6 +408,20 @@ impl MacLayer {
         let [n, c, h, w] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]];
         // infallible: plan::build checked this layer's output shape at import
         let (ho, wo) = self.out_hw(h, w).expect("shape checked by the caller");
+        // channel planes (of more than one channel and pixel) to pixels
+        let staged;
+        let x = if nhwc || c == 1 || h * w == 1 {
+            x
+        } else {
+            staged = super::value::QTensor {
+                t: x.clone(),
+                scale: 1.0,
+                zp: 0,
+            }
+            .to_nhwc()
+            .t;
+            &staged
+        };
         let (cg, oc_n) = (c / groups, self.out_channels);
         let og = oc_n / groups;
         let (m, k) = (n * ho * wo, kh * kw * cg);

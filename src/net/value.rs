@@ -462,9 +462,7 @@ pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
         .for_each(|(d, (xa, xb))| {
             if fast {
                 // every sum is finite: the loop that vectorizes gives the same codes
-                for ((d, &x), &y) in d.iter_mut().zip(xa).zip(xb) {
-                    *d = round_saturate(ra * (f32::from(x) - za) + rb * (f32::from(y) - zb), zf);
-                }
+                add_codes(d, xa, xb, [ra, za, rb, zb, zf]);
             } else {
                 for ((d, &x), &y) in d.iter_mut().zip(xa).zip(xb) {
                     let v = ra * (i32::from(x) - a.zp) as f32 + rb * (i32::from(y) - b.zp) as f32;
@@ -476,6 +474,35 @@ pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
         t: Tensor::new(a.t.shape.clone(), data),
         scale,
         zp,
+    }
+}
+
+/// `d[i] = round_saturate(ra * (xa[i] - za) + rb * (xb[i] - zb), zf)`
+/// (`c = [ra, za, rb, zb, zf]`), with AVX2 when the CPU has it: the same
+/// IEEE operations lane by lane, so the same codes.
+fn add_codes(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above)
+        unsafe { add_codes_avx2(d, xa, xb, c) };
+        return;
+    }
+    add_codes_body(d, xa, xb, c);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn add_codes_avx2(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
+    add_codes_body(d, xa, xb, c);
+}
+
+#[inline(always)]
+fn add_codes_body(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
+    let [ra, za, rb, zb, zf] = c;
+    let n = d.len();
+    let (xa, xb) = (&xa[..n], &xb[..n]);
+    for i in 0..n {
+        d[i] = round_saturate(ra * (f32::from(xa[i]) - za) + rb * (f32::from(xb[i]) - zb), zf);
     }
 }
 
