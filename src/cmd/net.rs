@@ -656,6 +656,16 @@ fn print_profile(
         s.statistics / runs as f64 * 1e3,
         pct(s.statistics)
     );
+    if s.fused_lowering + s.fused_output > 0.0 {
+        outln!(
+            "  of the fused stage: im2col {:.2} ms ({:.1}%), requantization {:.2} ms ({:.1}%) \
+             per run (its wall time shared out as the blocks' thread time)",
+            s.fused_lowering / runs as f64 * 1e3,
+            pct(s.fused_lowering),
+            s.fused_output / runs as f64 * 1e3,
+            pct(s.fused_output)
+        );
+    }
     // the design GEMM per layer: where the kernel's rate drops (small M)
     let mut rows: Vec<(usize, &(f64, [usize; 3]))> = s.per_layer.iter().enumerate().collect();
     rows.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));

@@ -113,14 +113,17 @@ pub struct RowBlocks<'a> {
 /// thread when M allows (so lowering and requantization overlap the
 /// other blocks' GEMMs), but at least 2^21 MACs a block (a few
 /// microseconds: a small layer's blocks would cost more in task
-/// dispatch than in arithmetic); a multiple of 6 (the GEMM's tile
-/// height).
+/// dispatch than in arithmetic) as long as each thread still gets two
+/// blocks (the lowering and requantization run inside the blocks); a
+/// multiple of 6 (the GEMM's tile height).
 pub fn block_rows(m: usize, k: usize, n: usize, threads: usize) -> usize {
     const BUDGET: usize = 384 << 10;
     const LEAST_MACS: usize = 1 << 21;
     let fit = BUDGET / (k + 4 * n).max(1);
     let spread = m.div_ceil(4 * threads.max(1));
-    let least = LEAST_MACS.div_ceil((k * n).max(1));
+    let least = LEAST_MACS
+        .div_ceil((k * n).max(1))
+        .min(m.div_ceil(2 * threads.max(1)));
     (fit.min(spread.max(least)).div_ceil(6) * 6).clamp(6, m.max(6))
 }
 
@@ -240,6 +243,7 @@ impl MacLayer {
                         zp,
                     };
                     let mut a = scratch::take(n * ho * wo * k);
+                    a.truncate(n * ho * wo * k);
                     a.par_chunks_mut(k)
                         .enumerate()
                         .for_each(|(r, row)| geo.row(src, r, row));
@@ -443,21 +447,14 @@ impl MacLayer {
                 pads,
                 zp,
             };
-            let fill = |r0: usize, buf: &mut [u8]| {
-                for (i, row) in buf.chunks_mut(k).enumerate() {
-                    geo.row(&x.data, r0 + i, row);
-                }
-            };
+            let fill = |r0: usize, buf: &mut [u8]| geo.rows(&x.data, r0, buf, k);
             let (add, mult) = (&add[g * og..(g + 1) * og], &mult[g * og..(g + 1) * og]);
+            // SAFETY (of the sink's writes): row r of the output holds
+            // oc_n codes, of which this group writes its og; every row of
+            // every group reaches the sink once, so no two calls write the
+            // same bytes, and y outlives the loop
             let sink = |r0: usize, cb: &[i32]| {
-                for (i, src) in cb.chunks(og).enumerate() {
-                    // SAFETY: row r0 + i of the output holds oc_n codes, of
-                    // which this group writes its og; every row of every
-                    // group reaches the sink once, so no two calls write the
-                    // same bytes, and y outlives the loop
-                    let dst = unsafe { out.slice((r0 + i) * oc_n + g * og, og) };
-                    requant_row(dst, src, add, mult, zf);
-                }
+                requant_rows(&out, r0 * oc_n + g * og, oc_n, cb, add, mult, zf)
             };
             let blocks = RowBlocks {
                 m,
@@ -603,14 +600,42 @@ struct Im2col {
 }
 
 impl Im2col {
+    /// Rows `r0..` of A into `buf` (`k` bytes each), stepping through the
+    /// output pixels instead of dividing for each row.
+    fn rows(&self, src: &[u8], r0: usize, buf: &mut [u8], k: usize) {
+        let (mut b, mut oh, mut ow) = (
+            r0 / (self.ho * self.wo),
+            (r0 / self.wo) % self.ho,
+            r0 % self.wo,
+        );
+        for row in buf.chunks_exact_mut(k.max(1)) {
+            self.pixel(src, b, oh, ow, row);
+            ow += 1;
+            if ow == self.wo {
+                ow = 0;
+                oh += 1;
+                if oh == self.ho {
+                    oh = 0;
+                    b += 1;
+                }
+            }
+        }
+    }
+
     /// Row `r` of A (every byte written: the buffer may hold old data).
     fn row(&self, src: &[u8], r: usize, row: &mut [u8]) {
-        let (h, w, cg, pc, kw) = (self.h, self.w, self.cg, self.pc, self.kw);
         let (b, oh, ow) = (
             r / (self.ho * self.wo),
             (r / self.wo) % self.ho,
             r % self.wo,
         );
+        self.pixel(src, b, oh, ow, row);
+    }
+
+    /// The row of output pixel `(oh, ow)` of image `b`.
+    #[inline(always)]
+    fn pixel(&self, src: &[u8], b: usize, oh: usize, ow: usize, row: &mut [u8]) {
+        let (h, w, cg, pc, kw) = (self.h, self.w, self.cg, self.pc, self.kw);
         let img = &src[b * h * w * pc..(b + 1) * h * w * pc];
         for i in 0..self.kh {
             let dst = &mut row[i * kw * cg..(i + 1) * kw * cg];
@@ -680,12 +705,18 @@ pub(super) mod scratch {
         static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
     }
 
-    /// A buffer of `len` bytes of unspecified content.
+    /// A buffer of at least `len` bytes of unspecified content: the
+    /// longest kept one (grown when shorter: buffers only grow, so a run
+    /// zeroes new memory only until it has seen its largest layer).
     pub fn take(len: usize) -> Vec<u8> {
-        let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
-        if v.len() >= len {
-            v.truncate(len);
-        } else {
+        let mut v = POOL
+            .with(|p| {
+                let mut p = p.borrow_mut();
+                let longest = (0..p.len()).max_by_key(|&i| p[i].len())?;
+                Some(p.swap_remove(longest))
+            })
+            .unwrap_or_default();
+        if v.len() < len {
             v.resize(len, 0);
         }
         v
@@ -700,6 +731,36 @@ pub(super) mod scratch {
             }
         });
     }
+}
+
+/// [`requant_row`] of each row of `src` (`add.len()` values a row) into
+/// the output's bytes `at + i * stride ..` (row `i`); one CPU feature check
+/// per block of rows, not per row (a small layer's rows are 16 values).
+/// The caller guarantees that no one else writes those bytes meanwhile.
+fn requant_rows(
+    out: &SyncBytes,
+    at: usize,
+    stride: usize,
+    src: &[i32],
+    add: &[i32],
+    mult: &[f32],
+    zp: f32,
+) {
+    let each = |body: &dyn Fn(&mut [u8], &[i32])| {
+        for (i, s) in src.chunks_exact(add.len().max(1)).enumerate() {
+            // SAFETY: the caller's guarantee (see above); in bounds is
+            // checked by `slice`
+            let d = unsafe { out.slice(at + i * stride, add.len()) };
+            body(d, s);
+        }
+    };
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above)
+        each(&|d, s| unsafe { requant_row_avx2(d, s, add, mult, zp) });
+        return;
+    }
+    each(&|d, s| requant_row_body(d, s, add, mult, zp));
 }
 
 /// `d[i] = requant_lane(src[i] + add[i], mult[i], zp)`: with AVX2 when the

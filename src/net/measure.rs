@@ -84,6 +84,10 @@ pub struct EngineSecs {
     pub design_gemm: f64,
     pub exact_gemm: f64,
     pub statistics: f64,
+    /// Of [`MacEngine::gemm_rows`]: the lowering of A's blocks and the
+    /// handing on of C's (the requantization).
+    pub fused_lowering: f64,
+    pub fused_output: f64,
     /// Per layer: the design GEMMs' seconds and the last GEMM's
     /// `(M, K, N)` (one group's).
     pub per_layer: Vec<(f64, [usize; 3])>,
@@ -288,6 +292,8 @@ fn sum_squares_body(xs: &[i32], ys: &[i32]) -> (u128, u128) {
 /// design GEMM, the exact reference and the statistics, and the sums.
 #[derive(Default)]
 struct BlockPart {
+    lower: f64,
+    output: f64,
     design: f64,
     exact: f64,
     stats: f64,
@@ -299,6 +305,8 @@ struct BlockPart {
 
 impl BlockPart {
     fn add(mut self, o: BlockPart) -> BlockPart {
+        self.lower += o.lower;
+        self.output += o.output;
         self.design += o.design;
         self.exact += o.exact;
         self.stats += o.stats;
@@ -352,15 +360,22 @@ impl DesignEngine {
     ) -> Result<BlockPart, crate::arith::ArithError> {
         use std::time::Instant;
         let k = rows.k;
-        let mut buf = scratch::take(len * k);
-        (rows.fill)(r0, &mut buf);
+        let t = Instant::now();
+        let mut kept = scratch::take(len * k);
+        let buf = &mut kept[..len * k];
+        (rows.fill)(r0, buf);
+        let buf = &*buf;
+        let lower = t.elapsed().as_secs_f64();
         let shape = [len, k];
         let a = View {
             shape: &shape,
-            data: &buf,
+            data: buf,
         };
         let kernel = Kernel::best();
-        let mut part = BlockPart::default();
+        let mut part = BlockPart {
+            lower,
+            ..Default::default()
+        };
         let t = Instant::now();
         let c = match self.kind {
             PeKind::Mac4x8 => {
@@ -389,17 +404,19 @@ impl DesignEngine {
                 if s.pair_sharing {
                     let t = Instant::now();
                     (part.pairs, part.wide) = if s.stc {
-                        let m = Tensor::new(vec![len, k], buf.clone());
+                        let m = Tensor::new(vec![len, k], buf.to_vec());
                         count_pairs(&m, b, true)
                     } else {
-                        count_pairs_dense(&buf, k)
+                        count_pairs_dense(buf, k)
                     };
                     part.stats += t.elapsed().as_secs_f64();
                 }
             }
         }
+        let t = Instant::now();
         (rows.sink)(r0, &c.data);
-        scratch::give(buf);
+        part.output = t.elapsed().as_secs_f64();
+        scratch::give(kept);
         Ok(part)
     }
 }
@@ -431,9 +448,11 @@ impl MacEngine for DesignEngine {
             .with_context(|| self.gemm_context(layer))?;
         // the wall time, shared out as the blocks' thread time was
         let wall = t.elapsed().as_secs_f64();
-        let busy = (part.design + part.exact + part.stats).max(1e-12);
+        let busy = (part.lower + part.output + part.design + part.exact + part.stats).max(1e-12);
         let design = wall * part.design / busy;
         self.secs.design_gemm += design;
+        self.secs.fused_lowering += wall * part.lower / busy;
+        self.secs.fused_output += wall * part.output / busy;
         self.secs.exact_gemm += wall * part.exact / busy;
         self.secs.statistics += wall * part.stats / busy;
         if self.secs.per_layer.len() <= index {

@@ -313,17 +313,14 @@ impl Value {
             Value::SoftQ { q, axis, legacy } => qlinear_softmax(&q, axis, legacy, scale, zp),
             Value::PoolQ(f) => {
                 let z = zp as f32;
+                // `round_half_even(y / scale + zp)` saturated, a NaN to 0: in
+                // the form that vectorizes, clamped to +-1024 first (within,
+                // the rounding of round_saturate is exact; beyond, both
+                // saturate alike; a NaN passes the clamp and becomes 0)
                 let data = f
                     .data
                     .iter()
-                    .map(|&y| {
-                        let v = round_half_even(y / scale + z);
-                        if v.is_nan() {
-                            0
-                        } else {
-                            (v as i64).clamp(0, 255) as u8
-                        }
-                    })
+                    .map(|&y| round_saturate((y / scale + z).clamp(-1024.0, 1024.0), 0.0))
                     .collect();
                 QTensor {
                     t: Tensor::new(f.shape, data),
@@ -509,6 +506,34 @@ fn add_codes_body(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vectorized rounding of pooled averages equals the scalar rule
+    /// `round_half_even(y / scale + zp)` saturated, NaN to 0: ties, both
+    /// saturations, +-inf, NaN, zero points inside and outside 0..=255.
+    #[test]
+    fn pooled_averages_round_as_the_scalar_rule() {
+        let mut ys: Vec<f32> = vec![
+            0.0, -0.0, 0.5, 1.5, 2.5, -0.5, -1.5, 127.5, 128.5, 254.5, 255.5, 256.0, -256.0,
+            1023.5, 1024.5, -1024.5, 3e9, -3e9, f32::INFINITY, f32::NEG_INFINITY, f32::NAN,
+            f32::MIN_POSITIVE, 4_194_304.5,
+        ];
+        ys.extend((0..2000).map(|i| (i as f32 - 1000.0) * 0.37));
+        for (scale, zp) in [(1.0, 0), (0.5, 128), (0.013, 255), (2.0, -300), (1.0, 700)] {
+            let want: Vec<u8> = ys
+                .iter()
+                .map(|&y| {
+                    let v = round_half_even(y / scale + zp as f32);
+                    if v.is_nan() {
+                        0
+                    } else {
+                        (v as i64).clamp(0, 255) as u8
+                    }
+                })
+                .collect();
+            let got = Value::PoolQ(Tensor::new(vec![ys.len()], ys.clone())).quantize(scale, zp);
+            assert_eq!(got.t.data, want, "scale {scale}, zp {zp}");
+        }
+    }
 
     /// The vectorized QuantizeLinear equals the scalar rule on ties,
     /// both saturations, +-inf, NaN, huge and tiny values, every zero
