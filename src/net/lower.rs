@@ -746,21 +746,47 @@ fn requant_rows(
     mult: &[f32],
     zp: f32,
 ) {
-    let each = |body: &dyn Fn(&mut [u8], &[i32])| {
-        for (i, s) in src.chunks_exact(add.len().max(1)).enumerate() {
-            // SAFETY: the caller's guarantee (see above); in bounds is
-            // checked by `slice`
-            let d = unsafe { out.slice(at + i * stride, add.len()) };
-            body(d, s);
-        }
-    };
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above)
-        each(&|d, s| unsafe { requant_row_avx2(d, s, add, mult, zp) });
+        unsafe { requant_rows_avx2(out, at, stride, src, add, mult, zp) };
         return;
     }
-    each(&|d, s| requant_row_body(d, s, add, mult, zp));
+    requant_rows_body(out, at, stride, src, add, mult, zp);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn requant_rows_avx2(
+    out: &SyncBytes,
+    at: usize,
+    stride: usize,
+    src: &[i32],
+    add: &[i32],
+    mult: &[f32],
+    zp: f32,
+) {
+    requant_rows_body(out, at, stride, src, add, mult, zp);
+}
+
+/// The rows of [`requant_rows`] in one loop (the row body inlined: a small
+/// layer's rows are too short for a call each).
+#[inline(always)]
+fn requant_rows_body(
+    out: &SyncBytes,
+    at: usize,
+    stride: usize,
+    src: &[i32],
+    add: &[i32],
+    mult: &[f32],
+    zp: f32,
+) {
+    for (i, s) in src.chunks_exact(add.len().max(1)).enumerate() {
+        // SAFETY: the caller's guarantee (see requant_rows); in bounds is
+        // checked by `slice`
+        let d = unsafe { out.slice(at + i * stride, add.len()) };
+        requant_row_body(d, s, add, mult, zp);
+    }
 }
 
 /// `d[i] = requant_lane(src[i] + add[i], mult[i], zp)`: with AVX2 when the

@@ -151,7 +151,10 @@ impl Pool {
         if c == 0 {
             return Ok(Tensor::new(vec![n, c, ho, wo], out));
         }
+        // rows of at least 16 KB a task (a small tensor's rows would cost
+        // more in thread wake-ups than in work)
         out.par_chunks_mut(wo * c)
+            .with_min_len(((16 << 10) / (wo * c).max(1)).max(1))
             .enumerate()
             .for_each(|(r, line)| {
                 let (b, oh) = (r / ho, r % ho);
