@@ -296,21 +296,12 @@ impl Plan {
         // a convolution straight to its output codes, block by block
         if let Some((ys, yz)) = *y_q {
             let mult: Vec<f32> = scale.iter().map(|s| s / ys).collect();
-            let fast = mult.iter().all(|m| super::lower::fast_mult(*m))
-                && (0..=255).contains(&yz);
+            let fast = mult.iter().all(|m| super::lower::fast_mult(*m)) && (0..=255).contains(&yz);
             if fast && l.fuses(&q.t) && !engine.records_inputs() {
                 let t = Instant::now();
                 let add = l.addends_from(self.weight_sums(*layer), xz);
-                let y = l.run_requant_nhwc(
-                    *layer,
-                    &q.t,
-                    nhwc,
-                    xz as u8,
-                    engine,
-                    &add,
-                    &mult,
-                    yz,
-                )?;
+                let y =
+                    l.run_requant_nhwc(*layer, &q.t, nhwc, xz as u8, engine, &add, &mult, yz)?;
                 if let Some(p) = prof {
                     p.stage("im2col + gemm + requantize (fused)", t);
                 }

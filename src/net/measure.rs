@@ -384,7 +384,9 @@ impl DesignEngine {
                     shape: &shape,
                     data: &codes,
                 };
-                let mut c = self.model.gemm_packed_with(kernel, &a4, &b.view(), packed)?;
+                let mut c = self
+                    .model
+                    .gemm_packed_with(kernel, &a4, &b.view(), packed)?;
                 c.data.iter_mut().for_each(|v| *v *= 16);
                 c
             }
@@ -613,7 +615,15 @@ mod tests {
     #[test]
     fn sums_of_squares_are_exact() {
         let mut rng = crate::workload::Rng::new(4);
-        let edge = [i32::MIN, i32::MAX, 1 << 26, -(1 << 26), (1 << 26) - 1, 0, -1];
+        let edge = [
+            i32::MIN,
+            i32::MAX,
+            1 << 26,
+            -(1 << 26),
+            (1 << 26) - 1,
+            0,
+            -1,
+        ];
         for big_every in [0usize, 1, 997, 5000] {
             let n = 5000;
             let xs: Vec<i32> = (0..n)
@@ -701,11 +711,7 @@ mod tests {
             ))
             .unwrap()
         };
-        let designs = [
-            Design::default_design(),
-            base("mac8x8"),
-            base("mac4x8"),
-        ];
+        let designs = [Design::default_design(), base("mac8x8"), base("mac4x8")];
         for d in designs {
             let zp = 5u8;
             let add = layer.addends_from(&layer.weight_sums(), i32::from(zp));

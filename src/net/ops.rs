@@ -195,9 +195,7 @@ impl Pool {
             return Ok(Tensor::new(vec![n, c, ho, wo], out));
         }
         // the dequantized value of every code, as QTensor::to_float forms it
-        let lut: Vec<f32> = (0..256)
-            .map(|v| (v - q.zp) as f32 * q.scale)
-            .collect();
+        let lut: Vec<f32> = (0..256).map(|v| (v - q.zp) as f32 * q.scale).collect();
         let mut acc = vec![0f32; c];
         for b in 0..n {
             let img = &t.data[b * h * w * c..(b + 1) * h * w * c];

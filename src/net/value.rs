@@ -390,9 +390,7 @@ impl Value {
     pub fn planar(self) -> Value {
         match self {
             Value::QuantNhwc(q) => Value::Quant(q.from_nhwc()),
-            Value::SumQNhwc(a, b) => {
-                Value::SumQ(Box::new(a.from_nhwc()), Box::new(b.from_nhwc()))
-            }
+            Value::SumQNhwc(a, b) => Value::SumQ(Box::new(a.from_nhwc()), Box::new(b.from_nhwc())),
             v => v,
         }
     }
@@ -499,7 +497,10 @@ fn add_codes_body(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
     let n = d.len();
     let (xa, xb) = (&xa[..n], &xb[..n]);
     for i in 0..n {
-        d[i] = round_saturate(ra * (f32::from(xa[i]) - za) + rb * (f32::from(xb[i]) - zb), zf);
+        d[i] = round_saturate(
+            ra * (f32::from(xa[i]) - za) + rb * (f32::from(xb[i]) - zb),
+            zf,
+        );
     }
 }
 
@@ -513,9 +514,29 @@ mod tests {
     #[test]
     fn pooled_averages_round_as_the_scalar_rule() {
         let mut ys: Vec<f32> = vec![
-            0.0, -0.0, 0.5, 1.5, 2.5, -0.5, -1.5, 127.5, 128.5, 254.5, 255.5, 256.0, -256.0,
-            1023.5, 1024.5, -1024.5, 3e9, -3e9, f32::INFINITY, f32::NEG_INFINITY, f32::NAN,
-            f32::MIN_POSITIVE, 4_194_304.5,
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -1.5,
+            127.5,
+            128.5,
+            254.5,
+            255.5,
+            256.0,
+            -256.0,
+            1023.5,
+            1024.5,
+            -1024.5,
+            3e9,
+            -3e9,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN_POSITIVE,
+            4_194_304.5,
         ];
         ys.extend((0..2000).map(|i| (i as f32 - 1000.0) * 0.37));
         for (scale, zp) in [(1.0, 0), (0.5, 128), (0.013, 255), (2.0, -300), (1.0, 700)] {
