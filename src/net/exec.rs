@@ -150,6 +150,27 @@ impl Plan {
         slots[self.input_slot] = Some(Value::Float(x.clone()));
         for (i, step) in self.steps.iter().enumerate() {
             let ctx = || format!("node {:?} ({})", step.node, step.op_type);
+            // a convolution reads its input where it is
+            if let (Op::Mac { layer, x_q, y_q }, [x]) = (&step.op, &step.inputs[..]) {
+                if self.takes_nhwc(&step.op) {
+                    let v = slots[*x]
+                        .as_ref()
+                        .ok_or_else(|| anyhow!("internal: slot {x} is empty"))
+                        .with_context(ctx)?;
+                    let t = Instant::now();
+                    let out = self
+                        .mac(layer, x_q, y_q, v, engine, prof.as_deref_mut())
+                        .with_context(ctx)?;
+                    if let Some(p) = prof.as_deref_mut() {
+                        p.op(&step.op_type, t.elapsed().as_secs_f64());
+                    }
+                    if self.last_use[*x] == i {
+                        slots[*x] = None;
+                    }
+                    slots[step.output] = Some(out);
+                    continue;
+                }
+            }
             let mut args: Vec<Value> = Vec::with_capacity(step.inputs.len());
             for &s in &step.inputs {
                 let v = if self.last_use[s] == i
@@ -166,7 +187,11 @@ impl Plan {
             }
             // only the ops that know the channels-innermost layout take it
             if !self.takes_nhwc(&step.op) {
+                let t = Instant::now();
                 args = args.into_iter().map(Value::planar).collect();
+                if let Some(p) = prof.as_deref_mut() {
+                    p.op("(back to channel planes)", t.elapsed().as_secs_f64());
+                }
             }
             let t = Instant::now();
             let out = self
@@ -196,6 +221,8 @@ impl Plan {
             | Op::Dequantize { .. }
             | Op::Identity
             | Op::MaxPool(_)
+            | Op::AveragePool(_)
+            | Op::Add
             | Op::QLinearAdd { .. } => true,
             _ => false,
         }
@@ -240,12 +267,97 @@ impl Plan {
         Ok(())
     }
 
+    /// A MAC layer's step on its input `first` (borrowed: a tensor that
+    /// other steps read later is not copied for it).
+    fn mac(
+        &self,
+        layer: &usize,
+        x_q: &Option<(f32, i32)>,
+        y_q: &Option<(f32, i32)>,
+        first: &Value,
+        engine: &mut dyn MacEngine,
+        mut prof: Option<&mut Profile>,
+    ) -> Result<Value> {
+        let l = &self.layers[*layer];
+        let (q, nhwc) = match first {
+            Value::Quant(q) => (q, false),
+            Value::QuantNhwc(q) => (q, true),
+            _ => {
+                return Err(anyhow!(
+                    "the layer's input is not quantized to uint8 (a float path into a \
+                     MAC layer); quantize the model with onnxruntime.quantization.quantize_static"
+                ))
+            }
+        };
+        let (xs, xz) = x_q.unwrap_or((q.scale, q.zp));
+        self.check_mac_input(l, &q.t.shape)?;
+        let xz = xz.clamp(0, 255);
+        let scale: Vec<f32> = l.w_scale.iter().map(|w| xs * w).collect();
+        // a convolution straight to its output codes, block by block
+        if let Some((ys, yz)) = *y_q {
+            let mult: Vec<f32> = scale.iter().map(|s| s / ys).collect();
+            let fast = mult.iter().all(|m| super::lower::fast_mult(*m)) && (0..=255).contains(&yz);
+            if fast && l.fuses(&q.t) && !engine.records_inputs() {
+                let t = Instant::now();
+                let add = l.addends_from(self.weight_sums(*layer), xz);
+                let y =
+                    l.run_requant_nhwc(*layer, &q.t, nhwc, xz as u8, engine, &add, &mult, yz)?;
+                if let Some(p) = prof {
+                    p.stage("im2col + gemm + requantize (fused)", t);
+                }
+                return Ok(Value::QuantNhwc(QTensor {
+                    t: y,
+                    scale: ys,
+                    zp: yz,
+                }));
+            }
+        }
+        let (cs, shape) =
+            l.gemms_from(*layer, &q.t, nhwc, xz as u8, engine, prof.as_deref_mut())?;
+        let t = Instant::now();
+        let fused = y_q.and_then(|(ys, yz)| {
+            let mult: Vec<f32> = scale.iter().map(|s| s / ys).collect();
+            let fast = mult.iter().all(|m| super::lower::fast_mult(*m));
+            (fast && (0..=255).contains(&yz)).then(|| {
+                let add = l.addends_from(self.weight_sums(*layer), xz);
+                let y = l.finish_requant_nhwc(&cs, &add, &shape, &mult, yz);
+                let q = QTensor {
+                    t: y,
+                    scale: ys,
+                    zp: yz,
+                };
+                // a dense layer's N x O is the same either way
+                match shape.len() {
+                    4 => Value::QuantNhwc(q),
+                    _ => Value::Quant(q),
+                }
+            })
+        });
+        let v = match fused {
+            Some(v) => v,
+            None => {
+                let a = AccTensor {
+                    t: l.finish(&cs, xz, &shape),
+                    scale,
+                };
+                match y_q {
+                    Some((ys, yz)) => Value::Quant(a.requantize(*ys, *yz)),
+                    None => Value::Acc(a),
+                }
+            }
+        };
+        if let Some(p) = prof {
+            p.stage("requantize", t);
+        }
+        Ok(v)
+    }
+
     fn step(
         &self,
         op: &Op,
         mut args: Vec<Value>,
         engine: &mut dyn MacEngine,
-        mut prof: Option<&mut Profile>,
+        prof: Option<&mut Profile>,
     ) -> Result<Value> {
         if let Op::ConstU8(t) = op {
             return Ok(Value::Quant(QTensor {
@@ -259,6 +371,9 @@ impl Plan {
         Ok(match op {
             Op::Quantize { scale, zp } => match first {
                 Value::QuantNhwc(q) if q.scale == *scale && q.zp == *zp => Value::QuantNhwc(q),
+                Value::SumQNhwc(a, b) => {
+                    Value::QuantNhwc(super::value::qlinear_add(&a, &b, *scale, *zp))
+                }
                 v => Value::Quant(v.quantize(*scale, *zp)),
             },
             Op::Dequantize { scale, zp } => match first {
@@ -274,61 +389,7 @@ impl Plan {
                 }),
                 _ => return Err(anyhow!("dequantizes a tensor that is not quantized")),
             },
-            Op::Mac { layer, x_q, y_q } => {
-                let l = &self.layers[*layer];
-                let (q, nhwc) = match first {
-                    Value::Quant(q) => (q, false),
-                    Value::QuantNhwc(q) => (q, true),
-                    _ => {
-                        return Err(anyhow!(
-                            "the layer's input is not quantized to uint8 (a float path into a \
-                             MAC layer); quantize the model with onnxruntime.quantization.quantize_static"
-                        ))
-                    }
-                };
-                let (xs, xz) = x_q.unwrap_or((q.scale, q.zp));
-                self.check_mac_input(l, &q.t.shape)?;
-                let xz = xz.clamp(0, 255);
-                let scale: Vec<f32> = l.w_scale.iter().map(|w| xs * w).collect();
-                let (cs, shape) =
-                    l.gemms_from(*layer, &q.t, nhwc, xz as u8, engine, prof.as_deref_mut())?;
-                let t = Instant::now();
-                let fused = y_q.and_then(|(ys, yz)| {
-                    let mult: Vec<f32> = scale.iter().map(|s| s / ys).collect();
-                    let fast = mult.iter().all(|m| super::lower::fast_mult(*m));
-                    (fast && (0..=255).contains(&yz)).then(|| {
-                        let add = l.addends_from(self.weight_sums(*layer), xz);
-                        let y = l.finish_requant_nhwc(&cs, &add, &shape, &mult, yz);
-                        let q = QTensor {
-                            t: y,
-                            scale: ys,
-                            zp: yz,
-                        };
-                        // a dense layer's N x O is the same either way
-                        match shape.len() {
-                            4 => Value::QuantNhwc(q),
-                            _ => Value::Quant(q),
-                        }
-                    })
-                });
-                let v = match fused {
-                    Some(v) => v,
-                    None => {
-                        let a = AccTensor {
-                            t: l.finish(&cs, xz, &shape),
-                            scale,
-                        };
-                        match y_q {
-                            Some((ys, yz)) => Value::Quant(a.requantize(*ys, *yz)),
-                            None => Value::Acc(a),
-                        }
-                    }
-                };
-                if let Some(p) = prof {
-                    p.stage("requantize", t);
-                }
-                v
-            }
+            Op::Mac { layer, x_q, y_q } => self.mac(layer, x_q, y_q, &first, engine, prof)?,
             Op::MacInteger { layer, a_zp } => {
                 let l = &self.layers[*layer];
                 let Value::Quant(q) = first else {
@@ -369,7 +430,13 @@ impl Plan {
             }
             Op::Relu => ops::relu(first),
             Op::Clip { min, max } => ops::clip(&first, *min, *max),
-            Op::Add => s(ops::add(first, args.remove(0)))?,
+            Op::Add => match (first, args.remove(0)) {
+                // two channels-innermost tensors of one shape: summed as they are
+                (Value::QuantNhwc(x), Value::QuantNhwc(y)) if x.t.shape == y.t.shape => {
+                    Value::SumQNhwc(Box::new(x), Box::new(y))
+                }
+                (x, y) => s(ops::add(x.planar(), y.planar()))?,
+            },
             Op::AddConst(c) => {
                 Value::Float(ops::broadcast_add(&first.to_float(), c).map_err(|e| anyhow!(e))?)
             }

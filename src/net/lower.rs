@@ -70,6 +70,61 @@ pub trait MacEngine {
     fn records_inputs(&self) -> bool {
         false
     }
+
+    /// [`MacEngine::gemm`] of A given by blocks of rows: `rows.fill`
+    /// writes A's rows, `rows.sink` takes C's (both may be called from
+    /// parallel tasks, for disjoint rows). An engine that can works a
+    /// block at a time, so each block's A and C stay in cache between
+    /// the lowering, the GEMM and the requantization; this default makes
+    /// all of A and runs one [`MacEngine::gemm`].
+    fn gemm_rows(
+        &mut self,
+        layer_index: usize,
+        layer: &MacLayer,
+        group: usize,
+        b: &MatI8,
+        rows: &RowBlocks,
+    ) -> anyhow::Result<()> {
+        let (m, k) = (rows.m, rows.k);
+        let mut a = vec![0u8; m * k];
+        a.par_chunks_mut(64 * k.max(1))
+            .enumerate()
+            .for_each(|(i, blk)| (rows.fill)(64 * i, blk));
+        let c = self.gemm(layer_index, layer, group, &Tensor::new(vec![m, k], a), b)?;
+        (rows.sink)(0, &c.data);
+        Ok(())
+    }
+}
+
+/// The A and C of one GEMM `M x K . (N x K)^T` as blocks of rows (see
+/// [`MacEngine::gemm_rows`]).
+pub struct RowBlocks<'a> {
+    pub m: usize,
+    pub k: usize,
+    /// `fill(r0, buf)`: write rows `r0..r0 + buf.len() / k` of A into `buf`.
+    pub fill: &'a (dyn Fn(usize, &mut [u8]) + Sync),
+    /// `sink(r0, c)`: C's rows from `r0` on (`c.len() / N` of them).
+    pub sink: &'a (dyn Fn(usize, &[i32]) + Sync),
+}
+
+/// Rows per block of [`MacEngine::gemm_rows`] for an `m x k . (n x k)^T`
+/// GEMM on `threads` threads: a block's A (`k` bytes a row) and C (`4n`)
+/// within about a third of a core's L2; within that, four blocks per
+/// thread when M allows (so lowering and requantization overlap the
+/// other blocks' GEMMs), but at least 2^21 MACs a block (a few
+/// microseconds: a small layer's blocks would cost more in task
+/// dispatch than in arithmetic) as long as each thread still gets two
+/// blocks (the lowering and requantization run inside the blocks); a
+/// multiple of 6 (the GEMM's tile height).
+pub fn block_rows(m: usize, k: usize, n: usize, threads: usize) -> usize {
+    const BUDGET: usize = 384 << 10;
+    const LEAST_MACS: usize = 1 << 21;
+    let fit = BUDGET / (k + 4 * n).max(1);
+    let spread = m.div_ceil(4 * threads.max(1));
+    let least = LEAST_MACS
+        .div_ceil((k * n).max(1))
+        .min(m.div_ceil(2 * threads.max(1)));
+    (fit.min(spread.max(least)).div_ceil(6) * 6).clamp(6, m.max(6))
 }
 
 /// A layer's GEMM inputs for one batch.
@@ -143,6 +198,8 @@ impl MacLayer {
                 groups,
             } => {
                 let [n, c, h, w] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]];
+                // one channel, or one pixel: the planes already are N x H x W x C
+                let nhwc = nhwc || c == 1 || h * w == 1;
                 // infallible: plan::build checked this layer's output shape at import
                 let (ho, wo) = self.out_hw(h, w).expect("shape checked by the caller");
                 let cg = c / groups;
@@ -186,6 +243,7 @@ impl MacLayer {
                         zp,
                     };
                     let mut a = scratch::take(n * ho * wo * k);
+                    a.truncate(n * ho * wo * k);
                     a.par_chunks_mut(k)
                         .enumerate()
                         .for_each(|(r, row)| geo.row(src, r, row));
@@ -313,6 +371,102 @@ impl MacLayer {
         Tensor::new(out_shape.to_vec(), y)
     }
 
+    /// Whether [`MacLayer::run_requant_nhwc`] takes `x`: a convolution's
+    /// (logical) `N x C x H x W` input.
+    pub fn fuses(&self, x: &Tensor<u8>) -> bool {
+        matches!(self.kind, MacKind::Conv { .. }) && x.shape.len() == 4
+    }
+
+    /// The layer from its input to its uint8 output in one pass over
+    /// blocks of output pixels (see [`MacEngine::gemm_rows`]): each
+    /// block's im2col rows are made, multiplied and requantized
+    /// (`requant(c + add[oc], mult[oc], y_zp)`, the codes of
+    /// [`MacLayer::finish_requant_nhwc`]) while they are in cache, the
+    /// codes written `N x H_out x W_out x O`. `x`'s data runs
+    /// `N x H x W x C` when `nhwc` (else it is put so first). Only for
+    /// inputs [`MacLayer::fuses`] takes; `mult` passed [`fast_mult`] and
+    /// `y_zp` is in 0..=255.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_requant_nhwc(
+        &self,
+        index: usize,
+        x: &Tensor<u8>,
+        nhwc: bool,
+        zp: u8,
+        engine: &mut dyn MacEngine,
+        add: &[i32],
+        mult: &[f32],
+        y_zp: i32,
+    ) -> anyhow::Result<Tensor<u8>> {
+        let MacKind::Conv {
+            kh,
+            kw,
+            stride,
+            pads,
+            groups,
+        } = self.kind
+        else {
+            anyhow::bail!("internal: layer {:?} is not a convolution", self.name);
+        };
+        debug_assert!(mult.iter().all(|m| fast_mult(*m)));
+        let [n, c, h, w] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]];
+        // infallible: plan::build checked this layer's output shape at import
+        let (ho, wo) = self.out_hw(h, w).expect("shape checked by the caller");
+        // channel planes (of more than one channel and pixel) to pixels
+        let staged;
+        let x = if nhwc || c == 1 || h * w == 1 {
+            x
+        } else {
+            staged = super::value::QTensor {
+                t: x.clone(),
+                scale: 1.0,
+                zp: 0,
+            }
+            .to_nhwc()
+            .t;
+            &staged
+        };
+        let (cg, oc_n) = (c / groups, self.out_channels);
+        let og = oc_n / groups;
+        let (m, k) = (n * ho * wo, kh * kw * cg);
+        let mut y = vec![0u8; m * oc_n];
+        let out = SyncBytes(y.as_mut_ptr(), y.len());
+        let zf = y_zp as f32;
+        for g in 0..groups {
+            let geo = Im2col {
+                h,
+                w,
+                ho,
+                wo,
+                kh,
+                kw,
+                cg,
+                pc: c,
+                off: g * cg,
+                stride,
+                pads,
+                zp,
+            };
+            let fill = |r0: usize, buf: &mut [u8]| geo.rows(&x.data, r0, buf, k);
+            let (add, mult) = (&add[g * og..(g + 1) * og], &mult[g * og..(g + 1) * og]);
+            // SAFETY (of the sink's writes): row r of the output holds
+            // oc_n codes, of which this group writes its og; every row of
+            // every group reaches the sink once, so no two calls write the
+            // same bytes, and y outlives the loop
+            let sink = |r0: usize, cb: &[i32]| {
+                requant_rows(&out, r0 * oc_n + g * og, oc_n, cb, add, mult, zf)
+            };
+            let blocks = RowBlocks {
+                m,
+                k,
+                fill: &fill,
+                sink: &sink,
+            };
+            engine.gemm_rows(index, self, g, &self.weights[g], &blocks)?;
+        }
+        Ok(Tensor::new(vec![n, oc_n, ho, wo], y))
+    }
+
     /// Run the layer's GEMMs on `x` through `engine` (with `prof`, the time
     /// of each stage is added to it): per group `M x N` results, and the
     /// output shape.
@@ -407,6 +561,27 @@ impl MacLayer {
     }
 }
 
+/// An output buffer that parallel tasks write disjoint parts of.
+#[derive(Clone, Copy)]
+struct SyncBytes(*mut u8, usize);
+// SAFETY: used only where every task writes its own bytes (see the callers).
+unsafe impl Send for SyncBytes {}
+unsafe impl Sync for SyncBytes {}
+
+impl SyncBytes {
+    /// `len` bytes from `at`.
+    ///
+    /// # Safety
+    /// No other live reference may cover these bytes, and the buffer must
+    /// outlive the slice.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice(&self, at: usize, len: usize) -> &mut [u8] {
+        assert!(at + len <= self.1, "write past the output");
+        // SAFETY: in bounds (checked above); exclusive per the contract
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(at), len) }
+    }
+}
+
 /// One convolution's im2col geometry: the input `h x w` of pixels with
 /// `pc` channels each, the group's `cg` of them from offset `off`.
 struct Im2col {
@@ -425,14 +600,42 @@ struct Im2col {
 }
 
 impl Im2col {
+    /// Rows `r0..` of A into `buf` (`k` bytes each), stepping through the
+    /// output pixels instead of dividing for each row.
+    fn rows(&self, src: &[u8], r0: usize, buf: &mut [u8], k: usize) {
+        let (mut b, mut oh, mut ow) = (
+            r0 / (self.ho * self.wo),
+            (r0 / self.wo) % self.ho,
+            r0 % self.wo,
+        );
+        for row in buf.chunks_exact_mut(k.max(1)) {
+            self.pixel(src, b, oh, ow, row);
+            ow += 1;
+            if ow == self.wo {
+                ow = 0;
+                oh += 1;
+                if oh == self.ho {
+                    oh = 0;
+                    b += 1;
+                }
+            }
+        }
+    }
+
     /// Row `r` of A (every byte written: the buffer may hold old data).
     fn row(&self, src: &[u8], r: usize, row: &mut [u8]) {
-        let (h, w, cg, pc, kw) = (self.h, self.w, self.cg, self.pc, self.kw);
         let (b, oh, ow) = (
             r / (self.ho * self.wo),
             (r / self.wo) % self.ho,
             r % self.wo,
         );
+        self.pixel(src, b, oh, ow, row);
+    }
+
+    /// The row of output pixel `(oh, ow)` of image `b`.
+    #[inline(always)]
+    fn pixel(&self, src: &[u8], b: usize, oh: usize, ow: usize, row: &mut [u8]) {
+        let (h, w, cg, pc, kw) = (self.h, self.w, self.cg, self.pc, self.kw);
         let img = &src[b * h * w * pc..(b + 1) * h * w * pc];
         for i in 0..self.kh {
             let dst = &mut row[i * kw * cg..(i + 1) * kw * cg];
@@ -495,19 +698,25 @@ fn copy_run(dst: &mut [u8], src: &[u8]) {
 
 /// im2col buffers kept between layers (per thread), so a run allocates
 /// them once, not per layer and image.
-mod scratch {
+pub(super) mod scratch {
     use std::cell::RefCell;
 
     thread_local! {
         static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
     }
 
-    /// A buffer of `len` bytes of unspecified content.
+    /// A buffer of at least `len` bytes of unspecified content: the
+    /// longest kept one (grown when shorter: buffers only grow, so a run
+    /// zeroes new memory only until it has seen its largest layer).
     pub fn take(len: usize) -> Vec<u8> {
-        let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
-        if v.len() >= len {
-            v.truncate(len);
-        } else {
+        let mut v = POOL
+            .with(|p| {
+                let mut p = p.borrow_mut();
+                let longest = (0..p.len()).max_by_key(|&i| p[i].len())?;
+                Some(p.swap_remove(longest))
+            })
+            .unwrap_or_default();
+        if v.len() < len {
             v.resize(len, 0);
         }
         v
@@ -521,6 +730,62 @@ mod scratch {
                 p.push(v);
             }
         });
+    }
+}
+
+/// [`requant_row`] of each row of `src` (`add.len()` values a row) into
+/// the output's bytes `at + i * stride ..` (row `i`); one CPU feature check
+/// per block of rows, not per row (a small layer's rows are 16 values).
+/// The caller guarantees that no one else writes those bytes meanwhile.
+fn requant_rows(
+    out: &SyncBytes,
+    at: usize,
+    stride: usize,
+    src: &[i32],
+    add: &[i32],
+    mult: &[f32],
+    zp: f32,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above)
+        unsafe { requant_rows_avx2(out, at, stride, src, add, mult, zp) };
+        return;
+    }
+    requant_rows_body(out, at, stride, src, add, mult, zp);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn requant_rows_avx2(
+    out: &SyncBytes,
+    at: usize,
+    stride: usize,
+    src: &[i32],
+    add: &[i32],
+    mult: &[f32],
+    zp: f32,
+) {
+    requant_rows_body(out, at, stride, src, add, mult, zp);
+}
+
+/// The rows of [`requant_rows`] in one loop (the row body inlined: a small
+/// layer's rows are too short for a call each).
+#[inline(always)]
+fn requant_rows_body(
+    out: &SyncBytes,
+    at: usize,
+    stride: usize,
+    src: &[i32],
+    add: &[i32],
+    mult: &[f32],
+    zp: f32,
+) {
+    for (i, s) in src.chunks_exact(add.len().max(1)).enumerate() {
+        // SAFETY: the caller's guarantee (see requant_rows); in bounds is
+        // checked by `slice`
+        let d = unsafe { out.slice(at + i * stride, add.len()) };
+        requant_row_body(d, s, add, mult, zp);
     }
 }
 

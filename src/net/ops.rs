@@ -151,7 +151,10 @@ impl Pool {
         if c == 0 {
             return Ok(Tensor::new(vec![n, c, ho, wo], out));
         }
+        // rows of at least 16 KB a task (a small tensor's rows would cost
+        // more in thread wake-ups than in work)
         out.par_chunks_mut(wo * c)
+            .with_min_len(((16 << 10) / (wo * c).max(1)).max(1))
             .enumerate()
             .for_each(|(r, line)| {
                 let (b, oh) = (r / ho, r % ho);
@@ -175,6 +178,57 @@ impl Pool {
                     }
                 }
             });
+        Ok(Tensor::new(vec![n, c, ho, wo], out))
+    }
+
+    /// [`avg_pool`]'s window averages of uint8 codes stored `N x H x W x C`
+    /// (see [`Pool::max_nhwc`]), as channel planes: per output pixel the
+    /// dequantized in-bounds values summed in f32 in window order (rows,
+    /// then columns, from 0.0), each channel in its own lane, so every sum
+    /// is the one [`Pool::map`] forms on the planes; divided by the count.
+    fn avg_nhwc(&self, q: &QTensor) -> Result<Tensor<f32>, String> {
+        let t = &q.t;
+        let [n, c, h, w] = dims4(&t.shape)?;
+        let (ho, wo) = self.out_hw(h, w)?;
+        let mut out = vec![0f32; n * c * ho * wo];
+        if c == 0 {
+            return Ok(Tensor::new(vec![n, c, ho, wo], out));
+        }
+        // the dequantized value of every code, as QTensor::to_float forms it
+        let lut: Vec<f32> = (0..256).map(|v| (v - q.zp) as f32 * q.scale).collect();
+        let mut acc = vec![0f32; c];
+        for b in 0..n {
+            let img = &t.data[b * h * w * c..(b + 1) * h * w * c];
+            let planes = &mut out[b * c * ho * wo..(b + 1) * c * ho * wo];
+            for oh in 0..ho {
+                let y0 = (oh * self.stride[0]) as isize - self.pads[0] as isize;
+                let ys =
+                    y0.max(0) as usize..((y0 + self.kernel[0] as isize).min(h as isize)) as usize;
+                for ow in 0..wo {
+                    let x0 = (ow * self.stride[1]) as isize - self.pads[1] as isize;
+                    let xs = x0.max(0) as usize
+                        ..((x0 + self.kernel[1] as isize).min(w as isize)) as usize;
+                    let count = if self.count_include_pad {
+                        self.kernel[0] * self.kernel[1]
+                    } else {
+                        ys.len() * xs.len()
+                    };
+                    acc.fill(0.0);
+                    for y in ys.clone() {
+                        for x in xs.clone() {
+                            let px = &img[(y * w + x) * c..(y * w + x + 1) * c];
+                            for (a, &v) in acc.iter_mut().zip(px) {
+                                *a += lut[usize::from(v)];
+                            }
+                        }
+                    }
+                    let div = count.max(1) as f32;
+                    for (ch, &a) in acc.iter().enumerate() {
+                        planes[(ch * ho + oh) * wo + ow] = a / div;
+                    }
+                }
+            }
+        }
         Ok(Tensor::new(vec![n, c, ho, wo], out))
     }
 
@@ -242,6 +296,9 @@ pub fn max_pool(v: &Value, p: &Pool) -> Result<Value, String> {
 /// order, divided by the count, rounded by the QuantizeLinear after it as
 /// `nearbyint(y / scale + zp)` ([`Value::PoolQ`]). Otherwise on real values.
 pub fn avg_pool(v: &Value, p: &Pool) -> Result<Value, String> {
+    if let Value::QuantNhwc(q) = v {
+        return Ok(Value::PoolQ(p.avg_nhwc(q)?));
+    }
     let avg = p.map(&v.to_float(), |it, count| {
         it.fold(0.0f32, |a, x| a + x) / count.max(1) as f32
     })?;

@@ -232,6 +232,10 @@ pub enum Value {
     /// The sum of two quantized tensors, kept until a QuantizeLinear
     /// requantizes it the way ONNX Runtime's QLinearAdd does.
     SumQ(Box<QTensor>, Box<QTensor>),
+    /// [`Value::SumQ`] of two channels-innermost tensors of one shape
+    /// (see [`Value::QuantNhwc`]): the QuantizeLinear after it adds them
+    /// element by element as they are, without going back to planes.
+    SumQNhwc(Box<QTensor>, Box<QTensor>),
     /// Window averages of a quantized tensor as ONNX Runtime's
     /// QLinearAveragePool forms them (f32 sum of the dequantized values,
     /// divided by the count), kept until a QuantizeLinear rounds them its
@@ -262,7 +266,7 @@ impl Value {
             Value::Quant(q) | Value::QuantNhwc(q) => &q.t.shape,
             Value::Acc(a) => &a.t.shape,
             Value::Float(f) => &f.shape,
-            Value::SumQ(a, _) => &a.t.shape,
+            Value::SumQ(a, _) | Value::SumQNhwc(a, _) => &a.t.shape,
             Value::PoolQ(f) => &f.shape,
             Value::GlobalQ { acc, .. } => &acc.shape,
             Value::SoftQ { q, .. } => &q.t.shape,
@@ -280,6 +284,7 @@ impl Value {
                 let data = fa.data.iter().zip(&fb.data).map(|(x, y)| x + y).collect();
                 Tensor::new(fa.shape, data)
             }
+            Value::SumQNhwc(..) => self.clone().planar().to_float(),
             Value::PoolQ(f) => f.clone(),
             Value::SoftQ { q, axis, legacy } => {
                 match super::ops::softmax(&Value::Quant((**q).clone()), *axis as i64, *legacy) {
@@ -304,20 +309,18 @@ impl Value {
             Value::QuantNhwc(q) => Value::Quant(q.from_nhwc()).quantize(scale, zp),
             Value::Acc(a) => a.requantize(scale, zp),
             Value::SumQ(a, b) => qlinear_add(&a, &b, scale, zp),
+            Value::SumQNhwc(a, b) => qlinear_add(&a, &b, scale, zp).from_nhwc(),
             Value::SoftQ { q, axis, legacy } => qlinear_softmax(&q, axis, legacy, scale, zp),
             Value::PoolQ(f) => {
                 let z = zp as f32;
+                // `round_half_even(y / scale + zp)` saturated, a NaN to 0: in
+                // the form that vectorizes, clamped to +-1024 first (within,
+                // the rounding of round_saturate is exact; beyond, both
+                // saturate alike; a NaN passes the clamp and becomes 0)
                 let data = f
                     .data
                     .iter()
-                    .map(|&y| {
-                        let v = round_half_even(y / scale + z);
-                        if v.is_nan() {
-                            0
-                        } else {
-                            (v as i64).clamp(0, 255) as u8
-                        }
-                    })
+                    .map(|&y| round_saturate((y / scale + z).clamp(-1024.0, 1024.0), 0.0))
                     .collect();
                 QTensor {
                     t: Tensor::new(f.shape, data),
@@ -387,6 +390,7 @@ impl Value {
     pub fn planar(self) -> Value {
         match self {
             Value::QuantNhwc(q) => Value::Quant(q.from_nhwc()),
+            Value::SumQNhwc(a, b) => Value::SumQ(Box::new(a.from_nhwc()), Box::new(b.from_nhwc())),
             v => v,
         }
     }
@@ -453,9 +457,7 @@ pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
         .for_each(|(d, (xa, xb))| {
             if fast {
                 // every sum is finite: the loop that vectorizes gives the same codes
-                for ((d, &x), &y) in d.iter_mut().zip(xa).zip(xb) {
-                    *d = round_saturate(ra * (f32::from(x) - za) + rb * (f32::from(y) - zb), zf);
-                }
+                add_codes(d, xa, xb, [ra, za, rb, zb, zf]);
             } else {
                 for ((d, &x), &y) in d.iter_mut().zip(xa).zip(xb) {
                     let v = ra * (i32::from(x) - a.zp) as f32 + rb * (i32::from(y) - b.zp) as f32;
@@ -470,9 +472,89 @@ pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
     }
 }
 
+/// `d[i] = round_saturate(ra * (xa[i] - za) + rb * (xb[i] - zb), zf)`
+/// (`c = [ra, za, rb, zb, zf]`), with AVX2 when the CPU has it: the same
+/// IEEE operations lane by lane, so the same codes.
+fn add_codes(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above)
+        unsafe { add_codes_avx2(d, xa, xb, c) };
+        return;
+    }
+    add_codes_body(d, xa, xb, c);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn add_codes_avx2(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
+    add_codes_body(d, xa, xb, c);
+}
+
+#[inline(always)]
+fn add_codes_body(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
+    let [ra, za, rb, zb, zf] = c;
+    let n = d.len();
+    let (xa, xb) = (&xa[..n], &xb[..n]);
+    for i in 0..n {
+        d[i] = round_saturate(
+            ra * (f32::from(xa[i]) - za) + rb * (f32::from(xb[i]) - zb),
+            zf,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vectorized rounding of pooled averages equals the scalar rule
+    /// `round_half_even(y / scale + zp)` saturated, NaN to 0: ties, both
+    /// saturations, +-inf, NaN, zero points inside and outside 0..=255.
+    #[test]
+    fn pooled_averages_round_as_the_scalar_rule() {
+        let mut ys: Vec<f32> = vec![
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -1.5,
+            127.5,
+            128.5,
+            254.5,
+            255.5,
+            256.0,
+            -256.0,
+            1023.5,
+            1024.5,
+            -1024.5,
+            3e9,
+            -3e9,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN_POSITIVE,
+            4_194_304.5,
+        ];
+        ys.extend((0..2000).map(|i| (i as f32 - 1000.0) * 0.37));
+        for (scale, zp) in [(1.0, 0), (0.5, 128), (0.013, 255), (2.0, -300), (1.0, 700)] {
+            let want: Vec<u8> = ys
+                .iter()
+                .map(|&y| {
+                    let v = round_half_even(y / scale + zp as f32);
+                    if v.is_nan() {
+                        0
+                    } else {
+                        (v as i64).clamp(0, 255) as u8
+                    }
+                })
+                .collect();
+            let got = Value::PoolQ(Tensor::new(vec![ys.len()], ys.clone())).quantize(scale, zp);
+            assert_eq!(got.t.data, want, "scale {scale}, zp {zp}");
+        }
+    }
 
     /// The vectorized QuantizeLinear equals the scalar rule on ties,
     /// both saturations, +-inf, NaN, huge and tiny values, every zero
