@@ -352,14 +352,8 @@ pub fn lay_out(
     let netlist = std::fs::read_to_string(&netlist_path).map_err(io("post-route netlist"))?;
     let period = 1000.0 / opts.clock_mhz;
     let synth_dir = p.dir.join("synthesis");
-    let (post, post_script, post_log) = sta::run(
-        &synth_dir,
-        &netlist_path,
-        &top,
-        Some(&sdf),
-        period,
-        limit,
-    )?;
+    let (post, post_script, post_log) =
+        sta::run(&synth_dir, &netlist_path, &top, Some(&sdf), period, limit)?;
     let (pre, pre_script, pre_log) =
         sta::run(&synth_dir, &netlist_path, &top, None, period, limit)?;
     timed("rc2dly and OpenSTA", &mut stages, t);

@@ -201,18 +201,8 @@ impl Pool {
             let img = &t.data[b * h * w * c..(b + 1) * h * w * c];
             let planes = &mut out[b * c * ho * wo..(b + 1) * c * ho * wo];
             for oh in 0..ho {
-                let y0 = (oh * self.stride[0]) as isize - self.pads[0] as isize;
-                let ys =
-                    y0.max(0) as usize..((y0 + self.kernel[0] as isize).min(h as isize)) as usize;
                 for ow in 0..wo {
-                    let x0 = (ow * self.stride[1]) as isize - self.pads[1] as isize;
-                    let xs = x0.max(0) as usize
-                        ..((x0 + self.kernel[1] as isize).min(w as isize)) as usize;
-                    let count = if self.count_include_pad {
-                        self.kernel[0] * self.kernel[1]
-                    } else {
-                        ys.len() * xs.len()
-                    };
+                    let (ys, xs, count) = self.window(oh, ow, h, w);
                     acc.fill(0.0);
                     for y in ys.clone() {
                         for x in xs.clone() {
@@ -232,6 +222,27 @@ impl Pool {
         Ok(Tensor::new(vec![n, c, ho, wo], out))
     }
 
+    /// The in-bounds rows and columns of output pixel (`oh`, `ow`)'s window
+    /// on an `h` x `w` input, and the count an average divides by.
+    fn window(
+        &self,
+        oh: usize,
+        ow: usize,
+        h: usize,
+        w: usize,
+    ) -> (std::ops::Range<usize>, std::ops::Range<usize>, usize) {
+        let y0 = (oh * self.stride[0]) as isize - self.pads[0] as isize;
+        let x0 = (ow * self.stride[1]) as isize - self.pads[1] as isize;
+        let ys = y0.max(0) as usize..((y0 + self.kernel[0] as isize).min(h as isize)) as usize;
+        let xs = x0.max(0) as usize..((x0 + self.kernel[1] as isize).min(w as isize)) as usize;
+        let count = if self.count_include_pad {
+            self.kernel[0] * self.kernel[1]
+        } else {
+            ys.len() * xs.len()
+        };
+        (ys, xs, count)
+    }
+
     /// Apply `f` to each window's in-bounds values and their count.
     fn map<T: Copy, U: Default + Clone>(
         &self,
@@ -245,17 +256,7 @@ impl Pool {
             let img = &t.data[nc * h * w..(nc + 1) * h * w];
             for oh in 0..ho {
                 for ow in 0..wo {
-                    let y0 = (oh * self.stride[0]) as isize - self.pads[0] as isize;
-                    let x0 = (ow * self.stride[1]) as isize - self.pads[1] as isize;
-                    let ys = y0.max(0) as usize
-                        ..((y0 + self.kernel[0] as isize).min(h as isize)) as usize;
-                    let xs = x0.max(0) as usize
-                        ..((x0 + self.kernel[1] as isize).min(w as isize)) as usize;
-                    let count = if self.count_include_pad {
-                        self.kernel[0] * self.kernel[1]
-                    } else {
-                        ys.len() * xs.len()
-                    };
+                    let (ys, xs, count) = self.window(oh, ow, h, w);
                     let mut it = ys.flat_map(|y| xs.clone().map(move |x| img[y * w + x]));
                     out[(nc * ho + oh) * wo + ow] = f(&mut it, count);
                 }
