@@ -119,6 +119,9 @@ fn synth_area(d: &Design) -> Result<f64> {
     Ok(out[0].result.area)
 }
 
+/// The file that marks a folder `--keep-work` made (and may empty again).
+const KEPT_MARKER: &str = ".sparqgen-kept-work";
+
 /// Lay out one design in a fresh work folder.
 fn one(
     d: &Design,
@@ -132,11 +135,22 @@ fn one(
     let work = match keep_work {
         Some(root) => {
             let dir = root.join(d.name());
+            // Only a folder an earlier --keep-work made (its marker) is
+            // emptied; anything else there is the user's, and is refused.
+            let marker = dir.join(KEPT_MARKER);
             if dir.exists() {
+                if !marker.exists() {
+                    anyhow::bail!(
+                        "--keep-work: {} exists and was not made by --keep-work; \
+                         remove it or choose another DIR",
+                        dir.display()
+                    );
+                }
                 std::fs::remove_dir_all(&dir)
                     .with_context(|| format!("--keep-work: cannot empty {}", dir.display()))?;
             }
             std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::write(&marker, "a qflow project kept by sparqgen asic\n"))
                 .with_context(|| format!("--keep-work: cannot create {}", dir.display()))?;
             say(&format!(
                 "asic: {}: qflow project kept in {}",

@@ -93,6 +93,19 @@ fn an_unroutable_layout_fails_with_its_nets() {
     need_qflow();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // A folder --keep-work did not make is the user's: refused, untouched.
+    let mine = d.join("work/sparq_sa8x8_pe");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "mine").unwrap();
+    let r = run(&["asic", "--keep-work", "work"], d);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("was not made by --keep-work"),
+        "{}",
+        r.stderr()
+    );
+    assert!(mine.join("notes.txt").exists());
+    std::fs::remove_dir_all(&mine).unwrap();
     // One metal layer cannot route a PE.
     let r = run(
         &[
