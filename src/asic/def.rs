@@ -297,6 +297,109 @@ impl Layout {
     }
 }
 
+/// The size (width, height, um) of via `via`'s pad on `layer` in a LEF.
+pub fn via_pad(lef: &str, via: &str, layer: &str) -> Option<(f64, f64)> {
+    let mut in_via = false;
+    let mut in_layer = false;
+    for line in lef.lines() {
+        let t: Vec<&str> = line.split_whitespace().collect();
+        match t.as_slice() {
+            ["VIA", name, ..] => in_via = *name == via,
+            ["END", name] if *name == via => in_via = false,
+            ["LAYER", l, ..] if in_via => in_layer = *l == layer,
+            ["RECT", x0, y0, x1, y1, ..] if in_via && in_layer => {
+                let v: Vec<f64> = [x0, y0, x1, y1]
+                    .iter()
+                    .filter_map(|v| v.trim_end_matches(';').parse().ok())
+                    .collect();
+                if let [x0, y0, x1, y1] = v[..] {
+                    return Some(((x1 - x0).abs(), (y1 - y0).abs()));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The DEF with the via `via` at `at_um` taken off the one routed wire
+/// that ends in it: a wire on another layer than `keep_layer` (the via's
+/// lower one) keeps its path, and a lone via on `keep_layer` (`NEW metal1
+/// ( x y ) M2_M1`, a piece of its own) goes altogether. `None` unless
+/// exactly one piece of the NETS section ends in that via there, or when
+/// that piece opens or closes its net's routing (`+ ROUTED`, `;`). qrouter
+/// writes one piece per line (`+ ROUTED layer ( x y ) ... VIA` or `NEW
+/// layer ...`). The caller knows from Magic that the via's pad on
+/// `keep_layer` touches nothing else.
+pub fn drop_via(def: &str, via: &str, at_um: (f64, f64), keep_layer: &str) -> Option<String> {
+    let mut found = None;
+    let mut in_nets = false;
+    let mut at = None;
+    for (n, line) in def.lines().enumerate() {
+        let t: Vec<&str> = line.split_whitespace().collect();
+        match t.as_slice() {
+            ["UNITS", "DISTANCE", "MICRONS", u, ..] => {
+                let u: f64 = u.parse().ok()?;
+                at = Some(((at_um.0 * u).round() as i64, (at_um.1 * u).round() as i64));
+            }
+            ["NETS", ..] => in_nets = true,
+            ["END", "NETS"] => in_nets = false,
+            _ => {}
+        }
+        if !in_nets {
+            continue;
+        }
+        let Some(start) = t.iter().position(|w| matches!(*w, "ROUTED" | "NEW")) else {
+            continue;
+        };
+        let body: Vec<&str> = t[start + 1..]
+            .iter()
+            .copied()
+            .filter(|w| *w != ";")
+            .collect();
+        if body.last() != Some(&via) {
+            continue;
+        }
+        // A piece on the lower layer: only a lone via (one point, nothing
+        // else) and not the net's first or last piece.
+        let lone = body.len() == 6;
+        if body.first() == Some(&keep_layer) && !(lone && t[start] == "NEW" && !line.contains(';'))
+        {
+            continue;
+        }
+        // The wire's last point, `*` meaning "as the point before".
+        let mut pt: Option<(i64, i64)> = None;
+        for w in body.windows(4) {
+            if w[0] == "(" && w[3] == ")" {
+                let prev = pt.unwrap_or((i64::MIN, i64::MIN));
+                let c = |s: &str, p: i64| if s == "*" { Some(p) } else { s.parse().ok() };
+                pt = c(w[1], prev.0).zip(c(w[2], prev.1));
+            }
+        }
+        if pt.is_some() && pt == at {
+            if found.is_some() {
+                return None;
+            }
+            found = Some((n, body.first() == Some(&keep_layer)));
+        }
+    }
+    let (n, whole) = found?;
+    let mut out = String::with_capacity(def.len());
+    for (i, line) in def.lines().enumerate() {
+        if i == n && whole {
+            continue;
+        } else if i == n {
+            let cut = line.rfind(via)?;
+            out.push_str(line[..cut].trim_end());
+            out.push_str(&line[cut + via.len()..]);
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,5 +435,51 @@ SPECIALNETS 1 ;\n- a\n+ ROUTED metal1 40 ( 80 500 ) ( * 450 ) ;\nEND SPECIALNETS
         );
         assert_eq!(l.stubs.len(), 1);
         assert_eq!(l.wires[0].layer, 2);
+    }
+
+    #[test]
+    fn drops_only_a_via_one_wire_ends_in() {
+        // qrouter's wire from the mac8x8 array whose via left a lone
+        // metal1 pad (the pin tap and the metal1 wire are kept).
+        let def = "UNITS DISTANCE MICRONS 100 ;\nNETS 1 ;\n- n\n  ( A Y ) ( B A )\n+ ROUTED metal1 ( 10480 31400 ) M2_M1\n\
+                   NEW metal2 ( 8560 33400 ) ( 8640 * ) ( * 32100 ) M3_M2\n\
+                   NEW metal2 ( 8560 33400 ) ( 8640 * ) M2_M1\n\
+                   NEW metal1 ( 8640 32100 ) ( 8800 * ) M2_M1 ;\nEND NETS\n";
+        let fixed = drop_via(def, "M2_M1", (86.4, 334.0), "metal1").unwrap();
+        assert!(
+            fixed.contains("\nNEW metal2 ( 8560 33400 ) ( 8640 * )\n"),
+            "{fixed}"
+        );
+        assert_eq!(fixed.matches("M2_M1").count(), 2);
+        assert_eq!(fixed.lines().count(), def.lines().count());
+        // A via no wire ends in, one a metal1 wire ends in, the first and
+        // the last piece of a net, and two wires ending in the same via:
+        // nothing is touched.
+        assert!(drop_via(def, "M2_M1", (86.4, 335.0), "metal1").is_none());
+        assert!(drop_via(def, "M2_M1", (88.0, 321.0), "metal1").is_none());
+        assert!(drop_via(def, "M2_M1", (104.8, 314.0), "metal1").is_none());
+        let last = def.replace(
+            "( 8800 * ) M2_M1 ;",
+            "( 8800 * ) ;\nNEW metal1 ( 9000 9000 ) M2_M1 ;",
+        );
+        assert!(drop_via(&last, "M2_M1", (90.0, 90.0), "metal1").is_none());
+        // The mac4x8 array's lone via on metal1: the piece goes.
+        let lone = def.replace(
+            "NEW metal1 ( 8640 32100 )",
+            "NEW metal1 ( 12360 1260 ) M2_M1\nNEW metal2 ( 12360 1260 ) ( * 1160 ) M3_M2\nNEW metal1 ( 8640 32100 )",
+        );
+        let fixed = drop_via(&lone, "M2_M1", (123.6, 12.6), "metal1").unwrap();
+        assert_eq!(
+            fixed,
+            def.replace(
+                "NEW metal1 ( 8640 32100 )",
+                "NEW metal2 ( 12360 1260 ) ( * 1160 ) M3_M2\nNEW metal1 ( 8640 32100 )"
+            )
+        );
+        let twice = def.replace("( * 32100 ) M3_M2", "M2_M1");
+        assert!(drop_via(&twice, "M2_M1", (86.4, 334.0), "metal1").is_none());
+        let lef = "VIA M2_M1 DEFAULT\n  LAYER metal1 ;\n    RECT -0.200 -0.200 0.200 0.200 ;\n  LAYER via ;\n    RECT -0.100 -0.100 0.100 0.100 ;\nEND M2_M1\n";
+        assert_eq!(via_pad(lef, "M2_M1", "metal1"), Some((0.4, 0.4)));
+        assert_eq!(via_pad(lef, "M3_M2", "metal1"), None);
     }
 }

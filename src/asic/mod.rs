@@ -74,6 +74,9 @@ pub struct Options {
     /// Prove the routed netlist equal to the model (single PEs), or
     /// co-simulate it against the model (arrays).
     pub prove: bool,
+    /// Go on from the routed project an earlier `--keep-work` run left in
+    /// the work folder (checked by [`qflow::Project::routed`]).
+    pub resume: bool,
 }
 
 impl Default for Options {
@@ -83,6 +86,7 @@ impl Default for Options {
             knobs: qflow::Knobs::default(),
             limit: None,
             prove: true,
+            resume: false,
         }
     }
 }
@@ -216,6 +220,178 @@ fn io(stage: &str) -> impl Fn(std::io::Error) -> AsicError + '_ {
     }
 }
 
+/// Record how long a step took.
+fn timed(name: &str, stages: &mut Vec<StageTime>, t: Instant) {
+    stages.push(StageTime {
+        stage: name.to_string(),
+        seconds: t.elapsed().as_secs_f64(),
+    })
+}
+
+/// A new qflow project in `work` taken through synthesis, placement and
+/// routing: the project, the placed cells, GrayWolf's `fast` and the time
+/// limit of the later steps. Unrouted nets are an [`AsicError::Routing`].
+fn synth_place_route(
+    top: &str,
+    source: &str,
+    opts: &Options,
+    work: &Path,
+    stages: &mut Vec<StageTime>,
+    say: &mut dyn FnMut(&str),
+) -> anyhow::Result<(qflow::Project, usize, u32, Duration)> {
+    let p = qflow::Project::create(work, top, source, opts.knobs).map_err(io("qflow project"))?;
+    say(&format!("asic: {top}: qflow synthesize (osu018)"));
+    let t = Instant::now();
+    p.run(&["synthesize"], opts.limit.unwrap_or(crate::process::PNR))?;
+    timed("qflow synthesize", stages, t);
+    let blif = std::fs::read_to_string(p.synthesis(".blif")).map_err(io("qflow synthesize"))?;
+    let placed_cells = qflow::blif_cells(&blif);
+    let fast = opts
+        .knobs
+        .place_fast
+        .unwrap_or_else(|| qflow::auto_fast(placed_cells));
+    p.write_par(fast).map_err(io("GrayWolf parameters"))?;
+    p.write_route_script(qflow::route_cleanup(placed_cells))
+        .map_err(io("qrouter script"))?;
+    let limit = opts
+        .limit
+        .unwrap_or_else(|| qflow::step_limit(placed_cells));
+    say(&format!(
+        "asic: {top}: qflow place ({placed_cells} cells; GrayWolf fast {fast})"
+    ));
+    let t = Instant::now();
+    p.run(&["place"], limit)?;
+    timed("qflow place", stages, t);
+    say(&format!("asic: {top}: qflow route"));
+    let t = Instant::now();
+    p.run(&["route"], limit)?;
+    timed("qflow route", stages, t);
+    let route_log = p.read_log("route");
+    match qflow::route_verdict(&route_log) {
+        Some(qflow::Routed::All) => Ok((p, placed_cells, fast, limit)),
+        Some(qflow::Routed::Failed(count)) => {
+            let fail = std::fs::read_to_string(p.dir.join("layout/fail.out")).unwrap_or_default();
+            Err(AsicError::Routing {
+                top: top.to_string(),
+                count,
+                nets: qflow::failed_nets(&fail),
+                tail: qflow::verdict_context(&route_log, 12),
+            }
+            .into())
+        }
+        None => {
+            let (stage, log) = ["route", "place", "synth"]
+                .iter()
+                .map(|s| (*s, p.read_log(s)))
+                .find(|(_, l)| !l.is_empty())
+                .unwrap_or(("synth", String::new()));
+            Err(AsicError::Stage {
+                stage: format!("qflow ({stage})"),
+                why: "the router gave no verdict".into(),
+                tail: qflow::tail(&log, 20),
+            }
+            .into())
+        }
+    }
+}
+
+/// The via qrouter drops from metal2 to metal1, and the layer of its pad
+/// that Magic may find alone.
+const PAD_VIA: (&str, &str) = ("M2_M1", "metal1");
+
+/// Where the DRC errors are all lone metal1 pads of [`PAD_VIA`] (each
+/// error box exactly one pad, of an area rule): their centres (um). `None`
+/// when any error is something else or not every box was listed.
+fn lone_pads(kinds: &[qflow::DrcKind], pad: (f64, f64)) -> Option<Vec<(f64, f64)>> {
+    let mut centres = Vec::new();
+    for k in kinds {
+        let rule = k.why.to_ascii_lowercase();
+        if !(rule.starts_with(PAD_VIA.1) && rule.contains(" area ")) || k.boxes_um.len() != k.count
+        {
+            return None;
+        }
+        for [x0, y0, x1, y1] in &k.boxes_um {
+            let same = |a: f64, b: f64| (a - b).abs() < 1e-3;
+            if !(same(x1 - x0, pad.0) && same(y1 - y0, pad.1)) {
+                return None;
+            }
+            centres.push(((x0 + x1) / 2.0, (y0 + y1) / 2.0));
+        }
+    }
+    (!centres.is_empty()).then_some(centres)
+}
+
+/// `qflow migrate drc` on the routed project: Magic's DRC count and how
+/// many lone via pads were taken off the DEF first. Errors that
+/// are all lone metal1 pads (a via qrouter left at the end of a wire,
+/// over no pin and no metal1 wire) are repaired once: the via is taken off
+/// the DEF and both steps run again; any other error is an
+/// [`AsicError::Drc`] with the errors by rule.
+fn migrate_and_check(
+    p: &qflow::Project,
+    top: &str,
+    limit: Duration,
+    stages: &mut Vec<StageTime>,
+    say: &mut dyn FnMut(&str),
+) -> anyhow::Result<(u64, usize)> {
+    let mut dropped = 0;
+    loop {
+        say(&format!("asic: {top}: qflow migrate drc"));
+        let t = Instant::now();
+        let ran = p.run(&["migrate", "drc"], limit);
+        let drc_log = p.read_log("drc");
+        // qflow's DRC step exits non-zero when Magic counts errors: that is
+        // a verdict on the layout (exit 1), not a broken tool.
+        if let (Err(_), Some(count @ 1..)) = (&ran, qflow::drc_errors(&drc_log)) {
+            say(&format!(
+                "asic: {top}: {count} DRC error(s); Magic again to list them by rule"
+            ));
+            let kinds = p.drc_kinds(limit);
+            timed("qflow migrate drc", stages, t);
+            if dropped == 0 {
+                if let Some(n) = drop_lone_pads(p, &kinds) {
+                    say(&format!(
+                        "asic: {top}: {n} metal1 via pad(s) alone (a via the router left at a \
+                         wire's end): taken off the routed DEF; migrating again (LVS checks \
+                         the connectivity after)"
+                    ));
+                    dropped = n;
+                    continue;
+                }
+            }
+            return Err(AsicError::Drc {
+                top: top.to_string(),
+                count,
+                kinds,
+                tail: qflow::tail(&drc_log, 12),
+            }
+            .into());
+        }
+        ran?;
+        timed("qflow migrate drc", stages, t);
+        let drc = qflow::drc_errors(&drc_log).ok_or_else(|| AsicError::Stage {
+            stage: "qflow drc".into(),
+            why: "Magic reported no DRC count".into(),
+            tail: qflow::tail(&drc_log, 20),
+        })?;
+        return Ok((drc, dropped));
+    }
+}
+
+/// Take the vias of lone pads off the routed DEF (all or none): how many.
+fn drop_lone_pads(p: &qflow::Project, kinds: &[qflow::DrcKind]) -> Option<usize> {
+    let lef = std::fs::read_to_string(qflow::LEF).ok()?;
+    let pad = def::via_pad(&lef, PAD_VIA.0, PAD_VIA.1)?;
+    let centres = lone_pads(kinds, pad)?;
+    let path = p.layout(".def");
+    let mut text = std::fs::read_to_string(&path).ok()?;
+    for c in &centres {
+        text = def::drop_via(&text, PAD_VIA.0, *c, PAD_VIA.1)?;
+    }
+    std::fs::write(&path, text).ok()?;
+    Some(centres.len())
+}
+
 /// Run the whole flow on `design` (already generated as `g`) in `work` (an
 /// empty folder); `say` gets one line per step.
 pub fn lay_out(
@@ -229,92 +405,48 @@ pub fn lay_out(
     let start = Instant::now();
     let top = g.manifest.top.clone();
     let source = one_source(g)?;
-    let p = qflow::Project::create(work, &top, &source, opts.knobs).map_err(io("qflow project"))?;
-
-    let mut stages = Vec::new();
-    let timed = |name: &str, stages: &mut Vec<StageTime>, t: Instant| {
-        stages.push(StageTime {
-            stage: name.to_string(),
-            seconds: t.elapsed().as_secs_f64(),
-        })
-    };
-    say(&format!("asic: {top}: qflow synthesize (osu018)"));
-    let t = Instant::now();
-    p.run(&["synthesize"], opts.limit.unwrap_or(crate::process::PNR))?;
-    timed("qflow synthesize", &mut stages, t);
-    let blif = std::fs::read_to_string(p.synthesis(".blif")).map_err(io("qflow synthesize"))?;
-    let placed_cells = qflow::blif_cells(&blif);
-    let fast = opts
-        .knobs
-        .place_fast
-        .unwrap_or_else(|| qflow::auto_fast(placed_cells));
-    p.write_par(fast).map_err(io("GrayWolf parameters"))?;
-    let limit = opts
-        .limit
-        .unwrap_or_else(|| qflow::step_limit(placed_cells));
-    say(&format!(
-        "asic: {top}: qflow place ({placed_cells} cells; GrayWolf fast {fast})"
-    ));
-    let t = Instant::now();
-    p.run(&["place"], limit)?;
-    timed("qflow place", &mut stages, t);
-    say(&format!("asic: {top}: qflow route"));
-    let t = Instant::now();
-    p.run(&["route"], limit)?;
-    timed("qflow route", &mut stages, t);
-    let route_log = p.read_log("route");
-    match qflow::route_verdict(&route_log) {
-        Some(qflow::Routed::All) => {}
-        Some(qflow::Routed::Failed(count)) => {
-            let fail = std::fs::read_to_string(p.dir.join("layout/fail.out")).unwrap_or_default();
-            return Err(AsicError::Routing {
-                top,
-                count,
-                nets: qflow::failed_nets(&fail),
-                tail: qflow::verdict_context(&route_log, 12),
+    let mut stages: Vec<StageTime> = Vec::new();
+    let mut notes = Vec::new();
+    let (p, placed_cells, fast, limit) = if opts.resume {
+        let p = qflow::Project::routed(work, &top, &source, opts.knobs).map_err(|why| {
+            AsicError::Stage {
+                stage: "resume".into(),
+                why: format!("the project in {} cannot be resumed: {why}", work.display()),
+                tail: String::new(),
             }
-            .into());
-        }
-        None => {
-            let (stage, log) = ["route", "place", "synth"]
-                .iter()
-                .map(|s| (*s, p.read_log(s)))
-                .find(|(_, l)| !l.is_empty())
-                .unwrap_or(("synth", String::new()));
-            return Err(AsicError::Stage {
-                stage: format!("qflow ({stage})"),
-                why: "the router gave no verdict".into(),
-                tail: qflow::tail(&log, 20),
-            }
-            .into());
-        }
-    }
-
-    say(&format!("asic: {top}: qflow migrate drc"));
-    let t = Instant::now();
-    let ran = p.run(&["migrate", "drc"], limit);
-    let drc_log = p.read_log("drc");
-    // qflow's DRC step exits non-zero when Magic counts errors: that is a
-    // verdict on the layout (exit 1), not a broken tool.
-    if let (Err(_), Some(count @ 1..)) = (&ran, qflow::drc_errors(&drc_log)) {
+        })?;
+        let cells =
+            qflow::blif_cells(&std::fs::read_to_string(p.synthesis(".blif")).unwrap_or_default());
+        let fast = opts
+            .knobs
+            .place_fast
+            .unwrap_or_else(|| qflow::auto_fast(cells));
         say(&format!(
-            "asic: {top}: {count} DRC error(s); Magic again to list them by rule"
+            "asic: {top}: going on from the routing kept in {} (same Verilog and settings; every net routed)",
+            work.display()
         ));
-        return Err(AsicError::Drc {
-            top,
-            count,
-            kinds: p.drc_kinds(limit),
-            tail: qflow::tail(&drc_log, 12),
-        }
-        .into());
+        notes.push(format!(
+            "Resumed (--resume): synthesis, placement and routing are those of an earlier run \
+             kept in {} with the same Verilog and settings (its router routed every net); \
+             their times are not in this report. The steps from migration on ran again.",
+            work.display()
+        ));
+        let limit = opts.limit.unwrap_or_else(|| qflow::step_limit(cells));
+        (p, cells, fast, limit)
+    } else {
+        synth_place_route(&top, &source, opts, work, &mut stages, say)?
+    };
+
+    let (drc, dropped) = migrate_and_check(&p, &top, limit, &mut stages, say)?;
+    if dropped > 0 {
+        notes.push(format!(
+            "DRC: the router left {dropped} via(s) from metal2 down to a metal1 pad alone \
+             (Magic: metal1 area below the minimum; a via at the end of a wire or a piece of \
+             its own, over no metal1 wire of its net); sparqgen took them off the routed DEF \
+             and ran migration and DRC again. LVS then compares the connectivity with the \
+             netlist (a pad that was a net's only way onto a pin would show there)."
+        ));
     }
-    ran?;
-    timed("qflow migrate drc", &mut stages, t);
-    let drc = qflow::drc_errors(&drc_log).ok_or_else(|| AsicError::Stage {
-        stage: "qflow drc".into(),
-        why: "Magic reported no DRC count".into(),
-        tail: qflow::tail(&drc_log, 20),
-    })?;
     say(&format!("asic: {top}: qflow lvs gdsii"));
     let t = Instant::now();
     p.run(&["lvs", "gdsii"], limit)?;
@@ -424,6 +556,7 @@ pub fn lay_out(
     if let Some(v) = qflow::netgen_version(&lvs_log) {
         tools.netgen = v;
     }
+    let mut flow_notes = std::mem::take(&mut notes);
     let mut notes = vec![
         "The Debian OSU 0.18 um package has no cell layouts: the GDS places and routes \
          real cells but references them by name (their insides are not in the file), \
@@ -442,6 +575,15 @@ pub fn lay_out(
              DRC, LVS and timing are checked as for any layout."
         ));
     }
+    if !qflow::route_cleanup(placed_cells) {
+        notes.push(format!(
+            "Routing: qrouter stopped when its stage 2 had routed every net; its stage 3 \
+             (rip-up and reroute of every net to shorten it) runs up to {} cells. On the 4x4 \
+             arrays stage 3 took about an hour and once left a net off its pin.",
+            qflow::ROUTE_CLEANUP_CELLS
+        ));
+    }
+    notes.append(&mut flow_notes);
     let report = AsicReport {
         design: design.name().to_string(),
         design_hash: design.hash(),
@@ -496,4 +638,42 @@ pub fn lay_out(
         }
     }
     Ok(Layout { report, files, png })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_errors_that_are_all_lone_via_pads_are_repaired() {
+        let kind = |why: &str, boxes: Vec<[f64; 4]>| qflow::DrcKind {
+            why: why.into(),
+            count: boxes.len(),
+            boxes_um: boxes,
+        };
+        let pad = (0.4, 0.4);
+        // Magic's rule and box for the mac8x8 array's one error.
+        let m1 = kind(
+            "Metal1 area < 20 (Mosis #+++)",
+            vec![[86.2, 333.8, 86.6, 334.2]],
+        );
+        let c = lone_pads(std::slice::from_ref(&m1), pad).unwrap();
+        assert_eq!(c.len(), 1);
+        assert!((c[0].0 - 86.4).abs() < 1e-9 && (c[0].1 - 334.0).abs() < 1e-9);
+        // A larger island, another rule beside it, boxes not all listed,
+        // an area rule of another layer: no repair.
+        let big = kind("Metal1 area < 20 (Mosis #+++)", vec![[0.0, 0.0, 0.4, 0.45]]);
+        assert!(lone_pads(&[big], pad).is_none());
+        let spacing = kind(
+            "Metal1 spacing < 3 (Mosis #7.2)",
+            vec![[0.0, 0.0, 0.4, 0.4]],
+        );
+        assert!(lone_pads(&[m1.clone(), spacing], pad).is_none());
+        let mut unlisted = m1.clone();
+        unlisted.count = 500;
+        assert!(lone_pads(&[unlisted], pad).is_none());
+        let m2 = kind("Metal2 area < 20 (Mosis #+++)", vec![[0.0, 0.0, 0.4, 0.4]]);
+        assert!(lone_pads(&[m2], pad).is_none());
+        assert!(lone_pads(&[], pad).is_none());
+    }
 }

@@ -68,6 +68,43 @@ pub fn step_limit(cells: usize) -> Duration {
     scaled.max(process::PNR)
 }
 
+/// Up to this many cells qrouter runs its stage 3 (rip-up and reroute of
+/// every net after all are routed, to shorten them); above, it stops when
+/// stage 2 has routed every net. On the 4x4 arrays (19,800 to 26,900
+/// cells) stage 2 routed every net each time, and stage 3's two rounds took
+/// about an hour and left the mac8x8 array with a net that ends 0.8 um off
+/// its pin (a metal1 via pad alone: DRC "Metal1 area", LVS an unconnected
+/// AOI22X1 input), though qrouter said "No failed routes".
+pub const ROUTE_CLEANUP_CELLS: usize = 3000;
+
+/// Whether qrouter runs its stage 3 on a netlist of `cells` cells.
+pub fn route_cleanup(cells: usize) -> bool {
+    cells <= ROUTE_CLEANUP_CELLS
+}
+
+/// The qrouter script of [`Project::write_route_script`]; `None` for
+/// qflow's own.
+pub fn route_script(top: &str, cleanup: bool) -> Option<String> {
+    (!cleanup).then(|| {
+        format!(
+            "# written by sparqgen: qrouter's standard routing with stage 3 bypassed\n\
+             qrouter::standard_route {top}_route.def false true\nquit\n"
+        )
+    })
+}
+
+/// qflow's `project_vars.sh` for the user's settings.
+pub fn vars_text(knobs: Knobs) -> String {
+    let mut vars = String::from("#!/usr/bin/tcsh -f\n# written by sparqgen\n");
+    if let Some(u) = knobs.utilization {
+        vars.push_str(&format!("set initial_density = {u}\n"));
+    }
+    if let Some(l) = knobs.route_layers {
+        vars.push_str(&format!("set route_layers = {l}\n"));
+    }
+    vars
+}
+
 /// The logic cells of qflow's synthesized netlist (its BLIF's gates,
 /// fanout buffers included): what GrayWolf will place.
 pub fn blif_cells(blif: &str) -> usize {
@@ -97,19 +134,51 @@ impl Project {
         for sub in ["source", "synthesis", "layout", "log"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
-        std::fs::write(dir.join("source").join(format!("{top}.v")), source)?;
-        let mut vars = String::from("#!/usr/bin/tcsh -f\n# written by sparqgen\n");
-        if let Some(u) = knobs.utilization {
-            vars.push_str(&format!("set initial_density = {u}\n"));
-        }
-        if let Some(l) = knobs.route_layers {
-            vars.push_str(&format!("set route_layers = {l}\n"));
-        }
-        std::fs::write(dir.join("project_vars.sh"), vars)?;
-        Ok(Project {
+        let p = Project {
             dir: dir.to_path_buf(),
             top: top.to_string(),
-        })
+        };
+        std::fs::write(p.source(), source)?;
+        std::fs::write(dir.join("project_vars.sh"), vars_text(knobs))?;
+        Ok(p)
+    }
+
+    /// The routed project an earlier run left in `dir` (`--keep-work`), for
+    /// going on from its routing: only when it was made from the same
+    /// `source` with the same settings and its router routed every net.
+    /// Else why not.
+    pub fn routed(dir: &Path, top: &str, source: &str, knobs: Knobs) -> Result<Project, String> {
+        let p = Project {
+            dir: dir.to_path_buf(),
+            top: top.to_string(),
+        };
+        let read = |f: PathBuf| std::fs::read_to_string(f).unwrap_or_default();
+        if read(p.source()) != source {
+            return Err(
+                "its Verilog differs from the design's (the design or sparqgen changed)".into(),
+            );
+        }
+        if read(dir.join("project_vars.sh")) != vars_text(knobs) {
+            return Err("it was made with other settings (--utilization, --route-layers)".into());
+        }
+        let cells = blif_cells(&read(p.synthesis(".blif")));
+        let fast = knobs.place_fast.unwrap_or_else(|| auto_fast(cells));
+        let par = std::fs::read_to_string(PAR).map_err(|e| format!("{PAR}: {e}"))?;
+        if cells == 0 || read(p.layout(".par")) != par_text(&par, fast) {
+            return Err("its synthesis or placement settings differ (--place-fast)".into());
+        }
+        let script = route_script(top, route_cleanup(cells)).unwrap_or_default();
+        if read(p.layout(".cfg2")) != script {
+            return Err("it was routed with another qrouter script (an older sparqgen)".into());
+        }
+        if route_verdict(&p.read_log("route")) != Some(Routed::All) || !p.layout(".def").is_file() {
+            return Err("its routing did not finish with every net routed".into());
+        }
+        Ok(p)
+    }
+
+    pub fn source(&self) -> PathBuf {
+        self.dir.join("source").join(format!("{}.v", self.top))
     }
 
     pub fn synthesis(&self, ext: &str) -> PathBuf {
@@ -131,6 +200,20 @@ impl Project {
     pub fn write_par(&self, fast: u32) -> std::io::Result<()> {
         let tech = std::fs::read_to_string(PAR)?;
         std::fs::write(self.layout(".par"), par_text(&tech, fast))
+    }
+
+    /// qrouter's script (`layout/<top>.cfg2`, which qflow's placement step
+    /// puts in place of its own routing command): without a file, qflow's
+    /// `qrouter::standard_route`; when `cleanup` is false, the same
+    /// routine with its stage 3 bypassed (see [`route_cleanup`]). Written
+    /// before `qflow place`.
+    pub fn write_route_script(&self, cleanup: bool) -> std::io::Result<()> {
+        let path = self.layout(".cfg2");
+        match route_script(&self.top, cleanup) {
+            Some(text) => std::fs::write(path, text),
+            None if path.exists() => std::fs::remove_file(path),
+            None => Ok(()),
+        }
     }
 
     /// Magic on the routed layout again, to list what its design-rule
@@ -246,34 +329,39 @@ pub fn drc_errors(log: &str) -> Option<u64> {
 }
 
 /// One kind of design-rule error Magic found: its rule, how many error
-/// areas, and the first one (um: llx, lly, urx, ury).
+/// areas, and the areas (um: llx, lly, urx, ury; the first
+/// [`DRC_BOXES_LISTED`] of them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrcKind {
     pub why: String,
     pub count: usize,
-    pub first_um: [f64; 4],
+    pub boxes_um: Vec<[f64; 4]>,
 }
+
+/// How many error areas of each kind [`drc_why_script`] lists.
+pub const DRC_BOXES_LISTED: usize = 200;
 
 impl std::fmt::Display for DrcKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let [x0, y0, x1, y1] = self.first_um;
-        write!(
-            f,
-            "{} x {} (first at ({x0:.2}, {y0:.2}) - ({x1:.2}, {y1:.2}) um)",
-            self.count, self.why
-        )
+        write!(f, "{} x {}", self.count, self.why)?;
+        if let Some([x0, y0, x1, y1]) = self.boxes_um.first() {
+            write!(f, " (first at ({x0:.2}, {y0:.2}) - ({x1:.2}, {y1:.2}) um)")?;
+        }
+        Ok(())
     }
 }
 
 /// Magic's script that checks the routed layout of `top` (as qflow's DRC
 /// step does) and prints each error kind: `DRCSCALE s` (um per internal
-/// unit), then `DRCWHY count<TAB>rule<TAB>llx lly urx ury` per kind.
+/// unit), then `DRCWHY count<TAB>rule<TAB>llx lly urx ury<TAB>...` per kind
+/// (up to [`DRC_BOXES_LISTED`] areas).
 pub fn drc_why_script(top: &str) -> String {
+    let last = DRC_BOXES_LISTED - 1;
     format!(
         "lef read {LEF}\nload {top}\ndrc on\nselect top cell\nexpand\ndrc check\ndrc catchup\n\
          puts stdout \"DRCSCALE [cif scale out]\"\n\
          foreach {{why boxes}} [drc listall why] {{\n  \
-         puts stdout \"DRCWHY [llength $boxes]\\t$why\\t[lindex $boxes 0]\"\n}}\nquit -noprompt\n"
+         puts stdout \"DRCWHY [llength $boxes]\\t$why\\t[join [lrange $boxes 0 {last}] \"\\t\"]\"\n}}\nquit -noprompt\n"
     )
 }
 
@@ -289,16 +377,19 @@ pub fn drc_kinds(out: &str) -> Vec<DrcKind> {
             let mut f = l.strip_prefix("DRCWHY ")?.split('\t');
             let count = f.next()?.trim().parse().ok()?;
             let why = f.next()?.trim().to_string();
-            let b: Vec<f64> = f
-                .next()?
-                .split_whitespace()
-                .filter_map(|v| v.parse::<f64>().ok())
+            let boxes_um = f
+                .filter_map(|b| {
+                    let v: Vec<f64> = b
+                        .split_whitespace()
+                        .filter_map(|v| v.parse::<f64>().ok())
+                        .collect();
+                    Some(<[f64; 4]>::try_from(v).ok()?.map(|v| v * scale))
+                })
                 .collect();
-            let first_um = <[f64; 4]>::try_from(b).ok()?.map(|v| v * scale);
             Some(DrcKind {
                 why,
                 count,
-                first_um,
+                boxes_um,
             })
         })
         .collect();
@@ -442,13 +533,15 @@ mod tests {
         let kinds = drc_kinds(
             "Root cell box:\nDRCSCALE 0.10000000149011612\n\
              DRCWHY 1\tMetal1 width < 3 (Mosis #7.1)\t1000 1000 1002 1002\n\
-             DRCWHY 2\tMetal2 spacing < 3 (Mosis #9.2)\t2001 2002 2003 2003\n",
+             DRCWHY 2\tMetal2 spacing < 3 (Mosis #9.2)\t2001 2002 2003 2003\t3001 3002 3003 3003\n",
         );
         assert_eq!(kinds.len(), 2);
         assert_eq!(kinds[0].why, "Metal2 spacing < 3 (Mosis #9.2)");
         assert_eq!(kinds[0].count, 2);
-        assert!((kinds[0].first_um[0] - 200.1).abs() < 1e-4);
-        assert!((kinds[1].first_um[3] - 100.2).abs() < 1e-4);
+        assert_eq!(kinds[0].boxes_um.len(), 2);
+        assert!((kinds[0].boxes_um[1][1] - 300.2).abs() < 1e-4);
+        assert!((kinds[0].boxes_um[0][0] - 200.1).abs() < 1e-4);
+        assert!((kinds[1].boxes_um[0][3] - 100.2).abs() < 1e-4);
         assert_eq!(
             kinds[1].to_string(),
             "1 x Metal1 width < 3 (Mosis #7.1) (first at (100.00, 100.00) - (100.20, 100.20) um)"
@@ -464,6 +557,13 @@ mod tests {
         assert_eq!(
             blif_cells(".model t\n.gate INVX1 A=a Y=b\n.gate DFFSR D=b\n.end\n"),
             2
+        );
+        assert!(route_cleanup(1_648) && route_cleanup(3_000) && !route_cleanup(19_761));
+        assert_eq!(route_script("t", true), None);
+        let script = route_script("t", false).unwrap();
+        assert!(
+            script.contains("\nqrouter::standard_route t_route.def false true\nquit\n"),
+            "{script}"
         );
         assert_eq!(auto_fast(0), 1);
         assert_eq!(auto_fast(1_700), 1);

@@ -68,6 +68,14 @@ pub struct AsicArgs {
     /// (the job folder keeps each task's output).
     #[arg(long, value_name = "DIR")]
     keep_work: Option<PathBuf>,
+    /// With --keep-work: go on from the routing a killed or failed earlier
+    /// run left in DIR/<name>/ (hours for an array) when it was made from
+    /// the same Verilog with the same settings and every net was routed;
+    /// migration, DRC, LVS, timing and the netlist check run again. Where
+    /// the kept project does not qualify, it says why and runs the whole
+    /// flow.
+    #[arg(long, requires = "keep_work")]
+    resume: bool,
     /// Replace the output folder even if sparqgen did not write it or its
     /// files were changed since (by default sparqgen refuses, exit 2).
     #[arg(long)]
@@ -127,6 +135,7 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
             },
             limit: args.step_minutes.map(|m| Duration::from_secs(m * 60)),
             prove: !args.no_prove,
+            resume: args.resume,
         },
         whole: args.whole,
         compare: args.compare,

@@ -132,20 +132,41 @@ fn one(
 ) -> Result<asic::Layout> {
     let g = rtl::generate(d)?;
     let temp;
+    let mut opts = opts.clone();
+    let resume = std::mem::take(&mut opts.resume);
     let work = match keep_work {
         Some(root) => {
-            let dir = root.join(d.name());
+            // Absolute: qflow and OpenSTA run in folders of their own.
+            let dir = std::path::absolute(root.join(d.name()))
+                .with_context(|| format!("--keep-work: {}", root.display()))?;
             // Only a folder an earlier --keep-work made (its marker) is
             // emptied; anything else there is the user's, and is refused.
             let marker = dir.join(KEPT_MARKER);
-            if dir.exists() {
-                if !marker.exists() {
-                    anyhow::bail!(
-                        "--keep-work: {} exists and was not made by --keep-work; \
-                         remove it or choose another DIR",
+            if dir.exists() && !marker.exists() {
+                anyhow::bail!(
+                    "--keep-work: {} exists and was not made by --keep-work; \
+                     remove it or choose another DIR",
+                    dir.display()
+                );
+            }
+            if resume {
+                let source = asic::one_source(&g)?;
+                let top = &g.manifest.top;
+                match asic::qflow::Project::routed(&dir, top, &source, opts.knobs) {
+                    Ok(_) => opts.resume = true,
+                    Err(why) if dir.exists() => say(&format!(
+                        "asic: {}: --resume: not going on from {}: {why}; running the whole flow",
+                        d.name(),
                         dir.display()
-                    );
+                    )),
+                    Err(_) => say(&format!(
+                        "asic: {}: --resume: nothing kept in {} yet; running the whole flow",
+                        d.name(),
+                        dir.display()
+                    )),
                 }
+            }
+            if dir.exists() && !opts.resume {
                 std::fs::remove_dir_all(&dir)
                     .with_context(|| format!("--keep-work: cannot empty {}", dir.display()))?;
             }
@@ -167,7 +188,7 @@ fn one(
             temp.path().to_path_buf()
         }
     };
-    let mut l = asic::lay_out(d, &g, tools, opts, &work, say)?;
+    let mut l = asic::lay_out(d, &g, tools, &opts, &work, say)?;
     say(&format!(
         "asic: {}: Yosys onto the same cells (pre-layout area)",
         d.name()
@@ -474,7 +495,7 @@ mod tests {
             kinds: vec![asic::qflow::DrcKind {
                 why: "Metal2 spacing < 3 (Mosis #9.2)".into(),
                 count: 4,
-                first_um: [1.0, 2.0, 1.3, 2.3],
+                boxes_um: vec![[1.0, 2.0, 1.3, 2.3]],
             }],
             tail: "drc = 4".into(),
         });

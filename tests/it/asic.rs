@@ -204,6 +204,76 @@ fn layout_numbers(v: &serde_json::Value) -> serde_json::Value {
 }
 
 #[test]
+#[ignore = "full tier (qflow, OpenSTA; about 3 minutes): scripts/test.sh runs it"]
+fn a_kept_routing_is_resumed_only_when_it_matches() {
+    need_qflow();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("m.yaml"),
+        "name: m\npe: {kind: mac4x8}\narray: {kind: single}\n",
+    )
+    .unwrap();
+    let read = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join(p)).unwrap()).unwrap()
+    };
+    let stages = |v: &serde_json::Value| -> Vec<String> {
+        v["stage_seconds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["stage"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let args = ["asic", "m.yaml", "--no-prove", "--keep-work", "w"];
+    let r = run(&[&args[..], &["-o", "a"]].concat(), d);
+    assert_eq!(r.code(), 0, "{}\n{}", r.stdout(), r.stderr());
+    let first = read("a/m/asic/asic.json");
+    assert!(stages(&first).contains(&"qflow route".to_string()));
+    // Same Verilog, same settings: from the kept routing on.
+    let r = run(&[&args[..], &["--resume", "-o", "b"]].concat(), d);
+    assert_eq!(r.code(), 0, "{}\n{}", r.stdout(), r.stderr());
+    let said = format!("{}{}", r.stdout(), r.stderr());
+    assert!(said.contains("going on from the routing"), "{said}");
+    let resumed = read("b/m/asic/asic.json");
+    assert_eq!(
+        layout_numbers(&resumed)["die"],
+        layout_numbers(&first)["die"]
+    );
+    for k in [
+        "cell_area_um2",
+        "wire_length_um",
+        "drc_errors",
+        "lvs_match",
+        "timing_post_route",
+    ] {
+        assert_eq!(resumed[k], first[k], "{k}");
+    }
+    let s = stages(&resumed);
+    assert!(
+        !s.iter().any(|x| x.contains("place") || x.contains("route")),
+        "{s:?}"
+    );
+    assert!(s.contains(&"qflow migrate drc".to_string()), "{s:?}");
+    assert!(resumed["notes"].to_string().contains("Resumed (--resume)"));
+    // Other settings: said, and the whole flow runs.
+    let r = run(
+        &[&args[..], &["--resume", "--utilization", "0.5", "-o", "c"]].concat(),
+        d,
+    );
+    assert_eq!(r.code(), 0, "{}\n{}", r.stdout(), r.stderr());
+    let said = format!("{}{}", r.stdout(), r.stderr());
+    assert!(said.contains("other settings"), "{said}");
+    let again = read("c/m/asic/asic.json");
+    assert!(stages(&again).contains(&"qflow route".to_string()));
+    assert!(!again["notes"].to_string().contains("Resumed"));
+    // --resume without --keep-work: refused.
+    let r = run(&["asic", "m.yaml", "--resume"], d);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("--keep-work"), "{}", r.stderr());
+}
+
+#[test]
 #[ignore = "full tier (Slurm, qflow; a few minutes): scripts/test.sh runs it"]
 fn a_layout_on_slurm_equals_the_local_one_and_is_reused() {
     need_qflow();
