@@ -203,20 +203,28 @@ fn layout_numbers(v: &serde_json::Value) -> serde_json::Value {
     v
 }
 
+/// A folder with `m.yaml`: a single mac4x8 PE (the smallest layout).
+fn single_mac4x8() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "name: m\npe: {kind: mac4x8}\narray: {kind: single}\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn read_json(p: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
 #[test]
 #[ignore = "full tier (qflow, OpenSTA; about 3 minutes): scripts/test.sh runs it"]
 fn a_kept_routing_is_resumed_only_when_it_matches() {
     need_qflow();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = single_mac4x8();
     let d = dir.path();
-    std::fs::write(
-        d.join("m.yaml"),
-        "name: m\npe: {kind: mac4x8}\narray: {kind: single}\n",
-    )
-    .unwrap();
-    let read = |p: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(d.join(p)).unwrap()).unwrap()
-    };
+    let read = |p: &str| read_json(&d.join(p));
     let stages = |v: &serde_json::Value| -> Vec<String> {
         v["stage_seconds"]
             .as_array()
@@ -279,16 +287,9 @@ fn a_layout_on_slurm_equals_the_local_one_and_is_reused() {
     need_qflow();
     let cluster = crate::slurm::Cluster::start();
     let conf = cluster.conf();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = single_mac4x8();
     let d = dir.path();
-    std::fs::write(
-        d.join("m.yaml"),
-        "name: m\npe: {kind: mac4x8}\narray: {kind: single}\n",
-    )
-    .unwrap();
-    let read = |p: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(d.join(p)).unwrap()).unwrap()
-    };
+    let read = |p: &str| read_json(&d.join(p));
     let r = run(&["asic", "m.yaml", "-o", "local", "--no-prove"], d);
     assert_eq!(r.code(), 0, "{}\n{}", r.stdout(), r.stderr());
     let local = read("local/m/asic/asic.json");
