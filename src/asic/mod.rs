@@ -53,6 +53,18 @@ pub enum AsicError {
         kinds: Vec<qflow::DrcKind>,
         tail: String,
     },
+    /// The routed layout's connectivity differs from the netlist (exit 1).
+    #[error(
+        "LVS failed: Netgen finds {errors} difference(s) between the routed layout of {top} and its netlist{}\nlast lines of its log:\n{tail}",
+        if unmatched.is_empty() { String::new() } else {
+            format!("; nets of the layout with no partner in the netlist (a pin the router did not reach shows as CELL/PIN): {}", unmatched.join(", "))
+        })]
+    Lvs {
+        top: String,
+        errors: u64,
+        unmatched: Vec<String>,
+        tail: String,
+    },
     /// A step of the flow failed or ran out of time.
     #[error("{stage} failed: {why}{}", if tail.is_empty() { String::new() } else { format!("\nlast lines of its log:\n{tail}") })]
     Stage {
@@ -449,10 +461,23 @@ pub fn lay_out(
     }
     say(&format!("asic: {top}: qflow lvs gdsii"));
     let t = Instant::now();
-    p.run(&["lvs", "gdsii"], limit)?;
-    timed("qflow lvs gdsii", &mut stages, t);
+    let ran = p.run(&["lvs", "gdsii"], limit);
     let lvs_log = p.read_log("lvs");
     let (lvs_match, lvs_verdict, lvs_errors) = qflow::lvs_result(&lvs_log);
+    // qflow stops when Netgen finds the netlists differ: a verdict on the
+    // layout (exit 1), with the nets that have no partner.
+    if let (Err(_), Some(errors @ 1..)) = (&ran, lvs_errors) {
+        let comp = std::fs::read_to_string(p.dir.join("layout/comp.out")).unwrap_or_default();
+        return Err(AsicError::Lvs {
+            top,
+            errors,
+            unmatched: qflow::lvs_unmatched(&comp),
+            tail: qflow::tail(&lvs_log, 12),
+        }
+        .into());
+    }
+    ran?;
+    timed("qflow lvs gdsii", &mut stages, t);
 
     // Wire delays after routing: qrouter's RC trees as SDF.
     let rc = p.layout(".rc");

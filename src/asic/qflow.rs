@@ -422,6 +422,20 @@ pub fn lvs_result(log: &str) -> (bool, String, Option<u64>) {
     (matched, verdict, errors)
 }
 
+/// The nets Netgen's `comp.out` lists with "(no matching net)" on the
+/// other side, as that side names them (`Net: NAME  |(no matching net)`).
+pub fn lvs_unmatched(comp: &str) -> Vec<String> {
+    let mut nets: Vec<String> = comp
+        .lines()
+        .filter(|l| l.contains("(no matching net)"))
+        .flat_map(|l| l.split('|'))
+        .filter_map(|side| side.trim().strip_prefix("Net: "))
+        .map(|n| n.trim().to_string())
+        .collect();
+    nets.dedup();
+    nets
+}
+
 /// Versions of the tools, for the report.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Versions {
@@ -554,6 +568,13 @@ mod tests {
         assert_eq!(e, Some(0));
         let (ok, _, _) = lvs_result("Netlists do not match.\nTotal errors = 3\n");
         assert!(!ok);
+        // Netgen's comp.out on the mac8x8 array: two fragments with a
+        // partner, one pin alone on each side.
+        let comp = "Net: OAI21X1_3340/A                        |Net: _14915_                               \n  OAI21X1/A = 2                            |  AOI21X1/Y = 1\n\
+                    Net: NOR3X1_295/A                          |(no matching net)                          \n  NOR3X1/A = 1                             |\n\
+                    (no matching net)                          |Net: _1_                                   \n";
+        assert_eq!(lvs_unmatched(comp), ["NOR3X1_295/A", "_1_"]);
+        assert!(lvs_unmatched("Netlists match uniquely.").is_empty());
         assert_eq!(
             blif_cells(".model t\n.gate INVX1 A=a Y=b\n.gate DFFSR D=b\n.end\n"),
             2

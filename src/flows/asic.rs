@@ -479,7 +479,7 @@ pub fn run(req: &Request, say: &mut dyn FnMut(&str)) -> Result<Done> {
 pub fn is_layout_failure(e: &anyhow::Error) -> bool {
     matches!(
         e.downcast_ref::<AsicError>(),
-        Some(AsicError::Routing { .. } | AsicError::Drc { .. })
+        Some(AsicError::Routing { .. } | AsicError::Drc { .. } | AsicError::Lvs { .. })
     )
 }
 
@@ -488,7 +488,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn drc_errors_are_a_verdict_on_the_layout_not_a_tool_failure() {
+    fn drc_and_lvs_errors_are_verdicts_on_the_layout_not_tool_failures() {
         let drc = anyhow::Error::from(AsicError::Drc {
             top: "t".into(),
             count: 4,
@@ -504,6 +504,18 @@ mod tests {
         assert!(text.contains("4 design-rule error(s)"), "{text}");
         assert!(
             text.contains("by rule:\n  4 x Metal2 spacing < 3 (Mosis #9.2) (first at (1.00, 2.00)"),
+            "{text}"
+        );
+        let lvs = anyhow::Error::from(AsicError::Lvs {
+            top: "t".into(),
+            errors: 3,
+            unmatched: vec!["NOR3X1_295/A".into()],
+            tail: "Total errors = 3".into(),
+        });
+        assert!(is_layout_failure(&lvs));
+        let text = lvs.to_string();
+        assert!(
+            text.contains("3 difference(s)") && text.contains(": NOR3X1_295/A\n"),
             "{text}"
         );
         let stage = anyhow::Error::from(AsicError::Stage {
