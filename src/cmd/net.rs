@@ -221,7 +221,7 @@ pub fn run_design(
     if record {
         engine.record_inputs();
     }
-    let y = net::run_batches(plan, x, batch, bar, &mut engine)?;
+    let y = net::run_design_batches(plan, x, batch, bar, &mut engine)?;
     Ok((y, engine))
 }
 
@@ -786,7 +786,7 @@ fn time_model(
     // once, in the warm-up pass (as ORT builds its session once)
     let mut engines: Vec<DesignEngine> = variants.iter().map(|v| v.engine(plan)).collect();
     // a warm-up pass of exact int8, which is also ORT's check
-    let exact_y = net::run_batches(plan, x, batch, None, &mut engines[0])?;
+    let exact_y = net::run_design_batches(plan, x, batch, None, &mut engines[0])?;
     let macs = engines[0].layers.iter().map(|l| l.macs).sum::<u64>() / images as u64;
     for e in &mut engines[1..] {
         if let Some(xb) = net::batches(plan, x, batch).next() {
@@ -810,7 +810,7 @@ fn time_model(
         }
         for (i, e) in engines.iter_mut().enumerate() {
             let t = Instant::now();
-            net::run_batches(plan, x, batch, None, e)?;
+            net::run_design_batches(plan, x, batch, None, e)?;
             times[i + 1].push(t.elapsed().as_secs_f64());
         }
     }
