@@ -143,7 +143,7 @@ pub fn run_design_batches(
     let n = x.shape.first().copied().unwrap_or(0);
     let per_batch = plan.batch_size(&x.shape, batch).max(1);
     let count = n.div_ceil(per_batch);
-    let workers = rayon::current_num_threads().min(count);
+    let workers = side_by_side(plan, &x.shape, batch);
     if workers < 2 || engine.records_inputs() {
         return run_batches(plan, x, batch, bar, engine);
     }
@@ -224,6 +224,14 @@ pub fn run_design_batches(
         }
     }
     out.ok_or_else(|| anyhow::anyhow!("the input holds no image (its first axis is 0)"))
+}
+
+/// How many batches [`run_design_batches`] runs side by side on an input
+/// of `shape` (1: one after another, each split across the threads).
+pub fn side_by_side(plan: &Plan, shape: &[usize], batch: usize) -> usize {
+    let n = shape.first().copied().unwrap_or(0);
+    let count = n.div_ceil(plan.batch_size(shape, batch).max(1));
+    rayon::current_num_threads().min(count).max(1)
 }
 
 /// `count` rayon pools of one thread each, made once per process and
