@@ -634,14 +634,26 @@ fn print_profile(
     engine.layers.iter_mut().for_each(|l| l.macs = 0);
     let mut prof = net::profile::Profile::default();
     let mut runs = 0;
-    for xb in net::batches(plan, x, batch) {
-        plan.run_profiled(&xb, &mut engine, Some(&mut prof))?;
-        runs += 1;
-    }
+    // batches that run side by side are profiled as one of their threads
+    // runs them: one batch at a time on one thread
+    let side = net::side_by_side(plan, &x.shape, batch);
+    let mut all = || -> Result<()> {
+        for xb in net::batches(plan, x, batch) {
+            plan.run_profiled(&xb, &mut engine, Some(&mut prof))?;
+            runs += 1;
+        }
+        Ok(())
+    };
+    let how = if side > 1 {
+        net::on_one_thread(all)??;
+        format!("1 thread (as each of the {side} threads that run batches side by side)")
+    } else {
+        all()?;
+        format!("{} threads", rayon::current_num_threads())
+    };
     outln!(
-        "profile: {what} {}, {runs} runs of batch {batch}, {} threads:",
-        v.label(),
-        rayon::current_num_threads()
+        "profile: {what} {}, {runs} runs of batch {batch}, {how}:",
+        v.label()
     );
     out!("{}", prof.report(runs));
     let s = engine.secs.clone();

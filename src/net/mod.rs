@@ -234,6 +234,12 @@ pub fn side_by_side(plan: &Plan, shape: &[usize], batch: usize) -> usize {
     rayon::current_num_threads().min(count).max(1)
 }
 
+/// Run `f` on one thread of [`run_design_batches`]'s pools: every
+/// parallel loop inside it runs on that one thread.
+pub fn on_one_thread<T: Send>(f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+    Ok(single_thread_pools(1)?[0].install(f))
+}
+
 /// `count` rayon pools of one thread each, made once per process and
 /// kept (their threads keep their scratch buffers between runs): inside
 /// one, every parallel loop of a run (the GEMM's split, the blocks of a
