@@ -743,17 +743,14 @@ fn copy_run(dst: &mut [u8], src: &[u8]) {
         }
         // the last 16 bytes, overlapping the chunks (no byte loop)
         if !len.is_multiple_of(16) {
-            let d: &mut [u8; 16] = (&mut dst[len - 16..]).try_into().expect("16 bytes");
-            *d = src[len - 16..].try_into().expect("16 bytes");
+            dst[len - 16..len].copy_from_slice(&src[len - 16..len]);
         }
         return;
     }
     if len >= 8 {
         // two overlapping 8-byte moves
-        let d: &mut [u8; 8] = (&mut dst[..8]).try_into().expect("8 bytes");
-        *d = src[..8].try_into().expect("8 bytes");
-        let d: &mut [u8; 8] = (&mut dst[len - 8..]).try_into().expect("8 bytes");
-        *d = src[len - 8..].try_into().expect("8 bytes");
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[len - 8..len].copy_from_slice(&src[len - 8..len]);
         return;
     }
     for (d, s) in dst.iter_mut().zip(src) {
