@@ -809,6 +809,12 @@ fn requant_rows(
     zp: f32,
 ) {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512 F (checked just above)
+        unsafe { requant_rows_avx512(out, at, stride, src, add, mult, zp) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above)
         unsafe { requant_rows_avx2(out, at, stride, src, add, mult, zp) };
@@ -820,6 +826,21 @@ fn requant_rows(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn requant_rows_avx2(
+    out: &SyncBytes,
+    at: usize,
+    stride: usize,
+    src: &[i32],
+    add: &[i32],
+    mult: &[f32],
+    zp: f32,
+) {
+    requant_rows_body(out, at, stride, src, add, mult, zp);
+}
+
+/// [`requant_rows_avx2`] on 16 lanes: the same IEEE operations.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn requant_rows_avx512(
     out: &SyncBytes,
     at: usize,
     stride: usize,

@@ -501,6 +501,12 @@ pub fn qlinear_add(a: &QTensor, b: &QTensor, scale: f32, zp: i32) -> QTensor {
 /// IEEE operations lane by lane, so the same codes.
 fn add_codes(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512 F (checked just above)
+        unsafe { add_codes_avx512(d, xa, xb, c) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above)
         unsafe { add_codes_avx2(d, xa, xb, c) };
@@ -512,6 +518,14 @@ fn add_codes(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn add_codes_avx2(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
+    add_codes_body(d, xa, xb, c);
+}
+
+/// [`add_codes`] on 16 lanes (Rust contracts no multiply-add into an FMA,
+/// so the lanes round as the scalar operations do).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn add_codes_avx512(d: &mut [u8], xa: &[u8], xb: &[u8], c: [f32; 5]) {
     add_codes_body(d, xa, xb, c);
 }
 
