@@ -140,10 +140,16 @@ impl Ort {
 
     /// One ORT round: the best wall time of `reps` calls, in seconds.
     pub fn round(&mut self, reps: usize) -> Result<f64> {
+        self.round_with(reps, "")
+    }
+
+    /// [`Ort::round`] with words after the count (`"side"`: see
+    /// scripts/ort_net_bench.py).
+    pub fn round_with(&mut self, reps: usize, words: &str) -> Result<f64> {
         let Some(stdin) = self.stdin.as_mut() else {
             bail!("ORT bench: ort_bench.py already closed");
         };
-        writeln!(stdin, "{}", reps.max(1)).context("writing to ort_bench.py")?;
+        writeln!(stdin, "{} {words}", reps.max(1)).context("writing to ort_bench.py")?;
         stdin.flush().context("writing to ort_bench.py")?;
         let line = self.line()?;
         // ORT's idle pool threads spin for a while after a run; let them

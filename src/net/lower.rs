@@ -603,21 +603,95 @@ impl Im2col {
     /// Rows `r0..` of A into `buf` (`k` bytes each), stepping through the
     /// output pixels instead of dividing for each row.
     fn rows(&self, src: &[u8], r0: usize, buf: &mut [u8], k: usize) {
-        let (mut b, mut oh, mut ow) = (
-            r0 / (self.ho * self.wo),
-            (r0 / self.wo) % self.ho,
-            r0 % self.wo,
-        );
-        for row in buf.chunks_exact_mut(k.max(1)) {
-            self.pixel(src, b, oh, ow, row);
-            ow += 1;
-            if ow == self.wo {
-                ow = 0;
-                oh += 1;
-                if oh == self.ho {
-                    oh = 0;
-                    b += 1;
+        let k = k.max(1);
+        let n = buf.len() / k;
+        let mut r = 0;
+        while r < n {
+            let at = r0 + r;
+            let (b, oh, ow) = (
+                at / (self.ho * self.wo),
+                (at / self.wo) % self.ho,
+                at % self.wo,
+            );
+            let span = (self.wo - ow).min(n - r);
+            self.span(src, b, oh, ow, &mut buf[r * k..(r + span) * k], k);
+            r += span;
+        }
+    }
+
+    /// The rows of output pixels `(oh, ow0..)` of image `b` (one output
+    /// row's run of them) into `dst`, kernel row by kernel row: a pixel
+    /// whose kernel row lies inside the input copies it as one run of
+    /// fixed length (the bounds worked out once per span, not per pixel;
+    /// the per-pixel bookkeeping was half of the digits CNN's time), a
+    /// pixel on the border (or a group's channels) through
+    /// [`Im2col::taps`].
+    fn span(&self, src: &[u8], b: usize, oh: usize, ow0: usize, dst: &mut [u8], k: usize) {
+        let (h, w, cg, pc, kw) = (self.h, self.w, self.cg, self.pc, self.kw);
+        let img = &src[b * h * w * pc..(b + 1) * h * w * pc];
+        let run = kw * cg;
+        let (s1, p1) = (self.stride[1], self.pads[1]);
+        // the pixels whose taps all lie inside the row: p1 <= ow * s1 and
+        // ow * s1 - p1 + kw <= w
+        let ow_lo = p1.div_ceil(s1);
+        let ow_hi = if w + p1 >= kw {
+            (w + p1 - kw) / s1 + 1
+        } else {
+            0
+        };
+        let inner = |ow: usize| pc == cg && ow >= ow_lo && ow < ow_hi;
+        for i in 0..self.kh {
+            let y = (oh * self.stride[0] + i) as isize - self.pads[0] as isize;
+            let line = (y >= 0 && y < h as isize).then(|| {
+                let y = y as usize;
+                &img[y * w * pc..(y + 1) * w * pc]
+            });
+            for (j, row) in dst.chunks_exact_mut(k).enumerate() {
+                let ow = ow0 + j;
+                let d = &mut row[i * run..(i + 1) * run];
+                match line {
+                    None => d.fill(self.zp),
+                    Some(line) if inner(ow) => {
+                        let at = (ow * s1 - p1) * pc;
+                        copy_run(d, &line[at..at + run]);
+                    }
+                    Some(line) => self.taps(line, ow, d),
                 }
+            }
+        }
+    }
+
+    /// One kernel row of output column `ow` from input row `line` (`w`
+    /// pixels of `pc` channels) into `dst` (`kw * cg` bytes): the taps
+    /// inside the input copied, those in the padding set to the zero point.
+    #[inline(always)]
+    fn taps(&self, line: &[u8], ow: usize, dst: &mut [u8]) {
+        let (w, cg, pc, kw) = (self.w, self.cg, self.pc, self.kw);
+        let x0 = (ow * self.stride[1]) as isize - self.pads[1] as isize;
+        let jlo = (-x0).clamp(0, kw as isize) as usize;
+        let jhi = (w as isize - x0).clamp(0, kw as isize) as usize;
+        if jlo >= jhi {
+            dst.fill(self.zp);
+            return;
+        }
+        if jlo > 0 {
+            dst[..jlo * cg].fill(self.zp);
+        }
+        if jhi < kw {
+            dst[jhi * cg..].fill(self.zp);
+        }
+        let at = (x0 + jlo as isize) as usize * pc + self.off;
+        if pc == cg {
+            // one contiguous run in both
+            let len = (jhi - jlo) * cg;
+            copy_run(&mut dst[jlo * cg..jlo * cg + len], &line[at..at + len]);
+        } else {
+            for j in 0..jhi - jlo {
+                let s = at + j * pc;
+                copy_run(
+                    &mut dst[(jlo + j) * cg..(jlo + j + 1) * cg],
+                    &line[s..s + cg],
+                );
             }
         }
     }
@@ -644,34 +718,8 @@ impl Im2col {
                 dst.fill(self.zp);
                 continue;
             }
-            // the taps of kernel row i inside the input
-            let x0 = (ow * self.stride[1]) as isize - self.pads[1] as isize;
-            let jlo = (-x0).clamp(0, kw as isize) as usize;
-            let jhi = (w as isize - x0).clamp(0, kw as isize) as usize;
-            if jlo >= jhi {
-                dst.fill(self.zp);
-                continue;
-            }
-            if jlo > 0 {
-                dst[..jlo * cg].fill(self.zp);
-            }
-            if jhi < kw {
-                dst[jhi * cg..].fill(self.zp);
-            }
-            let at = ((y as usize) * w + (x0 + jlo as isize) as usize) * pc + self.off;
-            if pc == cg {
-                // one contiguous run in both
-                let len = (jhi - jlo) * cg;
-                copy_run(&mut dst[jlo * cg..jlo * cg + len], &img[at..at + len]);
-            } else {
-                for j in 0..jhi - jlo {
-                    let s = at + j * pc;
-                    copy_run(
-                        &mut dst[(jlo + j) * cg..(jlo + j + 1) * cg],
-                        &img[s..s + cg],
-                    );
-                }
-            }
+            let y = y as usize;
+            self.taps(&img[y * w * pc..(y + 1) * w * pc], ow, dst);
         }
     }
 }
@@ -681,17 +729,31 @@ impl Im2col {
 /// `memcpy` call each.
 #[inline(always)]
 fn copy_run(dst: &mut [u8], src: &[u8]) {
-    if dst.len() >= 64 {
+    let len = dst.len();
+    if len >= 64 {
         dst.copy_from_slice(src);
         return;
     }
-    let src = &src[..dst.len()];
-    let (d16, dt) = dst.as_chunks_mut::<16>();
-    let (s16, st) = src.as_chunks::<16>();
-    for (d, s) in d16.iter_mut().zip(s16) {
-        *d = *s;
+    let src = &src[..len];
+    if len >= 16 {
+        let (d16, _) = dst.as_chunks_mut::<16>();
+        let (s16, _) = src.as_chunks::<16>();
+        for (d, s) in d16.iter_mut().zip(s16) {
+            *d = *s;
+        }
+        // the last 16 bytes, overlapping the chunks (no byte loop)
+        if !len.is_multiple_of(16) {
+            dst[len - 16..len].copy_from_slice(&src[len - 16..len]);
+        }
+        return;
     }
-    for (d, s) in dt.iter_mut().zip(st) {
+    if len >= 8 {
+        // two overlapping 8-byte moves
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[len - 8..len].copy_from_slice(&src[len - 8..len]);
+        return;
+    }
+    for (d, s) in dst.iter_mut().zip(src) {
         *d = *s;
     }
 }
@@ -747,6 +809,12 @@ fn requant_rows(
     zp: f32,
 ) {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512 F (checked just above)
+        unsafe { requant_rows_avx512(out, at, stride, src, add, mult, zp) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above)
         unsafe { requant_rows_avx2(out, at, stride, src, add, mult, zp) };
@@ -758,6 +826,21 @@ fn requant_rows(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn requant_rows_avx2(
+    out: &SyncBytes,
+    at: usize,
+    stride: usize,
+    src: &[i32],
+    add: &[i32],
+    mult: &[f32],
+    zp: f32,
+) {
+    requant_rows_body(out, at, stride, src, add, mult, zp);
+}
+
+/// [`requant_rows_avx2`] on 16 lanes: the same IEEE operations.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn requant_rows_avx512(
     out: &SyncBytes,
     at: usize,
     stride: usize,

@@ -12,6 +12,7 @@ use crate::arith::{stc_pairs, Kernel, MatI32, MatI8, MatU8, Model, PackedWeights
 use crate::config::{Design, PeKind};
 use anyhow::Context;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What one MAC layer did over a run.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -51,8 +52,9 @@ impl LayerStats {
 
 /// A design's arithmetic, with its statistics.
 pub struct DesignEngine {
-    model: Model,
-    exact: Option<Model>,
+    /// Shared with the engine's forks ([`DesignEngine::fork`]).
+    model: Arc<Model>,
+    exact: Option<Arc<Model>>,
     kind: PeKind,
     pub layers: Vec<LayerStats>,
     /// With [`DesignEngine::record_inputs`]: each layer's uint8 inputs,
@@ -66,7 +68,11 @@ pub struct DesignEngine {
     /// in any byte or in shape is packed anew (comparing bytes costs a
     /// fraction of packing them; an address could be reused by other
     /// weights).
-    packs: std::collections::HashMap<(usize, usize), (MatI8, PackedWeights)>,
+    packs: std::collections::HashMap<(usize, usize), Arc<(MatI8, PackedWeights)>>,
+    /// Per layer: the exact integer sums behind `layers[i].signal` and
+    /// `.noise` (so they do not depend on the order blocks, batches or
+    /// forks add up in).
+    sums: Vec<(u128, u128)>,
     /// The plan whose run is under way, the last plan seen, and the
     /// (layer, group) weights checked against `packs` in that plan (see
     /// [`MacEngine::begin_plan`]): those are not compared again.
@@ -100,10 +106,10 @@ impl DesignEngine {
     pub fn new(design: &Design, layers: &[MacLayer]) -> DesignEngine {
         let exact = match design.pe().kind() {
             PeKind::Mac8x8 => None,
-            _ => Some(Model::exact()),
+            _ => Some(Arc::new(Model::exact())),
         };
         DesignEngine {
-            model: Model::new(design),
+            model: Arc::new(Model::new(design)),
             exact,
             kind: design.pe().kind(),
             layers: layers
@@ -117,6 +123,7 @@ impl DesignEngine {
             inputs: None,
             secs: EngineSecs::default(),
             packs: Default::default(),
+            sums: vec![(0, 0); layers.len()],
             stats: true,
             active: None,
             last_plan: None,
@@ -138,6 +145,95 @@ impl DesignEngine {
     /// Keep every MAC layer's input activations.
     pub fn record_inputs(&mut self) {
         self.inputs = Some(vec![None; self.layers.len()]);
+    }
+
+    /// Add a GEMM's exact sums of squares (signal, noise) to layer `index`.
+    fn add_sums(&mut self, index: usize, signal: u128, noise: u128) {
+        let s = &mut self.sums[index];
+        s.0 += signal;
+        s.1 += noise;
+        // one rounding of the exact sums, whatever order they came in
+        self.layers[index].signal = s.0 as f64;
+        self.layers[index].noise = s.1 as f64;
+    }
+
+    /// Pack every layer's weights of `plan` now and trust them for the
+    /// rest of its runs (as the first run of a plan would after comparing
+    /// them once; see [`MacEngine::begin_plan`]): forks made afterwards
+    /// share the packings instead of each packing them again.
+    pub fn prepare(&mut self, plan: &super::Plan) {
+        if self.last_plan != Some(plan.id()) {
+            self.checked.clear();
+            self.last_plan = Some(plan.id());
+        }
+        self.active = Some(plan.id());
+        for (i, l) in plan.layers.iter().enumerate() {
+            for (g, w) in l.weights.iter().enumerate() {
+                self.pack(i, g, w);
+            }
+        }
+        self.active = None;
+    }
+
+    /// An engine of the same design, settings and packed weights (shared,
+    /// not copied) with statistics of its own, all zero, to run other
+    /// batches of the same plan on another thread; [`DesignEngine::merge`]
+    /// adds its statistics back. Inputs are not recorded by a fork.
+    pub fn fork(&self) -> DesignEngine {
+        DesignEngine {
+            model: Arc::clone(&self.model),
+            exact: self.exact.clone(),
+            kind: self.kind,
+            layers: self
+                .layers
+                .iter()
+                .map(|l| LayerStats {
+                    name: l.name.clone(),
+                    op: l.op.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            inputs: None,
+            secs: EngineSecs::default(),
+            packs: self.packs.clone(),
+            sums: vec![(0, 0); self.layers.len()],
+            active: None,
+            last_plan: self.last_plan,
+            checked: self.checked.clone(),
+            stats: self.stats,
+        }
+    }
+
+    /// Add a fork's statistics and times to this engine's (the sums are
+    /// exact integers, so the totals do not depend on how the batches were
+    /// shared out), and keep the packings it made.
+    pub fn merge(&mut self, o: DesignEngine) {
+        for (st, ot) in self.layers.iter_mut().zip(&o.layers) {
+            st.macs += ot.macs;
+            st.pairs += ot.pairs;
+            st.wide_pairs += ot.wide_pairs;
+        }
+        for (i, s) in o.sums.iter().enumerate() {
+            self.add_sums(i, s.0, s.1);
+        }
+        let (a, b) = (&mut self.secs, &o.secs);
+        a.design_gemm += b.design_gemm;
+        a.exact_gemm += b.exact_gemm;
+        a.statistics += b.statistics;
+        a.fused_lowering += b.fused_lowering;
+        a.fused_output += b.fused_output;
+        if a.per_layer.len() < b.per_layer.len() {
+            a.per_layer.resize(b.per_layer.len(), (0.0, [0; 3]));
+        }
+        for (x, y) in a.per_layer.iter_mut().zip(&b.per_layer) {
+            x.0 += y.0;
+            if y.1 != [0; 3] {
+                x.1 = y.1;
+            }
+        }
+        for (key, p) in o.packs {
+            self.packs.entry(key).or_insert(p);
+        }
     }
 }
 
@@ -200,6 +296,11 @@ pub fn count_pairs_dense(rows: &[u8], k: usize) -> (u64, u64) {
 /// zero; with AVX2 when the CPU has it.
 fn wide_in_run(r: &[u8]) -> u64 {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has AVX-512 BW (checked just above)
+        return unsafe { wide_in_run_avx512(r) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above)
         return unsafe { wide_in_run_avx2(r) };
@@ -211,6 +312,28 @@ fn wide_in_run(r: &[u8]) -> u64 {
 #[target_feature(enable = "avx2")]
 fn wide_in_run_avx2(r: &[u8]) -> u64 {
     wide_in_run_body(r)
+}
+
+/// [`wide_in_run_body`] 64 bytes at a time as one zero mask: a pair has
+/// exactly one zero when its two bits differ (the batch of one thread
+/// counts its whole im2col; the u16 loop was a fifth of a SPARQ run's
+/// statistics).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw")]
+fn wide_in_run_avx512(r: &[u8]) -> u64 {
+    use std::arch::x86_64::*;
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    let (blocks, tail) = r.as_chunks::<64>();
+    let mut wide = 0u64;
+    for blk in blocks {
+        // SAFETY: `blk` is 64 readable bytes; AVX-512 BW per the attribute
+        let z = unsafe {
+            let v = _mm512_loadu_si512(blk.as_ptr() as *const _);
+            _mm512_cmpeq_epi8_mask(v, _mm512_setzero_si512())
+        };
+        wide += u64::from(((z ^ (z >> 1)) & EVEN).count_ones());
+    }
+    wide + wide_in_run_body(tail)
 }
 
 /// 64 bytes (32 pairs, as little-endian u16: the pair's first activation
@@ -241,6 +364,13 @@ fn wide_in_run_body(r: &[u8]) -> u64 {
 /// are summed in u64, in a loop that vectorizes; other runs in u128.
 pub fn sum_squares(xs: &[i32], ys: &[i32]) -> (u128, u128) {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+    {
+        // SAFETY: the CPU has AVX-512 F and DQ (checked just above)
+        return unsafe { sum_squares_avx512(xs, ys) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above)
         return unsafe { sum_squares_avx2(xs, ys) };
@@ -253,6 +383,14 @@ pub fn sum_squares(xs: &[i32], ys: &[i32]) -> (u128, u128) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn sum_squares_avx2(xs: &[i32], ys: &[i32]) -> (u128, u128) {
+    sum_squares_body(xs, ys)
+}
+
+/// [`sum_squares`] compiled for AVX-512 (twice the lanes of AVX2): the
+/// same integer sums.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn sum_squares_avx512(xs: &[i32], ys: &[i32]) -> (u128, u128) {
     sum_squares_body(xs, ys)
 }
 
@@ -325,11 +463,11 @@ impl DesignEngine {
     fn pack(&mut self, index: usize, group: usize, b: &MatI8) {
         let trusted = self.active.is_some() && self.checked.contains(&(index, group));
         if !trusted {
-            let fresh = !matches!(self.packs.get(&(index, group)),
+            let fresh = !matches!(self.packs.get(&(index, group)).map(|p| &**p),
                 Some((w, _)) if w.shape == b.shape && w.data == b.data);
             if fresh {
                 self.packs
-                    .insert((index, group), (b.clone(), Model::pack(b)));
+                    .insert((index, group), Arc::new((b.clone(), Model::pack(b))));
             }
             if self.active.is_some() {
                 self.checked.insert((index, group));
@@ -463,10 +601,9 @@ impl MacEngine for DesignEngine {
         let pl = &mut self.secs.per_layer[index];
         pl.0 += design;
         pl.1 = [m, k, n];
+        self.add_sums(index, part.signal, part.noise);
         let st = &mut self.layers[index];
         st.macs += (m * k * n) as u64;
-        st.signal += part.signal as f64;
-        st.noise += part.noise as f64;
         st.pairs += part.pairs;
         st.wide_pairs += part.wide;
         Ok(())
@@ -529,14 +666,13 @@ impl MacEngine for DesignEngine {
         let pl = &mut self.secs.per_layer[index];
         pl.0 += dt;
         pl.1 = [a.shape[0], a.shape[1], b.shape[0]];
-        let st = &mut self.layers[index];
-        st.macs += (a.shape[0] * a.shape[1] * b.shape[0]) as u64;
+        self.layers[index].macs += (a.shape[0] * a.shape[1] * b.shape[0]) as u64;
         if !self.stats {
             return Ok(c);
         }
         let mut t1 = std::time::Instant::now();
         // an exact design (no reference model) has no error to measure
-        if let Some(e) = &self.exact {
+        if let Some(e) = self.exact.clone() {
             let ex = e.gemm_packed(a, b, packed).with_context(ctx)?;
             self.secs.exact_gemm += t1.elapsed().as_secs_f64();
             t1 = std::time::Instant::now();
@@ -549,12 +685,12 @@ impl MacEngine for DesignEngine {
                 .zip(c.data.par_chunks(4096))
                 .map(|(xs, ys)| sum_squares(xs, ys))
                 .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-            st.signal += signal as f64;
-            st.noise += noise as f64;
+            self.add_sums(index, signal, noise);
         }
         if let PeKind::Sparq(s) = self.kind {
             if s.pair_sharing {
                 let (p, w) = count_pairs(a, b, s.stc);
+                let st = &mut self.layers[index];
                 st.pairs += p;
                 st.wide_pairs += w;
             }
@@ -607,6 +743,33 @@ mod tests {
             let m = Tensor::new(vec![rows, k], a);
             let b = Tensor::new(vec![1, k], vec![1i8; k]);
             assert_eq!(count_pairs(&m, &b, false), (pairs, wide), "K = {k}");
+        }
+        // every vector form counts as the scalar rule, on runs with and
+        // without a tail past the last 64 bytes
+        let run: Vec<u8> = (0..1000)
+            .map(|_| match rng.next_u64() % 3 {
+                0 => 0,
+                _ => rng.next_u64() as u8 | 1,
+            })
+            .collect();
+        for len in (0..run.len()).step_by(2) {
+            let r = &run[..len];
+            let rule = r
+                .chunks(2)
+                .map(|p| u64::from((p[0] == 0) != (p[1] == 0)))
+                .sum::<u64>();
+            assert_eq!(wide_in_run_body(r), rule, "len {len}");
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx512bw") {
+                    // SAFETY: checked just above
+                    assert_eq!(unsafe { wide_in_run_avx512(r) }, rule, "len {len}");
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: checked just above
+                    assert_eq!(unsafe { wide_in_run_avx2(r) }, rule, "len {len}");
+                }
+            }
         }
     }
 

@@ -609,7 +609,18 @@ fn bench_net_compare_ort_on_the_digits_cnn() {
             out.contains("ORT's output equals exact int8's bit for bit on all 5000 values"),
             "{out}"
         );
-        assert!(out.contains("ONNX Runtime: 500 images"), "{out}");
+        // 8 batches of 64 on more than one thread run side by side, and
+        // ORT is timed both ways (one way on a one-core machine)
+        assert!(
+            out.contains("ONNX Runtime (one batch at a time): 500 images"),
+            "{out}"
+        );
+        if out.contains("batches side by side, one thread each") {
+            assert!(
+                out.contains("ONNX Runtime (batches side by side): 500 images"),
+                "{out}"
+            );
+        }
         let ratios = out.lines().filter(|l| l.contains("x ORT (best)")).count();
         assert_eq!(
             ratios, 3,
@@ -671,4 +682,79 @@ fn an_engine_kept_across_plans_packs_each_plans_weights() {
     assert_ne!(ya, yb, "conv2's weights matter");
     // and back: the first plan's weights again
     assert_eq!(a.run(&x, &mut kept).unwrap(), ya);
+}
+
+/// Batches run side by side (one thread each, forked engines) give the
+/// outputs and the per-layer statistics of batches run one after another,
+/// bit for bit, on an uneven share (3 threads, 8 batches of which the last
+/// is short), for every PE kind, with and without statistics; a failing
+/// run reports the error the sequential run does (a 2:4 design on dense
+/// weights).
+#[test]
+fn batches_side_by_side_equal_batches_in_turn() {
+    let plan = sparqgen::net::load(&digits().join("digits_int8.onnx")).unwrap();
+    let x = npy::read_f32(&digits().join("x_test.npy"), "x").unwrap();
+    let x = Tensor::new(vec![120, 1, 8, 8], x.data[..120 * 64].to_vec());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let baseline = |kind: &str| {
+        Design::from_yaml(&format!(
+            "name: {kind}\npe: {{kind: {kind}}}\narray: {{kind: single}}\n"
+        ))
+        .unwrap()
+    };
+    let cases = [
+        (baseline("mac8x8"), true),
+        (baseline("mac4x8"), true),
+        (Design::default_design(), true),
+        (Design::default_design(), false),
+        (
+            Design::from_path(Path::new("configs/sparq_3b_dot16.yaml")).unwrap(),
+            true,
+        ),
+    ];
+    for (design, stats) in &cases {
+        let engine = || {
+            let mut e = sparqgen::net::DesignEngine::new(design, &plan.layers);
+            e.set_layer_stats(*stats);
+            e
+        };
+        let mut turn = engine();
+        let y_turn = sparqgen::net::run_batches(&plan, &x, 16, None, &mut turn).unwrap();
+        let mut side = engine();
+        // twice: the second run reuses the packed weights and adds to the
+        // statistics
+        for _ in 0..2 {
+            let y = pool
+                .install(|| sparqgen::net::run_design_batches(&plan, &x, 16, None, &mut side))
+                .unwrap();
+            assert_eq!(y, y_turn, "{} (stats {stats})", design.name());
+        }
+        sparqgen::net::run_batches(&plan, &x, 16, None, &mut turn).unwrap();
+        let key = |e: &sparqgen::net::DesignEngine| {
+            e.layers
+                .iter()
+                .map(|l| (l.macs, l.signal, l.noise, l.pairs, l.wide_pairs))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(key(&side), key(&turn), "{} (stats {stats})", design.name());
+        assert!(side.layers.iter().all(|l| l.macs > 0));
+        if *stats && design.name() != "mac8x8" {
+            assert!(
+                side.layers.iter().any(|l| l.noise > 0.0),
+                "{}",
+                design.name()
+            );
+        }
+    }
+    let stc = Design::from_path(Path::new("configs/sparq_stc_sa16x16.yaml")).unwrap();
+    let mut turn = sparqgen::net::DesignEngine::new(&stc, &plan.layers);
+    let e_turn = sparqgen::net::run_batches(&plan, &x, 16, None, &mut turn).unwrap_err();
+    let mut side = sparqgen::net::DesignEngine::new(&stc, &plan.layers);
+    let e_side = pool
+        .install(|| sparqgen::net::run_design_batches(&plan, &x, 16, None, &mut side))
+        .unwrap_err();
+    assert_eq!(format!("{e_side:#}"), format!("{e_turn:#}"));
 }
