@@ -155,13 +155,14 @@ pub fn gemm(
                 // rows PREFETCH_TILES tiles ahead in this block (as in the
                 // dense kernel), asked for while the first panel computes
                 let pf = Prefetch::rows_of(data, k, first + PREFETCH_TILES * MR, MR, k0, k1);
-                for r in 0..mr {
-                    let row = &a.row(first + r)[k0..k1];
-                    let dst = &mut buf[r * lda..(r + 1) * lda];
-                    match src {
-                        // SAFETY: `available` checked AVX-512 VBMI.
-                        Source::Lut(l) => unsafe { build_row_vbmi(l, row, dst) },
-                        Source::Table(_) => build_row(src, row, dst),
+                let rows_of_tile = (0..mr).map(|r| &a.row(first + r)[k0..k1]);
+                match src {
+                    // SAFETY: `available` checked AVX-512 VBMI.
+                    Source::Lut(l) => unsafe { build_rows_vbmi(l, rows_of_tile, buf, lda) },
+                    Source::Table(_) => {
+                        for (r, row) in rows_of_tile.enumerate() {
+                            build_row(src, row, &mut buf[r * lda..(r + 1) * lda]);
+                        }
                     }
                 }
                 let crow = cptr.at(first * n);
@@ -271,12 +272,20 @@ fn build_indices() -> [[[u8; 64]; 4]; 2] {
     idx
 }
 
-/// [`build_row`] 64 activations at a time: `narrow[a]` and `wide[a]` by
-/// byte lookups, then per slot byte one `vpermb` for the partner's
-/// zero-ness and a two-table `vpermb` for the value. Writes `k.div_ceil(64)
-/// * 256` bytes.
+/// [`build_row`] for each of `rows` into `dst` (rows `lda` bytes apart),
+/// 64 activations at a time: `narrow[a]` and `wide[a]` by byte lookups,
+/// then per slot byte one `vpermb` for the partner's zero-ness and a
+/// two-table `vpermb` for the value. Writes `k.div_ceil(64) * 256` bytes
+/// per row of `k` activations; the tables and index vectors are loaded once
+/// per call (once per row cost a tenth of the build: a tile's row holds a
+/// k-block, 5 chunks of 64 on the bench shape).
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-unsafe fn build_row_vbmi(lut: &SplitLut, row: &[u8], dst: &mut [u8]) {
+unsafe fn build_rows_vbmi<'r>(
+    lut: &SplitLut,
+    rows: impl Iterator<Item = &'r [u8]>,
+    dst: &mut [u8],
+    lda: usize,
+) {
     use std::sync::OnceLock;
     static IDX: OnceLock<[[[u8; 64]; 4]; 2]> = OnceLock::new();
     let idx = IDX.get_or_init(build_indices);
@@ -293,28 +302,32 @@ unsafe fn build_row_vbmi(lut: &SplitLut, row: &[u8], dst: &mut [u8]) {
     let partner_idx = [0, 1, 2, 3].map(|o| load(&idx[1][o], 0));
     let sixty_four = _mm512_set1_epi8(64);
     let wide_id = lut.wide_is_identity_cached();
-    let k = row.len();
-    assert!(dst.len() >= k.div_ceil(64) * 256);
-    let mut i = 0;
-    while i < k {
-        let left = k - i;
-        let mask: u64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
-        // lanes past k read as zero activations
-        let x = _mm512_maskz_loadu_epi8(mask, row.as_ptr().add(i) as *const i8);
-        // a lone survivor of the 4-bit sets is exact: no wide lookup
-        let n = look(&nt, x);
-        let w = if wide_id { x } else { look(&wt, x) };
-        let zero = _mm512_maskz_mov_epi8(
-            _mm512_cmpeq_epi8_mask(x, _mm512_setzero_si512()),
-            sixty_four,
-        );
-        let out = dst.as_mut_ptr().add(i * 4);
-        for o in 0..4 {
-            let sel = _mm512_or_si512(src_idx[o], _mm512_permutexvar_epi8(partner_idx[o], zero));
-            let h = _mm512_permutex2var_epi8(n, sel, w);
-            _mm512_storeu_si512(out.add(o * 64) as *mut _, h);
+    for (r, row) in rows.enumerate() {
+        let k = row.len();
+        let dst = &mut dst[r * lda..(r + 1) * lda];
+        assert!(dst.len() >= k.div_ceil(64) * 256);
+        let mut i = 0;
+        while i < k {
+            let left = k - i;
+            let mask: u64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
+            // lanes past k read as zero activations
+            let x = _mm512_maskz_loadu_epi8(mask, row.as_ptr().add(i) as *const i8);
+            // a lone survivor of the 4-bit sets is exact: no wide lookup
+            let n = look(&nt, x);
+            let w = if wide_id { x } else { look(&wt, x) };
+            let zero = _mm512_maskz_mov_epi8(
+                _mm512_cmpeq_epi8_mask(x, _mm512_setzero_si512()),
+                sixty_four,
+            );
+            let out = dst.as_mut_ptr().add(i * 4);
+            for o in 0..4 {
+                let sel =
+                    _mm512_or_si512(src_idx[o], _mm512_permutexvar_epi8(partner_idx[o], zero));
+                let h = _mm512_permutex2var_epi8(n, sel, w);
+                _mm512_storeu_si512(out.add(o * 64) as *mut _, h);
+            }
+            i += 64;
         }
-        i += 64;
     }
 }
 
