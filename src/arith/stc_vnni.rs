@@ -11,7 +11,7 @@
 //!   16 columns, four vectors: two `vpermb` index vectors (groups 0-1 and
 //!   2-3 of the window: each column's lane names its four bytes, two slots
 //!   per group) and the two matching weight vectors.
-//! - The micro-kernel holds 6 x 2 zmm accumulators (6 rows x 32 columns)
+//! - The micro-kernel holds 8 x 2 zmm accumulators (8 rows x 32 columns)
 //!   and the panel's window (8 zmm) in registers; per row and window it
 //!   loads the 64-byte table once and runs, per 16 columns, two `vpermb` +
 //!   `vpdpbusd`.
@@ -25,8 +25,9 @@ use super::vnni::{
 };
 use std::arch::x86_64::*;
 
-/// Rows per micro-tile.
-const MR: usize = 6;
+/// Rows per micro-tile (8: the B vectors of a window are loaded once per
+/// 8 rows; 6 ran 3-5 % slower).
+const MR: usize = 8;
 /// Column vectors (16 columns each) per panel.
 const NV: usize = 2;
 /// Columns per panel.
@@ -42,6 +43,9 @@ pub fn available() -> bool {
 /// B packed into panels (see the module docs).
 pub struct PackedB {
     data: Vec<i8>,
+    /// Where the panels start in `data`: its first cache line boundary
+    /// (the micro-kernel loads B in 64-byte vectors).
+    start: usize,
     /// Windows of four groups.
     windows: usize,
     /// B's shape.
@@ -55,10 +59,11 @@ impl PackedB {
     pub fn new(b: &View<i8>, n: usize, k: usize) -> Result<PackedB, ArithError> {
         let windows = k.div_ceil(4 * 4);
         // per column and window: 4 index bytes x 2 + 4 weight bytes x 2
-        let mut data = vec![0i8; n.div_ceil(16) * 16 * windows * 16];
+        let mut data = vec![0i8; n.div_ceil(16) * 16 * windows * 16 + 63];
+        let start = data.as_ptr().align_offset(64);
         for j0 in (0..n).step_by(NC) {
             let vecs = (n - j0).min(NC).div_ceil(16);
-            let base = j0 * windows * 16;
+            let base = start + j0 * windows * 16;
             for j in j0..(n - j0).min(NC) + j0 {
                 let (v, lane) = ((j - j0) / 16, (j - j0) % 16);
                 let row = b.row(j);
@@ -85,6 +90,7 @@ impl PackedB {
         }
         Ok(PackedB {
             data,
+            start,
             windows,
             n,
             k,
@@ -100,7 +106,7 @@ impl PackedB {
     /// window `w0`.
     fn block(&self, j0: usize, w0: usize) -> *const i8 {
         let vecs = (self.n - j0).min(NC).div_ceil(16);
-        self.data[j0 * self.windows * 16 + w0 * vecs * 256..].as_ptr()
+        self.data[self.start + j0 * self.windows * 16 + w0 * vecs * 256..].as_ptr()
     }
 }
 
@@ -139,7 +145,12 @@ pub fn gemm(
     // (four windows), as the table build writes them
     let lda = wins.div_ceil(4) * 4 * WINDOW;
     let data = a.data;
-    run_tasks(threads, split.tasks(), MR * lda, |buf, task| {
+    // the tables start on a cache line: the micro-kernel's 64-byte loads
+    // and the build's stores then never straddle two (a scratch buffer off
+    // by 16 bytes ran the 2:4 GEMM 8 % slower)
+    run_tasks(threads, split.tasks(), MR * lda + 63, |scratch, task| {
+        let start = scratch.as_ptr().align_offset(64);
+        let buf = &mut scratch[start..];
         let (t, grp) = (task / split.col_groups, task % split.col_groups);
         let r0 = t * split.rows;
         let rows = (m - r0).min(split.rows);
@@ -331,7 +342,7 @@ unsafe fn build_rows_vbmi<'r>(
     }
 }
 
-/// One `mr x cols` block of C (`mr <= 6`, `cols <= 32`).
+/// One `mr x cols` block of C (`mr <= 8`, `cols <= 32`).
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
 unsafe fn tile(
@@ -360,7 +371,9 @@ unsafe fn tile(
         3 => go!(3),
         4 => go!(4),
         5 => go!(5),
-        _ => go!(6),
+        6 => go!(6),
+        7 => go!(7),
+        _ => go!(8),
     }
 }
 
@@ -397,7 +410,8 @@ unsafe fn micro<const M: usize, const V: usize>(
     }
     let mut pf = pf.cursor();
     for win in 0..windows {
-        // a window is 16 k, a tile's rows 6 k / 64 lines: two per window
+        // a window is 16 k of each row: 8 rows are two lines (asking for
+        // every line a row straddles as well, 3 per window, ran 2 % slower)
         pf.next();
         pf.next();
         let bp = b.add(win * V * 256);
