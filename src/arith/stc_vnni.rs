@@ -432,3 +432,45 @@ unsafe fn micro<const M: usize, const V: usize>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arith::stc::slots;
+
+    /// The packing's window at a time reading (one compare, a 16-entry
+    /// table) gives each group the slots and weights of the group-wise
+    /// rule (`stc::slots`), for every 0, 1 or 2 survivor pattern in every
+    /// group place, and refuses a window with a group of three.
+    #[test]
+    fn window_slots_follow_the_group_rule() {
+        let mut seed = 3u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        for _ in 0..2000 {
+            let mut w = [0i8; 16];
+            for g in 0..4 {
+                // masks with at most two bits: 0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12
+                let mask = [0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12][next() as usize % 11];
+                for p in 0..4 {
+                    if mask >> p & 1 == 1 {
+                        w[4 * g + p] = (next() % 255) as i8 | 1;
+                    }
+                }
+            }
+            let (idx, wt) = window_slots(&w).expect("at most two per group");
+            let want = slots(&w, 0).unwrap();
+            for (g, (s, b)) in want.iter().enumerate() {
+                let off = (g * SLOTS) as u8;
+                assert_eq!(idx[2 * g..2 * g + 2], [off + s[0], off + s[1]], "{w:?} group {g}");
+                assert_eq!(wt[2 * g..2 * g + 2], *b, "{w:?} group {g}");
+            }
+            let g = next() as usize % 4;
+            let mut bad = w;
+            bad[4 * g..4 * g + 3].fill(7);
+            assert!(window_slots(&bad).is_none(), "{bad:?}");
+        }
+    }
+}
