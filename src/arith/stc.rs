@@ -68,7 +68,7 @@ pub type GroupSlots = ([u8; 2], [i8; 2]);
 /// two slots, the positions whose weights they take, and how many weights
 /// are non-zero. With one survivor at `p` the second position is another
 /// (zero) one; with none both are.
-const BY_MASK: [([u8; 2], [usize; 2], u32); 16] = {
+pub(super) const BY_MASK: [([u8; 2], [usize; 2], u32); 16] = {
     let mut t = [([0u8, 1], [0usize, 1], 0u32); 16];
     let mut mask = 0;
     while mask < 16 {

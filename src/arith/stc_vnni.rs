@@ -11,22 +11,23 @@
 //!   16 columns, four vectors: two `vpermb` index vectors (groups 0-1 and
 //!   2-3 of the window: each column's lane names its four bytes, two slots
 //!   per group) and the two matching weight vectors.
-//! - The micro-kernel holds 6 x 2 zmm accumulators (6 rows x 32 columns)
+//! - The micro-kernel holds 8 x 2 zmm accumulators (8 rows x 32 columns)
 //!   and the panel's window (8 zmm) in registers; per row and window it
 //!   loads the 64-byte table once and runs, per 16 columns, two `vpermb` +
 //!   `vpdpbusd`.
 
-use super::gemm::ArithError;
+use super::gemm::{stc_pairs, ArithError};
 use super::lut::SplitLut;
-use super::stc::{build_row, for_each_slots, slot_source, Source, SLOTS};
+use super::stc::{build_row, slot_source, Source, BY_MASK, SLOTS};
 use super::tensor::View;
 use super::vnni::{
     run_tasks, threads_for, Prefetch, Split, SyncPtr, B_BLOCK_BYTES, PREFETCH_TILES,
 };
 use std::arch::x86_64::*;
 
-/// Rows per micro-tile.
-const MR: usize = 6;
+/// Rows per micro-tile (8: the B vectors of a window are loaded once per
+/// 8 rows; 6 ran 3-5 % slower).
+const MR: usize = 8;
 /// Column vectors (16 columns each) per panel.
 const NV: usize = 2;
 /// Columns per panel.
@@ -42,6 +43,9 @@ pub fn available() -> bool {
 /// B packed into panels (see the module docs).
 pub struct PackedB {
     data: Vec<i8>,
+    /// Where the panels start in `data`: its first cache line boundary
+    /// (the micro-kernel loads B in 64-byte vectors).
+    start: usize,
     /// Windows of four groups.
     windows: usize,
     /// B's shape.
@@ -55,29 +59,38 @@ impl PackedB {
     pub fn new(b: &View<i8>, n: usize, k: usize) -> Result<PackedB, ArithError> {
         let windows = k.div_ceil(4 * 4);
         // per column and window: 4 index bytes x 2 + 4 weight bytes x 2
-        let mut data = vec![0i8; n.div_ceil(16) * 16 * windows * 16];
+        let mut data = vec![0i8; n.div_ceil(16) * 16 * windows * 16 + 63];
+        let start = data.as_ptr().align_offset(64);
         for j0 in (0..n).step_by(NC) {
             let vecs = (n - j0).min(NC).div_ceil(16);
-            let base = j0 * windows * 16;
+            let base = start + j0 * windows * 16;
             for j in j0..(n - j0).min(NC) + j0 {
                 let (v, lane) = ((j - j0) / 16, (j - j0) % 16);
-                for_each_slots(b.row(j), j, |g, (s, w)| {
-                    let (win, half, second) = (g / 4, (g % 4) / 2, g % 2);
-                    // vectors of one (window, column vector): idx0, idx1, w0, w1
-                    let vec_at = |which: usize| base + ((win * vecs + v) * 4 + which) * 64;
-                    let at = lane * 4 + second * 2;
-                    let off = ((g % 4) * SLOTS) as u8;
-                    let idx = vec_at(half);
-                    data[idx + at] = (off + s[0]) as i8;
-                    data[idx + at + 1] = (off + s[1]) as i8;
-                    let wt = vec_at(2 + half);
-                    data[wt + at] = w[0];
-                    data[wt + at + 1] = w[1];
-                })?;
+                let row = b.row(j);
+                let (chunks, tail) = row.as_chunks::<16>();
+                let mut last = [0i8; 16];
+                last[..tail.len()].copy_from_slice(tail);
+                let windows_of_row = chunks.iter().chain((!tail.is_empty()).then_some(&last));
+                for (win, w) in windows_of_row.enumerate() {
+                    let (idx, wt) = window_slots(w).ok_or_else(|| {
+                        stc_pairs(row, j).expect_err("a group of three or four weights")
+                    })?;
+                    // vectors of one (window, column vector): idx0, idx1,
+                    // w0, w1; this column's four bytes of each
+                    let at = base + (win * vecs + v) * 256 + lane * 4;
+                    let out = &mut data[at..at + 196];
+                    for x in 0..2 {
+                        for y in 0..4 {
+                            out[x * 64 + y] = idx[4 * x + y] as i8;
+                            out[128 + x * 64 + y] = wt[4 * x + y];
+                        }
+                    }
+                }
             }
         }
         Ok(PackedB {
             data,
+            start,
             windows,
             n,
             k,
@@ -93,7 +106,7 @@ impl PackedB {
     /// window `w0`.
     fn block(&self, j0: usize, w0: usize) -> *const i8 {
         let vecs = (self.n - j0).min(NC).div_ceil(16);
-        self.data[j0 * self.windows * 16 + w0 * vecs * 256..].as_ptr()
+        self.data[self.start + j0 * self.windows * 16 + w0 * vecs * 256..].as_ptr()
     }
 }
 
@@ -132,7 +145,12 @@ pub fn gemm(
     // (four windows), as the table build writes them
     let lda = wins.div_ceil(4) * 4 * WINDOW;
     let data = a.data;
-    run_tasks(threads, split.tasks(), MR * lda, |buf, task| {
+    // the tables start on a cache line: the micro-kernel's 64-byte loads
+    // and the build's stores then never straddle two (a scratch buffer off
+    // by 16 bytes ran the 2:4 GEMM 8 % slower)
+    run_tasks(threads, split.tasks(), MR * lda + 63, |scratch, task| {
+        let start = scratch.as_ptr().align_offset(64);
+        let buf = &mut scratch[start..];
         let (t, grp) = (task / split.col_groups, task % split.col_groups);
         let r0 = t * split.rows;
         let rows = (m - r0).min(split.rows);
@@ -148,13 +166,14 @@ pub fn gemm(
                 // rows PREFETCH_TILES tiles ahead in this block (as in the
                 // dense kernel), asked for while the first panel computes
                 let pf = Prefetch::rows_of(data, k, first + PREFETCH_TILES * MR, MR, k0, k1);
-                for r in 0..mr {
-                    let row = &a.row(first + r)[k0..k1];
-                    let dst = &mut buf[r * lda..(r + 1) * lda];
-                    match src {
-                        // SAFETY: `available` checked AVX-512 VBMI.
-                        Source::Lut(l) => unsafe { build_row_vbmi(l, row, dst) },
-                        Source::Table(_) => build_row(src, row, dst),
+                let rows_of_tile = (0..mr).map(|r| &a.row(first + r)[k0..k1]);
+                match src {
+                    // SAFETY: `available` checked AVX-512 VBMI.
+                    Source::Lut(l) => unsafe { build_rows_vbmi(l, rows_of_tile, buf, lda) },
+                    Source::Table(_) => {
+                        for (r, row) in rows_of_tile.enumerate() {
+                            build_row(src, row, &mut buf[r * lda..(r + 1) * lda]);
+                        }
                     }
                 }
                 let crow = cptr.at(first * n);
@@ -191,6 +210,48 @@ pub fn gemm(
     Ok(c)
 }
 
+/// Per mask of a group's non-zero weights: its two slots and the two
+/// positions whose weights they take ([`BY_MASK`] in bytes), and whether
+/// the group has more than two non-zero weights.
+const NIBBLE: [([u8; 2], [u8; 2], bool); 16] = {
+    let mut t = [([0u8; 2], [0u8; 2], false); 16];
+    let mut mask = 0;
+    while mask < 16 {
+        let (s, [p, q], count) = BY_MASK[mask];
+        t[mask] = (s, [p as u8, q as u8], count > 2);
+        mask += 1;
+    }
+    t
+};
+
+/// One window (16 k) of a weight row as the kernel reads it: the `vpermb`
+/// index bytes of groups 0-1 and 2-3 (two slots per group, offset by the
+/// group's place in the window's table) and the matching weights; `None`
+/// when a group has more than two non-zero weights. The groups' non-zero
+/// masks come from one compare of 16 bytes (a group at a time cost 5 % of
+/// a 2:4 GEMM that packs per call, all of it before the threads start).
+#[inline(always)]
+fn window_slots(w: &[i8; 16]) -> Option<([u8; 8], [i8; 8])> {
+    // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of `w`.
+    let zero = unsafe {
+        let x = _mm_loadu_si128(w.as_ptr() as *const __m128i);
+        _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()))
+    };
+    let nz = !zero as usize & 0xffff;
+    let (mut idx, mut wt) = ([0u8; 8], [0i8; 8]);
+    let mut bad = false;
+    for g in 0..4 {
+        let (s, [p, q], over) = NIBBLE[nz >> (4 * g) & 15];
+        bad |= over;
+        let off = (g * SLOTS) as u8;
+        idx[2 * g] = off + s[0];
+        idx[2 * g + 1] = off + s[1];
+        wt[2 * g] = w[4 * g + usize::from(p)];
+        wt[2 * g + 1] = w[4 * g + usize::from(q)];
+    }
+    (!bad).then_some((idx, wt))
+}
+
 /// Windows per k-block: the blocks of B of a task's `panels` panels stay
 /// in L1 while its row tiles run over them ([`B_BLOCK_BYTES`]); a multiple
 /// of 4 (whole 64-activation chunks of the table build). All of K when
@@ -222,12 +283,20 @@ fn build_indices() -> [[[u8; 64]; 4]; 2] {
     idx
 }
 
-/// [`build_row`] 64 activations at a time: `narrow[a]` and `wide[a]` by
-/// byte lookups, then per slot byte one `vpermb` for the partner's
-/// zero-ness and a two-table `vpermb` for the value. Writes `k.div_ceil(64)
-/// * 256` bytes.
+/// [`build_row`] for each of `rows` into `dst` (rows `lda` bytes apart),
+/// 64 activations at a time: `narrow[a]` and `wide[a]` by byte lookups,
+/// then per slot byte one `vpermb` for the partner's zero-ness and a
+/// two-table `vpermb` for the value. Writes `k.div_ceil(64) * 256` bytes
+/// per row of `k` activations; the tables and index vectors are loaded once
+/// per call (once per row cost a tenth of the build: a tile's row holds a
+/// k-block, 5 chunks of 64 on the bench shape).
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-unsafe fn build_row_vbmi(lut: &SplitLut, row: &[u8], dst: &mut [u8]) {
+unsafe fn build_rows_vbmi<'r>(
+    lut: &SplitLut,
+    rows: impl Iterator<Item = &'r [u8]>,
+    dst: &mut [u8],
+    lda: usize,
+) {
     use std::sync::OnceLock;
     static IDX: OnceLock<[[[u8; 64]; 4]; 2]> = OnceLock::new();
     let idx = IDX.get_or_init(build_indices);
@@ -244,32 +313,36 @@ unsafe fn build_row_vbmi(lut: &SplitLut, row: &[u8], dst: &mut [u8]) {
     let partner_idx = [0, 1, 2, 3].map(|o| load(&idx[1][o], 0));
     let sixty_four = _mm512_set1_epi8(64);
     let wide_id = lut.wide_is_identity_cached();
-    let k = row.len();
-    assert!(dst.len() >= k.div_ceil(64) * 256);
-    let mut i = 0;
-    while i < k {
-        let left = k - i;
-        let mask: u64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
-        // lanes past k read as zero activations
-        let x = _mm512_maskz_loadu_epi8(mask, row.as_ptr().add(i) as *const i8);
-        // a lone survivor of the 4-bit sets is exact: no wide lookup
-        let n = look(&nt, x);
-        let w = if wide_id { x } else { look(&wt, x) };
-        let zero = _mm512_maskz_mov_epi8(
-            _mm512_cmpeq_epi8_mask(x, _mm512_setzero_si512()),
-            sixty_four,
-        );
-        let out = dst.as_mut_ptr().add(i * 4);
-        for o in 0..4 {
-            let sel = _mm512_or_si512(src_idx[o], _mm512_permutexvar_epi8(partner_idx[o], zero));
-            let h = _mm512_permutex2var_epi8(n, sel, w);
-            _mm512_storeu_si512(out.add(o * 64) as *mut _, h);
+    for (r, row) in rows.enumerate() {
+        let k = row.len();
+        let dst = &mut dst[r * lda..(r + 1) * lda];
+        assert!(dst.len() >= k.div_ceil(64) * 256);
+        let mut i = 0;
+        while i < k {
+            let left = k - i;
+            let mask: u64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
+            // lanes past k read as zero activations
+            let x = _mm512_maskz_loadu_epi8(mask, row.as_ptr().add(i) as *const i8);
+            // a lone survivor of the 4-bit sets is exact: no wide lookup
+            let n = look(&nt, x);
+            let w = if wide_id { x } else { look(&wt, x) };
+            let zero = _mm512_maskz_mov_epi8(
+                _mm512_cmpeq_epi8_mask(x, _mm512_setzero_si512()),
+                sixty_four,
+            );
+            let out = dst.as_mut_ptr().add(i * 4);
+            for o in 0..4 {
+                let sel =
+                    _mm512_or_si512(src_idx[o], _mm512_permutexvar_epi8(partner_idx[o], zero));
+                let h = _mm512_permutex2var_epi8(n, sel, w);
+                _mm512_storeu_si512(out.add(o * 64) as *mut _, h);
+            }
+            i += 64;
         }
-        i += 64;
     }
 }
 
-/// One `mr x cols` block of C (`mr <= 6`, `cols <= 32`).
+/// One `mr x cols` block of C (`mr <= 8`, `cols <= 32`).
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
 unsafe fn tile(
@@ -298,7 +371,9 @@ unsafe fn tile(
         3 => go!(3),
         4 => go!(4),
         5 => go!(5),
-        _ => go!(6),
+        6 => go!(6),
+        7 => go!(7),
+        _ => go!(8),
     }
 }
 
@@ -335,7 +410,8 @@ unsafe fn micro<const M: usize, const V: usize>(
     }
     let mut pf = pf.cursor();
     for win in 0..windows {
-        // a window is 16 k, a tile's rows 6 k / 64 lines: two per window
+        // a window is 16 k of each row: 8 rows are two lines (asking for
+        // every line a row straddles as well, 3 per window, ran 2 % slower)
         pf.next();
         pf.next();
         let bp = b.add(win * V * 256);
@@ -353,6 +429,48 @@ unsafe fn micro<const M: usize, const V: usize>(
     for (r, row) in acc.iter().enumerate() {
         for (v, cell) in row.iter().enumerate() {
             _mm512_mask_storeu_epi32(c.add(r * ldc + v * 16), mask(v), *cell);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arith::stc::slots;
+
+    /// The packing's window at a time reading (one compare, a 16-entry
+    /// table) gives each group the slots and weights of the group-wise
+    /// rule (`stc::slots`), for every 0, 1 or 2 survivor pattern in every
+    /// group place, and refuses a window with a group of three.
+    #[test]
+    fn window_slots_follow_the_group_rule() {
+        let mut seed = 3u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        for _ in 0..2000 {
+            let mut w = [0i8; 16];
+            for g in 0..4 {
+                // masks with at most two bits: 0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12
+                let mask = [0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12][next() as usize % 11];
+                for p in 0..4 {
+                    if mask >> p & 1 == 1 {
+                        w[4 * g + p] = (next() % 255) as i8 | 1;
+                    }
+                }
+            }
+            let (idx, wt) = window_slots(&w).expect("at most two per group");
+            let want = slots(&w, 0).unwrap();
+            for (g, (s, b)) in want.iter().enumerate() {
+                let off = (g * SLOTS) as u8;
+                assert_eq!(idx[2 * g..2 * g + 2], [off + s[0], off + s[1]], "{w:?} group {g}");
+                assert_eq!(wt[2 * g..2 * g + 2], *b, "{w:?} group {g}");
+            }
+            let g = next() as usize % 4;
+            let mut bad = w;
+            bad[4 * g..4 * g + 3].fill(7);
+            assert!(window_slots(&bad).is_none(), "{bad:?}");
         }
     }
 }
