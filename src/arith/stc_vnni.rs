@@ -446,7 +446,9 @@ mod tests {
     fn window_slots_follow_the_group_rule() {
         let mut seed = 3u64;
         let mut next = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) as u32
         };
         for _ in 0..2000 {
@@ -464,7 +466,11 @@ mod tests {
             let want = slots(&w, 0).unwrap();
             for (g, (s, b)) in want.iter().enumerate() {
                 let off = (g * SLOTS) as u8;
-                assert_eq!(idx[2 * g..2 * g + 2], [off + s[0], off + s[1]], "{w:?} group {g}");
+                assert_eq!(
+                    idx[2 * g..2 * g + 2],
+                    [off + s[0], off + s[1]],
+                    "{w:?} group {g}"
+                );
                 assert_eq!(wt[2 * g..2 * g + 2], *b, "{w:?} group {g}");
             }
             let g = next() as usize % 4;
