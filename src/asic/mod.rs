@@ -604,7 +604,7 @@ pub fn lay_out(
         notes.push(format!(
             "Routing: qrouter stopped when its stage 2 had routed every net; its stage 3 \
              (rip-up and reroute of every net to shorten it) runs up to {} cells. On the 4x4 \
-             arrays stage 3 took about an hour and once left a net off its pin.",
+             arrays stage 2 had routed every net, and stage 3 took about an hour more.",
             qflow::ROUTE_CLEANUP_CELLS
         ));
     }

@@ -72,9 +72,7 @@ pub fn step_limit(cells: usize) -> Duration {
 /// every net after all are routed, to shorten them); above, it stops when
 /// stage 2 has routed every net. On the 4x4 arrays (19,800 to 26,900
 /// cells) stage 2 routed every net each time, and stage 3's two rounds took
-/// about an hour and left the mac8x8 array with a net that ends 0.8 um off
-/// its pin (a metal1 via pad alone: DRC "Metal1 area", LVS an unconnected
-/// AOI22X1 input), though qrouter said "No failed routes".
+/// about an hour more.
 pub const ROUTE_CLEANUP_CELLS: usize = 3000;
 
 /// Whether qrouter runs its stage 3 on a netlist of `cells` cells.
