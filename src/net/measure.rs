@@ -99,6 +99,17 @@ pub struct EngineSecs {
     pub per_layer: Vec<(f64, [usize; 3])>,
 }
 
+/// Statistics of the named layers (name, op), all zero.
+fn blank_stats<'a>(layers: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<LayerStats> {
+    layers
+        .map(|(name, op)| LayerStats {
+            name: name.clone(),
+            op: op.clone(),
+            ..Default::default()
+        })
+        .collect()
+}
+
 impl DesignEngine {
     /// An engine for a plan whose MAC layers are `layers`. It keeps each
     /// layer's packed weights between runs and re-packs a layer whose
@@ -112,14 +123,7 @@ impl DesignEngine {
             model: Arc::new(Model::new(design)),
             exact,
             kind: design.pe().kind(),
-            layers: layers
-                .iter()
-                .map(|l| LayerStats {
-                    name: l.name.clone(),
-                    op: l.op.clone(),
-                    ..Default::default()
-                })
-                .collect(),
+            layers: blank_stats(layers.iter().map(|l| (&l.name, &l.op))),
             inputs: None,
             secs: EngineSecs::default(),
             packs: Default::default(),
@@ -184,15 +188,7 @@ impl DesignEngine {
             model: Arc::clone(&self.model),
             exact: self.exact.clone(),
             kind: self.kind,
-            layers: self
-                .layers
-                .iter()
-                .map(|l| LayerStats {
-                    name: l.name.clone(),
-                    op: l.op.clone(),
-                    ..Default::default()
-                })
-                .collect(),
+            layers: blank_stats(self.layers.iter().map(|l| (&l.name, &l.op))),
             inputs: None,
             secs: EngineSecs::default(),
             packs: self.packs.clone(),
