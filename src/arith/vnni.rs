@@ -706,24 +706,7 @@ unsafe fn tile(
     cols: usize,
     pf: Prefetch,
 ) {
-    macro_rules! go {
-        ($m:literal) => {
-            match cols.div_ceil(16) {
-                1 => micro::<$m, 1, false>(a, lda, b, kg, c, ldc, cols, pf, None),
-                2 => micro::<$m, 2, false>(a, lda, b, kg, c, ldc, cols, pf, None),
-                3 => micro::<$m, 3, false>(a, lda, b, kg, c, ldc, cols, pf, None),
-                _ => micro::<$m, 4, false>(a, lda, b, kg, c, ldc, cols, pf, None),
-            }
-        };
-    }
-    match mr {
-        1 => go!(1),
-        2 => go!(2),
-        3 => go!(3),
-        4 => go!(4),
-        5 => go!(5),
-        _ => go!(6),
-    }
+    tile_body::<false>(mr, a, lda, b, kg, c, ldc, cols, pf, None)
 }
 
 /// [`tile`] that also runs `job` (the next tile's trim) between its
@@ -742,14 +725,33 @@ unsafe fn tile_fused(
     pf: Prefetch,
     job: TrimJob,
 ) {
-    let job = Some(job);
+    tile_body::<true>(mr, a, lda, b, kg, c, ldc, cols, pf, Some(job))
+}
+
+/// The dispatch of [`tile`] and [`tile_fused`] to the micro-kernel of
+/// `mr` rows and `cols` columns, inlined into each (so each keeps its own
+/// target features).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_body<const FUSE: bool>(
+    mr: usize,
+    a: *const u8,
+    lda: usize,
+    b: *const i8,
+    kg: usize,
+    c: *mut i32,
+    ldc: usize,
+    cols: usize,
+    pf: Prefetch,
+    job: Option<TrimJob>,
+) {
     macro_rules! go {
         ($m:literal) => {
             match cols.div_ceil(16) {
-                1 => micro::<$m, 1, true>(a, lda, b, kg, c, ldc, cols, pf, job),
-                2 => micro::<$m, 2, true>(a, lda, b, kg, c, ldc, cols, pf, job),
-                3 => micro::<$m, 3, true>(a, lda, b, kg, c, ldc, cols, pf, job),
-                _ => micro::<$m, 4, true>(a, lda, b, kg, c, ldc, cols, pf, job),
+                1 => micro::<$m, 1, FUSE>(a, lda, b, kg, c, ldc, cols, pf, job),
+                2 => micro::<$m, 2, FUSE>(a, lda, b, kg, c, ldc, cols, pf, job),
+                3 => micro::<$m, 3, FUSE>(a, lda, b, kg, c, ldc, cols, pf, job),
+                _ => micro::<$m, 4, FUSE>(a, lda, b, kg, c, ldc, cols, pf, job),
             }
         };
     }
