@@ -358,10 +358,6 @@ impl Value {
     }
 }
 
-/// [`quantize`] of every value, in parallel chunks; with a zero point in
-/// 0..=255 in a form that vectorizes: `x / scale` clamped to +-512 first
-/// (beyond, every code saturates the same way; within, the rounding of
-/// [`round_saturate`] is exact), a NaN to the zero point.
 /// The in-range-zero-point loop of [`quantize_all`], with AVX-512 when the
 /// CPU has it (16 lanes instead of SSE2's 4: the same IEEE division,
 /// rounding and clamps, so the same codes).
@@ -391,6 +387,10 @@ fn quantize_run_body(d: &mut [u8], x: &[f32], scale: f32, zp: i32) {
     }
 }
 
+/// [`quantize`] of every value, in parallel chunks; with a zero point in
+/// 0..=255 in a form that vectorizes: `x / scale` clamped to +-512 first
+/// (beyond, every code saturates the same way; within, the rounding of
+/// [`round_saturate`] is exact), a NaN to the zero point.
 pub fn quantize_all(xs: &[f32], scale: f32, zp: i32) -> Vec<u8> {
     let mut out = vec![0u8; xs.len()];
     let fast = (0..=255).contains(&zp);
