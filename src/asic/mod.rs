@@ -86,9 +86,6 @@ pub struct Options {
     /// Prove the routed netlist equal to the model (single PEs), or
     /// co-simulate it against the model (arrays).
     pub prove: bool,
-    /// Go on from the routed project an earlier `--keep-work` run left in
-    /// the work folder (checked by [`qflow::Project::routed`]).
-    pub resume: bool,
 }
 
 impl Default for Options {
@@ -98,7 +95,6 @@ impl Default for Options {
             knobs: qflow::Knobs::default(),
             limit: None,
             prove: true,
-            resume: false,
         }
     }
 }
@@ -405,13 +401,17 @@ fn drop_lone_pads(p: &qflow::Project, kinds: &[qflow::DrcKind]) -> Option<usize>
 }
 
 /// Run the whole flow on `design` (already generated as `g`) in `work` (an
-/// empty folder); `say` gets one line per step.
+/// empty folder); `say` gets one line per step. With `routed` (the project
+/// an earlier run left in `work` and its cell count, as
+/// [`qflow::Project::routed`] found it) synthesis, placement and routing
+/// are not run again.
 pub fn lay_out(
     design: &Design,
     g: &Generated,
     tools: &qflow::Versions,
     opts: &Options,
     work: &Path,
+    routed: Option<(qflow::Project, usize)>,
     say: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Layout> {
     let start = Instant::now();
@@ -419,16 +419,7 @@ pub fn lay_out(
     let source = one_source(g)?;
     let mut stages: Vec<StageTime> = Vec::new();
     let mut notes = Vec::new();
-    let (p, placed_cells, fast, limit) = if opts.resume {
-        let p = qflow::Project::routed(work, &top, &source, opts.knobs).map_err(|why| {
-            AsicError::Stage {
-                stage: "resume".into(),
-                why: format!("the project in {} cannot be resumed: {why}", work.display()),
-                tail: String::new(),
-            }
-        })?;
-        let cells =
-            qflow::blif_cells(&std::fs::read_to_string(p.synthesis(".blif")).unwrap_or_default());
+    let (p, placed_cells, fast, limit) = if let Some((p, cells)) = routed {
         let fast = opts
             .knobs
             .place_fast

@@ -144,8 +144,13 @@ impl Project {
     /// The routed project an earlier run left in `dir` (`--keep-work`), for
     /// going on from its routing: only when it was made from the same
     /// `source` with the same settings and its router routed every net.
-    /// Else why not.
-    pub fn routed(dir: &Path, top: &str, source: &str, knobs: Knobs) -> Result<Project, String> {
+    /// With its cell count; else why not.
+    pub fn routed(
+        dir: &Path,
+        top: &str,
+        source: &str,
+        knobs: Knobs,
+    ) -> Result<(Project, usize), String> {
         let p = Project {
             dir: dir.to_path_buf(),
             top: top.to_string(),
@@ -172,7 +177,7 @@ impl Project {
         if route_verdict(&p.read_log("route")) != Some(Routed::All) || !p.layout(".def").is_file() {
             return Err("its routing did not finish with every net routed".into());
         }
-        Ok(p)
+        Ok((p, cells))
     }
 
     pub fn source(&self) -> PathBuf {

@@ -135,7 +135,6 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
             },
             limit: args.step_minutes.map(|m| Duration::from_secs(m * 60)),
             prove: !args.no_prove,
-            resume: args.resume,
         },
         whole: args.whole,
         compare: args.compare,
@@ -146,6 +145,7 @@ pub fn run(args: &AsicArgs) -> Result<i32> {
             options: args.cluster.options(),
         }),
         keep_work: args.keep_work.clone(),
+        resume: args.resume,
     };
     execute(&req)
 }

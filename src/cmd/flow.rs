@@ -66,6 +66,7 @@ pub fn run(design_path: Option<&Path>, force: bool, layout: bool) -> Result<i32>
         force,
         slurm: None,
         keep_work: None,
+        resume: false,
     })
 }
 

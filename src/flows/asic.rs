@@ -37,6 +37,9 @@ pub struct Request {
     /// its logs and opening it in Magic) instead of a temporary folder that
     /// is removed, whether the layout succeeds or fails.
     pub keep_work: Option<PathBuf>,
+    /// Go on from the routing a kept project holds (with `keep_work`),
+    /// where [`asic::qflow::Project::routed`] finds it the same.
+    pub resume: bool,
 }
 
 /// `--slurm`: where the job folder goes and the Slurm options.
@@ -128,12 +131,12 @@ fn one(
     tools: &asic::qflow::Versions,
     opts: &Options,
     keep_work: Option<&Path>,
+    resume: bool,
     say: &mut dyn FnMut(&str),
 ) -> Result<asic::Layout> {
     let g = rtl::generate(d)?;
     let temp;
-    let mut opts = opts.clone();
-    let resume = std::mem::take(&mut opts.resume);
+    let mut routed = None;
     let work = match keep_work {
         Some(root) => {
             // Absolute: qflow and OpenSTA run in folders of their own.
@@ -153,7 +156,7 @@ fn one(
                 let source = asic::one_source(&g)?;
                 let top = &g.manifest.top;
                 match asic::qflow::Project::routed(&dir, top, &source, opts.knobs) {
-                    Ok(_) => opts.resume = true,
+                    Ok(kept) => routed = Some(kept),
                     Err(why) if dir.exists() => say(&format!(
                         "asic: {}: --resume: not going on from {}: {why}; running the whole flow",
                         d.name(),
@@ -166,7 +169,7 @@ fn one(
                     )),
                 }
             }
-            if dir.exists() && !opts.resume {
+            if dir.exists() && routed.is_none() {
                 std::fs::remove_dir_all(&dir)
                     .with_context(|| format!("--keep-work: cannot empty {}", dir.display()))?;
             }
@@ -188,7 +191,7 @@ fn one(
             temp.path().to_path_buf()
         }
     };
-    let mut l = asic::lay_out(d, &g, tools, &opts, &work, say)?;
+    let mut l = asic::lay_out(d, &g, tools, opts, &work, routed, say)?;
     say(&format!(
         "asic: {}: Yosys onto the same cells (pre-layout area)",
         d.name()
@@ -408,7 +411,14 @@ pub fn run(req: &Request, say: &mut dyn FnMut(&str)) -> Result<Done> {
         None => {
             let mut v = Vec::new();
             for x in &all {
-                v.push(one(x, &tools, &req.opts, req.keep_work.as_deref(), say)?);
+                v.push(one(
+                    x,
+                    &tools,
+                    &req.opts,
+                    req.keep_work.as_deref(),
+                    req.resume,
+                    say,
+                )?);
             }
             v.into_iter()
         }
