@@ -400,6 +400,210 @@ pub fn drop_via(def: &str, via: &str, at_um: (f64, f64), keep_layer: &str) -> Op
     Some(out)
 }
 
+/// One section of a DEF (`NETS`, `SPECIALNETS`) line by line: its header
+/// line, its `END` line, and each entry's net name and lines (from `- name`
+/// to the line that ends in `;`, as qrouter writes them).
+struct Section {
+    header: usize,
+    end: usize,
+    entries: Vec<(String, std::ops::Range<usize>)>,
+}
+
+fn section(lines: &[&str], name: &str) -> Option<Section> {
+    let header = lines
+        .iter()
+        .position(|l| l.split_whitespace().next() == Some(name))?;
+    let end = header
+        + lines[header..]
+            .iter()
+            .position(|l| l.split_whitespace().collect::<Vec<_>>() == ["END", name])?;
+    let mut entries: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+    let mut open: Option<(String, usize)> = None;
+    for (i, line) in lines.iter().enumerate().take(end).skip(header + 1) {
+        let t: Vec<&str> = line.split_whitespace().collect();
+        if let ["-", net, ..] = t.as_slice() {
+            if open.is_some() {
+                return None;
+            }
+            open = Some((net.to_string(), i));
+        }
+        if line.trim_end().ends_with(';') {
+            let (net, from) = open.take()?;
+            entries.push((net, from..i + 1));
+        }
+    }
+    open.is_none().then_some(Section {
+        header,
+        end,
+        entries,
+    })
+}
+
+/// `def` with the routing of `nets` taken from `new` (the same design
+/// routed again, by qrouter): their entries in NETS replaced by `new`'s,
+/// and in SPECIALNETS (qrouter's short metal1 stubs to off-grid pins)
+/// dropped and `new`'s added, with the section's count made right. Every
+/// other line stays as it was. `None` when a net is not in both NETS
+/// sections or a section does not read.
+pub fn splice_nets(def: &str, new: &str, nets: &[String]) -> Option<String> {
+    let old_lines: Vec<&str> = def.lines().collect();
+    let new_lines: Vec<&str> = new.lines().collect();
+    let wanted = |n: &str| nets.iter().any(|w| w == n);
+    let mut out: Vec<String> = Vec::with_capacity(old_lines.len() + 64);
+    let mut done = 0;
+    for name in ["NETS", "SPECIALNETS"] {
+        let old = section(&old_lines, name);
+        let fresh = section(&new_lines, name);
+        let (old, fresh) = match (old, fresh, name) {
+            (Some(o), Some(f), _) => (o, f),
+            // qrouter writes SPECIALNETS only when it has stubs.
+            (None, None, "SPECIALNETS") => continue,
+            _ => return None,
+        };
+        let taken = |s: &Section, lines: &[&str]| -> Vec<String> {
+            s.entries
+                .iter()
+                .filter(|(n, _)| wanted(n))
+                .flat_map(|(_, r)| lines[r.clone()].iter().map(|l| l.to_string()))
+                .collect()
+        };
+        if name == "NETS" {
+            let have = |s: &Section| nets.iter().all(|n| s.entries.iter().any(|(e, _)| e == n));
+            if !have(&old) || !have(&fresh) {
+                return None;
+            }
+        }
+        let mut body: Vec<String> = Vec::new();
+        let mut count = 0;
+        for (n, r) in &old.entries {
+            if wanted(n) {
+                if name == "NETS" {
+                    let (_, fr) = fresh.entries.iter().find(|(f, _)| f == n)?;
+                    body.extend(new_lines[fr.clone()].iter().map(|l| l.to_string()));
+                    count += 1;
+                }
+            } else {
+                body.extend(old_lines[r.clone()].iter().map(|l| l.to_string()));
+                count += 1;
+            }
+        }
+        if name == "SPECIALNETS" {
+            let added = taken(&fresh, &new_lines);
+            count += fresh.entries.iter().filter(|(n, _)| wanted(n)).count();
+            body.extend(added);
+        }
+        out.extend(old_lines[done..old.header].iter().map(|l| l.to_string()));
+        out.push(format!("{name} {count} ;"));
+        out.extend(body);
+        done = old.end;
+    }
+    out.extend(old_lines[done..].iter().map(|l| l.to_string()));
+    let mut text = out.join("\n");
+    text.push('\n');
+    Some(text)
+}
+
+/// `def` with `nets` left unrouted: their NETS entries keep their pins and
+/// lose their routing (`+ ROUTED ...` on), their SPECIALNETS stubs go, and
+/// the section's count is made right. What qrouter reads to route just
+/// those nets again (a route it cannot follow back to its pins can crash
+/// it as it reads the DEF). `None` when a net is not in NETS or a section
+/// does not read.
+pub fn unroute_nets(def: &str, nets: &[String]) -> Option<String> {
+    let lines: Vec<&str> = def.lines().collect();
+    let wanted = |n: &str| nets.iter().any(|w| w == n);
+    let routed = section(&lines, "NETS")?;
+    if !nets
+        .iter()
+        .all(|n| routed.entries.iter().any(|(e, _)| e == n))
+    {
+        return None;
+    }
+    // Per line: keep, drop, or end the entry there.
+    let mut keep = vec![true; lines.len()];
+    let mut ends = vec![false; lines.len()];
+    for (_, r) in routed.entries.iter().filter(|(n, _)| wanted(n)) {
+        if let Some(cut) = r
+            .clone()
+            .find(|&i| lines[i].trim_start().starts_with("+ ROUTED"))
+        {
+            keep[cut..r.end].iter_mut().for_each(|k| *k = false);
+            ends[cut - 1] = true;
+        }
+    }
+    let mut header = None;
+    if let Some(special) = section(&lines, "SPECIALNETS") {
+        let mut count = 0;
+        for (n, r) in &special.entries {
+            if wanted(n) {
+                keep[r.clone()].iter_mut().for_each(|k| *k = false);
+            } else {
+                count += 1;
+            }
+        }
+        header = Some((special.header, format!("SPECIALNETS {count} ;")));
+    }
+    let mut out = String::with_capacity(def.len());
+    for (i, l) in lines.iter().enumerate() {
+        if !keep[i] {
+            continue;
+        }
+        match &header {
+            Some((h, text)) if *h == i => out.push_str(text),
+            _ if ends[i] => {
+                out.push_str(l.trim_end());
+                out.push_str(" ;");
+            }
+            _ => out.push_str(l),
+        }
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// The routed nets that names from an LVS report stand for: a net's own
+/// name, or `CELL/PIN` (how the extracted layout names a net that carries
+/// no label) for the net its NETS entry connects that pin to. Names that
+/// are neither are left out; each net once, in NETS order.
+pub fn nets_named(def: &str, names: &[String]) -> Vec<String> {
+    let lines: Vec<&str> = def.lines().collect();
+    let Some(nets) = section(&lines, "NETS") else {
+        return Vec::new();
+    };
+    let pins: Vec<(&str, &str)> = names.iter().filter_map(|n| n.split_once('/')).collect();
+    nets.entries
+        .iter()
+        .filter(|(net, r)| {
+            names.iter().any(|n| n == net)
+                || lines[r.clone()].iter().any(|l| {
+                    let t: Vec<&str> = l.split_whitespace().collect();
+                    t.windows(4)
+                        .any(|w| w[0] == "(" && w[3] == ")" && pins.contains(&(w[1], w[2])))
+                })
+        })
+        .map(|(net, _)| net.clone())
+        .collect()
+}
+
+/// qrouter's RC file (`<top>.rc`, one line per net, its name first) with
+/// the lines of `nets` taken from `new` where `new` has them.
+pub fn splice_rc(rc: &str, new: &str, nets: &[String]) -> String {
+    let fresh: BTreeMap<&str, &str> = new
+        .lines()
+        .filter_map(|l| {
+            let n = l.split_whitespace().next()?;
+            nets.iter().any(|w| w == n).then_some((n, l))
+        })
+        .collect();
+    let mut out = String::with_capacity(rc.len());
+    for l in rc.lines() {
+        let n = l.split_whitespace().next().unwrap_or("");
+        out.push_str(fresh.get(n).copied().unwrap_or(l));
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,5 +685,76 @@ SPECIALNETS 1 ;\n- a\n+ ROUTED metal1 40 ( 80 500 ) ( * 450 ) ;\nEND SPECIALNETS
         let lef = "VIA M2_M1 DEFAULT\n  LAYER metal1 ;\n    RECT -0.200 -0.200 0.200 0.200 ;\n  LAYER via ;\n    RECT -0.100 -0.100 0.100 0.100 ;\nEND M2_M1\n";
         assert_eq!(via_pad(lef, "M2_M1", "metal1"), Some((0.4, 0.4)));
         assert_eq!(via_pad(lef, "M3_M2", "metal1"), None);
+    }
+
+    #[test]
+    fn a_nets_routing_is_spliced_from_another_def() {
+        // Two nets; `b` routed again: a new route and a stub of its own.
+        let def = "NETS 2 ;\n- a\n  ( I1 Y ) ( I2 A )\n+ ROUTED metal1 ( 80 500 ) M2_M1\n  NEW metal2 ( 80 500 ) ( 240 * ) ;\n\
+- b\n  ( I2 Y )\n  ( I3 B )\n+ ROUTED metal2 ( 400 500 ) ( 480 * ) ;\nEND NETS\n\
+SPECIALNETS 1 ;\n- a\n+ ROUTED metal1 40 ( 80 500 ) ( * 450 ) ;\nEND SPECIALNETS\nEND DESIGN\n";
+        let new = "NETS 2 ;\n- a\n  ( I1 Y ) ( I2 A )\n+ ROUTED metal1 ( 80 500 ) ( 90 * ) ;\n\
+- b\n  ( I2 Y )\n  ( I3 B )\n+ ROUTED metal1 ( 400 500 ) M2_M1\n  NEW metal2 ( 400 500 ) ( 480 * ) M2_M1 ;\nEND NETS\n\
+SPECIALNETS 2 ;\n- a\n+ ROUTED metal1 40 ( 80 500 ) ( * 460 ) ;\n- b\n+ ROUTED metal1 40 ( 480 500 ) ( * 520 ) ;\nEND SPECIALNETS\nEND DESIGN\n";
+        let b = vec!["b".to_string()];
+        let spliced = splice_nets(def, new, &b).unwrap();
+        assert_eq!(
+            spliced,
+            "NETS 2 ;\n- a\n  ( I1 Y ) ( I2 A )\n+ ROUTED metal1 ( 80 500 ) M2_M1\n  NEW metal2 ( 80 500 ) ( 240 * ) ;\n\
+- b\n  ( I2 Y )\n  ( I3 B )\n+ ROUTED metal1 ( 400 500 ) M2_M1\n  NEW metal2 ( 400 500 ) ( 480 * ) M2_M1 ;\nEND NETS\n\
+SPECIALNETS 2 ;\n- a\n+ ROUTED metal1 40 ( 80 500 ) ( * 450 ) ;\n- b\n+ ROUTED metal1 40 ( 480 500 ) ( * 520 ) ;\nEND SPECIALNETS\nEND DESIGN\n"
+        );
+        // A stub the new routing no longer has goes; `a` untouched by b's splice.
+        let a = vec!["a".to_string()];
+        let no_stub = new.replace(
+            "SPECIALNETS 2 ;\n- a\n+ ROUTED metal1 40 ( 80 500 ) ( * 460 ) ;\n",
+            "SPECIALNETS 1 ;\n",
+        );
+        let spliced = splice_nets(def, &no_stub, &a).unwrap();
+        assert!(
+            spliced.contains("- a\n  ( I1 Y ) ( I2 A )\n+ ROUTED metal1 ( 80 500 ) ( 90 * ) ;\n")
+        );
+        assert!(
+            spliced.contains("SPECIALNETS 0 ;\nEND SPECIALNETS\n"),
+            "{spliced}"
+        );
+        assert!(spliced
+            .contains("- b\n  ( I2 Y )\n  ( I3 B )\n+ ROUTED metal2 ( 400 500 ) ( 480 * ) ;\n"));
+        // Left unrouted for qrouter: pins kept, routing and stubs gone.
+        assert_eq!(
+            unroute_nets(def, &b).unwrap(),
+            def.replace(
+                "  ( I3 B )\n+ ROUTED metal2 ( 400 500 ) ( 480 * ) ;\n",
+                "  ( I3 B ) ;\n"
+            )
+        );
+        assert_eq!(
+            unroute_nets(def, &a).unwrap(),
+            def.replace(
+                "  ( I1 Y ) ( I2 A )\n+ ROUTED metal1 ( 80 500 ) M2_M1\n  NEW metal2 ( 80 500 ) ( 240 * ) ;\n",
+                "  ( I1 Y ) ( I2 A ) ;\n"
+            )
+            .replace("SPECIALNETS 1 ;\n- a\n+ ROUTED metal1 40 ( 80 500 ) ( * 450 ) ;\n", "SPECIALNETS 0 ;\n")
+        );
+        assert!(unroute_nets(def, &["c".to_string()]).is_none());
+        // A net missing from either side, or a section that does not read.
+        assert!(splice_nets(def, new, &["c".to_string()]).is_none());
+        assert!(splice_nets(def, &new.replace("- b\n", "- c\n"), &b).is_none());
+        assert!(splice_nets(&def.replace("END NETS\n", ""), new, &b).is_none());
+        // The nets Netgen's names stand for: a net's own name, CELL/PIN.
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(nets_named(def, &names(&["I3/B"])), ["b"]);
+        assert_eq!(
+            nets_named(def, &names(&["a", "I3/B", "I9/Z", "zz"])),
+            ["a", "b"]
+        );
+        assert_eq!(nets_named(def, &names(&["I3/A"])), Vec::<String>::new());
+        // RC lines of the rerouted nets only.
+        let rc = "a 1 I1/Y 1 ( 1.0 0.1 I2/A )\nb 1 I2/Y 1 ( 2.0 0.2 I3/B )\n";
+        let new_rc = "a 1 I1/Y 1 ( 9.0 0.9 I2/A )\nb 1 I2/Y 1 ( 3.0 0.3 I3/B )\n";
+        assert_eq!(
+            splice_rc(rc, new_rc, &b),
+            "a 1 I1/Y 1 ( 1.0 0.1 I2/A )\nb 1 I2/Y 1 ( 3.0 0.3 I3/B )\n"
+        );
     }
 }

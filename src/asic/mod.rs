@@ -162,6 +162,10 @@ pub struct AsicReport {
     pub nets: usize,
     pub routed_nets: usize,
     pub failed_nets: usize,
+    /// Nets routed a second time because LVS found them open after the
+    /// first (see the notes).
+    #[serde(default)]
+    pub rerouted_nets: Vec<String>,
     pub drc_errors: u64,
     pub lvs_match: bool,
     pub lvs: String,
@@ -303,6 +307,10 @@ fn synth_place_route(
     }
 }
 
+/// The most nets LVS may find open for sparqgen to route them again (more
+/// is not a stray via but a layout gone wrong).
+const REROUTE_MAX: usize = 50;
+
 /// The via qrouter drops from metal2 to metal1, and the layer of its pad
 /// that Magic may find alone.
 const PAD_VIA: (&str, &str) = ("M2_M1", "metal1");
@@ -440,7 +448,55 @@ pub fn lay_out(
         synth_place_route(&top, &source, opts, work, &mut stages, say)?
     };
 
-    let (drc, dropped) = migrate_and_check(&p, &top, limit, &mut stages, say)?;
+    // Migration, DRC and LVS; when LVS finds nets open, they are routed
+    // again once (see `qflow::reroute_script`) and the three run again.
+    let mut dropped = 0;
+    let mut rerouted: Vec<String> = Vec::new();
+    let (drc, lvs_log, lvs_match, lvs_verdict, lvs_errors) = loop {
+        let (drc, pads) = migrate_and_check(&p, &top, limit, &mut stages, say)?;
+        dropped += pads;
+        say(&format!("asic: {top}: qflow lvs gdsii"));
+        let t = Instant::now();
+        let ran = p.run(&["lvs", "gdsii"], limit);
+        let lvs_log = p.read_log("lvs");
+        let (lvs_match, lvs_verdict, lvs_errors) = qflow::lvs_result(&lvs_log);
+        timed("qflow lvs gdsii", &mut stages, t);
+        // qflow stops when Netgen finds the netlists differ: a verdict on
+        // the layout (exit 1), with the nets that have no partner.
+        if let (Err(_), Some(errors @ 1..)) = (&ran, lvs_errors) {
+            let comp = std::fs::read_to_string(p.dir.join("layout/comp.out")).unwrap_or_default();
+            if rerouted.is_empty() {
+                let def_text = std::fs::read_to_string(p.layout(".def")).unwrap_or_default();
+                let nets = def::nets_named(&def_text, &qflow::lvs_mismatched(&comp));
+                if (1..=REROUTE_MAX).contains(&nets.len()) {
+                    say(&format!(
+                        "asic: {top}: LVS finds {} net(s) open or split ({}): routing them again \
+                         (qrouter, every other net in place)",
+                        nets.len(),
+                        nets.join(", ")
+                    ));
+                    let t = Instant::now();
+                    match p.reroute(&nets, limit) {
+                        Ok(()) => {
+                            timed("qrouter: nets routed again", &mut stages, t);
+                            rerouted = nets;
+                            continue;
+                        }
+                        Err(e) => say(&format!("asic: {top}: {e}")),
+                    }
+                }
+            }
+            return Err(AsicError::Lvs {
+                top,
+                errors,
+                unmatched: qflow::lvs_unmatched(&comp),
+                tail: qflow::tail(&lvs_log, 12),
+            }
+            .into());
+        }
+        ran?;
+        break (drc, lvs_log, lvs_match, lvs_verdict, lvs_errors);
+    };
     if dropped > 0 {
         notes.push(format!(
             "DRC: the router left {dropped} via(s) from metal2 down to a metal1 pad alone \
@@ -450,25 +506,19 @@ pub fn lay_out(
              netlist (a pad that was a net's only way onto a pin would show there)."
         ));
     }
-    say(&format!("asic: {top}: qflow lvs gdsii"));
-    let t = Instant::now();
-    let ran = p.run(&["lvs", "gdsii"], limit);
-    let lvs_log = p.read_log("lvs");
-    let (lvs_match, lvs_verdict, lvs_errors) = qflow::lvs_result(&lvs_log);
-    // qflow stops when Netgen finds the netlists differ: a verdict on the
-    // layout (exit 1), with the nets that have no partner.
-    if let (Err(_), Some(errors @ 1..)) = (&ran, lvs_errors) {
-        let comp = std::fs::read_to_string(p.dir.join("layout/comp.out")).unwrap_or_default();
-        return Err(AsicError::Lvs {
-            top,
-            errors,
-            unmatched: qflow::lvs_unmatched(&comp),
-            tail: qflow::tail(&lvs_log, 12),
-        }
-        .into());
+    if !rerouted.is_empty() {
+        notes.push(format!(
+            "LVS: on the first pass Netgen found {} net(s) open or split ({}) although qrouter \
+             had reported every net routed (qrouter's clean-up of adjacent vias can leave a via \
+             out of a route it rewrites: so it did on the mac8x8 4x4 array). sparqgen ripped \
+             them up and routed them again in a fresh qrouter session on the routed layout \
+             (stage 1 alone, every other net in place, no via clean-up), put their new routes \
+             and wire delays into the DEF and the RC file, and ran migration, DRC and LVS \
+             again: the DRC, LVS and timing in this report are those of the second pass.",
+            rerouted.len(),
+            rerouted.join(", ")
+        ));
     }
-    ran?;
-    timed("qflow lvs gdsii", &mut stages, t);
 
     // Wire delays after routing: qrouter's RC trees as SDF.
     let rc = p.layout(".rc");
@@ -618,6 +668,7 @@ pub fn lay_out(
         nets: layout.nets,
         routed_nets: layout.nets,
         failed_nets: 0,
+        rerouted_nets: rerouted,
         drc_errors: drc,
         lvs_match,
         lvs: format!(
@@ -648,7 +699,9 @@ pub fn lay_out(
     if let Ok(rc) = std::fs::read(&rc) {
         files.push((format!("{top}.rc"), rc));
     }
-    for stage in ["synth", "place", "route", "migrate", "drc", "lvs", "gdsii"] {
+    for stage in [
+        "synth", "place", "route", "reroute", "migrate", "drc", "lvs", "gdsii",
+    ] {
         if let Ok(text) = std::fs::read(p.log(stage)) {
             files.push((format!("logs/{stage}.log"), text));
         }

@@ -237,6 +237,91 @@ impl Project {
         }
     }
 
+    /// Rip up `nets` and route them again in a fresh qrouter session on
+    /// the routed layout ([`reroute_script`]); then their routes and wire
+    /// delays replace theirs in `layout/<top>.def` and `.rc` (the DEF as it
+    /// was is kept as `<top>_lvs_open.def`). Every other net keeps its
+    /// route. The nets qrouter could not route again are an error.
+    pub fn reroute(&self, nets: &[String], limit: Duration) -> Result<(), AsicError> {
+        let stage = "qrouter (routing nets again)";
+        let err = |why: String, tail: String| AsicError::Stage {
+            stage: stage.into(),
+            why,
+            tail,
+        };
+        let layout = self.dir.join("layout");
+        let cfg = std::fs::read_to_string(self.layout(".cfg"))
+            .map_err(|e| err(format!("no router settings ({e})"), String::new()))?;
+        let script = reroute_script(&cfg, &self.top, nets).ok_or_else(|| {
+            err(
+                "the router settings have no read_def, or a net's name cannot be quoted".into(),
+                String::new(),
+            )
+        })?;
+        let def = std::fs::read_to_string(self.layout(".def"))
+            .map_err(|e| err(format!("no routed DEF ({e})"), String::new()))?;
+        let unrouted = super::def::unroute_nets(&def, nets).ok_or_else(|| {
+            err(
+                "a net to route again is not in the routed DEF".into(),
+                String::new(),
+            )
+        })?;
+        std::fs::write(self.layout("_reroute_in.def"), unrouted)
+            .map_err(|e| err(e.to_string(), String::new()))?;
+        let name = format!("{}_reroute.cfg", self.top);
+        std::fs::write(layout.join(&name), script)
+            .map_err(|e| err(e.to_string(), String::new()))?;
+        let mut cmd = Command::new(Path::new(BIN_DIR).join("qrouter"));
+        cmd.args(["-nog", "-s", &name]).current_dir(&layout);
+        let out = process::group_output_within(&mut cmd, limit)
+            .map_err(|e| err(e.to_string(), String::new()))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let _ = std::fs::write(self.log("reroute"), &text);
+        let (failed, all) = reroute_failures(&text, nets);
+        if !all || !failed.is_empty() {
+            return Err(err(
+                if all {
+                    format!("qrouter could not route {} again", failed.join(", "))
+                } else {
+                    "qrouter did not route every net again".into()
+                },
+                tail(&text, 12),
+            ));
+        }
+        let read = |p: PathBuf| {
+            std::fs::read_to_string(&p)
+                .map_err(|e| err(format!("{} ({e})", p.display()), tail(&text, 12)))
+        };
+        let new_def = read(self.layout("_reroute.def"))?;
+        let spliced = super::def::splice_nets(&def, &new_def, nets).ok_or_else(|| {
+            err(
+                "the rerouted DEF does not have the nets' entries where the routed one has them"
+                    .into(),
+                String::new(),
+            )
+        })?;
+        let write = |p: PathBuf, text: &str| {
+            std::fs::write(&p, text)
+                .map_err(|e| err(format!("{} ({e})", p.display()), String::new()))
+        };
+        write(self.layout("_lvs_open.def"), &def)?;
+        write(self.layout(".def"), &spliced)?;
+        if let (Ok(rc), Ok(new_rc)) = (
+            std::fs::read_to_string(self.layout(".rc")),
+            std::fs::read_to_string(self.layout("_reroute.rc")),
+        ) {
+            write(
+                self.layout(".rc"),
+                &super::def::splice_rc(&rc, &new_rc, nets),
+            )?;
+        }
+        Ok(())
+    }
+
     pub fn read_log(&self, stage: &str) -> String {
         std::fs::read_to_string(self.log(stage)).unwrap_or_default()
     }
@@ -439,6 +524,101 @@ pub fn lvs_unmatched(comp: &str) -> Vec<String> {
     nets
 }
 
+/// Every net name in Netgen's list of mismatched nets (`comp.out`, the
+/// class fragments after "NET mismatches"), from both circuits: the
+/// layout's (`CELL/PIN` when the net carries no label) and the netlist's.
+pub fn lvs_mismatched(comp: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let Some(from) = comp.find("NET mismatches") else {
+        return names;
+    };
+    for line in comp[from..].lines() {
+        for side in line.split('|') {
+            if let Some(n) = side.trim().strip_prefix("Net: ") {
+                let n = n.trim().to_string();
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The qrouter script that routes `nets` again on the routed layout: the
+/// router's settings as qflow wrote them for the project (`cfg`, up to its
+/// `read_def`), the routed DEF with those nets left unrouted
+/// (`<top>_reroute_in.def`, [`super::def::unroute_nets`]), each net routed
+/// by stage 1 alone (it rips up no other net), and the DEF and wire delays
+/// written to
+/// `<top>_reroute.def` and `.rc`. No `cleanup` of adjacent vias after it:
+/// that clean-up is where qrouter drops a via from a route that it routed
+/// whole (seen on the mac8x8 4x4 array, where its routes end beside their
+/// pins; routed again without it, they reach them). Magic's DRC judges
+/// the result. `None` when `cfg` has no `read_def` or a net's name does not
+/// go into Tcl braces as it is.
+pub fn reroute_script(cfg: &str, top: &str, nets: &[String]) -> Option<String> {
+    let head: Vec<&str> = cfg
+        .lines()
+        .take_while(|l| !l.trim_start().starts_with("read_def"))
+        .collect();
+    if head.len() == cfg.lines().count()
+        || nets.is_empty()
+        || nets.iter().any(|n| {
+            n.is_empty() || n.contains(['{', '}', '\\']) || n.contains(char::is_whitespace)
+        })
+    {
+        return None;
+    }
+    let braced: Vec<String> = nets.iter().map(|n| format!("{{{n}}}")).collect();
+    let mut s = String::from("# written by sparqgen: route again the nets LVS found open\n");
+    for l in head {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s.push_str(&format!("read_def {top}_reroute_in.def\n"));
+    // The name goes through a variable: inside quotes Tcl would substitute
+    // its `$` and `[`.
+    for b in &braced {
+        s.push_str(&format!(
+            "set net {b}\nputs \"{REROUTED} [stage1 route $net] $net\"\n"
+        ));
+    }
+    s.push_str(&format!(
+        "write_def {top}_reroute.def\nwrite_delays {top}_reroute.rc\nquit\n"
+    ));
+    Some(s)
+}
+
+/// How the reroute script marks each net's stage-1 result in qrouter's
+/// output: `sparqgen-rerouted FAILED-COUNT NET`.
+const REROUTED: &str = "sparqgen-rerouted";
+
+/// The nets qrouter's output says it could not route again (each net's
+/// stage 1 result other than 0), and whether it said something for every
+/// one of `nets`.
+pub fn reroute_failures(out: &str, nets: &[String]) -> (Vec<String>, bool) {
+    let mut failed = Vec::new();
+    let mut seen = 0;
+    for l in out.lines() {
+        let Some(rest) = l.trim().strip_prefix(REROUTED) else {
+            continue;
+        };
+        let rest = rest.trim();
+        let Some((count, net)) = rest.split_once(' ') else {
+            continue;
+        };
+        if !nets.iter().any(|n| n == net) {
+            continue;
+        }
+        seen += 1;
+        if count.trim() != "0" {
+            failed.push(net.to_string());
+        }
+    }
+    (failed, seen == nets.len())
+}
+
 /// Versions of the tools, for the report.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Versions {
@@ -578,6 +758,13 @@ mod tests {
                     (no matching net)                          |Net: _1_                                   \n";
         assert_eq!(lvs_unmatched(comp), ["NOR3X1_295/A", "_1_"]);
         assert!(lvs_unmatched("Netlists match uniquely.").is_empty());
+        assert!(lvs_mismatched(comp).is_empty(), "no NET mismatches heading");
+        let listed =
+            format!("NET mismatches: Class fragments follow (with fanout counts):\n{comp}");
+        assert_eq!(
+            lvs_mismatched(&listed),
+            ["OAI21X1_3340/A", "_14915_", "NOR3X1_295/A", "_1_"]
+        );
         assert_eq!(
             blif_cells(".model t\n.gate INVX1 A=a Y=b\n.gate DFFSR D=b\n.end\n"),
             2
@@ -605,5 +792,46 @@ mod tests {
             netgen_version("Netgen 1.5.133 compiled on Thu Dec  1 22:32:11 UTC 2022").as_deref(),
             Some("Netgen 1.5.133")
         );
+    }
+
+    #[test]
+    fn nets_are_routed_again_with_the_projects_settings() {
+        let cfg = "# qrouter runtime script for project t\n\nverbose 1\nread_lef /x.lef\n\
+                   via stack 1\nobstruction 0 0 1 1 metal1\nread_def t.def\n\
+                   qrouter::standard_route t_route.def false true\nquit\n";
+        let nets = vec!["_16488_".to_string(), "act_i[3_bF$buf2]".to_string()];
+        let s = reroute_script(cfg, "t", &nets).unwrap();
+        assert!(
+            s.contains("via stack 1\nobstruction 0 0 1 1 metal1\nread_def t_reroute_in.def\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("read_def t_reroute_in.def\nset net {_16488_}\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains(
+                "set net {act_i[3_bF$buf2]}\nputs \"sparqgen-rerouted [stage1 route $net] $net\"\n"
+            ),
+            "{s}"
+        );
+        assert!(s.ends_with("write_def t_reroute.def\nwrite_delays t_reroute.rc\nquit\n"));
+        // No clean-up, no standard route, nothing qflow wrote after read_def.
+        assert!(
+            !s.contains("cleanup") && !s.contains("standard_route"),
+            "{s}"
+        );
+        assert_eq!(s.matches("read_def").count(), 1);
+        assert!(reroute_script("verbose 1\n", "t", &nets).is_none());
+        assert!(reroute_script(cfg, "t", &[]).is_none());
+        assert!(reroute_script(cfg, "t", &["a}b".to_string()]).is_none());
+        assert!(reroute_script(cfg, "t", &["a b".to_string()]).is_none());
+        let out = "Nets remaining: 3\nsparqgen-rerouted 0 _16488_\nsparqgen-rerouted 1 act_i[3_bF$buf2]\n";
+        assert_eq!(
+            reroute_failures(out, &nets),
+            (vec!["act_i[3_bF$buf2]".to_string()], true)
+        );
+        let (failed, all) = reroute_failures("sparqgen-rerouted 0 _16488_\n", &nets);
+        assert!(failed.is_empty() && !all);
     }
 }

@@ -158,8 +158,8 @@ pub fn execute(req: &Request) -> Result<i32> {
             let r = &done.report;
             outln!(
                 "asic: {}: die {:.0} um^2 ({:.1} x {:.1} um), cells {:.0} um^2, utilization {:.1} %, \
-                 wire {:.0} um, {} nets routed, {} failed, DRC {}, LVS {}, Fmax {:.1} MHz after routing \
-                 ({:.1} before), netlist = model: {}",
+                 wire {:.0} um, {} nets routed{}, {} failed, DRC {}, LVS {}, Fmax {:.1} MHz after \
+                 routing ({:.1} before), netlist = model: {}",
                 r.top,
                 r.die.area_um2,
                 r.die.width_um,
@@ -168,6 +168,10 @@ pub fn execute(req: &Request) -> Result<i32> {
                 r.utilization * 100.0,
                 r.wire_length_um,
                 r.routed_nets,
+                match r.rerouted_nets.len() {
+                    0 => String::new(),
+                    n => format!(" ({n} of them again after LVS found them open)"),
+                },
                 r.failed_nets,
                 r.drc_errors,
                 if r.lvs_match { "match" } else { "MISMATCH" },

@@ -264,6 +264,54 @@ fn a_kept_routing_is_resumed_only_when_it_matches() {
     );
     assert!(s.contains(&"qflow migrate drc".to_string()), "{s:?}");
     assert!(resumed["notes"].to_string().contains("Resumed (--resume)"));
+    // A via taken off where a route leaves a pin: LVS finds the net open,
+    // the net is routed again, and the layout is clean on the second pass.
+    let top = first["top"].as_str().unwrap();
+    let def_path = d.join(format!("w/m/layout/{top}.def"));
+    let def = std::fs::read_to_string(&def_path).unwrap();
+    let (at, net) = {
+        let lines: Vec<&str> = def.lines().collect();
+        let nets = lines.iter().position(|l| l.starts_with("NETS ")).unwrap();
+        let at = (nets..lines.len())
+            .find(|&i| {
+                lines[i].starts_with("+ ROUTED metal1 ( ")
+                    && lines[i].trim_end().ends_with(") M2_M1")
+                    && lines[i].split_whitespace().count() == 8
+            })
+            .expect("a route that leaves a pin by a via");
+        let name = (nets..at)
+            .rev()
+            .find_map(|i| lines[i].strip_prefix("- "))
+            .unwrap()
+            .trim()
+            .to_string();
+        (at, name)
+    };
+    let broken: Vec<String> = def
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == at {
+                l.trim_end()
+                    .trim_end_matches("M2_M1")
+                    .trim_end()
+                    .to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&def_path, broken.join("\n") + "\n").unwrap();
+    let r = run(&[&args[..], &["--resume", "-o", "r"]].concat(), d);
+    assert_eq!(r.code(), 0, "{}\n{}", r.stdout(), r.stderr());
+    let said = format!("{}{}", r.stdout(), r.stderr());
+    assert!(said.contains("routing them again"), "{said}");
+    let repaired = read("r/m/asic/asic.json");
+    assert_eq!(repaired["rerouted_nets"], serde_json::json!([net]));
+    assert_eq!(repaired["drc_errors"], 0);
+    assert_eq!(repaired["lvs_match"], true);
+    assert!(repaired["notes"].to_string().contains("routed them again"));
+    assert!(stages(&repaired).contains(&"qrouter: nets routed again".to_string()));
     // Other settings: said, and the whole flow runs.
     let r = run(
         &[&args[..], &["--resume", "--utilization", "0.5", "-o", "c"]].concat(),
