@@ -25,7 +25,8 @@ pub struct AsicArgs {
     #[arg(long, value_name = "F", default_value_t = 100.0)]
     clock_mhz: f64,
     /// Target placement density, 0 to 1 (qflow's initial_density; default:
-    /// as dense as GrayWolf places).
+    /// as dense as GrayWolf places for a PE, about 97 %, and 0.7 for an
+    /// array, where 97 % leaves nets unrouted).
     #[arg(long, value_name = "U")]
     utilization: Option<f64>,
     /// Metal layers the router may use, 1 to 6 (default: all 6).

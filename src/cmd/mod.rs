@@ -104,8 +104,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub force: bool,
     /// Also lay the PE out through qflow on OSU 0.18 um against both
-    /// baselines and a 4x4 array (`sparqgen asic --compare`; minutes to an
-    /// hour), written to rtl_out/<name>/asic/.
+    /// baselines and a 4x4 array of each (`sparqgen asic --compare`: minutes
+    /// for each PE, up to two or three hours for each array on 2 cores),
+    /// written to rtl_out/<name>/asic/.
     #[arg(long)]
     pub asic: bool,
 }

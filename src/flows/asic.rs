@@ -134,6 +134,16 @@ fn one(
     resume: bool,
     say: &mut dyn FnMut(&str),
 ) -> Result<asic::Layout> {
+    let chosen = opts.for_design(d);
+    let defaulted = chosen.knobs.utilization != opts.knobs.utilization;
+    if defaulted {
+        say(&format!(
+            "asic: {}: placement density {} (an array's default; --utilization U to choose)",
+            d.name(),
+            asic::ARRAY_UTILIZATION
+        ));
+    }
+    let opts = &chosen;
     let g = rtl::generate(d)?;
     let temp;
     let mut routed = None;
@@ -192,6 +202,14 @@ fn one(
         }
     };
     let mut l = asic::lay_out(d, &g, tools, opts, &work, routed, say)?;
+    if defaulted {
+        l.report.notes.push(format!(
+            "Placement density {} (qflow's initial_density): an array's default when \
+             --utilization is not given (at GrayWolf's own, about 97 %, the 4x4 SPARQ array \
+             left nets unrouted).",
+            asic::ARRAY_UTILIZATION
+        ));
+    }
     say(&format!(
         "asic: {}: Yosys onto the same cells (pre-layout area)",
         d.name()
@@ -540,6 +558,20 @@ mod tests {
     fn compare_lays_out_each_kind_alone_and_as_an_array() {
         let base = Design::default_design();
         let ds = compare_designs(&base, 4).unwrap();
+        // Arrays get a routable density unless the user chose one.
+        let density = |d: &Design, o: &Options| o.for_design(d).knobs.utilization;
+        let user = Options {
+            knobs: asic::qflow::Knobs {
+                utilization: Some(0.9),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        for d in &ds {
+            let want = (d.array() != ArrayShape::Single).then_some(asic::ARRAY_UTILIZATION);
+            assert_eq!(density(d, &Options::default()), want, "{}", d.name());
+            assert_eq!(density(d, &user), Some(0.9), "{}", d.name());
+        }
         let kinds: Vec<_> = ds.iter().map(|d| (d.pe().kind(), d.array())).collect();
         let arr = ArrayShape::Systolic { rows: 4, cols: 4 };
         assert_eq!(
