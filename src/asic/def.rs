@@ -456,45 +456,45 @@ pub fn splice_nets(def: &str, new: &str, nets: &[String]) -> Option<String> {
         let fresh = section(&new_lines, name);
         let (old, fresh) = match (old, fresh, name) {
             (Some(o), Some(f), _) => (o, f),
-            // qrouter writes SPECIALNETS only when it has stubs.
+            // qrouter writes SPECIALNETS only when it has stubs: none new.
+            (Some(o), None, "SPECIALNETS") => (
+                o,
+                Section {
+                    header: 0,
+                    end: 0,
+                    entries: Vec::new(),
+                },
+            ),
             (None, None, "SPECIALNETS") => continue,
             _ => return None,
         };
-        let taken = |s: &Section, lines: &[&str]| -> Vec<String> {
-            s.entries
-                .iter()
-                .filter(|(n, _)| wanted(n))
-                .flat_map(|(_, r)| lines[r.clone()].iter().map(|l| l.to_string()))
-                .collect()
-        };
-        if name == "NETS" {
-            let have = |s: &Section| nets.iter().all(|n| s.entries.iter().any(|(e, _)| e == n));
-            if !have(&old) || !have(&fresh) {
-                return None;
-            }
+        let has_all = |s: &Section| nets.iter().all(|n| s.entries.iter().any(|(e, _)| e == n));
+        if name == "NETS" && !(has_all(&old) && has_all(&fresh)) {
+            return None;
         }
-        let mut body: Vec<String> = Vec::new();
-        let mut count = 0;
+        // The other nets' entries as they were; in NETS each rerouted net's
+        // new entry in its place, in SPECIALNETS the new stubs at the end.
+        let mut body: Vec<&str> = Vec::new();
         for (n, r) in &old.entries {
-            if wanted(n) {
-                if name == "NETS" {
-                    let (_, fr) = fresh.entries.iter().find(|(f, _)| f == n)?;
-                    body.extend(new_lines[fr.clone()].iter().map(|l| l.to_string()));
-                    count += 1;
-                }
-            } else {
-                body.extend(old_lines[r.clone()].iter().map(|l| l.to_string()));
-                count += 1;
+            if !wanted(n) {
+                body.extend(&old_lines[r.clone()]);
+            } else if name == "NETS" {
+                let (_, fr) = fresh.entries.iter().find(|(f, _)| f == n)?;
+                body.extend(&new_lines[fr.clone()]);
             }
         }
         if name == "SPECIALNETS" {
-            let added = taken(&fresh, &new_lines);
-            count += fresh.entries.iter().filter(|(n, _)| wanted(n)).count();
-            body.extend(added);
+            for (_, r) in fresh.entries.iter().filter(|(n, _)| wanted(n)) {
+                body.extend(&new_lines[r.clone()]);
+            }
         }
+        let count = body
+            .iter()
+            .filter(|l| l.trim_start().starts_with("- "))
+            .count();
         out.extend(old_lines[done..old.header].iter().map(|l| l.to_string()));
         out.push(format!("{name} {count} ;"));
-        out.extend(body);
+        out.extend(body.iter().map(|l| l.to_string()));
         done = old.end;
     }
     out.extend(old_lines[done..].iter().map(|l| l.to_string()));
@@ -737,6 +737,17 @@ SPECIALNETS 2 ;\n- a\n+ ROUTED metal1 40 ( 80 500 ) ( * 450 ) ;\n- b\n+ ROUTED m
             .replace("SPECIALNETS 1 ;\n- a\n+ ROUTED metal1 40 ( 80 500 ) ( * 450 ) ;\n", "SPECIALNETS 0 ;\n")
         );
         assert!(unroute_nets(def, &["c".to_string()]).is_none());
+        // A rerouted DEF without SPECIALNETS: the net's old stub goes.
+        let bare = no_stub.replace(
+            "SPECIALNETS 1 ;\n- b\n+ ROUTED metal1 40 ( 480 500 ) ( * 520 ) ;\nEND SPECIALNETS\n",
+            "",
+        );
+        assert!(!bare.contains("SPECIALNETS"), "{bare}");
+        let spliced = splice_nets(def, &bare, &a).unwrap();
+        assert!(
+            spliced.contains("SPECIALNETS 0 ;\nEND SPECIALNETS\n"),
+            "{spliced}"
+        );
         // A net missing from either side, or a section that does not read.
         assert!(splice_nets(def, new, &["c".to_string()]).is_none());
         assert!(splice_nets(def, &new.replace("- b\n", "- c\n"), &b).is_none());
