@@ -411,6 +411,87 @@ fn migrate_and_check(
     }
 }
 
+/// What migration, DRC and LVS made of a routed project.
+struct Checked {
+    drc: u64,
+    /// Lone via pads taken off the DEF (see [`migrate_and_check`]).
+    dropped: usize,
+    /// Nets routed again after LVS found them open.
+    rerouted: Vec<String>,
+    lvs_log: String,
+    lvs_match: bool,
+    lvs_verdict: String,
+    lvs_errors: Option<u64>,
+}
+
+/// Migration, DRC and LVS on the routed project. When LVS finds nets open
+/// or split (up to [`REROUTE_MAX`]), they are routed again once
+/// ([`qflow::Project::reroute`]) and the three run again; a layout that
+/// still differs from its netlist is an [`AsicError::Lvs`].
+fn check_layout(
+    p: &qflow::Project,
+    top: &str,
+    limit: Duration,
+    stages: &mut Vec<StageTime>,
+    say: &mut dyn FnMut(&str),
+) -> anyhow::Result<Checked> {
+    let mut dropped = 0;
+    let mut rerouted: Vec<String> = Vec::new();
+    loop {
+        let (drc, pads) = migrate_and_check(p, top, limit, stages, say)?;
+        dropped += pads;
+        say(&format!("asic: {top}: qflow lvs gdsii"));
+        let t = Instant::now();
+        let ran = p.run(&["lvs", "gdsii"], limit);
+        let lvs_log = p.read_log("lvs");
+        let (lvs_match, lvs_verdict, lvs_errors) = qflow::lvs_result(&lvs_log);
+        timed("qflow lvs gdsii", stages, t);
+        // qflow stops when Netgen finds the netlists differ: a verdict on
+        // the layout (exit 1), with the nets that have no partner.
+        if let (Err(_), Some(errors @ 1..)) = (&ran, lvs_errors) {
+            let comp = std::fs::read_to_string(p.dir.join("layout/comp.out")).unwrap_or_default();
+            if rerouted.is_empty() {
+                let def_text = std::fs::read_to_string(p.layout(".def")).unwrap_or_default();
+                let nets = def::nets_named(&def_text, &qflow::lvs_mismatched(&comp));
+                if (1..=REROUTE_MAX).contains(&nets.len()) {
+                    say(&format!(
+                        "asic: {top}: LVS finds {} net(s) open or split ({}): routing them again \
+                         (qrouter, every other net in place)",
+                        nets.len(),
+                        nets.join(", ")
+                    ));
+                    let t = Instant::now();
+                    match p.reroute(&nets, limit) {
+                        Ok(()) => {
+                            timed("qrouter: nets routed again", stages, t);
+                            rerouted = nets;
+                            continue;
+                        }
+                        Err(e) => say(&format!("asic: {top}: {e}")),
+                    }
+                }
+            }
+            return Err(AsicError::Lvs {
+                top: top.to_string(),
+                errors,
+                unmatched: qflow::lvs_unmatched(&comp),
+                tail: qflow::tail(&lvs_log, 12),
+            }
+            .into());
+        }
+        ran?;
+        return Ok(Checked {
+            drc,
+            dropped,
+            rerouted,
+            lvs_log,
+            lvs_match,
+            lvs_verdict,
+            lvs_errors,
+        });
+    }
+}
+
 /// Take the vias of lone pads off the routed DEF (all or none): how many.
 fn drop_lone_pads(p: &qflow::Project, kinds: &[qflow::DrcKind]) -> Option<usize> {
     let lef = std::fs::read_to_string(qflow::LEF).ok()?;
@@ -465,55 +546,15 @@ pub fn lay_out(
         synth_place_route(&top, &source, opts, work, &mut stages, say)?
     };
 
-    // Migration, DRC and LVS; when LVS finds nets open, they are routed
-    // again once (see `qflow::reroute_script`) and the three run again.
-    let mut dropped = 0;
-    let mut rerouted: Vec<String> = Vec::new();
-    let (drc, lvs_log, lvs_match, lvs_verdict, lvs_errors) = loop {
-        let (drc, pads) = migrate_and_check(&p, &top, limit, &mut stages, say)?;
-        dropped += pads;
-        say(&format!("asic: {top}: qflow lvs gdsii"));
-        let t = Instant::now();
-        let ran = p.run(&["lvs", "gdsii"], limit);
-        let lvs_log = p.read_log("lvs");
-        let (lvs_match, lvs_verdict, lvs_errors) = qflow::lvs_result(&lvs_log);
-        timed("qflow lvs gdsii", &mut stages, t);
-        // qflow stops when Netgen finds the netlists differ: a verdict on
-        // the layout (exit 1), with the nets that have no partner.
-        if let (Err(_), Some(errors @ 1..)) = (&ran, lvs_errors) {
-            let comp = std::fs::read_to_string(p.dir.join("layout/comp.out")).unwrap_or_default();
-            if rerouted.is_empty() {
-                let def_text = std::fs::read_to_string(p.layout(".def")).unwrap_or_default();
-                let nets = def::nets_named(&def_text, &qflow::lvs_mismatched(&comp));
-                if (1..=REROUTE_MAX).contains(&nets.len()) {
-                    say(&format!(
-                        "asic: {top}: LVS finds {} net(s) open or split ({}): routing them again \
-                         (qrouter, every other net in place)",
-                        nets.len(),
-                        nets.join(", ")
-                    ));
-                    let t = Instant::now();
-                    match p.reroute(&nets, limit) {
-                        Ok(()) => {
-                            timed("qrouter: nets routed again", &mut stages, t);
-                            rerouted = nets;
-                            continue;
-                        }
-                        Err(e) => say(&format!("asic: {top}: {e}")),
-                    }
-                }
-            }
-            return Err(AsicError::Lvs {
-                top,
-                errors,
-                unmatched: qflow::lvs_unmatched(&comp),
-                tail: qflow::tail(&lvs_log, 12),
-            }
-            .into());
-        }
-        ran?;
-        break (drc, lvs_log, lvs_match, lvs_verdict, lvs_errors);
-    };
+    let Checked {
+        drc,
+        dropped,
+        rerouted,
+        lvs_log,
+        lvs_match,
+        lvs_verdict,
+        lvs_errors,
+    } = check_layout(&p, &top, limit, &mut stages, say)?;
     if dropped > 0 {
         notes.push(format!(
             "DRC: the router left {dropped} via(s) from metal2 down to a metal1 pad alone \
