@@ -409,6 +409,14 @@ struct Section {
     entries: Vec<(String, std::ops::Range<usize>)>,
 }
 
+impl Section {
+    /// Every one of `nets` has an entry.
+    fn has_all(&self, nets: &[String]) -> bool {
+        nets.iter()
+            .all(|n| self.entries.iter().any(|(e, _)| e == n))
+    }
+}
+
 fn section(lines: &[&str], name: &str) -> Option<Section> {
     let header = lines
         .iter()
@@ -468,8 +476,7 @@ pub fn splice_nets(def: &str, new: &str, nets: &[String]) -> Option<String> {
             (None, None, "SPECIALNETS") => continue,
             _ => return None,
         };
-        let has_all = |s: &Section| nets.iter().all(|n| s.entries.iter().any(|(e, _)| e == n));
-        if name == "NETS" && !(has_all(&old) && has_all(&fresh)) {
+        if name == "NETS" && !(old.has_all(nets) && fresh.has_all(nets)) {
             return None;
         }
         // The other nets' entries as they were; in NETS each rerouted net's
@@ -513,10 +520,7 @@ pub fn unroute_nets(def: &str, nets: &[String]) -> Option<String> {
     let lines: Vec<&str> = def.lines().collect();
     let wanted = |n: &str| nets.iter().any(|w| w == n);
     let routed = section(&lines, "NETS")?;
-    if !nets
-        .iter()
-        .all(|n| routed.entries.iter().any(|(e, _)| e == n))
-    {
+    if !routed.has_all(nets) {
         return None;
     }
     // Per line: keep, drop, or end the entry there.

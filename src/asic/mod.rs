@@ -461,7 +461,7 @@ fn check_layout(
                         nets.join(", ")
                     ));
                     let t = Instant::now();
-                    match p.reroute(&nets, limit) {
+                    match p.reroute(&nets, &def_text, limit) {
                         Ok(()) => {
                             timed("qrouter: nets routed again", stages, t);
                             rerouted = nets;

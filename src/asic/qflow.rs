@@ -239,10 +239,11 @@ impl Project {
 
     /// Rip up `nets` and route them again in a fresh qrouter session on
     /// the routed layout ([`reroute_script`]); then their routes and wire
-    /// delays replace theirs in `layout/<top>.def` and `.rc` (the DEF as it
-    /// was is kept as `<top>_lvs_open.def`). Every other net keeps its
-    /// route. The nets qrouter could not route again are an error.
-    pub fn reroute(&self, nets: &[String], limit: Duration) -> Result<(), AsicError> {
+    /// delays replace theirs in `layout/<top>.def` (whose text is `def`)
+    /// and `.rc` (the DEF as it was is kept as `<top>_lvs_open.def`). Every
+    /// other net keeps its route. The nets qrouter could not route again
+    /// are an error.
+    pub fn reroute(&self, nets: &[String], def: &str, limit: Duration) -> Result<(), AsicError> {
         let stage = "qrouter (routing nets again)";
         let err = |why: String, tail: String| AsicError::Stage {
             stage: stage.into(),
@@ -258,9 +259,7 @@ impl Project {
                 String::new(),
             )
         })?;
-        let def = std::fs::read_to_string(self.layout(".def"))
-            .map_err(|e| err(format!("no routed DEF ({e})"), String::new()))?;
-        let unrouted = super::def::unroute_nets(&def, nets).ok_or_else(|| {
+        let unrouted = super::def::unroute_nets(def, nets).ok_or_else(|| {
             err(
                 "a net to route again is not in the routed DEF".into(),
                 String::new(),
@@ -297,7 +296,7 @@ impl Project {
                 .map_err(|e| err(format!("{} ({e})", p.display()), tail(&text, 12)))
         };
         let new_def = read(self.layout("_reroute.def"))?;
-        let spliced = super::def::splice_nets(&def, &new_def, nets).ok_or_else(|| {
+        let spliced = super::def::splice_nets(def, &new_def, nets).ok_or_else(|| {
             err(
                 "the rerouted DEF does not have the nets' entries where the routed one has them"
                     .into(),
@@ -308,7 +307,7 @@ impl Project {
             std::fs::write(&p, text)
                 .map_err(|e| err(format!("{} ({e})", p.display()), String::new()))
         };
-        write(self.layout("_lvs_open.def"), &def)?;
+        write(self.layout("_lvs_open.def"), def)?;
         write(self.layout(".def"), &spliced)?;
         if let (Ok(rc), Ok(new_rc)) = (
             std::fs::read_to_string(self.layout(".rc")),
@@ -550,12 +549,11 @@ pub fn lvs_mismatched(comp: &str) -> Vec<String> {
 /// `read_def`), the routed DEF with those nets left unrouted
 /// (`<top>_reroute_in.def`, [`super::def::unroute_nets`]), each net routed
 /// by stage 1 alone (it rips up no other net), and the DEF and wire delays
-/// written to
-/// `<top>_reroute.def` and `.rc`. No `cleanup` of adjacent vias after it:
-/// that clean-up is where qrouter drops a via from a route that it routed
-/// whole (seen on the mac8x8 4x4 array, where its routes end beside their
-/// pins; routed again without it, they reach them). Magic's DRC judges
-/// the result. `None` when `cfg` has no `read_def` or a net's name does not
+/// written to `<top>_reroute.def` and `.rc`. No `cleanup` of adjacent vias
+/// after it: that clean-up is where qrouter drops a via from a route that
+/// it routed whole (seen on the mac8x8 4x4 array, where its routes end
+/// beside their pins; routed again without it, they reach them). Magic's
+/// DRC judges the result. `None` when `cfg` has no `read_def` or a net's name does not
 /// go into Tcl braces as it is.
 pub fn reroute_script(cfg: &str, top: &str, nets: &[String]) -> Option<String> {
     let head: Vec<&str> = cfg
